@@ -1,0 +1,1424 @@
+/* smarthost-postfix-backend.c: smarthosts for Postfix
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "smarthost-backend-private.h"
+#include "smarthost-enum-types.h"
+#include "smarthost-error.h"
+#include "smarthost-plan-private.h"
+#include "smarthost-postfix-backend.h"
+#include "smarthost-postfix-conf.h"
+#include "smarthost-private.h"
+#include "smarthost-transaction.h"
+
+/**
+ * SmarthostPostfixBackend:
+ *
+ * The Postfix backend: smarthosts in a Postfix configuration directory
+ * (`/etc/postfix` unless [property@PostfixBackend:config-directory] says
+ * otherwise).
+ *
+ * All mail-routing files live in the folder `smarthost/` of the
+ * configuration directory (mode 0700); main.cf and master.cf are edited in
+ * place, keeping every line the backend does not own byte for byte.
+ */
+
+/*
+ * Implementation notes
+ *
+ * Each relay's mail leaves through a master.cf transport of ours, a copy
+ * of the smtp client configured entirely with "-o" overrides: TLS level,
+ * wrapper mode, CA file, SASL maps and options. So our relays never depend
+ * on, nor change, the administrator's global smtp_* settings, and two
+ * relays on the same host and port can differ in anything. The transports
+ * are named after what they do, for example smarthost-domain-starttls,
+ * smarthost-server-tls-noverify or smarthost-domain-starttls-ca1a2b3c4d
+ * (the hash names the CA file), and there is one per distinct combination,
+ * not one per domain. Their chroot column follows the stock smtp service,
+ * and nothing they read at delivery time lives outside what the smtp
+ * client opens before entering the chroot (maps and the CA file).
+ *
+ * Routing, in Postfix's order of precedence:
+ *   sender_dependent_default_transport_maps (ours first) maps "@domain" to
+ *     "smarthost-domain-…:[host]:port": a domain's relay, transport and
+ *     nexthop together, outranks everything below, implicit TLS included;
+ *   default_transport = smarthost-server-… (and relay_transport, when the
+ *     administrator left it alone) carries other mail to
+ *   relayhost = [host]:port, the server-wide relay.
+ *
+ * Credentials: the domain transports look up "@domain" in sender_passwd
+ * (smtp_sender_dependent_authentication), so two domains on one relay
+ * authenticate as themselves, and a domain without credentials never falls
+ * back to someone else's; the server transport looks up the nexthop in
+ * server_passwd. Both maps are 0600 in our 0700 folder, built with postmap.
+ *
+ * A server relay set by hand (relayhost, with the global smtp_sasl_* and
+ * smtp_tls_* settings) is reported as it is and left alone until the
+ * caller replaces or removes it.
+ */
+
+#define OWN_FOLDER "smarthost"
+#define TRANSPORT_PREFIX "smarthost-"
+#define MAP_SENDER_TRANSPORT "sender_transport"
+#define MAP_SENDER_PASSWD "sender_passwd"
+#define MAP_SERVER_PASSWD "server_passwd"
+#define MAP_HEADER "# Managed by libsmarthost: change with smarthostctl, not by hand.\n"
+
+#define P_RELAYHOST "relayhost"
+#define P_DEFAULT_TRANSPORT "default_transport"
+#define P_RELAY_TRANSPORT "relay_transport"
+#define P_SDD_TRANSPORT_MAPS "sender_dependent_default_transport_maps"
+
+struct _SmarthostPostfixBackend
+{
+  GObject parent_instance;
+
+  char *config_directory;
+};
+
+static void smarthost_postfix_backend_iface_init (SmarthostBackendInterface *iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (SmarthostPostfixBackend, smarthost_postfix_backend, G_TYPE_OBJECT,
+                               G_IMPLEMENT_INTERFACE (SMARTHOST_TYPE_BACKEND,
+                                                      smarthost_postfix_backend_iface_init)
+                               _smarthost_backend_ensure_extension_point ();
+                               g_io_extension_point_implement (SMARTHOST_BACKEND_EXTENSION_POINT_NAME,
+                                                               g_define_type_id, "postfix", 100))
+
+enum {
+  PROP_0,
+  PROP_CONFIG_DIRECTORY,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+/* --- the state of a configuration directory ------------------------- */
+
+typedef struct {
+  char *dir;
+  char *own_dir;
+  char *main_path;
+  char *master_path;
+  char *main_text;
+  char *master_text;
+  PfConf *main;
+  PfConf *master;
+  /* map name -> GHashTable of key -> value; absent when the file is */
+  char *map_text[3];
+  GHashTable *map[3];
+} PfState;
+
+enum { MAP_TRANSPORT, MAP_SPASSWD, MAP_SVPASSWD };
+static const char *map_names[3] = { MAP_SENDER_TRANSPORT, MAP_SENDER_PASSWD, MAP_SERVER_PASSWD };
+
+static void
+pf_state_free (PfState *st)
+{
+  g_free (st->dir);
+  g_free (st->own_dir);
+  g_free (st->main_path);
+  g_free (st->master_path);
+  g_free (st->main_text);
+  g_free (st->master_text);
+  pf_conf_free (st->main);
+  pf_conf_free (st->master);
+  for (guint i = 0; i < 3; i++)
+    {
+      _smarthost_secret_free (st->map_text[i]);
+      g_clear_pointer (&st->map[i], g_hash_table_unref);
+    }
+  g_free (st);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PfState, pf_state_free)
+
+static char *
+map_path (PfState    *st,
+          const char *name)
+{
+  return g_build_filename (st->own_dir, name, NULL);
+}
+
+static char *
+map_spec (PfState    *st,
+          const char *name)
+{
+  g_autofree char *path = map_path (st, name);
+  return g_strconcat ("hash:", path, NULL);
+}
+
+/* Parses a Postfix lookup table source: "key whitespace value" lines. */
+static GHashTable *
+parse_map (const char *text)
+{
+  GHashTable *map = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                           (GDestroyNotify) _smarthost_secret_free);
+  const char *p = text;
+
+  while (p && *p)
+    {
+      const char *nl = strchr (p, '\n');
+      gsize len = nl ? (gsize) (nl - p) : strlen (p);
+      g_autofree char *line = g_strndup (p, len);
+      char *key = g_strstrip (line);
+      char *sep;
+
+      p += len + (nl ? 1 : 0);
+      if (*key == '\0' || *key == '#')
+        continue;
+      sep = key + strcspn (key, " \t");
+      if (*sep == '\0')
+        continue;
+      *sep++ = '\0';
+      g_hash_table_replace (map, g_ascii_strdown (key, -1), g_strdup (g_strchug (sep)));
+    }
+  return map;
+}
+
+static gboolean
+check_config_directory (const char  *dir,
+                        GError     **error)
+{
+  if (dir == NULL || !g_path_is_absolute (dir))
+    return _smarthost_set_invalid (error, "config-directory", "must be an absolute path");
+  for (const char *p = dir; *p; p++)
+    if ((guchar) *p < 0x20 || *p == 0x7f || *p == ' ' || *p == ',')
+      return _smarthost_set_invalid (error, "config-directory",
+                                     "must not contain spaces, commas or control characters "
+                                     "(Postfix could not name its files)");
+  return TRUE;
+}
+
+static PfState *
+load_state (SmarthostPostfixBackend  *self,
+            GError                  **error)
+{
+  g_autoptr(PfState) st = g_new0 (PfState, 1);
+  g_autoptr(GError) local_error = NULL;
+  gboolean exists = FALSE;
+
+  if (!check_config_directory (self->config_directory, error))
+    return NULL;
+
+  st->dir = g_strdup (self->config_directory);
+  st->own_dir = g_build_filename (st->dir, OWN_FOLDER, NULL);
+  st->main_path = g_build_filename (st->dir, "main.cf", NULL);
+  st->master_path = g_build_filename (st->dir, "master.cf", NULL);
+
+  if (g_file_test (st->main_path, G_FILE_TEST_IS_DIR))
+    {
+      g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
+                   "config-directory: %s is a directory, not Postfix's main.cf", st->main_path);
+      return NULL;
+    }
+  if (!g_file_get_contents (st->main_path, &st->main_text, NULL, &local_error))
+    {
+      if (g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+        g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
+                     "config-directory: %s does not exist; is %s a Postfix configuration directory?",
+                     st->main_path, st->dir);
+      else
+        g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
+                     "config-directory: cannot read %s: %s", st->main_path, local_error->message);
+      return NULL;
+    }
+  if (!g_utf8_validate (st->main_text, -1, NULL) || memchr (st->main_text, '\0', strlen (st->main_text) + 1) != st->main_text + strlen (st->main_text))
+    {
+      g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
+                   "config-directory: %s is not a text file", st->main_path);
+      return NULL;
+    }
+  if (!_smarthost_read_file (st->master_path, &st->master_text, &exists, &local_error))
+    {
+      g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
+                   "config-directory: cannot read %s: %s", st->master_path, local_error->message);
+      return NULL;
+    }
+  if (!exists)
+    {
+      g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
+                   "config-directory: %s does not exist; is %s a Postfix configuration directory?",
+                   st->master_path, st->dir);
+      return NULL;
+    }
+  st->main = pf_conf_parse (PF_CONF_MAIN, st->main_text);
+  st->master = pf_conf_parse (PF_CONF_MASTER, st->master_text);
+
+  for (guint i = 0; i < 3; i++)
+    {
+      g_autofree char *path = map_path (st, map_names[i]);
+      if (!_smarthost_read_file (path, &st->map_text[i], &exists, &local_error))
+        {
+          g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
+                       "read: cannot read %s: %s%s", path, local_error->message,
+                       geteuid () != 0 ? " (run as root)" : "");
+          return NULL;
+        }
+      if (exists)
+        st->map[i] = parse_map (st->map_text[i]);
+    }
+  return g_steal_pointer (&st);
+}
+
+/* --- relays, nexthops and transports -------------------------------- */
+
+static gboolean
+is_ipv6 (const char *host)
+{
+  return strchr (host, ':') != NULL;
+}
+
+/* The nexthop as Postfix spells it: "[host]:port" connects to the host
+ * itself, "host:port" looks up its MX records. */
+static char *
+relay_nexthop (SmarthostRelay *relay)
+{
+  g_autofree char *ascii = g_hostname_to_ascii (smarthost_relay_get_host (relay));
+  g_autofree char *host = g_ascii_strdown (ascii ? ascii : smarthost_relay_get_host (relay), -1);
+  guint port = smarthost_relay_get_effective_port (relay);
+
+  if (smarthost_relay_get_mx_lookup (relay) && !is_ipv6 (host))
+    return g_strdup_printf ("%s:%u", host, port);
+  return g_strdup_printf ("[%s]:%u", host, port);
+}
+
+/* Parses "[host]:port", "[host]", "host:port" or "host"; the first of a
+ * list. Returns FALSE if it is not a nexthop we understand. */
+static gboolean
+parse_nexthop (const char  *text,
+               char       **host,
+               guint       *port,
+               gboolean    *mx_lookup)
+{
+  g_autofree char *first = NULL;
+  const char *rest;
+  gsize n;
+
+  while (*text == ' ' || *text == ',')
+    text++;
+  n = strcspn (text, " ,\t");
+  if (n == 0)
+    return FALSE;
+  first = g_strndup (text, n);
+
+  if (first[0] == '[')
+    {
+      char *close = strchr (first, ']');
+      if (close == NULL)
+        return FALSE;
+      *host = g_strndup (first + 1, close - first - 1);
+      if (g_str_has_prefix (*host, "ipv6:") || g_str_has_prefix (*host, "IPv6:"))
+        {
+          char *h = g_strdup (*host + 5);
+          g_free (*host);
+          *host = h;
+        }
+      *mx_lookup = FALSE;
+      rest = close + 1;
+    }
+  else
+    {
+      char *colon = strrchr (first, ':');
+      *host = colon ? g_strndup (first, colon - first) : g_strdup (first);
+      *mx_lookup = TRUE;
+      rest = colon ? colon : "";
+    }
+  *port = 25;
+  if (*rest == ':')
+    {
+      guint64 v;
+      if (!g_ascii_string_to_unsigned (rest + 1, 10, 1, 65535, &v, NULL))
+        {
+          g_clear_pointer (host, g_free);
+          return FALSE;
+        }
+      *port = (guint) v;
+    }
+  else if (*rest != '\0')
+    {
+      g_clear_pointer (host, g_free);
+      return FALSE;
+    }
+  return **host != '\0';
+}
+
+typedef struct {
+  gboolean server;
+  SmarthostSecurity security;
+  gboolean verify;
+  char *ca_file;
+} Transport;
+
+static char *
+transport_name (gboolean        server,
+                SmarthostRelay *relay)
+{
+  GString *name = g_string_new (TRANSPORT_PREFIX);
+  const char *ca = smarthost_relay_get_ca_file (relay);
+
+  g_string_append (name, server ? "server-" : "domain-");
+  g_string_append (name, smarthost_security_to_string (smarthost_relay_get_security (relay)));
+  if (!smarthost_relay_get_verify_certificate (relay))
+    g_string_append (name, "-noverify");
+  if (ca != NULL)
+    {
+      g_autofree char *sum = g_compute_checksum_for_string (G_CHECKSUM_SHA256, ca, -1);
+      g_string_append_printf (name, "-ca%.8s", sum);
+    }
+  return g_string_free (name, FALSE);
+}
+
+/* Reads back what a transport name of ours says. */
+static gboolean
+parse_transport_name (const char *name,
+                      Transport  *t)
+{
+  g_auto(GStrv) parts = NULL;
+  guint n;
+
+  memset (t, 0, sizeof *t);
+  if (!g_str_has_prefix (name, TRANSPORT_PREFIX))
+    return FALSE;
+  parts = g_strsplit (name + strlen (TRANSPORT_PREFIX), "-", 0);
+  n = g_strv_length (parts);
+  if (n < 2)
+    return FALSE;
+  if (g_str_equal (parts[0], "server"))
+    t->server = TRUE;
+  else if (!g_str_equal (parts[0], "domain"))
+    return FALSE;
+  if (!smarthost_security_from_string (parts[1], &t->security, NULL))
+    return FALSE;
+  t->verify = TRUE;
+  for (guint i = 2; i < n; i++)
+    {
+      if (g_str_equal (parts[i], "noverify"))
+        t->verify = FALSE;
+      else if (!g_str_has_prefix (parts[i], "ca"))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static char *
+master_option (const char *entry,
+               const char *name)
+{
+  g_autofree char *needle = g_strconcat ("-o ", name, "=", NULL);
+  const char *p = entry ? strstr (entry, needle) : NULL;
+
+  if (p == NULL)
+    return NULL;
+  p += strlen (needle);
+  return g_strndup (p, strcspn (p, " \t\r\n"));
+}
+
+static const char *
+chroot_column (PfState *st)
+{
+  const char *smtp = pf_conf_get (st->master, "smtp/unix");
+  g_auto(GStrv) fields = NULL;
+  guint n = 0;
+  static const char *values[] = { "y", "n", "-" };
+
+  if (smtp == NULL)
+    return "-";
+  fields = g_strsplit_set (smtp, " \t\n", 0);
+  for (guint i = 0; fields[i]; i++)
+    {
+      if (*fields[i] == '\0')
+        continue;
+      if (n++ == 4)
+        for (guint j = 0; j < G_N_ELEMENTS (values); j++)
+          if (g_str_equal (fields[i], values[j]))
+            return values[j];
+    }
+  return "-";
+}
+
+static char *
+transport_entry (PfState        *st,
+                 const char     *name,
+                 gboolean        server,
+                 SmarthostRelay *relay)
+{
+  SmarthostSecurity security = smarthost_relay_get_security (relay);
+  gboolean verify = smarthost_relay_get_verify_certificate (relay);
+  const char *ca = smarthost_relay_get_ca_file (relay);
+  g_autofree char *passwd = map_spec (st, server ? MAP_SERVER_PASSWD : MAP_SENDER_PASSWD);
+  GString *e = g_string_new (NULL);
+  const char *level;
+
+  if (security == SMARTHOST_SECURITY_NONE)
+    level = "may";
+  else
+    level = verify ? "secure" : "encrypt";
+
+  g_string_append_printf (e, "%s unix - - %s - - smtp\n", name, chroot_column (st));
+  g_string_append (e, "  -o syslog_name=postfix/$service_name\n");
+  g_string_append (e, "  -o smtp_sasl_auth_enable=yes\n");
+  g_string_append_printf (e, "  -o smtp_sasl_password_maps=%s\n", passwd);
+  g_string_append_printf (e, "  -o smtp_sender_dependent_authentication=%s\n", server ? "no" : "yes");
+  g_string_append_printf (e, "  -o smtp_sasl_security_options=%s\n",
+                          security == SMARTHOST_SECURITY_NONE ? "noanonymous" : "noplaintext,noanonymous");
+  g_string_append (e, "  -o smtp_sasl_tls_security_options=noanonymous\n");
+  g_string_append (e, "  -o smtp_sasl_auth_soft_bounce=yes\n");
+  g_string_append_printf (e, "  -o smtp_tls_security_level=%s\n", level);
+  g_string_append_printf (e, "  -o smtp_tls_wrappermode=%s\n", security == SMARTHOST_SECURITY_TLS ? "yes" : "no");
+  if (security != SMARTHOST_SECURITY_NONE && verify)
+    {
+      g_string_append_printf (e, "  -o smtp_tls_CAfile=%s\n", ca ? ca : SYSTEM_CA_BUNDLE);
+      g_string_append (e, "  -o smtp_tls_CApath=\n");
+    }
+  g_string_append (e, "  -o smtp_tls_policy_maps=\n");
+  g_string_append (e, "  -o smtp_tls_mandatory_protocols=>=TLSv1.2\n");
+  g_string_append (e, "  -o smtp_fallback_relay=\n");
+  return g_string_free (e, FALSE);
+}
+
+static SmarthostRelay *
+relay_from_route (PfState    *st,
+                  const char *transport,
+                  const char *nexthop,
+                  const char *credentials)
+{
+  Transport t;
+  g_autofree char *host = NULL;
+  g_autofree char *entry_key = g_strconcat (transport, "/unix", NULL);
+  guint port;
+  gboolean mx;
+  SmarthostRelay *relay;
+
+  if (!parse_transport_name (transport, &t) || !parse_nexthop (nexthop, &host, &port, &mx))
+    return NULL;
+
+  relay = g_object_new (SMARTHOST_TYPE_RELAY,
+                        "host", host,
+                        "port", port,
+                        "security", t.security,
+                        "mx-lookup", mx,
+                        "verify-certificate", t.verify,
+                        NULL);
+  if (strstr (transport, "-ca") != NULL)
+    {
+      g_autofree char *ca = master_option (pf_conf_get (st->master, entry_key), "smtp_tls_CAfile");
+      smarthost_relay_set_ca_file (relay, ca);
+    }
+  if (credentials != NULL)
+    {
+      const char *colon = strchr (credentials, ':');
+      g_autofree char *user = colon ? g_strndup (credentials, colon - credentials) : g_strdup (credentials);
+      smarthost_relay_set_username (relay, user);
+      if (colon && colon[1])
+        smarthost_relay_set_password (relay, colon + 1);
+    }
+  return relay;
+}
+
+static gboolean
+server_is_ours (PfState *st)
+{
+  const char *dt = pf_conf_get (st->main, P_DEFAULT_TRANSPORT);
+  return dt != NULL && g_str_has_prefix (dt, TRANSPORT_PREFIX "server-");
+}
+
+/* --- reading a relay set up by hand --------------------------------- */
+
+static char **
+postconf_values (PfState       *st,
+                 const char   **names,
+                 GCancellable  *cancellable,
+                 GError       **error)
+{
+  g_autoptr(GStrvBuilder) b = g_strv_builder_new ();
+  g_auto(GStrv) argv = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  g_auto(GStrv) lines = NULL;
+  int status;
+
+  g_strv_builder_add_many (b, POSTFIX_SBINDIR "/postconf", "-c", st->dir, "-x", "-h", NULL);
+  for (guint i = 0; names[i]; i++)
+    g_strv_builder_add (b, names[i]);
+  argv = g_strv_builder_end (b);
+  if (!_smarthost_run ((const char * const *) argv, cancellable, &status, &out, &err, error))
+    return NULL;
+  if (status != 0)
+    {
+      g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
+                   "postconf -c %s failed: %s", st->dir, g_strstrip (err));
+      return NULL;
+    }
+  lines = g_strsplit (out, "\n", 0);
+  if (g_strv_length (lines) < g_strv_length ((char **) names))
+    {
+      g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
+                   "postconf -c %s printed fewer values than asked for", st->dir);
+      return NULL;
+    }
+  return g_steal_pointer (&lines);
+}
+
+/* Looks a key up in a list of lookup tables the way Postfix does, with
+ * postmap -q. The value may be a secret: it is never logged. */
+static char *
+postmap_query (PfState      *st,
+               const char   *maps,
+               const char   *key,
+               GCancellable *cancellable)
+{
+  g_auto(GStrv) list = g_strsplit_set (maps, " ,\t", 0);
+
+  for (guint i = 0; list[i]; i++)
+    {
+      const char *argv[] = { POSTFIX_SBINDIR "/postmap", "-c", st->dir, "-q", key, list[i], NULL };
+      g_autofree char *out = NULL;
+      int status;
+
+      if (*list[i] == '\0')
+        continue;
+      if (!_smarthost_run (argv, cancellable, &status, &out, NULL, NULL) || status != 0)
+        continue;
+      g_strchomp (out);
+      if (*out)
+        return g_steal_pointer (&out);
+    }
+  return NULL;
+}
+
+static SmarthostRelay *
+read_manual_server (PfState       *st,
+                    const char    *relayhost,
+                    GCancellable  *cancellable,
+                    GError       **error)
+{
+  static const char *names[] = { "smtp_tls_security_level", "smtp_tls_wrappermode",
+                                 "smtp_tls_CAfile", "smtp_sasl_auth_enable",
+                                 "smtp_sasl_password_maps", NULL };
+  g_auto(GStrv) values = NULL;
+  g_autofree char *host = NULL;
+  g_autofree char *nexthop = NULL;
+  g_autofree char *credentials = NULL;
+  guint port;
+  gboolean mx;
+  SmarthostSecurity security;
+  gboolean verify;
+  const char *level;
+  SmarthostRelay *relay;
+
+  if (!parse_nexthop (relayhost, &host, &port, &mx))
+    return NULL;
+  values = postconf_values (st, names, cancellable, error);
+  if (values == NULL)
+    return NULL;
+
+  level = values[0];
+  if (g_str_equal (values[1], "yes"))
+    security = SMARTHOST_SECURITY_TLS;
+  else if (g_str_equal (level, "encrypt") || g_str_equal (level, "secure") ||
+           g_str_equal (level, "verify") || g_str_equal (level, "dane-only") ||
+           g_str_equal (level, "fingerprint"))
+    security = SMARTHOST_SECURITY_STARTTLS;
+  else
+    security = SMARTHOST_SECURITY_NONE;
+  verify = g_str_equal (level, "secure") || g_str_equal (level, "verify") ||
+           g_str_equal (level, "dane-only") || g_str_equal (level, "fingerprint");
+
+  relay = g_object_new (SMARTHOST_TYPE_RELAY,
+                        "host", host, "port", port, "security", security,
+                        "mx-lookup", mx, "verify-certificate", verify,
+                        "ca-file", verify && *values[2] ? values[2] : NULL,
+                        NULL);
+
+  nexthop = g_strndup (relayhost, strcspn (relayhost, " ,\t"));
+  if (g_str_equal (values[3], "yes") && *values[4])
+    {
+      /* Postfix tries the host name, then the nexthop as written. */
+      credentials = postmap_query (st, values[4], host, cancellable);
+      if (credentials == NULL)
+        credentials = postmap_query (st, values[4], nexthop, cancellable);
+    }
+  if (credentials != NULL)
+    {
+      const char *colon = strchr (credentials, ':');
+      g_autofree char *user = colon ? g_strndup (credentials, colon - credentials) : g_strdup (credentials);
+      smarthost_relay_set_username (relay, user);
+      if (colon && colon[1])
+        _smarthost_relay_mark_password_set (relay);
+      explicit_bzero (credentials, strlen (credentials));
+    }
+  return relay;
+}
+
+static SmarthostRelay *
+read_server (PfState       *st,
+             gboolean       manual_too,
+             GCancellable  *cancellable,
+             GError       **error)
+{
+  const char *relayhost = pf_conf_get (st->main, P_RELAYHOST);
+
+  if (relayhost == NULL || *relayhost == '\0')
+    return NULL;
+  if (server_is_ours (st))
+    {
+      g_autofree char *host = NULL;
+      guint port;
+      gboolean mx;
+      const char *credentials = NULL;
+      g_autofree char *nexthop = g_strndup (relayhost, strcspn (relayhost, " ,\t"));
+
+      if (st->map[MAP_SVPASSWD] && parse_nexthop (relayhost, &host, &port, &mx))
+        {
+          g_autofree char *key = g_ascii_strdown (nexthop, -1);
+          credentials = g_hash_table_lookup (st->map[MAP_SVPASSWD], key);
+        }
+      return relay_from_route (st, pf_conf_get (st->main, P_DEFAULT_TRANSPORT), nexthop, credentials);
+    }
+  if (!manual_too)
+    return NULL;
+  return read_manual_server (st, relayhost, cancellable, error);
+}
+
+static SmarthostRelay *
+read_domain (PfState    *st,
+             const char *domain)
+{
+  g_autofree char *key = g_strconcat ("@", domain, NULL);
+  const char *route;
+  const char *colon;
+  g_autofree char *transport = NULL;
+
+  if (st->map[MAP_TRANSPORT] == NULL)
+    return NULL;
+  route = g_hash_table_lookup (st->map[MAP_TRANSPORT], key);
+  if (route == NULL || (colon = strchr (route, ':')) == NULL)
+    return NULL;
+  transport = g_strndup (route, colon - route);
+  return relay_from_route (st, transport, colon + 1,
+                           st->map[MAP_SPASSWD] ? g_hash_table_lookup (st->map[MAP_SPASSWD], key) : NULL);
+}
+
+static int
+compare_strings (gconstpointer a,
+                 gconstpointer b)
+{
+  return strcmp (*(char * const *) a, *(char * const *) b);
+}
+
+static GPtrArray *
+list_domains (PfState *st)
+{
+  GPtrArray *domains = g_ptr_array_new_with_free_func (g_free);
+  GHashTableIter iter;
+  gpointer key, value;
+
+  if (st->map[MAP_TRANSPORT] == NULL)
+    return domains;
+  g_hash_table_iter_init (&iter, st->map[MAP_TRANSPORT]);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    if (((char *) key)[0] == '@' && g_str_has_prefix (value, TRANSPORT_PREFIX "domain-"))
+      g_ptr_array_add (domains, g_strdup ((char *) key + 1));
+  g_ptr_array_sort (domains, compare_strings);
+  return domains;
+}
+
+/* --- computing a plan ------------------------------------------------ */
+
+typedef struct {
+  char *dir;
+  char *expected[4];   /* effective values of the routing parameters */
+  gboolean reload;
+} PostCommit;
+
+static const char *checked_params[4] = { P_RELAYHOST, P_DEFAULT_TRANSPORT, P_RELAY_TRANSPORT, P_SDD_TRANSPORT_MAPS };
+static const char *param_defaults[4] = { "", "smtp", "relay", "" };
+
+static void
+post_commit_free (gpointer data)
+{
+  PostCommit *pc = data;
+
+  g_free (pc->dir);
+  for (guint i = 0; i < 4; i++)
+    g_free (pc->expected[i]);
+  g_free (pc);
+}
+
+/* Has Postfix itself read the new files the way we meant them? */
+static gboolean
+validate_step (gpointer       user_data,
+               GCancellable  *cancellable,
+               GError       **error)
+{
+  PostCommit *pc = user_data;
+  const char *argv_h[] = { POSTFIX_SBINDIR "/postconf", "-c", pc->dir, "-h",
+                           checked_params[0], checked_params[1], checked_params[2], checked_params[3], NULL };
+  const char *argv_m[] = { POSTFIX_SBINDIR "/postconf", "-c", pc->dir, "-M", NULL };
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  g_auto(GStrv) lines = NULL;
+  int status;
+
+  if (!_smarthost_run (argv_h, cancellable, &status, &out, &err, error))
+    return g_prefix_error (error, "validate: "), FALSE;
+  if (status != 0)
+    {
+      g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
+                   "validate: postconf rejected main.cf: %s", g_strstrip (err));
+      return FALSE;
+    }
+  lines = g_strsplit (out, "\n", 0);
+  for (guint i = 0; i < 4; i++)
+    {
+      const char *got = lines[0] && g_strv_length (lines) > i ? g_strstrip (lines[i]) : "";
+      if (!g_str_equal (got, pc->expected[i]))
+        {
+          g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
+                       "validate: Postfix reads %s as \"%s\", not \"%s\" as written",
+                       checked_params[i], got, pc->expected[i]);
+          return FALSE;
+        }
+    }
+
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  if (!_smarthost_run (argv_m, cancellable, &status, &out, &err, error))
+    return g_prefix_error (error, "validate: "), FALSE;
+  if (status != 0 || strstr (err, "fatal") != NULL)
+    {
+      g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
+                   "validate: postconf rejected master.cf: %s", g_strstrip (err));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+reload_step (gpointer       user_data,
+             GCancellable  *cancellable,
+             GError       **error)
+{
+  PostCommit *pc = user_data;
+  const char *argv_status[] = { POSTFIX_SBINDIR "/postfix", "-c", pc->dir, "status", NULL };
+  const char *argv_reload[] = { POSTFIX_SBINDIR "/postfix", "-c", pc->dir, "reload", NULL };
+  g_autofree char *err = NULL;
+  int status;
+
+  if (!_smarthost_run (argv_status, cancellable, &status, NULL, NULL, error))
+    return g_prefix_error (error, "reload: "), FALSE;
+  if (status != 0)
+    return TRUE;    /* not running: nothing to reload, and nothing is started */
+  if (!_smarthost_run (argv_reload, cancellable, &status, NULL, &err, error))
+    return g_prefix_error (error, "reload: "), FALSE;
+  if (status != 0)
+    {
+      g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
+                   "reload: postfix -c %s reload failed: %s", pc->dir, g_strstrip (err));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* The keys of @table, sorted; the array does not own them. */
+static GPtrArray *
+sorted_keys (GHashTable *table)
+{
+  GPtrArray *keys = g_ptr_array_sized_new (g_hash_table_size (table));
+  GHashTableIter iter;
+  gpointer key;
+
+  g_hash_table_iter_init (&iter, table);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    g_ptr_array_add (keys, key);
+  g_ptr_array_sort (keys, compare_strings);
+  return keys;
+}
+
+static char *
+map_text (GHashTable *entries,
+          gboolean    masked)
+{
+  g_autoptr(GPtrArray) keys = sorted_keys (entries);
+  GString *out = g_string_new (MAP_HEADER);
+
+  for (guint i = 0; i < keys->len; i++)
+    {
+      const char *key = g_ptr_array_index (keys, i);
+      const char *value = g_hash_table_lookup (entries, key);
+
+      if (masked)
+        {
+          const char *colon = strchr (value, ':');
+          g_string_append_printf (out, "%s %.*s:" SMARTHOST_PASSWORD_MASK "\n", key,
+                                  colon ? (int) (colon - value) : (int) strlen (value), value);
+        }
+      else
+        g_string_append_printf (out, "%s %s\n", key, value);
+    }
+  return g_string_free (out, FALSE);
+}
+
+static char *
+credentials_of (SmarthostRelay *relay)
+{
+  const char *password = smarthost_relay_get_password (relay);
+  return g_strdup_printf ("%s:%s", smarthost_relay_get_username (relay), password ? password : "");
+}
+
+static void
+add_map (SmarthostPlan *plan,
+         PfState       *st,
+         guint          which,
+         GHashTable    *entries,
+         gboolean       secret)
+{
+  g_autofree char *path = map_path (st, map_names[which]);
+  g_autofree char *text = entries ? map_text (entries, FALSE) : NULL;
+  g_autofree char *masked_old = NULL;
+  g_autofree char *masked_new = NULL;
+  const char *argv[] = { POSTFIX_SBINDIR "/postmap", "-c", st->dir, "hash:{}", NULL };
+  const char *outputs[] = { ".db", NULL };
+
+  /* Previews of secrets files show "user:********"; when only a password
+   * changes, the preview says so without showing it. */
+  if (secret)
+    {
+      masked_old = st->map[which] ? map_text (st->map[which], TRUE) : NULL;
+      masked_new = entries ? map_text (entries, TRUE) : NULL;
+    }
+  _smarthost_plan_add_file (plan, path, st->map_text[which], text, 0600, masked_old, masked_new);
+  _smarthost_plan_set_build (plan, path, argv, outputs);
+}
+
+static gboolean
+is_list_value_ours (const char *item,
+                    const char *ours)
+{
+  return g_str_equal (item, ours);
+}
+
+/* The new value of a map list parameter: ours first (when @want), then
+ * whatever else the administrator listed, in their order. */
+static char *
+merge_map_list (const char *current,
+                const char *ours,
+                gboolean    want)
+{
+  g_auto(GStrv) items = g_strsplit_set (current ? current : "", " ,\t", 0);
+  GString *out = g_string_new (want ? ours : "");
+
+  for (guint i = 0; items[i]; i++)
+    {
+      if (*items[i] == '\0' || is_list_value_ours (items[i], ours))
+        continue;
+      if (out->len)
+        g_string_append (out, ", ");
+      g_string_append (out, items[i]);
+    }
+  return g_string_free (out, FALSE);
+}
+
+static void
+set_param (PfConf     *main_cf,
+           const char *name,
+           const char *value,
+           GPtrArray  *notes)
+{
+  g_autofree char *entry = pf_main_entry (name, value);
+  pf_conf_set (main_cf, name, entry, "main.cf", notes);
+}
+
+static void
+unset_param (PfConf     *main_cf,
+             const char *name,
+             const char *default_value,
+             GPtrArray  *notes)
+{
+  g_autofree char *entry = pf_main_entry (name, default_value);
+  pf_conf_unset (main_cf, name, entry, "main.cf", notes);
+}
+
+static gboolean
+build_plan (SmarthostPostfixBackend  *self,
+            SmarthostTransaction     *tx,
+            PfState                  *st,
+            SmarthostPlan           **out_plan,
+            GCancellable             *cancellable,
+            GError                  **error)
+{
+  g_autoptr(SmarthostPlan) plan = _smarthost_plan_new ();
+  g_autoptr(GPtrArray) notes = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GHashTable) domains = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
+  g_autoptr(GHashTable) routes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_autoptr(GHashTable) spasswd = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                                         (GDestroyNotify) _smarthost_secret_free);
+  g_autoptr(GHashTable) svpasswd = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                                          (GDestroyNotify) _smarthost_secret_free);
+  g_autoptr(GHashTable) transports = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_autoptr(SmarthostRelay) server = NULL;
+  g_autoptr(GPtrArray) current_domains = list_domains (st);
+  g_autoptr(PfConf) main_cf = pf_conf_parse (PF_CONF_MAIN, st->main_text);
+  g_autoptr(PfConf) master_cf = pf_conf_parse (PF_CONF_MASTER, st->master_text);
+  g_autoptr(GPtrArray) old_transports = NULL;
+  g_autofree char *new_main = NULL;
+  g_autofree char *new_master = NULL;
+  g_autofree char *our_map = map_spec (st, MAP_SENDER_TRANSPORT);
+  g_autofree char *sdd = NULL;
+  SmarthostRelay *staged_server = NULL;
+  gboolean server_staged, manage_server;
+  GHashTableIter iter;
+  gpointer key, value;
+  PostCommit *pc;
+
+  /* 1. The desired relays: what is configured, with the staged changes. */
+  for (guint i = 0; i < current_domains->len; i++)
+    {
+      const char *d = g_ptr_array_index (current_domains, i);
+      SmarthostRelay *r = read_domain (st, d);
+      if (r != NULL)
+        g_hash_table_insert (domains, g_strdup (d), r);
+    }
+  g_hash_table_iter_init (&iter, _smarthost_transaction_get_domains (tx));
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    {
+      if (value == NULL)
+        g_hash_table_remove (domains, key);
+      else
+        g_hash_table_replace (domains, g_strdup (key), g_object_ref (value));
+    }
+
+  server_staged = _smarthost_transaction_get_server (tx, &staged_server);
+  if (server_staged)
+    {
+      server = staged_server ? g_object_ref (staged_server) : NULL;
+      manage_server = TRUE;
+    }
+  else
+    {
+      manage_server = server_is_ours (st);
+      server = manage_server ? read_server (st, FALSE, cancellable, NULL) : NULL;
+    }
+
+  /* 2. Maps and transports. */
+  g_hash_table_iter_init (&iter, domains);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    {
+      SmarthostRelay *r = value;
+      g_autofree char *name = transport_name (FALSE, r);
+      g_autofree char *nexthop = relay_nexthop (r);
+
+      g_hash_table_insert (routes, g_strconcat ("@", key, NULL), g_strdup_printf ("%s:%s", name, nexthop));
+      if (smarthost_relay_get_username (r) != NULL)
+        {
+          g_hash_table_insert (spasswd, g_strconcat ("@", key, NULL), credentials_of (r));
+          _smarthost_plan_add_secret (plan, smarthost_relay_get_password (r));
+        }
+      if (!g_hash_table_contains (transports, name))
+        g_hash_table_insert (transports, g_steal_pointer (&name), transport_entry (st, name, FALSE, r));
+    }
+  if (manage_server && server != NULL)
+    {
+      g_autofree char *name = transport_name (TRUE, server);
+      g_autofree char *nexthop = relay_nexthop (server);
+
+      if (smarthost_relay_get_username (server) != NULL)
+        {
+          g_hash_table_insert (svpasswd, g_strdup (nexthop), credentials_of (server));
+          _smarthost_plan_add_secret (plan, smarthost_relay_get_password (server));
+        }
+      g_hash_table_insert (transports, g_strdup (name), transport_entry (st, name, TRUE, server));
+    }
+
+  /* 3. main.cf. */
+  sdd = merge_map_list (pf_conf_get (main_cf, P_SDD_TRANSPORT_MAPS), our_map, g_hash_table_size (domains) > 0);
+  if (*sdd)
+    set_param (main_cf, P_SDD_TRANSPORT_MAPS, sdd, notes);
+  else
+    unset_param (main_cf, P_SDD_TRANSPORT_MAPS, "", notes);
+
+  if (manage_server)
+    {
+      const char *dt = pf_conf_get (main_cf, P_DEFAULT_TRANSPORT);
+      const char *rt = pf_conf_get (main_cf, P_RELAY_TRANSPORT);
+      gboolean dt_ours = dt == NULL || g_str_equal (dt, "smtp") || g_str_has_prefix (dt, TRANSPORT_PREFIX);
+      gboolean rt_ours = rt == NULL || g_str_equal (rt, "relay") || g_str_has_prefix (rt, TRANSPORT_PREFIX);
+
+      if (server != NULL)
+        {
+          g_autofree char *name = transport_name (TRUE, server);
+          g_autofree char *nexthop = relay_nexthop (server);
+
+          if (!dt_ours)
+            {
+              g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_CONFLICT,
+                           "main.cf sets default_transport = %s, and the server-wide smarthost needs "
+                           "default_transport for its own transport; reset default_transport to smtp "
+                           "(or remove it) and try again", dt);
+              return FALSE;
+            }
+          set_param (main_cf, P_RELAYHOST, nexthop, notes);
+          set_param (main_cf, P_DEFAULT_TRANSPORT, name, notes);
+          if (rt_ours)
+            set_param (main_cf, P_RELAY_TRANSPORT, name, notes);
+          else
+            g_ptr_array_add (notes, g_strdup_printf ("main.cf: relay_transport = %s is kept as set by hand; "
+                                                     "mail for relay_domains does not use the smarthost's "
+                                                     "credentials", rt));
+        }
+      else
+        {
+          if (pf_conf_get (main_cf, P_RELAYHOST) != NULL)
+            unset_param (main_cf, P_RELAYHOST, "", notes);
+          if (dt != NULL && g_str_has_prefix (dt, TRANSPORT_PREFIX))
+            unset_param (main_cf, P_DEFAULT_TRANSPORT, "smtp", notes);
+          if (rt != NULL && g_str_has_prefix (rt, TRANSPORT_PREFIX))
+            unset_param (main_cf, P_RELAY_TRANSPORT, "relay", notes);
+        }
+    }
+  new_main = pf_conf_to_string (main_cf);
+
+  /* 4. master.cf: exactly the transports in use. */
+  old_transports = pf_conf_keys (master_cf, TRANSPORT_PREFIX);
+  for (guint i = 0; i < old_transports->len; i++)
+    {
+      const char *k = g_ptr_array_index (old_transports, i);
+      g_autofree char *name = g_strndup (k, strcspn (k, "/"));
+      if (!g_str_has_suffix (k, "/unix") || !g_hash_table_contains (transports, name))
+        pf_conf_unset (master_cf, k, NULL, "master.cf", notes);
+    }
+  {
+    g_autoptr(GPtrArray) names = sorted_keys (transports);
+    for (guint i = 0; i < names->len; i++)
+      {
+        const char *name = g_ptr_array_index (names, i);
+        g_autofree char *k = g_strconcat (name, "/unix", NULL);
+        pf_conf_set (master_cf, k, g_hash_table_lookup (transports, name), "master.cf", notes);
+      }
+  }
+  new_master = pf_conf_to_string (master_cf);
+
+  /* 5. The plan. */
+  if (g_hash_table_size (domains) > 0 || (manage_server && server != NULL))
+    _smarthost_plan_add_directory (plan, st->own_dir, 0700);
+  add_map (plan, st, MAP_TRANSPORT, g_hash_table_size (domains) ? routes : NULL, FALSE);
+  add_map (plan, st, MAP_SPASSWD, g_hash_table_size (domains) ? spasswd : NULL, TRUE);
+  add_map (plan, st, MAP_SVPASSWD, manage_server && server ? svpasswd : NULL, TRUE);
+  _smarthost_plan_add_file (plan, st->master_path, st->master_text, new_master, 0644, NULL, NULL);
+  _smarthost_plan_add_file (plan, st->main_path, st->main_text, new_main, 0644, NULL, NULL);
+  for (guint i = 0; i < notes->len; i++)
+    _smarthost_plan_add_note (plan, "%s", (char *) g_ptr_array_index (notes, i));
+
+  if (_smarthost_plan_has_changes (plan))
+    {
+      g_autofree char *desc = g_strdup_printf ("%s/postconf -c %s -h %s %s %s %s; %s/postconf -c %s -M (validate)",
+                                               POSTFIX_SBINDIR, st->dir, checked_params[0], checked_params[1],
+                                               checked_params[2], checked_params[3], POSTFIX_SBINDIR, st->dir);
+      pc = g_new0 (PostCommit, 1);
+      pc->dir = g_strdup (st->dir);
+      for (guint i = 0; i < 4; i++)
+        {
+          const char *v = pf_conf_get (main_cf, checked_params[i]);
+          pc->expected[i] = g_strdup (v ? v : param_defaults[i]);
+        }
+      _smarthost_plan_add_step (plan, desc, validate_step, pc, post_commit_free);
+
+      if (smarthost_transaction_get_reload (tx) &&
+          (g_strcmp0 (new_main, st->main_text) != 0 || g_strcmp0 (new_master, st->master_text) != 0))
+        {
+          g_autofree char *rdesc = g_strdup_printf ("%s/postfix -c %s reload (only if Postfix is running)",
+                                                    POSTFIX_SBINDIR, st->dir);
+          pc = g_new0 (PostCommit, 1);
+          pc->dir = g_strdup (st->dir);
+          for (guint i = 0; i < 4; i++)
+            pc->expected[i] = g_strdup ("");
+          _smarthost_plan_add_step (plan, rdesc, reload_step, pc, post_commit_free);
+        }
+    }
+
+  *out_plan = g_steal_pointer (&plan);
+  return TRUE;
+}
+
+/* --- the interface ---------------------------------------------------- */
+
+static const char *
+smarthost_postfix_backend_get_name (SmarthostBackend *backend)
+{
+  return "postfix";
+}
+
+static SmarthostCapabilities
+smarthost_postfix_backend_get_capabilities (SmarthostBackend *backend)
+{
+  return SMARTHOST_CAPABILITY_SERVER_RELAY | SMARTHOST_CAPABILITY_DOMAIN_RELAY |
+         SMARTHOST_CAPABILITY_DOMAIN_CREDENTIALS | SMARTHOST_CAPABILITY_STARTTLS |
+         SMARTHOST_CAPABILITY_IMPLICIT_TLS | SMARTHOST_CAPABILITY_CA_FILE |
+         SMARTHOST_CAPABILITY_NO_VERIFY | SMARTHOST_CAPABILITY_MX_LOOKUP |
+         SMARTHOST_CAPABILITY_PREVIEW;
+}
+
+/* What Postfix's formats cannot carry: a lookup table value is
+ * "user:password" with trailing whitespace trimmed, and a master.cf "-o"
+ * value ends at whitespace. */
+static gboolean
+smarthost_postfix_backend_validate_relay (SmarthostBackend  *backend,
+                                          SmarthostRelay    *relay,
+                                          GError           **error)
+{
+  const char *user = smarthost_relay_get_username (relay);
+  const char *password = smarthost_relay_get_password (relay);
+  const char *ca = smarthost_relay_get_ca_file (relay);
+
+  if (user != NULL && (strpbrk (user, " \t:") != NULL))
+    return _smarthost_set_invalid (error, "username",
+                                   "must not contain spaces or ':' (Postfix stores it as user:password)");
+  if (password != NULL && g_ascii_isspace (password[strlen (password) - 1]))
+    return _smarthost_set_invalid (error, "password",
+                                   "must not end with whitespace (Postfix's lookup tables drop it)");
+  if (ca != NULL)
+    {
+      g_autofree char *contents = NULL;
+      g_autoptr(GError) local_error = NULL;
+
+      if (strpbrk (ca, " \t,") != NULL)
+        return _smarthost_set_invalid (error, "ca-file", "must not contain spaces or commas");
+      if (!g_file_get_contents (ca, &contents, NULL, &local_error))
+        {
+          g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
+                       "ca-file: %s", local_error->message);
+          return FALSE;
+        }
+      if (strstr (contents, "-----BEGIN CERTIFICATE-----") == NULL)
+        {
+          g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
+                       "ca-file: %s holds no PEM certificate", ca);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+static SmarthostRelay *
+smarthost_postfix_backend_get_server (SmarthostBackend  *backend,
+                                      GCancellable      *cancellable,
+                                      GError           **error)
+{
+  SmarthostPostfixBackend *self = SMARTHOST_POSTFIX_BACKEND (backend);
+  g_autoptr(PfState) st = load_state (self, error);
+
+  if (st == NULL)
+    return NULL;
+  return read_server (st, TRUE, cancellable, error);
+}
+
+static SmarthostRelay *
+smarthost_postfix_backend_get_domain (SmarthostBackend  *backend,
+                                      const char        *domain,
+                                      GCancellable      *cancellable,
+                                      GError           **error)
+{
+  SmarthostPostfixBackend *self = SMARTHOST_POSTFIX_BACKEND (backend);
+  g_autoptr(PfState) st = load_state (self, error);
+
+  if (st == NULL)
+    return NULL;
+  return read_domain (st, domain);
+}
+
+static char **
+smarthost_postfix_backend_list_domains (SmarthostBackend  *backend,
+                                        GCancellable      *cancellable,
+                                        GError           **error)
+{
+  SmarthostPostfixBackend *self = SMARTHOST_POSTFIX_BACKEND (backend);
+  g_autoptr(PfState) st = load_state (self, error);
+  g_autoptr(GPtrArray) domains = NULL;
+
+  if (st == NULL)
+    return NULL;
+  domains = list_domains (st);
+  g_ptr_array_add (domains, NULL);
+  return (char **) g_ptr_array_steal (domains, NULL);
+}
+
+static char *
+smarthost_postfix_backend_preview (SmarthostBackend      *backend,
+                                   SmarthostTransaction  *tx,
+                                   GCancellable          *cancellable,
+                                   GError               **error)
+{
+  SmarthostPostfixBackend *self = SMARTHOST_POSTFIX_BACKEND (backend);
+  g_autoptr(PfState) st = load_state (self, error);
+  g_autoptr(SmarthostPlan) plan = NULL;
+
+  if (st == NULL || !build_plan (self, tx, st, &plan, cancellable, error))
+    return NULL;
+  return _smarthost_plan_to_preview (plan);
+}
+
+static gboolean
+smarthost_postfix_backend_commit (SmarthostBackend      *backend,
+                                  SmarthostTransaction  *tx,
+                                  gboolean              *changed,
+                                  GCancellable          *cancellable,
+                                  GError               **error)
+{
+  SmarthostPostfixBackend *self = SMARTHOST_POSTFIX_BACKEND (backend);
+  g_autoptr(PfState) st = NULL;
+  g_autoptr(SmarthostPlan) plan = NULL;
+  gboolean ok;
+  int lock;
+
+  *changed = FALSE;
+  if (!check_config_directory (self->config_directory, error))
+    return FALSE;
+  if (!g_file_test (self->config_directory, G_FILE_TEST_IS_DIR))
+    {
+      g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
+                   "config-directory: %s is not a directory", self->config_directory);
+      return FALSE;
+    }
+
+  /* The plan is computed under the lock, from the state the commit will
+   * replace, so that concurrent commits never lose each other's changes. */
+  lock = _smarthost_lock_directory (self->config_directory, cancellable, error);
+  if (lock < 0)
+    return FALSE;
+
+  st = load_state (self, error);
+  ok = st != NULL && build_plan (self, tx, st, &plan, cancellable, error);
+  if (ok && _smarthost_plan_has_changes (plan))
+    {
+      ok = _smarthost_plan_execute (plan, cancellable, error);
+      *changed = ok;
+    }
+  close (lock);
+  return ok;
+}
+
+static void
+smarthost_postfix_backend_iface_init (SmarthostBackendInterface *iface)
+{
+  iface->get_name = smarthost_postfix_backend_get_name;
+  iface->get_capabilities = smarthost_postfix_backend_get_capabilities;
+  iface->validate_relay = smarthost_postfix_backend_validate_relay;
+  iface->get_server = smarthost_postfix_backend_get_server;
+  iface->get_domain = smarthost_postfix_backend_get_domain;
+  iface->list_domains = smarthost_postfix_backend_list_domains;
+  iface->preview = smarthost_postfix_backend_preview;
+  iface->commit = smarthost_postfix_backend_commit;
+}
+
+/* --- GObject ------------------------------------------------------------ */
+
+static void
+smarthost_postfix_backend_finalize (GObject *object)
+{
+  SmarthostPostfixBackend *self = SMARTHOST_POSTFIX_BACKEND (object);
+
+  g_free (self->config_directory);
+  G_OBJECT_CLASS (smarthost_postfix_backend_parent_class)->finalize (object);
+}
+
+static void
+smarthost_postfix_backend_get_property (GObject    *object,
+                                        guint       prop_id,
+                                        GValue     *value,
+                                        GParamSpec *pspec)
+{
+  SmarthostPostfixBackend *self = SMARTHOST_POSTFIX_BACKEND (object);
+
+  switch (prop_id)
+    {
+    case PROP_CONFIG_DIRECTORY:
+      g_value_set_string (value, self->config_directory);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+smarthost_postfix_backend_set_property (GObject      *object,
+                                        guint         prop_id,
+                                        const GValue *value,
+                                        GParamSpec   *pspec)
+{
+  SmarthostPostfixBackend *self = SMARTHOST_POSTFIX_BACKEND (object);
+
+  switch (prop_id)
+    {
+    case PROP_CONFIG_DIRECTORY:
+      {
+        const char *dir = g_value_get_string (value);
+        g_free (self->config_directory);
+        self->config_directory = g_strdup (dir ? dir : "/etc/postfix");
+      }
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+smarthost_postfix_backend_class_init (SmarthostPostfixBackendClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->finalize = smarthost_postfix_backend_finalize;
+  object_class->get_property = smarthost_postfix_backend_get_property;
+  object_class->set_property = smarthost_postfix_backend_set_property;
+
+  /**
+   * SmarthostPostfixBackend:config-directory: (attributes org.gtk.Property.get=smarthost_postfix_backend_get_config_directory)
+   *
+   * The Postfix configuration directory, the one holding main.cf and
+   * master.cf (what `postconf -c` takes). Defaults to `/etc/postfix`.
+   */
+  properties[PROP_CONFIG_DIRECTORY] =
+    g_param_spec_string ("config-directory", NULL, NULL, "/etc/postfix",
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+}
+
+static void
+smarthost_postfix_backend_init (SmarthostPostfixBackend *self)
+{
+  self->config_directory = g_strdup ("/etc/postfix");
+}
+
+/**
+ * smarthost_postfix_backend_new:
+ * @config_directory: (nullable) (type filename): a Postfix configuration
+ *   directory, or %NULL for `/etc/postfix`
+ *
+ * Creates a Postfix backend. Nothing is read until it is used.
+ *
+ * Returns: (transfer full): a new backend
+ */
+SmarthostBackend *
+smarthost_postfix_backend_new (const char *config_directory)
+{
+  return g_object_new (SMARTHOST_TYPE_POSTFIX_BACKEND, "config-directory", config_directory, NULL);
+}
+
+/**
+ * smarthost_postfix_backend_get_config_directory: (get-property config-directory)
+ * @self: a Postfix backend
+ *
+ * Returns: (type filename): the Postfix configuration directory
+ */
+const char *
+smarthost_postfix_backend_get_config_directory (SmarthostPostfixBackend *self)
+{
+  g_return_val_if_fail (SMARTHOST_IS_POSTFIX_BACKEND (self), NULL);
+  return self->config_directory;
+}

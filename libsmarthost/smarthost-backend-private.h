@@ -1,0 +1,17 @@
+/* smarthost-backend-private.h: what backends use from the core
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include "smarthost-backend.h"
+
+G_BEGIN_DECLS
+
+void     _smarthost_backend_ensure_extension_point (void);
+gboolean _smarthost_backend_check_relay            (SmarthostBackend  *self,
+                                                    SmarthostRelay    *relay,
+                                                    gboolean           for_domain,
+                                                    GError           **error);
+
+G_END_DECLS

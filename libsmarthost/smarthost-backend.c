@@ -1,0 +1,727 @@
+/* smarthost-backend.c: the interface every mail-server backend implements
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include "smarthost-backend.h"
+#include "smarthost-backend-private.h"
+#include "smarthost-error.h"
+#include "smarthost-private.h"
+#include "smarthost-transaction.h"
+
+/**
+ * SmarthostBackend:
+ *
+ * A mail server whose outbound smarthosts libsmarthost configures: Postfix,
+ * MailEnable or SmarterMail.
+ *
+ * A backend reads the server-wide relay ([method@Backend.get_server]) and
+ * the relays of sender domains ([method@Backend.get_domain],
+ * [method@Backend.list_domains]), and changes them through a
+ * [class@Transaction] ([method@Backend.begin]) that is previewed as a diff
+ * and committed all-or-nothing. [method@Backend.set_server] and
+ * [method@Backend.set_domain] are one-change transactions.
+ *
+ * Every method that touches the disk, the network or runs a program has an
+ * async form for main-loop programs. Backends register themselves on the
+ * [const@BACKEND_EXTENSION_POINT_NAME] extension point; create one by name
+ * with [func@Backend.new_for_name].
+ *
+ * What a backend cannot do, [method@Backend.get_capabilities] says; asking
+ * for it fails with %SMARTHOST_ERROR_NOT_SUPPORTED.
+ */
+
+G_DEFINE_INTERFACE (SmarthostBackend, smarthost_backend, G_TYPE_OBJECT)
+
+static void
+get_server_thread (GTask        *task,
+                   gpointer      source_object,
+                   gpointer      task_data,
+                   GCancellable *cancellable)
+{
+  GError *error = NULL;
+  SmarthostRelay *relay;
+
+  relay = SMARTHOST_BACKEND_GET_IFACE (source_object)->get_server (source_object, cancellable, &error);
+  if (error != NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, relay, g_object_unref);
+}
+
+static void
+real_get_server_async (SmarthostBackend    *self,
+                       GCancellable        *cancellable,
+                       GAsyncReadyCallback  callback,
+                       gpointer             user_data)
+{
+  g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
+
+  g_task_set_source_tag (task, real_get_server_async);
+  g_task_run_in_thread (task, get_server_thread);
+}
+
+static SmarthostRelay *
+real_get_server_finish (SmarthostBackend  *self,
+                        GAsyncResult      *result,
+                        GError           **error)
+{
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+static void
+get_domain_thread (GTask        *task,
+                   gpointer      source_object,
+                   gpointer      task_data,
+                   GCancellable *cancellable)
+{
+  GError *error = NULL;
+  SmarthostRelay *relay;
+
+  relay = SMARTHOST_BACKEND_GET_IFACE (source_object)->get_domain (source_object, task_data,
+                                                                    cancellable, &error);
+  if (error != NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, relay, g_object_unref);
+}
+
+static void
+real_get_domain_async (SmarthostBackend    *self,
+                       const char          *domain,
+                       GCancellable        *cancellable,
+                       GAsyncReadyCallback  callback,
+                       gpointer             user_data)
+{
+  g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
+
+  g_task_set_source_tag (task, real_get_domain_async);
+  g_task_set_task_data (task, g_strdup (domain), g_free);
+  g_task_run_in_thread (task, get_domain_thread);
+}
+
+static SmarthostRelay *
+real_get_domain_finish (SmarthostBackend  *self,
+                        GAsyncResult      *result,
+                        GError           **error)
+{
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+static void
+list_domains_thread (GTask        *task,
+                     gpointer      source_object,
+                     gpointer      task_data,
+                     GCancellable *cancellable)
+{
+  GError *error = NULL;
+  char **domains;
+
+  domains = SMARTHOST_BACKEND_GET_IFACE (source_object)->list_domains (source_object, cancellable, &error);
+  if (domains == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, domains, (GDestroyNotify) g_strfreev);
+}
+
+static void
+real_list_domains_async (SmarthostBackend    *self,
+                         GCancellable        *cancellable,
+                         GAsyncReadyCallback  callback,
+                         gpointer             user_data)
+{
+  g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
+
+  g_task_set_source_tag (task, real_list_domains_async);
+  g_task_run_in_thread (task, list_domains_thread);
+}
+
+static char **
+real_list_domains_finish (SmarthostBackend  *self,
+                          GAsyncResult      *result,
+                          GError           **error)
+{
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+static void
+smarthost_backend_default_init (SmarthostBackendInterface *iface)
+{
+  iface->get_server_async = real_get_server_async;
+  iface->get_server_finish = real_get_server_finish;
+  iface->get_domain_async = real_get_domain_async;
+  iface->get_domain_finish = real_get_domain_finish;
+  iface->list_domains_async = real_list_domains_async;
+  iface->list_domains_finish = real_list_domains_finish;
+}
+
+void
+_smarthost_backend_ensure_extension_point (void)
+{
+  static gsize registered = 0;
+
+  if (g_once_init_enter (&registered))
+    {
+      GIOExtensionPoint *ep = g_io_extension_point_register (SMARTHOST_BACKEND_EXTENSION_POINT_NAME);
+      g_io_extension_point_set_required_type (ep, SMARTHOST_TYPE_BACKEND);
+      g_once_init_leave (&registered, 1);
+    }
+}
+
+/**
+ * smarthost_backend_get_name:
+ * @self: a backend
+ *
+ * Returns: the backend's name, as [func@Backend.new_for_name] takes it
+ */
+const char *
+smarthost_backend_get_name (SmarthostBackend *self)
+{
+  g_return_val_if_fail (SMARTHOST_IS_BACKEND (self), NULL);
+  return SMARTHOST_BACKEND_GET_IFACE (self)->get_name (self);
+}
+
+/**
+ * smarthost_backend_get_capabilities:
+ * @self: a backend
+ *
+ * Says what the backend can configure. This touches nothing.
+ *
+ * Returns: the backend's capabilities
+ */
+SmarthostCapabilities
+smarthost_backend_get_capabilities (SmarthostBackend *self)
+{
+  g_return_val_if_fail (SMARTHOST_IS_BACKEND (self), SMARTHOST_CAPABILITY_NONE);
+  return SMARTHOST_BACKEND_GET_IFACE (self)->get_capabilities (self);
+}
+
+static gboolean
+not_supported (SmarthostBackend  *self,
+               GError           **error,
+               const char        *what)
+{
+  g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_NOT_SUPPORTED,
+               "the %s backend does not support %s", smarthost_backend_get_name (self), what);
+  return FALSE;
+}
+
+/* Checks a relay against the capabilities; @for_domain tells which role it
+ * is meant for. */
+gboolean
+_smarthost_backend_check_relay (SmarthostBackend  *self,
+                                SmarthostRelay    *relay,
+                                gboolean           for_domain,
+                                GError           **error)
+{
+  SmarthostCapabilities caps = smarthost_backend_get_capabilities (self);
+
+  if (!(caps & (for_domain ? SMARTHOST_CAPABILITY_DOMAIN_RELAY : SMARTHOST_CAPABILITY_SERVER_RELAY)))
+    return not_supported (self, error, for_domain ? "per-domain smarthosts" : "a server-wide smarthost");
+  if (relay == NULL)
+    return TRUE;
+  if (!smarthost_relay_validate (relay, error))
+    return FALSE;
+  switch (smarthost_relay_get_security (relay))
+    {
+    case SMARTHOST_SECURITY_STARTTLS:
+      if (!(caps & SMARTHOST_CAPABILITY_STARTTLS))
+        return not_supported (self, error, "STARTTLS");
+      break;
+    case SMARTHOST_SECURITY_TLS:
+      if (!(caps & SMARTHOST_CAPABILITY_IMPLICIT_TLS))
+        return not_supported (self, error, "implicit TLS");
+      break;
+    case SMARTHOST_SECURITY_NONE:
+    default:
+      break;
+    }
+  if (smarthost_relay_get_ca_file (relay) != NULL && !(caps & SMARTHOST_CAPABILITY_CA_FILE))
+    return not_supported (self, error, "a CA file per relay");
+  if (!smarthost_relay_get_verify_certificate (relay) &&
+      smarthost_relay_get_security (relay) != SMARTHOST_SECURITY_NONE &&
+      !(caps & SMARTHOST_CAPABILITY_NO_VERIFY))
+    return not_supported (self, error, "turning certificate verification off");
+  if (smarthost_relay_get_mx_lookup (relay) && !(caps & SMARTHOST_CAPABILITY_MX_LOOKUP))
+    return not_supported (self, error, "MX lookups of the relay host");
+  if (for_domain && smarthost_relay_get_username (relay) != NULL &&
+      !(caps & SMARTHOST_CAPABILITY_DOMAIN_CREDENTIALS))
+    return not_supported (self, error, "credentials per domain");
+  return smarthost_backend_validate_relay (self, relay, error);
+}
+
+/**
+ * smarthost_backend_validate_relay:
+ * @self: a backend
+ * @relay: a relay
+ * @error: return location for a #GError
+ *
+ * Checks that @relay is valid ([method@Relay.validate]) and that this
+ * backend's configuration format can carry it.
+ *
+ * Returns: %TRUE if @relay can be configured; otherwise @error is
+ *   %SMARTHOST_ERROR_INVALID, naming the field
+ */
+gboolean
+smarthost_backend_validate_relay (SmarthostBackend  *self,
+                                  SmarthostRelay    *relay,
+                                  GError           **error)
+{
+  SmarthostBackendInterface *iface;
+
+  g_return_val_if_fail (SMARTHOST_IS_BACKEND (self), FALSE);
+  g_return_val_if_fail (SMARTHOST_IS_RELAY (relay), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!smarthost_relay_validate (relay, error))
+    return FALSE;
+  iface = SMARTHOST_BACKEND_GET_IFACE (self);
+  return iface->validate_relay == NULL || iface->validate_relay (self, relay, error);
+}
+
+/**
+ * smarthost_backend_get_server:
+ * @self: a backend
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Reads the server-wide relay, including one that an administrator set up
+ * by hand before libsmarthost was used.
+ *
+ * Returns: (transfer full) (nullable): the server-wide relay, or %NULL
+ *   without an error when there is none
+ */
+SmarthostRelay *
+smarthost_backend_get_server (SmarthostBackend  *self,
+                              GCancellable      *cancellable,
+                              GError           **error)
+{
+  g_return_val_if_fail (SMARTHOST_IS_BACKEND (self), NULL);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  return SMARTHOST_BACKEND_GET_IFACE (self)->get_server (self, cancellable, error);
+}
+
+/**
+ * smarthost_backend_get_server_async:
+ * @self: a backend
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called when the relay has been read
+ * @user_data: data for @callback
+ *
+ * Reads the server-wide relay without blocking; see
+ * [method@Backend.get_server].
+ */
+void
+smarthost_backend_get_server_async (SmarthostBackend    *self,
+                                    GCancellable        *cancellable,
+                                    GAsyncReadyCallback  callback,
+                                    gpointer             user_data)
+{
+  g_return_if_fail (SMARTHOST_IS_BACKEND (self));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  SMARTHOST_BACKEND_GET_IFACE (self)->get_server_async (self, cancellable, callback, user_data);
+}
+
+/**
+ * smarthost_backend_get_server_finish:
+ * @self: a backend
+ * @result: the #GAsyncResult passed to the callback
+ * @error: return location for a #GError
+ *
+ * Finishes [method@Backend.get_server_async].
+ *
+ * Returns: (transfer full) (nullable): the server-wide relay, or %NULL
+ *   without an error when there is none
+ */
+SmarthostRelay *
+smarthost_backend_get_server_finish (SmarthostBackend  *self,
+                                     GAsyncResult      *result,
+                                     GError           **error)
+{
+  g_return_val_if_fail (SMARTHOST_IS_BACKEND (self), NULL);
+  g_return_val_if_fail (G_IS_ASYNC_RESULT (result), NULL);
+
+  return SMARTHOST_BACKEND_GET_IFACE (self)->get_server_finish (self, result, error);
+}
+
+/**
+ * smarthost_backend_get_domain:
+ * @self: a backend
+ * @domain: a sender domain, such as `example.com`
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Reads the relay of one sender domain.
+ *
+ * Returns: (transfer full) (nullable): the domain's own relay, or %NULL
+ *   without an error when the domain uses the server-wide one
+ */
+SmarthostRelay *
+smarthost_backend_get_domain (SmarthostBackend  *self,
+                              const char        *domain,
+                              GCancellable      *cancellable,
+                              GError           **error)
+{
+  g_autofree char *normalized = NULL;
+
+  g_return_val_if_fail (SMARTHOST_IS_BACKEND (self), NULL);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  normalized = smarthost_domain_normalize (domain, error);
+  if (normalized == NULL)
+    return NULL;
+  return SMARTHOST_BACKEND_GET_IFACE (self)->get_domain (self, normalized, cancellable, error);
+}
+
+/**
+ * smarthost_backend_get_domain_async:
+ * @self: a backend
+ * @domain: a sender domain
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called when the relay has been read
+ * @user_data: data for @callback
+ *
+ * Reads a domain's relay without blocking; see [method@Backend.get_domain].
+ */
+void
+smarthost_backend_get_domain_async (SmarthostBackend    *self,
+                                    const char          *domain,
+                                    GCancellable        *cancellable,
+                                    GAsyncReadyCallback  callback,
+                                    gpointer             user_data)
+{
+  g_autofree char *normalized = NULL;
+  GError *error = NULL;
+
+  g_return_if_fail (SMARTHOST_IS_BACKEND (self));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  normalized = smarthost_domain_normalize (domain, &error);
+  if (normalized == NULL)
+    {
+      g_task_report_error (self, callback, user_data, smarthost_backend_get_domain_async, error);
+      return;
+    }
+  SMARTHOST_BACKEND_GET_IFACE (self)->get_domain_async (self, normalized, cancellable, callback, user_data);
+}
+
+/**
+ * smarthost_backend_get_domain_finish:
+ * @self: a backend
+ * @result: the #GAsyncResult passed to the callback
+ * @error: return location for a #GError
+ *
+ * Finishes [method@Backend.get_domain_async].
+ *
+ * Returns: (transfer full) (nullable): the domain's own relay, or %NULL
+ *   without an error when the domain uses the server-wide one
+ */
+SmarthostRelay *
+smarthost_backend_get_domain_finish (SmarthostBackend  *self,
+                                     GAsyncResult      *result,
+                                     GError           **error)
+{
+  g_return_val_if_fail (SMARTHOST_IS_BACKEND (self), NULL);
+  g_return_val_if_fail (G_IS_ASYNC_RESULT (result), NULL);
+
+  if (g_async_result_is_tagged (result, smarthost_backend_get_domain_async))
+    return g_task_propagate_pointer (G_TASK (result), error);
+  return SMARTHOST_BACKEND_GET_IFACE (self)->get_domain_finish (self, result, error);
+}
+
+/**
+ * smarthost_backend_list_domains:
+ * @self: a backend
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Lists the sender domains that have a relay of their own, sorted.
+ *
+ * Returns: (transfer full) (array zero-terminated=1): the domains, possibly
+ *   none, or %NULL with @error set
+ */
+char **
+smarthost_backend_list_domains (SmarthostBackend  *self,
+                                GCancellable      *cancellable,
+                                GError           **error)
+{
+  g_return_val_if_fail (SMARTHOST_IS_BACKEND (self), NULL);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  return SMARTHOST_BACKEND_GET_IFACE (self)->list_domains (self, cancellable, error);
+}
+
+/**
+ * smarthost_backend_list_domains_async:
+ * @self: a backend
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called when the domains have been listed
+ * @user_data: data for @callback
+ *
+ * Lists the domains without blocking; see [method@Backend.list_domains].
+ */
+void
+smarthost_backend_list_domains_async (SmarthostBackend    *self,
+                                      GCancellable        *cancellable,
+                                      GAsyncReadyCallback  callback,
+                                      gpointer             user_data)
+{
+  g_return_if_fail (SMARTHOST_IS_BACKEND (self));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  SMARTHOST_BACKEND_GET_IFACE (self)->list_domains_async (self, cancellable, callback, user_data);
+}
+
+/**
+ * smarthost_backend_list_domains_finish:
+ * @self: a backend
+ * @result: the #GAsyncResult passed to the callback
+ * @error: return location for a #GError
+ *
+ * Finishes [method@Backend.list_domains_async].
+ *
+ * Returns: (transfer full) (array zero-terminated=1): the domains, or %NULL
+ *   with @error set
+ */
+char **
+smarthost_backend_list_domains_finish (SmarthostBackend  *self,
+                                       GAsyncResult      *result,
+                                       GError           **error)
+{
+  g_return_val_if_fail (SMARTHOST_IS_BACKEND (self), NULL);
+  g_return_val_if_fail (G_IS_ASYNC_RESULT (result), NULL);
+
+  return SMARTHOST_BACKEND_GET_IFACE (self)->list_domains_finish (self, result, error);
+}
+
+/**
+ * smarthost_backend_begin:
+ * @self: a backend
+ *
+ * Starts a transaction: stage any number of changes on it, preview them,
+ * then commit them all at once. This touches nothing.
+ *
+ * Returns: (transfer full): a new transaction
+ */
+SmarthostTransaction *
+smarthost_backend_begin (SmarthostBackend *self)
+{
+  g_return_val_if_fail (SMARTHOST_IS_BACKEND (self), NULL);
+  return _smarthost_transaction_new (self);
+}
+
+static SmarthostTransaction *
+one_change (SmarthostBackend  *self,
+            const char        *domain,
+            SmarthostRelay    *relay,
+            GError           **error)
+{
+  g_autoptr(SmarthostTransaction) tx = smarthost_backend_begin (self);
+  gboolean ok;
+
+  if (domain != NULL)
+    ok = smarthost_transaction_set_domain (tx, domain, relay, error);
+  else
+    ok = smarthost_transaction_set_server (tx, relay, error);
+  return ok ? g_steal_pointer (&tx) : NULL;
+}
+
+/**
+ * smarthost_backend_set_server:
+ * @self: a backend
+ * @relay: (nullable): the server-wide relay, or %NULL to remove it
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Sets or removes the server-wide relay in a transaction of its own.
+ * Removing it leaves the domains' relays working.
+ *
+ * Returns: %TRUE on success; on failure nothing was changed
+ */
+gboolean
+smarthost_backend_set_server (SmarthostBackend  *self,
+                              SmarthostRelay    *relay,
+                              GCancellable      *cancellable,
+                              GError           **error)
+{
+  g_autoptr(SmarthostTransaction) tx = NULL;
+
+  g_return_val_if_fail (SMARTHOST_IS_BACKEND (self), FALSE);
+  g_return_val_if_fail (relay == NULL || SMARTHOST_IS_RELAY (relay), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  tx = one_change (self, NULL, relay, error);
+  return tx != NULL && smarthost_transaction_commit (tx, cancellable, error);
+}
+
+static void
+one_change_done (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  GError *error = NULL;
+
+  if (smarthost_transaction_commit_finish (SMARTHOST_TRANSACTION (source), result, &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
+static void
+one_change_async (SmarthostBackend    *self,
+                  const char          *domain,
+                  SmarthostRelay      *relay,
+                  gpointer             source_tag,
+                  GCancellable        *cancellable,
+                  GAsyncReadyCallback  callback,
+                  gpointer             user_data)
+{
+  g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
+  g_autoptr(SmarthostTransaction) tx = NULL;
+  GError *error = NULL;
+
+  g_task_set_source_tag (task, source_tag);
+  tx = one_change (self, domain, relay, &error);
+  if (tx == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  smarthost_transaction_commit_async (tx, cancellable, one_change_done, g_steal_pointer (&task));
+}
+
+/**
+ * smarthost_backend_set_server_async:
+ * @self: a backend
+ * @relay: (nullable): the server-wide relay, or %NULL to remove it
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called when the change is committed or failed
+ * @user_data: data for @callback
+ *
+ * Sets or removes the server-wide relay without blocking; see
+ * [method@Backend.set_server].
+ */
+void
+smarthost_backend_set_server_async (SmarthostBackend    *self,
+                                    SmarthostRelay      *relay,
+                                    GCancellable        *cancellable,
+                                    GAsyncReadyCallback  callback,
+                                    gpointer             user_data)
+{
+  g_return_if_fail (SMARTHOST_IS_BACKEND (self));
+  g_return_if_fail (relay == NULL || SMARTHOST_IS_RELAY (relay));
+
+  one_change_async (self, NULL, relay, smarthost_backend_set_server_async, cancellable, callback, user_data);
+}
+
+/**
+ * smarthost_backend_set_server_finish:
+ * @self: a backend
+ * @result: the #GAsyncResult passed to the callback
+ * @error: return location for a #GError
+ *
+ * Finishes [method@Backend.set_server_async].
+ *
+ * Returns: %TRUE on success; on failure nothing was changed
+ */
+gboolean
+smarthost_backend_set_server_finish (SmarthostBackend  *self,
+                                     GAsyncResult      *result,
+                                     GError           **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/**
+ * smarthost_backend_set_domain:
+ * @self: a backend
+ * @domain: a sender domain, such as `example.com`
+ * @relay: (nullable): the domain's relay, or %NULL to return the domain to
+ *   the server-wide relay
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Sets or removes one domain's relay in a transaction of its own. To change
+ * many domains, stage them all on one [class@Transaction]: that costs one
+ * rewrite, whatever their number.
+ *
+ * Returns: %TRUE on success; on failure nothing was changed
+ */
+gboolean
+smarthost_backend_set_domain (SmarthostBackend  *self,
+                              const char        *domain,
+                              SmarthostRelay    *relay,
+                              GCancellable      *cancellable,
+                              GError           **error)
+{
+  g_autoptr(SmarthostTransaction) tx = NULL;
+
+  g_return_val_if_fail (SMARTHOST_IS_BACKEND (self), FALSE);
+  g_return_val_if_fail (relay == NULL || SMARTHOST_IS_RELAY (relay), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (domain == NULL)
+    return _smarthost_set_invalid (error, "domain", "is required");
+  tx = one_change (self, domain, relay, error);
+  return tx != NULL && smarthost_transaction_commit (tx, cancellable, error);
+}
+
+/**
+ * smarthost_backend_set_domain_async:
+ * @self: a backend
+ * @domain: a sender domain
+ * @relay: (nullable): the domain's relay, or %NULL to remove it
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called when the change is committed or failed
+ * @user_data: data for @callback
+ *
+ * Sets or removes one domain's relay without blocking; see
+ * [method@Backend.set_domain].
+ */
+void
+smarthost_backend_set_domain_async (SmarthostBackend    *self,
+                                    const char          *domain,
+                                    SmarthostRelay      *relay,
+                                    GCancellable        *cancellable,
+                                    GAsyncReadyCallback  callback,
+                                    gpointer             user_data)
+{
+  g_return_if_fail (SMARTHOST_IS_BACKEND (self));
+  g_return_if_fail (relay == NULL || SMARTHOST_IS_RELAY (relay));
+
+  if (domain == NULL)
+    {
+      GError *error = NULL;
+      _smarthost_set_invalid (&error, "domain", "is required");
+      g_task_report_error (self, callback, user_data, smarthost_backend_set_domain_async, error);
+      return;
+    }
+  one_change_async (self, domain, relay, smarthost_backend_set_domain_async, cancellable, callback, user_data);
+}
+
+/**
+ * smarthost_backend_set_domain_finish:
+ * @self: a backend
+ * @result: the #GAsyncResult passed to the callback
+ * @error: return location for a #GError
+ *
+ * Finishes [method@Backend.set_domain_async].
+ *
+ * Returns: %TRUE on success; on failure nothing was changed
+ */
+gboolean
+smarthost_backend_set_domain_finish (SmarthostBackend  *self,
+                                     GAsyncResult      *result,
+                                     GError           **error)
+{
+  g_return_val_if_fail (G_IS_TASK (result), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}

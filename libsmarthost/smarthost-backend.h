@@ -1,0 +1,237 @@
+/* smarthost-backend.h: the interface every mail-server backend implements
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#if !defined(__SMARTHOST_H_INSIDE__) && !defined(SMARTHOST_COMPILATION)
+#error "Only <smarthost.h> can be included directly."
+#endif
+
+#include <gio/gio.h>
+#include "smarthost-version.h"
+#include "smarthost-relay.h"
+
+G_BEGIN_DECLS
+
+/**
+ * SMARTHOST_BACKEND_EXTENSION_POINT_NAME:
+ *
+ * The name of the [struct@Gio.IOExtensionPoint] that backends implement.
+ */
+#define SMARTHOST_BACKEND_EXTENSION_POINT_NAME "smarthost-backend"
+
+/**
+ * SmarthostCapabilities:
+ * @SMARTHOST_CAPABILITY_NONE: nothing
+ * @SMARTHOST_CAPABILITY_SERVER_RELAY: a server-wide smarthost
+ * @SMARTHOST_CAPABILITY_DOMAIN_RELAY: a smarthost per sender domain, which
+ *   wins over the server-wide one for mail from that domain
+ * @SMARTHOST_CAPABILITY_DOMAIN_CREDENTIALS: each domain authenticates with
+ *   its own credentials, even when domains share a relay host and port
+ * @SMARTHOST_CAPABILITY_STARTTLS: %SMARTHOST_SECURITY_STARTTLS
+ * @SMARTHOST_CAPABILITY_IMPLICIT_TLS: %SMARTHOST_SECURITY_TLS
+ * @SMARTHOST_CAPABILITY_CA_FILE: a CA file of the relay's own
+ * @SMARTHOST_CAPABILITY_NO_VERIFY: certificate verification can be turned off
+ * @SMARTHOST_CAPABILITY_MX_LOOKUP: the relay host can be a mail domain whose
+ *   MX records are looked up
+ * @SMARTHOST_CAPABILITY_PREVIEW: [method@Transaction.preview] shows the
+ *   exact change before it is made
+ *
+ * What a backend can configure. Asking for anything else fails with
+ * %SMARTHOST_ERROR_NOT_SUPPORTED.
+ */
+typedef enum /*< flags >*/ {
+  SMARTHOST_CAPABILITY_NONE = 0,
+  SMARTHOST_CAPABILITY_SERVER_RELAY = 1 << 0,
+  SMARTHOST_CAPABILITY_DOMAIN_RELAY = 1 << 1,
+  SMARTHOST_CAPABILITY_DOMAIN_CREDENTIALS = 1 << 2,
+  SMARTHOST_CAPABILITY_STARTTLS = 1 << 3,
+  SMARTHOST_CAPABILITY_IMPLICIT_TLS = 1 << 4,
+  SMARTHOST_CAPABILITY_CA_FILE = 1 << 5,
+  SMARTHOST_CAPABILITY_NO_VERIFY = 1 << 6,
+  SMARTHOST_CAPABILITY_MX_LOOKUP = 1 << 7,
+  SMARTHOST_CAPABILITY_PREVIEW = 1 << 8,
+} SmarthostCapabilities;
+
+typedef struct _SmarthostTransaction SmarthostTransaction;
+
+#define SMARTHOST_TYPE_BACKEND (smarthost_backend_get_type ())
+
+SMARTHOST_AVAILABLE_IN_ALL
+G_DECLARE_INTERFACE (SmarthostBackend, smarthost_backend, SMARTHOST, BACKEND, GObject)
+
+/**
+ * SmarthostBackendInterface:
+ * @g_iface: the parent interface
+ * @get_name: returns the backend's name, such as `postfix`; required
+ * @get_capabilities: returns what the backend can configure; required
+ * @validate_relay: refuses relays the mail server cannot carry, with
+ *   %SMARTHOST_ERROR_INVALID naming the field; optional
+ * @get_server: reads the server-wide relay; required
+ * @get_server_async: optional; the default runs @get_server in a thread
+ * @get_server_finish: optional; pairs with @get_server_async
+ * @get_domain: reads one domain's relay; required
+ * @get_domain_async: optional; the default runs @get_domain in a thread
+ * @get_domain_finish: optional; pairs with @get_domain_async
+ * @list_domains: lists the domains that have a relay of their own; required
+ * @list_domains_async: optional; the default runs @list_domains in a thread
+ * @list_domains_finish: optional; pairs with @list_domains_async
+ * @preview: describes what committing a transaction would change; required
+ * @commit: applies a transaction all-or-nothing; sets *@changed; required
+ *
+ * The virtual methods of [iface@Backend]. The async methods of transactions
+ * run @preview and @commit in a thread, so both must be thread-safe with
+ * respect to each other: a backend serializes commits itself (with a lock
+ * that also excludes other processes).
+ */
+struct _SmarthostBackendInterface
+{
+  GTypeInterface g_iface;
+
+  const char           *(*get_name)            (SmarthostBackend     *self);
+  SmarthostCapabilities (*get_capabilities)    (SmarthostBackend     *self);
+  gboolean              (*validate_relay)      (SmarthostBackend     *self,
+                                                SmarthostRelay       *relay,
+                                                GError              **error);
+
+  SmarthostRelay       *(*get_server)          (SmarthostBackend     *self,
+                                                GCancellable         *cancellable,
+                                                GError              **error);
+  void                  (*get_server_async)    (SmarthostBackend     *self,
+                                                GCancellable         *cancellable,
+                                                GAsyncReadyCallback   callback,
+                                                gpointer              user_data);
+  SmarthostRelay       *(*get_server_finish)   (SmarthostBackend     *self,
+                                                GAsyncResult         *result,
+                                                GError              **error);
+
+  SmarthostRelay       *(*get_domain)          (SmarthostBackend     *self,
+                                                const char           *domain,
+                                                GCancellable         *cancellable,
+                                                GError              **error);
+  void                  (*get_domain_async)    (SmarthostBackend     *self,
+                                                const char           *domain,
+                                                GCancellable         *cancellable,
+                                                GAsyncReadyCallback   callback,
+                                                gpointer              user_data);
+  SmarthostRelay       *(*get_domain_finish)   (SmarthostBackend     *self,
+                                                GAsyncResult         *result,
+                                                GError              **error);
+
+  char                **(*list_domains)        (SmarthostBackend     *self,
+                                                GCancellable         *cancellable,
+                                                GError              **error);
+  void                  (*list_domains_async)  (SmarthostBackend     *self,
+                                                GCancellable         *cancellable,
+                                                GAsyncReadyCallback   callback,
+                                                gpointer              user_data);
+  char                **(*list_domains_finish) (SmarthostBackend     *self,
+                                                GAsyncResult         *result,
+                                                GError              **error);
+
+  char                 *(*preview)             (SmarthostBackend     *self,
+                                                SmarthostTransaction *transaction,
+                                                GCancellable         *cancellable,
+                                                GError              **error);
+  gboolean              (*commit)              (SmarthostBackend     *self,
+                                                SmarthostTransaction *transaction,
+                                                gboolean             *changed,
+                                                GCancellable         *cancellable,
+                                                GError              **error);
+
+  /*< private >*/
+  gpointer padding[12];
+};
+
+SMARTHOST_AVAILABLE_IN_ALL
+const char            *smarthost_backend_get_name          (SmarthostBackend     *self);
+SMARTHOST_AVAILABLE_IN_ALL
+SmarthostCapabilities  smarthost_backend_get_capabilities  (SmarthostBackend     *self);
+SMARTHOST_AVAILABLE_IN_ALL
+gboolean               smarthost_backend_validate_relay    (SmarthostBackend     *self,
+                                                            SmarthostRelay       *relay,
+                                                            GError              **error);
+
+SMARTHOST_AVAILABLE_IN_ALL
+SmarthostRelay        *smarthost_backend_get_server        (SmarthostBackend     *self,
+                                                            GCancellable         *cancellable,
+                                                            GError              **error);
+SMARTHOST_AVAILABLE_IN_ALL
+void                   smarthost_backend_get_server_async  (SmarthostBackend     *self,
+                                                            GCancellable         *cancellable,
+                                                            GAsyncReadyCallback   callback,
+                                                            gpointer              user_data);
+SMARTHOST_AVAILABLE_IN_ALL
+SmarthostRelay        *smarthost_backend_get_server_finish (SmarthostBackend     *self,
+                                                            GAsyncResult         *result,
+                                                            GError              **error);
+
+SMARTHOST_AVAILABLE_IN_ALL
+SmarthostRelay        *smarthost_backend_get_domain        (SmarthostBackend     *self,
+                                                            const char           *domain,
+                                                            GCancellable         *cancellable,
+                                                            GError              **error);
+SMARTHOST_AVAILABLE_IN_ALL
+void                   smarthost_backend_get_domain_async  (SmarthostBackend     *self,
+                                                            const char           *domain,
+                                                            GCancellable         *cancellable,
+                                                            GAsyncReadyCallback   callback,
+                                                            gpointer              user_data);
+SMARTHOST_AVAILABLE_IN_ALL
+SmarthostRelay        *smarthost_backend_get_domain_finish (SmarthostBackend     *self,
+                                                            GAsyncResult         *result,
+                                                            GError              **error);
+
+SMARTHOST_AVAILABLE_IN_ALL
+char                 **smarthost_backend_list_domains      (SmarthostBackend     *self,
+                                                            GCancellable         *cancellable,
+                                                            GError              **error);
+SMARTHOST_AVAILABLE_IN_ALL
+void                   smarthost_backend_list_domains_async (SmarthostBackend    *self,
+                                                             GCancellable        *cancellable,
+                                                             GAsyncReadyCallback  callback,
+                                                             gpointer             user_data);
+SMARTHOST_AVAILABLE_IN_ALL
+char                 **smarthost_backend_list_domains_finish (SmarthostBackend   *self,
+                                                              GAsyncResult       *result,
+                                                              GError            **error);
+
+SMARTHOST_AVAILABLE_IN_ALL
+SmarthostTransaction  *smarthost_backend_begin             (SmarthostBackend     *self);
+
+SMARTHOST_AVAILABLE_IN_ALL
+gboolean               smarthost_backend_set_server        (SmarthostBackend     *self,
+                                                            SmarthostRelay       *relay,
+                                                            GCancellable         *cancellable,
+                                                            GError              **error);
+SMARTHOST_AVAILABLE_IN_ALL
+void                   smarthost_backend_set_server_async  (SmarthostBackend     *self,
+                                                            SmarthostRelay       *relay,
+                                                            GCancellable         *cancellable,
+                                                            GAsyncReadyCallback   callback,
+                                                            gpointer              user_data);
+SMARTHOST_AVAILABLE_IN_ALL
+gboolean               smarthost_backend_set_server_finish (SmarthostBackend     *self,
+                                                            GAsyncResult         *result,
+                                                            GError              **error);
+
+SMARTHOST_AVAILABLE_IN_ALL
+gboolean               smarthost_backend_set_domain        (SmarthostBackend     *self,
+                                                            const char           *domain,
+                                                            SmarthostRelay       *relay,
+                                                            GCancellable         *cancellable,
+                                                            GError              **error);
+SMARTHOST_AVAILABLE_IN_ALL
+void                   smarthost_backend_set_domain_async  (SmarthostBackend     *self,
+                                                            const char           *domain,
+                                                            SmarthostRelay       *relay,
+                                                            GCancellable         *cancellable,
+                                                            GAsyncReadyCallback   callback,
+                                                            gpointer              user_data);
+SMARTHOST_AVAILABLE_IN_ALL
+gboolean               smarthost_backend_set_domain_finish (SmarthostBackend     *self,
+                                                            GAsyncResult         *result,
+                                                            GError              **error);
+
+G_END_DECLS

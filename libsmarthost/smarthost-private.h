@@ -1,0 +1,62 @@
+/* smarthost-private.h: internals shared by the core and the backends
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "smarthost-relay.h"
+#include "smarthost-backend.h"
+#include "smarthost-transaction.h"
+
+G_BEGIN_DECLS
+
+/* Errors */
+gboolean  _smarthost_set_invalid      (GError     **error,
+                                       const char  *field,
+                                       const char  *message);
+
+/* Strings and secrets */
+gboolean  _smarthost_set_str          (char       **str_ptr,
+                                       const char  *new_str);
+void      _smarthost_secret_free      (char        *secret);
+char     *_smarthost_redact           (const char  *text,
+                                       GPtrArray   *secrets);
+
+/* Relays */
+void      _smarthost_relay_mark_password_set (SmarthostRelay *self);
+
+/* Transactions: what backends read from one */
+SmarthostTransaction *_smarthost_transaction_new (SmarthostBackend *backend);
+gboolean    _smarthost_transaction_get_server  (SmarthostTransaction  *self,
+                                                SmarthostRelay       **relay);
+GHashTable *_smarthost_transaction_get_domains (SmarthostTransaction  *self);
+
+/* Text */
+char    **_smarthost_split_lines      (const char  *text,
+                                       gsize       *n_lines);
+char     *_smarthost_unified_diff     (const char  *old_label,
+                                       const char  *new_label,
+                                       const char  *old_text,
+                                       const char  *new_text);
+
+/* Processes */
+gboolean  _smarthost_run              (const char * const *argv,
+                                       GCancellable       *cancellable,
+                                       int                *exit_status,
+                                       char              **out_stdout,
+                                       char              **out_stderr,
+                                       GError            **error);
+char     *_smarthost_argv_to_string   (const char * const *argv);
+
+/* Files */
+gboolean  _smarthost_read_file        (const char   *path,
+                                       char        **contents,
+                                       gboolean     *exists,
+                                       GError      **error);
+int       _smarthost_lock_directory   (const char   *path,
+                                       GCancellable *cancellable,
+                                       GError      **error);
+
+G_END_DECLS

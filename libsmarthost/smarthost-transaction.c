@@ -1,0 +1,567 @@
+/* smarthost-transaction.c: a set of changes applied all-or-nothing
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include "smarthost-backend-private.h"
+#include "smarthost-error.h"
+#include "smarthost-private.h"
+#include "smarthost-transaction.h"
+
+/**
+ * SmarthostTransaction:
+ *
+ * Changes to a backend's smarthosts, staged, previewed and committed
+ * together.
+ *
+ * Staging ([method@Transaction.set_server], [method@Transaction.set_domain])
+ * checks each change at once and touches nothing: a bad relay is refused
+ * with %SMARTHOST_ERROR_INVALID naming the field. Staging the same domain
+ * twice keeps the last change.
+ *
+ * [method@Transaction.preview] returns the unified diff of every file the
+ * commit would change, secrets masked as [const@PASSWORD_MASK], followed by
+ * notes and the commands it would run.
+ *
+ * [method@Transaction.commit] applies everything or nothing. The commit is
+ * locked against other commits, writes each new file beside the old one,
+ * moves them into place, validates the result and reloads the mail server;
+ * if any step fails every file is restored and the error names the step.
+ * Any number of domain changes costs one rewrite of each file. A commit
+ * that changes nothing writes nothing and reloads nothing
+ * ([method@Transaction.get_changed] tells which happened).
+ *
+ * A transaction is committed once; begin a new one for further changes.
+ */
+
+struct _SmarthostTransaction
+{
+  GObject parent_instance;
+
+  SmarthostBackend *backend;
+  gboolean server_staged;
+  SmarthostRelay *server;       /* NULL: remove */
+  GHashTable *domains;          /* normalized domain -> relay, or NULL: remove */
+  gboolean reload;
+  gboolean committed;
+  gboolean changed;
+  gint busy;
+};
+
+G_DEFINE_FINAL_TYPE (SmarthostTransaction, smarthost_transaction, G_TYPE_OBJECT)
+
+enum {
+  PROP_0,
+  PROP_BACKEND,
+  PROP_RELOAD,
+  PROP_CHANGED,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+static void
+smarthost_transaction_finalize (GObject *object)
+{
+  SmarthostTransaction *self = SMARTHOST_TRANSACTION (object);
+
+  g_clear_object (&self->backend);
+  g_clear_object (&self->server);
+  g_hash_table_unref (self->domains);
+
+  G_OBJECT_CLASS (smarthost_transaction_parent_class)->finalize (object);
+}
+
+static void
+smarthost_transaction_get_property (GObject    *object,
+                                    guint       prop_id,
+                                    GValue     *value,
+                                    GParamSpec *pspec)
+{
+  SmarthostTransaction *self = SMARTHOST_TRANSACTION (object);
+
+  switch (prop_id)
+    {
+    case PROP_BACKEND:
+      g_value_set_object (value, self->backend);
+      break;
+    case PROP_RELOAD:
+      g_value_set_boolean (value, self->reload);
+      break;
+    case PROP_CHANGED:
+      g_value_set_boolean (value, self->changed);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+smarthost_transaction_set_property (GObject      *object,
+                                    guint         prop_id,
+                                    const GValue *value,
+                                    GParamSpec   *pspec)
+{
+  SmarthostTransaction *self = SMARTHOST_TRANSACTION (object);
+
+  switch (prop_id)
+    {
+    case PROP_BACKEND:
+      self->backend = g_value_dup_object (value);
+      break;
+    case PROP_RELOAD:
+      smarthost_transaction_set_reload (self, g_value_get_boolean (value));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+smarthost_transaction_constructed (GObject *object)
+{
+  SmarthostTransaction *self = SMARTHOST_TRANSACTION (object);
+
+  G_OBJECT_CLASS (smarthost_transaction_parent_class)->constructed (object);
+  if (self->backend == NULL)
+    g_critical ("A SmarthostTransaction needs a backend: create it with smarthost_backend_begin()");
+}
+
+static void
+smarthost_transaction_class_init (SmarthostTransactionClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->finalize = smarthost_transaction_finalize;
+  object_class->constructed = smarthost_transaction_constructed;
+  object_class->get_property = smarthost_transaction_get_property;
+  object_class->set_property = smarthost_transaction_set_property;
+
+  /**
+   * SmarthostTransaction:backend: (attributes org.gtk.Property.get=smarthost_transaction_get_backend)
+   *
+   * The backend the changes are for.
+   */
+  properties[PROP_BACKEND] =
+    g_param_spec_object ("backend", NULL, NULL, SMARTHOST_TYPE_BACKEND,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * SmarthostTransaction:reload: (attributes org.gtk.Property.get=smarthost_transaction_get_reload org.gtk.Property.set=smarthost_transaction_set_reload)
+   *
+   * Whether a commit that changed the mail server's configuration reloads
+   * the running mail server. A mail server that is not running is never
+   * started.
+   */
+  properties[PROP_RELOAD] =
+    g_param_spec_boolean ("reload", NULL, NULL, TRUE,
+                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * SmarthostTransaction:changed: (attributes org.gtk.Property.get=smarthost_transaction_get_changed)
+   *
+   * Whether the commit changed anything. %FALSE until committed.
+   */
+  properties[PROP_CHANGED] =
+    g_param_spec_boolean ("changed", NULL, NULL, FALSE,
+                          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+}
+
+static void
+unref_if_set (gpointer object)
+{
+  if (object != NULL)
+    g_object_unref (object);
+}
+
+static void
+smarthost_transaction_init (SmarthostTransaction *self)
+{
+  self->reload = TRUE;
+  self->domains = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, unref_if_set);
+}
+
+SmarthostTransaction *
+_smarthost_transaction_new (SmarthostBackend *backend)
+{
+  return g_object_new (SMARTHOST_TYPE_TRANSACTION, "backend", backend, NULL);
+}
+
+/* Whether the server relay is staged; *relay is then the relay or NULL to
+ * remove it. */
+gboolean
+_smarthost_transaction_get_server (SmarthostTransaction  *self,
+                                   SmarthostRelay       **relay)
+{
+  *relay = self->server;
+  return self->server_staged;
+}
+
+/* Normalized domain -> relay, or NULL for "remove". */
+GHashTable *
+_smarthost_transaction_get_domains (SmarthostTransaction *self)
+{
+  return self->domains;
+}
+
+/**
+ * smarthost_transaction_get_backend: (get-property backend)
+ * @self: a transaction
+ *
+ * Returns: (transfer none): the backend the changes are for
+ */
+SmarthostBackend *
+smarthost_transaction_get_backend (SmarthostTransaction *self)
+{
+  g_return_val_if_fail (SMARTHOST_IS_TRANSACTION (self), NULL);
+  return self->backend;
+}
+
+static gboolean
+check_stageable (SmarthostTransaction  *self,
+                 GError               **error)
+{
+  if (g_atomic_int_get (&self->busy))
+    {
+      g_set_error_literal (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
+                           "the transaction is being committed; wait for the commit to finish");
+      return FALSE;
+    }
+  if (self->committed)
+    {
+      g_set_error_literal (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
+                           "the transaction was already committed; begin a new one");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/**
+ * smarthost_transaction_set_server:
+ * @self: a transaction
+ * @relay: (nullable): the server-wide relay, or %NULL to remove it
+ * @error: return location for a #GError
+ *
+ * Stages the server-wide relay. The relay is checked and copied now: later
+ * changes to @relay do not affect the transaction.
+ *
+ * Returns: %TRUE if the change was staged; otherwise @error says why
+ *   (%SMARTHOST_ERROR_INVALID naming the field, or
+ *   %SMARTHOST_ERROR_NOT_SUPPORTED)
+ */
+gboolean
+smarthost_transaction_set_server (SmarthostTransaction  *self,
+                                  SmarthostRelay        *relay,
+                                  GError               **error)
+{
+  g_return_val_if_fail (SMARTHOST_IS_TRANSACTION (self), FALSE);
+  g_return_val_if_fail (relay == NULL || SMARTHOST_IS_RELAY (relay), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!check_stageable (self, error) ||
+      !_smarthost_backend_check_relay (self->backend, relay, FALSE, error))
+    return FALSE;
+
+  g_clear_object (&self->server);
+  self->server = relay ? smarthost_relay_copy (relay) : NULL;
+  self->server_staged = TRUE;
+  return TRUE;
+}
+
+/**
+ * smarthost_transaction_set_domain:
+ * @self: a transaction
+ * @domain: a sender domain, such as `example.com`
+ * @relay: (nullable): the domain's relay, or %NULL to return the domain to
+ *   the server-wide relay
+ * @error: return location for a #GError
+ *
+ * Stages a domain's relay. Mail whose envelope sender is in @domain goes
+ * through this relay instead of the server-wide one. The domain is
+ * normalized ([func@domain_normalize]); the relay is checked and copied now.
+ *
+ * Returns: %TRUE if the change was staged; otherwise @error says why
+ */
+gboolean
+smarthost_transaction_set_domain (SmarthostTransaction  *self,
+                                  const char            *domain,
+                                  SmarthostRelay        *relay,
+                                  GError               **error)
+{
+  g_autofree char *normalized = NULL;
+
+  g_return_val_if_fail (SMARTHOST_IS_TRANSACTION (self), FALSE);
+  g_return_val_if_fail (relay == NULL || SMARTHOST_IS_RELAY (relay), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!check_stageable (self, error))
+    return FALSE;
+  normalized = smarthost_domain_normalize (domain, error);
+  if (normalized == NULL)
+    return FALSE;
+  if (!_smarthost_backend_check_relay (self->backend, relay, TRUE, error))
+    return FALSE;
+
+  g_hash_table_replace (self->domains, g_steal_pointer (&normalized),
+                        relay ? smarthost_relay_copy (relay) : NULL);
+  return TRUE;
+}
+
+/**
+ * smarthost_transaction_get_n_changes:
+ * @self: a transaction
+ *
+ * Returns: how many changes are staged (the server relay counts as one,
+ *   each domain as one)
+ */
+guint
+smarthost_transaction_get_n_changes (SmarthostTransaction *self)
+{
+  g_return_val_if_fail (SMARTHOST_IS_TRANSACTION (self), 0);
+  return (self->server_staged ? 1 : 0) + g_hash_table_size (self->domains);
+}
+
+/**
+ * smarthost_transaction_get_reload: (get-property reload)
+ * @self: a transaction
+ *
+ * Returns: whether the commit reloads the running mail server
+ */
+gboolean
+smarthost_transaction_get_reload (SmarthostTransaction *self)
+{
+  g_return_val_if_fail (SMARTHOST_IS_TRANSACTION (self), TRUE);
+  return self->reload;
+}
+
+/**
+ * smarthost_transaction_set_reload: (set-property reload)
+ * @self: a transaction
+ * @reload: whether to reload the running mail server after the commit
+ *
+ * Sets whether the commit reloads the running mail server. Turn it off to
+ * reload later yourself, for example after several tools have made their
+ * changes.
+ */
+void
+smarthost_transaction_set_reload (SmarthostTransaction *self,
+                                  gboolean              reload)
+{
+  g_return_if_fail (SMARTHOST_IS_TRANSACTION (self));
+  reload = !!reload;
+  if (self->reload != reload)
+    {
+      self->reload = reload;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RELOAD]);
+    }
+}
+
+/**
+ * smarthost_transaction_get_changed: (get-property changed)
+ * @self: a transaction
+ *
+ * Returns: whether the commit changed anything; %FALSE before the commit
+ */
+gboolean
+smarthost_transaction_get_changed (SmarthostTransaction *self)
+{
+  g_return_val_if_fail (SMARTHOST_IS_TRANSACTION (self), FALSE);
+  return self->changed;
+}
+
+/**
+ * smarthost_transaction_preview:
+ * @self: a transaction
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Computes what committing would change, without changing anything: the
+ * unified diff of every file, secrets masked, then lines starting with `#`
+ * for notes (such as duplicate settings that are resolved) and the commands
+ * the commit would run.
+ *
+ * Returns: (transfer full): the preview, or %NULL with @error set (the same
+ *   error the commit would fail with)
+ */
+char *
+smarthost_transaction_preview (SmarthostTransaction  *self,
+                               GCancellable          *cancellable,
+                               GError               **error)
+{
+  g_return_val_if_fail (SMARTHOST_IS_TRANSACTION (self), NULL);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  return SMARTHOST_BACKEND_GET_IFACE (self->backend)->preview (self->backend, self, cancellable, error);
+}
+
+static void
+preview_thread (GTask        *task,
+                gpointer      source_object,
+                gpointer      task_data,
+                GCancellable *cancellable)
+{
+  GError *error = NULL;
+  char *text = smarthost_transaction_preview (source_object, cancellable, &error);
+
+  if (text == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, text, g_free);
+}
+
+/**
+ * smarthost_transaction_preview_async:
+ * @self: a transaction
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called with the preview
+ * @user_data: data for @callback
+ *
+ * Computes the preview without blocking; see [method@Transaction.preview].
+ */
+void
+smarthost_transaction_preview_async (SmarthostTransaction *self,
+                                     GCancellable         *cancellable,
+                                     GAsyncReadyCallback   callback,
+                                     gpointer              user_data)
+{
+  g_autoptr(GTask) task = NULL;
+
+  g_return_if_fail (SMARTHOST_IS_TRANSACTION (self));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, smarthost_transaction_preview_async);
+  g_task_run_in_thread (task, preview_thread);
+}
+
+/**
+ * smarthost_transaction_preview_finish:
+ * @self: a transaction
+ * @result: the #GAsyncResult passed to the callback
+ * @error: return location for a #GError
+ *
+ * Finishes [method@Transaction.preview_async].
+ *
+ * Returns: (transfer full): the preview, or %NULL with @error set
+ */
+char *
+smarthost_transaction_preview_finish (SmarthostTransaction  *self,
+                                      GAsyncResult          *result,
+                                      GError               **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/**
+ * smarthost_transaction_commit:
+ * @self: a transaction
+ * @cancellable: (nullable): a #GCancellable; it is honoured until files
+ *   start to be moved into place, never halfway
+ * @error: return location for a #GError
+ *
+ * Applies every staged change, all or nothing; see [class@Transaction].
+ *
+ * Returns: %TRUE on success; on failure every file is as it was and @error
+ *   names the step that failed
+ */
+gboolean
+smarthost_transaction_commit (SmarthostTransaction  *self,
+                              GCancellable          *cancellable,
+                              GError               **error)
+{
+  gboolean changed = FALSE;
+
+  g_return_val_if_fail (SMARTHOST_IS_TRANSACTION (self), FALSE);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (self->committed)
+    {
+      g_set_error_literal (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
+                           "the transaction was already committed; begin a new one");
+      return FALSE;
+    }
+  if (!g_atomic_int_compare_and_exchange (&self->busy, 0, 1))
+    {
+      g_set_error_literal (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
+                           "the transaction is already being committed");
+      return FALSE;
+    }
+
+  if (!SMARTHOST_BACKEND_GET_IFACE (self->backend)->commit (self->backend, self, &changed,
+                                                            cancellable, error))
+    {
+      g_atomic_int_set (&self->busy, 0);
+      return FALSE;
+    }
+  self->committed = TRUE;
+  self->changed = changed;
+  /* No notify: commits run in worker threads, and handlers (GJS ones in
+   * particular) must not be called there. */
+  g_atomic_int_set (&self->busy, 0);
+  return TRUE;
+}
+
+static void
+commit_thread (GTask        *task,
+               gpointer      source_object,
+               gpointer      task_data,
+               GCancellable *cancellable)
+{
+  GError *error = NULL;
+
+  if (smarthost_transaction_commit (source_object, cancellable, &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
+/**
+ * smarthost_transaction_commit_async:
+ * @self: a transaction
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called when the commit succeeded or failed
+ * @user_data: data for @callback
+ *
+ * Commits without blocking; see [method@Transaction.commit]. The
+ * transaction and its backend are kept alive until @callback runs.
+ */
+void
+smarthost_transaction_commit_async (SmarthostTransaction *self,
+                                    GCancellable         *cancellable,
+                                    GAsyncReadyCallback   callback,
+                                    gpointer              user_data)
+{
+  g_autoptr(GTask) task = NULL;
+
+  g_return_if_fail (SMARTHOST_IS_TRANSACTION (self));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, smarthost_transaction_commit_async);
+  g_task_run_in_thread (task, commit_thread);
+}
+
+/**
+ * smarthost_transaction_commit_finish:
+ * @self: a transaction
+ * @result: the #GAsyncResult passed to the callback
+ * @error: return location for a #GError
+ *
+ * Finishes [method@Transaction.commit_async].
+ *
+ * Returns: %TRUE on success; on failure nothing was changed
+ */
+gboolean
+smarthost_transaction_commit_finish (SmarthostTransaction  *self,
+                                     GAsyncResult          *result,
+                                     GError               **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}

@@ -1,0 +1,461 @@
+/* smarthost-util.c: small helpers shared by the core and the backends
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "smarthost-error.h"
+#include "smarthost-private.h"
+
+gboolean
+_smarthost_set_invalid (GError     **error,
+                        const char  *field,
+                        const char  *message)
+{
+  g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID, "%s: %s", field, message);
+  return FALSE;
+}
+
+gboolean
+_smarthost_set_str (char       **str_ptr,
+                    const char  *new_str)
+{
+  if (g_strcmp0 (*str_ptr, new_str) == 0)
+    return FALSE;
+  g_free (*str_ptr);
+  *str_ptr = g_strdup (new_str);
+  return TRUE;
+}
+
+/* Wipes a secret before freeing it, so that it does not linger in freed
+ * memory that a later core dump could show. */
+void
+_smarthost_secret_free (char *secret)
+{
+  if (secret == NULL)
+    return;
+  explicit_bzero (secret, strlen (secret));
+  g_free (secret);
+}
+
+/* Replaces every occurrence of every secret in @text by the mask. Used on
+ * anything a subprocess printed before it reaches an error message. */
+char *
+_smarthost_redact (const char *text,
+                   GPtrArray  *secrets)
+{
+  GString *s = g_string_new (text);
+
+  for (guint i = 0; secrets != NULL && i < secrets->len; i++)
+    {
+      const char *secret = g_ptr_array_index (secrets, i);
+      if (secret != NULL && *secret != '\0')
+        g_string_replace (s, secret, SMARTHOST_PASSWORD_MASK, 0);
+    }
+  return g_string_free (s, FALSE);
+}
+
+/* Splits @text into lines, each keeping its "\n" (the last one may lack
+ * it), so that joining them gives @text back byte for byte. */
+char **
+_smarthost_split_lines (const char *text,
+                        gsize      *n_lines)
+{
+  GPtrArray *lines = g_ptr_array_new ();
+  const char *p = text ? text : "";
+
+  while (*p)
+    {
+      const char *nl = strchr (p, '\n');
+      gsize len = nl ? (gsize) (nl - p) + 1 : strlen (p);
+      g_ptr_array_add (lines, g_strndup (p, len));
+      p += len;
+    }
+  if (n_lines)
+    *n_lines = lines->len;
+  g_ptr_array_add (lines, NULL);
+  return (char **) g_ptr_array_free (lines, FALSE);
+}
+
+/*
+ * Unified diff. Myers' O(ND) algorithm on the part between the common
+ * prefix and suffix; beyond MAX_D edits the middle is shown as one
+ * replacement, which is still a correct diff, only a less minimal one.
+ */
+#define MAX_D 2000
+#define CONTEXT 3
+
+typedef enum { OP_KEEP, OP_DEL, OP_ADD } DiffOp;
+
+typedef struct {
+  DiffOp op;
+  gsize a;   /* line index in old (KEEP, DEL) */
+  gsize b;   /* line index in new (KEEP, ADD) */
+} DiffEdit;
+
+static void
+myers_middle (char  **a, gsize a0, gsize n,
+              char  **b, gsize b0, gsize m,
+              GArray *edits)
+{
+  gsize max = n + m;
+  gssize offset;
+  gssize *v;
+  GPtrArray *trace;
+  gssize d_found = -1;
+  gssize x, y;
+
+  if (max == 0)
+    return;
+  if (max > 2 * MAX_D + 2 || n == 0 || m == 0)
+    goto fallback;
+
+  offset = (gssize) max + 1;
+  v = g_new0 (gssize, 2 * max + 3);
+  trace = g_ptr_array_new_with_free_func (g_free);
+
+  for (gssize d = 0; d <= (gssize) max && d <= MAX_D; d++)
+    {
+      g_ptr_array_add (trace, g_memdup2 (v, sizeof (gssize) * (2 * max + 3)));
+      for (gssize k = -d; k <= d; k += 2)
+        {
+          if (k == -d || (k != d && v[offset + k - 1] < v[offset + k + 1]))
+            x = v[offset + k + 1];
+          else
+            x = v[offset + k - 1] + 1;
+          y = x - k;
+          while (x < (gssize) n && y < (gssize) m && strcmp (a[a0 + x], b[b0 + y]) == 0)
+            x++, y++;
+          v[offset + k] = x;
+          if (x >= (gssize) n && y >= (gssize) m)
+            {
+              d_found = d;
+              goto found;
+            }
+        }
+    }
+found:
+  if (d_found < 0)
+    {
+      g_free (v);
+      g_ptr_array_unref (trace);
+      goto fallback;
+    }
+
+  {
+    /* Walk back through the trace, collecting edits in reverse. */
+    GArray *rev = g_array_new (FALSE, FALSE, sizeof (DiffEdit));
+    x = (gssize) n;
+    y = (gssize) m;
+    for (gssize d = d_found; d >= 0; d--)
+      {
+        gssize *vd = g_ptr_array_index (trace, d);
+        gssize k = x - y;
+        gssize prev_k, prev_x, prev_y;
+
+        if (d == 0)
+          {
+            while (x > 0 && y > 0)
+              {
+                DiffEdit e = { OP_KEEP, a0 + x - 1, b0 + y - 1 };
+                g_array_append_val (rev, e);
+                x--, y--;
+              }
+            break;
+          }
+        if (k == -d || (k != d && vd[offset + k - 1] < vd[offset + k + 1]))
+          prev_k = k + 1;
+        else
+          prev_k = k - 1;
+        prev_x = vd[offset + prev_k];
+        prev_y = prev_x - prev_k;
+        while (x > prev_x && y > prev_y)
+          {
+            DiffEdit e = { OP_KEEP, a0 + x - 1, b0 + y - 1 };
+            g_array_append_val (rev, e);
+            x--, y--;
+          }
+        if (x == prev_x)
+          {
+            DiffEdit e = { OP_ADD, a0 + x, b0 + y - 1 };
+            g_array_append_val (rev, e);
+          }
+        else
+          {
+            DiffEdit e = { OP_DEL, a0 + x - 1, b0 + y };
+            g_array_append_val (rev, e);
+          }
+        x = prev_x;
+        y = prev_y;
+      }
+    for (gssize i = (gssize) rev->len - 1; i >= 0; i--)
+      g_array_append_val (edits, g_array_index (rev, DiffEdit, i));
+    g_array_unref (rev);
+  }
+  g_free (v);
+  g_ptr_array_unref (trace);
+  return;
+
+fallback:
+  for (gsize i = 0; i < n; i++)
+    {
+      DiffEdit e = { OP_DEL, a0 + i, b0 };
+      g_array_append_val (edits, e);
+    }
+  for (gsize j = 0; j < m; j++)
+    {
+      DiffEdit e = { OP_ADD, a0 + n, b0 + j };
+      g_array_append_val (edits, e);
+    }
+}
+
+static void
+append_line (GString    *out,
+             char        prefix,
+             const char *line)
+{
+  gsize len = strlen (line);
+
+  g_string_append_c (out, prefix);
+  g_string_append (out, line);
+  if (len == 0 || line[len - 1] != '\n')
+    g_string_append (out, "\n\\ No newline at end of file\n");
+}
+
+char *
+_smarthost_unified_diff (const char *old_label,
+                         const char *new_label,
+                         const char *old_text,
+                         const char *new_text)
+{
+  g_auto(GStrv) a = NULL;
+  g_auto(GStrv) b = NULL;
+  gsize n, m, pre = 0, suf = 0;
+  g_autoptr(GArray) edits = g_array_new (FALSE, FALSE, sizeof (DiffEdit));
+  GString *out;
+  gsize i;
+
+  a = _smarthost_split_lines (old_text, &n);
+  b = _smarthost_split_lines (new_text, &m);
+
+  while (pre < n && pre < m && strcmp (a[pre], b[pre]) == 0)
+    pre++;
+  while (suf < n - pre && suf < m - pre && strcmp (a[n - 1 - suf], b[m - 1 - suf]) == 0)
+    suf++;
+  if (pre == n && pre == m)
+    return g_strdup ("");
+
+  for (i = 0; i < pre; i++)
+    {
+      DiffEdit e = { OP_KEEP, i, i };
+      g_array_append_val (edits, e);
+    }
+  myers_middle (a, pre, n - pre - suf, b, pre, m - pre - suf, edits);
+  for (i = 0; i < suf; i++)
+    {
+      DiffEdit e = { OP_KEEP, n - suf + i, m - suf + i };
+      g_array_append_val (edits, e);
+    }
+
+  out = g_string_new (NULL);
+  g_string_append_printf (out, "--- %s\n+++ %s\n", old_label, new_label);
+
+  i = 0;
+  while (i < edits->len)
+    {
+      gsize start, end, j, a_start, b_start, a_len = 0, b_len = 0;
+
+      /* Find the next change, then extend the hunk while changes are
+       * within 2 * CONTEXT lines of each other. */
+      while (i < edits->len && g_array_index (edits, DiffEdit, i).op == OP_KEEP)
+        i++;
+      if (i == edits->len)
+        break;
+      start = i >= CONTEXT ? i - CONTEXT : 0;
+      end = i;
+      for (j = i; j < edits->len; j++)
+        {
+          if (g_array_index (edits, DiffEdit, j).op != OP_KEEP)
+            end = j;
+          else if (j - end > 2 * CONTEXT)
+            break;
+        }
+      end = MIN (end + CONTEXT, edits->len - 1);
+
+      a_start = g_array_index (edits, DiffEdit, start).a;
+      b_start = g_array_index (edits, DiffEdit, start).b;
+      for (j = start; j <= end; j++)
+        {
+          DiffOp op = g_array_index (edits, DiffEdit, j).op;
+          if (op != OP_ADD)
+            a_len++;
+          if (op != OP_DEL)
+            b_len++;
+        }
+      g_string_append_printf (out, "@@ -%" G_GSIZE_FORMAT ",%" G_GSIZE_FORMAT
+                              " +%" G_GSIZE_FORMAT ",%" G_GSIZE_FORMAT " @@\n",
+                              a_len ? a_start + 1 : a_start, a_len,
+                              b_len ? b_start + 1 : b_start, b_len);
+      for (j = start; j <= end; j++)
+        {
+          DiffEdit *e = &g_array_index (edits, DiffEdit, j);
+          if (e->op == OP_KEEP)
+            append_line (out, ' ', a[e->a]);
+          else if (e->op == OP_DEL)
+            append_line (out, '-', a[e->a]);
+          else
+            append_line (out, '+', b[e->b]);
+        }
+      i = end + 1;
+    }
+  return g_string_free (out, FALSE);
+}
+
+char *
+_smarthost_argv_to_string (const char * const *argv)
+{
+  GString *s = g_string_new (NULL);
+
+  for (guint i = 0; argv[i]; i++)
+    {
+      g_autofree char *q = NULL;
+      if (i)
+        g_string_append_c (s, ' ');
+      if (*argv[i] && strpbrk (argv[i], " \t\n'\"\\$`*?[]{}()<>|&;#~") == NULL)
+        g_string_append (s, argv[i]);
+      else
+        {
+          q = g_shell_quote (argv[i]);
+          g_string_append (s, q);
+        }
+    }
+  return g_string_free (s, FALSE);
+}
+
+/* Runs a program to completion with no standard input, in the C locale so
+ * that its messages are the documented ones. Fails only when the program
+ * could not be run; its exit status is returned for the caller to judge. */
+gboolean
+_smarthost_run (const char * const  *argv,
+                GCancellable        *cancellable,
+                int                 *exit_status,
+                char               **out_stdout,
+                char               **out_stderr,
+                GError             **error)
+{
+  g_autoptr(GSubprocessLauncher) launcher = NULL;
+  g_autoptr(GSubprocess) proc = NULL;
+  g_autoptr(GError) local_error = NULL;
+  g_autofree char *stdout_buf = NULL;
+  g_autofree char *stderr_buf = NULL;
+
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDIN_INHERIT |
+                                        G_SUBPROCESS_FLAGS_STDOUT_PIPE |
+                                        G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  g_subprocess_launcher_set_flags (launcher, G_SUBPROCESS_FLAGS_STDOUT_PIPE |
+                                             G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  g_subprocess_launcher_setenv (launcher, "LC_ALL", "C", TRUE);
+  g_subprocess_launcher_unsetenv (launcher, "MAIL_CONFIG");
+
+  proc = g_subprocess_launcher_spawnv (launcher, argv, &local_error);
+  if (proc == NULL)
+    {
+      g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
+                   "could not run %s: %s", argv[0], local_error->message);
+      return FALSE;
+    }
+  if (!g_subprocess_communicate_utf8 (proc, NULL, cancellable, &stdout_buf, &stderr_buf, &local_error))
+    {
+      g_subprocess_force_exit (proc);
+      if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        g_propagate_error (error, g_steal_pointer (&local_error));
+      else
+        g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
+                     "could not read the output of %s: %s", argv[0], local_error->message);
+      return FALSE;
+    }
+  if (exit_status)
+    *exit_status = g_subprocess_get_if_exited (proc) ? g_subprocess_get_exit_status (proc) : 128 + g_subprocess_get_term_sig (proc);
+  if (out_stdout)
+    *out_stdout = g_steal_pointer (&stdout_buf);
+  if (out_stderr)
+    *out_stderr = g_steal_pointer (&stderr_buf);
+  return TRUE;
+}
+
+/* Reads a whole file; a missing file is not an error when @exists is given. */
+gboolean
+_smarthost_read_file (const char  *path,
+                      char       **contents,
+                      gboolean    *exists,
+                      GError     **error)
+{
+  g_autoptr(GError) local_error = NULL;
+
+  *contents = NULL;
+  if (g_file_get_contents (path, contents, NULL, &local_error))
+    {
+      if (exists)
+        *exists = TRUE;
+      return TRUE;
+    }
+  if (exists && g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+    {
+      *exists = FALSE;
+      return TRUE;
+    }
+  g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED, "%s", local_error->message);
+  return FALSE;
+}
+
+/* Takes an exclusive lock on a directory, waiting for other committers (in
+ * this process or another) while honouring @cancellable. Locking the
+ * directory itself leaves no lock file behind. Returns the descriptor to
+ * close to unlock, or -1. */
+int
+_smarthost_lock_directory (const char    *path,
+                           GCancellable  *cancellable,
+                           GError       **error)
+{
+  int fd = open (path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  gint64 deadline = g_get_monotonic_time () + 300 * G_USEC_PER_SEC;
+
+  if (fd < 0)
+    {
+      int saved = errno;
+      g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
+                   "lock: cannot open %s: %s", path, g_strerror (saved));
+      return -1;
+    }
+  while (flock (fd, LOCK_EX | LOCK_NB) != 0)
+    {
+      if (errno != EWOULDBLOCK && errno != EINTR)
+        {
+          int saved = errno;
+          g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
+                       "lock: cannot lock %s: %s", path, g_strerror (saved));
+          close (fd);
+          return -1;
+        }
+      if (g_cancellable_set_error_if_cancelled (cancellable, error))
+        {
+          close (fd);
+          return -1;
+        }
+      if (g_get_monotonic_time () > deadline)
+        {
+          g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_CONFLICT,
+                       "lock: another commit has held %s for 5 minutes; try again when it is done", path);
+          close (fd);
+          return -1;
+        }
+      g_usleep (10000);
+    }
+  return fd;
+}

@@ -1,0 +1,17 @@
+/* smarthost.h: the libsmarthost API
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#define __SMARTHOST_H_INSIDE__
+
+#include "smarthost-version.h"
+#include "smarthost-enum-types.h"
+#include "smarthost-error.h"
+#include "smarthost-relay.h"
+#include "smarthost-backend.h"
+#include "smarthost-transaction.h"
+#include "smarthost-backends.h"
+
+#undef __SMARTHOST_H_INSIDE__

@@ -1,0 +1,551 @@
+/* smarthostctl: configure outbound smarthosts from the command line
+ *
+ * A thin front end: it parses, calls the libsmarthost API and prints.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <json-glib/json-glib.h>
+#include <locale.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <smarthost.h>
+
+enum {
+  EXIT_OK = 0,
+  EXIT_FAILED = 1,
+  EXIT_USAGE = 2,
+  EXIT_DISABLED = 3,
+};
+
+typedef struct {
+  /* global */
+  char *backend_name;
+  char *config_dir;
+  gboolean json;
+  gboolean dry_run;
+  gboolean no_reload;
+  /* relay options */
+  char *port;
+  char *security;
+  gboolean mx_lookup;
+  char *user;
+  gboolean password_stdin;
+  char *password_file;
+  gboolean no_verify;
+  char *ca_file;
+} Options;
+
+static Options opt;
+
+static const GOptionEntry global_entries[] = {
+  { "backend", 0, 0, G_OPTION_ARG_STRING, &opt.backend_name, "Mail server backend (default: postfix)", "NAME" },
+  { "config-dir", 0, 0, G_OPTION_ARG_FILENAME, &opt.config_dir, "Mail server configuration directory (Postfix: default /etc/postfix)", "DIR" },
+  { "json", 0, 0, G_OPTION_ARG_NONE, &opt.json, "Print JSON", NULL },
+  { "dry-run", 0, 0, G_OPTION_ARG_NONE, &opt.dry_run, "Print the diff and the commands, change nothing", NULL },
+  { "no-reload", 0, 0, G_OPTION_ARG_NONE, &opt.no_reload, "Do not reload the mail server after a change", NULL },
+  { NULL }
+};
+
+static const GOptionEntry relay_entries[] = {
+  { "port", 0, 0, G_OPTION_ARG_STRING, &opt.port, "Relay port (default 587; 465 with --security tls)", "N" },
+  { "security", 0, 0, G_OPTION_ARG_STRING, &opt.security, "none, starttls or tls (default starttls)", "MODE" },
+  { "mx-lookup", 0, 0, G_OPTION_ARG_NONE, &opt.mx_lookup, "Look up the host's MX records (default: connect to the host)", NULL },
+  { "user", 0, 0, G_OPTION_ARG_STRING, &opt.user, "User name to authenticate with", "NAME" },
+  { "password-stdin", 0, 0, G_OPTION_ARG_NONE, &opt.password_stdin, "Read the password from standard input", NULL },
+  { "password-file", 0, 0, G_OPTION_ARG_FILENAME, &opt.password_file, "Read the password from FILE", "FILE" },
+  { "no-verify-certificate", 0, 0, G_OPTION_ARG_NONE, &opt.no_verify, "Do not verify the relay's certificate", NULL },
+  { "ca-file", 0, 0, G_OPTION_ARG_FILENAME, &opt.ca_file, "Trust the CAs in FILE for this relay", "FILE" },
+  { NULL }
+};
+
+static const char summary[] =
+  "Commands:\n"
+  "  status                                   server-wide and per-domain smarthosts\n"
+  "  list-domains                             domains that have their own smarthost, one a line\n"
+  "  set-server HOST [RELAY-OPTIONS]\n"
+  "  unset-server\n"
+  "  set-domain DOMAIN HOST [RELAY-OPTIONS]\n"
+  "  unset-domain DOMAIN\n"
+  "\n"
+  "No option takes the password itself: use --password-stdin or --password-file.\n"
+  "Exit status: 0 ok; 1 the operation failed and nothing changed; 2 usage error or\n"
+  "invalid input, nothing changed; 3 refused by policy.";
+
+static int
+fail (int         status,
+      const char *format,
+      ...) G_GNUC_PRINTF (2, 3);
+
+static int
+fail (int         status,
+      const char *format,
+      ...)
+{
+  va_list args;
+  g_autofree char *message = NULL;
+
+  va_start (args, format);
+  message = g_strdup_vprintf (format, args);
+  va_end (args);
+  g_printerr ("smarthostctl: %s\n", message);
+  return status;
+}
+
+static int
+exit_status_for (const GError *error)
+{
+  if (error->domain == SMARTHOST_ERROR)
+    switch (error->code)
+      {
+      case SMARTHOST_ERROR_INVALID:
+      case SMARTHOST_ERROR_NOT_SUPPORTED:
+        return EXIT_USAGE;
+      case SMARTHOST_ERROR_DISABLED:
+        return EXIT_DISABLED;
+      default:
+        return EXIT_FAILED;
+      }
+  return EXIT_FAILED;
+}
+
+static int
+fail_error (const GError *error)
+{
+  return fail (exit_status_for (error), "%s", error->message);
+}
+
+static gboolean
+any_relay_option (void)
+{
+  return opt.port || opt.security || opt.mx_lookup || opt.user || opt.password_stdin ||
+         opt.password_file || opt.no_verify || opt.ca_file;
+}
+
+/* Reads a password, dropping one final line break. */
+static char *
+read_password (GError **error)
+{
+  g_autofree char *contents = NULL;
+  gsize len = 0;
+
+  if (opt.password_stdin)
+    {
+      g_autoptr(GString) s = g_string_new (NULL);
+      char buf[4096];
+      size_t n;
+
+      while ((n = fread (buf, 1, sizeof buf, stdin)) > 0)
+        g_string_append_len (s, buf, (gssize) n);
+      explicit_bzero (buf, sizeof buf);
+      if (ferror (stdin))
+        {
+          g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
+                       "password-stdin: cannot read standard input");
+          return NULL;
+        }
+      len = s->len;
+      contents = g_string_free (g_steal_pointer (&s), FALSE);
+    }
+  else
+    {
+      g_autoptr(GError) local_error = NULL;
+      if (!g_file_get_contents (opt.password_file, &contents, &len, &local_error))
+        {
+          g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
+                       "password-file: %s", local_error->message);
+          return NULL;
+        }
+    }
+  if (strlen (contents) != len)
+    {
+      explicit_bzero (contents, len);
+      g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
+                   "password: must not contain NUL bytes");
+      return NULL;
+    }
+  if (len > 0 && contents[len - 1] == '\n')
+    contents[--len] = '\0';
+  if (len > 0 && contents[len - 1] == '\r')
+    contents[--len] = '\0';
+  if (len == 0)
+    {
+      g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
+                   "password: %s is empty", opt.password_stdin ? "standard input" : opt.password_file);
+      return NULL;
+    }
+  return g_steal_pointer (&contents);
+}
+
+static SmarthostRelay *
+relay_from_options (const char  *host,
+                    GError     **error)
+{
+  g_autoptr(SmarthostRelay) relay = smarthost_relay_new (host);
+
+  if (opt.password_stdin && opt.password_file)
+    return g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
+                        "password: give --password-stdin or --password-file, not both"), NULL;
+  if (opt.no_verify && opt.ca_file)
+    return g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
+                        "ca-file: --ca-file and --no-verify-certificate exclude each other"), NULL;
+
+  if (opt.security)
+    {
+      SmarthostSecurity security;
+      if (!smarthost_security_from_string (opt.security, &security, error))
+        return NULL;
+      smarthost_relay_set_security (relay, security);
+    }
+  if (opt.port)
+    {
+      guint64 port;
+      if (!g_ascii_string_to_unsigned (opt.port, 10, 0, G_MAXUINT32, &port, NULL))
+        return g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
+                            "port: must be a number between 1 and 65535"), NULL;
+      smarthost_relay_set_port (relay, (guint) port);
+    }
+  smarthost_relay_set_mx_lookup (relay, opt.mx_lookup);
+  smarthost_relay_set_verify_certificate (relay, !opt.no_verify);
+  if (opt.ca_file)
+    {
+      g_autofree char *absolute = g_canonicalize_filename (opt.ca_file, NULL);
+      smarthost_relay_set_ca_file (relay, absolute);
+    }
+  if (opt.user)
+    smarthost_relay_set_username (relay, opt.user);
+  if (opt.password_stdin || opt.password_file)
+    {
+      char *password;
+      if (opt.user == NULL)
+        return g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
+                            "password: needs a user name: add --user NAME"), NULL;
+      password = read_password (error);
+      if (password == NULL)
+        return NULL;
+      smarthost_relay_set_password (relay, password);
+      explicit_bzero (password, strlen (password));
+      g_free (password);
+    }
+  return g_steal_pointer (&relay);
+}
+
+static JsonNode *
+relay_to_json (SmarthostRelay *relay)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+
+  if (relay == NULL)
+    return json_node_new (JSON_NODE_NULL);
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "host");
+  json_builder_add_string_value (b, smarthost_relay_get_host (relay));
+  json_builder_set_member_name (b, "port");
+  json_builder_add_int_value (b, smarthost_relay_get_effective_port (relay));
+  json_builder_set_member_name (b, "security");
+  json_builder_add_string_value (b, smarthost_security_to_string (smarthost_relay_get_security (relay)));
+  json_builder_set_member_name (b, "mx_lookup");
+  json_builder_add_boolean_value (b, smarthost_relay_get_mx_lookup (relay));
+  json_builder_set_member_name (b, "verify_certificate");
+  json_builder_add_boolean_value (b, smarthost_relay_get_verify_certificate (relay));
+  json_builder_set_member_name (b, "ca_file");
+  if (smarthost_relay_get_ca_file (relay))
+    json_builder_add_string_value (b, smarthost_relay_get_ca_file (relay));
+  else
+    json_builder_add_null_value (b);
+  json_builder_set_member_name (b, "username");
+  if (smarthost_relay_get_username (relay))
+    json_builder_add_string_value (b, smarthost_relay_get_username (relay));
+  else
+    json_builder_add_null_value (b);
+  json_builder_set_member_name (b, "password_set");
+  json_builder_add_boolean_value (b, smarthost_relay_get_password_set (relay));
+  json_builder_end_object (b);
+  return json_builder_get_root (b);
+}
+
+static void
+print_json (JsonNode *node)
+{
+  g_autoptr(JsonGenerator) gen = json_generator_new ();
+  g_autofree char *text = NULL;
+
+  json_generator_set_pretty (gen, TRUE);
+  json_generator_set_root (gen, node);
+  text = json_generator_to_data (gen, NULL);
+  g_print ("%s\n", text);
+}
+
+static int
+cmd_status (SmarthostBackend *backend)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SmarthostRelay) server = NULL;
+  g_auto(GStrv) domains = NULL;
+  g_autoptr(GPtrArray) relays = g_ptr_array_new_with_free_func (g_object_unref);
+
+  server = smarthost_backend_get_server (backend, NULL, &error);
+  if (error != NULL)
+    return fail_error (error);
+  domains = smarthost_backend_list_domains (backend, NULL, &error);
+  if (domains == NULL)
+    return fail_error (error);
+  for (guint i = 0; domains[i]; i++)
+    {
+      SmarthostRelay *r = smarthost_backend_get_domain (backend, domains[i], NULL, &error);
+      if (error != NULL)
+        return fail_error (error);
+      g_ptr_array_add (relays, r);
+    }
+
+  if (opt.json)
+    {
+      g_autoptr(JsonBuilder) b = json_builder_new ();
+      g_autoptr(JsonNode) root = NULL;
+
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "backend");
+      json_builder_add_string_value (b, smarthost_backend_get_name (backend));
+      json_builder_set_member_name (b, "server");
+      json_builder_add_value (b, relay_to_json (server));
+      json_builder_set_member_name (b, "domains");
+      json_builder_begin_object (b);
+      for (guint i = 0; domains[i]; i++)
+        {
+          json_builder_set_member_name (b, domains[i]);
+          json_builder_add_value (b, relay_to_json (g_ptr_array_index (relays, i)));
+        }
+      json_builder_end_object (b);
+      json_builder_end_object (b);
+      root = json_builder_get_root (b);
+      print_json (root);
+      return EXIT_OK;
+    }
+
+  if (server != NULL)
+    {
+      g_autofree char *text = smarthost_relay_to_string (server);
+      g_print ("Server-wide smarthost: %s\n", text);
+    }
+  else
+    g_print ("Server-wide smarthost: none (mail goes out directly)\n");
+  if (domains[0] == NULL)
+    g_print ("Domain smarthosts: none\n");
+  else
+    {
+      g_print ("Domain smarthosts:\n");
+      for (guint i = 0; domains[i]; i++)
+        {
+          g_autofree char *text = smarthost_relay_to_string (g_ptr_array_index (relays, i));
+          g_print ("  %s: %s\n", domains[i], text);
+        }
+    }
+  return EXIT_OK;
+}
+
+static int
+cmd_list_domains (SmarthostBackend *backend)
+{
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) domains = smarthost_backend_list_domains (backend, NULL, &error);
+
+  if (domains == NULL)
+    return fail_error (error);
+  if (opt.json)
+    {
+      g_autoptr(JsonBuilder) b = json_builder_new ();
+      g_autoptr(JsonNode) root = NULL;
+
+      json_builder_begin_array (b);
+      for (guint i = 0; domains[i]; i++)
+        json_builder_add_string_value (b, domains[i]);
+      json_builder_end_array (b);
+      root = json_builder_get_root (b);
+      print_json (root);
+    }
+  else
+    for (guint i = 0; domains[i]; i++)
+      g_print ("%s\n", domains[i]);
+  return EXIT_OK;
+}
+
+/* Stages one change, then previews or commits it. */
+static int
+run_change (SmarthostBackend *backend,
+            const char       *domain,
+            SmarthostRelay   *relay)
+{
+  g_autoptr(SmarthostTransaction) tx = smarthost_backend_begin (backend);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SmarthostRelay) after = NULL;
+  gboolean ok;
+
+  smarthost_transaction_set_reload (tx, !opt.no_reload);
+  if (domain != NULL)
+    ok = smarthost_transaction_set_domain (tx, domain, relay, &error);
+  else
+    ok = smarthost_transaction_set_server (tx, relay, &error);
+  if (!ok)
+    return fail_error (error);
+
+  if (opt.dry_run)
+    {
+      g_autofree char *preview = smarthost_transaction_preview (tx, NULL, &error);
+      if (preview == NULL)
+        return fail_error (error);
+      if (opt.json)
+        {
+          g_autoptr(JsonBuilder) b = json_builder_new ();
+          g_autoptr(JsonNode) root = NULL;
+          json_builder_begin_object (b);
+          json_builder_set_member_name (b, "dry_run");
+          json_builder_add_boolean_value (b, TRUE);
+          json_builder_set_member_name (b, "preview");
+          json_builder_add_string_value (b, preview);
+          json_builder_end_object (b);
+          root = json_builder_get_root (b);
+          print_json (root);
+        }
+      else
+        g_print ("%s", preview);
+      return EXIT_OK;
+    }
+
+  if (!smarthost_transaction_commit (tx, NULL, &error))
+    return fail_error (error);
+
+  if (domain != NULL)
+    after = smarthost_backend_get_domain (backend, domain, NULL, NULL);
+  else
+    after = smarthost_backend_get_server (backend, NULL, NULL);
+
+  if (opt.json)
+    {
+      g_autoptr(JsonBuilder) b = json_builder_new ();
+      g_autoptr(JsonNode) root = NULL;
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "changed");
+      json_builder_add_boolean_value (b, smarthost_transaction_get_changed (tx));
+      if (domain != NULL)
+        {
+          g_autofree char *normalized = smarthost_domain_normalize (domain, NULL);
+          json_builder_set_member_name (b, "domain");
+          json_builder_add_string_value (b, normalized);
+        }
+      json_builder_set_member_name (b, domain ? "relay" : "server");
+      json_builder_add_value (b, relay_to_json (after));
+      json_builder_end_object (b);
+      root = json_builder_get_root (b);
+      print_json (root);
+    }
+  else if (!smarthost_transaction_get_changed (tx))
+    g_print ("No change: the configuration already says so.\n");
+  else if (after != NULL)
+    {
+      g_autofree char *text = smarthost_relay_to_string (after);
+      if (domain)
+        g_print ("Smarthost of %s: %s\n", domain, text);
+      else
+        g_print ("Server-wide smarthost: %s\n", text);
+    }
+  else
+    g_print ("%s now uses %s.\n", domain ? domain : "The server",
+             domain ? "the server-wide smarthost" : "no smarthost");
+  return EXIT_OK;
+}
+
+static SmarthostBackend *
+make_backend (GError **error)
+{
+  g_autoptr(SmarthostBackend) backend = NULL;
+
+  backend = smarthost_backend_new_for_name (opt.backend_name ? opt.backend_name : "postfix", error);
+  if (backend == NULL)
+    return NULL;
+  if (opt.config_dir)
+    {
+      g_autofree char *absolute = g_canonicalize_filename (opt.config_dir, NULL);
+      if (g_object_class_find_property (G_OBJECT_GET_CLASS (backend), "config-directory") == NULL)
+        return g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
+                            "config-dir: the %s backend has no configuration directory",
+                            smarthost_backend_get_name (backend)), NULL;
+      /* config-directory is construct-only: make a new object with it. */
+      {
+        GType type = G_OBJECT_TYPE (backend);
+        g_object_unref (g_steal_pointer (&backend));
+        backend = g_object_new (type, "config-directory", absolute, NULL);
+      }
+    }
+  return g_steal_pointer (&backend);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_autoptr(GOptionContext) context = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SmarthostBackend) backend = NULL;
+  g_autoptr(SmarthostRelay) relay = NULL;
+  GOptionGroup *relay_group;
+  const char *command;
+  int status;
+
+  setlocale (LC_ALL, "");
+
+  context = g_option_context_new ("COMMAND [ARGS]");
+  g_option_context_set_summary (context, "Configure outbound smarthosts (SMTP relays) of a mail server.");
+  g_option_context_set_description (context, summary);
+  g_option_context_add_main_entries (context, global_entries, NULL);
+  relay_group = g_option_group_new ("relay", "Relay options (set-server, set-domain):",
+                                    "Show relay options", NULL, NULL);
+  g_option_group_add_entries (relay_group, relay_entries);
+  g_option_context_add_group (context, relay_group);
+
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    return fail (EXIT_USAGE, "%s (see --help)", error->message);
+  if (argc < 2)
+    return fail (EXIT_USAGE, "no command given (see --help)");
+  command = argv[1];
+
+  if (g_str_equal (command, "set-server") || g_str_equal (command, "set-domain"))
+    {
+      gboolean domain = g_str_equal (command, "set-domain");
+      int want = domain ? 4 : 3;
+
+      if (argc != want)
+        return fail (EXIT_USAGE, "usage: smarthostctl %s %s[RELAY-OPTIONS]", command,
+                     domain ? "DOMAIN HOST " : "HOST ");
+      relay = relay_from_options (argv[want - 1], &error);
+      if (relay == NULL)
+        return fail_error (error);
+    }
+  else if (any_relay_option ())
+    return fail (EXIT_USAGE, "relay options only go with set-server and set-domain");
+
+  backend = make_backend (&error);
+  if (backend == NULL)
+    return fail_error (error);
+
+  if (g_str_equal (command, "status") && argc == 2)
+    status = cmd_status (backend);
+  else if (g_str_equal (command, "list-domains") && argc == 2)
+    status = cmd_list_domains (backend);
+  else if (g_str_equal (command, "set-server"))
+    status = run_change (backend, NULL, relay);
+  else if (g_str_equal (command, "unset-server") && argc == 2)
+    status = run_change (backend, NULL, NULL);
+  else if (g_str_equal (command, "set-domain"))
+    status = run_change (backend, argv[2], relay);
+  else if (g_str_equal (command, "unset-domain") && argc == 3)
+    status = run_change (backend, argv[2], NULL);
+  else if (g_str_equal (command, "status") || g_str_equal (command, "list-domains") ||
+           g_str_equal (command, "unset-server") || g_str_equal (command, "unset-domain"))
+    status = fail (EXIT_USAGE, "wrong number of arguments for %s (see --help)", command);
+  else
+    status = fail (EXIT_USAGE, "unknown command \"%s\" (see --help)", command);
+  return status;
+}

@@ -5,7 +5,10 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "smarthost-backend-private.h"
@@ -734,7 +737,7 @@ list_domains (PfState *st)
 typedef struct {
   char *dir;
   char *expected[4];   /* effective values of the routing parameters */
-  gboolean reload;
+  GPtrArray *written;  /* main.cf and master.cf, when the plan rewrites them */
 } PostCommit;
 
 static const char *checked_params[4] = { P_RELAYHOST, P_DEFAULT_TRANSPORT, P_RELAY_TRANSPORT, P_SDD_TRANSPORT_MAPS };
@@ -748,6 +751,7 @@ post_commit_free (gpointer data)
   g_free (pc->dir);
   for (guint i = 0; i < 4; i++)
     g_free (pc->expected[i]);
+  g_clear_pointer (&pc->written, g_ptr_array_unref);
   g_free (pc);
 }
 
@@ -765,6 +769,17 @@ validate_step (gpointer       user_data,
   g_autofree char *err = NULL;
   g_auto(GStrv) lines = NULL;
   int status;
+
+  /* Postfix will not read a main.cf or master.cf modified in the last two
+   * seconds, in case it is still being written (util/dict.c: it waits for
+   * the file to "cool down"). Ours were complete when renamed into place,
+   * so their modification time is set two seconds back; otherwise every
+   * postconf and reload after a commit would stall. */
+  for (guint i = 0; pc->written && i < pc->written->len; i++)
+    {
+      struct timespec times[2] = { { 0, UTIME_OMIT }, { time (NULL) - 2, 0 } };
+      utimensat (AT_FDCWD, g_ptr_array_index (pc->written, i), times, 0);
+    }
 
   if (!_smarthost_run (argv_h, cancellable, &status, &out, &err, error))
     return g_prefix_error (error, "validate: "), FALSE;
@@ -1122,6 +1137,11 @@ build_plan (SmarthostPostfixBackend  *self,
                                                checked_params[2], checked_params[3], POSTFIX_SBINDIR, st->dir);
       pc = g_new0 (PostCommit, 1);
       pc->dir = g_strdup (st->dir);
+      pc->written = g_ptr_array_new_with_free_func (g_free);
+      if (g_strcmp0 (new_main, st->main_text) != 0)
+        g_ptr_array_add (pc->written, g_strdup (st->main_path));
+      if (g_strcmp0 (new_master, st->master_text) != 0)
+        g_ptr_array_add (pc->written, g_strdup (st->master_path));
       for (guint i = 0; i < 4; i++)
         {
           const char *v = pf_conf_get (main_cf, checked_params[i]);

@@ -1,0 +1,39 @@
+#!/bin/bash
+# Installs everything libsmarthost needs to build, test and run its demo on
+# Debian 12, as root. Safe to run again: it installs only what is missing.
+set -euo pipefail
+
+packages=(
+  # build
+  gcc meson ninja-build pkg-config libglib2.0-dev libjson-glib-dev
+  # GObject-Introspection, Python and GJS bindings, docs
+  gobject-introspection libgirepository1.0-dev python3-gi gjs gi-docgen
+  # a real Postfix for the end-to-end tests, and what its SMTP client needs
+  # to authenticate at all (postfix only suggests libsasl2-modules)
+  postfix libsasl2-modules ca-certificates
+  # relays and certificates for the tests and the demo
+  python3 python3-aiosmtpd openssl
+  # tools the tests use
+  patch valgrind
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "setup: run as root to install: ${missing[*]}" >&2
+    exit 1
+  fi
+  echo "setup: installing ${missing[*]}"
+  # Postfix is installed unconfigured: the tests run their own throwaway
+  # instances and never touch /etc/postfix or start the system's Postfix.
+  echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

@@ -1,0 +1,373 @@
+#!/usr/bin/python3
+"""smarthostctl's contract on a throwaway Postfix configuration directory.
+
+These tests need Postfix's tools (postconf, postmap) but no running Postfix:
+each works on a copy of Debian's stock master.cf and a small main.cf in a
+temporary folder, and checks exit codes, output, and that bad input changes
+nothing at all.
+"""
+
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+import unittest
+
+SMARTHOSTCTL = os.environ.get("SMARTHOSTCTL", "smarthostctl")
+STOCK_MASTER_CF = "/usr/share/postfix/master.cf.dist"
+SECRET = "s3cret-Pa55word-xyzzy"
+
+MAIN_CF = """\
+# A main.cf like Debian's, with the things an editor must not break.
+smtpd_banner = $myhostname ESMTP $mail_name (Debian/GNU)
+biff = no
+
+# appending .domain is the MUA's job.
+append_dot_mydomain = no
+compatibility_level = 3.6
+myhostname = mail.example.org
+mydestination = $myhostname, localhost
+relayhost = 
+mynetworks = 127.0.0.0/8
+    [::1]/128
+inet_interfaces = loopback-only
+"""
+
+
+def snapshot(root):
+    """Every file under root with its bytes and mode."""
+    result = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            path = os.path.join(dirpath, name)
+            st = os.lstat(path)
+            data = None
+            if stat.S_ISREG(st.st_mode):
+                with open(path, "rb") as f:
+                    data = f.read()
+            result[os.path.relpath(path, root)] = (stat.S_IMODE(st.st_mode), data)
+    return result
+
+
+class CliTestCase(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="smarthost-cli-")
+        self.conf = os.path.join(self.tmp, "postfix")
+        os.mkdir(self.conf)
+        with open(os.path.join(self.conf, "main.cf"), "w") as f:
+            f.write(MAIN_CF)
+        shutil.copy(STOCK_MASTER_CF, os.path.join(self.conf, "master.cf"))
+        self.secret_file = os.path.join(self.tmp, "secret")
+        with open(os.path.join(self.secret_file), "w") as f:
+            f.write(SECRET + "\n")
+        os.chmod(self.secret_file, 0o600)
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp)
+
+    def run_ctl(self, *args, stdin=None, config_dir=True):
+        argv = [SMARTHOSTCTL]
+        if config_dir:
+            argv += ["--config-dir", self.conf]
+        argv += list(args)
+        proc = subprocess.run(argv, input=stdin, capture_output=True, text=True, timeout=60)
+        for stream in (proc.stdout, proc.stderr):
+            self.assertNotIn(SECRET, stream, "the password leaked into output")
+            self.assertNotIn("CRITICAL", stream)
+        return proc
+
+    def assertExit(self, proc, code):
+        self.assertEqual(proc.returncode, code,
+                         f"exit {proc.returncode}, stdout={proc.stdout!r} stderr={proc.stderr!r}")
+
+    def status_json(self):
+        proc = self.run_ctl("--json", "status")
+        self.assertExit(proc, 0)
+        return json.loads(proc.stdout)
+
+
+class TestContract(CliTestCase):
+    def test_status_empty(self):
+        self.assertEqual(self.status_json(), {"backend": "postfix", "server": None, "domains": {}})
+        proc = self.run_ctl("list-domains")
+        self.assertExit(proc, 0)
+        self.assertEqual(proc.stdout, "")
+        proc = self.run_ctl("--json", "list-domains")
+        self.assertEqual(json.loads(proc.stdout), [])
+
+    def test_set_server_and_read_back(self):
+        proc = self.run_ctl("--json", "set-server", "smtp.sendgrid.net", "--user", "apikey",
+                            "--password-file", self.secret_file)
+        self.assertExit(proc, 0)
+        self.assertTrue(json.loads(proc.stdout)["changed"])
+        self.assertEqual(self.status_json()["server"], {
+            "host": "smtp.sendgrid.net", "port": 587, "security": "starttls",
+            "mx_lookup": False, "verify_certificate": True, "ca_file": None,
+            "username": "apikey", "password_set": True})
+        # The same again changes nothing.
+        before = snapshot(self.conf)
+        proc = self.run_ctl("--json", "set-server", "smtp.sendgrid.net", "--user", "apikey",
+                            "--password-file", self.secret_file)
+        self.assertExit(proc, 0)
+        self.assertFalse(json.loads(proc.stdout)["changed"])
+        self.assertEqual(before, snapshot(self.conf))
+
+    def test_tls_defaults_to_465(self):
+        proc = self.run_ctl("set-server", "smtp.example.net", "--security", "tls")
+        self.assertExit(proc, 0)
+        self.assertEqual(self.status_json()["server"]["port"], 465)
+
+    def test_every_option_round_trips(self):
+        ca = os.path.join(self.tmp, "ca.pem")
+        shutil.copy("/etc/ssl/certs/ca-certificates.crt", ca)
+        proc = self.run_ctl("set-domain", "example.com", "relay.example.net", "--port", "2525",
+                            "--security", "starttls", "--ca-file", ca, "--user", "u@example.com",
+                            "--password-stdin", stdin=SECRET)
+        self.assertExit(proc, 0)
+        proc = self.run_ctl("set-domain", "example.org", "mx.example.net", "--mx-lookup",
+                            "--security", "none")
+        self.assertExit(proc, 0)
+        proc = self.run_ctl("set-domain", "example.net", "10.1.2.3", "--security", "tls",
+                            "--no-verify-certificate")
+        self.assertExit(proc, 0)
+        domains = self.status_json()["domains"]
+        self.assertEqual(domains["example.com"], {
+            "host": "relay.example.net", "port": 2525, "security": "starttls", "mx_lookup": False,
+            "verify_certificate": True, "ca_file": ca, "username": "u@example.com",
+            "password_set": True})
+        self.assertEqual(domains["example.org"]["mx_lookup"], True)
+        self.assertEqual(domains["example.org"]["security"], "none")
+        self.assertEqual(domains["example.net"]["port"], 465)
+        self.assertEqual(domains["example.net"]["verify_certificate"], False)
+        proc = self.run_ctl("list-domains")
+        self.assertEqual(proc.stdout.split(), ["example.com", "example.net", "example.org"])
+
+    def test_set_and_unset_restore_every_byte(self):
+        before = snapshot(self.conf)
+        self.assertExit(self.run_ctl("set-server", "smtp.example.net", "--user", "a",
+                                     "--password-file", self.secret_file), 0)
+        self.assertExit(self.run_ctl("set-domain", "a.example", "smtp.example.net", "--user", "b",
+                                     "--password-file", self.secret_file), 0)
+        self.assertNotEqual(before, snapshot(self.conf))
+        self.assertExit(self.run_ctl("unset-domain", "a.example"), 0)
+        self.assertExit(self.run_ctl("unset-server"), 0)
+        after = snapshot(self.conf)
+        # Our folder stays (empty); every file the administrator had is as it was.
+        self.assertEqual(after.pop("smarthost")[0], 0o700)
+        self.assertEqual(before, after)
+
+    def test_unset_domain_keeps_server_and_other_domains(self):
+        self.assertExit(self.run_ctl("set-server", "smtp.example.net"), 0)
+        self.assertExit(self.run_ctl("set-domain", "a.example", "relay-a.example.net"), 0)
+        self.assertExit(self.run_ctl("set-domain", "b.example", "relay-b.example.net"), 0)
+        self.assertExit(self.run_ctl("unset-domain", "a.example"), 0)
+        status = self.status_json()
+        self.assertEqual(status["server"]["host"], "smtp.example.net")
+        self.assertEqual(list(status["domains"]), ["b.example"])
+        self.assertExit(self.run_ctl("unset-server"), 0)
+        status = self.status_json()
+        self.assertIsNone(status["server"])
+        self.assertEqual(list(status["domains"]), ["b.example"])
+
+    def test_dry_run_changes_nothing_and_masks(self):
+        before = snapshot(self.conf)
+        proc = self.run_ctl("--dry-run", "set-domain", "example.com", "smtp.example.net",
+                            "--user", "apikey", "--password-file", self.secret_file)
+        self.assertExit(proc, 0)
+        self.assertEqual(before, snapshot(self.conf))
+        self.assertIn("+@example.com apikey:********", proc.stdout)
+        self.assertIn("+++ " + os.path.join(self.conf, "main.cf"), proc.stdout)
+        self.assertIn("postmap", proc.stdout)
+        self.assertIn("reload", proc.stdout)
+
+    def test_dry_run_of_password_change(self):
+        self.assertExit(self.run_ctl("set-server", "smtp.example.net", "--user", "a",
+                                     "--password-stdin", stdin="old-password"), 0)
+        proc = self.run_ctl("--dry-run", "set-server", "smtp.example.net", "--user", "a",
+                            "--password-file", self.secret_file)
+        self.assertExit(proc, 0)
+        self.assertIn("a password changes (not shown)", proc.stdout)
+        self.assertNotIn("old-password", proc.stdout)
+
+    def test_dry_run_resolves_duplicates(self):
+        with open(os.path.join(self.conf, "main.cf"), "a") as f:
+            f.write("relayhost = [old.example.net]:25\n")
+        proc = self.run_ctl("--dry-run", "set-server", "smtp.example.net")
+        self.assertExit(proc, 0)
+        self.assertIn("relayhost was defined 2 times", proc.stdout)
+        self.assertExit(self.run_ctl("set-server", "smtp.example.net"), 0)
+        out = subprocess.run(["/usr/sbin/postconf", "-c", self.conf, "-h", "relayhost"],
+                             capture_output=True, text=True).stdout.strip()
+        self.assertEqual(out, "[smtp.example.net]:587")
+        with open(os.path.join(self.conf, "main.cf")) as f:
+            text = f.read()
+        self.assertIn("#relayhost = \n", text)
+        self.assertIn("relayhost = [smtp.example.net]:587\n", text)
+
+    def test_secrets_files(self):
+        self.assertExit(self.run_ctl("set-server", "smtp.example.net", "--user", "a",
+                                     "--password-file", self.secret_file), 0)
+        self.assertExit(self.run_ctl("set-domain", "a.example", "smtp.example.net", "--user", "b",
+                                     "--password-file", self.secret_file), 0)
+        own = os.path.join(self.conf, "smarthost")
+        self.assertEqual(stat.S_IMODE(os.stat(own).st_mode), 0o700)
+        holders = set()
+        for rel, (mode, data) in snapshot(self.conf).items():
+            if data is not None and SECRET.encode() in data:
+                holders.add(rel)
+                self.assertEqual(mode & 0o077, 0, f"{rel} is readable by others")
+        self.assertEqual(holders, {"smarthost/server_passwd", "smarthost/server_passwd.db",
+                                   "smarthost/sender_passwd", "smarthost/sender_passwd.db"})
+
+    def test_no_reload_option_accepted(self):
+        self.assertExit(self.run_ctl("--no-reload", "set-server", "smtp.example.net"), 0)
+
+    def test_unknown_backend(self):
+        proc = self.run_ctl("--backend", "exim", "status")
+        self.assertExit(proc, 2)
+        self.assertIn("postfix", proc.stderr)
+
+
+class TestBadInput(CliTestCase):
+    """Each bad input gets exit status 2, a message naming the problem, and
+    changes nothing at all."""
+
+    def check(self, args, needle, stdin=None, code=2):
+        before = snapshot(self.tmp)
+        proc = self.run_ctl(*args, stdin=stdin)
+        self.assertExit(proc, code)
+        self.assertIn(needle, proc.stderr)
+        self.assertEqual(proc.stdout, "")
+        self.assertEqual(before, snapshot(self.tmp))
+
+    def test_host_with_space(self):
+        self.check(["set-server", "smtp example.net"], "host:")
+
+    def test_host_with_newline(self):
+        self.check(["set-server", "smtp.example.net\nrelayhost = evil"], "host:")
+
+    def test_host_with_control_char(self):
+        self.check(["set-server", "smtp.exa\x01mple.net"], "host:")
+
+    def test_host_with_brackets(self):
+        self.check(["set-server", "[smtp.example.net]"], "host:")
+
+    def test_host_with_port(self):
+        self.check(["set-server", "smtp.example.net:587"], "host:")
+
+    def test_host_not_a_name(self):
+        self.check(["set-server", "bad-.example"], "host:")
+
+    def test_domain_with_space(self):
+        self.check(["set-domain", "exa mple.com", "smtp.example.net"], "domain:")
+
+    def test_domain_with_newline(self):
+        self.check(["set-domain", "example.com\n@evil.com", "smtp.example.net"], "domain:")
+
+    def test_domain_not_a_domain(self):
+        self.check(["set-domain", "not_a_domain", "smtp.example.net"], "domain:")
+        self.check(["set-domain", "192.0.2.1", "smtp.example.net"], "domain:")
+        self.check(["unset-domain", "@example.com"], "domain:")
+
+    def test_port_zero(self):
+        self.check(["set-server", "smtp.example.net", "--port", "0"], "port:")
+
+    def test_port_too_big(self):
+        self.check(["set-server", "smtp.example.net", "--port", "65536"], "port:")
+        self.check(["set-server", "smtp.example.net", "--port", "99999999999"], "port:")
+
+    def test_port_not_a_number(self):
+        self.check(["set-server", "smtp.example.net", "--port", "587x"], "port:")
+
+    def test_unknown_security(self):
+        self.check(["set-server", "smtp.example.net", "--security", "ssl3"], "security:")
+
+    def test_password_without_user(self):
+        self.check(["set-server", "smtp.example.net", "--password-file", self.secret_file], "password:")
+
+    def test_user_with_colon(self):
+        self.check(["set-server", "smtp.example.net", "--user", "a:b",
+                    "--password-file", self.secret_file], "username:")
+
+    def test_user_with_space(self):
+        self.check(["set-server", "smtp.example.net", "--user", "a b"], "username:")
+
+    def test_user_with_newline(self):
+        self.check(["set-server", "smtp.example.net", "--user", "a\nb"], "username:")
+
+    def test_password_with_newline(self):
+        self.check(["set-server", "smtp.example.net", "--user", "a", "--password-stdin"],
+                   "password:", stdin=SECRET + "\nsecond line\n")
+
+    def test_password_trailing_space(self):
+        self.check(["set-server", "smtp.example.net", "--user", "a", "--password-stdin"],
+                   "password:", stdin=SECRET + " ")
+
+    def test_empty_password(self):
+        self.check(["set-server", "smtp.example.net", "--user", "a", "--password-stdin"],
+                   "password:", stdin="\n")
+
+    def test_unreadable_password_file(self):
+        self.check(["set-server", "smtp.example.net", "--user", "a",
+                    "--password-file", os.path.join(self.tmp, "missing")], "password-file:")
+
+    def test_password_stdin_and_file(self):
+        self.check(["set-server", "smtp.example.net", "--user", "a", "--password-stdin",
+                    "--password-file", self.secret_file], "password:", stdin=SECRET)
+
+    def test_ca_file_missing(self):
+        self.check(["set-server", "smtp.example.net", "--ca-file", os.path.join(self.tmp, "nope.pem")],
+                   "ca-file:")
+
+    def test_ca_file_not_pem(self):
+        self.check(["set-server", "smtp.example.net", "--ca-file", self.secret_file], "ca-file:")
+
+    def test_ca_file_with_no_verify(self):
+        self.check(["set-server", "smtp.example.net", "--ca-file", "/etc/ssl/certs/ca-certificates.crt",
+                    "--no-verify-certificate"], "ca-file:")
+
+    def test_missing_main_cf(self):
+        os.unlink(os.path.join(self.conf, "main.cf"))
+        self.check(["set-server", "smtp.example.net"], "config-directory:")
+        self.check(["status"], "config-directory:")
+
+    def test_unreadable_main_cf(self):
+        if os.geteuid() == 0:
+            # root reads anything; a directory in its place is unreadable as a file
+            os.unlink(os.path.join(self.conf, "main.cf"))
+            os.mkdir(os.path.join(self.conf, "main.cf"))
+        else:
+            os.chmod(os.path.join(self.conf, "main.cf"), 0)
+        self.check(["set-server", "smtp.example.net"], "config-directory:")
+
+    def test_missing_config_dir(self):
+        before = snapshot(self.tmp)
+        proc = self.run_ctl("--config-dir", os.path.join(self.tmp, "nowhere"), "status", config_dir=False)
+        self.assertExit(proc, 2)
+        self.assertIn("config-directory:", proc.stderr)
+        self.assertEqual(before, snapshot(self.tmp))
+
+    def test_relay_options_without_set(self):
+        self.check(["status", "--port", "25"], "relay options")
+
+    def test_unknown_command(self):
+        self.check(["frobnicate"], "unknown command")
+
+    def test_missing_arguments(self):
+        self.check(["set-domain", "example.com"], "usage")
+        self.check(["unset-domain"], "wrong number of arguments")
+
+    def test_no_password_option_on_command_line(self):
+        self.check(["set-server", "smtp.example.net", "--password", SECRET], "Unknown option")
+
+    def test_conflicting_default_transport(self):
+        with open(os.path.join(self.conf, "main.cf"), "a") as f:
+            f.write("default_transport = error:no outbound mail\n")
+        self.check(["set-server", "smtp.example.net"], "default_transport", code=1)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)

@@ -439,7 +439,10 @@ class PostfixInstance:
         self.data_dir = os.path.join(self.base, "data")
         self.maillog = os.path.join(self.base, "maillog")
         self.sync_chroot_files = sync_chroot
-        for d in (self.base, self.config_dir):
+        # `postfix check/start` chdir()s into queue_directory first and
+        # fails ("fatal: chdir(...queue): No such file or directory") if
+        # it does not exist; it creates everything below it itself.
+        for d in (self.base, self.config_dir, self.queue_dir):
             os.makedirs(d, exist_ok=True)
             os.chmod(d, 0o755)
         self._write_main_cf(main_cf or {})

@@ -45,7 +45,12 @@
  * (the hash names the CA file), and there is one per distinct combination,
  * not one per domain. Their chroot column follows the stock smtp service,
  * and nothing they read at delivery time lives outside what the smtp
- * client opens before entering the chroot (maps and the CA file).
+ * client opens before entering the chroot (maps and the CA file). They
+ * resolve the relay host with DNS and then the system's resolver
+ * (smtp_host_lookup = dns,native), so a relay named in /etc/hosts works
+ * as it does for every other program; Debian copies the resolver files
+ * into the chroot. Postfix verifies certificates against host names only,
+ * never against an IP address, so a verified relay needs a host name.
  *
  * Routing, in Postfix's order of precedence:
  *   sender_dependent_default_transport_maps (ours first) maps "@domain" to
@@ -480,6 +485,7 @@ transport_entry (PfState        *st,
       g_string_append (e, "  -o smtp_tls_CApath=\n");
     }
   g_string_append (e, "  -o smtp_tls_policy_maps=\n");
+  g_string_append (e, "  -o smtp_host_lookup=dns,native\n");
   g_string_append (e, "  -o smtp_tls_mandatory_protocols=>=TLSv1.2\n");
   g_string_append (e, "  -o smtp_fallback_relay=\n");
   return g_string_free (e, FALSE);
@@ -1149,8 +1155,12 @@ build_plan (SmarthostPostfixBackend  *self,
         }
       _smarthost_plan_add_step (plan, desc, validate_step, pc, post_commit_free);
 
-      if (smarthost_transaction_get_reload (tx) &&
-          (g_strcmp0 (new_main, st->main_text) != 0 || g_strcmp0 (new_master, st->master_text) != 0))
+      /* Postfix needs a reload for main.cf and master.cf changes; map
+       * changes it notices by itself, but only seconds later, and under
+       * traffic up to half a minute later (trivial-rewrite keeps serving
+       * its open clients). A reload makes every change effective for the
+       * very next message, so any change reloads. */
+      if (smarthost_transaction_get_reload (tx))
         {
           g_autofree char *rdesc = g_strdup_printf ("%s/postfix -c %s reload (only if Postfix is running)",
                                                     POSTFIX_SBINDIR, st->dir);
@@ -1196,6 +1206,12 @@ smarthost_postfix_backend_validate_relay (SmarthostBackend  *backend,
   const char *password = smarthost_relay_get_password (relay);
   const char *ca = smarthost_relay_get_ca_file (relay);
 
+  if (g_hostname_is_ip_address (smarthost_relay_get_host (relay)) &&
+      smarthost_relay_get_security (relay) != SMARTHOST_SECURITY_NONE &&
+      smarthost_relay_get_verify_certificate (relay))
+    return _smarthost_set_invalid (error, "host",
+                                   "Postfix cannot verify a certificate against an IP address: give the "
+                                   "relay's host name, or turn certificate verification off");
   if (user != NULL && (strpbrk (user, " \t:") != NULL))
     return _smarthost_set_invalid (error, "username",
                                    "must not contain spaces or ':' (Postfix stores it as user:password)");

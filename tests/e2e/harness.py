@@ -41,7 +41,10 @@ Typical use (unittest)::
             self.pf = harness.PostfixInstance(self.tmp.path)
             self.addCleanup(self.pf.cleanup)
         def test_relay(self):
-            self.pf.postconf_e(relayhost="[127.0.0.1]:%d" % self.relay.port)
+            # level secure needs a host name nexthop + native lookups in
+            # the chroot: relayhost=self.relay.nexthop_name() and
+            # smtp_host_lookup=native (see /work/notes/postfix-experiments.md)
+            self.pf.postconf_e(relayhost=self.relay.nexthop)
             ...
             self.pf.start()
             self.pf.send("me@a.example", "you@remote.example", "hello")

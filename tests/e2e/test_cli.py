@@ -273,6 +273,10 @@ class TestBadInput(CliTestCase):
     def test_host_not_a_name(self):
         self.check(["set-server", "bad-.example"], "host:")
 
+    def test_ip_host_with_verification(self):
+        self.check(["set-server", "192.0.2.10"], "host:")
+        self.check(["set-server", "2001:db8::1", "--security", "tls"], "host:")
+
     def test_domain_with_space(self):
         self.check(["set-domain", "exa mple.com", "smtp.example.net"], "domain:")
 

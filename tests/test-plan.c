@@ -1,0 +1,793 @@
+/* test-plan.c: unified diffs, previews and all-or-nothing execution
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+
+#include "smarthost-error.h"
+#include "smarthost-plan-private.h"
+#include "smarthost-private.h"
+
+/* --- helpers ------------------------------------------------------------ */
+
+static void
+rm_rf (const char *path)
+{
+  g_autoptr(GDir) dir = NULL;
+  const char *name;
+  struct stat st;
+
+  if (lstat (path, &st) != 0)
+    return;
+  if (S_ISDIR (st.st_mode))
+    {
+      dir = g_dir_open (path, 0, NULL);
+      while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+        {
+          g_autofree char *child = g_build_filename (path, name, NULL);
+          rm_rf (child);
+        }
+      g_rmdir (path);
+    }
+  else
+    g_unlink (path);
+}
+
+/* Every file and directory under @root: relative path -> "mode uid gid
+ * contents" (directories: "dir mode"). Two snapshots are equal when the
+ * tree is unchanged, byte for byte. */
+static void
+snapshot_into (GHashTable *snap,
+               const char *root,
+               const char *rel)
+{
+  g_autofree char *path = rel ? g_build_filename (root, rel, NULL) : g_strdup (root);
+  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+  const char *name;
+
+  g_assert_nonnull (dir);
+  while ((name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *child_rel = rel ? g_build_filename (rel, name, NULL) : g_strdup (name);
+      g_autofree char *child = g_build_filename (root, child_rel, NULL);
+      struct stat st;
+
+      g_assert_cmpint (lstat (child, &st), ==, 0);
+      if (S_ISDIR (st.st_mode))
+        {
+          g_hash_table_insert (snap, g_strdup (child_rel), g_strdup_printf ("dir %o", st.st_mode & 07777));
+          snapshot_into (snap, root, child_rel);
+        }
+      else
+        {
+          g_autofree char *contents = NULL;
+          gsize len;
+
+          g_assert_true (g_file_get_contents (child, &contents, &len, NULL));
+          g_hash_table_insert (snap, g_strdup (child_rel),
+                               g_strdup_printf ("%o %u %u %s", st.st_mode & 07777,
+                                                (guint) st.st_uid, (guint) st.st_gid, contents));
+        }
+    }
+}
+
+static GHashTable *
+snapshot (const char *root)
+{
+  GHashTable *snap = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+
+  snapshot_into (snap, root, NULL);
+  return snap;
+}
+
+static void
+assert_same_snapshot (GHashTable *before,
+                      GHashTable *after)
+{
+  GHashTableIter iter;
+  gpointer key, value;
+
+  g_hash_table_iter_init (&iter, before);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    {
+      const char *now = g_hash_table_lookup (after, key);
+      if (now == NULL)
+        g_error ("%s was removed", (char *) key);
+      if (!g_str_equal (now, value))
+        g_error ("%s changed: was \"%s\", is \"%s\"", (char *) key, (char *) value, now);
+    }
+  g_hash_table_iter_init (&iter, after);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    if (!g_hash_table_contains (before, key))
+      g_error ("%s was left behind", (char *) key);
+}
+
+static void
+assert_no_leftovers (const char *root)
+{
+  g_autoptr(GHashTable) snap = snapshot (root);
+  GHashTableIter iter;
+  gpointer key;
+
+  g_hash_table_iter_init (&iter, snap);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    if (strstr (key, ".smarthost-new") != NULL || strstr (key, ".smarthost-old") != NULL)
+      g_error ("leftover %s", (char *) key);
+}
+
+static void
+write_file (const char *path,
+            const char *contents,
+            guint       mode)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (g_file_set_contents_full (path, contents, -1, G_FILE_SET_CONTENTS_NONE, mode, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (chmod (path, mode), ==, 0);
+}
+
+static char *
+read_file (const char *path)
+{
+  g_autoptr(GError) error = NULL;
+  char *contents = NULL;
+
+  g_assert_true (g_file_get_contents (path, &contents, NULL, &error));
+  g_assert_no_error (error);
+  return contents;
+}
+
+static guint
+file_mode (const char *path)
+{
+  struct stat st;
+
+  g_assert_cmpint (lstat (path, &st), ==, 0);
+  return st.st_mode & 07777;
+}
+
+/* --- the unified diff ------------------------------------------------------ */
+
+static void
+assert_diff (const char *old_text,
+             const char *new_text,
+             const char *expected)
+{
+  g_autofree char *diff = _smarthost_unified_diff ("a/f", "b/f", old_text, new_text);
+
+  g_assert_cmpstr (diff, ==, expected);
+}
+
+static void
+test_diff_small (void)
+{
+  assert_diff ("", "", "");
+  assert_diff ("a\nb\n", "a\nb\n", "");
+  assert_diff ("a\nb", "a\nb", "");
+
+  /* insert */
+  assert_diff ("a\nb\nc\n", "a\nb\nX\nc\n",
+               "--- a/f\n+++ b/f\n"
+               "@@ -1,3 +1,4 @@\n a\n b\n+X\n c\n");
+  /* delete */
+  assert_diff ("a\nb\nc\n", "a\nc\n",
+               "--- a/f\n+++ b/f\n"
+               "@@ -1,3 +1,2 @@\n a\n-b\n c\n");
+  /* replace */
+  assert_diff ("a\nb\nc\n", "a\nB\nc\n",
+               "--- a/f\n+++ b/f\n"
+               "@@ -1,3 +1,3 @@\n a\n-b\n+B\n c\n");
+  /* from and to nothing */
+  assert_diff ("", "x\ny\n",
+               "--- a/f\n+++ b/f\n"
+               "@@ -0,0 +1,2 @@\n+x\n+y\n");
+  assert_diff ("x\ny\n", "",
+               "--- a/f\n+++ b/f\n"
+               "@@ -1,2 +0,0 @@\n-x\n-y\n");
+  /* no trailing newline */
+  assert_diff ("a\nb", "a\nc",
+               "--- a/f\n+++ b/f\n"
+               "@@ -1,2 +1,2 @@\n a\n-b\n\\ No newline at end of file\n+c\n\\ No newline at end of file\n");
+  /* only the final newline changes */
+  assert_diff ("a\nb", "a\nb\n",
+               "--- a/f\n+++ b/f\n"
+               "@@ -1,2 +1,2 @@\n a\n-b\n\\ No newline at end of file\n+b\n");
+  /* appended at the end, beyond the context */
+  assert_diff ("1\n2\n3\n4\n5\n", "1\n2\n3\n4\n5\n6\n",
+               "--- a/f\n+++ b/f\n"
+               "@@ -3,3 +3,4 @@\n 3\n 4\n 5\n+6\n");
+}
+
+static GString *
+numbered_lines (guint n)
+{
+  GString *s = g_string_new (NULL);
+
+  for (guint i = 1; i <= n; i++)
+    g_string_append_printf (s, "%u\n", i);
+  return s;
+}
+
+static void
+test_diff_hunks (void)
+{
+  g_autoptr(GString) old_text = numbered_lines (20);
+  g_autoptr(GString) merged = numbered_lines (20);
+  g_autoptr(GString) split = numbered_lines (20);
+
+  /* Changes 6 unchanged lines apart share a hunk (2 x 3 lines of context)... */
+  g_string_replace (merged, "\n5\n", "\nfive\n", 1);
+  g_string_replace (merged, "\n12\n", "\ntwelve\n", 1);
+  assert_diff (old_text->str, merged->str,
+               "--- a/f\n+++ b/f\n"
+               "@@ -2,14 +2,14 @@\n 2\n 3\n 4\n-5\n+five\n 6\n 7\n 8\n 9\n 10\n 11\n-12\n+twelve\n 13\n 14\n 15\n");
+
+  /* ...7 lines apart they do not. */
+  g_string_replace (split, "\n5\n", "\nfive\n", 1);
+  g_string_replace (split, "\n13\n", "\nthirteen\n", 1);
+  assert_diff (old_text->str, split->str,
+               "--- a/f\n+++ b/f\n"
+               "@@ -2,7 +2,7 @@\n 2\n 3\n 4\n-5\n+five\n 6\n 7\n 8\n"
+               "@@ -10,7 +10,7 @@\n 10\n 11\n 12\n-13\n+thirteen\n 14\n 15\n 16\n");
+}
+
+/* Applies @diff to @old_text with patch(1) and checks that it gives
+ * @new_text: the diff is one that real tools accept. */
+static void
+check_with_patch (const char *tmpdir,
+                  const char *old_text,
+                  const char *new_text)
+{
+  g_autofree char *old_path = g_build_filename (tmpdir, "old", NULL);
+  g_autofree char *out_path = g_build_filename (tmpdir, "out", NULL);
+  g_autofree char *diff_path = g_build_filename (tmpdir, "diff", NULL);
+  g_autofree char *diff = _smarthost_unified_diff ("old", "new", old_text, new_text);
+  g_autofree char *result = NULL;
+  g_autofree char *err = NULL;
+  const char *argv[] = { "/usr/bin/patch", "-s", "-f", "-o", out_path, old_path, diff_path, NULL };
+  int status = -1;
+
+  if (*diff == '\0')
+    {
+      g_assert_cmpstr (old_text, ==, new_text);
+      return;
+    }
+  write_file (old_path, old_text, 0644);
+  write_file (diff_path, diff, 0644);
+  g_unlink (out_path);
+  g_assert_true (_smarthost_run (argv, NULL, &status, NULL, &err, NULL));
+  if (status != 0)
+    g_error ("patch failed (%s) on:\n%s", err, diff);
+  result = read_file (out_path);
+  if (!g_str_equal (result, new_text))
+    g_error ("patch gave\n%s\ninstead of\n%s\nfrom\n%s\napplied to\n%s", result, new_text, diff, old_text);
+}
+
+static char *
+random_text (GRand *rand,
+             guint  n)
+{
+  static const char *words[] = { "alpha", "beta", "gamma", "delta", "# comment", "", "relayhost = x" };
+  GString *s = g_string_new (NULL);
+
+  for (guint i = 0; i < n; i++)
+    g_string_append_printf (s, "%s\n", words[g_rand_int_range (rand, 0, G_N_ELEMENTS (words))]);
+  if (s->len && g_rand_boolean (rand) && g_rand_boolean (rand))
+    g_string_truncate (s, s->len - 1);
+  return g_string_free (s, FALSE);
+}
+
+static void
+test_diff_patch_roundtrip (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *tmpdir = g_dir_make_tmp ("test-plan-XXXXXX", &error);
+  g_autoptr(GRand) rand = g_rand_new_with_seed (g_test_rand_int ());
+
+  g_assert_no_error (error);
+  if (!g_file_test ("/usr/bin/patch", G_FILE_TEST_IS_EXECUTABLE))
+    {
+      rm_rf (tmpdir);
+      g_test_skip ("patch(1) is not installed");
+      return;
+    }
+  for (guint round = 0; round < 40; round++)
+    {
+      g_autofree char *a = random_text (rand, g_rand_int_range (rand, 0, 30));
+      g_autofree char *b = NULL;
+      g_auto(GStrv) lines = _smarthost_split_lines (a, NULL);
+      GString *s = g_string_new (NULL);
+
+      /* Derive b from a by random edits so that the diff has context. */
+      for (guint i = 0; lines[i]; i++)
+        {
+          gint32 r = g_rand_int_range (rand, 0, 10);
+          if (r == 0)
+            continue;                                   /* delete */
+          if (r == 1)
+            g_string_append (s, "inserted\n");          /* insert */
+          if (r == 2)
+            g_string_append (s, "replaced\n");          /* replace */
+          else
+            g_string_append (s, lines[i]);
+        }
+      b = g_string_free (s, FALSE);
+      check_with_patch (tmpdir, a, b);
+      check_with_patch (tmpdir, b, a);
+    }
+  rm_rf (tmpdir);
+}
+
+/* --- executing plans ----------------------------------------------------- */
+
+typedef struct {
+  char *dir;
+  SmarthostPlan *plan;
+  guint step_calls;
+} Fixture;
+
+static void
+fixture_setup (Fixture       *fx,
+               gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+
+  fx->dir = g_dir_make_tmp ("test-plan-XXXXXX", &error);
+  g_assert_no_error (error);
+  fx->plan = _smarthost_plan_new ();
+}
+
+static void
+fixture_teardown (Fixture       *fx,
+                  gconstpointer  data)
+{
+  _smarthost_plan_free (fx->plan);
+  rm_rf (fx->dir);
+  g_assert_false (g_file_test (fx->dir, G_FILE_TEST_EXISTS));
+  g_free (fx->dir);
+}
+
+static char *
+path_in (Fixture    *fx,
+         const char *name)
+{
+  return g_build_filename (fx->dir, name, NULL);
+}
+
+static gboolean
+step_ok (gpointer       user_data,
+         GCancellable  *cancellable,
+         GError       **error)
+{
+  Fixture *fx = user_data;
+
+  fx->step_calls++;
+  return TRUE;
+}
+
+static gboolean
+step_fail (gpointer       user_data,
+           GCancellable  *cancellable,
+           GError       **error)
+{
+  Fixture *fx = user_data;
+
+  fx->step_calls++;
+  g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
+               "validate: postconf says user:hunter2 is wrong");
+  return FALSE;
+}
+
+static void
+test_execute_create (Fixture       *fx,
+                     gconstpointer  data)
+{
+  g_autofree char *sub = path_in (fx, "own");
+  g_autofree char *secret = g_build_filename (sub, "passwd", NULL);
+  g_autofree char *plain = path_in (fx, "plain.cf");
+  g_autofree char *contents = NULL;
+  g_autoptr(GError) error = NULL;
+  /* The build records the mode the new file has before it is put in place. */
+  const char *argv[] = { "/bin/sh", "-c", "stat -c %a \"$0\" > \"$0.db\"", "{}", NULL };
+  const char *outputs[] = { ".db", NULL };
+  g_autofree char *db = g_strconcat (secret, ".db", NULL);
+  g_autofree char *db_contents = NULL;
+  mode_t old_umask = umask (0);   /* the widest umask: the mode must not rely on it */
+
+  _smarthost_plan_add_directory (fx->plan, sub, 0700);
+  _smarthost_plan_add_file (fx->plan, secret, NULL, "@example.com user:hunter2\n", 0600, NULL, NULL);
+  _smarthost_plan_set_build (fx->plan, secret, argv, outputs);
+  _smarthost_plan_add_file (fx->plan, plain, NULL, "a = b\n", 0644, NULL, NULL);
+  _smarthost_plan_add_step (fx->plan, "ok", step_ok, fx, NULL);
+  g_assert_true (_smarthost_plan_has_changes (fx->plan));
+
+  g_assert_true (_smarthost_plan_execute (fx->plan, NULL, &error));
+  umask (old_umask);
+  g_assert_no_error (error);
+  g_assert_cmpuint (fx->step_calls, ==, 1);
+
+  g_assert_cmpuint (file_mode (sub), ==, 0700);
+  g_assert_cmpuint (file_mode (secret), ==, 0600);
+  g_assert_cmpuint (file_mode (plain), ==, 0644);
+  contents = read_file (secret);
+  g_assert_cmpstr (contents, ==, "@example.com user:hunter2\n");
+  db_contents = read_file (db);
+  g_assert_cmpstr (db_contents, ==, "600\n");
+  assert_no_leftovers (fx->dir);
+}
+
+static void
+test_execute_replace_keeps_owner_mode (Fixture       *fx,
+                                       gconstpointer  data)
+{
+  g_autofree char *main_cf = path_in (fx, "main.cf");
+  g_autofree char *custom = path_in (fx, "custom.cf");
+  g_autofree char *secret = path_in (fx, "passwd");
+  g_autofree char *contents = NULL;
+  g_autoptr(GError) error = NULL;
+  gboolean root = geteuid () == 0;
+  struct stat st;
+
+  write_file (main_cf, "old\n", 0644);
+  write_file (custom, "old\n", 0640);
+  write_file (secret, "old\n", 0644);
+  if (root)
+    g_assert_cmpint (chown (main_cf, 1, 2), ==, 0);
+
+  _smarthost_plan_add_file (fx->plan, main_cf, "old\n", "new\n", 0644, NULL, NULL);
+  _smarthost_plan_add_file (fx->plan, custom, "old\n", "new\n", 0644, NULL, NULL);
+  /* A secrets file is tightened to its mode, whatever it was. */
+  _smarthost_plan_add_file (fx->plan, secret, "old\n", "new\n", 0600, NULL, NULL);
+  g_assert_true (_smarthost_plan_execute (fx->plan, NULL, &error));
+  g_assert_no_error (error);
+
+  contents = read_file (main_cf);
+  g_assert_cmpstr (contents, ==, "new\n");
+  g_assert_cmpint (lstat (main_cf, &st), ==, 0);
+  g_assert_cmpuint (st.st_mode & 07777, ==, 0644);
+  if (root)
+    {
+      g_assert_cmpuint (st.st_uid, ==, 1);
+      g_assert_cmpuint (st.st_gid, ==, 2);
+    }
+  g_assert_cmpuint (file_mode (custom), ==, 0640);
+  g_assert_cmpuint (file_mode (secret), ==, 0600);
+  assert_no_leftovers (fx->dir);
+}
+
+static void
+test_execute_delete (Fixture       *fx,
+                     gconstpointer  data)
+{
+  g_autofree char *map = path_in (fx, "map");
+  g_autofree char *db = path_in (fx, "map.db");
+  g_autofree char *other = path_in (fx, "other");
+  g_autoptr(GError) error = NULL;
+  const char *argv[] = { "/bin/cp", "{}", "{}.db", NULL };
+  const char *outputs[] = { ".db", NULL };
+
+  write_file (map, "k v\n", 0600);
+  write_file (db, "k v\n", 0600);
+  write_file (other, "keep\n", 0644);
+
+  _smarthost_plan_add_file (fx->plan, map, "k v\n", NULL, 0600, NULL, NULL);
+  _smarthost_plan_set_build (fx->plan, map, argv, outputs);
+  g_assert_true (_smarthost_plan_execute (fx->plan, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_false (g_file_test (map, G_FILE_TEST_EXISTS));
+  g_assert_false (g_file_test (db, G_FILE_TEST_EXISTS));
+  g_assert_true (g_file_test (other, G_FILE_TEST_EXISTS));
+  assert_no_leftovers (fx->dir);
+}
+
+static void
+test_execute_build (Fixture       *fx,
+                    gconstpointer  data)
+{
+  g_autofree char *map = path_in (fx, "map");
+  g_autofree char *db = path_in (fx, "map.db");
+  g_autofree char *contents = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *argv[] = { "/bin/cp", "{}", "{}.db", NULL };
+  const char *outputs[] = { ".db", NULL };
+  g_autofree char *preview = NULL;
+
+  write_file (map, "k old\n", 0600);
+  write_file (db, "stale\n", 0600);
+  _smarthost_plan_add_file (fx->plan, map, "k old\n", "k new\n", 0600, NULL, NULL);
+  _smarthost_plan_set_build (fx->plan, map, argv, outputs);
+  /* Attaching a build to a file that is not in the plan does nothing. */
+  _smarthost_plan_set_build (fx->plan, "/nonexistent/file", argv, outputs);
+
+  preview = _smarthost_plan_to_preview (fx->plan);
+  {
+    g_autofree char *expected = g_strdup_printf ("# runs: /bin/cp %s %s.db\n", map, map);
+    g_assert_nonnull (strstr (preview, expected));
+  }
+
+  g_assert_true (_smarthost_plan_execute (fx->plan, NULL, &error));
+  g_assert_no_error (error);
+  contents = read_file (db);
+  g_assert_cmpstr (contents, ==, "k new\n");
+  g_clear_pointer (&contents, g_free);
+  contents = read_file (map);
+  g_assert_cmpstr (contents, ==, "k new\n");
+  assert_no_leftovers (fx->dir);
+}
+
+/* The tree every rollback test starts from, and a plan that changes all of
+ * it: replaces a file, replaces a map and its table, deletes a file,
+ * creates a file and a directory with a file in it. */
+static void
+setup_rollback (Fixture *fx)
+{
+  g_autofree char *main_cf = path_in (fx, "main.cf");
+  g_autofree char *map = path_in (fx, "map");
+  g_autofree char *db = path_in (fx, "map.db");
+  g_autofree char *gone = path_in (fx, "gone.cf");
+  g_autofree char *fresh = path_in (fx, "fresh.cf");
+  g_autofree char *sub = path_in (fx, "own");
+  g_autofree char *sub_file = g_build_filename (sub, "passwd", NULL);
+  const char *argv[] = { "/bin/cp", "{}", "{}.db", NULL };
+  const char *outputs[] = { ".db", NULL };
+
+  write_file (main_cf, "# admin's main.cf\nmyhostname = a\n", 0644);
+  write_file (map, "k old\n", 0600);
+  write_file (db, "old table\n", 0600);
+  write_file (gone, "going\n", 0644);
+
+  _smarthost_plan_add_directory (fx->plan, sub, 0700);
+  _smarthost_plan_add_file (fx->plan, sub_file, NULL, "@x.com user:hunter2\n", 0600, NULL, NULL);
+  _smarthost_plan_set_build (fx->plan, sub_file, argv, outputs);
+  _smarthost_plan_add_file (fx->plan, map, "k old\n", "k new\n", 0600, NULL, NULL);
+  _smarthost_plan_set_build (fx->plan, map, argv, outputs);
+  _smarthost_plan_add_file (fx->plan, fresh, NULL, "fresh\n", 0644, NULL, NULL);
+  _smarthost_plan_add_file (fx->plan, main_cf, "# admin's main.cf\nmyhostname = a\n",
+                            "# admin's main.cf\nmyhostname = b\n", 0644, NULL, NULL);
+  _smarthost_plan_add_file (fx->plan, gone, "going\n", NULL, 0644, NULL, NULL);
+  _smarthost_plan_add_secret (fx->plan, "hunter2");
+}
+
+static void
+test_rollback_failing_step (Fixture       *fx,
+                            gconstpointer  data)
+{
+  g_autoptr(GHashTable) before = NULL;
+  g_autoptr(GHashTable) after = NULL;
+  g_autoptr(GError) error = NULL;
+
+  setup_rollback (fx);
+  _smarthost_plan_add_step (fx->plan, "first", step_ok, fx, NULL);
+  _smarthost_plan_add_step (fx->plan, "validate", step_fail, fx, NULL);
+  _smarthost_plan_add_step (fx->plan, "never", step_ok, fx, NULL);
+  before = snapshot (fx->dir);
+
+  g_assert_false (_smarthost_plan_execute (fx->plan, NULL, &error));
+  g_assert_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED);
+  g_assert_cmpstr (error->message, ==, "nothing was changed: validate: postconf says user:" SMARTHOST_PASSWORD_MASK " is wrong");
+  g_assert_cmpuint (fx->step_calls, ==, 2);
+
+  after = snapshot (fx->dir);
+  assert_same_snapshot (before, after);
+  assert_no_leftovers (fx->dir);
+}
+
+static void
+test_rollback_failing_build (Fixture       *fx,
+                             gconstpointer  data)
+{
+  g_autofree char *last = path_in (fx, "last");
+  /* Prints its input, secret included, and fails. */
+  const char *argv[] = { "/bin/sh", "-c", "cat \"$0\" >&2; exit 3", "{}", NULL };
+  const char *outputs[] = { ".db", NULL };
+  g_autoptr(GHashTable) before = NULL;
+  g_autoptr(GHashTable) after = NULL;
+  g_autoptr(GError) error = NULL;
+
+  setup_rollback (fx);
+  _smarthost_plan_add_file (fx->plan, last, NULL, "@y.com user:hunter2\n", 0600, NULL, NULL);
+  _smarthost_plan_set_build (fx->plan, last, argv, outputs);
+  _smarthost_plan_add_step (fx->plan, "never", step_ok, fx, NULL);
+  before = snapshot (fx->dir);
+
+  g_assert_false (_smarthost_plan_execute (fx->plan, NULL, &error));
+  g_assert_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED);
+  g_assert_true (g_str_has_prefix (error->message, "nothing was changed: "));
+  g_assert_nonnull (strstr (error->message, "failed with status 3"));
+  g_assert_nonnull (strstr (error->message, "@y.com user:" SMARTHOST_PASSWORD_MASK));
+  g_assert_null (strstr (error->message, "hunter2"));
+  g_assert_cmpuint (fx->step_calls, ==, 0);
+
+  after = snapshot (fx->dir);
+  assert_same_snapshot (before, after);
+  assert_no_leftovers (fx->dir);
+}
+
+static void
+test_rollback_missing_build_output (Fixture       *fx,
+                                    gconstpointer  data)
+{
+  g_autofree char *last = path_in (fx, "last");
+  const char *argv[] = { "/bin/true", "{}", NULL };
+  const char *outputs[] = { ".db", NULL };
+  g_autoptr(GHashTable) before = NULL;
+  g_autoptr(GHashTable) after = NULL;
+  g_autoptr(GError) error = NULL;
+
+  setup_rollback (fx);
+  _smarthost_plan_add_file (fx->plan, last, NULL, "x\n", 0600, NULL, NULL);
+  _smarthost_plan_set_build (fx->plan, last, argv, outputs);
+  before = snapshot (fx->dir);
+
+  g_assert_false (_smarthost_plan_execute (fx->plan, NULL, &error));
+  g_assert_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED);
+  g_assert_true (g_str_has_prefix (error->message, "nothing was changed: "));
+  g_assert_nonnull (strstr (error->message, "did not produce"));
+  after = snapshot (fx->dir);
+  assert_same_snapshot (before, after);
+}
+
+static void
+test_rollback_missing_program (Fixture       *fx,
+                               gconstpointer  data)
+{
+  g_autofree char *last = path_in (fx, "last");
+  const char *argv[] = { "/nonexistent/postmap", "{}", NULL };
+  g_autoptr(GHashTable) before = NULL;
+  g_autoptr(GHashTable) after = NULL;
+  g_autoptr(GError) error = NULL;
+
+  setup_rollback (fx);
+  _smarthost_plan_add_file (fx->plan, last, NULL, "x\n", 0600, NULL, NULL);
+  _smarthost_plan_set_build (fx->plan, last, argv, NULL);
+  before = snapshot (fx->dir);
+
+  g_assert_false (_smarthost_plan_execute (fx->plan, NULL, &error));
+  g_assert_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED);
+  g_assert_true (g_str_has_prefix (error->message, "nothing was changed: "));
+  after = snapshot (fx->dir);
+  assert_same_snapshot (before, after);
+}
+
+static void
+test_execute_cancelled (Fixture       *fx,
+                        gconstpointer  data)
+{
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GHashTable) before = NULL;
+  g_autoptr(GHashTable) after = NULL;
+  g_autoptr(GError) error = NULL;
+
+  setup_rollback (fx);
+  _smarthost_plan_add_step (fx->plan, "never", step_ok, fx, NULL);
+  before = snapshot (fx->dir);
+  g_cancellable_cancel (cancellable);
+
+  g_assert_false (_smarthost_plan_execute (fx->plan, cancellable, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_true (g_str_has_prefix (error->message, "nothing was changed: "));
+  g_assert_cmpuint (fx->step_calls, ==, 0);
+  after = snapshot (fx->dir);
+  assert_same_snapshot (before, after);
+}
+
+static void
+test_execute_removes_stale_leftovers (Fixture       *fx,
+                                      gconstpointer  data)
+{
+  g_autofree char *target = path_in (fx, "main.cf");
+  g_autofree char *stale_new = path_in (fx, ".main.cf.smarthost-new");
+  g_autofree char *stale_old = path_in (fx, ".main.cf.smarthost-old");
+  g_autoptr(GError) error = NULL;
+
+  write_file (target, "a\n", 0644);
+  write_file (stale_new, "crashed\n", 0644);
+  write_file (stale_old, "crashed\n", 0644);
+  _smarthost_plan_add_file (fx->plan, target, "a\n", "b\n", 0644, NULL, NULL);
+  g_assert_true (_smarthost_plan_execute (fx->plan, NULL, &error));
+  g_assert_no_error (error);
+  assert_no_leftovers (fx->dir);
+}
+
+static void
+test_unchanged_file_not_added (Fixture       *fx,
+                               gconstpointer  data)
+{
+  g_autofree char *preview = NULL;
+
+  _smarthost_plan_add_file (fx->plan, "/x/same", "a\n", "a\n", 0644, NULL, NULL);
+  _smarthost_plan_add_file (fx->plan, "/x/absent", NULL, NULL, 0644, NULL, NULL);
+  g_assert_false (_smarthost_plan_has_changes (fx->plan));
+  preview = _smarthost_plan_to_preview (fx->plan);
+  g_assert_cmpstr (preview, ==, "# no change\n");
+}
+
+static void
+test_preview (Fixture       *fx,
+              gconstpointer  data)
+{
+  g_autofree char *sub = path_in (fx, "own");
+  g_autofree char *secret = g_build_filename (sub, "passwd", NULL);
+  g_autofree char *other = path_in (fx, "other");
+  g_autofree char *main_cf = path_in (fx, "main.cf");
+  g_autofree char *preview = NULL;
+  g_autofree char *expected_dir = NULL;
+  g_autofree char *expected_pw = NULL;
+
+  _smarthost_plan_add_directory (fx->plan, sub, 0700);
+  /* Only the password changes: the masked texts are equal. */
+  _smarthost_plan_add_file (fx->plan, secret, "@a.com user:old-Secret\n", "@a.com user:new-Secret\n", 0600,
+                            "@a.com user:********\n", "@a.com user:********\n");
+  /* A user and a password change: the masked diff shows the user. */
+  _smarthost_plan_add_file (fx->plan, other, "@b.com bob:old-Secret\n", "@b.com carol:new-Secret\n", 0600,
+                            "@b.com bob:********\n", "@b.com carol:********\n");
+  _smarthost_plan_add_file (fx->plan, main_cf, "a = 1\n", "a = 2\n", 0644, NULL, NULL);
+  _smarthost_plan_add_note (fx->plan, "main.cf: %s was defined %u times", "relayhost", 2);
+  _smarthost_plan_add_step (fx->plan, "postconf (validate)", step_ok, fx, NULL);
+  preview = _smarthost_plan_to_preview (fx->plan);
+
+  g_assert_null (strstr (preview, "Secret"));
+  expected_pw = g_strdup_printf ("# %s: a password changes (not shown)\n", secret);
+  g_assert_nonnull (strstr (preview, expected_pw));
+  g_assert_nonnull (strstr (preview, "-@b.com bob:********\n+@b.com carol:********\n"));
+  g_assert_nonnull (strstr (preview, "-a = 1\n+a = 2\n"));
+  expected_dir = g_strdup_printf ("# creates directory %s (mode 0700)\n", sub);
+  g_assert_nonnull (strstr (preview, expected_dir));
+  g_assert_nonnull (strstr (preview, "# note: main.cf: relayhost was defined 2 times\n"));
+  g_assert_nonnull (strstr (preview, "# runs: postconf (validate)\n"));
+  g_assert_null (strstr (preview, "# no change"));
+  /* Previewing touches nothing. */
+  g_assert_false (g_file_test (sub, G_FILE_TEST_EXISTS));
+  g_assert_cmpuint (fx->step_calls, ==, 0);
+}
+
+static void
+test_preview_new_and_deleted (Fixture       *fx,
+                              gconstpointer  data)
+{
+  g_autofree char *preview = NULL;
+
+  _smarthost_plan_add_file (fx->plan, "/cfg/new", NULL, "x\n", 0644, NULL, NULL);
+  _smarthost_plan_add_file (fx->plan, "/cfg/old", "y\n", NULL, 0644, NULL, NULL);
+  preview = _smarthost_plan_to_preview (fx->plan);
+  g_assert_cmpstr (preview, ==,
+                   "--- /dev/null\n+++ /cfg/new\n@@ -0,0 +1,1 @@\n+x\n"
+                   "--- /cfg/old\n+++ /dev/null\n@@ -1,1 +0,0 @@\n-y\n");
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/plan/diff/small", test_diff_small);
+  g_test_add_func ("/plan/diff/hunks", test_diff_hunks);
+  g_test_add_func ("/plan/diff/patch-roundtrip", test_diff_patch_roundtrip);
+
+#define ADD(path, func) g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
+  ADD ("/plan/execute/create", test_execute_create);
+  ADD ("/plan/execute/replace-keeps-owner-mode", test_execute_replace_keeps_owner_mode);
+  ADD ("/plan/execute/delete", test_execute_delete);
+  ADD ("/plan/execute/build", test_execute_build);
+  ADD ("/plan/execute/stale-leftovers", test_execute_removes_stale_leftovers);
+  ADD ("/plan/execute/cancelled", test_execute_cancelled);
+  ADD ("/plan/rollback/failing-step", test_rollback_failing_step);
+  ADD ("/plan/rollback/failing-build", test_rollback_failing_build);
+  ADD ("/plan/rollback/missing-build-output", test_rollback_missing_build_output);
+  ADD ("/plan/rollback/missing-program", test_rollback_missing_program);
+  ADD ("/plan/preview/masked", test_preview);
+  ADD ("/plan/preview/new-and-deleted", test_preview_new_and_deleted);
+  ADD ("/plan/preview/no-change", test_unchanged_file_not_added);
+#undef ADD
+
+  return g_test_run ();
+}

@@ -268,6 +268,11 @@ check_with_patch (const char *tmpdir,
     g_error ("patch failed (%s) on:\n%s", err, diff);
   result = read_file (out_path);
   if (!g_str_equal (result, new_text))
+    {
+      g_autofree char *new_path = g_build_filename (tmpdir, "new", NULL);
+      write_file (new_path, new_text, 0644);
+    }
+  if (!g_str_equal (result, new_text))
     g_error ("patch gave\n%s\ninstead of\n%s\nfrom\n%s\napplied to\n%s", result, new_text, diff, old_text);
 }
 

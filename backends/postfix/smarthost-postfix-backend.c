@@ -1084,6 +1084,12 @@ build_plan (SmarthostPostfixBackend  *self,
                            "(or remove it) and try again", dt);
               return FALSE;
             }
+          if (!server_is_ours (st) && pf_conf_get (main_cf, P_RELAYHOST) != NULL &&
+              *pf_conf_get (main_cf, P_RELAYHOST) != '\0' &&
+              !g_str_equal (pf_conf_get (main_cf, P_RELAYHOST), nexthop))
+            g_ptr_array_add (notes, g_strdup_printf ("main.cf: relayhost = %s was set by hand and is replaced; "
+                                                     "the global smtp_sasl_* and smtp_tls_* settings stay as they are",
+                                                     pf_conf_get (main_cf, P_RELAYHOST)));
           set_param (main_cf, P_RELAYHOST, nexthop, notes);
           set_param (main_cf, P_DEFAULT_TRANSPORT, name, notes);
           if (rt_ours)

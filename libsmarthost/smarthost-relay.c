@@ -479,6 +479,12 @@ smarthost_relay_validate (SmarthostRelay  *self,
         return _smarthost_set_invalid (error, "username", "is longer than 512 bytes");
     }
 
+  if (self->username != NULL && self->password == NULL)
+    return _smarthost_set_invalid (error, "password",
+                                   self->password_set
+                                     ? "is not known (it was read from a configuration that does not reveal it): set it again"
+                                     : "is required with a username: set the password or API key");
+
   if (self->password != NULL)
     {
       if (self->username == NULL)
@@ -501,8 +507,8 @@ smarthost_relay_validate (SmarthostRelay  *self,
  * @self: a relay
  *
  * Describes @self in one line for people, as in
- * `apikey:********@smtp.sendgrid.net:587 (starttls, verified)`. The password
- * is masked.
+ * `smtp.sendgrid.net:587 (starttls, certificate verified), user apikey,
+ * password set`. The password itself is never shown.
  *
  * Returns: (transfer full): a description of the relay
  */
@@ -515,13 +521,6 @@ smarthost_relay_to_string (SmarthostRelay *self)
   g_return_val_if_fail (SMARTHOST_IS_RELAY (self), NULL);
 
   s = g_string_new (NULL);
-  if (self->username != NULL)
-    {
-      g_string_append (s, self->username);
-      if (smarthost_relay_get_password_set (self))
-        g_string_append (s, ":" SMARTHOST_PASSWORD_MASK);
-      g_string_append_c (s, '@');
-    }
   v6 = self->host != NULL && strchr (self->host, ':') != NULL;
   g_string_append_printf (s, "%s%s%s:%u (%s",
                           v6 ? "[" : "", self->host ? self->host : "(no host)", v6 ? "]" : "",
@@ -534,11 +533,14 @@ smarthost_relay_to_string (SmarthostRelay *self)
       if (!self->verify_certificate)
         g_string_append (s, ", certificate not verified");
       else if (self->ca_file != NULL)
-        g_string_append_printf (s, ", verified with %s", self->ca_file);
+        g_string_append_printf (s, ", certificate verified with %s", self->ca_file);
       else
-        g_string_append (s, ", verified");
+        g_string_append (s, ", certificate verified");
     }
   g_string_append_c (s, ')');
+  if (self->username != NULL)
+    g_string_append_printf (s, ", user %s, password %s", self->username,
+                            smarthost_relay_get_password_set (self) ? "set" : "not set");
   return g_string_free (s, FALSE);
 }
 

@@ -47,10 +47,7 @@ static const GOptionEntry global_entries[] = {
   { "json", 0, 0, G_OPTION_ARG_NONE, &opt.json, "Print JSON", NULL },
   { "dry-run", 0, 0, G_OPTION_ARG_NONE, &opt.dry_run, "Print the diff and the commands, change nothing", NULL },
   { "no-reload", 0, 0, G_OPTION_ARG_NONE, &opt.no_reload, "Do not reload the mail server after a change", NULL },
-  { NULL }
-};
-
-static const GOptionEntry relay_entries[] = {
+  /* Relay options: set-server and set-domain only. */
   { "port", 0, 0, G_OPTION_ARG_STRING, &opt.port, "Relay port (default 587; 465 with --security tls)", "N" },
   { "security", 0, 0, G_OPTION_ARG_STRING, &opt.security, "none, starttls or tls (default starttls)", "MODE" },
   { "mx-lookup", 0, 0, G_OPTION_ARG_NONE, &opt.mx_lookup, "Look up the host's MX records (default: connect to the host)", NULL },
@@ -71,6 +68,7 @@ static const char summary[] =
   "  set-domain DOMAIN HOST [RELAY-OPTIONS]\n"
   "  unset-domain DOMAIN\n"
   "\n"
+  "The options from --port on are relay options, for set-server and set-domain.\n"
   "No option takes the password itself: use --password-stdin or --password-file.\n"
   "Exit status: 0 ok; 1 the operation failed and nothing changed; 2 usage error or\n"
   "invalid input, nothing changed; 3 refused by policy.";
@@ -451,9 +449,14 @@ run_change (SmarthostBackend *backend,
       else
         g_print ("Server-wide smarthost: %s\n", text);
     }
+  else if (domain != NULL)
+    {
+      g_autoptr(SmarthostRelay) server = smarthost_backend_get_server (backend, NULL, NULL);
+      g_print ("%s now uses %s.\n", domain,
+               server ? "the server-wide smarthost" : "no smarthost (no server-wide one is set)");
+    }
   else
-    g_print ("%s now uses %s.\n", domain ? domain : "The server",
-             domain ? "the server-wide smarthost" : "no smarthost");
+    g_print ("The server-wide smarthost is removed.\n");
   return EXIT_OK;
 }
 
@@ -490,7 +493,6 @@ main (int   argc,
   g_autoptr(GError) error = NULL;
   g_autoptr(SmarthostBackend) backend = NULL;
   g_autoptr(SmarthostRelay) relay = NULL;
-  GOptionGroup *relay_group;
   const char *command;
   int status;
 
@@ -500,10 +502,6 @@ main (int   argc,
   g_option_context_set_summary (context, "Configure outbound smarthosts (SMTP relays) of a mail server.");
   g_option_context_set_description (context, summary);
   g_option_context_add_main_entries (context, global_entries, NULL);
-  relay_group = g_option_group_new ("relay", "Relay options (set-server, set-domain):",
-                                    "Show relay options", NULL, NULL);
-  g_option_group_add_entries (relay_group, relay_entries);
-  g_option_context_add_group (context, relay_group);
 
   if (!g_option_context_parse (context, &argc, &argv, &error))
     return fail (EXIT_USAGE, "%s (see --help)", error->message);

@@ -485,6 +485,7 @@ transport_entry (PfState        *st,
       g_string_append (e, "  -o smtp_tls_CApath=\n");
     }
   g_string_append (e, "  -o smtp_tls_policy_maps=\n");
+  g_string_append (e, "  -o smtp_tls_loglevel=1\n");
   g_string_append (e, "  -o smtp_host_lookup=dns,native\n");
   g_string_append (e, "  -o smtp_tls_mandatory_protocols=>=TLSv1.2\n");
   g_string_append (e, "  -o smtp_fallback_relay=\n");
@@ -1101,7 +1102,12 @@ build_plan (SmarthostPostfixBackend  *self,
         }
       else
         {
-          if (pf_conf_get (main_cf, P_RELAYHOST) != NULL)
+          const char *rh = pf_conf_get (main_cf, P_RELAYHOST);
+          if (rh != NULL && *rh != '\0' && !server_is_ours (st))
+            g_ptr_array_add (notes, g_strdup_printf ("main.cf: relayhost = %s was set by hand and is removed; "
+                                                     "the global smtp_sasl_* and smtp_tls_* settings and their "
+                                                     "files stay as they are", rh));
+          if (rh != NULL)
             unset_param (main_cf, P_RELAYHOST, "", notes);
           if (dt != NULL && g_str_has_prefix (dt, TRANSPORT_PREFIX))
             unset_param (main_cf, P_DEFAULT_TRANSPORT, "smtp", notes);

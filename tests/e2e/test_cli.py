@@ -309,10 +309,15 @@ class TestBadInput(CliTestCase):
                     "--password-file", self.secret_file], "username:")
 
     def test_user_with_space(self):
-        self.check(["set-server", "smtp.example.net", "--user", "a b"], "username:")
+        self.check(["set-server", "smtp.example.net", "--user", "a b",
+                    "--password-file", self.secret_file], "username:")
 
     def test_user_with_newline(self):
-        self.check(["set-server", "smtp.example.net", "--user", "a\nb"], "username:")
+        self.check(["set-server", "smtp.example.net", "--user", "a\nb",
+                    "--password-file", self.secret_file], "username:")
+
+    def test_user_without_password(self):
+        self.check(["set-server", "smtp.example.net", "--user", "a"], "password:")
 
     def test_password_with_newline(self):
         self.check(["set-server", "smtp.example.net", "--user", "a", "--password-stdin"],

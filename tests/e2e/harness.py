@@ -79,6 +79,7 @@ POSTFIX = "/usr/sbin/postfix"
 POSTCONF = "/usr/sbin/postconf"
 POSTMAP = "/usr/sbin/postmap"
 POSTQUEUE = "/usr/sbin/postqueue"
+POSTSUPER = "/usr/sbin/postsuper"
 SENDMAIL = "/usr/sbin/sendmail"
 OPENSSL = "openssl"
 MASTER_CF_DIST = "/usr/share/postfix/master.cf.dist"
@@ -121,6 +122,16 @@ def wait_for(predicate, timeout=30.0, interval=0.2, message=None):
             raise TimeoutError(message or "condition not met within %ss"
                                % timeout)
         time.sleep(interval)
+
+
+def cool_down(*paths, age=10):
+    """Date *paths* back by *age* seconds.  Postfix will not read a
+    main.cf/master.cf modified in the last two seconds (it waits for the
+    file to "cool down"), which would stall postconf/start/reload."""
+    past = time.time() - age
+    for path in paths:
+        with contextlib.suppress(FileNotFoundError):
+            os.utime(path, (past, past))
 
 
 def free_port():
@@ -335,7 +346,10 @@ class RelayServer:
             cmd.append("--require-starttls")
         return cmd
 
-    def start(self, timeout=15):
+    def start(self, timeout=15, wait=True):
+        """Start the relay; with *wait* (default) return once it listens.
+        ``start(wait=False)`` on several relays, then :meth:`wait_ready`
+        on each, starts them in parallel."""
         for f in (self.ready_file,):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(f)
@@ -344,7 +358,13 @@ class RelayServer:
                                      stdout=self._stderr,
                                      stderr=self._stderr)
         _live_relays.add(self)
+        if wait:
+            self.wait_ready(timeout)
+        return self
 
+    def wait_ready(self, timeout=15):
+        """Wait until a started relay listens (raise HarnessError if it
+        exited); return self."""
         def ready():
             if self.proc.poll() is not None:
                 raise HarnessError("relay %s exited (%s): %s" % (
@@ -450,6 +470,7 @@ class PostfixInstance:
             os.chmod(d, 0o755)
         self._write_main_cf(main_cf or {})
         self._write_master_cf(chroot)
+        cool_down(self.main_cf_path, self.master_cf_path)
         _live_instances.add(self)
 
     # -- configuration ----------------------------------------------------
@@ -519,6 +540,7 @@ class PostfixInstance:
         """Set main.cf parameters (``postconf -e name=value ...``)."""
         if params:
             self.postconf("-e", *("%s=%s" % kv for kv in params.items()))
+            cool_down(self.main_cf_path)
 
     def get(self, name):
         """Effective main.cf value (``postconf -h NAME``)."""
@@ -528,6 +550,7 @@ class PostfixInstance:
         """Append service entries (master.cf syntax) to master.cf."""
         with open(self.master_cf_path, "a") as f:
             f.write("\n" + text.strip("\n") + "\n")
+        cool_down(self.master_cf_path)
 
     def write_map(self, relpath, entries, mode=0o600, postmap=True):
         """Write a lookup table ``CONF/RELPATH`` (dict or list of pairs),
@@ -696,6 +719,10 @@ class PostfixInstance:
     def flush(self):
         """``postqueue -f``: attempt delivery of all queued mail now."""
         run([POSTQUEUE, "-c", self.config_dir, "-f"])
+
+    def purge_queue(self):
+        """``postsuper -d ALL``: delete every queued message."""
+        run([POSTSUPER, "-c", self.config_dir, "-d", "ALL"])
 
     def queue(self):
         """Queue contents (``postqueue -j``) as a list of dicts with keys

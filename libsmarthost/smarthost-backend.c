@@ -588,6 +588,7 @@ one_change_async (SmarthostBackend    *self,
   GError *error = NULL;
 
   g_task_set_source_tag (task, source_tag);
+  g_task_set_check_cancellable (task, FALSE);
   tx = one_change (self, domain, relay, &error);
   if (tx == NULL)
     {

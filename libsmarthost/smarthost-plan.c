@@ -627,6 +627,21 @@ _smarthost_plan_execute (SmarthostPlan  *plan,
           set_errno_error (&local_error, errno, "write", "cannot create directory", d->path);
           goto fail;
         }
+      else
+        {
+          struct stat st;
+          /* An existing directory is tightened, never loosened. */
+          if (lstat (d->path, &st) != 0 || !S_ISDIR (st.st_mode))
+            {
+              set_errno_error (&local_error, ENOTDIR, "write", "cannot use directory", d->path);
+              goto fail;
+            }
+          if ((st.st_mode & 07777 & ~d->mode) != 0 && chmod (d->path, st.st_mode & d->mode & 07777) != 0)
+            {
+              set_errno_error (&local_error, errno, "write", "cannot set the mode of", d->path);
+              goto fail;
+            }
+        }
     }
 
   for (guint i = 0; i < plan->files->len; i++)

@@ -544,6 +544,9 @@ smarthost_transaction_commit_async (SmarthostTransaction *self,
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, smarthost_transaction_commit_async);
+  /* The commit honours the cancellable until files start moving; once it
+   * has succeeded, a late cancellation must not report it as failed. */
+  g_task_set_check_cancellable (task, FALSE);
   g_task_run_in_thread (task, commit_thread);
 }
 

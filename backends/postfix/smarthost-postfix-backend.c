@@ -833,6 +833,19 @@ reload_step (gpointer       user_data,
   g_autofree char *err = NULL;
   int status;
 
+  const char *argv_queue[] = { POSTFIX_SBINDIR "/postconf", "-c", pc->dir, "-h", "queue_directory", NULL };
+  g_autofree char *queue = NULL;
+  g_autofree char *pid_file = NULL;
+
+  /* A Postfix that never ran has no master.pid: no need to ask it. */
+  if (!_smarthost_run (argv_queue, cancellable, &status, &queue, NULL, error))
+    return g_prefix_error (error, "reload: "), FALSE;
+  if (status != 0)
+    return TRUE;
+  pid_file = g_build_filename (g_strstrip (queue), "pid", "master.pid", NULL);
+  if (!g_file_test (pid_file, G_FILE_TEST_EXISTS))
+    return TRUE;
+
   if (!_smarthost_run (argv_status, cancellable, &status, NULL, NULL, error))
     return g_prefix_error (error, "reload: "), FALSE;
   if (status != 0)

@@ -19,11 +19,12 @@
  * wins; in master.cf an entry is a service, keyed here by "name/type".
  *
  * The file is kept as a list of chunks: verbatim text (comments, blank
- * lines, anything we cannot parse) and entries. An entry keeps its own
- * lines (the start line and its continuation lines) apart from comment
- * and blank lines found between them, so that replacing or deleting the
- * entry keeps those comments where they were. Every chunk we do not touch
- * is written back byte for byte.
+ * lines, anything we cannot parse) and entries. An entry keeps the bytes
+ * it was read from, written back unchanged unless the entry is edited;
+ * it also keeps its own lines (the start line and its continuation lines)
+ * apart from the comment and blank lines found between them, so that
+ * replacing or deleting the entry keeps those comments (after the new
+ * text). Every chunk we do not touch is written back byte for byte.
  *
  * Entries we add are appended after a marker comment. Removing an entry
  * below the marker deletes it; removing one that the administrator wrote
@@ -40,6 +41,8 @@ typedef struct {
   char *key;          /* NULL for verbatim text */
   char *text;         /* the entry's own lines, or the verbatim text */
   char *between;      /* comment and blank lines found inside the entry */
+  char *orig;         /* the entry as read, interleaved lines included */
+  gboolean edited;    /* text was replaced: write text + between, not orig */
   char *value;        /* main.cf: the joined value */
   guint line;         /* 1-based line where the chunk starts */
 } Chunk;
@@ -48,6 +51,7 @@ struct _PfConf
 {
   PfConfKind kind;
   GPtrArray *chunks;
+  gboolean removed_managed;   /* an entry below the marker was deleted */
 };
 
 static void
@@ -58,6 +62,7 @@ chunk_free (gpointer data)
   g_free (c->key);
   g_free (c->text);
   g_free (c->between);
+  g_free (c->orig);
   g_free (c->value);
   g_free (c);
 }
@@ -164,6 +169,7 @@ pf_conf_parse (PfConfKind  kind,
           /* A continuation line: comments seen since the entry started
            * stay inside it. */
           GString *t = g_string_new (entry->text);
+          char *pending_for_orig = pending ? g_strdup (pending->str) : NULL;
           if (pending != NULL)
             {
               char *b = g_strconcat (entry->between ? entry->between : "", pending->str, NULL);
@@ -175,6 +181,14 @@ pf_conf_parse (PfConfKind  kind,
           g_string_append (t, line);
           g_free (entry->text);
           entry->text = g_string_free (t, FALSE);
+          {
+            /* orig keeps the lines in their order: the entry so far, the
+             * interleaved comments, then this continuation line. */
+            char *o = g_strconcat (entry->orig, pending_for_orig ? pending_for_orig : "", line, NULL);
+            g_free (entry->orig);
+            entry->orig = o;
+            g_clear_pointer (&pending_for_orig, g_free);
+          }
         }
       else
         {
@@ -200,6 +214,7 @@ pf_conf_parse (PfConfKind  kind,
               entry = g_new0 (Chunk, 1);
               entry->key = entry_key (kind, line);
               entry->text = g_strdup (line);
+              entry->orig = g_strdup (line);
               entry->line = lineno;
               g_ptr_array_add (conf->chunks, entry);
             }
@@ -258,32 +273,39 @@ pf_conf_to_string (PfConf *conf)
 {
   GString *out = g_string_new (NULL);
   gint m = find_marker (conf);
+  gboolean drop_marker = FALSE;
 
-  /* Drop the marker when nothing of ours follows it any more. */
-  if (m >= 0)
+  /* Drop the marker once the last entry of ours below it was removed; a
+   * marker left alone by the administrator stays, so that reading and
+   * writing an untouched file gives the same bytes. */
+  if (m >= 0 && conf->removed_managed)
     {
-      gboolean any = FALSE;
-      for (guint i = (guint) m + 1; i < conf->chunks->len && !any; i++)
+      drop_marker = TRUE;
+      for (guint i = (guint) m + 1; i < conf->chunks->len && drop_marker; i++)
         {
           Chunk *c = g_ptr_array_index (conf->chunks, i);
-          any = c->key != NULL && *c->text != '\0';
-        }
-      if (!any)
-        {
-          Chunk *c = g_ptr_array_index (conf->chunks, m);
-          GString *t = g_string_new (c->text);
-          g_string_replace (t, marker (conf), "", 1);
-          g_free (c->text);
-          c->text = g_string_free (t, FALSE);
+          drop_marker = !(c->key != NULL && *c->text != '\0');
         }
     }
 
   for (guint i = 0; i < conf->chunks->len; i++)
     {
       Chunk *c = g_ptr_array_index (conf->chunks, i);
-      g_string_append (out, c->text);
-      if (c->between)
-        g_string_append (out, c->between);
+
+      if (drop_marker && (gint) i == m)
+        {
+          g_autoptr(GString) t = g_string_new (c->text);
+          g_string_replace (t, marker (conf), "", 1);
+          g_string_append (out, t->str);
+        }
+      else if (c->key != NULL && !c->edited)
+        g_string_append (out, c->orig);
+      else
+        {
+          g_string_append (out, c->text);
+          if (c->between)
+            g_string_append (out, c->between);
+        }
     }
   return g_string_free (out, FALSE);
 }
@@ -371,6 +393,7 @@ set_text (PfConf     *conf,
           Chunk      *c,
           const char *text)
 {
+  c->edited = TRUE;
   g_free (c->text);
   c->text = g_strdup (text);
   g_clear_pointer (&c->value, g_free);
@@ -417,12 +440,14 @@ resolve_duplicates (PfConf     *conf,
 
       if (c->key == NULL || *c->text == '\0' || !g_str_equal (c->key, key))
         continue;
-      commented = comment_out (c->text);
+      commented = comment_out (c->edited ? c->text : c->orig);
       g_string_append_printf (lines, "%s%u", n ? ", " : "", c->line);
       g_free (c->key);
       c->key = NULL;
       g_free (c->text);
       c->text = g_steal_pointer (&commented);
+      g_clear_pointer (&c->between, g_free);
+      g_clear_pointer (&c->orig, g_free);
       n++;
     }
   if (n > 0 && notes != NULL)
@@ -440,9 +465,14 @@ ensure_final_newline (PfConf *conf)
   for (guint i = conf->chunks->len; i-- > 0;)
     {
       Chunk *c = g_ptr_array_index (conf->chunks, i);
-      char **slot = c->between && *c->between ? &c->between : &c->text;
-      gsize len = strlen (*slot);
+      char **slot;
+      gsize len;
 
+      if (c->key != NULL && !c->edited)
+        slot = &c->orig;
+      else
+        slot = c->between && *c->between ? &c->between : &c->text;
+      len = strlen (*slot);
       if (len == 0)
         continue;
       if ((*slot)[len - 1] != '\n')
@@ -499,7 +529,11 @@ pf_conf_unset (PfConf     *conf,
   if (c == NULL)
     return;
   if (default_entry == NULL || pf_conf_is_managed (conf, key))
-    set_text (conf, c, "");
+    {
+      if (pf_conf_is_managed (conf, key))
+        conf->removed_managed = TRUE;
+      set_text (conf, c, "");
+    }
   else if (!g_str_equal (c->text, default_entry))
     set_text (conf, c, default_entry);
 }

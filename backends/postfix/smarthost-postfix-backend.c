@@ -492,6 +492,26 @@ transport_entry (PfState        *st,
   return g_string_free (e, FALSE);
 }
 
+/* Splits a SASL map value "user:password" into the relay; a password that
+ * is not ours to reveal (a hand-made map) is only marked as present. */
+static void
+set_credentials (SmarthostRelay *relay,
+                 const char     *credentials,
+                 gboolean        reveal)
+{
+  const char *colon = strchr (credentials, ':');
+  g_autofree char *user = colon ? g_strndup (credentials, colon - credentials) : g_strdup (credentials);
+
+  smarthost_relay_set_username (relay, user);
+  if (colon && colon[1])
+    {
+      if (reveal)
+        smarthost_relay_set_password (relay, colon + 1);
+      else
+        _smarthost_relay_mark_password_set (relay);
+    }
+}
+
 static SmarthostRelay *
 relay_from_route (PfState    *st,
                   const char *transport,
@@ -521,13 +541,7 @@ relay_from_route (PfState    *st,
       smarthost_relay_set_ca_file (relay, ca);
     }
   if (credentials != NULL)
-    {
-      const char *colon = strchr (credentials, ':');
-      g_autofree char *user = colon ? g_strndup (credentials, colon - credentials) : g_strdup (credentials);
-      smarthost_relay_set_username (relay, user);
-      if (colon && colon[1])
-        smarthost_relay_set_password (relay, colon + 1);
-    }
+    set_credentials (relay, credentials, TRUE);
   return relay;
 }
 
@@ -656,11 +670,7 @@ read_manual_server (PfState       *st,
     }
   if (credentials != NULL)
     {
-      const char *colon = strchr (credentials, ':');
-      g_autofree char *user = colon ? g_strndup (credentials, colon - credentials) : g_strdup (credentials);
-      smarthost_relay_set_username (relay, user);
-      if (colon && colon[1])
-        _smarthost_relay_mark_password_set (relay);
+      set_credentials (relay, credentials, FALSE);
       explicit_bzero (credentials, strlen (credentials));
     }
   return relay;

@@ -14,4 +14,9 @@ gboolean _smarthost_backend_check_relay            (SmarthostBackend  *self,
                                                     gboolean           for_domain,
                                                     GError           **error);
 
+gboolean _smarthost_backend_missing                 (SmarthostBackend  *self,
+                                                    gconstpointer      vfunc,
+                                                    const char        *name,
+                                                    GError           **error);
+
 G_END_DECLS

@@ -43,7 +43,7 @@ get_server_thread (GTask        *task,
   GError *error = NULL;
   SmarthostRelay *relay;
 
-  relay = SMARTHOST_BACKEND_GET_IFACE (source_object)->get_server (source_object, cancellable, &error);
+  relay = smarthost_backend_get_server (source_object, cancellable, &error);
   if (error != NULL)
     g_task_return_error (task, error);
   else
@@ -79,8 +79,7 @@ get_domain_thread (GTask        *task,
   GError *error = NULL;
   SmarthostRelay *relay;
 
-  relay = SMARTHOST_BACKEND_GET_IFACE (source_object)->get_domain (source_object, task_data,
-                                                                    cancellable, &error);
+  relay = smarthost_backend_get_domain (source_object, task_data, cancellable, &error);
   if (error != NULL)
     g_task_return_error (task, error);
   else
@@ -118,7 +117,9 @@ list_domains_thread (GTask        *task,
   GError *error = NULL;
   char **domains;
 
-  domains = SMARTHOST_BACKEND_GET_IFACE (source_object)->list_domains (source_object, cancellable, &error);
+  domains = smarthost_backend_list_domains (source_object, cancellable, &error);
+  if (domains == NULL && error == NULL)
+    domains = g_new0 (char *, 1);
   if (domains == NULL)
     g_task_return_error (task, error);
   else
@@ -173,13 +174,32 @@ _smarthost_backend_ensure_extension_point (void)
  * smarthost_backend_get_name:
  * @self: a backend
  *
+ * Gets the backend's name, such as `postfix`.
+ *
  * Returns: the backend's name, as [func@Backend.new_for_name] takes it
  */
 const char *
 smarthost_backend_get_name (SmarthostBackend *self)
 {
+  SmarthostBackendInterface *iface;
+
   g_return_val_if_fail (SMARTHOST_IS_BACKEND (self), NULL);
-  return SMARTHOST_BACKEND_GET_IFACE (self)->get_name (self);
+  iface = SMARTHOST_BACKEND_GET_IFACE (self);
+  return iface->get_name ? iface->get_name (self) : G_OBJECT_TYPE_NAME (self);
+}
+
+/* A backend missing a required method fails cleanly instead of crashing. */
+gboolean
+_smarthost_backend_missing (SmarthostBackend  *self,
+                            gconstpointer      vfunc,
+                            const char        *name,
+                            GError           **error)
+{
+  if (vfunc != NULL)
+    return FALSE;
+  g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_NOT_SUPPORTED,
+               "the %s backend does not implement %s", smarthost_backend_get_name (self), name);
+  return TRUE;
 }
 
 /**
@@ -194,6 +214,8 @@ SmarthostCapabilities
 smarthost_backend_get_capabilities (SmarthostBackend *self)
 {
   g_return_val_if_fail (SMARTHOST_IS_BACKEND (self), SMARTHOST_CAPABILITY_NONE);
+  if (SMARTHOST_BACKEND_GET_IFACE (self)->get_capabilities == NULL)
+    return SMARTHOST_CAPABILITY_NONE;
   return SMARTHOST_BACKEND_GET_IFACE (self)->get_capabilities (self);
 }
 
@@ -301,6 +323,9 @@ smarthost_backend_get_server (SmarthostBackend  *self,
   g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
+  if (g_cancellable_set_error_if_cancelled (cancellable, error) ||
+      _smarthost_backend_missing (self, SMARTHOST_BACKEND_GET_IFACE (self)->get_server, "get_server", error))
+    return NULL;
   return SMARTHOST_BACKEND_GET_IFACE (self)->get_server (self, cancellable, error);
 }
 
@@ -373,7 +398,9 @@ smarthost_backend_get_domain (SmarthostBackend  *self,
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   normalized = smarthost_domain_normalize (domain, error);
-  if (normalized == NULL)
+  if (normalized == NULL ||
+      g_cancellable_set_error_if_cancelled (cancellable, error) ||
+      _smarthost_backend_missing (self, SMARTHOST_BACKEND_GET_IFACE (self)->get_domain, "get_domain", error))
     return NULL;
   return SMARTHOST_BACKEND_GET_IFACE (self)->get_domain (self, normalized, cancellable, error);
 }
@@ -454,6 +481,9 @@ smarthost_backend_list_domains (SmarthostBackend  *self,
   g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
+  if (g_cancellable_set_error_if_cancelled (cancellable, error) ||
+      _smarthost_backend_missing (self, SMARTHOST_BACKEND_GET_IFACE (self)->list_domains, "list_domains", error))
+    return NULL;
   return SMARTHOST_BACKEND_GET_IFACE (self)->list_domains (self, cancellable, error);
 }
 

@@ -83,7 +83,15 @@ G_DECLARE_INTERFACE (SmarthostBackend, smarthost_backend, SMARTHOST, BACKEND, GO
  * The virtual methods of [iface@Backend]. The async methods of transactions
  * run @preview and @commit in a thread, so both must be thread-safe with
  * respect to each other: a backend serializes commits itself (with a lock
- * that also excludes other processes).
+ * that also excludes other processes). A backend that leaves out a
+ * required method fails with %SMARTHOST_ERROR_NOT_SUPPORTED when it is
+ * called.
+ *
+ * The built-in backends are written in C inside libsmarthost, where they
+ * read the staged changes of a transaction; @preview and @commit cannot be
+ * implemented from other languages yet. A backend written in a language
+ * whose code cannot run in other threads (GJS) must also implement the
+ * async methods itself.
  */
 struct _SmarthostBackendInterface
 {

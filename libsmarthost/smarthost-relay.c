@@ -548,6 +548,8 @@ smarthost_relay_to_string (SmarthostRelay *self)
  * smarthost_relay_get_host: (get-property host)
  * @self: a relay
  *
+ * Gets the relay's host name or IP address.
+ *
  * Returns: (nullable): the relay's host name or IP address
  */
 const char *
@@ -576,6 +578,8 @@ smarthost_relay_set_host (SmarthostRelay *self,
 /**
  * smarthost_relay_get_port: (get-property port)
  * @self: a relay
+ *
+ * Gets the relay's port as set.
  *
  * Returns: the port as set, or 0 when it is not set and the usual port of
  *   the security mode is used
@@ -611,6 +615,8 @@ smarthost_relay_set_port (SmarthostRelay *self,
  * smarthost_relay_get_effective_port:
  * @self: a relay
  *
+ * Gets the port that connections to the relay use.
+ *
  * Returns: the port that is used: [property@Relay:port], or when that is 0
  *   the usual port of [property@Relay:security]
  */
@@ -624,6 +630,8 @@ smarthost_relay_get_effective_port (SmarthostRelay *self)
 /**
  * smarthost_relay_get_security: (get-property security)
  * @self: a relay
+ *
+ * Gets the relay's security mode.
  *
  * Returns: how the connection is protected
  */
@@ -656,6 +664,9 @@ smarthost_relay_set_security (SmarthostRelay    *self,
 /**
  * smarthost_relay_get_mx_lookup: (get-property mx-lookup)
  * @self: a relay
+ *
+ * Gets whether [property@Relay:host] names a mail domain whose MX records
+ * are looked up.
  *
  * Returns: whether the host's MX records are looked up
  */
@@ -690,6 +701,8 @@ smarthost_relay_set_mx_lookup (SmarthostRelay *self,
  * smarthost_relay_get_verify_certificate: (get-property verify-certificate)
  * @self: a relay
  *
+ * Gets whether the relay's certificate is verified.
+ *
  * Returns: whether the relay's certificate is verified
  */
 gboolean
@@ -723,6 +736,8 @@ smarthost_relay_set_verify_certificate (SmarthostRelay *self,
  * smarthost_relay_get_ca_file: (get-property ca-file)
  * @self: a relay
  *
+ * Gets the CA file trusted for this relay.
+ *
  * Returns: (nullable) (type filename): the CA file trusted for this relay,
  *   or %NULL for the system's certificate authorities
  */
@@ -753,6 +768,8 @@ smarthost_relay_set_ca_file (SmarthostRelay *self,
 /**
  * smarthost_relay_get_username: (get-property username)
  * @self: a relay
+ *
+ * Gets the user name to authenticate with.
  *
  * Returns: (nullable): the user name to authenticate with
  */
@@ -819,6 +836,8 @@ smarthost_relay_set_password (SmarthostRelay *self,
  * smarthost_relay_get_password_set: (get-property password-set)
  * @self: a relay
  *
+ * Gets whether the relay has a password, without revealing it.
+ *
  * Returns: whether the relay has a password
  */
 gboolean
@@ -839,6 +858,8 @@ _smarthost_relay_mark_password_set (SmarthostRelay *self)
 /**
  * smarthost_security_to_string:
  * @security: a security mode
+ *
+ * Gets the name of a security mode.
  *
  * Returns: the mode's name as the command line and JSON spell it: `none`,
  *   `starttls` or `tls`
@@ -865,9 +886,10 @@ smarthost_security_to_string (SmarthostSecurity security)
  * @security: (out): return location for the mode
  * @error: return location for a #GError
  *
- * Parses a security mode by name, as [func@security_to_string] spells it.
+ * Parses a security mode by name, as [func@Security.to_string] spells it.
  *
- * Returns: %TRUE on success; on failure @error is %SMARTHOST_ERROR_INVALID
+ * Returns: (skip): %TRUE on success; on failure @error is
+ *   %SMARTHOST_ERROR_INVALID
  */
 gboolean
 smarthost_security_from_string (const char         *text,
@@ -888,6 +910,8 @@ smarthost_security_from_string (const char         *text,
 /**
  * smarthost_security_get_default_port:
  * @security: a security mode
+ *
+ * Gets the usual port of a security mode, used when a relay sets none.
  *
  * Returns: the usual port of @security: 465 for implicit TLS, 587 otherwise
  */

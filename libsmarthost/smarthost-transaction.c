@@ -211,6 +211,8 @@ _smarthost_transaction_get_domains (SmarthostTransaction *self)
  * smarthost_transaction_get_backend: (get-property backend)
  * @self: a transaction
  *
+ * Gets the backend the transaction was begun on.
+ *
  * Returns: (transfer none): the backend the changes are for
  */
 SmarthostBackend *
@@ -224,6 +226,8 @@ static gboolean
 check_stageable (SmarthostTransaction  *self,
                  GError               **error)
 {
+  g_return_val_if_fail (SMARTHOST_IS_BACKEND (self->backend), FALSE);
+
   if (g_atomic_int_get (&self->busy))
     {
       g_set_error_literal (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
@@ -314,6 +318,8 @@ smarthost_transaction_set_domain (SmarthostTransaction  *self,
  * smarthost_transaction_get_n_changes:
  * @self: a transaction
  *
+ * Counts the changes staged so far.
+ *
  * Returns: how many changes are staged (the server relay counts as one,
  *   each domain as one)
  */
@@ -327,6 +333,8 @@ smarthost_transaction_get_n_changes (SmarthostTransaction *self)
 /**
  * smarthost_transaction_get_reload: (get-property reload)
  * @self: a transaction
+ *
+ * Gets whether the commit reloads the running mail server.
  *
  * Returns: whether the commit reloads the running mail server
  */
@@ -363,6 +371,8 @@ smarthost_transaction_set_reload (SmarthostTransaction *self,
  * smarthost_transaction_get_changed: (get-property changed)
  * @self: a transaction
  *
+ * Gets whether the commit changed anything.
+ *
  * Returns: whether the commit changed anything; %FALSE before the commit
  */
 gboolean
@@ -394,7 +404,12 @@ smarthost_transaction_preview (SmarthostTransaction  *self,
   g_return_val_if_fail (SMARTHOST_IS_TRANSACTION (self), NULL);
   g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+  g_return_val_if_fail (SMARTHOST_IS_BACKEND (self->backend), NULL);
 
+  if (g_cancellable_set_error_if_cancelled (cancellable, error) ||
+      _smarthost_backend_missing (self->backend, SMARTHOST_BACKEND_GET_IFACE (self->backend)->preview,
+                                  "preview", error))
+    return NULL;
   return SMARTHOST_BACKEND_GET_IFACE (self->backend)->preview (self->backend, self, cancellable, error);
 }
 
@@ -432,6 +447,7 @@ smarthost_transaction_preview_async (SmarthostTransaction *self,
 
   g_return_if_fail (SMARTHOST_IS_TRANSACTION (self));
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+  g_return_if_fail (SMARTHOST_IS_BACKEND (self->backend));
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, smarthost_transaction_preview_async);
@@ -479,7 +495,11 @@ smarthost_transaction_commit (SmarthostTransaction  *self,
   g_return_val_if_fail (SMARTHOST_IS_TRANSACTION (self), FALSE);
   g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+  g_return_val_if_fail (SMARTHOST_IS_BACKEND (self->backend), FALSE);
 
+  if (_smarthost_backend_missing (self->backend, SMARTHOST_BACKEND_GET_IFACE (self->backend)->commit,
+                                  "commit", error))
+    return FALSE;
   if (self->committed)
     {
       g_set_error_literal (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
@@ -541,6 +561,7 @@ smarthost_transaction_commit_async (SmarthostTransaction *self,
 
   g_return_if_fail (SMARTHOST_IS_TRANSACTION (self));
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+  g_return_if_fail (SMARTHOST_IS_BACKEND (self->backend));
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, smarthost_transaction_commit_async);

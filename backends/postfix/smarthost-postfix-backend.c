@@ -1485,6 +1485,8 @@ smarthost_postfix_backend_new (const char *config_directory)
  * smarthost_postfix_backend_get_config_directory: (get-property config-directory)
  * @self: a Postfix backend
  *
+ * Gets the Postfix configuration directory the backend reads and changes.
+ *
  * Returns: (type filename): the Postfix configuration directory
  */
 const char *

@@ -12,6 +12,8 @@
 #include "smarthost-relay.h"
 #include "smarthost-backend.h"
 #include "smarthost-transaction.h"
+#include "smarthost-probe-result.h"
+#include "smarthost-probe.h"
 #include "smarthost-backends.h"
 
 #undef __SMARTHOST_H_INSIDE__

@@ -37,6 +37,13 @@ typedef struct {
   char *password_file;
   gboolean no_verify;
   char *ca_file;
+  /* checks */
+  gboolean check;
+  char *domain;
+  char *from;
+  char *to;
+  int timeout;
+  int connect_timeout;
 } Options;
 
 static Options opt;
@@ -56,6 +63,13 @@ static const GOptionEntry global_entries[] = {
   { "password-file", 0, 0, G_OPTION_ARG_FILENAME, &opt.password_file, "Read the password from FILE", "FILE" },
   { "no-verify-certificate", 0, 0, G_OPTION_ARG_NONE, &opt.no_verify, "Do not verify the relay's certificate", NULL },
   { "ca-file", 0, 0, G_OPTION_ARG_FILENAME, &opt.ca_file, "Trust the CAs in FILE for this relay", "FILE" },
+  /* Checks. */
+  { "check", 0, 0, G_OPTION_ARG_NONE, &opt.check, "set-server, set-domain: check the relay first; change nothing if it fails", NULL },
+  { "domain", 0, 0, G_OPTION_ARG_STRING, &opt.domain, "check, send-test: use DOMAIN's smarthost", "DOMAIN" },
+  { "from", 0, 0, G_OPTION_ARG_STRING, &opt.from, "send-test: envelope sender", "ADDR" },
+  { "to", 0, 0, G_OPTION_ARG_STRING, &opt.to, "send-test: recipient", "ADDR" },
+  { "timeout", 0, 0, G_OPTION_ARG_INT, &opt.timeout, "check, send-test: seconds for the whole check (default 30)", "N" },
+  { "connect-timeout", 0, 0, G_OPTION_ARG_INT, &opt.connect_timeout, "check, send-test: seconds to connect (default 10)", "N" },
   { NULL }
 };
 
@@ -67,11 +81,15 @@ static const char summary[] =
   "  unset-server\n"
   "  set-domain DOMAIN HOST [RELAY-OPTIONS]\n"
   "  unset-domain DOMAIN\n"
+  "  check [--domain DOMAIN]                  check the configured relay: connect, TLS, authenticate\n"
+  "  check HOST [RELAY-OPTIONS]               check a relay that is not configured\n"
+  "  send-test --from ADDR --to ADDR [--domain DOMAIN]\n"
+  "                                           send a test message through the configured relay\n"
   "\n"
   "The options from --port on are relay options, for set-server and set-domain.\n"
   "No option takes the password itself: use --password-stdin or --password-file.\n"
-  "Exit status: 0 ok; 1 the operation failed and nothing changed; 2 usage error or\n"
-  "invalid input, nothing changed; 3 refused by policy.";
+  "Exit status: 0 ok; 1 the operation (or the check) failed and nothing changed;\n"
+  "2 usage error or invalid input, nothing changed; 3 refused by policy.";
 
 static int
 fail (int         status,
@@ -370,6 +388,11 @@ cmd_list_domains (SmarthostBackend *backend)
   return EXIT_OK;
 }
 
+static int run_probe (SmarthostRelay *relay,
+                      const char     *sender,
+                      const char     *recipient,
+                      gboolean        quiet_on_success);
+
 /* Stages one change, then previews or commits it. */
 static int
 run_change (SmarthostBackend *backend,
@@ -388,6 +411,14 @@ run_change (SmarthostBackend *backend,
     ok = smarthost_transaction_set_server (tx, relay, &error);
   if (!ok)
     return fail_error (error);
+
+  /* --check: like Cloudron, verify the relay before saving it. */
+  if (opt.check && relay != NULL)
+    {
+      int status = run_probe (relay, NULL, NULL, TRUE);
+      if (status != EXIT_OK)
+        return fail (status, "the relay check failed: nothing was changed");
+    }
 
   if (opt.dry_run)
     {
@@ -460,6 +491,67 @@ run_change (SmarthostBackend *backend,
   return EXIT_OK;
 }
 
+/* Runs a check (and a test message, with --from/--to) and prints it.
+ * Returns the exit status. */
+static int
+run_probe (SmarthostRelay *relay,
+           const char     *sender,
+           const char     *recipient,
+           gboolean        quiet_on_success)
+{
+  g_autoptr(SmarthostProbe) probe = smarthost_probe_new (relay);
+  g_autoptr(SmarthostProbeResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (opt.timeout > 0)
+    smarthost_probe_set_timeout (probe, (guint) opt.timeout);
+  if (opt.connect_timeout > 0)
+    smarthost_probe_set_connect_timeout (probe, (guint) opt.connect_timeout);
+  smarthost_probe_set_sender (probe, sender);
+  smarthost_probe_set_recipient (probe, recipient);
+
+  result = smarthost_probe_run (probe, NULL, &error);
+  if (result == NULL)
+    return fail_error (error);
+
+  if (opt.json && !quiet_on_success)
+    {
+      g_autofree char *json = smarthost_probe_result_to_json (result);
+      g_print ("%s\n", json);
+    }
+  else if (!quiet_on_success || !smarthost_probe_result_get_success (result))
+    {
+      g_autofree char *text = smarthost_probe_result_to_string (result);
+      if (smarthost_probe_result_get_success (result))
+        g_print ("%s", text);
+      else
+        g_printerr ("%s", text);
+    }
+  return smarthost_probe_result_get_success (result) ? EXIT_OK : EXIT_FAILED;
+}
+
+/* The relay a configured check uses: the domain's own, or the server's. */
+static SmarthostRelay *
+configured_relay (SmarthostBackend  *backend,
+                  GError           **error)
+{
+  g_autoptr(SmarthostRelay) relay = NULL;
+
+  if (opt.domain != NULL)
+    {
+      relay = smarthost_backend_get_domain (backend, opt.domain, NULL, error);
+      if (relay != NULL || (error && *error))
+        return g_steal_pointer (&relay);
+      if (!opt.json)
+        g_print ("%s has no smarthost of its own: its mail uses the server-wide smarthost.\n", opt.domain);
+    }
+  relay = smarthost_backend_get_server (backend, NULL, error);
+  if (relay == NULL && error && *error == NULL)
+    g_set_error_literal (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
+                         "check: no smarthost is configured; give a HOST to check one");
+  return g_steal_pointer (&relay);
+}
+
 static SmarthostBackend *
 make_backend (GError **error)
 {
@@ -521,8 +613,32 @@ main (int   argc,
       if (relay == NULL)
         return fail_error (error);
     }
+  else if (g_str_equal (command, "check") && argc == 3)
+    {
+      /* An ad-hoc check needs no mail server configuration at all. */
+      if (opt.domain)
+        return fail (EXIT_USAGE, "check HOST takes no --domain");
+      relay = relay_from_options (argv[2], &error);
+      if (relay == NULL)
+        return fail_error (error);
+      return run_probe (relay, NULL, NULL, FALSE);
+    }
   else if (any_relay_option ())
-    return fail (EXIT_USAGE, "relay options only go with set-server and set-domain");
+    return fail (EXIT_USAGE, "relay options only go with set-server, set-domain and check HOST");
+
+  if (opt.check && !(g_str_equal (command, "set-server") || g_str_equal (command, "set-domain")))
+    return fail (EXIT_USAGE, "--check only goes with set-server and set-domain");
+  if ((opt.from || opt.to) && !g_str_equal (command, "send-test"))
+    return fail (EXIT_USAGE, "--from and --to only go with send-test");
+  if (opt.domain && !(g_str_equal (command, "check") || g_str_equal (command, "send-test")))
+    return fail (EXIT_USAGE, "--domain only goes with check and send-test");
+  if ((opt.timeout || opt.connect_timeout) && !(g_str_equal (command, "check") ||
+                                                g_str_equal (command, "send-test") || opt.check))
+    return fail (EXIT_USAGE, "--timeout and --connect-timeout only go with check, send-test and --check");
+  if (opt.timeout < 0 || opt.connect_timeout < 0)
+    return fail (EXIT_USAGE, "timeout: must be a positive number of seconds");
+  if (g_str_equal (command, "send-test") && (opt.from == NULL || opt.to == NULL))
+    return fail (EXIT_USAGE, "usage: smarthostctl send-test --from ADDR --to ADDR [--domain DOMAIN]");
 
   backend = make_backend (&error);
   if (backend == NULL)
@@ -540,8 +656,17 @@ main (int   argc,
     status = run_change (backend, argv[2], relay);
   else if (g_str_equal (command, "unset-domain") && argc == 3)
     status = run_change (backend, argv[2], NULL);
+  else if ((g_str_equal (command, "check") || g_str_equal (command, "send-test")) && argc == 2)
+    {
+      g_autoptr(SmarthostRelay) configured = configured_relay (backend, &error);
+      if (configured == NULL)
+        return fail_error (error);
+      status = g_str_equal (command, "check") ? run_probe (configured, NULL, NULL, FALSE)
+                                              : run_probe (configured, opt.from, opt.to, FALSE);
+    }
   else if (g_str_equal (command, "status") || g_str_equal (command, "list-domains") ||
-           g_str_equal (command, "unset-server") || g_str_equal (command, "unset-domain"))
+           g_str_equal (command, "unset-server") || g_str_equal (command, "unset-domain") ||
+           g_str_equal (command, "check") || g_str_equal (command, "send-test"))
     status = fail (EXIT_USAGE, "wrong number of arguments for %s (see --help)", command);
   else
     status = fail (EXIT_USAGE, "unknown command \"%s\" (see --help)", command);

@@ -1052,6 +1052,124 @@ class TestCrashProbes(SmarthostTestCase):
 
 # --- every public function is used above ------------------------------------------
 
+E2E_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'tests', 'e2e')
+
+
+class TestProbe(unittest.TestCase):
+    """SmarthostProbe against a real TLS relay on loopback (aiosmtpd)."""
+
+    @classmethod
+    def setUpClass(cls):
+        sys.path.insert(0, E2E_DIR)
+        import harness
+        cls.harness = harness
+        cls.tmp = tempfile.mkdtemp(prefix='smarthost-py-probe-')
+        cls.addClassCleanup(shutil.rmtree, cls.tmp, True)
+        cls.ca = harness.make_ca(cls.tmp)
+        cert = harness.make_cert(cls.tmp, cls.ca, name='relay', names=['localhost'])
+        cls.relay_server = harness.RelayServer(cls.tmp, mode='starttls', cert=cert,
+                                               users={'probeuser': PASSWORD})
+        cls.relay_server.start()
+        cls.addClassCleanup(cls.relay_server.stop)
+
+    def relay(self, **props):
+        settings = dict(host='localhost', port=self.relay_server.port, security=Security.STARTTLS,
+                        ca_file=self.ca.cert, username='probeuser', password=PASSWORD)
+        settings.update(props)
+        return Smarthost.Relay(**settings)
+
+    def test_properties(self):
+        relay = self.relay()
+        probe = Smarthost.Probe.new(relay)
+        self.assertTrue(probe.get_relay().equal(relay))
+        self.assertIsNot(probe.get_relay(), relay)
+        self.assertEqual(probe.get_connect_timeout(), 10)
+        self.assertEqual(probe.get_timeout(), 30)
+        probe.set_connect_timeout(3)
+        probe.set_timeout(7)
+        self.assertEqual((probe.props.connect_timeout, probe.props.timeout), (3, 7))
+        self.assertTrue(probe.get_helo_name())
+        probe.set_helo_name('client.example')
+        self.assertEqual(probe.get_helo_name(), 'client.example')
+        self.assertIsNone(probe.get_sender())
+        probe.set_sender('a@example.com')
+        probe.set_recipient('b@example.net')
+        self.assertEqual((probe.get_sender(), probe.get_recipient()), ('a@example.com', 'b@example.net'))
+
+    def test_check_and_test_message(self):
+        probe = Smarthost.Probe.new(self.relay())
+        probe.set_sender('a@example.com')
+        probe.set_recipient('b@example.net')
+        result = probe.run(None)
+        self.assertTrue(result.get_success(), result.to_string())
+        self.assertEqual(result.get_failed_stage(), Smarthost.ProbeStage.NONE)
+        self.assertIsNone(result.get_message())
+        self.assertIsNone(result.get_hint())
+        self.assertIn(result.get_address(), ('127.0.0.1', '::1'))
+        self.assertGreater(result.get_stage_time(Smarthost.ProbeStage.TLS), 0)
+        self.assertTrue(result.get_greeting().startswith('220'))
+        self.assertTrue(any(c.startswith('AUTH') for c in result.get_capabilities()))
+        self.assertTrue(result.get_tls_version().startswith('TLSv1.'))
+        self.assertTrue(result.get_tls_cipher())
+        self.assertIn('relay.test', result.get_certificate_subject())
+        self.assertIn('test CA', result.get_certificate_issuer())
+        self.assertIn('localhost', result.get_certificate_names())
+        self.assertGreater(result.get_certificate_expiry().to_unix(), time.time())
+        self.assertTrue(result.get_certificate_verified())
+        self.assertEqual(result.get_verification(), 'verified')
+        self.assertEqual(result.get_auth_mechanism(), 'PLAIN')
+        self.assertTrue(result.get_queue_reply().startswith('250'))
+        transcript = result.get_transcript()
+        self.assertIn('C: AUTH PLAIN ********', transcript)
+        for text in (result.to_json(), result.to_string(), '\n'.join(transcript)):
+            for secret in SECRETS:
+                self.assertNotIn(secret, text)
+        self.assertEqual(Smarthost.ProbeStage.to_string(Smarthost.ProbeStage.STARTTLS), 'starttls')
+        self.assertEqual(Smarthost.probe_stage_to_string(Smarthost.ProbeStage.DONE), 'done')
+
+    def test_wrong_password_and_untrusted_certificate(self):
+        result = Smarthost.Probe.new(self.relay(password=OTHER_PASSWORD)).run(None)
+        self.assertFalse(result.get_success())
+        self.assertEqual(result.get_failed_stage(), Smarthost.ProbeStage.AUTH)
+        self.assertIn('535', result.get_message())
+        self.assertIn('credentials', result.get_hint())
+        result = Smarthost.Probe.new(self.relay(ca_file=None)).run(None)
+        self.assertEqual(result.get_failed_stage(), Smarthost.ProbeStage.TLS)
+        self.assertFalse(result.get_certificate_verified())
+        result = Smarthost.Probe.new(self.relay(ca_file=None, verify_certificate=False)).run(None)
+        self.assertTrue(result.get_success(), result.to_string())
+        self.assertIn('verification is off', result.get_verification())
+
+    def test_invalid_and_cancelled(self):
+        with self.assertRaises(GLib.Error) as cm:
+            Smarthost.Probe.new(Smarthost.Relay(host='a b')).run(None)
+        self.assertTrue(cm.exception.matches(ERROR, Smarthost.Error.INVALID))
+        probe = Smarthost.Probe.new(self.relay())
+        probe.set_sender('not an address')
+        probe.set_recipient('b@example.net')
+        with self.assertRaises(GLib.Error) as cm:
+            probe.run(None)
+        self.assertIn('sender', cm.exception.message)
+        cancellable = Gio.Cancellable()
+        cancellable.cancel()
+        with self.assertRaises(GLib.Error) as cm:
+            Smarthost.Probe.new(self.relay()).run(cancellable)
+        self.assertTrue(cm.exception.matches(Gio.io_error_quark(), Gio.IOErrorEnum.CANCELLED))
+
+    def test_async(self):
+        loop = GLib.MainLoop()
+        got = {}
+
+        def done(probe, res):
+            got['result'] = probe.run_finish(res)
+            loop.quit()
+
+        Smarthost.Probe.new(self.relay()).run_async(None, done)
+        GLib.timeout_add_seconds(ASYNC_TIMEOUT, loop.quit)
+        loop.run()
+        self.assertTrue(got['result'].get_success())
+
+
 class TestApiCoverage(unittest.TestCase):
     def test_every_function_is_tested(self):
         gir = os.environ.get('SMARTHOST_GIR')

@@ -1,0 +1,557 @@
+/* smarthost-probe-result.c: what a connection check found
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <json-glib/json-glib.h>
+#include <math.h>
+
+#include "smarthost-enum-types.h"
+#include "smarthost-probe-private.h"
+#include "smarthost-probe-result.h"
+
+/**
+ * SmarthostProbeResult:
+ *
+ * What [method@Probe.run] found: whether the relay works, and if not, the
+ * stage that failed, the relay's own words and a hint at what to do. It
+ * also tells what was seen on the way: timings per stage, the greeting and
+ * extensions, the TLS version and cipher, the relay's certificate and how
+ * its verification went, the authentication mechanism used and, for a test
+ * message, the relay's queue reply.
+ *
+ * Nothing in a result ever contains the credentials: the transcript shows
+ * authentication as [const@PASSWORD_MASK].
+ */
+
+G_DEFINE_FINAL_TYPE (SmarthostProbeResult, smarthost_probe_result, G_TYPE_OBJECT)
+
+static void
+smarthost_probe_result_finalize (GObject *object)
+{
+  SmarthostProbeResult *self = SMARTHOST_PROBE_RESULT (object);
+
+  g_free (self->message);
+  g_free (self->hint);
+  g_free (self->host);
+  g_free (self->security);
+  g_free (self->address);
+  g_free (self->greeting);
+  g_strfreev (self->capabilities);
+  g_free (self->tls_version);
+  g_free (self->tls_cipher);
+  g_free (self->cert_subject);
+  g_free (self->cert_issuer);
+  g_strfreev (self->cert_names);
+  g_clear_pointer (&self->cert_expiry, g_date_time_unref);
+  g_free (self->verification);
+  g_free (self->auth_mechanism);
+  g_free (self->queue_reply);
+  g_ptr_array_unref (self->transcript);
+
+  G_OBJECT_CLASS (smarthost_probe_result_parent_class)->finalize (object);
+}
+
+static void
+smarthost_probe_result_class_init (SmarthostProbeResultClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = smarthost_probe_result_finalize;
+}
+
+static void
+smarthost_probe_result_init (SmarthostProbeResult *self)
+{
+  self->transcript = g_ptr_array_new_with_free_func (g_free);
+  g_ptr_array_add (self->transcript, NULL);
+}
+
+SmarthostProbeResult *
+_smarthost_probe_result_new (void)
+{
+  return g_object_new (SMARTHOST_TYPE_PROBE_RESULT, NULL);
+}
+
+/**
+ * smarthost_probe_result_get_success:
+ * @self: a result
+ *
+ * Tells whether the relay works.
+ *
+ * Returns: whether every stage worked
+ */
+gboolean
+smarthost_probe_result_get_success (SmarthostProbeResult *self)
+{
+  g_return_val_if_fail (SMARTHOST_IS_PROBE_RESULT (self), FALSE);
+  return self->success;
+}
+
+/**
+ * smarthost_probe_result_get_failed_stage:
+ * @self: a result
+ *
+ * Tells which stage failed.
+ *
+ * Returns: the stage that failed, or %SMARTHOST_PROBE_STAGE_NONE when the
+ *   check succeeded
+ */
+SmarthostProbeStage
+smarthost_probe_result_get_failed_stage (SmarthostProbeResult *self)
+{
+  g_return_val_if_fail (SMARTHOST_IS_PROBE_RESULT (self), SMARTHOST_PROBE_STAGE_NONE);
+  return self->failed_stage;
+}
+
+/**
+ * smarthost_probe_result_get_message:
+ * @self: a result
+ *
+ * Describes the failure.
+ *
+ * Returns: (nullable): what went wrong, in words, including the relay's
+ *   reply where there was one; %NULL on success
+ */
+const char *
+smarthost_probe_result_get_message (SmarthostProbeResult *self)
+{
+  g_return_val_if_fail (SMARTHOST_IS_PROBE_RESULT (self), NULL);
+  return self->message;
+}
+
+/**
+ * smarthost_probe_result_get_hint:
+ * @self: a result
+ *
+ * Says what to do about the failure.
+ *
+ * Returns: (nullable): what to do about the failure, when it is one of the
+ *   common mistakes (wrong port for the TLS mode, rejected credentials, an
+ *   untrusted certificate, a blocked port…), or a warning on success
+ */
+const char *
+smarthost_probe_result_get_hint (SmarthostProbeResult *self)
+{
+  g_return_val_if_fail (SMARTHOST_IS_PROBE_RESULT (self), NULL);
+  return self->hint;
+}
+
+/**
+ * smarthost_probe_result_get_address:
+ * @self: a result
+ *
+ * Gets the address the check connected to.
+ *
+ * Returns: (nullable): the IP address connected to, if any
+ */
+const char *
+smarthost_probe_result_get_address (SmarthostProbeResult *self)
+{
+  g_return_val_if_fail (SMARTHOST_IS_PROBE_RESULT (self), NULL);
+  return self->address;
+}
+
+/**
+ * smarthost_probe_result_get_stage_time:
+ * @self: a result
+ * @stage: a stage
+ *
+ * Gets how long a stage took.
+ *
+ * Returns: how long @stage took, in milliseconds; 0 for a stage not reached
+ */
+double
+smarthost_probe_result_get_stage_time (SmarthostProbeResult *self,
+                                       SmarthostProbeStage   stage)
+{
+  g_return_val_if_fail (SMARTHOST_IS_PROBE_RESULT (self), 0);
+  g_return_val_if_fail (stage <= SMARTHOST_PROBE_STAGE_DONE, 0);
+  return self->stage_ms[stage];
+}
+
+/**
+ * smarthost_probe_result_get_greeting:
+ * @self: a result
+ *
+ * Gets the greeting the relay sent.
+ *
+ * Returns: (nullable): the relay's greeting, such as `220 smtp.example.net ESMTP`
+ */
+const char *
+smarthost_probe_result_get_greeting (SmarthostProbeResult *self)
+{
+  g_return_val_if_fail (SMARTHOST_IS_PROBE_RESULT (self), NULL);
+  return self->greeting;
+}
+
+/**
+ * smarthost_probe_result_get_capabilities:
+ * @self: a result
+ *
+ * Gets the SMTP extensions the relay announced.
+ *
+ * Returns: (nullable) (array zero-terminated=1) (transfer none): the
+ *   extensions the relay announced in its last EHLO reply, such as
+ *   `STARTTLS` or `AUTH PLAIN LOGIN`
+ */
+const char * const *
+smarthost_probe_result_get_capabilities (SmarthostProbeResult *self)
+{
+  g_return_val_if_fail (SMARTHOST_IS_PROBE_RESULT (self), NULL);
+  return (const char * const *) self->capabilities;
+}
+
+/**
+ * smarthost_probe_result_get_tls_version:
+ * @self: a result
+ *
+ * Gets the TLS version of the connection.
+ *
+ * Returns: (nullable): the TLS version, such as `TLSv1.3`, or %NULL
+ *   without TLS
+ */
+const char *
+smarthost_probe_result_get_tls_version (SmarthostProbeResult *self)
+{
+  g_return_val_if_fail (SMARTHOST_IS_PROBE_RESULT (self), NULL);
+  return self->tls_version;
+}
+
+/**
+ * smarthost_probe_result_get_tls_cipher:
+ * @self: a result
+ *
+ * Gets the TLS cipher suite of the connection.
+ *
+ * Returns: (nullable): the TLS cipher suite, or %NULL without TLS
+ */
+const char *
+smarthost_probe_result_get_tls_cipher (SmarthostProbeResult *self)
+{
+  g_return_val_if_fail (SMARTHOST_IS_PROBE_RESULT (self), NULL);
+  return self->tls_cipher;
+}
+
+/**
+ * smarthost_probe_result_get_certificate_subject:
+ * @self: a result
+ *
+ * Gets the subject of the relay's certificate.
+ *
+ * Returns: (nullable): the subject of the relay's certificate
+ */
+const char *
+smarthost_probe_result_get_certificate_subject (SmarthostProbeResult *self)
+{
+  g_return_val_if_fail (SMARTHOST_IS_PROBE_RESULT (self), NULL);
+  return self->cert_subject;
+}
+
+/**
+ * smarthost_probe_result_get_certificate_issuer:
+ * @self: a result
+ *
+ * Gets the issuer of the relay's certificate.
+ *
+ * Returns: (nullable): the issuer of the relay's certificate
+ */
+const char *
+smarthost_probe_result_get_certificate_issuer (SmarthostProbeResult *self)
+{
+  g_return_val_if_fail (SMARTHOST_IS_PROBE_RESULT (self), NULL);
+  return self->cert_issuer;
+}
+
+/**
+ * smarthost_probe_result_get_certificate_names:
+ * @self: a result
+ *
+ * Gets the host names and addresses of the relay's certificate.
+ *
+ * Returns: (nullable) (array zero-terminated=1) (transfer none): the names
+ *   and addresses the relay's certificate is for
+ */
+const char * const *
+smarthost_probe_result_get_certificate_names (SmarthostProbeResult *self)
+{
+  g_return_val_if_fail (SMARTHOST_IS_PROBE_RESULT (self), NULL);
+  return (const char * const *) self->cert_names;
+}
+
+/**
+ * smarthost_probe_result_get_certificate_expiry:
+ * @self: a result
+ *
+ * Gets the expiry of the relay's certificate.
+ *
+ * Returns: (nullable) (transfer none): when the relay's certificate expires
+ */
+GDateTime *
+smarthost_probe_result_get_certificate_expiry (SmarthostProbeResult *self)
+{
+  g_return_val_if_fail (SMARTHOST_IS_PROBE_RESULT (self), NULL);
+  return self->cert_expiry;
+}
+
+/**
+ * smarthost_probe_result_get_certificate_verified:
+ * @self: a result
+ *
+ * Tells whether the relay's certificate was verified.
+ *
+ * Returns: whether the relay's certificate was verified and passed: a
+ *   trusted chain that names the relay's host. %FALSE when verification was
+ *   turned off, even for a certificate that would have passed.
+ */
+gboolean
+smarthost_probe_result_get_certificate_verified (SmarthostProbeResult *self)
+{
+  g_return_val_if_fail (SMARTHOST_IS_PROBE_RESULT (self), FALSE);
+  return self->cert_verified;
+}
+
+/**
+ * smarthost_probe_result_get_verification:
+ * @self: a result
+ *
+ * Describes how the certificate verification went.
+ *
+ * Returns: (nullable): the certificate verification in words, such as
+ *   `verified`, `not verified (verification is off); it would fail: self-signed certificate`
+ */
+const char *
+smarthost_probe_result_get_verification (SmarthostProbeResult *self)
+{
+  g_return_val_if_fail (SMARTHOST_IS_PROBE_RESULT (self), NULL);
+  return self->verification;
+}
+
+/**
+ * smarthost_probe_result_get_auth_mechanism:
+ * @self: a result
+ *
+ * Gets the authentication mechanism used.
+ *
+ * Returns: (nullable): the SASL mechanism used, such as `PLAIN`, or %NULL
+ *   when the check did not authenticate
+ */
+const char *
+smarthost_probe_result_get_auth_mechanism (SmarthostProbeResult *self)
+{
+  g_return_val_if_fail (SMARTHOST_IS_PROBE_RESULT (self), NULL);
+  return self->auth_mechanism;
+}
+
+/**
+ * smarthost_probe_result_get_queue_reply:
+ * @self: a result
+ *
+ * Gets the relay's reply to the test message.
+ *
+ * Returns: (nullable): the relay's reply to a test message, which usually
+ *   names its queue ID, such as `250 2.0.0 Ok: queued as 4FgT2X`
+ */
+const char *
+smarthost_probe_result_get_queue_reply (SmarthostProbeResult *self)
+{
+  g_return_val_if_fail (SMARTHOST_IS_PROBE_RESULT (self), NULL);
+  return self->queue_reply;
+}
+
+/**
+ * smarthost_probe_result_get_transcript:
+ * @self: a result
+ *
+ * The dialogue, one line each, `C: ` for what was sent and `S: ` for what
+ * the relay replied. Credentials are masked.
+ *
+ * Returns: (array zero-terminated=1) (transfer none): the transcript
+ */
+const char * const *
+smarthost_probe_result_get_transcript (SmarthostProbeResult *self)
+{
+  g_return_val_if_fail (SMARTHOST_IS_PROBE_RESULT (self), NULL);
+  return (const char * const *) self->transcript->pdata;
+}
+
+/**
+ * smarthost_probe_stage_to_string:
+ * @stage: a stage
+ *
+ * Names a stage.
+ *
+ * Returns: the stage's name as JSON spells it, such as `starttls`
+ */
+const char *
+smarthost_probe_stage_to_string (SmarthostProbeStage stage)
+{
+  static const char *names[] = { "none", "resolve", "connect", "greeting", "ehlo", "starttls",
+                                 "tls", "auth", "mail", "rcpt", "data", "quit", "done" };
+
+  return stage <= SMARTHOST_PROBE_STAGE_DONE ? names[stage] : "invalid";
+}
+
+/**
+ * smarthost_probe_result_to_string:
+ * @self: a result
+ *
+ * Describes the result for people, in a few lines: whether the relay
+ * works, what failed and what to do, then what was seen (address, TLS,
+ * certificate, authentication, timings).
+ *
+ * Returns: (transfer full): the description, ending in a newline
+ */
+char *
+smarthost_probe_result_to_string (SmarthostProbeResult *self)
+{
+  GString *s;
+
+  g_return_val_if_fail (SMARTHOST_IS_PROBE_RESULT (self), NULL);
+
+  s = g_string_new (NULL);
+  g_string_append_printf (s, "Relay %s port %u (%s): ", self->host ? self->host : "?", self->port,
+                          self->security ? self->security : "?");
+  if (self->success)
+    g_string_append (s, self->sent_message ? "works; the test message was accepted\n" : "works\n");
+  else
+    g_string_append_printf (s, "FAILED at %s: %s\n", smarthost_probe_stage_to_string (self->failed_stage),
+                            self->message ? self->message : "unknown error");
+  if (self->hint)
+    g_string_append_printf (s, "  What to do: %s\n", self->hint);
+  if (self->address)
+    g_string_append_printf (s, "  Address: %s\n", self->address);
+  if (self->greeting)
+    g_string_append_printf (s, "  Greeting: %s\n", self->greeting);
+  if (self->tls_version)
+    g_string_append_printf (s, "  TLS: %s, %s\n", self->tls_version, self->tls_cipher);
+  if (self->cert_subject)
+    {
+      g_autofree char *names = self->cert_names ? g_strjoinv (", ", self->cert_names) : g_strdup ("");
+      g_autofree char *expiry = self->cert_expiry ? g_date_time_format (self->cert_expiry, "%Y-%m-%d") : NULL;
+      g_string_append_printf (s, "  Certificate: %s, issued by %s, for %s, expires %s\n",
+                              self->cert_subject, self->cert_issuer ? self->cert_issuer : "?",
+                              *names ? names : "(no names)", expiry ? expiry : "?");
+    }
+  if (self->verification)
+    g_string_append_printf (s, "  Verification: %s\n", self->verification);
+  if (self->auth_mechanism)
+    g_string_append_printf (s, "  Authentication: %s\n", self->auth_mechanism);
+  if (self->queue_reply)
+    g_string_append_printf (s, "  Relay's reply to the message: %s\n", self->queue_reply);
+  g_string_append (s, "  Timings:");
+  for (SmarthostProbeStage st = SMARTHOST_PROBE_STAGE_RESOLVE; st < SMARTHOST_PROBE_STAGE_DONE; st++)
+    if (self->stage_ms[st] > 0)
+      g_string_append_printf (s, " %s %.1f ms", smarthost_probe_stage_to_string (st), self->stage_ms[st]);
+  g_string_append_c (s, '\n');
+  return g_string_free (s, FALSE);
+}
+
+static void
+add_string (JsonBuilder *b,
+            const char  *name,
+            const char  *value)
+{
+  json_builder_set_member_name (b, name);
+  if (value)
+    json_builder_add_string_value (b, value);
+  else
+    json_builder_add_null_value (b);
+}
+
+static void
+add_strv (JsonBuilder        *b,
+          const char         *name,
+          const char * const *values)
+{
+  json_builder_set_member_name (b, name);
+  json_builder_begin_array (b);
+  for (guint i = 0; values && values[i]; i++)
+    json_builder_add_string_value (b, values[i]);
+  json_builder_end_array (b);
+}
+
+/**
+ * smarthost_probe_result_to_json:
+ * @self: a result
+ *
+ * Describes the result in JSON: `success`, `stage` (the last reached),
+ * `failed_stage`, `message`, `hint`, `host`, `port`, `security`,
+ * `address`, `timings_ms` (per stage), `greeting`, `capabilities`, `tls`
+ * (`version`, `cipher`, `certificate` with `subject`, `issuer`, `names`,
+ * `expires`, and `verified`, `verification`), `auth_mechanism`,
+ * `queue_reply` and `transcript`.
+ *
+ * Returns: (transfer full): a JSON object, pretty-printed
+ */
+char *
+smarthost_probe_result_to_json (SmarthostProbeResult *self)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autoptr(JsonGenerator) gen = json_generator_new ();
+  g_autoptr(JsonNode) root = NULL;
+
+  g_return_val_if_fail (SMARTHOST_IS_PROBE_RESULT (self), NULL);
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "success");
+  json_builder_add_boolean_value (b, self->success);
+  add_string (b, "stage", smarthost_probe_stage_to_string (self->stage));
+  add_string (b, "failed_stage", self->success ? NULL : smarthost_probe_stage_to_string (self->failed_stage));
+  add_string (b, "message", self->message);
+  add_string (b, "hint", self->hint);
+  add_string (b, "host", self->host);
+  json_builder_set_member_name (b, "port");
+  json_builder_add_int_value (b, self->port);
+  add_string (b, "security", self->security);
+  add_string (b, "address", self->address);
+
+  json_builder_set_member_name (b, "timings_ms");
+  json_builder_begin_object (b);
+  for (SmarthostProbeStage s = SMARTHOST_PROBE_STAGE_RESOLVE; s < SMARTHOST_PROBE_STAGE_DONE; s++)
+    if (self->stage_ms[s] > 0)
+      {
+        json_builder_set_member_name (b, smarthost_probe_stage_to_string (s));
+        json_builder_add_double_value (b, round (self->stage_ms[s] * 1000) / 1000);
+      }
+  json_builder_end_object (b);
+
+  add_string (b, "greeting", self->greeting);
+  add_strv (b, "capabilities", (const char * const *) self->capabilities);
+
+  json_builder_set_member_name (b, "tls");
+  if (self->tls_version == NULL)
+    json_builder_add_null_value (b);
+  else
+    {
+      json_builder_begin_object (b);
+      add_string (b, "version", self->tls_version);
+      add_string (b, "cipher", self->tls_cipher);
+      json_builder_set_member_name (b, "certificate");
+      json_builder_begin_object (b);
+      add_string (b, "subject", self->cert_subject);
+      add_string (b, "issuer", self->cert_issuer);
+      add_strv (b, "names", (const char * const *) self->cert_names);
+      if (self->cert_expiry)
+        {
+          g_autofree char *iso = g_date_time_format_iso8601 (self->cert_expiry);
+          add_string (b, "expires", iso);
+        }
+      else
+        add_string (b, "expires", NULL);
+      json_builder_end_object (b);
+      json_builder_set_member_name (b, "verified");
+      json_builder_add_boolean_value (b, self->cert_verified);
+      add_string (b, "verification", self->verification);
+      json_builder_end_object (b);
+    }
+
+  add_string (b, "auth_mechanism", self->auth_mechanism);
+  add_string (b, "queue_reply", self->queue_reply);
+  add_strv (b, "transcript", (const char * const *) self->transcript->pdata);
+  json_builder_end_object (b);
+
+  root = json_builder_get_root (b);
+  json_generator_set_pretty (gen, TRUE);
+  json_generator_set_root (gen, root);
+  return json_generator_to_data (gen, NULL);
+}

@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   # build
-  gcc meson ninja-build pkg-config libglib2.0-dev libjson-glib-dev
+  gcc meson ninja-build pkg-config libglib2.0-dev libjson-glib-dev libssl-dev
   # GObject-Introspection, Python and GJS bindings, docs
   gobject-introspection libgirepository1.0-dev python3-gi gjs gi-docgen
   # a real Postfix for the end-to-end tests, and what its SMTP client needs

@@ -6,6 +6,7 @@
 
 #include "smarthost-backend-private.h"
 #include "smarthost-error.h"
+#include "smarthost-policy.h"
 #include "smarthost-private.h"
 #include "smarthost-transaction.h"
 
@@ -44,6 +45,7 @@ struct _SmarthostTransaction
   SmarthostRelay *server;       /* NULL: remove */
   GHashTable *domains;          /* normalized domain -> relay, or NULL: remove */
   gboolean reload;
+  SmarthostPolicy *policy;      /* NULL: the system's, loaded when needed */
   gboolean committed;
   gboolean changed;
   gint busy;
@@ -55,6 +57,7 @@ enum {
   PROP_0,
   PROP_BACKEND,
   PROP_RELOAD,
+  PROP_POLICY,
   PROP_CHANGED,
   N_PROPS
 };
@@ -68,6 +71,7 @@ smarthost_transaction_finalize (GObject *object)
 
   g_clear_object (&self->backend);
   g_clear_object (&self->server);
+  g_clear_object (&self->policy);
   g_hash_table_unref (self->domains);
 
   G_OBJECT_CLASS (smarthost_transaction_parent_class)->finalize (object);
@@ -88,6 +92,9 @@ smarthost_transaction_get_property (GObject    *object,
       break;
     case PROP_RELOAD:
       g_value_set_boolean (value, self->reload);
+      break;
+    case PROP_POLICY:
+      g_value_set_object (value, self->policy);
       break;
     case PROP_CHANGED:
       g_value_set_boolean (value, self->changed);
@@ -112,6 +119,9 @@ smarthost_transaction_set_property (GObject      *object,
       break;
     case PROP_RELOAD:
       smarthost_transaction_set_reload (self, g_value_get_boolean (value));
+      break;
+    case PROP_POLICY:
+      smarthost_transaction_set_policy (self, g_value_get_object (value));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -157,6 +167,17 @@ smarthost_transaction_class_init (SmarthostTransactionClass *klass)
   properties[PROP_RELOAD] =
     g_param_spec_boolean ("reload", NULL, NULL, TRUE,
                           G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * SmarthostTransaction:policy: (attributes org.gtk.Property.get=smarthost_transaction_get_policy org.gtk.Property.set=smarthost_transaction_set_policy)
+   *
+   * The administrator's policy the changes must obey; %NULL for the
+   * system's ([func@Policy.load_default]), read when the first change is
+   * staged.
+   */
+  properties[PROP_POLICY] =
+    g_param_spec_object ("policy", NULL, NULL, SMARTHOST_TYPE_POLICY,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   /**
    * SmarthostTransaction:changed: (attributes org.gtk.Property.get=smarthost_transaction_get_changed)
@@ -223,6 +244,20 @@ smarthost_transaction_get_backend (SmarthostTransaction *self)
 }
 
 static gboolean
+check_policy (SmarthostTransaction  *self,
+              gboolean               for_domain,
+              GError               **error)
+{
+  if (self->policy == NULL)
+    {
+      self->policy = smarthost_policy_load_default (error);
+      if (self->policy == NULL)
+        return FALSE;
+    }
+  return smarthost_policy_check_change (self->policy, for_domain, error);
+}
+
+static gboolean
 check_stageable (SmarthostTransaction  *self,
                  GError               **error)
 {
@@ -253,8 +288,9 @@ check_stageable (SmarthostTransaction  *self,
  * changes to @relay do not affect the transaction.
  *
  * Returns: %TRUE if the change was staged; otherwise @error says why
- *   (%SMARTHOST_ERROR_INVALID naming the field, or
- *   %SMARTHOST_ERROR_NOT_SUPPORTED)
+ *   (%SMARTHOST_ERROR_INVALID naming the field,
+ *   %SMARTHOST_ERROR_NOT_SUPPORTED, or %SMARTHOST_ERROR_DISABLED naming the
+ *   policy key)
  */
 gboolean
 smarthost_transaction_set_server (SmarthostTransaction  *self,
@@ -266,6 +302,7 @@ smarthost_transaction_set_server (SmarthostTransaction  *self,
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
   if (!check_stageable (self, error) ||
+      !check_policy (self, FALSE, error) ||
       !_smarthost_backend_check_relay (self->backend, relay, FALSE, error))
     return FALSE;
 
@@ -301,7 +338,7 @@ smarthost_transaction_set_domain (SmarthostTransaction  *self,
   g_return_val_if_fail (relay == NULL || SMARTHOST_IS_RELAY (relay), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  if (!check_stageable (self, error))
+  if (!check_stageable (self, error) || !check_policy (self, TRUE, error))
     return FALSE;
   normalized = smarthost_domain_normalize (domain, error);
   if (normalized == NULL)
@@ -365,6 +402,39 @@ smarthost_transaction_set_reload (SmarthostTransaction *self,
       self->reload = reload;
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RELOAD]);
     }
+}
+
+/**
+ * smarthost_transaction_get_policy: (get-property policy)
+ * @self: a transaction
+ *
+ * Gets the policy the changes obey.
+ *
+ * Returns: (nullable) (transfer none): the policy, or %NULL until a change
+ *   is staged when none was set
+ */
+SmarthostPolicy *
+smarthost_transaction_get_policy (SmarthostTransaction *self)
+{
+  g_return_val_if_fail (SMARTHOST_IS_TRANSACTION (self), NULL);
+  return self->policy;
+}
+
+/**
+ * smarthost_transaction_set_policy: (set-property policy)
+ * @self: a transaction
+ * @policy: (nullable): a policy, or %NULL for the system's
+ *
+ * Sets the policy the changes must obey, before staging any.
+ */
+void
+smarthost_transaction_set_policy (SmarthostTransaction *self,
+                                  SmarthostPolicy      *policy)
+{
+  g_return_if_fail (SMARTHOST_IS_TRANSACTION (self));
+  g_return_if_fail (policy == NULL || SMARTHOST_IS_POLICY (policy));
+  if (g_set_object (&self->policy, policy))
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_POLICY]);
 }
 
 /**

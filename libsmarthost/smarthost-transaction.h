@@ -12,6 +12,7 @@
 #include "smarthost-version.h"
 #include "smarthost-relay.h"
 #include "smarthost-backend.h"
+#include "smarthost-policy.h"
 
 G_BEGIN_DECLS
 
@@ -38,6 +39,12 @@ gboolean          smarthost_transaction_get_reload    (SmarthostTransaction  *se
 SMARTHOST_AVAILABLE_IN_ALL
 void              smarthost_transaction_set_reload    (SmarthostTransaction  *self,
                                                        gboolean               reload);
+
+SMARTHOST_AVAILABLE_IN_ALL
+SmarthostPolicy  *smarthost_transaction_get_policy    (SmarthostTransaction  *self);
+SMARTHOST_AVAILABLE_IN_ALL
+void              smarthost_transaction_set_policy    (SmarthostTransaction  *self,
+                                                       SmarthostPolicy       *policy);
 
 SMARTHOST_AVAILABLE_IN_ALL
 char             *smarthost_transaction_preview       (SmarthostTransaction  *self,

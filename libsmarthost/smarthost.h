@@ -10,6 +10,7 @@
 #include "smarthost-enum-types.h"
 #include "smarthost-error.h"
 #include "smarthost-relay.h"
+#include "smarthost-policy.h"
 #include "smarthost-backend.h"
 #include "smarthost-transaction.h"
 #include "smarthost-probe-result.h"

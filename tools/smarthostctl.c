@@ -28,6 +28,7 @@ typedef struct {
   gboolean json;
   gboolean dry_run;
   gboolean no_reload;
+  char *policy_file;
   /* relay options */
   char *port;
   char *security;
@@ -47,6 +48,7 @@ typedef struct {
 } Options;
 
 static Options opt;
+static SmarthostPolicy *policy;
 
 static const GOptionEntry global_entries[] = {
   { "backend", 0, 0, G_OPTION_ARG_STRING, &opt.backend_name, "Mail server backend (default: postfix)", "NAME" },
@@ -54,6 +56,7 @@ static const GOptionEntry global_entries[] = {
   { "json", 0, 0, G_OPTION_ARG_NONE, &opt.json, "Print JSON", NULL },
   { "dry-run", 0, 0, G_OPTION_ARG_NONE, &opt.dry_run, "Print the diff and the commands, change nothing", NULL },
   { "no-reload", 0, 0, G_OPTION_ARG_NONE, &opt.no_reload, "Do not reload the mail server after a change", NULL },
+  { "policy", 0, 0, G_OPTION_ARG_FILENAME, &opt.policy_file, "Policy file (default: $SMARTHOST_POLICY, else /etc/smarthost/policy.ini)", "FILE" },
   /* Relay options: set-server and set-domain only. */
   { "port", 0, 0, G_OPTION_ARG_STRING, &opt.port, "Relay port (default 587; 465 with --security tls)", "N" },
   { "security", 0, 0, G_OPTION_ARG_STRING, &opt.security, "none, starttls or tls (default starttls)", "MODE" },
@@ -389,6 +392,7 @@ cmd_list_domains (SmarthostBackend *backend)
 }
 
 static int run_probe (SmarthostRelay *relay,
+                      gboolean        for_domain,
                       const char     *sender,
                       const char     *recipient,
                       gboolean        quiet_on_success);
@@ -405,6 +409,7 @@ run_change (SmarthostBackend *backend,
   gboolean ok;
 
   smarthost_transaction_set_reload (tx, !opt.no_reload);
+  smarthost_transaction_set_policy (tx, policy);
   if (domain != NULL)
     ok = smarthost_transaction_set_domain (tx, domain, relay, &error);
   else
@@ -415,7 +420,7 @@ run_change (SmarthostBackend *backend,
   /* --check: like Cloudron, verify the relay before saving it. */
   if (opt.check && relay != NULL)
     {
-      int status = run_probe (relay, NULL, NULL, TRUE);
+      int status = run_probe (relay, domain != NULL, NULL, NULL, TRUE);
       if (status != EXIT_OK)
         return fail (status, "the relay check failed: nothing was changed");
     }
@@ -495,13 +500,25 @@ run_change (SmarthostBackend *backend,
  * Returns the exit status. */
 static int
 run_probe (SmarthostRelay *relay,
+           gboolean        for_domain,
            const char     *sender,
            const char     *recipient,
            gboolean        quiet_on_success)
 {
-  g_autoptr(SmarthostProbe) probe = smarthost_probe_new (relay);
+  g_autoptr(SmarthostRelay) checked = smarthost_relay_copy (relay);
+  g_autoptr(SmarthostProbe) probe = NULL;
   g_autoptr(SmarthostProbeResult) result = NULL;
   g_autoptr(GError) error = NULL;
+
+  /* The policy may tell connection checks to accept untrusted
+   * certificates (Plesk's checkConnection.checkCertificate); the result
+   * then says the certificate was not verified. */
+  if (!smarthost_policy_get_check_certificate (policy, for_domain))
+    {
+      smarthost_relay_set_verify_certificate (checked, FALSE);
+      smarthost_relay_set_ca_file (checked, NULL);
+    }
+  probe = smarthost_probe_new (checked);
 
   if (opt.timeout > 0)
     smarthost_probe_set_timeout (probe, (guint) opt.timeout);
@@ -601,6 +618,15 @@ main (int   argc,
     return fail (EXIT_USAGE, "no command given (see --help)");
   command = argv[1];
 
+  /* Reading is always allowed, whatever the policy file holds. */
+  if (g_str_equal (command, "status") || g_str_equal (command, "list-domains"))
+    policy = smarthost_policy_new ();
+  else
+    policy = opt.policy_file ? smarthost_policy_new_from_file (opt.policy_file, &error)
+                             : smarthost_policy_load_default (&error);
+  if (policy == NULL)
+    return fail_error (error);
+
   if (g_str_equal (command, "set-server") || g_str_equal (command, "set-domain"))
     {
       gboolean domain = g_str_equal (command, "set-domain");
@@ -621,7 +647,7 @@ main (int   argc,
       relay = relay_from_options (argv[2], &error);
       if (relay == NULL)
         return fail_error (error);
-      return run_probe (relay, NULL, NULL, FALSE);
+      return run_probe (relay, FALSE, NULL, NULL, FALSE);
     }
   else if (any_relay_option ())
     return fail (EXIT_USAGE, "relay options only go with set-server, set-domain and check HOST");
@@ -661,8 +687,8 @@ main (int   argc,
       g_autoptr(SmarthostRelay) configured = configured_relay (backend, &error);
       if (configured == NULL)
         return fail_error (error);
-      status = g_str_equal (command, "check") ? run_probe (configured, NULL, NULL, FALSE)
-                                              : run_probe (configured, opt.from, opt.to, FALSE);
+      status = g_str_equal (command, "check") ? run_probe (configured, opt.domain != NULL, NULL, NULL, FALSE)
+                                              : run_probe (configured, opt.domain != NULL, opt.from, opt.to, FALSE);
     }
   else if (g_str_equal (command, "status") || g_str_equal (command, "list-domains") ||
            g_str_equal (command, "unset-server") || g_str_equal (command, "unset-domain") ||

@@ -1170,6 +1170,85 @@ class TestProbe(unittest.TestCase):
         self.assertTrue(got['result'].get_success())
 
 
+class TestPolicy(unittest.TestCase):
+    """Plesk's [mail] feature switches."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix='smarthost-py-policy-')
+        self.addCleanup(shutil.rmtree, self.tmp, True)
+
+    def write(self, text):
+        path = os.path.join(self.tmp, 'policy.ini')
+        with open(path, 'w') as f:
+            f.write(text)
+        return path
+
+    def test_defaults_allow_everything(self):
+        policy = Smarthost.Policy.new()
+        self.assertIsNone(policy.get_path())
+        self.assertTrue(policy.get_server_enabled())
+        self.assertTrue(policy.get_domain_enabled())
+        self.assertFalse(policy.get_restricted())
+        self.assertTrue(policy.get_check_certificate(False))
+        self.assertTrue(policy.get_check_certificate(True))
+        self.assertTrue(policy.check_change(False))
+
+    def test_plesk_keys(self):
+        path = self.write('; Plesk panel.ini\n[other]\nx = y\n[mail]\nfoo = bar\n'
+                          'smarthost.server.enabled = false\n'
+                          'smarthost.domain.checkConnection.checkCertificate = off\n')
+        policy = Smarthost.Policy.new_from_file(path)
+        self.assertEqual(policy.get_path(), path)
+        self.assertFalse(policy.get_server_enabled())
+        self.assertTrue(policy.get_domain_enabled())
+        self.assertFalse(policy.get_check_certificate(True))
+        self.assertTrue(policy.get_check_certificate(False))
+        with self.assertRaises(GLib.Error) as cm:
+            policy.check_change(False)
+        self.assertTrue(cm.exception.matches(ERROR, Smarthost.Error.DISABLED))
+        self.assertIn('smarthost.server.enabled', cm.exception.message)
+        self.assertTrue(policy.check_change(True))
+
+    def test_restricted_mode(self):
+        policy = Smarthost.Policy.new_from_file(self.write('[mail]\nsmarthost.restricted = true\n'))
+        self.assertTrue(policy.get_restricted())
+        with self.assertRaises(GLib.Error) as cm:
+            policy.check_change(True)
+        self.assertIn('smarthost.restricted', cm.exception.message)
+
+    def test_malformed_is_an_error(self):
+        for text in ('[mail]\nsmarthost.server.enable = false\n',
+                     '[mail]\nsmarthost.server.enabled = maybe\n',
+                     '[mail\n', '[mail]\njust a line\n'):
+            with self.assertRaises(GLib.Error) as cm:
+                Smarthost.Policy.new_from_file(self.write(text))
+            self.assertTrue(cm.exception.matches(ERROR, Smarthost.Error.INVALID), text)
+        with self.assertRaises(GLib.Error):
+            Smarthost.Policy.new_from_file(os.path.join(self.tmp, 'missing.ini'))
+
+    def test_load_default_and_transaction(self):
+        path = self.write('[mail]\nsmarthost.domain.enabled = false\n')
+        old = os.environ.get('SMARTHOST_POLICY')
+        os.environ['SMARTHOST_POLICY'] = path
+        try:
+            self.assertEqual(Smarthost.Policy.load_default().get_path(), path)
+            backend = Smarthost.PostfixBackend.new(make_config_dir(self.tmp))
+            tx = backend.begin()
+            self.assertIsNone(tx.get_policy())
+            with self.assertRaises(GLib.Error) as cm:
+                tx.set_domain('example.com', Smarthost.Relay(host='smtp.example.net'))
+            self.assertTrue(cm.exception.matches(ERROR, Smarthost.Error.DISABLED))
+            self.assertEqual(tx.get_policy().get_path(), path)
+            tx = backend.begin()
+            tx.set_policy(Smarthost.Policy.new())
+            self.assertTrue(tx.set_domain('example.com', Smarthost.Relay(host='smtp.example.net')))
+        finally:
+            if old is None:
+                del os.environ['SMARTHOST_POLICY']
+            else:
+                os.environ['SMARTHOST_POLICY'] = old
+
+
 class TestApiCoverage(unittest.TestCase):
     def test_every_function_is_tested(self):
         gir = os.environ.get('SMARTHOST_GIR')

@@ -391,5 +391,56 @@ class TestBadInput(CliTestCase):
         self.check(["set-server", "smtp.example.net"], "default_transport", code=1)
 
 
+class TestPolicy(CliTestCase):
+    """Plesk's [mail] switches: a disabled change exits 3 naming the key and
+    changes nothing; reading stays allowed; a broken file allows nothing."""
+
+    def write_policy(self, text):
+        path = os.path.join(self.tmp, "policy.ini")
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
+    def check_refused(self, args, needle, code=3, env_policy=None):
+        before = snapshot(self.conf)
+        env = dict(os.environ)
+        if env_policy:
+            env["SMARTHOST_POLICY"] = env_policy
+        proc = subprocess.run([SMARTHOSTCTL, "--config-dir", self.conf] + args, capture_output=True,
+                              text=True, env=env, timeout=60)
+        self.assertExit(proc, code)
+        self.assertIn(needle, proc.stderr)
+        self.assertEqual(before, snapshot(self.conf))
+
+    def test_server_disabled(self):
+        policy = self.write_policy("[mail]\nsmarthost.server.enabled = false\n")
+        self.check_refused(["--policy", policy, "set-server", "smtp.example.net"], "smarthost.server.enabled")
+        self.check_refused(["--policy", policy, "unset-server"], "smarthost.server.enabled")
+        # domains stay allowed
+        proc = self.run_ctl("--policy", policy, "set-domain", "a.example", "smtp.example.net")
+        self.assertExit(proc, 0)
+
+    def test_domain_disabled_through_environment(self):
+        policy = self.write_policy("[mail]\nsmarthost.domain.enabled = false\n")
+        self.check_refused(["set-domain", "a.example", "smtp.example.net"], "smarthost.domain.enabled",
+                           env_policy=policy)
+
+    def test_restricted_mode(self):
+        self.assertExit(self.run_ctl("set-domain", "a.example", "smtp.example.net"), 0)
+        policy = self.write_policy("[mail]\nsmarthost.restricted = true\n")
+        self.check_refused(["--policy", policy, "unset-domain", "a.example"], "smarthost.restricted")
+        proc = self.run_ctl("--policy", policy, "status")
+        self.assertExit(proc, 0)
+        self.assertIn("a.example", proc.stdout)
+
+    def test_malformed_policy(self):
+        policy = self.write_policy("[mail]\nsmarthost.server.enabled = perhaps\n")
+        self.check_refused(["--policy", policy, "set-server", "smtp.example.net"], "line 2", code=2)
+        self.check_refused(["--policy", os.path.join(self.tmp, "missing.ini"), "set-server",
+                            "smtp.example.net"], "policy:", code=2)
+        proc = self.run_ctl("--policy", policy, "list-domains")
+        self.assertExit(proc, 0)
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -1,0 +1,373 @@
+/* smarthost-policy.c: the administrator's feature switches
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "smarthost-error.h"
+#include "smarthost-policy.h"
+#include "smarthost-private.h"
+
+/**
+ * SmarthostPolicy:
+ *
+ * Feature switches an administrator sets for every program that uses
+ * libsmarthost, in an INI file with the `[mail]` keys of Plesk's
+ * `panel.ini`, so that Plesk's own file can serve as it is:
+ *
+ * ```ini
+ * [mail]
+ * ; forbid server-wide smarthosts; per-domain ones stay allowed
+ * smarthost.server.enabled = false
+ * smarthost.domain.enabled = true
+ * ; connection checks accept untrusted certificates
+ * smarthost.server.checkConnection.checkCertificate = false
+ * smarthost.domain.checkConnection.checkCertificate = true
+ * ; restricted mode: no change at all
+ * smarthost.restricted = false
+ * ```
+ *
+ * Every key is optional and defaults to `true` (`false` for
+ * `smarthost.restricted`). Values are `true`/`false` (also `yes`/`no`,
+ * `on`/`off`, `1`/`0`). Other groups, and keys of `[mail]` that do not
+ * start with `smarthost.`, are ignored; an unknown `smarthost.` key, a
+ * value that is not a boolean or a line that is not `key = value` make the
+ * whole file an error, never a silent "everything allowed".
+ *
+ * A disabled change fails with %SMARTHOST_ERROR_DISABLED naming the key;
+ * reading is always allowed. Transactions use [func@Policy.load_default]
+ * unless given a policy ([property@Transaction:policy]).
+ */
+
+struct _SmarthostPolicy
+{
+  GObject parent_instance;
+
+  char *path;
+  gboolean server_enabled;
+  gboolean domain_enabled;
+  gboolean server_check_certificate;
+  gboolean domain_check_certificate;
+  gboolean restricted;
+};
+
+G_DEFINE_FINAL_TYPE (SmarthostPolicy, smarthost_policy, G_TYPE_OBJECT)
+
+#define KEY_SERVER_ENABLED "smarthost.server.enabled"
+#define KEY_DOMAIN_ENABLED "smarthost.domain.enabled"
+#define KEY_SERVER_CHECK_CERT "smarthost.server.checkConnection.checkCertificate"
+#define KEY_DOMAIN_CHECK_CERT "smarthost.domain.checkConnection.checkCertificate"
+#define KEY_RESTRICTED "smarthost.restricted"
+
+static void
+smarthost_policy_finalize (GObject *object)
+{
+  SmarthostPolicy *self = SMARTHOST_POLICY (object);
+
+  g_free (self->path);
+  G_OBJECT_CLASS (smarthost_policy_parent_class)->finalize (object);
+}
+
+static void
+smarthost_policy_class_init (SmarthostPolicyClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = smarthost_policy_finalize;
+}
+
+static void
+smarthost_policy_init (SmarthostPolicy *self)
+{
+  self->server_enabled = TRUE;
+  self->domain_enabled = TRUE;
+  self->server_check_certificate = TRUE;
+  self->domain_check_certificate = TRUE;
+}
+
+/**
+ * smarthost_policy_new:
+ *
+ * Creates a policy that allows everything, as when there is no policy file.
+ *
+ * Returns: (transfer full): a new policy
+ */
+SmarthostPolicy *
+smarthost_policy_new (void)
+{
+  return g_object_new (SMARTHOST_TYPE_POLICY, NULL);
+}
+
+static gboolean
+parse_bool (const char *value,
+            gboolean   *out)
+{
+  static const char *yes[] = { "true", "yes", "on", "1" };
+  static const char *no[] = { "false", "no", "off", "0" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (yes); i++)
+    {
+      if (g_ascii_strcasecmp (value, yes[i]) == 0)
+        return *out = TRUE, TRUE;
+      if (g_ascii_strcasecmp (value, no[i]) == 0)
+        return *out = FALSE, TRUE;
+    }
+  return FALSE;
+}
+
+static gboolean
+policy_error (GError     **error,
+              const char  *path,
+              guint        line,
+              const char  *message)
+{
+  g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
+               "policy: %s, line %u: %s; fix the file (a broken policy allows nothing)", path, line, message);
+  return FALSE;
+}
+
+static gboolean
+parse_policy (SmarthostPolicy  *self,
+              const char       *path,
+              const char       *text,
+              GError          **error)
+{
+  g_auto(GStrv) lines = g_strsplit (text, "\n", 0);
+  gboolean in_mail = FALSE;
+
+  for (guint i = 0; lines[i]; i++)
+    {
+      char *line = g_strstrip (lines[i]);
+      char *eq, *key, *value;
+      gboolean b;
+
+      if (*line == '\0' || *line == ';' || *line == '#')
+        continue;
+      if (*line == '[')
+        {
+          char *close = strchr (line, ']');
+          if (close == NULL || close[1] != '\0')
+            return policy_error (error, path, i + 1, "a group header must look like [mail]");
+          *close = '\0';
+          in_mail = g_str_equal (g_strstrip (line + 1), "mail");
+          continue;
+        }
+      eq = strchr (line, '=');
+      if (eq == NULL)
+        return policy_error (error, path, i + 1, "expected key = value");
+      *eq = '\0';
+      key = g_strstrip (line);
+      value = g_strstrip (eq + 1);
+      if (!in_mail || !g_str_has_prefix (key, "smarthost."))
+        continue;
+      if (!parse_bool (value, &b))
+        {
+          g_autofree char *m = g_strdup_printf ("%s must be true or false", key);
+          return policy_error (error, path, i + 1, m);
+        }
+      if (g_str_equal (key, KEY_SERVER_ENABLED))
+        self->server_enabled = b;
+      else if (g_str_equal (key, KEY_DOMAIN_ENABLED))
+        self->domain_enabled = b;
+      else if (g_str_equal (key, KEY_SERVER_CHECK_CERT))
+        self->server_check_certificate = b;
+      else if (g_str_equal (key, KEY_DOMAIN_CHECK_CERT))
+        self->domain_check_certificate = b;
+      else if (g_str_equal (key, KEY_RESTRICTED))
+        self->restricted = b;
+      else
+        {
+          g_autofree char *m = g_strdup_printf ("unknown key %s", key);
+          return policy_error (error, path, i + 1, m);
+        }
+    }
+  return TRUE;
+}
+
+/**
+ * smarthost_policy_new_from_file:
+ * @path: (type filename): the policy file
+ * @error: return location for a #GError
+ *
+ * Reads a policy file. A file that does not exist or cannot be read is an
+ * error here: the caller named it.
+ *
+ * Returns: (transfer full): the policy, or %NULL with @error set to
+ *   %SMARTHOST_ERROR_INVALID
+ */
+SmarthostPolicy *
+smarthost_policy_new_from_file (const char  *path,
+                                GError     **error)
+{
+  g_autoptr(SmarthostPolicy) self = NULL;
+  g_autoptr(GError) local_error = NULL;
+  g_autofree char *text = NULL;
+  gsize len;
+
+  g_return_val_if_fail (path != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (!g_file_get_contents (path, &text, &len, &local_error))
+    {
+      g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
+                   "policy: %s", local_error->message);
+      return NULL;
+    }
+  if (strlen (text) != len || !g_utf8_validate (text, -1, NULL))
+    {
+      g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
+                   "policy: %s is not a text file; fix the file (a broken policy allows nothing)", path);
+      return NULL;
+    }
+  self = smarthost_policy_new ();
+  self->path = g_strdup (path);
+  if (!parse_policy (self, path, text, error))
+    return NULL;
+  return g_steal_pointer (&self);
+}
+
+/**
+ * smarthost_policy_load_default:
+ * @error: return location for a #GError
+ *
+ * Reads the system's policy: the file the environment variable
+ * `SMARTHOST_POLICY` names (which must exist), else
+ * [const@POLICY_DEFAULT_PATH] if it exists. Without either, everything is
+ * allowed.
+ *
+ * Returns: (transfer full): the policy, or %NULL with @error set
+ */
+SmarthostPolicy *
+smarthost_policy_load_default (GError **error)
+{
+  const char *env = g_getenv ("SMARTHOST_POLICY");
+
+  if (env != NULL && *env != '\0')
+    return smarthost_policy_new_from_file (env, error);
+  if (g_file_test (SMARTHOST_POLICY_DEFAULT_PATH, G_FILE_TEST_EXISTS))
+    return smarthost_policy_new_from_file (SMARTHOST_POLICY_DEFAULT_PATH, error);
+  return smarthost_policy_new ();
+}
+
+/**
+ * smarthost_policy_get_path:
+ * @self: a policy
+ *
+ * Gets the file the policy was read from.
+ *
+ * Returns: (nullable) (type filename): the file, or %NULL for a policy
+ *   that allows everything because there was no file
+ */
+const char *
+smarthost_policy_get_path (SmarthostPolicy *self)
+{
+  g_return_val_if_fail (SMARTHOST_IS_POLICY (self), NULL);
+  return self->path;
+}
+
+/**
+ * smarthost_policy_get_server_enabled:
+ * @self: a policy
+ *
+ * Tells whether server-wide smarthosts may be changed
+ * (`smarthost.server.enabled`).
+ *
+ * Returns: %TRUE if they may
+ */
+gboolean
+smarthost_policy_get_server_enabled (SmarthostPolicy *self)
+{
+  g_return_val_if_fail (SMARTHOST_IS_POLICY (self), FALSE);
+  return self->server_enabled;
+}
+
+/**
+ * smarthost_policy_get_domain_enabled:
+ * @self: a policy
+ *
+ * Tells whether per-domain smarthosts may be changed
+ * (`smarthost.domain.enabled`).
+ *
+ * Returns: %TRUE if they may
+ */
+gboolean
+smarthost_policy_get_domain_enabled (SmarthostPolicy *self)
+{
+  g_return_val_if_fail (SMARTHOST_IS_POLICY (self), FALSE);
+  return self->domain_enabled;
+}
+
+/**
+ * smarthost_policy_get_restricted:
+ * @self: a policy
+ *
+ * Tells whether restricted mode forbids every change
+ * (`smarthost.restricted`).
+ *
+ * Returns: %TRUE in restricted mode
+ */
+gboolean
+smarthost_policy_get_restricted (SmarthostPolicy *self)
+{
+  g_return_val_if_fail (SMARTHOST_IS_POLICY (self), TRUE);
+  return self->restricted;
+}
+
+/**
+ * smarthost_policy_get_check_certificate:
+ * @self: a policy
+ * @for_domain: whether the check is for a domain's relay
+ *
+ * Tells whether connection checks verify the relay's certificate
+ * (`smarthost.server.checkConnection.checkCertificate` and
+ * `smarthost.domain.checkConnection.checkCertificate`). This affects
+ * checks only, never the mail server's own verification.
+ *
+ * Returns: %TRUE if checks verify certificates
+ */
+gboolean
+smarthost_policy_get_check_certificate (SmarthostPolicy *self,
+                                        gboolean         for_domain)
+{
+  g_return_val_if_fail (SMARTHOST_IS_POLICY (self), TRUE);
+  return for_domain ? self->domain_check_certificate : self->server_check_certificate;
+}
+
+/**
+ * smarthost_policy_check_change:
+ * @self: a policy
+ * @for_domain: whether the change is to a domain's relay
+ * @error: return location for a #GError
+ *
+ * Checks that the policy allows changing a server-wide or a domain's
+ * smarthost.
+ *
+ * Returns: %TRUE if allowed; otherwise @error is
+ *   %SMARTHOST_ERROR_DISABLED and names the key
+ */
+gboolean
+smarthost_policy_check_change (SmarthostPolicy  *self,
+                               gboolean          for_domain,
+                               GError          **error)
+{
+  const char *where;
+
+  g_return_val_if_fail (SMARTHOST_IS_POLICY (self), FALSE);
+
+  where = self->path ? self->path : "the policy";
+  if (self->restricted)
+    {
+      g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_DISABLED,
+                   "%s is true in %s: restricted mode forbids every change", KEY_RESTRICTED, where);
+      return FALSE;
+    }
+  if (for_domain ? !self->domain_enabled : !self->server_enabled)
+    {
+      g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_DISABLED,
+                   "%s is false in %s: the administrator has disabled %s",
+                   for_domain ? KEY_DOMAIN_ENABLED : KEY_SERVER_ENABLED, where,
+                   for_domain ? "per-domain smarthosts" : "the server-wide smarthost");
+      return FALSE;
+    }
+  return TRUE;
+}

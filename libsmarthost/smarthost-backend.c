@@ -531,6 +531,102 @@ smarthost_backend_list_domains_finish (SmarthostBackend  *self,
 }
 
 /**
+ * smarthost_backend_diagnose:
+ * @self: a backend
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Reads the mail server's configuration and explains what is wrong with
+ * its smarthost setup, each finding with a fix: duplicate settings, missing
+ * SASL support, credentials readable by others, stale lookup tables, TLS
+ * settings that cannot work, relays that do not resolve… A diagnosis
+ * changes nothing.
+ *
+ * Returns: (transfer container) (element-type SmarthostFinding): the
+ *   findings, most serious first, possibly none; %NULL with @error set when
+ *   the configuration cannot be read
+ */
+GPtrArray *
+smarthost_backend_diagnose (SmarthostBackend  *self,
+                            GCancellable      *cancellable,
+                            GError           **error)
+{
+  SmarthostBackendInterface *iface;
+
+  g_return_val_if_fail (SMARTHOST_IS_BACKEND (self), NULL);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (g_cancellable_set_error_if_cancelled (cancellable, error))
+    return NULL;
+  iface = SMARTHOST_BACKEND_GET_IFACE (self);
+  if (iface->diagnose == NULL)
+    return g_ptr_array_new_with_free_func (g_object_unref);
+  return iface->diagnose (self, cancellable, error);
+}
+
+static void
+diagnose_thread (GTask        *task,
+                 gpointer      source_object,
+                 gpointer      task_data,
+                 GCancellable *cancellable)
+{
+  GError *error = NULL;
+  GPtrArray *findings = smarthost_backend_diagnose (source_object, cancellable, &error);
+
+  if (findings == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, findings, (GDestroyNotify) g_ptr_array_unref);
+}
+
+/**
+ * smarthost_backend_diagnose_async:
+ * @self: a backend
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called with the findings
+ * @user_data: data for @callback
+ *
+ * Diagnoses the configuration without blocking; see
+ * [method@Backend.diagnose].
+ */
+void
+smarthost_backend_diagnose_async (SmarthostBackend    *self,
+                                  GCancellable        *cancellable,
+                                  GAsyncReadyCallback  callback,
+                                  gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+
+  g_return_if_fail (SMARTHOST_IS_BACKEND (self));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, smarthost_backend_diagnose_async);
+  g_task_run_in_thread (task, diagnose_thread);
+}
+
+/**
+ * smarthost_backend_diagnose_finish:
+ * @self: a backend
+ * @result: the #GAsyncResult passed to the callback
+ * @error: return location for a #GError
+ *
+ * Finishes [method@Backend.diagnose_async].
+ *
+ * Returns: (transfer container) (element-type SmarthostFinding): the
+ *   findings, or %NULL with @error set
+ */
+GPtrArray *
+smarthost_backend_diagnose_finish (SmarthostBackend  *self,
+                                   GAsyncResult      *result,
+                                   GError           **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/**
  * smarthost_backend_begin:
  * @self: a backend
  *

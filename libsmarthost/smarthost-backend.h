@@ -11,6 +11,7 @@
 #include <gio/gio.h>
 #include "smarthost-version.h"
 #include "smarthost-relay.h"
+#include "smarthost-finding.h"
 
 G_BEGIN_DECLS
 
@@ -79,6 +80,9 @@ G_DECLARE_INTERFACE (SmarthostBackend, smarthost_backend, SMARTHOST, BACKEND, GO
  * @list_domains_finish: optional; pairs with @list_domains_async
  * @preview: describes what committing a transaction would change; required
  * @commit: applies a transaction all-or-nothing; sets *@changed; required
+ * @diagnose: reads the mail server's configuration and returns what is
+ *   wrong with its smarthost setup, as [class@Finding]s; changes nothing;
+ *   optional (without it, a diagnosis finds nothing)
  *
  * The virtual methods of [iface@Backend]. The async methods of transactions
  * run @preview and @commit in a thread, so both must be thread-safe with
@@ -148,8 +152,12 @@ struct _SmarthostBackendInterface
                                                 GCancellable         *cancellable,
                                                 GError              **error);
 
+  GPtrArray            *(*diagnose)            (SmarthostBackend     *self,
+                                                GCancellable         *cancellable,
+                                                GError              **error);
+
   /*< private >*/
-  gpointer padding[12];
+  gpointer padding[11];
 };
 
 SMARTHOST_AVAILABLE_IN_ALL
@@ -204,6 +212,20 @@ SMARTHOST_AVAILABLE_IN_ALL
 char                 **smarthost_backend_list_domains_finish (SmarthostBackend   *self,
                                                               GAsyncResult       *result,
                                                               GError            **error);
+
+SMARTHOST_AVAILABLE_IN_ALL
+GPtrArray             *smarthost_backend_diagnose          (SmarthostBackend     *self,
+                                                            GCancellable         *cancellable,
+                                                            GError              **error);
+SMARTHOST_AVAILABLE_IN_ALL
+void                   smarthost_backend_diagnose_async    (SmarthostBackend     *self,
+                                                            GCancellable         *cancellable,
+                                                            GAsyncReadyCallback   callback,
+                                                            gpointer              user_data);
+SMARTHOST_AVAILABLE_IN_ALL
+GPtrArray             *smarthost_backend_diagnose_finish   (SmarthostBackend     *self,
+                                                            GAsyncResult         *result,
+                                                            GError              **error);
 
 SMARTHOST_AVAILABLE_IN_ALL
 SmarthostTransaction  *smarthost_backend_begin             (SmarthostBackend     *self);

@@ -46,6 +46,7 @@ struct _SmarthostTransaction
   GHashTable *domains;          /* normalized domain -> relay, or NULL: remove */
   gboolean reload;
   SmarthostPolicy *policy;      /* NULL: the system's, loaded when needed */
+  gboolean adopt;
   gboolean committed;
   gboolean changed;
   gint busy;
@@ -58,6 +59,7 @@ enum {
   PROP_BACKEND,
   PROP_RELOAD,
   PROP_POLICY,
+  PROP_ADOPT,
   PROP_CHANGED,
   N_PROPS
 };
@@ -95,6 +97,9 @@ smarthost_transaction_get_property (GObject    *object,
       break;
     case PROP_POLICY:
       g_value_set_object (value, self->policy);
+      break;
+    case PROP_ADOPT:
+      g_value_set_boolean (value, self->adopt);
       break;
     case PROP_CHANGED:
       g_value_set_boolean (value, self->changed);
@@ -178,6 +183,19 @@ smarthost_transaction_class_init (SmarthostTransactionClass *klass)
   properties[PROP_POLICY] =
     g_param_spec_object ("policy", NULL, NULL, SMARTHOST_TYPE_POLICY,
                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * SmarthostTransaction:adopt: (attributes org.gtk.Property.get=smarthost_transaction_get_adopt)
+   *
+   * Whether the commit takes a smarthost configuration made by hand under
+   * the library's management, keeping the mail flowing exactly as before.
+   * The preview says which settings are taken over, which are kept as they
+   * are, and the commit fails with %SMARTHOST_ERROR_CONFLICT when a setting
+   * cannot be taken over safely. Set it with [method@Transaction.adopt].
+   */
+  properties[PROP_ADOPT] =
+    g_param_spec_boolean ("adopt", NULL, NULL, FALSE,
+                          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
 
   /**
    * SmarthostTransaction:changed: (attributes org.gtk.Property.get=smarthost_transaction_get_changed)
@@ -435,6 +453,48 @@ smarthost_transaction_set_policy (SmarthostTransaction *self,
   g_return_if_fail (policy == NULL || SMARTHOST_IS_POLICY (policy));
   if (g_set_object (&self->policy, policy))
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_POLICY]);
+}
+
+/**
+ * smarthost_transaction_get_adopt: (get-property adopt)
+ * @self: a transaction
+ *
+ * Tells whether the commit adopts a hand-made configuration.
+ *
+ * Returns: %TRUE if it does
+ */
+gboolean
+smarthost_transaction_get_adopt (SmarthostTransaction *self)
+{
+  g_return_val_if_fail (SMARTHOST_IS_TRANSACTION (self), FALSE);
+  return self->adopt;
+}
+
+/**
+ * smarthost_transaction_adopt:
+ * @self: a transaction
+ * @error: return location for a #GError
+ *
+ * Asks the commit to take a hand-made smarthost configuration under the
+ * library's management; see [property@Transaction:adopt]. Adoption changes
+ * the server-wide and domain smarthosts, so the policy must allow both.
+ * Changes staged on the same transaction apply on top of what is adopted.
+ *
+ * Returns: %TRUE if staged; %FALSE with @error set when the policy forbids
+ *   it (%SMARTHOST_ERROR_DISABLED) or the transaction is committed
+ */
+gboolean
+smarthost_transaction_adopt (SmarthostTransaction  *self,
+                             GError               **error)
+{
+  g_return_val_if_fail (SMARTHOST_IS_TRANSACTION (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!check_stageable (self, error) || !check_policy (self, FALSE, error) ||
+      !check_policy (self, TRUE, error))
+    return FALSE;
+  self->adopt = TRUE;
+  return TRUE;
 }
 
 /**

@@ -47,6 +47,12 @@ void              smarthost_transaction_set_policy    (SmarthostTransaction  *se
                                                        SmarthostPolicy       *policy);
 
 SMARTHOST_AVAILABLE_IN_ALL
+gboolean          smarthost_transaction_get_adopt     (SmarthostTransaction  *self);
+SMARTHOST_AVAILABLE_IN_ALL
+gboolean          smarthost_transaction_adopt         (SmarthostTransaction  *self,
+                                                       GError               **error);
+
+SMARTHOST_AVAILABLE_IN_ALL
 char             *smarthost_transaction_preview       (SmarthostTransaction  *self,
                                                        GCancellable          *cancellable,
                                                        GError               **error);

@@ -11,6 +11,7 @@
 #include "smarthost-error.h"
 #include "smarthost-relay.h"
 #include "smarthost-policy.h"
+#include "smarthost-finding.h"
 #include "smarthost-backend.h"
 #include "smarthost-transaction.h"
 #include "smarthost-probe-result.h"

@@ -116,7 +116,7 @@ transcript_add (Conn       *c,
                 const char *line,
                 gsize       len)
 {
-  g_autofree char *text = g_strndup (line, len);
+  g_autofree char *text = g_utf8_make_valid (line, len);
   g_autofree char *redacted = NULL;
   GPtrArray *t = c->result->transcript;
 
@@ -440,7 +440,10 @@ fail (Run        *run,
   r->failed_stage = run->stage;
   va_start (args, format);
   g_free (r->message);
-  r->message = g_strdup_vprintf (format, args);
+  {
+    g_autofree char *m = g_strdup_vprintf (format, args);
+    r->message = _smarthost_redact (m, run->c.secrets);
+  }
   va_end (args);
   g_free (r->hint);
   r->hint = g_strdup (hint);
@@ -459,9 +462,15 @@ io_hint (Run          *run,
         return "Nothing answered: a firewall drops the connection. Many hosting providers block "
                "outgoing SMTP ports (25, and sometimes 465 and 587): try the relay's port 2525, "
                "or ask the provider to open the port.";
-      if (run->stage == SMARTHOST_PROBE_STAGE_GREETING && security != SMARTHOST_SECURITY_TLS)
+      /* The transcript holds a NULL terminator: more than that means the
+       * relay did say something. */
+      if (run->stage == SMARTHOST_PROBE_STAGE_GREETING && security != SMARTHOST_SECURITY_TLS &&
+          run->c.result->transcript->len <= 1 && run->c.in_len == 0)
         return "The relay accepted the connection but sent no greeting. A relay on an implicit-TLS "
                "port (usually 465) waits for a TLS handshake first: use security tls.";
+      if (run->c.result->transcript->len > 1 || run->c.in_len > 0)
+        return "The relay answers too slowly: it may be overloaded, or throttle this server; "
+               "try again later or raise the timeout.";
       return "The relay stopped answering.";
     }
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED))
@@ -1058,7 +1067,7 @@ authenticate (Run *run)
   list = capability (run, "AUTH");
   if (list == NULL)
     {
-      fail (run, run->tls_active
+      fail (run, run->tls_active || capability (run, "STARTTLS") == NULL
                    ? "The relay does not offer authentication: it may authorize by IP address; then drop the credentials."
                    : "The relay offers authentication only after STARTTLS: use security starttls.",
             "the relay does not offer AUTH");

@@ -57,11 +57,11 @@ _smarthost_smtp_reply_feed (SmtpReply  *reply,
   if (reply->code != 0 && reply->code != code)
     return SMTP_REPLY_MALFORMED;
   for (gsize i = 4; i < len; i++)
-    if ((guchar) line[i] < 0x20 && line[i] != '\t')
+    if (((guchar) line[i] < 0x20 && line[i] != '\t') || line[i] == 0x7f)
       return SMTP_REPLY_MALFORMED;
 
   reply->code = code;
-  g_ptr_array_add (reply->lines, len > 4 ? g_strndup (line + 4, len - 4) : g_strdup (""));
+  g_ptr_array_add (reply->lines, len > 4 ? g_utf8_make_valid (line + 4, len - 4) : g_strdup (""));
   reply->bytes += len;
   return sep == '-' ? SMTP_REPLY_MORE : SMTP_REPLY_DONE;
 }

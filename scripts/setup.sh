@@ -14,7 +14,11 @@ packages=(
   # relays and certificates for the tests and the demo
   python3 python3-aiosmtpd openssl
   # tools the tests use
-  patch valgrind
+  patch valgrind time
+  # the fuzz target of the SMTP reply parser (clang with libFuzzer)
+  clang libclang-rt-14-dev
+  # bench/: the connection check side by side with swaks
+  swaks libnet-ssleay-perl hyperfine
 )
 
 missing=()

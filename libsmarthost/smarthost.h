@@ -12,6 +12,7 @@
 #include "smarthost-relay.h"
 #include "smarthost-policy.h"
 #include "smarthost-finding.h"
+#include "smarthost-spf.h"
 #include "smarthost-backend.h"
 #include "smarthost-transaction.h"
 #include "smarthost-probe-result.h"

@@ -1296,6 +1296,46 @@ class TestDiagnosisAndAdoption(unittest.TestCase):
         self.assertTrue(tx.props.adopt)
 
 
+class TestSpf(unittest.TestCase):
+    def test_merge(self):
+        record, warnings = Smarthost.spf_merge('v=spf1 mx -all', 'sendgrid.net')
+        self.assertEqual(record, 'v=spf1 mx include:sendgrid.net -all')
+        self.assertEqual(warnings, [])
+        record, warnings = Smarthost.spf_merge(None, 'mailgun.org')
+        self.assertEqual(record, 'v=spf1 include:mailgun.org ~all')
+        many = 'v=spf1 ' + ' '.join('include:d%d.example' % i for i in range(10)) + ' -all'
+        record, warnings = Smarthost.spf_merge(many, 'sendgrid.net')
+        self.assertEqual(len(warnings), 1)
+        self.assertEqual(Smarthost.spf_count_lookups(record), 11)
+        with self.assertRaises(GLib.Error) as cm:
+            Smarthost.spf_merge('v=DMARC1; p=none', 'sendgrid.net')
+        self.assertTrue(cm.exception.matches(ERROR, Smarthost.Error.INVALID))
+
+    def test_lookup(self):
+        # No DNS here, most likely: either records or a clean error.
+        try:
+            records = Smarthost.spf_lookup('example.invalid', None)
+            self.assertIsInstance(records, list)
+        except GLib.Error:
+            pass
+        with self.assertRaises(GLib.Error):
+            Smarthost.spf_lookup('not a domain', None)
+        loop = GLib.MainLoop()
+        got = {}
+
+        def done(source, res):
+            try:
+                got['records'] = Smarthost.spf_lookup_finish(res)
+            except GLib.Error as e:
+                got['error'] = e
+            loop.quit()
+
+        Smarthost.spf_lookup_async('example.invalid', None, done)
+        GLib.timeout_add_seconds(ASYNC_TIMEOUT, loop.quit)
+        loop.run()
+        self.assertTrue('records' in got or 'error' in got)
+
+
 class TestApiCoverage(unittest.TestCase):
     def test_every_function_is_tested(self):
         gir = os.environ.get('SMARTHOST_GIR')

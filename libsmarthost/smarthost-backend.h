@@ -80,6 +80,8 @@ G_DECLARE_INTERFACE (SmarthostBackend, smarthost_backend, SMARTHOST, BACKEND, GO
  * @list_domains_finish: optional; pairs with @list_domains_async
  * @preview: describes what committing a transaction would change; required
  * @commit: applies a transaction all-or-nothing; sets *@changed; required
+ * @get_domains: reads every domain's relay in one consistent read;
+ *   optional (the default calls @list_domains, then @get_domain for each)
  * @diagnose: reads the mail server's configuration and returns what is
  *   wrong with its smarthost setup, as [class@Finding]s; changes nothing;
  *   optional (without it, a diagnosis finds nothing)
@@ -156,8 +158,12 @@ struct _SmarthostBackendInterface
                                                 GCancellable         *cancellable,
                                                 GError              **error);
 
+  GHashTable           *(*get_domains)         (SmarthostBackend     *self,
+                                                GCancellable         *cancellable,
+                                                GError              **error);
+
   /*< private >*/
-  gpointer padding[11];
+  gpointer padding[10];
 };
 
 SMARTHOST_AVAILABLE_IN_ALL
@@ -212,6 +218,20 @@ SMARTHOST_AVAILABLE_IN_ALL
 char                 **smarthost_backend_list_domains_finish (SmarthostBackend   *self,
                                                               GAsyncResult       *result,
                                                               GError            **error);
+
+SMARTHOST_AVAILABLE_IN_ALL
+GHashTable            *smarthost_backend_get_domains       (SmarthostBackend     *self,
+                                                            GCancellable         *cancellable,
+                                                            GError              **error);
+SMARTHOST_AVAILABLE_IN_ALL
+void                   smarthost_backend_get_domains_async (SmarthostBackend     *self,
+                                                            GCancellable         *cancellable,
+                                                            GAsyncReadyCallback   callback,
+                                                            gpointer              user_data);
+SMARTHOST_AVAILABLE_IN_ALL
+GHashTable            *smarthost_backend_get_domains_finish (SmarthostBackend    *self,
+                                                             GAsyncResult        *result,
+                                                             GError             **error);
 
 SMARTHOST_AVAILABLE_IN_ALL
 GPtrArray             *smarthost_backend_diagnose          (SmarthostBackend     *self,

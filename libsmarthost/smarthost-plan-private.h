@@ -17,6 +17,16 @@ G_BEGIN_DECLS
  * unified diff with secrets masked; executing it writes every new file beside
  * the old one, fsyncs, renames them all into place and runs the steps,
  * restoring every old file if anything fails.
+ *
+ * With a journal (_smarthost_plan_set_journal), execution is also crash
+ * safe: a process killed at any point leaves a journal from which
+ * _smarthost_plan_recover restores exactly the old files, or, after the
+ * commit point, keeps exactly the new ones, and removes every leftover.
+ * Callers hold the lock on the journal directory, recover, then compute
+ * and execute the plan. See the notes in smarthost-plan.c.
+ *
+ * For tests only, SMARTHOST_FAULT_POINT=NAME[:N] makes execution SIGKILL
+ * its own process at a fault point (listed in smarthost-plan.c).
  */
 typedef struct _SmarthostPlan SmarthostPlan;
 
@@ -55,6 +65,12 @@ void      _smarthost_plan_add_secret        (SmarthostPlan *plan,
 gboolean  _smarthost_plan_has_changes       (SmarthostPlan *plan);
 char     *_smarthost_plan_to_preview        (SmarthostPlan *plan);
 gboolean  _smarthost_plan_execute           (SmarthostPlan *plan,
+                                             GCancellable  *cancellable,
+                                             GError       **error);
+void      _smarthost_plan_set_journal       (SmarthostPlan *plan,
+                                             const char    *directory);
+gboolean  _smarthost_plan_recover           (const char    *directory,
+                                             gboolean       locked,
                                              GCancellable  *cancellable,
                                              GError       **error);
 

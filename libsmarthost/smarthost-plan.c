@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -18,17 +19,71 @@
 /*
  * Implementation notes
  *
- * Every new file is written as ".NAME.smarthost-new" in the directory of
- * the file it replaces, so that rename() is atomic. It is created with
- * O_EXCL and its final mode from the start, so a secrets file is never
- * readable by others, not even briefly. After an optional build command
- * (postmap) has produced its outputs from the new file, each existing
- * target is hard-linked to ".NAME.smarthost-old", every new file is renamed
- * over its target and the directories are fsynced. Then the steps run. If
- * anything fails, the backups are renamed back (or new targets removed),
- * which restores every file as it was. Leftover ".smarthost-new" and
- * ".smarthost-old" files from a crash are removed by the next execution
- * before it starts.
+ * A commit replaces several files (the maps and their .db tables, then
+ * master.cf, then main.cf; deletions last). No file system renames several
+ * files at once, so atomicity comes from a journal and recovery:
+ *
+ *  0. The journal, ".smarthost-journal" in the journal directory (the
+ *     Postfix configuration directory, which commits lock), lists the
+ *     directories the commit creates and, for every target (each file and
+ *     each build output), whether it exists now, its backup
+ *     ".NAME.smarthost-old" and the new file ".NAME.smarthost-new[.db]"
+ *     that replaces it (none for a deletion). It is written under a
+ *     temporary name, fsynced and renamed into place before anything else.
+ *  1. Every new file is written beside its target as ".NAME.smarthost-new",
+ *     created with O_EXCL and its final mode from the start (a secrets file
+ *     is never readable by others, not even briefly), fsynced, then built
+ *     (postmap makes ".NAME.smarthost-new.db").
+ *  2. Every existing target is hard-linked to its backup. All backups are
+ *     made before the first rename, so that "has a backup" means "may have
+ *     been replaced", and "existed, no backup" means "untouched".
+ *  3. Every new file is renamed over its target, deletions unlinked, in the
+ *     journal's order; directories are fsynced.
+ *  4. The steps run (validation with postconf, reload).
+ *  5. Commit point: the journal is renamed to ".smarthost-journal.committed".
+ *  6. Backups are removed and the committed journal last.
+ *
+ * If anything fails in-process, the same rollback that recovery uses
+ * restores every target from the journal. Recovery (_smarthost_plan_recover)
+ * runs under the lock whenever a commit starts, and from every read of the
+ * Postfix backend when it finds a journal (a read looks with two lstat()
+ * calls and takes the lock only then, so it also waits for a commit in
+ * progress). It goes one way, decided by the journal's name: an
+ * uncommitted journal is rolled BACK (every backup renamed over its target,
+ * every target that did not exist removed, every new file and created
+ * directory removed); a committed one is rolled FORWARD (backups removed).
+ * Both are idempotent, so a crash during recovery is recovered by the next.
+ * A crash before the commit point therefore always ends in the old state,
+ * even after the reload: the commit did not report success, so it did not
+ * happen.
+ *
+ * What "exactly the old or exactly the new state" means here: the files
+ * Postfix reads (main.cf, master.cf, every map source and its .db) have, as
+ * a whole, either all their old bytes and modes (old files are restored by
+ * rename, so as the same inodes) or all their new ones; absent files are
+ * absent. Leftovers (".smarthost-new", ".smarthost-old", ".smarthost-journal*")
+ * may exist right after a crash; Postfix never reads them (no parameter
+ * names them) and the next commit or read removes them.
+ *
+ * The limits, honestly:
+ *  - Between the first and the last rename of step 3 the files Postfix
+ *    reads are a mix of old and new, and a Postfix daemon that opens them
+ *    then sees that mix. A crash there leaves the mix on disk until the
+ *    next commit or read through the library rolls it back. Outside that
+ *    window (a few renames, microseconds) the directory is exactly old or
+ *    exactly new even before recovery.
+ *  - A crash after the reload and before the commit point rolls the files
+ *    back while the running Postfix has already loaded the new main.cf and
+ *    master.cf; it reads the restored maps by itself, and the next commit
+ *    that changes anything reloads it.
+ *  - Durability against power loss relies on fsync of files and
+ *    directories in this order; a kill (the tested case) needs none of it.
+ *  - A build command killed together with us (it is our child) may still
+ *    finish writing its ".smarthost-new.db" after recovery; the next commit
+ *    of that map removes it.
+ *
+ * Fault points (fault_point_names below, tests only) let a test kill the
+ * process with SIGKILL at each of these moments.
  */
 
 typedef struct {
@@ -41,9 +96,6 @@ typedef struct {
   char *masked_new;
   char **build_argv;    /* "{}" stands for the new file's path */
   char **outputs;       /* suffixes of files the build produces */
-  /* execution state */
-  gboolean written;
-  gboolean installed;
 } PlanFile;
 
 typedef struct {
@@ -56,7 +108,6 @@ typedef struct {
 typedef struct {
   char *path;
   guint mode;
-  gboolean created;
 } PlanDir;
 
 struct _SmarthostPlan
@@ -66,6 +117,7 @@ struct _SmarthostPlan
   GPtrArray *steps;
   GPtrArray *notes;
   GPtrArray *secrets;
+  char *journal_dir;    /* NULL: no journal */
 };
 
 static void
@@ -126,6 +178,7 @@ _smarthost_plan_free (SmarthostPlan *plan)
   g_ptr_array_unref (plan->steps);
   g_ptr_array_unref (plan->notes);
   g_ptr_array_unref (plan->secrets);
+  g_free (plan->journal_dir);
   g_free (plan);
 }
 
@@ -318,7 +371,77 @@ _smarthost_plan_to_preview (SmarthostPlan *plan)
   return g_string_free (out, FALSE);
 }
 
-/* --- execution ------------------------------------------------------- */
+/* --- fault points (tests only) ------------------------------------------ */
+
+/* Every fault point, in the order a commit reaches them. The environment
+ * variable SMARTHOST_FAULT_POINT=NAME[:N] makes the process kill itself
+ * with SIGKILL the N-th time (default: the first) it reaches NAME. Keep
+ * tests/e2e/test_crash.py in step with this list. */
+static const char * const fault_point_names[] = {
+  "journal",  /* the journal is in place; nothing else is changed yet */
+  "mkdir",    /* after each directory the commit creates */
+  "write",    /* after each new file is written and flushed (.NAME.smarthost-new) */
+  "build",    /* after each build command (postmap) has made its outputs */
+  "backup",   /* after each hard link of an old target to .NAME.smarthost-old */
+  "rename",   /* after each new file or build output is renamed over its target */
+  "delete",   /* after each target the commit deletes is removed */
+  "step",     /* after each step; in the Postfix backend 1 validates, 2 reloads */
+  "commit",   /* the journal is marked committed; backups are still there */
+  "cleanup",  /* backups and new files are gone; only the committed journal is left */
+  "recover",  /* after each target a rollback (after a failure, or recovery) restores */
+  NULL
+};
+
+static const char *fault_name;   /* NULL: no fault point is armed */
+static guint fault_countdown;
+
+static void
+fault_init (void)
+{
+  const char *env = g_getenv ("SMARTHOST_FAULT_POINT");
+  g_autofree char *name = NULL;
+  const char *colon;
+  guint64 n = 1;
+
+  if (env == NULL || *env == '\0')
+    return;
+  colon = strchr (env, ':');
+  name = colon ? g_strndup (env, colon - env) : g_strdup (env);
+  if (colon != NULL && (!g_ascii_string_to_unsigned (colon + 1, 10, 1, G_MAXUINT, &n, NULL)))
+    {
+      g_warning ("SMARTHOST_FAULT_POINT=%s: the count must be a number from 1; ignored", env);
+      return;
+    }
+  for (guint i = 0; fault_point_names[i]; i++)
+    if (g_str_equal (fault_point_names[i], name))
+      {
+        fault_name = fault_point_names[i];
+        fault_countdown = (guint) n;
+        return;
+      }
+  g_warning ("SMARTHOST_FAULT_POINT=%s names no fault point; ignored", env);
+}
+
+/* For tests only (see fault_point_names): kills the process at @name when
+ * SMARTHOST_FAULT_POINT asks for it. Otherwise one atomic load and a
+ * branch. */
+static void
+fault_point (const char *name)
+{
+  static gsize initialized = 0;
+
+  if (G_UNLIKELY (g_once_init_enter (&initialized)))
+    {
+      fault_init ();
+      g_once_init_leave (&initialized, 1);
+    }
+  if (G_LIKELY (fault_name == NULL))
+    return;
+  if (g_str_equal (name, fault_name) && --fault_countdown == 0)
+    raise (SIGKILL);
+}
+
+/* --- paths ---------------------------------------------------------------- */
 
 static char *
 sibling_path (const char *path,
@@ -355,6 +478,15 @@ set_errno_error (GError    **error,
   return FALSE;
 }
 
+/* TRUE unless lstat() says for sure that nothing is there. */
+static gboolean
+path_present (const char *path)
+{
+  struct stat st;
+
+  return lstat (path, &st) == 0 || errno != ENOENT;
+}
+
 static gboolean
 fsync_path (const char *path,
             gboolean    directory)
@@ -370,12 +502,412 @@ fsync_path (const char *path,
 }
 
 static gboolean
+write_all (int         fd,
+           const char *p,
+           gsize       left)
+{
+  while (left > 0)
+    {
+      ssize_t n = write (fd, p, left);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        return FALSE;
+      p += n;
+      left -= (gsize) n;
+    }
+  return TRUE;
+}
+
+/* --- the journal ---------------------------------------------------------- */
+
+#define JOURNAL_NAME           ".smarthost-journal"
+#define JOURNAL_COMMITTED_NAME ".smarthost-journal.committed"
+#define JOURNAL_NEW_NAME       ".smarthost-journal.new"
+#define JOURNAL_MAGIC          "smarthost-journal 1"
+
+typedef struct {
+  char *target;
+  char *backup;       /* the hard link keeping the old target */
+  char *source;       /* what is renamed over the target; NULL: deleted */
+  gboolean existed;   /* the target existed when the journal was made */
+} JournalEntry;
+
+typedef struct {
+  GPtrArray *dirs;    /* directories the commit creates */
+  GPtrArray *entries;
+} Journal;
+
+static void
+journal_entry_free (gpointer data)
+{
+  JournalEntry *e = data;
+
+  g_free (e->target);
+  g_free (e->backup);
+  g_free (e->source);
+  g_free (e);
+}
+
+static Journal *
+journal_new (void)
+{
+  Journal *j = g_new0 (Journal, 1);
+
+  j->dirs = g_ptr_array_new_with_free_func (g_free);
+  j->entries = g_ptr_array_new_with_free_func (journal_entry_free);
+  return j;
+}
+
+static void
+journal_free (Journal *j)
+{
+  if (j == NULL)
+    return;
+  g_ptr_array_unref (j->dirs);
+  g_ptr_array_unref (j->entries);
+  g_free (j);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Journal, journal_free)
+
+static char *
+journal_to_string (Journal *j)
+{
+  GString *out = g_string_new (JOURNAL_MAGIC "\n");
+
+  for (guint i = 0; i < j->dirs->len; i++)
+    {
+      g_autofree char *d = g_strescape (g_ptr_array_index (j->dirs, i), NULL);
+      g_string_append_printf (out, "dir\t%s\n", d);
+    }
+  for (guint i = 0; i < j->entries->len; i++)
+    {
+      JournalEntry *e = g_ptr_array_index (j->entries, i);
+      g_autofree char *target = g_strescape (e->target, NULL);
+      g_autofree char *backup = g_strescape (e->backup, NULL);
+      g_autofree char *source = g_strescape (e->source ? e->source : "", NULL);
+
+      g_string_append_printf (out, "file\t%d\t%s\t%s\t%s\n", e->existed ? 1 : 0, target, backup, source);
+    }
+  g_string_append (out, "end\n");
+  return g_string_free (out, FALSE);
+}
+
+/* A journal names only files beside its targets, with our prefixes: a
+ * damaged one must not make recovery touch anything else. */
+static gboolean
+journal_entry_is_sane (JournalEntry *e)
+{
+  g_autofree char *backup = NULL;
+  g_autofree char *dir = NULL;
+  g_autofree char *source_dir = NULL;
+  g_autofree char *source_base = NULL;
+
+  if (!g_path_is_absolute (e->target))
+    return FALSE;
+  backup = backup_path (e->target);
+  if (!g_str_equal (backup, e->backup))
+    return FALSE;
+  if (e->source == NULL)
+    return TRUE;
+  dir = g_path_get_dirname (e->target);
+  source_dir = g_path_get_dirname (e->source);
+  source_base = g_path_get_basename (e->source);
+  return g_str_equal (dir, source_dir) && source_base[0] == '.' &&
+         strstr (source_base, ".smarthost-new") != NULL;
+}
+
+static Journal *
+journal_load (const char  *path,
+              GError     **error)
+{
+  g_autoptr(Journal) j = journal_new ();
+  g_autoptr(GError) local_error = NULL;
+  g_autofree char *text = NULL;
+  g_auto(GStrv) lines = NULL;
+  gboolean ended = FALSE;
+  guint n;
+
+  if (!g_file_get_contents (path, &text, NULL, &local_error))
+    {
+      g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
+                   "recover: cannot read %s: %s", path, local_error->message);
+      return NULL;
+    }
+  lines = g_strsplit (text, "\n", 0);
+  n = g_strv_length (lines);
+  if (n == 0 || !g_str_equal (lines[0], JOURNAL_MAGIC))
+    goto damaged;
+  for (guint i = 1; i < n; i++)
+    {
+      g_auto(GStrv) fields = NULL;
+      guint nf;
+
+      if (ended)
+        {
+          if (*lines[i] != '\0')
+            goto damaged;
+          continue;
+        }
+      fields = g_strsplit (lines[i], "\t", 0);
+      nf = g_strv_length (fields);
+      if (nf == 1 && g_str_equal (fields[0], "end"))
+        ended = TRUE;
+      else if (nf == 2 && g_str_equal (fields[0], "dir"))
+        {
+          char *d = g_strcompress (fields[1]);
+          g_ptr_array_add (j->dirs, d);
+          if (!g_path_is_absolute (d))
+            goto damaged;
+        }
+      else if (nf == 5 && g_str_equal (fields[0], "file") &&
+               (g_str_equal (fields[1], "0") || g_str_equal (fields[1], "1")))
+        {
+          JournalEntry *e = g_new0 (JournalEntry, 1);
+          g_ptr_array_add (j->entries, e);
+          e->existed = fields[1][0] == '1';
+          e->target = g_strcompress (fields[2]);
+          e->backup = g_strcompress (fields[3]);
+          e->source = *fields[4] ? g_strcompress (fields[4]) : NULL;
+          if (!journal_entry_is_sane (e))
+            goto damaged;
+        }
+      else
+        goto damaged;
+    }
+  if (!ended)
+    goto damaged;
+  return g_steal_pointer (&j);
+
+damaged:
+  g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
+               "recover: %s is damaged, so an interrupted commit cannot be undone automatically; "
+               "compare the files it lists with their .smarthost-old backups, then remove it", path);
+  return NULL;
+}
+
+/* Writes the journal beside a temporary name, flushes it and renames it
+ * into place: it is either all there or not at all. */
+static gboolean
+journal_write (Journal     *j,
+               const char  *directory,
+               GError     **error)
+{
+  g_autofree char *path = g_build_filename (directory, JOURNAL_NAME, NULL);
+  g_autofree char *tmp = g_build_filename (directory, JOURNAL_NEW_NAME, NULL);
+  g_autofree char *text = journal_to_string (j);
+  int fd;
+
+  unlink (tmp);
+  fd = open (tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0)
+    return set_errno_error (error, errno, "journal", "cannot create", tmp);
+  if (!write_all (fd, text, strlen (text)) || fsync (fd) != 0)
+    {
+      int saved = errno;
+      close (fd);
+      unlink (tmp);
+      return set_errno_error (error, saved, "journal", "cannot write", tmp);
+    }
+  if (close (fd) != 0 || rename (tmp, path) != 0)
+    {
+      int saved = errno;
+      unlink (tmp);
+      return set_errno_error (error, saved, "journal", "cannot put in place", path);
+    }
+  fsync_path (directory, TRUE);
+  return TRUE;
+}
+
+/* fsyncs every directory the journal touches, and @extra. */
+static void
+journal_sync (Journal    *j,
+              const char *extra)
+{
+  g_autoptr(GHashTable) done = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+
+  for (guint i = 0; i < j->entries->len; i++)
+    {
+      JournalEntry *e = g_ptr_array_index (j->entries, i);
+      char *dir = g_path_get_dirname (e->target);
+      if (g_hash_table_add (done, dir))
+        fsync_path (dir, TRUE);
+    }
+  for (guint i = 0; i < j->dirs->len; i++)
+    {
+      char *parent = g_path_get_dirname (g_ptr_array_index (j->dirs, i));
+      if (g_hash_table_add (done, parent))
+        fsync_path (parent, TRUE);
+    }
+  if (extra != NULL && g_hash_table_add (done, g_strdup (extra)))
+    fsync_path (extra, TRUE);
+}
+
+static gboolean
+note_failure (GString    *failures,
+              const char *what,
+              const char *path)
+{
+  if (failures->len)
+    g_string_append (failures, "; ");
+  g_string_append_printf (failures, "%s %s: %s", what, path, g_strerror (errno));
+  return FALSE;
+}
+
+/* Puts every target back as it was when the journal was made, and removes
+ * what the commit added. It may be interrupted anywhere and run again: a
+ * backup is renamed back over its target (a no-op while it is still the
+ * same file), a target that did not exist is removed, and a target that
+ * existed but has no backup was never replaced, because every backup is
+ * made before the first rename. */
+static gboolean
+journal_roll_back (Journal  *j,
+                   GError  **error)
+{
+  g_autoptr(GString) failures = g_string_new (NULL);
+
+  for (guint i = j->entries->len; i-- > 0;)
+    {
+      JournalEntry *e = g_ptr_array_index (j->entries, i);
+
+      if (path_present (e->backup))
+        {
+          if (rename (e->backup, e->target) != 0)
+            note_failure (failures, "cannot restore", e->target);
+          else if (unlink (e->backup) != 0 && errno != ENOENT)
+            note_failure (failures, "cannot remove", e->backup);
+        }
+      else if (!e->existed && unlink (e->target) != 0 && errno != ENOENT)
+        note_failure (failures, "cannot remove", e->target);
+      if (e->source != NULL && unlink (e->source) != 0 && errno != ENOENT)
+        note_failure (failures, "cannot remove", e->source);
+      fault_point ("recover");
+    }
+  for (guint i = j->dirs->len; i-- > 0;)
+    rmdir (g_ptr_array_index (j->dirs, i));   /* only if empty: never anything else */
+  journal_sync (j, NULL);
+
+  if (failures->len)
+    {
+      g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
+                   "cannot undo the interrupted change: %s", failures->str);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* The change is complete: removes the backups and any new file left. */
+static void
+journal_roll_forward (Journal *j)
+{
+  for (guint i = 0; i < j->entries->len; i++)
+    {
+      JournalEntry *e = g_ptr_array_index (j->entries, i);
+      unlink (e->backup);
+      if (e->source != NULL)
+        unlink (e->source);
+    }
+  journal_sync (j, NULL);
+}
+
+static gboolean
+remove_journal_file (const char  *directory,
+                     const char  *name,
+                     GError     **error)
+{
+  g_autofree char *path = g_build_filename (directory, name, NULL);
+
+  if (unlink (path) != 0 && errno != ENOENT)
+    return set_errno_error (error, errno, "recover", "cannot remove", path);
+  return TRUE;
+}
+
+/*
+ * _smarthost_plan_recover:
+ * @directory: the directory holding the journal (the one commits lock)
+ * @locked: whether the caller holds the lock on @directory
+ *
+ * Finishes a commit that was interrupted (killed, or its machine lost
+ * power) in @directory: an uncommitted journal is rolled back, restoring
+ * every file as it was, a committed one rolled forward, removing the
+ * backups. Either way every leftover is removed. Without @locked this only
+ * looks for a journal, which costs two lstat() calls, and takes the lock
+ * only if it finds one (waiting for a commit in progress to end).
+ */
+gboolean
+_smarthost_plan_recover (const char    *directory,
+                         gboolean       locked,
+                         GCancellable  *cancellable,
+                         GError       **error)
+{
+  g_autofree char *journal_path = g_build_filename (directory, JOURNAL_NAME, NULL);
+  g_autofree char *committed_path = g_build_filename (directory, JOURNAL_COMMITTED_NAME, NULL);
+  gboolean have_journal = path_present (journal_path);
+  gboolean have_committed = path_present (committed_path);
+
+  if (!locked)
+    {
+      gboolean ok;
+      int lock;
+
+      if (!have_journal && !have_committed)
+        return TRUE;
+      lock = _smarthost_lock_directory (directory, cancellable, error);
+      if (lock < 0)
+        return FALSE;
+      ok = _smarthost_plan_recover (directory, TRUE, cancellable, error);
+      close (lock);
+      return ok;
+    }
+
+  if (have_journal)
+    {
+      g_autoptr(Journal) j = journal_load (journal_path, error);
+      if (j == NULL || !journal_roll_back (j, error))
+        return g_prefix_error (error, "%s: ", journal_path), FALSE;
+      if (!remove_journal_file (directory, JOURNAL_NAME, error))
+        return FALSE;
+    }
+  if (have_committed)
+    {
+      g_autoptr(Journal) j = journal_load (committed_path, error);
+      if (j == NULL)
+        return FALSE;
+      journal_roll_forward (j);
+      if (!remove_journal_file (directory, JOURNAL_COMMITTED_NAME, error))
+        return FALSE;
+    }
+  if (!remove_journal_file (directory, JOURNAL_NEW_NAME, error))
+    return FALSE;
+  if (have_journal || have_committed)
+    fsync_path (directory, TRUE);
+  return TRUE;
+}
+
+/*
+ * _smarthost_plan_set_journal:
+ * @directory: (nullable): where the plan keeps its journal
+ *
+ * Makes the execution of @plan crash safe: it keeps a journal in
+ * @directory, which the caller must have locked (with
+ * _smarthost_lock_directory()) and recovered (with
+ * _smarthost_plan_recover()) before computing the plan.
+ */
+void
+_smarthost_plan_set_journal (SmarthostPlan *plan,
+                             const char    *directory)
+{
+  g_free (plan->journal_dir);
+  plan->journal_dir = g_strdup (directory);
+}
+
+/* --- execution ------------------------------------------------------------ */
+
+static gboolean
 write_new_file (PlanFile  *f,
                 GError   **error)
 {
   g_autofree char *tmp = tmp_path (f->path);
-  const char *p = f->new_contents;
-  gsize left = strlen (p);
   struct stat st;
   guint mode;
   int fd;
@@ -384,21 +916,12 @@ write_new_file (PlanFile  *f,
   fd = open (tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, f->mode & 0777);
   if (fd < 0)
     return set_errno_error (error, errno, "write", "cannot create", tmp);
-  f->written = TRUE;
 
-  while (left > 0)
+  if (!write_all (fd, f->new_contents, strlen (f->new_contents)))
     {
-      ssize_t n = write (fd, p, left);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        {
-          int saved = errno;
-          close (fd);
-          return set_errno_error (error, saved, "write", "cannot write", tmp);
-        }
-      p += n;
-      left -= (gsize) n;
+      int saved = errno;
+      close (fd);
+      return set_errno_error (error, saved, "write", "cannot write", tmp);
     }
 
   /* A replaced file keeps its owner and, unless it holds secrets (a mode
@@ -491,114 +1014,89 @@ targets_of (PlanFile *f)
   return targets;
 }
 
+/* Removes stale ".smarthost-new" and ".smarthost-old" files of @f that no
+ * journal names (left by versions that kept none). */
 static void
 remove_leftovers (PlanFile *f)
 {
   g_autoptr(GPtrArray) targets = targets_of (f);
   g_autofree char *tmp = tmp_path (f->path);
 
-  unlink (tmp);
   for (guint i = 0; i < targets->len; i++)
     {
       const char *target = g_ptr_array_index (targets, i);
       g_autofree char *backup = backup_path (target);
-      g_autofree char *tmp_out = NULL;
+      g_autofree char *tmp_out = g_strconcat (tmp, target + strlen (f->path), NULL);
 
       unlink (backup);
-      if (i + 1 < targets->len)
-        {
-          tmp_out = g_strconcat (tmp, target + strlen (f->path), NULL);
-          unlink (tmp_out);
-        }
+      unlink (tmp_out);
     }
 }
 
-static void
-sync_directories (SmarthostPlan *plan)
+/* The journal of @plan: the directories to create, then every target in
+ * the order they are put in place (the file's outputs before the file;
+ * new and changed files in the plan's order, deletions last). */
+static Journal *
+journal_of_plan (SmarthostPlan *plan)
 {
-  g_autoptr(GHashTable) done = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  Journal *j = journal_new ();
 
-  for (guint i = 0; i < plan->files->len; i++)
-    {
-      PlanFile *f = g_ptr_array_index (plan->files, i);
-      char *dir = g_path_get_dirname (f->path);
-      if (g_hash_table_add (done, dir))
-        fsync_path (dir, TRUE);
-    }
-}
-
-static void
-rollback (SmarthostPlan *plan)
-{
-  for (guint i = plan->files->len; i-- > 0;)
-    {
-      PlanFile *f = g_ptr_array_index (plan->files, i);
-      g_autoptr(GPtrArray) targets = NULL;
-
-      if (!f->installed)
-        continue;
-      targets = targets_of (f);
-      for (guint j = 0; j < targets->len; j++)
-        {
-          const char *target = g_ptr_array_index (targets, j);
-          g_autofree char *backup = backup_path (target);
-
-          if (g_file_test (backup, G_FILE_TEST_EXISTS))
-            {
-              if (rename (backup, target) != 0)
-                g_warning ("rollback: cannot restore %s from %s: %s",
-                           target, backup, g_strerror (errno));
-            }
-          else
-            unlink (target);
-        }
-      f->installed = FALSE;
-    }
-  sync_directories (plan);
-  for (guint i = 0; i < plan->files->len; i++)
-    remove_leftovers (g_ptr_array_index (plan->files, i));
-  for (guint i = plan->dirs->len; i-- > 0;)
+  for (guint i = 0; i < plan->dirs->len; i++)
     {
       PlanDir *d = g_ptr_array_index (plan->dirs, i);
-      if (d->created)
-        rmdir (d->path);
+      if (!path_present (d->path))
+        g_ptr_array_add (j->dirs, g_strdup (d->path));
     }
+  for (guint pass = 0; pass < 2; pass++)
+    for (guint i = 0; i < plan->files->len; i++)
+      {
+        PlanFile *f = g_ptr_array_index (plan->files, i);
+        g_autoptr(GPtrArray) targets = NULL;
+        g_autofree char *tmp = NULL;
+
+        if ((f->new_contents == NULL) != (pass == 1))
+          continue;
+        targets = targets_of (f);
+        tmp = tmp_path (f->path);
+        for (guint k = 0; k < targets->len; k++)
+          {
+            const char *target = g_ptr_array_index (targets, k);
+            JournalEntry *e = g_new0 (JournalEntry, 1);
+
+            e->target = g_strdup (target);
+            e->backup = backup_path (target);
+            if (f->new_contents != NULL)
+              e->source = g_strconcat (tmp, target + strlen (f->path), NULL);
+            e->existed = path_present (target);
+            g_ptr_array_add (j->entries, e);
+          }
+      }
+  return j;
 }
 
 static gboolean
-install_file (PlanFile  *f,
-              GError   **error)
+create_directories (SmarthostPlan  *plan,
+                    GError        **error)
 {
-  g_autoptr(GPtrArray) targets = targets_of (f);
-  g_autofree char *tmp = tmp_path (f->path);
-
-  /* Back up every existing target first, so that a failure halfway through
-   * can restore all of them. */
-  for (guint i = 0; i < targets->len; i++)
+  for (guint i = 0; i < plan->dirs->len; i++)
     {
-      const char *target = g_ptr_array_index (targets, i);
-      g_autofree char *backup = backup_path (target);
+      PlanDir *d = g_ptr_array_index (plan->dirs, i);
+      struct stat st;
 
-      unlink (backup);
-      if (link (target, backup) != 0 && errno != ENOENT)
-        return set_errno_error (error, errno, "backup", "cannot back up", target);
-    }
-
-  f->installed = TRUE;
-  for (guint i = 0; i < targets->len; i++)
-    {
-      const char *target = g_ptr_array_index (targets, i);
-      g_autofree char *source = NULL;
-
-      if (f->new_contents == NULL)
+      if (mkdir (d->path, d->mode) == 0)
         {
-          if (unlink (target) != 0 && errno != ENOENT)
-            return set_errno_error (error, errno, "install", "cannot remove", target);
+          if (chmod (d->path, d->mode) != 0)
+            return set_errno_error (error, errno, "write", "cannot set the mode of", d->path);
+          fault_point ("mkdir");
           continue;
         }
-      source = g_strconcat (tmp, target + strlen (f->path), NULL);
-      if (rename (source, target) != 0)
-        return set_errno_error (error, errno, "install", "cannot rename into place", target);
+      if (errno != EEXIST)
+        return set_errno_error (error, errno, "write", "cannot create directory", d->path);
+      /* An existing directory is tightened, never loosened. */
+      if (lstat (d->path, &st) != 0 || !S_ISDIR (st.st_mode))
+        return set_errno_error (error, ENOTDIR, "write", "cannot use directory", d->path);
+      if ((st.st_mode & 07777 & ~d->mode) != 0 && chmod (d->path, st.st_mode & d->mode & 07777) != 0)
+        return set_errno_error (error, errno, "write", "cannot set the mode of", d->path);
     }
   return TRUE;
 }
@@ -609,41 +1107,36 @@ _smarthost_plan_execute (SmarthostPlan  *plan,
                          GError        **error)
 {
   g_autoptr(GError) local_error = NULL;
+  g_autoptr(GError) rollback_error = NULL;
+  g_autoptr(Journal) journal = NULL;
+  gboolean journaled = FALSE;
 
-  for (guint i = 0; i < plan->dirs->len; i++)
+  if (plan->journal_dir != NULL)
     {
-      PlanDir *d = g_ptr_array_index (plan->dirs, i);
-      if (mkdir (d->path, d->mode) == 0)
+      g_autofree char *j1 = g_build_filename (plan->journal_dir, JOURNAL_NAME, NULL);
+      g_autofree char *j2 = g_build_filename (plan->journal_dir, JOURNAL_COMMITTED_NAME, NULL);
+
+      if (path_present (j1) || path_present (j2))
         {
-          d->created = TRUE;
-          if (chmod (d->path, d->mode) != 0)
-            {
-              set_errno_error (&local_error, errno, "write", "cannot set the mode of", d->path);
-              goto fail;
-            }
-        }
-      else if (errno != EEXIST)
-        {
-          set_errno_error (&local_error, errno, "write", "cannot create directory", d->path);
-          goto fail;
-        }
-      else
-        {
-          struct stat st;
-          /* An existing directory is tightened, never loosened. */
-          if (lstat (d->path, &st) != 0 || !S_ISDIR (st.st_mode))
-            {
-              set_errno_error (&local_error, ENOTDIR, "write", "cannot use directory", d->path);
-              goto fail;
-            }
-          if ((st.st_mode & 07777 & ~d->mode) != 0 && chmod (d->path, st.st_mode & d->mode & 07777) != 0)
-            {
-              set_errno_error (&local_error, errno, "write", "cannot set the mode of", d->path);
-              goto fail;
-            }
+          g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
+                       "nothing was changed: an interrupted commit in %s was not recovered",
+                       plan->journal_dir);
+          return FALSE;
         }
     }
 
+  /* 0. The journal: from now on, a crash is undone by the next recovery. */
+  journal = journal_of_plan (plan);
+  if (plan->journal_dir != NULL)
+    {
+      if (!journal_write (journal, plan->journal_dir, &local_error))
+        goto fail;
+      journaled = TRUE;
+      fault_point ("journal");
+    }
+
+  if (!create_directories (plan, &local_error))
+    goto fail;
   for (guint i = 0; i < plan->files->len; i++)
     remove_leftovers (g_ptr_array_index (plan->files, i));
 
@@ -658,29 +1151,63 @@ _smarthost_plan_execute (SmarthostPlan  *plan,
         continue;
       if (!write_new_file (f, &local_error))
         goto fail;
-      if (f->build_argv != NULL && !run_build (plan, f, cancellable, &local_error))
-        goto fail;
+      fault_point ("write");
+      if (f->build_argv != NULL)
+        {
+          if (!run_build (plan, f, cancellable, &local_error))
+            goto fail;
+          fault_point ("build");
+        }
     }
 
   if (g_cancellable_set_error_if_cancelled (cancellable, &local_error))
     goto fail;
 
-  /* 2. Put them in place; from here on, cancellation is not honoured until
-   * the steps, so that a commit is never left halfway. */
-  for (guint pass = 0; pass < 2; pass++)
-    for (guint i = 0; i < plan->files->len; i++)
-      {
-        /* New and changed files first, in the plan's order (maps before
-         * the configuration that names them), deletions last. */
-        PlanFile *f = g_ptr_array_index (plan->files, i);
-        if ((f->new_contents == NULL) != (pass == 1))
-          continue;
-        if (!install_file (f, &local_error))
-          goto fail;
-      }
-  sync_directories (plan);
+  /* 2. Back up every existing target, all before the first rename, so
+   * that a rollback can tell a replaced target (it has a backup) from one
+   * not yet touched. From here on, cancellation is not honoured until the
+   * steps, so that a commit is never left halfway. */
+  for (guint i = 0; i < journal->entries->len; i++)
+    {
+      JournalEntry *e = g_ptr_array_index (journal->entries, i);
 
-  /* 3. Validate, reload. */
+      if (!e->existed)
+        continue;
+      unlink (e->backup);
+      if (link (e->target, e->backup) != 0)
+        {
+          set_errno_error (&local_error, errno, "backup", "cannot back up", e->target);
+          goto fail;
+        }
+      fault_point ("backup");
+    }
+  journal_sync (journal, NULL);
+
+  /* 3. Put them in place, in the journal's order. */
+  for (guint i = 0; i < journal->entries->len; i++)
+    {
+      JournalEntry *e = g_ptr_array_index (journal->entries, i);
+
+      if (e->source == NULL)
+        {
+          if (unlink (e->target) != 0 && errno != ENOENT)
+            {
+              set_errno_error (&local_error, errno, "install", "cannot remove", e->target);
+              goto fail;
+            }
+          fault_point ("delete");
+          continue;
+        }
+      if (rename (e->source, e->target) != 0)
+        {
+          set_errno_error (&local_error, errno, "install", "cannot rename into place", e->target);
+          goto fail;
+        }
+      fault_point ("rename");
+    }
+  journal_sync (journal, NULL);
+
+  /* 4. Validate, reload. */
   for (guint i = 0; i < plan->steps->len; i++)
     {
       PlanStep *s = g_ptr_array_index (plan->steps, i);
@@ -691,18 +1218,54 @@ _smarthost_plan_execute (SmarthostPlan  *plan,
           g_set_error (&local_error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED, "%s", redacted);
           goto fail;
         }
+      fault_point ("step");
     }
 
-  for (guint i = 0; i < plan->files->len; i++)
-    remove_leftovers (g_ptr_array_index (plan->files, i));
+  /* 5. The commit point: once the journal is renamed, recovery keeps the
+   * new files. */
+  if (journaled)
+    {
+      g_autofree char *j1 = g_build_filename (plan->journal_dir, JOURNAL_NAME, NULL);
+      g_autofree char *j2 = g_build_filename (plan->journal_dir, JOURNAL_COMMITTED_NAME, NULL);
+
+      if (rename (j1, j2) != 0)
+        {
+          set_errno_error (&local_error, errno, "commit", "cannot rename", j1);
+          goto fail;
+        }
+      fsync_path (plan->journal_dir, TRUE);
+      fault_point ("commit");
+    }
+
+  /* 6. Clean up; a failure here changes nothing that Postfix reads. */
+  journal_roll_forward (journal);
+  fault_point ("cleanup");
+  if (journaled)
+    {
+      remove_journal_file (plan->journal_dir, JOURNAL_COMMITTED_NAME, NULL);
+      fsync_path (plan->journal_dir, TRUE);
+    }
   return TRUE;
 
 fail:
-  rollback (plan);
+  if (journal_roll_back (journal, &rollback_error) && journaled)
+    {
+      remove_journal_file (plan->journal_dir, JOURNAL_NAME, NULL);
+      fsync_path (plan->journal_dir, TRUE);
+    }
   if (local_error->domain == SMARTHOST_ERROR || g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     g_propagate_error (error, g_steal_pointer (&local_error));
   else
     g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED, "%s", local_error->message);
+  if (rollback_error != NULL)
+    {
+      if (journaled)
+        g_prefix_error (error, "%s (the next commit or read finishes undoing it, from the journal in %s): ",
+                        rollback_error->message, plan->journal_dir);
+      else
+        g_prefix_error (error, "%s: ", rollback_error->message);
+      return FALSE;
+    }
   g_prefix_error (error, "nothing was changed: ");
   return FALSE;
 }

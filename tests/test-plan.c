@@ -626,6 +626,183 @@ test_preview_new_and_deleted (Fixture       *fx,
                    "--- /cfg/old\n+++ /dev/null\n@@ -1,1 +0,0 @@\n-y\n");
 }
 
+/* --- the journal: crash safety ------------------------------------------- */
+
+static void
+assert_no_journal (Fixture *fx)
+{
+  g_autofree char *j1 = path_in (fx, ".smarthost-journal");
+  g_autofree char *j2 = path_in (fx, ".smarthost-journal.committed");
+  g_autofree char *j3 = path_in (fx, ".smarthost-journal.new");
+
+  g_assert_false (g_file_test (j1, G_FILE_TEST_EXISTS));
+  g_assert_false (g_file_test (j2, G_FILE_TEST_EXISTS));
+  g_assert_false (g_file_test (j3, G_FILE_TEST_EXISTS));
+}
+
+static void
+test_journal_commit (Fixture       *fx,
+                     gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *map = path_in (fx, "map");
+  g_autofree char *contents = NULL;
+
+  setup_rollback (fx);
+  _smarthost_plan_set_journal (fx->plan, fx->dir);
+  _smarthost_plan_add_step (fx->plan, "ok", step_ok, fx, NULL);
+  g_assert_true (_smarthost_plan_execute (fx->plan, NULL, &error));
+  g_assert_no_error (error);
+  contents = read_file (map);
+  g_assert_cmpstr (contents, ==, "k new\n");
+  assert_no_leftovers (fx->dir);
+  assert_no_journal (fx);
+}
+
+static void
+test_journal_rollback_failing_step (Fixture       *fx,
+                                    gconstpointer  data)
+{
+  g_autoptr(GHashTable) before = NULL;
+  g_autoptr(GHashTable) after = NULL;
+  g_autoptr(GError) error = NULL;
+
+  setup_rollback (fx);
+  _smarthost_plan_set_journal (fx->plan, fx->dir);
+  _smarthost_plan_add_step (fx->plan, "validate", step_fail, fx, NULL);
+  before = snapshot (fx->dir);
+  g_assert_false (_smarthost_plan_execute (fx->plan, NULL, &error));
+  g_assert_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED);
+  g_assert_true (g_str_has_prefix (error->message, "nothing was changed: "));
+  after = snapshot (fx->dir);
+  assert_same_snapshot (before, after);
+  assert_no_journal (fx);
+}
+
+/* What a commit killed after two of its renames leaves. */
+static void
+write_interrupted_commit (Fixture    *fx,
+                          const char *journal_name)
+{
+  g_autofree char *main_cf = path_in (fx, "main.cf");
+  g_autofree char *main_old = path_in (fx, ".main.cf.smarthost-old");
+  g_autofree char *fresh = path_in (fx, "fresh.cf");
+  g_autofree char *fresh_old = path_in (fx, ".fresh.cf.smarthost-old");
+  g_autofree char *master = path_in (fx, "master.cf");
+  g_autofree char *master_old = path_in (fx, ".master.cf.smarthost-old");
+  g_autofree char *master_new = path_in (fx, ".master.cf.smarthost-new");
+  g_autofree char *journal = path_in (fx, journal_name);
+  g_autofree char *main_new = path_in (fx, ".main.cf.smarthost-new");
+  g_autofree char *fresh_new = path_in (fx, ".fresh.cf.smarthost-new");
+  g_autofree char *text = NULL;
+
+  write_file (main_old, "old main\n", 0644);
+  write_file (main_cf, "new main\n", 0644);          /* renamed into place */
+  write_file (fresh, "new file\n", 0644);            /* did not exist before */
+  write_file (master, "old master\n", 0644);
+  g_assert_cmpint (link (master, master_old), ==, 0); /* backed up, not yet replaced */
+  write_file (master_new, "new master\n", 0644);
+  text = g_strdup_printf ("smarthost-journal 1\n"
+                          "file\t1\t%s\t%s\t%s\n"
+                          "file\t0\t%s\t%s\t%s\n"
+                          "file\t1\t%s\t%s\t%s\n"
+                          "end\n",
+                          main_cf, main_old, main_new,
+                          fresh, fresh_old, fresh_new,
+                          master, master_old, master_new);
+  write_file (journal, text, 0600);
+}
+
+static void
+test_journal_recover_rolls_back (Fixture       *fx,
+                                 gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *main_cf = path_in (fx, "main.cf");
+  g_autofree char *master = path_in (fx, "master.cf");
+  g_autofree char *fresh = path_in (fx, "fresh.cf");
+  g_autofree char *c1 = NULL;
+  g_autofree char *c2 = NULL;
+
+  write_interrupted_commit (fx, ".smarthost-journal");
+  g_assert_true (_smarthost_plan_recover (fx->dir, FALSE, NULL, &error));
+  g_assert_no_error (error);
+  c1 = read_file (main_cf);
+  c2 = read_file (master);
+  g_assert_cmpstr (c1, ==, "old main\n");
+  g_assert_cmpstr (c2, ==, "old master\n");
+  g_assert_false (g_file_test (fresh, G_FILE_TEST_EXISTS));
+  assert_no_leftovers (fx->dir);
+  assert_no_journal (fx);
+  /* Nothing to do a second time. */
+  g_assert_true (_smarthost_plan_recover (fx->dir, TRUE, NULL, &error));
+  g_assert_no_error (error);
+}
+
+static void
+test_journal_recover_rolls_forward (Fixture       *fx,
+                                    gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *main_cf = path_in (fx, "main.cf");
+  g_autofree char *c1 = NULL;
+
+  write_interrupted_commit (fx, ".smarthost-journal.committed");
+  g_assert_true (_smarthost_plan_recover (fx->dir, FALSE, NULL, &error));
+  g_assert_no_error (error);
+  c1 = read_file (main_cf);
+  g_assert_cmpstr (c1, ==, "new main\n");
+  assert_no_leftovers (fx->dir);
+  assert_no_journal (fx);
+}
+
+static void
+test_journal_damaged (Fixture       *fx,
+                      gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GHashTable) before = NULL;
+  g_autoptr(GHashTable) after = NULL;
+  g_autofree char *journal = path_in (fx, ".smarthost-journal");
+  g_autofree char *main_cf = path_in (fx, "main.cf");
+  g_autofree char *text = g_strdup_printf ("smarthost-journal 1\nfile\t1\t%s\t/etc/passwd\t\nend\n", main_cf);
+
+  write_file (main_cf, "a\n", 0644);
+  write_file (journal, text, 0600);
+  before = snapshot (fx->dir);
+  g_assert_false (_smarthost_plan_recover (fx->dir, FALSE, NULL, &error));
+  g_assert_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED);
+  g_assert_nonnull (strstr (error->message, "damaged"));
+  after = snapshot (fx->dir);
+  assert_same_snapshot (before, after);
+
+  /* A commit refuses to run over it. */
+  g_clear_error (&error);
+  _smarthost_plan_set_journal (fx->plan, fx->dir);
+  _smarthost_plan_add_file (fx->plan, main_cf, "a\n", "b\n", 0644, NULL, NULL);
+  g_assert_false (_smarthost_plan_execute (fx->plan, NULL, &error));
+  g_assert_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED);
+  g_clear_pointer (&after, g_hash_table_unref);
+  after = snapshot (fx->dir);
+  assert_same_snapshot (before, after);
+}
+
+static void
+test_journal_recover_nothing (Fixture       *fx,
+                              gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GHashTable) before = snapshot (fx->dir);
+  g_autoptr(GHashTable) after = NULL;
+
+  g_assert_true (_smarthost_plan_recover (fx->dir, FALSE, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (_smarthost_plan_recover (fx->dir, TRUE, NULL, &error));
+  g_assert_no_error (error);
+  after = snapshot (fx->dir);
+  assert_same_snapshot (before, after);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -650,6 +827,12 @@ main (int   argc,
   ADD ("/plan/preview/masked", test_preview);
   ADD ("/plan/preview/new-and-deleted", test_preview_new_and_deleted);
   ADD ("/plan/preview/no-change", test_unchanged_file_not_added);
+  ADD ("/plan/journal/commit", test_journal_commit);
+  ADD ("/plan/journal/rollback-failing-step", test_journal_rollback_failing_step);
+  ADD ("/plan/journal/recover-rolls-back", test_journal_recover_rolls_back);
+  ADD ("/plan/journal/recover-rolls-forward", test_journal_recover_rolls_forward);
+  ADD ("/plan/journal/damaged", test_journal_damaged);
+  ADD ("/plan/journal/recover-nothing", test_journal_recover_nothing);
 #undef ADD
 
   return g_test_run ();

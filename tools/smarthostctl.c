@@ -88,6 +88,10 @@ static const char summary[] =
   "  check HOST [RELAY-OPTIONS]               check a relay that is not configured\n"
   "  send-test --from ADDR --to ADDR [--domain DOMAIN]\n"
   "                                           send a test message through the configured relay\n"
+  "  doctor                                   find what is wrong with the setup, each with a fix\n"
+  "                                           (exit 1 when an error is found); changes nothing\n"
+  "  import                                   take a hand-made relay setup (relayhost, SASL and\n"
+  "                                           sender-dependent relay maps, TLS) under management\n"
   "\n"
   "The options from --port on are relay options, for set-server and set-domain.\n"
   "No option takes the password itself: use --password-stdin or --password-file.\n"
@@ -299,26 +303,39 @@ print_json (JsonNode *node)
 }
 
 static int
+compare_strings (gconstpointer a,
+                 gconstpointer b)
+{
+  return strcmp (*(char * const *) a, *(char * const *) b);
+}
+
+static int
 cmd_status (SmarthostBackend *backend)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(SmarthostRelay) server = NULL;
-  g_auto(GStrv) domains = NULL;
-  g_autoptr(GPtrArray) relays = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GHashTable) table = NULL;
+  g_autoptr(GPtrArray) domains = g_ptr_array_new ();
+  g_autoptr(GPtrArray) relays = g_ptr_array_new ();
+  const char * const *names;
+  GHashTableIter iter;
+  gpointer key;
 
   server = smarthost_backend_get_server (backend, NULL, &error);
   if (error != NULL)
     return fail_error (error);
-  domains = smarthost_backend_list_domains (backend, NULL, &error);
-  if (domains == NULL)
+  /* One read for all domains: consistent, and fast with many of them. */
+  table = smarthost_backend_get_domains (backend, NULL, &error);
+  if (table == NULL)
     return fail_error (error);
-  for (guint i = 0; domains[i]; i++)
-    {
-      SmarthostRelay *r = smarthost_backend_get_domain (backend, domains[i], NULL, &error);
-      if (error != NULL)
-        return fail_error (error);
-      g_ptr_array_add (relays, r);
-    }
+  g_hash_table_iter_init (&iter, table);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    g_ptr_array_add (domains, key);
+  g_ptr_array_sort (domains, compare_strings);
+  for (guint i = 0; i < domains->len; i++)
+    g_ptr_array_add (relays, g_hash_table_lookup (table, g_ptr_array_index (domains, i)));
+  g_ptr_array_add (domains, NULL);
+  names = (const char * const *) domains->pdata;
 
   if (opt.json)
     {
@@ -332,9 +349,9 @@ cmd_status (SmarthostBackend *backend)
       json_builder_add_value (b, relay_to_json (server));
       json_builder_set_member_name (b, "domains");
       json_builder_begin_object (b);
-      for (guint i = 0; domains[i]; i++)
+      for (guint i = 0; names[i]; i++)
         {
-          json_builder_set_member_name (b, domains[i]);
+          json_builder_set_member_name (b, names[i]);
           json_builder_add_value (b, relay_to_json (g_ptr_array_index (relays, i)));
         }
       json_builder_end_object (b);
@@ -351,15 +368,15 @@ cmd_status (SmarthostBackend *backend)
     }
   else
     g_print ("Server-wide smarthost: none (mail goes out directly)\n");
-  if (domains[0] == NULL)
+  if (names[0] == NULL)
     g_print ("Domain smarthosts: none\n");
   else
     {
       g_print ("Domain smarthosts:\n");
-      for (guint i = 0; domains[i]; i++)
+      for (guint i = 0; names[i]; i++)
         {
           g_autofree char *text = smarthost_relay_to_string (g_ptr_array_index (relays, i));
-          g_print ("  %s: %s\n", domains[i], text);
+          g_print ("  %s: %s\n", names[i], text);
         }
     }
   return EXIT_OK;
@@ -569,6 +586,179 @@ configured_relay (SmarthostBackend  *backend,
   return g_steal_pointer (&relay);
 }
 
+/* What an import took over, from the notes of its preview ("adopts ... as
+ * the server-wide smarthost", "... as the smarthost of DOMAIN (..."). */
+static void
+adopted_from_preview (const char  *preview,
+                      gboolean    *server,
+                      GPtrArray   *domains)
+{
+  g_auto(GStrv) lines = g_strsplit (preview, "\n", 0);
+
+  for (guint i = 0; lines[i]; i++)
+    {
+      const char *as;
+      if (!g_str_has_prefix (lines[i], "# note: adopts "))
+        continue;
+      if (strstr (lines[i], " as the server-wide smarthost (") != NULL)
+        *server = TRUE;
+      else if ((as = strstr (lines[i], " as the smarthost of ")) != NULL)
+        {
+          as += strlen (" as the smarthost of ");
+          g_ptr_array_add (domains, g_strndup (as, strcspn (as, " ")));
+        }
+    }
+}
+
+static int
+cmd_import (SmarthostBackend *backend)
+{
+  g_autoptr(SmarthostTransaction) tx = smarthost_backend_begin (backend);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) domains = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(SmarthostRelay) server = NULL;
+  g_autofree char *preview = NULL;
+  gboolean adopted_server = FALSE;
+
+  smarthost_transaction_set_reload (tx, !opt.no_reload);
+  smarthost_transaction_set_policy (tx, policy);
+  if (!smarthost_transaction_adopt (tx, &error))
+    return fail_error (error);
+  preview = smarthost_transaction_preview (tx, NULL, &error);
+  if (preview == NULL)
+    return fail_error (error);
+
+  if (opt.dry_run)
+    {
+      if (opt.json)
+        {
+          g_autoptr(JsonBuilder) b = json_builder_new ();
+          g_autoptr(JsonNode) root = NULL;
+          json_builder_begin_object (b);
+          json_builder_set_member_name (b, "dry_run");
+          json_builder_add_boolean_value (b, TRUE);
+          json_builder_set_member_name (b, "preview");
+          json_builder_add_string_value (b, preview);
+          json_builder_end_object (b);
+          root = json_builder_get_root (b);
+          print_json (root);
+        }
+      else if (*preview == '\0')
+        g_print ("No change: there is no hand-made smarthost setup to import.\n");
+      else
+        g_print ("%s", preview);
+      return EXIT_OK;
+    }
+
+  if (!smarthost_transaction_commit (tx, NULL, &error))
+    return fail_error (error);
+  if (smarthost_transaction_get_changed (tx))
+    adopted_from_preview (preview, &adopted_server, domains);
+  if (adopted_server)
+    server = smarthost_backend_get_server (backend, NULL, NULL);
+
+  if (opt.json)
+    {
+      g_autoptr(JsonBuilder) b = json_builder_new ();
+      g_autoptr(JsonNode) root = NULL;
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "changed");
+      json_builder_add_boolean_value (b, smarthost_transaction_get_changed (tx));
+      json_builder_set_member_name (b, "adopted");
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "server");
+      json_builder_add_value (b, relay_to_json (server));
+      json_builder_set_member_name (b, "domains");
+      json_builder_begin_object (b);
+      for (guint i = 0; i < domains->len; i++)
+        {
+          g_autoptr(SmarthostRelay) r = smarthost_backend_get_domain (backend, g_ptr_array_index (domains, i),
+                                                                      NULL, NULL);
+          json_builder_set_member_name (b, g_ptr_array_index (domains, i));
+          json_builder_add_value (b, relay_to_json (r));
+        }
+      json_builder_end_object (b);
+      json_builder_end_object (b);
+      json_builder_end_object (b);
+      root = json_builder_get_root (b);
+      print_json (root);
+    }
+  else if (!smarthost_transaction_get_changed (tx))
+    g_print ("No change: there is no hand-made smarthost setup to import.\n");
+  else
+    {
+      if (server != NULL)
+        {
+          g_autofree char *text = smarthost_relay_to_string (server);
+          g_print ("Imported the server-wide smarthost: %s\n", text);
+        }
+      for (guint i = 0; i < domains->len; i++)
+        {
+          g_autoptr(SmarthostRelay) r = smarthost_backend_get_domain (backend, g_ptr_array_index (domains, i),
+                                                                      NULL, NULL);
+          g_autofree char *text = r ? smarthost_relay_to_string (r) : g_strdup ("?");
+          g_print ("Imported the smarthost of %s: %s\n", (char *) g_ptr_array_index (domains, i), text);
+        }
+      if (server == NULL && domains->len == 0)
+        g_print ("Imported: the hand-made settings are now managed.\n");
+    }
+  return EXIT_OK;
+}
+
+static int
+cmd_doctor (SmarthostBackend *backend)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) findings = smarthost_backend_diagnose (backend, NULL, &error);
+  gboolean any_error = FALSE;
+
+  if (findings == NULL)
+    return fail_error (error);
+  for (guint i = 0; i < findings->len; i++)
+    if (smarthost_finding_get_severity (g_ptr_array_index (findings, i)) == SMARTHOST_SEVERITY_ERROR)
+      any_error = TRUE;
+
+  if (opt.json)
+    {
+      g_autoptr(JsonBuilder) b = json_builder_new ();
+      g_autoptr(JsonNode) root = NULL;
+
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "findings");
+      json_builder_begin_array (b);
+      for (guint i = 0; i < findings->len; i++)
+        {
+          SmarthostFinding *f = g_ptr_array_index (findings, i);
+          json_builder_begin_object (b);
+          json_builder_set_member_name (b, "severity");
+          json_builder_add_string_value (b, smarthost_severity_to_string (smarthost_finding_get_severity (f)));
+          json_builder_set_member_name (b, "code");
+          json_builder_add_string_value (b, smarthost_finding_get_code (f));
+          json_builder_set_member_name (b, "message");
+          json_builder_add_string_value (b, smarthost_finding_get_message (f));
+          json_builder_set_member_name (b, "fix");
+          json_builder_add_string_value (b, smarthost_finding_get_fix (f));
+          json_builder_end_object (b);
+        }
+      json_builder_end_array (b);
+      json_builder_end_object (b);
+      root = json_builder_get_root (b);
+      print_json (root);
+    }
+  else if (findings->len == 0)
+    g_print ("No problems found.\n");
+  else
+    for (guint i = 0; i < findings->len; i++)
+      {
+        SmarthostFinding *f = g_ptr_array_index (findings, i);
+        g_print ("%s%s [%s]: %s\n  fix: %s\n", i ? "\n" : "",
+                 smarthost_severity_to_string (smarthost_finding_get_severity (f)),
+                 smarthost_finding_get_code (f), smarthost_finding_get_message (f),
+                 smarthost_finding_get_fix (f));
+      }
+  return any_error ? EXIT_FAILED : EXIT_OK;
+}
+
 static SmarthostBackend *
 make_backend (GError **error)
 {
@@ -619,7 +809,8 @@ main (int   argc,
   command = argv[1];
 
   /* Reading is always allowed, whatever the policy file holds. */
-  if (g_str_equal (command, "status") || g_str_equal (command, "list-domains"))
+  if (g_str_equal (command, "status") || g_str_equal (command, "list-domains") ||
+      g_str_equal (command, "doctor"))
     policy = smarthost_policy_new ();
   else
     policy = opt.policy_file ? smarthost_policy_new_from_file (opt.policy_file, &error)
@@ -674,6 +865,10 @@ main (int   argc,
     status = cmd_status (backend);
   else if (g_str_equal (command, "list-domains") && argc == 2)
     status = cmd_list_domains (backend);
+  else if (g_str_equal (command, "doctor") && argc == 2)
+    status = cmd_doctor (backend);
+  else if (g_str_equal (command, "import") && argc == 2)
+    status = cmd_import (backend);
   else if (g_str_equal (command, "set-server"))
     status = run_change (backend, NULL, relay);
   else if (g_str_equal (command, "unset-server") && argc == 2)
@@ -691,6 +886,7 @@ main (int   argc,
                                               : run_probe (configured, opt.domain != NULL, opt.from, opt.to, FALSE);
     }
   else if (g_str_equal (command, "status") || g_str_equal (command, "list-domains") ||
+           g_str_equal (command, "doctor") || g_str_equal (command, "import") ||
            g_str_equal (command, "unset-server") || g_str_equal (command, "unset-domain") ||
            g_str_equal (command, "check") || g_str_equal (command, "send-test"))
     status = fail (EXIT_USAGE, "wrong number of arguments for %s (see --help)", command);

@@ -17,6 +17,7 @@
 #include "smarthost-plan-private.h"
 #include "smarthost-postfix-backend.h"
 #include "smarthost-postfix-conf.h"
+#include "smarthost-postfix-private.h"
 #include "smarthost-private.h"
 #include "smarthost-transaction.h"
 
@@ -68,20 +69,12 @@
  *
  * A server relay set by hand (relayhost, with the global smtp_sasl_* and
  * smtp_tls_* settings) is reported as it is and left alone until the
- * caller replaces or removes it.
+ * caller replaces or removes it, or adopts it (a transaction with "adopt":
+ * see smarthost-postfix-adopt.c). The doctor is smarthost-postfix-doctor.c.
  */
 
-#define OWN_FOLDER "smarthost"
-#define TRANSPORT_PREFIX "smarthost-"
-#define MAP_SENDER_TRANSPORT "sender_transport"
-#define MAP_SENDER_PASSWD "sender_passwd"
-#define MAP_SERVER_PASSWD "server_passwd"
-#define MAP_HEADER "# Managed by libsmarthost: change with smarthostctl, not by hand.\n"
-
-#define P_RELAYHOST "relayhost"
-#define P_DEFAULT_TRANSPORT "default_transport"
-#define P_RELAY_TRANSPORT "relay_transport"
-#define P_SDD_TRANSPORT_MAPS "sender_dependent_default_transport_maps"
+/* OWN_FOLDER, TRANSPORT_PREFIX, the map names and PfState are in
+ * smarthost-postfix-private.h, shared with the doctor and adoption. */
 
 struct _SmarthostPostfixBackend
 {
@@ -109,24 +102,9 @@ static GParamSpec *properties[N_PROPS];
 
 /* --- the state of a configuration directory ------------------------- */
 
-typedef struct {
-  char *dir;
-  char *own_dir;
-  char *main_path;
-  char *master_path;
-  char *main_text;
-  char *master_text;
-  PfConf *main;
-  PfConf *master;
-  /* map name -> GHashTable of key -> value; absent when the file is */
-  char *map_text[3];
-  GHashTable *map[3];
-} PfState;
-
-enum { MAP_TRANSPORT, MAP_SPASSWD, MAP_SVPASSWD };
 static const char *map_names[3] = { MAP_SENDER_TRANSPORT, MAP_SENDER_PASSWD, MAP_SERVER_PASSWD };
 
-static void
+void
 pf_state_free (PfState *st)
 {
   g_free (st->dir);
@@ -144,7 +122,6 @@ pf_state_free (PfState *st)
     }
   g_free (st);
 }
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (PfState, pf_state_free)
 
 static char *
 map_path (PfState    *st,
@@ -212,6 +189,10 @@ load_state (SmarthostPostfixBackend  *self,
   gboolean exists = FALSE;
 
   if (!check_config_directory (self->config_directory, error))
+    return NULL;
+  /* Never read what a killed commit left halfway (no-op without a journal). */
+  if (g_file_test (self->config_directory, G_FILE_TEST_IS_DIR) &&
+      !_smarthost_plan_recover (self->config_directory, FALSE, NULL, error))
     return NULL;
 
   st->dir = g_strdup (self->config_directory);
@@ -1017,6 +998,7 @@ build_plan (SmarthostPostfixBackend  *self,
   g_autofree char *our_map = map_spec (st, MAP_SENDER_TRANSPORT);
   g_autofree char *sdd = NULL;
   SmarthostRelay *staged_server = NULL;
+  g_autoptr(PfAdoption) adoption = NULL;
   gboolean server_staged, manage_server;
   GHashTableIter iter;
   gpointer key, value;
@@ -1029,6 +1011,17 @@ build_plan (SmarthostPostfixBackend  *self,
       SmarthostRelay *r = read_domain (st, d);
       if (r != NULL)
         g_hash_table_insert (domains, g_strdup (d), r);
+    }
+  /* Adoption: the hand-made relays, under the staged changes. */
+  if (smarthost_transaction_get_adopt (tx))
+    {
+      adoption = pf_adopt (self, st, notes, cancellable, error);
+      if (adoption == NULL)
+        return FALSE;
+      g_hash_table_iter_init (&iter, adoption->domains);
+      while (g_hash_table_iter_next (&iter, &key, &value))
+        if (!g_hash_table_contains (domains, key))
+          g_hash_table_insert (domains, g_strdup (key), g_object_ref (value));
     }
   g_hash_table_iter_init (&iter, _smarthost_transaction_get_domains (tx));
   while (g_hash_table_iter_next (&iter, &key, &value))
@@ -1043,6 +1036,11 @@ build_plan (SmarthostPostfixBackend  *self,
   if (server_staged)
     {
       server = staged_server ? g_object_ref (staged_server) : NULL;
+      manage_server = TRUE;
+    }
+  else if (adoption != NULL && adoption->server != NULL)
+    {
+      server = g_object_ref (adoption->server);
       manage_server = TRUE;
     }
   else
@@ -1087,6 +1085,21 @@ build_plan (SmarthostPostfixBackend  *self,
     set_param (main_cf, P_SDD_TRANSPORT_MAPS, sdd, notes);
   else
     unset_param (main_cf, P_SDD_TRANSPORT_MAPS, "", notes);
+  if (adoption != NULL && adoption->drop_sdr_maps->len > 0)
+    {
+      /* Relayhost maps whose every entry is ours now leave main.cf. */
+      g_autofree char *sdr = g_strdup (pf_conf_get (main_cf, P_SDR_MAPS));
+      for (guint i = 0; i < adoption->drop_sdr_maps->len; i++)
+        {
+          char *next = merge_map_list (sdr, g_ptr_array_index (adoption->drop_sdr_maps, i), FALSE);
+          g_free (sdr);
+          sdr = next;
+        }
+      if (*sdr)
+        set_param (main_cf, P_SDR_MAPS, sdr, notes);
+      else
+        unset_param (main_cf, P_SDR_MAPS, "", notes);
+    }
 
   if (manage_server)
     {
@@ -1211,6 +1224,95 @@ build_plan (SmarthostPostfixBackend  *self,
   return TRUE;
 }
 
+/* --- for the other files of the backend (smarthost-postfix-private.h) - */
+
+PfState *
+pf_load_state (SmarthostPostfixBackend  *self,
+               GError                  **error)
+{
+  return load_state (self, error);
+}
+
+char *
+pf_map_path (PfState    *st,
+             const char *name)
+{
+  return map_path (st, name);
+}
+
+gboolean
+pf_parse_nexthop (const char  *text,
+                  char       **host,
+                  guint       *port,
+                  gboolean    *mx_lookup)
+{
+  return parse_nexthop (text, host, port, mx_lookup);
+}
+
+char **
+pf_postconf_values (PfState       *st,
+                    const char   **names,
+                    GCancellable  *cancellable,
+                    GError       **error)
+{
+  return postconf_values (st, names, cancellable, error);
+}
+
+char *
+pf_postmap_query (PfState      *st,
+                  const char   *maps,
+                  const char   *key,
+                  GCancellable *cancellable)
+{
+  return postmap_query (st, maps, key, cancellable);
+}
+
+char *
+pf_master_option (const char *entry,
+                  const char *name)
+{
+  return master_option (entry, name);
+}
+
+gboolean
+pf_server_is_ours (PfState *st)
+{
+  return server_is_ours (st);
+}
+
+GPtrArray *
+pf_list_domains (PfState *st)
+{
+  return list_domains (st);
+}
+
+SmarthostRelay *
+pf_read_domain (PfState    *st,
+                const char *domain)
+{
+  return read_domain (st, domain);
+}
+
+SmarthostRelay *
+pf_read_server (PfState       *st,
+                GCancellable  *cancellable,
+                GError       **error)
+{
+  return read_server (st, TRUE, cancellable, error);
+}
+
+static gboolean smarthost_postfix_backend_validate_relay (SmarthostBackend *backend,
+                                                          SmarthostRelay   *relay,
+                                                          GError          **error);
+
+gboolean
+pf_validate_relay (SmarthostPostfixBackend  *self,
+                   SmarthostRelay           *relay,
+                   GError                  **error)
+{
+  return smarthost_postfix_backend_validate_relay (SMARTHOST_BACKEND (self), relay, error);
+}
+
 /* --- the interface ---------------------------------------------------- */
 
 static const char *
@@ -1319,6 +1421,30 @@ smarthost_postfix_backend_list_domains (SmarthostBackend  *backend,
   return (char **) g_ptr_array_steal (domains, NULL);
 }
 
+static GHashTable *
+smarthost_postfix_backend_get_domains (SmarthostBackend  *backend,
+                                       GCancellable      *cancellable,
+                                       GError           **error)
+{
+  SmarthostPostfixBackend *self = SMARTHOST_POSTFIX_BACKEND (backend);
+  g_autoptr(PfState) st = load_state (self, error);
+  g_autoptr(GPtrArray) domains = NULL;
+  GHashTable *result;
+
+  if (st == NULL)
+    return NULL;
+  domains = list_domains (st);
+  result = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
+  for (guint i = 0; i < domains->len; i++)
+    {
+      const char *domain = g_ptr_array_index (domains, i);
+      SmarthostRelay *relay = read_domain (st, domain);
+      if (relay != NULL)
+        g_hash_table_insert (result, g_strdup (domain), relay);
+    }
+  return result;
+}
+
 static char *
 smarthost_postfix_backend_preview (SmarthostBackend      *backend,
                                    SmarthostTransaction  *tx,
@@ -1363,10 +1489,14 @@ smarthost_postfix_backend_commit (SmarthostBackend      *backend,
   if (lock < 0)
     return FALSE;
 
-  st = load_state (self, error);
+  /* A commit killed halfway left a journal: undo it (or finish it, past
+   * its commit point) before reading the state. */
+  ok = _smarthost_plan_recover (self->config_directory, TRUE, cancellable, error);
+  st = ok ? load_state (self, error) : NULL;
   ok = st != NULL && build_plan (self, tx, st, &plan, cancellable, error);
   if (ok && _smarthost_plan_has_changes (plan))
     {
+      _smarthost_plan_set_journal (plan, self->config_directory);
       ok = _smarthost_plan_execute (plan, cancellable, error);
       *changed = ok;
     }
@@ -1385,6 +1515,8 @@ smarthost_postfix_backend_iface_init (SmarthostBackendInterface *iface)
   iface->list_domains = smarthost_postfix_backend_list_domains;
   iface->preview = smarthost_postfix_backend_preview;
   iface->commit = smarthost_postfix_backend_commit;
+  iface->diagnose = pf_diagnose;
+  iface->get_domains = smarthost_postfix_backend_get_domains;
 }
 
 /* --- GObject ------------------------------------------------------------ */

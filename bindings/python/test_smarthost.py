@@ -703,6 +703,11 @@ class ToyBackend(GObject.Object, Smarthost.Backend):
     def do_diagnose(self, cancellable):
         return []
 
+    # Not reachable from Python either (a GHashTable return from a vfunc);
+    # the default, list_domains then get_domain, serves this backend.
+    def do_get_domains(self, cancellable):
+        return {}
+
     # The vfuncs below get the transaction, but a backend outside the
     # library cannot read what is staged on it (no public accessor), nor
     # report *changed (not annotated (out)): see the report in bindings/.
@@ -1289,11 +1294,49 @@ class TestDiagnosisAndAdoption(unittest.TestCase):
         loop.run()
         self.assertEqual(len(got['findings']), len(findings))
 
+    def test_get_domains(self):
+        for domain, user in (('a.example', 'ua'), ('b.example', 'ub')):
+            self.backend.set_domain(domain, Smarthost.Relay(host='smtp.example.net', username=user,
+                                                            password=PASSWORD), None)
+        domains = self.backend.get_domains(None)
+        self.assertEqual(sorted(domains), ['a.example', 'b.example'])
+        self.assertEqual(domains['b.example'].get_username(), 'ub')
+        loop = GLib.MainLoop()
+        got = {}
+
+        def done(backend, res):
+            got['domains'] = backend.get_domains_finish(res)
+            loop.quit()
+
+        self.backend.get_domains_async(None, done)
+        GLib.timeout_add_seconds(ASYNC_TIMEOUT, loop.quit)
+        loop.run()
+        self.assertEqual(sorted(got['domains']), ['a.example', 'b.example'])
+        # The default implementation, for a backend without its own
+        self.assertEqual(ToyBackend().get_domains(None), {})
+
     def test_adopt_is_staged(self):
         tx = self.backend.begin()
         self.assertFalse(tx.get_adopt())
         self.assertTrue(tx.adopt())
         self.assertTrue(tx.props.adopt)
+
+    def test_diagnose_finds_a_duplicate_parameter(self):
+        conf = self.backend.get_config_directory()
+        main_cf = os.path.join(conf, 'main.cf')
+        with open(main_cf, 'a') as f:
+            f.write('myhostname = other.example.org\n')
+        past = time.time() - 10
+        os.utime(main_cf, (past, past))
+        before = snapshot(conf)
+        findings = self.backend.diagnose(None)
+        dup = [f for f in findings if f.get_code() == 'duplicate-parameter']
+        self.assertEqual(len(dup), 1, [f.get_message() for f in findings])
+        self.assertEqual(dup[0].get_severity(), Smarthost.Severity.WARNING)
+        self.assertIn('myhostname', dup[0].get_message())
+        self.assertIn('other.example.org', dup[0].get_message())
+        self.assertTrue(dup[0].get_fix())
+        self.assertEqual(snapshot(conf), before, 'diagnose changed the configuration')
 
 
 class TestSpf(unittest.TestCase):

@@ -13,6 +13,7 @@
 #include "smarthost-policy.h"
 #include "smarthost-finding.h"
 #include "smarthost-spf.h"
+#include "smarthost-provider.h"
 #include "smarthost-backend.h"
 #include "smarthost-transaction.h"
 #include "smarthost-probe-result.h"

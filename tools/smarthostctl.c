@@ -6,6 +6,7 @@
  */
 #include "config.h"
 
+#include <gio/gunixinputstream.h>
 #include <json-glib/json-glib.h>
 #include <locale.h>
 #include <stdio.h>
@@ -38,6 +39,12 @@ typedef struct {
   char *password_file;
   gboolean no_verify;
   char *ca_file;
+  char *provider;
+  char *region;
+  /* spf, apply */
+  char *record;
+  char *include;
+  gboolean allow_inline_password;
   /* checks */
   gboolean check;
   char *domain;
@@ -66,6 +73,11 @@ static const GOptionEntry global_entries[] = {
   { "password-file", 0, 0, G_OPTION_ARG_FILENAME, &opt.password_file, "Read the password from FILE", "FILE" },
   { "no-verify-certificate", 0, 0, G_OPTION_ARG_NONE, &opt.no_verify, "Do not verify the relay's certificate", NULL },
   { "ca-file", 0, 0, G_OPTION_ARG_FILENAME, &opt.ca_file, "Trust the CAs in FILE for this relay", "FILE" },
+  { "provider", 0, 0, G_OPTION_ARG_STRING, &opt.provider, "Use a relay service's preset (host, port, user name); see providers", "NAME" },
+  { "region", 0, 0, G_OPTION_ARG_STRING, &opt.region, "With --provider: the service's region (Amazon SES)", "REGION" },
+  { "record", 0, 0, G_OPTION_ARG_STRING, &opt.record, "spf: the current SPF record, instead of looking it up", "TEXT" },
+  { "include", 0, 0, G_OPTION_ARG_STRING, &opt.include, "spf: the SPF domain to include, instead of the provider's", "DOMAIN" },
+  { "allow-inline-password", 0, 0, G_OPTION_ARG_NONE, &opt.allow_inline_password, "apply: accept \"password\" in the file itself", NULL },
   /* Checks. */
   { "check", 0, 0, G_OPTION_ARG_NONE, &opt.check, "set-server, set-domain: check the relay first; change nothing if it fails", NULL },
   { "domain", 0, 0, G_OPTION_ARG_STRING, &opt.domain, "check, send-test: use DOMAIN's smarthost", "DOMAIN" },
@@ -92,6 +104,11 @@ static const char summary[] =
   "                                           (exit 1 when an error is found); changes nothing\n"
   "  import                                   take a hand-made relay setup (relayhost, SASL and\n"
   "                                           sender-dependent relay maps, TLS) under management\n"
+  "  apply FILE|-                             set the complete state from JSON (the shape of\n"
+  "                                           status --json; domains not listed lose theirs)\n"
+  "  providers                                relay services with presets (--provider NAME)\n"
+  "  spf DOMAIN [--provider NAME | --include DOMAIN] [--record TEXT]\n"
+  "                                           the domain's SPF record with the relay's include\n"
   "\n"
   "The options from --port on are relay options, for set-server and set-domain.\n"
   "No option takes the password itself: use --password-stdin or --password-file.\n"
@@ -145,7 +162,7 @@ static gboolean
 any_relay_option (void)
 {
   return opt.port || opt.security || opt.mx_lookup || opt.user || opt.password_stdin ||
-         opt.password_file || opt.no_verify || opt.ca_file;
+         opt.password_file || opt.no_verify || opt.ca_file || opt.provider || opt.region;
 }
 
 /* Reads a password, dropping one final line break. */
@@ -207,7 +224,32 @@ static SmarthostRelay *
 relay_from_options (const char  *host,
                     GError     **error)
 {
-  g_autoptr(SmarthostRelay) relay = smarthost_relay_new (host);
+  g_autoptr(SmarthostRelay) relay = NULL;
+
+  /* A provider's preset first; HOST and the options given override it. */
+  if (opt.provider)
+    {
+      g_autoptr(SmarthostProvider) provider = smarthost_provider_lookup (opt.provider, error);
+      SmarthostSecurity security = SMARTHOST_SECURITY_STARTTLS;
+
+      if (provider == NULL)
+        return NULL;
+      if (opt.security && !smarthost_security_from_string (opt.security, &security, error))
+        return NULL;
+      relay = smarthost_provider_create_relay (provider, opt.region, security, error);
+      if (relay == NULL)
+        return NULL;
+      if (host)
+        smarthost_relay_set_host (relay, host);
+    }
+  else if (opt.region)
+    return g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
+                        "region: --region goes with --provider"), NULL;
+  else if (host == NULL)
+    return g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
+                        "host: give the relay's HOST, or --provider NAME"), NULL;
+  else
+    relay = smarthost_relay_new (host);
 
   if (opt.password_stdin && opt.password_file)
     return g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
@@ -243,7 +285,7 @@ relay_from_options (const char  *host,
   if (opt.password_stdin || opt.password_file)
     {
       char *password;
-      if (opt.user == NULL)
+      if (smarthost_relay_get_username (relay) == NULL)
         return g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
                             "password: needs a user name: add --user NAME"), NULL;
       password = read_password (error);
@@ -408,6 +450,20 @@ cmd_list_domains (SmarthostBackend *backend)
   return EXIT_OK;
 }
 
+/* A relay service's quirks, as warnings on standard error. */
+static void
+print_provider_quirks (void)
+{
+  g_autoptr(SmarthostProvider) provider = NULL;
+  const char * const *quirks;
+
+  if (opt.provider == NULL || (provider = smarthost_provider_lookup (opt.provider, NULL)) == NULL)
+    return;
+  quirks = smarthost_provider_get_quirks (provider);
+  for (guint i = 0; quirks[i]; i++)
+    g_printerr ("smarthostctl: warning: %s: %s\n", smarthost_provider_get_name (provider), quirks[i]);
+}
+
 static int run_probe (SmarthostRelay *relay,
                       gboolean        for_domain,
                       const char     *sender,
@@ -467,6 +523,8 @@ run_change (SmarthostBackend *backend,
 
   if (!smarthost_transaction_commit (tx, NULL, &error))
     return fail_error (error);
+  if (relay != NULL)
+    print_provider_quirks ();
 
   if (domain != NULL)
     after = smarthost_backend_get_domain (backend, domain, NULL, NULL);
@@ -784,6 +842,431 @@ make_backend (GError **error)
   return g_steal_pointer (&backend);
 }
 
+static int
+cmd_providers (void)
+{
+  g_autoptr(GPtrArray) providers = smarthost_provider_list ();
+
+  if (opt.json)
+    {
+      g_autoptr(JsonBuilder) b = json_builder_new ();
+      g_autoptr(JsonNode) root = NULL;
+
+      json_builder_begin_array (b);
+      for (guint i = 0; i < providers->len; i++)
+        {
+          SmarthostProvider *p = g_ptr_array_index (providers, i);
+          g_autofree char *host = smarthost_provider_get_host (p, NULL, NULL);
+          const char * const *regions = smarthost_provider_get_regions (p);
+          const char * const *quirks = smarthost_provider_get_quirks (p);
+
+          json_builder_begin_object (b);
+          json_builder_set_member_name (b, "id");
+          json_builder_add_string_value (b, smarthost_provider_get_id (p));
+          json_builder_set_member_name (b, "name");
+          json_builder_add_string_value (b, smarthost_provider_get_name (p));
+          json_builder_set_member_name (b, "host");
+          json_builder_add_string_value (b, host);
+          json_builder_set_member_name (b, "ports");
+          json_builder_begin_object (b);
+          for (SmarthostSecurity sec = SMARTHOST_SECURITY_NONE; sec <= SMARTHOST_SECURITY_TLS; sec++)
+            if (smarthost_provider_get_port (p, sec))
+              {
+                json_builder_set_member_name (b, smarthost_security_to_string (sec));
+                json_builder_add_int_value (b, smarthost_provider_get_port (p, sec));
+              }
+          json_builder_end_object (b);
+          json_builder_set_member_name (b, "username");
+          if (smarthost_provider_get_username (p))
+            json_builder_add_string_value (b, smarthost_provider_get_username (p));
+          else
+            json_builder_add_null_value (b);
+          json_builder_set_member_name (b, "spf_include");
+          json_builder_add_string_value (b, smarthost_provider_get_spf_include (p));
+          json_builder_set_member_name (b, "regions");
+          json_builder_begin_array (b);
+          for (guint j = 0; regions[j]; j++)
+            json_builder_add_string_value (b, regions[j]);
+          json_builder_end_array (b);
+          json_builder_set_member_name (b, "quirks");
+          json_builder_begin_array (b);
+          for (guint j = 0; quirks[j]; j++)
+            json_builder_add_string_value (b, quirks[j]);
+          json_builder_end_array (b);
+          json_builder_end_object (b);
+        }
+      json_builder_end_array (b);
+      root = json_builder_get_root (b);
+      print_json (root);
+      return EXIT_OK;
+    }
+
+  for (guint i = 0; i < providers->len; i++)
+    {
+      SmarthostProvider *p = g_ptr_array_index (providers, i);
+      g_autofree char *host = smarthost_provider_get_host (p, NULL, NULL);
+      guint starttls = smarthost_provider_get_port (p, SMARTHOST_SECURITY_STARTTLS);
+      guint tls = smarthost_provider_get_port (p, SMARTHOST_SECURITY_TLS);
+
+      g_print ("%-13s %s\n", smarthost_provider_get_id (p), smarthost_provider_get_name (p));
+      g_print ("              host %s", host);
+      if (starttls)
+        g_print (", starttls %u", starttls);
+      if (tls)
+        g_print (", tls %u", tls);
+      if (smarthost_provider_get_username (p))
+        g_print (", user %s", smarthost_provider_get_username (p));
+      g_print (", SPF include:%s\n", smarthost_provider_get_spf_include (p));
+      if (smarthost_provider_get_regions (p)[0])
+        g_print ("              regions: --region REGION (default %s)\n", host);
+    }
+  return EXIT_OK;
+}
+
+/* The provider whose host the relay uses, if any. */
+static SmarthostProvider *
+provider_of_relay (SmarthostRelay *relay)
+{
+  g_autoptr(GPtrArray) providers = smarthost_provider_list ();
+  const char *host = smarthost_relay_get_host (relay);
+
+  for (guint i = 0; host && i < providers->len; i++)
+    {
+      SmarthostProvider *p = g_ptr_array_index (providers, i);
+      const char * const *regions = smarthost_provider_get_regions (p);
+      guint n = regions[0] ? g_strv_length ((char **) regions) : 1;
+
+      for (guint j = 0; j < n; j++)
+        {
+          g_autofree char *h = smarthost_provider_get_host (p, regions[0] ? regions[j] : NULL, NULL);
+          if (h && g_ascii_strcasecmp (h, host) == 0)
+            return g_object_ref (p);
+        }
+    }
+  return NULL;
+}
+
+static int
+cmd_spf (const char *domain)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SmarthostProvider) provider = NULL;
+  g_auto(GStrv) records = NULL;
+  g_auto(GStrv) warnings = NULL;
+  g_autoptr(GPtrArray) all_warnings = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *normalized = smarthost_domain_normalize (domain, &error);
+  g_autofree char *merged = NULL;
+  const char *include = opt.include;
+  const char *current = opt.record;
+
+  if (normalized == NULL)
+    return fail_error (error);
+  if (opt.provider && opt.include)
+    return fail (EXIT_USAGE, "give --provider or --include, not both");
+  if (opt.provider)
+    {
+      provider = smarthost_provider_lookup (opt.provider, &error);
+      if (provider == NULL)
+        return fail_error (error);
+      include = smarthost_provider_get_spf_include (provider);
+    }
+  else if (include == NULL)
+    {
+      /* The relay this domain's mail uses tells which service to include. */
+      g_autoptr(SmarthostBackend) backend = make_backend (&error);
+      g_autoptr(SmarthostRelay) relay = NULL;
+
+      if (backend == NULL)
+        return fail_error (error);
+      relay = smarthost_backend_get_domain (backend, normalized, NULL, &error);
+      if (relay == NULL && error == NULL)
+        relay = smarthost_backend_get_server (backend, NULL, &error);
+      if (error != NULL)
+        return fail_error (error);
+      if (relay == NULL || (provider = provider_of_relay (relay)) == NULL)
+        return fail (EXIT_USAGE, "spf: %s", relay ? "the relay of this domain is not a known provider: give --provider or --include"
+                                                  : "no smarthost is configured for this domain: give --provider or --include");
+      include = smarthost_provider_get_spf_include (provider);
+    }
+
+  if (current == NULL)
+    {
+      records = smarthost_spf_lookup (normalized, NULL, &error);
+      if (records == NULL)
+        return fail_error (error);
+      if (g_strv_length (records) > 1)
+        g_ptr_array_add (all_warnings, g_strdup_printf ("%s has %u SPF records: SPF fails with more than one; "
+                                                        "merge them into one", normalized, g_strv_length (records)));
+      current = records[0];
+    }
+
+  merged = smarthost_spf_merge (current, include, &warnings, &error);
+  if (merged == NULL)
+    return fail_error (error);
+  for (guint i = 0; warnings[i]; i++)
+    g_ptr_array_add (all_warnings, g_strdup (warnings[i]));
+
+  if (opt.json)
+    {
+      g_autoptr(JsonBuilder) b = json_builder_new ();
+      g_autoptr(JsonNode) root = NULL;
+
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "domain");
+      json_builder_add_string_value (b, normalized);
+      json_builder_set_member_name (b, "current");
+      if (current)
+        json_builder_add_string_value (b, current);
+      else
+        json_builder_add_null_value (b);
+      json_builder_set_member_name (b, "record");
+      json_builder_add_string_value (b, merged);
+      json_builder_set_member_name (b, "changed");
+      json_builder_add_boolean_value (b, g_strcmp0 (current, merged) != 0);
+      json_builder_set_member_name (b, "warnings");
+      json_builder_begin_array (b);
+      for (guint i = 0; i < all_warnings->len; i++)
+        json_builder_add_string_value (b, g_ptr_array_index (all_warnings, i));
+      json_builder_end_array (b);
+      json_builder_end_object (b);
+      root = json_builder_get_root (b);
+      print_json (root);
+    }
+  else
+    {
+      g_print ("%s. TXT \"%s\"\n", normalized, merged);
+      for (guint i = 0; i < all_warnings->len; i++)
+        g_printerr ("smarthostctl: warning: %s\n", (char *) g_ptr_array_index (all_warnings, i));
+    }
+  return EXIT_OK;
+}
+
+/* One relay of an apply file: the keys of status --json, plus provider,
+ * region, password_file, password_env and (only when allowed) password. */
+static SmarthostRelay *
+relay_from_json (const char  *where,
+                 JsonNode    *node,
+                 GError     **error)
+{
+  static const char *known[] = { "host", "port", "security", "mx_lookup", "verify_certificate", "ca_file",
+                                 "username", "password_set", "password_file", "password_env", "password",
+                                 "provider", "region", NULL };
+  g_autoptr(SmarthostRelay) relay = NULL;
+  g_autoptr(GList) members = NULL;
+  JsonObject *o;
+  const char *security_name = NULL;
+  SmarthostSecurity security = SMARTHOST_SECURITY_STARTTLS;
+  g_autofree char *password = NULL;
+
+  if (!JSON_NODE_HOLDS_OBJECT (node))
+    return g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
+                        "%s: must be an object or null", where), NULL;
+  o = json_node_get_object (node);
+  members = json_object_get_members (o);
+  for (GList *l = members; l; l = l->next)
+    if (!g_strv_contains (known, l->data))
+      return g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
+                          "%s: unknown key \"%s\"", where, (char *) l->data), NULL;
+
+#define STR(key) (json_object_has_member (o, key) && !json_object_get_null_member (o, key) ? \
+                  json_object_get_string_member (o, key) : NULL)
+  security_name = STR ("security");
+  if (security_name && !smarthost_security_from_string (security_name, &security, error))
+    return g_prefix_error (error, "%s: ", where), NULL;
+  if (STR ("provider"))
+    {
+      g_autoptr(SmarthostProvider) provider = smarthost_provider_lookup (STR ("provider"), error);
+      if (provider == NULL || !(relay = smarthost_provider_create_relay (provider, STR ("region"), security, error)))
+        return g_prefix_error (error, "%s: ", where), NULL;
+    }
+  else
+    relay = smarthost_relay_new (NULL);
+  if (STR ("host"))
+    smarthost_relay_set_host (relay, STR ("host"));
+  smarthost_relay_set_security (relay, security);
+  if (json_object_has_member (o, "port") && !json_object_get_null_member (o, "port"))
+    {
+      gint64 port = json_object_get_int_member (o, "port");
+      smarthost_relay_set_port (relay, port < 0 || port > G_MAXUINT32 ? G_MAXUINT32 : (guint) port);
+    }
+  if (json_object_has_member (o, "mx_lookup"))
+    smarthost_relay_set_mx_lookup (relay, json_object_get_boolean_member (o, "mx_lookup"));
+  if (json_object_has_member (o, "verify_certificate"))
+    smarthost_relay_set_verify_certificate (relay, json_object_get_boolean_member (o, "verify_certificate"));
+  if (STR ("ca_file"))
+    smarthost_relay_set_ca_file (relay, STR ("ca_file"));
+  if (STR ("username"))
+    smarthost_relay_set_username (relay, STR ("username"));
+
+  if (STR ("password") && !opt.allow_inline_password)
+    return g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
+                        "%s: a password in the file itself needs --allow-inline-password; "
+                        "prefer password_file or password_env", where), NULL;
+  if ((STR ("password") != NULL) + (STR ("password_file") != NULL) + (STR ("password_env") != NULL) > 1)
+    return g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
+                        "%s: give one of password, password_file and password_env", where), NULL;
+  if (STR ("password"))
+    password = g_strdup (STR ("password"));
+  else if (STR ("password_file"))
+    {
+      g_autoptr(GError) local_error = NULL;
+      gsize len;
+      if (!g_file_get_contents (STR ("password_file"), &password, &len, &local_error))
+        return g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
+                            "%s: password_file: %s", where, local_error->message), NULL;
+      if (len > 0 && password[len - 1] == '\n')
+        password[--len] = '\0';
+      if (len > 0 && password[len - 1] == '\r')
+        password[--len] = '\0';
+    }
+  else if (STR ("password_env"))
+    {
+      const char *value = g_getenv (STR ("password_env"));
+      if (value == NULL || *value == '\0')
+        return g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
+                            "%s: password_env: the environment variable %s is not set", where,
+                            STR ("password_env")), NULL;
+      password = g_strdup (value);
+    }
+#undef STR
+  if (password)
+    {
+      smarthost_relay_set_password (relay, password);
+      explicit_bzero (password, strlen (password));
+    }
+  if (!smarthost_relay_validate (relay, error))
+    return g_prefix_error (error, "%s: ", where), NULL;
+  return g_steal_pointer (&relay);
+}
+
+static int
+cmd_apply (SmarthostBackend *backend,
+           const char       *file)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(SmarthostTransaction) tx = smarthost_backend_begin (backend);
+  g_autoptr(GHashTable) current = NULL;
+  g_autoptr(GList) members = NULL;
+  JsonObject *root;
+  JsonNode *server, *domains;
+  gboolean ok;
+
+  if (g_str_equal (file, "-"))
+    {
+      g_autoptr(GInputStream) in = g_unix_input_stream_new (0, FALSE);
+      ok = json_parser_load_from_stream (parser, in, NULL, &error);
+    }
+  else
+    ok = json_parser_load_from_file (parser, file, &error);
+  if (!ok)
+    return fail (EXIT_USAGE, "apply: %s", error->message);
+  if (!JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+    return fail (EXIT_USAGE, "apply: the file must hold a JSON object with \"server\" and \"domains\"");
+  root = json_node_get_object (json_parser_get_root (parser));
+  members = json_object_get_members (root);
+  for (GList *l = members; l; l = l->next)
+    if (!g_str_equal (l->data, "server") && !g_str_equal (l->data, "domains") && !g_str_equal (l->data, "backend"))
+      return fail (EXIT_USAGE, "apply: unknown key \"%s\"", (char *) l->data);
+  if (!json_object_has_member (root, "server") || !json_object_has_member (root, "domains"))
+    return fail (EXIT_USAGE, "apply: the file must say \"server\" (null for none) and \"domains\" ({} for none): "
+                 "it is the complete state");
+
+  smarthost_transaction_set_reload (tx, !opt.no_reload);
+  smarthost_transaction_set_policy (tx, policy);
+
+  server = json_object_get_member (root, "server");
+  {
+    g_autoptr(SmarthostRelay) relay = JSON_NODE_HOLDS_NULL (server) ? NULL : relay_from_json ("server", server, &error);
+    if ((relay == NULL && !JSON_NODE_HOLDS_NULL (server)) || !smarthost_transaction_set_server (tx, relay, &error))
+      return fail_error (error);
+  }
+
+  domains = json_object_get_member (root, "domains");
+  if (!JSON_NODE_HOLDS_OBJECT (domains))
+    return fail (EXIT_USAGE, "apply: \"domains\" must be an object of domain: relay");
+  {
+    g_autoptr(GList) names = json_object_get_members (json_node_get_object (domains));
+    for (GList *l = names; l; l = l->next)
+      {
+        g_autofree char *where = g_strdup_printf ("domains.%s", (char *) l->data);
+        JsonNode *node = json_object_get_member (json_node_get_object (domains), l->data);
+        g_autoptr(SmarthostRelay) relay = JSON_NODE_HOLDS_NULL (node) ? NULL : relay_from_json (where, node, &error);
+        if ((relay == NULL && !JSON_NODE_HOLDS_NULL (node)) ||
+            !smarthost_transaction_set_domain (tx, l->data, relay, &error))
+          return fail_error (error);
+      }
+  }
+
+  /* The complete state: domains the file does not list lose theirs. */
+  current = smarthost_backend_get_domains (backend, NULL, &error);
+  if (current == NULL)
+    return fail_error (error);
+  {
+    GHashTableIter iter;
+    gpointer key;
+    JsonObject *listed = json_node_get_object (domains);
+
+    g_hash_table_iter_init (&iter, current);
+    while (g_hash_table_iter_next (&iter, &key, NULL))
+      {
+        gboolean found = FALSE;
+        g_autoptr(GList) names = json_object_get_members (listed);
+        for (GList *l = names; l && !found; l = l->next)
+          {
+            g_autofree char *n = smarthost_domain_normalize (l->data, NULL);
+            found = g_strcmp0 (n, key) == 0;
+          }
+        if (!found && !smarthost_transaction_set_domain (tx, key, NULL, &error))
+          return fail_error (error);
+      }
+  }
+
+  if (opt.dry_run)
+    {
+      g_autofree char *preview = smarthost_transaction_preview (tx, NULL, &error);
+      if (preview == NULL)
+        return fail_error (error);
+      if (opt.json)
+        {
+          g_autoptr(JsonBuilder) b = json_builder_new ();
+          g_autoptr(JsonNode) out = NULL;
+          json_builder_begin_object (b);
+          json_builder_set_member_name (b, "dry_run");
+          json_builder_add_boolean_value (b, TRUE);
+          json_builder_set_member_name (b, "changed");
+          json_builder_add_boolean_value (b, strstr (preview, "# no change") == NULL);
+          json_builder_set_member_name (b, "preview");
+          json_builder_add_string_value (b, preview);
+          json_builder_end_object (b);
+          out = json_builder_get_root (b);
+          print_json (out);
+        }
+      else
+        g_print ("%s", preview);
+      return EXIT_OK;
+    }
+
+  if (!smarthost_transaction_commit (tx, NULL, &error))
+    return fail_error (error);
+  if (opt.json)
+    {
+      g_autoptr(JsonBuilder) b = json_builder_new ();
+      g_autoptr(JsonNode) out = NULL;
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "changed");
+      json_builder_add_boolean_value (b, smarthost_transaction_get_changed (tx));
+      json_builder_set_member_name (b, "changes_staged");
+      json_builder_add_int_value (b, smarthost_transaction_get_n_changes (tx));
+      json_builder_end_object (b);
+      out = json_builder_get_root (b);
+      print_json (out);
+    }
+  else
+    g_print ("%s\n", smarthost_transaction_get_changed (tx) ? "Changed." : "No change: the configuration already says so.");
+  return EXIT_OK;
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -823,10 +1306,11 @@ main (int   argc,
       gboolean domain = g_str_equal (command, "set-domain");
       int want = domain ? 4 : 3;
 
-      if (argc != want)
+      /* With --provider, HOST may be left out. */
+      if (argc != want && !(opt.provider && argc == want - 1))
         return fail (EXIT_USAGE, "usage: smarthostctl %s %s[RELAY-OPTIONS]", command,
                      domain ? "DOMAIN HOST " : "HOST ");
-      relay = relay_from_options (argv[want - 1], &error);
+      relay = relay_from_options (argc == want ? argv[want - 1] : NULL, &error);
       if (relay == NULL)
         return fail_error (error);
     }
@@ -840,8 +1324,22 @@ main (int   argc,
         return fail_error (error);
       return run_probe (relay, FALSE, NULL, NULL, FALSE);
     }
+  else if (g_str_equal (command, "providers"))
+    return argc == 2 ? cmd_providers () : fail (EXIT_USAGE, "providers takes no arguments");
+  else if (g_str_equal (command, "spf"))
+    {
+      if (argc != 3 || (any_relay_option () && !(opt.provider && !opt.region && !opt.port && !opt.security &&
+                                                 !opt.user && !opt.password_file && !opt.password_stdin &&
+                                                 !opt.ca_file && !opt.no_verify && !opt.mx_lookup)))
+        return fail (EXIT_USAGE, "usage: smarthostctl spf DOMAIN [--provider NAME | --include DOMAIN] [--record TEXT]");
+      return cmd_spf (argv[2]);
+    }
   else if (any_relay_option ())
     return fail (EXIT_USAGE, "relay options only go with set-server, set-domain and check HOST");
+  if ((opt.record || opt.include) && !g_str_equal (command, "spf"))
+    return fail (EXIT_USAGE, "--record and --include only go with spf");
+  if (opt.allow_inline_password && !g_str_equal (command, "apply"))
+    return fail (EXIT_USAGE, "--allow-inline-password only goes with apply");
 
   if (opt.check && !(g_str_equal (command, "set-server") || g_str_equal (command, "set-domain")))
     return fail (EXIT_USAGE, "--check only goes with set-server and set-domain");
@@ -861,7 +1359,9 @@ main (int   argc,
   if (backend == NULL)
     return fail_error (error);
 
-  if (g_str_equal (command, "status") && argc == 2)
+  if (g_str_equal (command, "apply") && argc == 3)
+    status = cmd_apply (backend, argv[2]);
+  else if (g_str_equal (command, "status") && argc == 2)
     status = cmd_status (backend);
   else if (g_str_equal (command, "list-domains") && argc == 2)
     status = cmd_list_domains (backend);

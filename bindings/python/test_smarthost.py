@@ -1379,6 +1379,39 @@ class TestSpf(unittest.TestCase):
         self.assertTrue('records' in got or 'error' in got)
 
 
+class TestProviders(unittest.TestCase):
+    def test_presets(self):
+        ids = [p.get_id() for p in Smarthost.Provider.list()]
+        for wanted in ('sendgrid', 'mailgun', 'mailgun-eu', 'mailjet', 'ses', 'postmark', 'brevo',
+                       'sparkpost', 'smtp2go', 'microsoft365', 'google'):
+            self.assertIn(wanted, ids)
+        sendgrid = Smarthost.Provider.lookup('SendGrid')
+        self.assertEqual(sendgrid.get_id(), 'sendgrid')
+        self.assertEqual(sendgrid.get_name(), 'SendGrid')
+        self.assertEqual(sendgrid.get_username(), 'apikey')
+        self.assertEqual(sendgrid.get_spf_include(), 'sendgrid.net')
+        self.assertEqual(sendgrid.get_port(Security.STARTTLS), 587)
+        self.assertEqual(sendgrid.get_regions(), [])
+        self.assertTrue(any('verified' in q for q in sendgrid.get_quirks()))
+        self.assertEqual(sendgrid.get_host(None), 'smtp.sendgrid.net')
+        relay = sendgrid.create_relay(None, Security.TLS)
+        self.assertEqual((relay.get_host(), relay.get_port(), relay.get_username()),
+                         ('smtp.sendgrid.net', 465, 'apikey'))
+
+    def test_regions_and_errors(self):
+        ses = Smarthost.Provider.lookup('ses')
+        self.assertIn('eu-west-1', ses.get_regions())
+        self.assertEqual(ses.get_host('eu-west-1'), 'email-smtp.eu-west-1.amazonaws.com')
+        with self.assertRaises(GLib.Error) as cm:
+            ses.get_host('mars-north-1')
+        self.assertIn('region', cm.exception.message)
+        with self.assertRaises(GLib.Error) as cm:
+            Smarthost.Provider.lookup('microsoft365').create_relay(None, Security.TLS)
+        self.assertTrue(cm.exception.matches(ERROR, Smarthost.Error.INVALID))
+        with self.assertRaises(GLib.Error):
+            Smarthost.Provider.lookup('no-such-service')
+
+
 class TestApiCoverage(unittest.TestCase):
     def test_every_function_is_tested(self):
         gir = os.environ.get('SMARTHOST_GIR')

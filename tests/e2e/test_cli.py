@@ -442,5 +442,113 @@ class TestPolicy(CliTestCase):
         self.assertExit(proc, 0)
 
 
+class TestProvidersSpfApply(CliTestCase):
+    def test_providers(self):
+        proc = self.run_ctl("--json", "providers")
+        self.assertExit(proc, 0)
+        providers = {p["id"]: p for p in json.loads(proc.stdout)}
+        self.assertEqual(providers["sendgrid"]["username"], "apikey")
+        self.assertEqual(providers["ses"]["host"], "email-smtp.us-east-1.amazonaws.com")
+        self.assertIn("eu-west-1", providers["ses"]["regions"])
+        self.assertExit(self.run_ctl("providers"), 0)
+
+    def test_set_with_provider_warns_its_quirks(self):
+        proc = self.run_ctl("set-server", "--provider", "sendgrid", "--password-file", self.secret_file)
+        self.assertExit(proc, 0)
+        self.assertIn("warning: SendGrid", proc.stderr)
+        server = self.status_json()["server"]
+        self.assertEqual((server["host"], server["port"], server["username"]), ("smtp.sendgrid.net", 587, "apikey"))
+        proc = self.run_ctl("set-domain", "a.example", "--provider", "ses", "--region", "eu-west-1",
+                            "--security", "tls", "--user", "AKIA1", "--password-file", self.secret_file)
+        self.assertExit(proc, 0)
+        domain = self.status_json()["domains"]["a.example"]
+        self.assertEqual((domain["host"], domain["port"]), ("email-smtp.eu-west-1.amazonaws.com", 465))
+
+    def test_provider_errors_change_nothing(self):
+        before = snapshot(self.tmp)
+        for args, needle in ((["set-server", "--provider", "nosuch"], "provider:"),
+                             (["set-server", "--provider", "ses", "--region", "mars-1"], "region:"),
+                             (["set-server", "--provider", "microsoft365", "--security", "tls"], "security:"),
+                             (["set-server", "smtp.example.net", "--region", "eu-west-1"], "region:"),
+                             (["set-server"], "usage")):
+            proc = self.run_ctl(*args)
+            self.assertExit(proc, 2)
+            self.assertIn(needle, proc.stderr)
+        self.assertEqual(before, snapshot(self.tmp))
+
+    def test_spf(self):
+        proc = self.run_ctl("--json", "spf", "example.com", "--provider", "sendgrid", "--record", "v=spf1 mx -all")
+        self.assertExit(proc, 0)
+        out = json.loads(proc.stdout)
+        self.assertEqual(out["record"], "v=spf1 mx include:sendgrid.net -all")
+        self.assertTrue(out["changed"])
+        # The relay this domain uses says which include to add.
+        self.assertExit(self.run_ctl("set-domain", "shop.example", "--provider", "mailgun", "--user",
+                                     "postmaster@shop.example", "--password-file", self.secret_file), 0)
+        proc = self.run_ctl("spf", "shop.example", "--record", "v=spf1 include:mailgun.org ~all")
+        self.assertExit(proc, 0)
+        self.assertEqual(proc.stdout.strip(), 'shop.example. TXT "v=spf1 include:mailgun.org ~all"')
+        proc = self.run_ctl("spf", "example.com", "--include", "x.example",
+                            "--record", "v=spf1 " + " ".join("include:d%d.example" % i for i in range(10)) + " -all")
+        self.assertExit(proc, 0)
+        self.assertIn("RFC 7208", proc.stderr)
+        proc = self.run_ctl("spf", "example.com", "--provider", "sendgrid", "--record", "v=DMARC1")
+        self.assertExit(proc, 2)
+
+    def write_json(self, data):
+        path = os.path.join(self.tmp, "state.json")
+        with open(path, "w") as f:
+            json.dump(data, f)
+        return path
+
+    def test_apply(self):
+        state = {"server": {"provider": "sendgrid", "password_file": self.secret_file},
+                 "domains": {"a.example": {"host": "relay-a.example.net", "security": "tls",
+                                           "username": "ua", "password_env": "A_PW"},
+                             "b.example": {"host": "relay-b.example.net"}}}
+        path = self.write_json(state)
+        env = dict(os.environ, A_PW=SECRET)
+        before = snapshot(self.conf)
+        run = lambda *a: subprocess.run([SMARTHOSTCTL, "--config-dir", self.conf] + list(a), env=env,
+                                        capture_output=True, text=True, timeout=60)
+        proc = run("--dry-run", "--json", "apply", path)
+        self.assertExit(proc, 0)
+        self.assertTrue(json.loads(proc.stdout)["changed"])
+        self.assertNotIn(SECRET, proc.stdout)
+        self.assertEqual(before, snapshot(self.conf))
+        proc = run("--json", "apply", path)
+        self.assertExit(proc, 0)
+        self.assertTrue(json.loads(proc.stdout)["changed"])
+        proc = run("--json", "apply", path)
+        self.assertFalse(json.loads(proc.stdout)["changed"])
+        self.assertEqual(sorted(self.status_json()["domains"]), ["a.example", "b.example"])
+        # The complete state: b.example is no longer listed, so it loses its relay.
+        del state["domains"]["b.example"]
+        proc = run("--json", "apply", self.write_json(state))
+        self.assertTrue(json.loads(proc.stdout)["changed"])
+        self.assertEqual(list(self.status_json()["domains"]), ["a.example"])
+
+    def test_apply_refuses_bad_files(self):
+        self.assertExit(self.run_ctl("set-domain", "keep.example", "smtp.example.net"), 0)
+        before = snapshot(self.tmp)
+        cases = [({"server": None}, "complete state"),
+                 ({"server": None, "domains": {}, "extra": 1}, "unknown key"),
+                 ({"server": {"host": "smtp.example.net", "hots": 1}, "domains": {}}, "unknown key"),
+                 ({"server": {"host": "smtp.example.net", "username": "u", "password": SECRET}, "domains": {}},
+                  "allow-inline-password"),
+                 ({"server": {"host": "smtp.example.net", "username": "u", "password_env": "NOT_SET_ANYWHERE"},
+                   "domains": {}}, "password_env"),
+                 ({"server": None, "domains": {"bad domain": {"host": "x.example"}}}, "domain:"),
+                 ({"server": {"host": "smtp example.net"}, "domains": {}}, "host:")]
+        for data, needle in cases:
+            proc = self.run_ctl("apply", self.write_json(data))
+            self.assertExit(proc, 2)
+            self.assertIn(needle, proc.stderr)
+            os.unlink(os.path.join(self.tmp, "state.json"))
+            self.assertEqual(before, snapshot(self.tmp), needle)
+        proc = self.run_ctl("apply", "-", stdin="not json")
+        self.assertExit(proc, 2)
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -48,7 +48,11 @@ smarthost_backend_list_names (void)
  * @error: return location for a #GError
  *
  * Creates a backend with its default settings (Postfix's in `/etc/postfix`,
- * for one). Set the backend's own properties to point it elsewhere.
+ * for one). A backend's own settings, such as the Postfix backend's
+ * [property@PostfixBackend:config-directory], are fixed at construction:
+ * to point a backend elsewhere, construct its type with them
+ * (`g_object_new (G_OBJECT_TYPE (backend), "config-directory", dir, NULL)`)
+ * or use its own constructor, such as [func@PostfixBackend.new].
  *
  * Returns: (transfer full): a new backend, or %NULL with @error set to
  *   %SMARTHOST_ERROR_NOT_SUPPORTED when no backend has that name

@@ -19,6 +19,9 @@ packages=(
   clang libclang-rt-14-dev
   # bench/: the connection check side by side with swaks
   swaks libnet-ssleay-perl hyperfine
+  # the Ansible module's test (ansible/library/smarthost.py): Debian 12's
+  # ansible 7.7 with ansible-core 2.14
+  ansible
 )
 
 missing=()

@@ -189,7 +189,7 @@ class TestConcurrency(unittest.TestCase):
         self.assertIn("sender_transport", maps)
         for name in maps:
             path = os.path.join(own, name)
-            dump = subprocess.run([POSTMAP, "-s", "hash:" + path], capture_output=True, text=True)
+            dump = subprocess.run([POSTMAP, "-c", self.conf, "-s", "hash:" + path], capture_output=True, text=True)
             self.assertEqual(dump.returncode, 0, dump.stderr)
             with open(path) as f:
                 source = [" ".join(line.split(None, 1)) for line in f.read().splitlines()
@@ -197,7 +197,7 @@ class TestConcurrency(unittest.TestCase):
             table = [" ".join(line.split(None, 1)) for line in dump.stdout.splitlines()]
             # (no diff in the message: it would print the test password)
             self.assertTrue(sorted(table) == sorted(source), f"{name}.db does not hold {name}")
-        routes = subprocess.run([POSTMAP, "-s", "hash:" + os.path.join(own, "sender_transport")],
+        routes = subprocess.run([POSTMAP, "-c", self.conf, "-s", "hash:" + os.path.join(own, "sender_transport")],
                                 capture_output=True, text=True).stdout
         self.assertEqual(sorted(l.split()[0] for l in routes.splitlines()),
                          sorted("@" + d for d in expected))

@@ -125,7 +125,7 @@ class CrashDir:
                 path = os.path.join(dirpath, name)
                 st = os.lstat(path)
                 if name.endswith(".db"):
-                    dump = subprocess.run([POSTMAP, "-s", "hash:" + path[:-3]], capture_output=True,
+                    dump = subprocess.run([POSTMAP, "-c", self.conf, "-s", "hash:" + path[:-3]], capture_output=True,
                                           text=True, timeout=30)
                     if dump.returncode != 0:
                         raise AssertionError(f"postmap -s {path}: {dump.stderr}")

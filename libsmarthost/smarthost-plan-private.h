@@ -48,6 +48,14 @@ void      _smarthost_plan_add_file          (SmarthostPlan *plan,
                                              guint          mode,
                                              const char    *masked_old,
                                              const char    *masked_new);
+void      _smarthost_plan_add_file_take     (SmarthostPlan *plan,
+                                             const char    *path,
+                                             char          *old_contents,
+                                             gboolean       old_borrowed,
+                                             char          *new_contents,
+                                             guint          mode,
+                                             char          *masked_old,
+                                             char          *masked_new);
 void      _smarthost_plan_set_build         (SmarthostPlan      *plan,
                                              const char         *path,
                                              const char * const *argv,
@@ -62,6 +70,8 @@ void      _smarthost_plan_add_note          (SmarthostPlan *plan,
                                              ...) G_GNUC_PRINTF (2, 3);
 void      _smarthost_plan_add_secret        (SmarthostPlan *plan,
                                              const char    *secret);
+void      _smarthost_plan_add_secret_borrowed (SmarthostPlan *plan,
+                                               const char    *secret);
 gboolean  _smarthost_plan_has_changes       (SmarthostPlan *plan);
 char     *_smarthost_plan_to_preview        (SmarthostPlan *plan);
 gboolean  _smarthost_plan_execute           (SmarthostPlan *plan,

@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -33,7 +34,9 @@
  *  1. Every new file is written beside its target as ".NAME.smarthost-new",
  *     created with O_EXCL and its final mode from the start (a secrets file
  *     is never readable by others, not even briefly), fsynced, then built
- *     (postmap makes ".NAME.smarthost-new.db").
+ *     (postmap makes ".NAME.smarthost-new.db"). Builds run side by side,
+ *     each started as soon as its file is written, and are waited for in
+ *     order; postmap of a large map is most of a commit's time.
  *  2. Every existing target is hard-linked to its backup. All backups are
  *     made before the first rename, so that "has a backup" means "may have
  *     been replaced", and "existed, no backup" means "untouched".
@@ -78,9 +81,9 @@
  *    that changes anything reloads it.
  *  - Durability against power loss relies on fsync of files and
  *    directories in this order; a kill (the tested case) needs none of it.
- *  - A build command killed together with us (it is our child) may still
- *    finish writing its ".smarthost-new.db" after recovery; the next commit
- *    of that map removes it.
+ *  - A build command is killed with us (PR_SET_PDEATHSIG), so that it
+ *    does not write its ".smarthost-new.db" after recovery; should one
+ *    outlive us anyway, the next commit of that map removes what it left.
  *
  * Fault points (fault_point_names below, tests only) let a test kill the
  * process with SIGKILL at each of these moments.
@@ -89,6 +92,7 @@
 typedef struct {
   char *path;
   gboolean existed;
+  gboolean old_borrowed;   /* old_contents belongs to the caller */
   char *old_contents;
   char *new_contents;   /* NULL: delete */
   guint mode;
@@ -117,6 +121,7 @@ struct _SmarthostPlan
   GPtrArray *steps;
   GPtrArray *notes;
   GPtrArray *secrets;
+  GPtrArray *borrowed_secrets;  /* owned by the caller, who outlives the plan */
   char *journal_dir;    /* NULL: no journal */
 };
 
@@ -126,7 +131,8 @@ plan_file_free (gpointer data)
   PlanFile *f = data;
 
   g_free (f->path);
-  _smarthost_secret_free (f->old_contents);
+  if (!f->old_borrowed)
+    _smarthost_secret_free (f->old_contents);
   _smarthost_secret_free (f->new_contents);
   g_free (f->masked_old);
   g_free (f->masked_new);
@@ -165,6 +171,7 @@ _smarthost_plan_new (void)
   plan->steps = g_ptr_array_new_with_free_func (plan_step_free);
   plan->notes = g_ptr_array_new_with_free_func (g_free);
   plan->secrets = g_ptr_array_new_with_free_func ((GDestroyNotify) _smarthost_secret_free);
+  plan->borrowed_secrets = g_ptr_array_new ();
   return plan;
 }
 
@@ -178,6 +185,7 @@ _smarthost_plan_free (SmarthostPlan *plan)
   g_ptr_array_unref (plan->steps);
   g_ptr_array_unref (plan->notes);
   g_ptr_array_unref (plan->secrets);
+  g_ptr_array_unref (plan->borrowed_secrets);
   g_free (plan->journal_dir);
   g_free (plan);
 }
@@ -207,19 +215,45 @@ _smarthost_plan_add_file (SmarthostPlan *plan,
                           const char    *masked_old,
                           const char    *masked_new)
 {
+  _smarthost_plan_add_file_take (plan, path, g_strdup (old_contents), FALSE, g_strdup (new_contents), mode,
+                                 g_strdup (masked_old), g_strdup (masked_new));
+}
+
+/* The same without copies, for the large files of a commit: the plan takes
+ * @new_contents, @masked_old and @masked_new (freeing them at once when
+ * the file does not change), and @old_contents too unless @old_borrowed,
+ * in which case the caller keeps it alive as long as the plan. */
+void
+_smarthost_plan_add_file_take (SmarthostPlan *plan,
+                               const char    *path,
+                               char          *old_contents,
+                               gboolean       old_borrowed,
+                               char          *new_contents,
+                               guint          mode,
+                               char          *masked_old,
+                               char          *masked_new)
+{
   PlanFile *f;
 
   if (g_strcmp0 (old_contents, new_contents) == 0)
-    return;
+    {
+      if (!old_borrowed)
+        _smarthost_secret_free (old_contents);
+      _smarthost_secret_free (new_contents);
+      g_free (masked_old);
+      g_free (masked_new);
+      return;
+    }
 
   f = g_new0 (PlanFile, 1);
   f->path = g_strdup (path);
   f->existed = old_contents != NULL;
-  f->old_contents = g_strdup (old_contents);
-  f->new_contents = g_strdup (new_contents);
+  f->old_contents = old_contents;
+  f->old_borrowed = old_borrowed;
+  f->new_contents = new_contents;
   f->mode = mode;
-  f->masked_old = g_strdup (masked_old);
-  f->masked_new = g_strdup (masked_new);
+  f->masked_old = masked_old;
+  f->masked_new = masked_new;
   g_ptr_array_add (plan->files, f);
 }
 
@@ -292,6 +326,28 @@ _smarthost_plan_add_secret (SmarthostPlan *plan,
 {
   if (secret != NULL && *secret != '\0')
     g_ptr_array_add (plan->secrets, g_strdup (secret));
+}
+
+/* The same for a secret the caller keeps alive as long as the plan. */
+void
+_smarthost_plan_add_secret_borrowed (SmarthostPlan *plan,
+                                     const char    *secret)
+{
+  if (secret != NULL && *secret != '\0')
+    g_ptr_array_add (plan->borrowed_secrets, (gpointer) secret);
+}
+
+/* Every secret of the plan, for redaction (only on the way to an error). */
+static GPtrArray *
+all_secrets (SmarthostPlan *plan)
+{
+  GPtrArray *all = g_ptr_array_sized_new (plan->secrets->len + plan->borrowed_secrets->len);
+
+  for (guint i = 0; i < plan->secrets->len; i++)
+    g_ptr_array_add (all, g_ptr_array_index (plan->secrets, i));
+  for (guint i = 0; i < plan->borrowed_secrets->len; i++)
+    g_ptr_array_add (all, g_ptr_array_index (plan->borrowed_secrets, i));
+  return all;
 }
 
 gboolean
@@ -380,7 +436,7 @@ _smarthost_plan_to_preview (SmarthostPlan *plan)
 static const char * const fault_point_names[] = {
   "journal",  /* the journal is in place; nothing else is changed yet */
   "mkdir",    /* after each directory the commit creates */
-  "write",    /* after each new file is written and flushed (.NAME.smarthost-new) */
+  "write",    /* after each new file is written (.NAME.smarthost-new; flushed unless built) */
   "build",    /* after each build command (postmap) has made its outputs */
   "backup",   /* after each hard link of an old target to .NAME.smarthost-old */
   "rename",   /* after each new file or build output is renamed over its target */
@@ -945,7 +1001,8 @@ write_new_file (PlanFile  *f,
       close (fd);
       return set_errno_error (error, saved, "write", "cannot set the mode of", tmp);
     }
-  if (fsync (fd) != 0)
+  /* A file that is built is flushed later, while its build runs. */
+  if (f->build_argv == NULL && fsync (fd) != 0)
     {
       int saved = errno;
       close (fd);
@@ -956,19 +1013,52 @@ write_new_file (PlanFile  *f,
   return TRUE;
 }
 
+/* A build command started and not yet waited for. Builds run side by
+ * side (postmap of each map is one process, most of a commit's time), and
+ * are waited for in the plan's order. */
+typedef struct {
+  PlanFile *file;
+  GSubprocess *proc;
+} Build;
+
+static void
+build_free (gpointer data)
+{
+  Build *b = data;
+
+  if (b->proc != NULL && !g_subprocess_get_if_exited (b->proc) && !g_subprocess_get_if_signaled (b->proc))
+    {
+      g_subprocess_force_exit (b->proc);
+      g_subprocess_wait (b->proc, NULL, NULL);
+    }
+  g_clear_object (&b->proc);
+  g_free (b);
+}
+
+/* In the child: a build dies with the process that started it, so that
+ * one killed in the middle of a commit leaves no build behind to write
+ * its outputs after the recovery. */
+static void
+die_with_parent (gpointer user_data)
+{
+  pid_t parent = (pid_t) GPOINTER_TO_INT (user_data);
+
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid () != parent)
+    _exit (127);
+}
+
 static gboolean
-run_build (SmarthostPlan *plan,
-           PlanFile      *f,
-           GCancellable  *cancellable,
-           GError       **error)
+start_build (PlanFile   *f,
+             GPtrArray  *builds,
+             GError    **error)
 {
   g_autofree char *tmp = tmp_path (f->path);
   g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+  g_autoptr(GSubprocessLauncher) launcher = NULL;
+  g_autoptr(GError) local_error = NULL;
   g_auto(GStrv) argv = NULL;
-  g_autofree char *out = NULL;
-  g_autofree char *err = NULL;
-  g_autofree char *cmd = NULL;
-  int status = 0;
+  Build *b;
 
   for (guint i = 0; f->build_argv[i]; i++)
     {
@@ -977,16 +1067,57 @@ run_build (SmarthostPlan *plan,
       g_strv_builder_add (builder, arg->str);
     }
   argv = g_strv_builder_end (builder);
-  cmd = build_argv_for (f, f->path);
 
-  if (!_smarthost_run ((const char * const *) argv, cancellable, &status, &out, &err, error))
+  /* As _smarthost_run(): standard input is /dev/null, output captured. */
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  g_subprocess_launcher_setenv (launcher, "LC_ALL", "C", TRUE);
+  g_subprocess_launcher_unsetenv (launcher, "MAIL_CONFIG");
+  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, GINT_TO_POINTER ((int) getpid ()), NULL);
+  b = g_new0 (Build, 1);
+  b->file = f;
+  b->proc = g_subprocess_launcher_spawnv (launcher, (const char * const *) argv, &local_error);
+  if (b->proc == NULL)
     {
+      g_autofree char *cmd = build_argv_for (f, f->path);
+      g_free (b);
+      g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
+                   "%s: could not run %s: %s", cmd, argv[0], local_error->message);
+      return FALSE;
+    }
+  g_ptr_array_add (builds, b);
+  return TRUE;
+}
+
+static gboolean
+finish_build (SmarthostPlan  *plan,
+              Build          *b,
+              GCancellable   *cancellable,
+              GError        **error)
+{
+  PlanFile *f = b->file;
+  g_autofree char *tmp = tmp_path (f->path);
+  g_autofree char *cmd = build_argv_for (f, f->path);
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  g_autoptr(GError) local_error = NULL;
+  int status;
+
+  if (!g_subprocess_communicate_utf8 (b->proc, NULL, cancellable, &out, &err, &local_error))
+    {
+      if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        g_propagate_error (error, g_steal_pointer (&local_error));
+      else
+        g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
+                     "could not read the output of %s: %s", f->build_argv[0], local_error->message);
       g_prefix_error (error, "%s: ", cmd);
       return FALSE;
     }
+  status = g_subprocess_get_if_exited (b->proc) ? g_subprocess_get_exit_status (b->proc)
+                                                : 128 + g_subprocess_get_term_sig (b->proc);
   if (status != 0)
     {
-      g_autofree char *redacted = _smarthost_redact (g_strstrip (err), plan->secrets);
+      g_autoptr(GPtrArray) secrets = all_secrets (plan);
+      g_autofree char *redacted = _smarthost_redact (g_strstrip (err), secrets);
       g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
                    "%s: failed with status %d: %s", cmd, status,
                    *redacted ? redacted : "(no message)");
@@ -1109,6 +1240,7 @@ _smarthost_plan_execute (SmarthostPlan  *plan,
   g_autoptr(GError) local_error = NULL;
   g_autoptr(GError) rollback_error = NULL;
   g_autoptr(Journal) journal = NULL;
+  g_autoptr(GPtrArray) builds = NULL;
   gboolean journaled = FALSE;
 
   if (plan->journal_dir != NULL)
@@ -1140,7 +1272,10 @@ _smarthost_plan_execute (SmarthostPlan  *plan,
   for (guint i = 0; i < plan->files->len; i++)
     remove_leftovers (g_ptr_array_index (plan->files, i));
 
-  /* 1. Write every new file and build what is built from it. */
+  /* 1. Write every new file and start building what is built from it;
+   * the builds run side by side while the next files are written, and
+   * are waited for in order. */
+  builds = g_ptr_array_new_with_free_func (build_free);
   for (guint i = 0; i < plan->files->len; i++)
     {
       PlanFile *f = g_ptr_array_index (plan->files, i);
@@ -1152,13 +1287,26 @@ _smarthost_plan_execute (SmarthostPlan  *plan,
       if (!write_new_file (f, &local_error))
         goto fail;
       fault_point ("write");
-      if (f->build_argv != NULL)
-        {
-          if (!run_build (plan, f, cancellable, &local_error))
-            goto fail;
-          fault_point ("build");
-        }
+      if (f->build_argv != NULL && !start_build (f, builds, &local_error))
+        goto fail;
     }
+  for (guint i = 0; i < builds->len; i++)
+    {
+      Build *b = g_ptr_array_index (builds, i);
+      g_autofree char *tmp = tmp_path (b->file->path);
+
+      /* The source, written without waiting for the disk, is flushed
+       * while the build (and the next ones) run. */
+      if (!fsync_path (tmp, FALSE))
+        {
+          set_errno_error (&local_error, errno, "write", "cannot flush", tmp);
+          goto fail;
+        }
+      if (!finish_build (plan, b, cancellable, &local_error))
+        goto fail;
+      fault_point ("build");
+    }
+  g_clear_pointer (&builds, g_ptr_array_unref);
 
   if (g_cancellable_set_error_if_cancelled (cancellable, &local_error))
     goto fail;
@@ -1213,7 +1361,8 @@ _smarthost_plan_execute (SmarthostPlan  *plan,
       PlanStep *s = g_ptr_array_index (plan->steps, i);
       if (!s->func (s->user_data, NULL, &local_error))
         {
-          g_autofree char *redacted = _smarthost_redact (local_error->message, plan->secrets);
+          g_autoptr(GPtrArray) secrets = all_secrets (plan);
+          g_autofree char *redacted = _smarthost_redact (local_error->message, secrets);
           g_clear_error (&local_error);
           g_set_error (&local_error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED, "%s", redacted);
           goto fail;
@@ -1248,6 +1397,8 @@ _smarthost_plan_execute (SmarthostPlan  *plan,
   return TRUE;
 
 fail:
+  /* Builds still running are stopped before their files are removed. */
+  g_clear_pointer (&builds, g_ptr_array_unref);
   if (journal_roll_back (journal, &rollback_error) && journaled)
     {
       remove_journal_file (plan->journal_dir, JOURNAL_NAME, NULL);

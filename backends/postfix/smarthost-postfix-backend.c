@@ -118,6 +118,7 @@ pf_state_free (PfState *st)
   for (guint i = 0; i < 3; i++)
     {
       _smarthost_secret_free (st->map_text[i]);
+      g_clear_pointer (&st->map_order[i], g_ptr_array_unref);
       g_clear_pointer (&st->map[i], g_hash_table_unref);
     }
   g_free (st);
@@ -138,32 +139,65 @@ map_spec (PfState    *st,
   return g_strconcat ("hash:", path, NULL);
 }
 
-/* Parses a Postfix lookup table source: "key whitespace value" lines. */
+/* Parses a Postfix lookup table source: "key whitespace value" lines.
+ * Sets *@order to the keys in file order (owned by the table) when they
+ * are strictly ascending, as in the maps we write; to NULL otherwise. */
+static gboolean
+is_space (char c)
+{
+  return g_ascii_isspace (c);
+}
+
 static GHashTable *
-parse_map (const char *text)
+parse_map_ordered (const char  *text,
+                   GPtrArray  **order)
 {
   GHashTable *map = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                            (GDestroyNotify) _smarthost_secret_free);
+  GPtrArray *keys = g_ptr_array_new ();
+  const char *prev = NULL;
   const char *p = text;
 
   while (p && *p)
     {
       const char *nl = strchr (p, '\n');
-      gsize len = nl ? (gsize) (nl - p) : strlen (p);
-      g_autofree char *line = g_strndup (p, len);
-      char *key = g_strstrip (line);
-      char *sep;
+      const char *end = nl ? nl : p + strlen (p);
+      const char *key = p, *sep, *value;
+      char *k;
 
-      p += len + (nl ? 1 : 0);
-      if (*key == '\0' || *key == '#')
+      p = nl ? nl + 1 : end;
+      /* The line, whitespace stripped at both ends (as g_strstrip). */
+      while (key < end && is_space (*key))
+        key++;
+      while (end > key && is_space (end[-1]))
+        end--;
+      if (key == end || *key == '#')
         continue;
-      sep = key + strcspn (key, " \t");
-      if (*sep == '\0')
+      for (sep = key; sep < end && *sep != ' ' && *sep != '\t'; sep++)
+        ;
+      if (sep == end)
         continue;
-      *sep++ = '\0';
-      g_hash_table_replace (map, g_ascii_strdown (key, -1), g_strdup (g_strchug (sep)));
+      for (value = sep + 1; value < end && is_space (*value); value++)
+        ;
+      k = g_ascii_strdown (key, sep - key);
+      if (keys != NULL && (prev == NULL || strcmp (prev, k) < 0))
+        g_ptr_array_add (keys, k);
+      else
+        g_clear_pointer (&keys, g_ptr_array_unref);
+      g_hash_table_replace (map, k, g_strndup (value, end - value));
+      prev = keys ? k : NULL;
     }
+  *order = keys;
   return map;
+}
+
+/* The table alone (the fuzz target of tests/fuzz uses this one). */
+G_GNUC_UNUSED static GHashTable *
+parse_map (const char *text)
+{
+  g_autoptr(GPtrArray) order = NULL;
+
+  return parse_map_ordered (text, &order);
 }
 
 static gboolean
@@ -250,7 +284,7 @@ load_state (SmarthostPostfixBackend  *self,
           return NULL;
         }
       if (exists)
-        st->map[i] = parse_map (st->map_text[i]);
+        st->map[i] = parse_map_ordered (st->map_text[i], &st->map_order[i]);
     }
   return g_steal_pointer (&st);
 }
@@ -902,25 +936,360 @@ static void
 add_map (SmarthostPlan *plan,
          PfState       *st,
          guint          which,
-         GHashTable    *entries,
-         gboolean       secret)
+         char          *text,        /* taken; NULL: no map */
+         char          *masked_new,  /* taken; previews of secrets files only */
+         gboolean       secret,
+         gboolean       preview)
 {
   g_autofree char *path = map_path (st, map_names[which]);
-  g_autofree char *text = entries ? map_text (entries, FALSE) : NULL;
-  g_autofree char *masked_old = NULL;
-  g_autofree char *masked_new = NULL;
+  char *masked_old = NULL;
   const char *argv[] = { POSTFIX_SBINDIR "/postmap", "-c", st->dir, "hash:{}", NULL };
   const char *outputs[] = { ".db", NULL };
 
   /* Previews of secrets files show "user:********"; when only a password
-   * changes, the preview says so without showing it. */
-  if (secret)
-    {
-      masked_old = st->map[which] ? map_text (st->map[which], TRUE) : NULL;
-      masked_new = entries ? map_text (entries, TRUE) : NULL;
-    }
-  _smarthost_plan_add_file (plan, path, st->map_text[which], text, 0600, masked_old, masked_new);
+   * changes, the preview says so without showing it. Commits never show
+   * them, and do not compute them. */
+  if (secret && preview)
+    masked_old = st->map[which] ? map_text (st->map[which], TRUE) : NULL;
+  else
+    g_clear_pointer (&masked_new, g_free);
+  _smarthost_plan_add_file_take (plan, path, st->map_text[which], TRUE, text, 0600, masked_old, masked_new);
   _smarthost_plan_set_build (plan, path, argv, outputs);
+}
+
+/* --- the domain maps, computed from their entries ------------------- */
+
+/*
+ * A commit with 100,000 domains must cost little more than postmap of the
+ * two maps. So the domain maps are not rebuilt from relay objects: the
+ * entries read are merged, in one pass, with the staged changes (both in
+ * key order: the maps we write are sorted, and the sort is only redone
+ * for a map that is not), and the text written at once.
+ *
+ * An entry read is written back as a relay read from it would write it
+ * (hand-made or old spellings come back normalized, ours unchanged); many
+ * domains share a few routes, so that is computed once per distinct route.
+ */
+typedef struct {
+  char *route;            /* the entry written back; NULL: dropped */
+  char *transport;        /* the name of its transport */
+  SmarthostRelay *relay;  /* a relay with this route, for the transport's entry */
+  gboolean used;
+} Route;
+
+static void
+route_free (gpointer data)
+{
+  Route *r = data;
+
+  g_free (r->route);
+  g_free (r->transport);
+  g_clear_object (&r->relay);
+  g_free (r);
+}
+
+static Route *
+route_new (SmarthostRelay *relay)
+{
+  Route *r = g_new0 (Route, 1);
+  g_autofree char *nexthop = relay_nexthop (relay);
+
+  r->relay = g_object_ref (relay);
+  r->transport = transport_name (FALSE, relay);
+  r->route = g_strconcat (r->transport, ":", nexthop, NULL);
+  return r;
+}
+
+/* The route of a sender_transport value read (a key of @cache, borrowed). */
+static Route *
+route_of_value (PfState    *st,
+                GHashTable *cache,
+                const char *value)
+{
+  Route *r = g_hash_table_lookup (cache, value);
+  const char *colon;
+
+  if (r != NULL)
+    return r;
+  if (g_str_has_prefix (value, TRANSPORT_PREFIX "domain-") && (colon = strchr (value, ':')) != NULL)
+    {
+      g_autofree char *transport = g_strndup (value, colon - value);
+      g_autoptr(SmarthostRelay) relay = relay_from_route (st, transport, colon + 1, NULL);
+      if (relay != NULL)
+        r = route_new (relay);
+    }
+  if (r == NULL)
+    r = g_new0 (Route, 1);
+  g_hash_table_insert (cache, (gpointer) value, r);
+  return r;
+}
+
+/* Staged relays with the same routing settings share a Route. */
+static guint
+relay_route_hash (gconstpointer key)
+{
+  SmarthostRelay *r = (SmarthostRelay *) key;
+  const char *ca = smarthost_relay_get_ca_file (r);
+
+  return g_str_hash (smarthost_relay_get_host (r)) ^ (smarthost_relay_get_effective_port (r) << 3) ^
+         (smarthost_relay_get_security (r) << 1) ^ smarthost_relay_get_mx_lookup (r) ^
+         (smarthost_relay_get_verify_certificate (r) << 2) ^ (ca ? g_str_hash (ca) : 0);
+}
+
+static gboolean
+relay_route_equal (gconstpointer a,
+                   gconstpointer b)
+{
+  SmarthostRelay *x = (SmarthostRelay *) a, *y = (SmarthostRelay *) b;
+
+  return g_str_equal (smarthost_relay_get_host (x), smarthost_relay_get_host (y)) &&
+         smarthost_relay_get_effective_port (x) == smarthost_relay_get_effective_port (y) &&
+         smarthost_relay_get_security (x) == smarthost_relay_get_security (y) &&
+         !smarthost_relay_get_mx_lookup (x) == !smarthost_relay_get_mx_lookup (y) &&
+         !smarthost_relay_get_verify_certificate (x) == !smarthost_relay_get_verify_certificate (y) &&
+         g_strcmp0 (smarthost_relay_get_ca_file (x), smarthost_relay_get_ca_file (y)) == 0;
+}
+
+static Route *
+route_of_relay (GHashTable     *cache,
+                SmarthostRelay *relay)
+{
+  Route *r = g_hash_table_lookup (cache, relay);
+
+  if (r == NULL)
+    {
+      r = route_new (relay);
+      g_hash_table_insert (cache, r->relay, r);
+    }
+  return r;
+}
+
+typedef struct {
+  const char *domain;
+  SmarthostRelay *relay;   /* NULL: the domain loses its relay */
+  gboolean adopted;        /* found by adoption: yields to a relay of ours */
+} Change;
+
+static int
+compare_changes (gconstpointer a,
+                 gconstpointer b)
+{
+  return strcmp (((const Change *) a)->domain, ((const Change *) b)->domain);
+}
+
+typedef struct {
+  GString *routes;
+  GString *passwd;
+  GString *masked;         /* previews only: passwd with the passwords masked */
+  guint n_domains;
+} DomainMaps;
+
+static void
+domain_maps_clear (DomainMaps *m)
+{
+  if (m->routes != NULL)
+    g_string_free (g_steal_pointer (&m->routes), TRUE);
+  if (m->passwd != NULL)
+    {
+      explicit_bzero (m->passwd->str, m->passwd->len);
+      g_string_free (g_steal_pointer (&m->passwd), TRUE);
+    }
+  if (m->masked != NULL)
+    g_string_free (g_steal_pointer (&m->masked), TRUE);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (DomainMaps, domain_maps_clear)
+
+static void
+emit_domain (DomainMaps  *m,
+             const char  *domain,     /* without the '@' */
+             Route       *route,
+             const char  *user,       /* NULL: no credentials */
+             gsize        user_len,
+             const char  *password)   /* NULL or "": none */
+{
+  m->n_domains++;
+  route->used = TRUE;
+  g_string_append_c (m->routes, '@');
+  g_string_append (m->routes, domain);
+  g_string_append_c (m->routes, ' ');
+  g_string_append (m->routes, route->route);
+  g_string_append_c (m->routes, '\n');
+  if (user == NULL)
+    return;
+  g_string_append_c (m->passwd, '@');
+  g_string_append (m->passwd, domain);
+  g_string_append_c (m->passwd, ' ');
+  g_string_append_len (m->passwd, user, user_len);
+  g_string_append_c (m->passwd, ':');
+  if (password != NULL)
+    g_string_append (m->passwd, password);
+  g_string_append_c (m->passwd, '\n');
+  if (m->masked != NULL)
+    {
+      g_string_append_c (m->masked, '@');
+      g_string_append (m->masked, domain);
+      g_string_append_c (m->masked, ' ');
+      g_string_append_len (m->masked, user, user_len);
+      g_string_append (m->masked, ":" SMARTHOST_PASSWORD_MASK "\n");
+    }
+}
+
+/* A domain as read, written back: its credentials as a relay read from
+ * "user[:password]" writes them, "user:password" or "user:". */
+static void
+emit_read_domain (DomainMaps    *m,
+                  SmarthostPlan *plan,
+                  PfState       *st,
+                  const char    *key,
+                  Route         *route)
+{
+  const char *cred = st->map[MAP_SPASSWD] ? g_hash_table_lookup (st->map[MAP_SPASSWD], key) : NULL;
+  const char *colon = cred ? strchr (cred, ':') : NULL;
+  const char *password = colon && colon[1] ? colon + 1 : NULL;
+
+  if (cred == NULL)
+    {
+      emit_domain (m, key + 1, route, NULL, 0, NULL);
+      return;
+    }
+  _smarthost_plan_add_secret_borrowed (plan, password);
+  emit_domain (m, key + 1, route, cred, colon ? (gsize) (colon - cred) : strlen (cred), password);
+}
+
+static void
+emit_staged_domain (DomainMaps     *m,
+                    SmarthostPlan  *plan,
+                    GHashTable     *relay_routes,
+                    const Change   *c)
+{
+  const char *user = smarthost_relay_get_username (c->relay);
+  const char *password = smarthost_relay_get_password (c->relay);
+
+  if (user != NULL)
+    {
+      /* The staged relays live as long as the plan; adopted ones do not. */
+      if (c->adopted)
+        _smarthost_plan_add_secret (plan, password);
+      else
+        _smarthost_plan_add_secret_borrowed (plan, password);
+    }
+  emit_domain (m, c->domain, route_of_relay (relay_routes, c->relay),
+               user, user ? strlen (user) : 0, password);
+}
+
+/* The domain maps: what is configured, with the staged changes. */
+static void
+build_domain_maps (PfState       *st,
+                   SmarthostPlan *plan,
+                   GHashTable    *staged,          /* domain -> relay or NULL */
+                   GHashTable    *adopted,         /* domain -> relay, or NULL */
+                   GHashTable    *value_routes,    /* value read -> Route */
+                   GHashTable    *relay_routes,    /* relay -> Route */
+                   gboolean       preview,
+                   DomainMaps    *m)
+{
+  GHashTable *routes = st->map[MAP_TRANSPORT];
+  g_autoptr(GPtrArray) old_keys = NULL;
+  g_autoptr(GArray) changes = g_array_sized_new (FALSE, FALSE, sizeof (Change), g_hash_table_size (staged));
+  GHashTableIter iter;
+  gpointer key, value;
+  guint i = 0, j = 0;
+
+  if (routes != NULL)
+    old_keys = st->map_order[MAP_TRANSPORT] ? g_ptr_array_ref (st->map_order[MAP_TRANSPORT])
+                                            : sorted_keys (routes);
+  else
+    old_keys = g_ptr_array_new ();
+
+  g_hash_table_iter_init (&iter, staged);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    {
+      Change c = { key, value, FALSE };
+      g_array_append_val (changes, c);
+    }
+  if (adopted != NULL)
+    {
+      g_hash_table_iter_init (&iter, adopted);
+      while (g_hash_table_iter_next (&iter, &key, &value))
+        if (!g_hash_table_contains (staged, key))
+          {
+            Change c = { key, value, TRUE };
+            g_array_append_val (changes, c);
+          }
+    }
+  g_array_sort (changes, compare_changes);
+
+  m->routes = g_string_sized_new ((st->map_text[MAP_TRANSPORT] ? strlen (st->map_text[MAP_TRANSPORT]) : 0) +
+                                  changes->len * 80 + sizeof MAP_HEADER);
+  m->passwd = g_string_sized_new ((st->map_text[MAP_SPASSWD] ? strlen (st->map_text[MAP_SPASSWD]) : 0) +
+                                  changes->len * 80 + sizeof MAP_HEADER);
+  m->masked = preview ? g_string_new (MAP_HEADER) : NULL;
+  g_string_append (m->routes, MAP_HEADER);
+  g_string_append (m->passwd, MAP_HEADER);
+
+  /* One merge of two sorted lists: domains read, domains staged. */
+  while (i < old_keys->len || j < changes->len)
+    {
+      const char *k = i < old_keys->len ? g_ptr_array_index (old_keys, i) : NULL;
+      const Change *c = j < changes->len ? &g_array_index (changes, Change, j) : NULL;
+      const char *v = NULL;
+      Route *r = NULL;
+      int cmp;
+
+      /* Only "@domain" entries routed to a transport of ours are domains. */
+      if (k != NULL && (k[0] != '@' || !g_str_has_prefix ((v = g_hash_table_lookup (routes, k)),
+                                                           TRANSPORT_PREFIX "domain-")))
+        {
+          i++;
+          continue;
+        }
+      cmp = k == NULL ? 1 : c == NULL ? -1 : strcmp (k + 1, c->domain);
+      if (cmp <= 0)
+        {
+          r = route_of_value (st, value_routes, v);
+          if (r->route == NULL)
+            r = NULL;
+        }
+      if (cmp < 0)
+        {
+          if (r != NULL)
+            emit_read_domain (m, plan, st, k, r);
+          i++;
+          continue;
+        }
+      if (cmp == 0 && c->adopted && r != NULL)
+        emit_read_domain (m, plan, st, k, r);    /* ours already: adoption leaves it */
+      else if (c->relay != NULL)
+        emit_staged_domain (m, plan, relay_routes, c);
+      if (cmp == 0)
+        i++;
+      j++;
+    }
+}
+
+/* Every transport the domains use, with its master.cf entry. */
+static void
+add_domain_transports (PfState    *st,
+                       GHashTable *transports,
+                       GHashTable *value_routes,
+                       GHashTable *relay_routes)
+{
+  GHashTable *caches[2] = { value_routes, relay_routes };
+
+  for (guint c = 0; c < 2; c++)
+    {
+      GHashTableIter iter;
+      gpointer value;
+
+      g_hash_table_iter_init (&iter, caches[c]);
+      while (g_hash_table_iter_next (&iter, NULL, &value))
+        {
+          Route *r = value;
+          if (r->used && !g_hash_table_contains (transports, r->transport))
+            g_hash_table_insert (transports, g_strdup (r->transport),
+                                 transport_entry (st, r->transport, FALSE, r->relay));
+        }
+    }
 }
 
 static gboolean
@@ -975,21 +1344,19 @@ static gboolean
 build_plan (SmarthostPostfixBackend  *self,
             SmarthostTransaction     *tx,
             PfState                  *st,
+            gboolean                  preview,
             SmarthostPlan           **out_plan,
             GCancellable             *cancellable,
             GError                  **error)
 {
   g_autoptr(SmarthostPlan) plan = _smarthost_plan_new ();
   g_autoptr(GPtrArray) notes = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr(GHashTable) domains = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
-  g_autoptr(GHashTable) routes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  g_autoptr(GHashTable) spasswd = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                                         (GDestroyNotify) _smarthost_secret_free);
+  g_autoptr(GHashTable) value_routes = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, route_free);
+  g_autoptr(GHashTable) relay_routes = g_hash_table_new_full (relay_route_hash, relay_route_equal, NULL, route_free);
   g_autoptr(GHashTable) svpasswd = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                                           (GDestroyNotify) _smarthost_secret_free);
   g_autoptr(GHashTable) transports = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   g_autoptr(SmarthostRelay) server = NULL;
-  g_autoptr(GPtrArray) current_domains = list_domains (st);
   g_autoptr(PfConf) main_cf = pf_conf_parse (PF_CONF_MAIN, st->main_text);
   g_autoptr(PfConf) master_cf = pf_conf_parse (PF_CONF_MASTER, st->master_text);
   g_autoptr(GPtrArray) old_transports = NULL;
@@ -999,37 +1366,16 @@ build_plan (SmarthostPostfixBackend  *self,
   g_autofree char *sdd = NULL;
   SmarthostRelay *staged_server = NULL;
   g_autoptr(PfAdoption) adoption = NULL;
+  g_auto(DomainMaps) dm = { NULL, NULL, NULL, 0 };
   gboolean server_staged, manage_server;
-  GHashTableIter iter;
-  gpointer key, value;
   PostCommit *pc;
 
-  /* 1. The desired relays: what is configured, with the staged changes. */
-  for (guint i = 0; i < current_domains->len; i++)
-    {
-      const char *d = g_ptr_array_index (current_domains, i);
-      SmarthostRelay *r = read_domain (st, d);
-      if (r != NULL)
-        g_hash_table_insert (domains, g_strdup (d), r);
-    }
-  /* Adoption: the hand-made relays, under the staged changes. */
+  /* 1. Adoption: the hand-made relays, under the staged changes. */
   if (smarthost_transaction_get_adopt (tx))
     {
       adoption = pf_adopt (self, st, notes, cancellable, error);
       if (adoption == NULL)
         return FALSE;
-      g_hash_table_iter_init (&iter, adoption->domains);
-      while (g_hash_table_iter_next (&iter, &key, &value))
-        if (!g_hash_table_contains (domains, key))
-          g_hash_table_insert (domains, g_strdup (key), g_object_ref (value));
-    }
-  g_hash_table_iter_init (&iter, _smarthost_transaction_get_domains (tx));
-  while (g_hash_table_iter_next (&iter, &key, &value))
-    {
-      if (value == NULL)
-        g_hash_table_remove (domains, key);
-      else
-        g_hash_table_replace (domains, g_strdup (key), g_object_ref (value));
     }
 
   server_staged = _smarthost_transaction_get_server (tx, &staged_server);
@@ -1049,23 +1395,11 @@ build_plan (SmarthostPostfixBackend  *self,
       server = manage_server ? read_server (st, FALSE, cancellable, NULL) : NULL;
     }
 
-  /* 2. Maps and transports. */
-  g_hash_table_iter_init (&iter, domains);
-  while (g_hash_table_iter_next (&iter, &key, &value))
-    {
-      SmarthostRelay *r = value;
-      g_autofree char *name = transport_name (FALSE, r);
-      g_autofree char *nexthop = relay_nexthop (r);
-
-      g_hash_table_insert (routes, g_strconcat ("@", key, NULL), g_strdup_printf ("%s:%s", name, nexthop));
-      if (smarthost_relay_get_username (r) != NULL)
-        {
-          g_hash_table_insert (spasswd, g_strconcat ("@", key, NULL), credentials_of (r));
-          _smarthost_plan_add_secret (plan, smarthost_relay_get_password (r));
-        }
-      if (!g_hash_table_contains (transports, name))
-        g_hash_table_insert (transports, g_steal_pointer (&name), transport_entry (st, name, FALSE, r));
-    }
+  /* 2. Maps and transports: the domains configured, with the staged
+   * changes, in one pass. */
+  build_domain_maps (st, plan, _smarthost_transaction_get_domains (tx),
+                     adoption ? adoption->domains : NULL, value_routes, relay_routes, preview, &dm);
+  add_domain_transports (st, transports, value_routes, relay_routes);
   if (manage_server && server != NULL)
     {
       g_autofree char *name = transport_name (TRUE, server);
@@ -1080,7 +1414,7 @@ build_plan (SmarthostPostfixBackend  *self,
     }
 
   /* 3. main.cf. */
-  sdd = merge_map_list (pf_conf_get (main_cf, P_SDD_TRANSPORT_MAPS), our_map, g_hash_table_size (domains) > 0);
+  sdd = merge_map_list (pf_conf_get (main_cf, P_SDD_TRANSPORT_MAPS), our_map, dm.n_domains > 0);
   if (*sdd)
     set_param (main_cf, P_SDD_TRANSPORT_MAPS, sdd, notes);
   else
@@ -1174,11 +1508,14 @@ build_plan (SmarthostPostfixBackend  *self,
   new_master = pf_conf_to_string (master_cf);
 
   /* 5. The plan. */
-  if (g_hash_table_size (domains) > 0 || (manage_server && server != NULL))
+  if (dm.n_domains > 0 || (manage_server && server != NULL))
     _smarthost_plan_add_directory (plan, st->own_dir, 0700);
-  add_map (plan, st, MAP_TRANSPORT, g_hash_table_size (domains) ? routes : NULL, FALSE);
-  add_map (plan, st, MAP_SPASSWD, g_hash_table_size (domains) ? spasswd : NULL, TRUE);
-  add_map (plan, st, MAP_SVPASSWD, manage_server && server ? svpasswd : NULL, TRUE);
+  add_map (plan, st, MAP_TRANSPORT, dm.n_domains ? g_string_free (g_steal_pointer (&dm.routes), FALSE) : NULL,
+           NULL, FALSE, preview);
+  add_map (plan, st, MAP_SPASSWD, dm.n_domains ? g_string_free (g_steal_pointer (&dm.passwd), FALSE) : NULL,
+           dm.n_domains && dm.masked ? g_string_free (g_steal_pointer (&dm.masked), FALSE) : NULL, TRUE, preview);
+  add_map (plan, st, MAP_SVPASSWD, manage_server && server ? map_text (svpasswd, FALSE) : NULL,
+           manage_server && server && preview ? map_text (svpasswd, TRUE) : NULL, TRUE, preview);
   _smarthost_plan_add_file (plan, st->master_path, st->master_text, new_master, 0644, NULL, NULL);
   _smarthost_plan_add_file (plan, st->main_path, st->main_text, new_main, 0644, NULL, NULL);
   for (guint i = 0; i < notes->len; i++)
@@ -1455,7 +1792,7 @@ smarthost_postfix_backend_preview (SmarthostBackend      *backend,
   g_autoptr(PfState) st = load_state (self, error);
   g_autoptr(SmarthostPlan) plan = NULL;
 
-  if (st == NULL || !build_plan (self, tx, st, &plan, cancellable, error))
+  if (st == NULL || !build_plan (self, tx, st, TRUE, &plan, cancellable, error))
     return NULL;
   return _smarthost_plan_to_preview (plan);
 }
@@ -1493,7 +1830,7 @@ smarthost_postfix_backend_commit (SmarthostBackend      *backend,
    * its commit point) before reading the state. */
   ok = _smarthost_plan_recover (self->config_directory, TRUE, cancellable, error);
   st = ok ? load_state (self, error) : NULL;
-  ok = st != NULL && build_plan (self, tx, st, &plan, cancellable, error);
+  ok = st != NULL && build_plan (self, tx, st, FALSE, &plan, cancellable, error);
   if (ok && _smarthost_plan_has_changes (plan))
     {
       _smarthost_plan_set_journal (plan, self->config_directory);

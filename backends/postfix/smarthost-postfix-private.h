@@ -39,6 +39,8 @@ typedef struct {
   /* map name -> GHashTable of key -> value; absent when the file is */
   char *map_text[3];
   GHashTable *map[3];
+  /* the keys of map[i] in file order when strictly ascending, else NULL */
+  GPtrArray *map_order[3];
 } PfState;
 
 enum { MAP_TRANSPORT, MAP_SPASSWD, MAP_SVPASSWD };

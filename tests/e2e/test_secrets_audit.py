@@ -112,6 +112,29 @@ class SecretsAudit(unittest.TestCase):
             self.assertEqual(proc.returncode, expect, proc.stdout + proc.stderr)
         return proc
 
+    def api_error_message(self, password_file):
+        """A commit through the API that fails; the password comes from a
+        file (never argv). Its GError message joins the outputs searched."""
+        script = (
+            "import sys, gi\n"
+            "gi.require_version('Smarthost', '1.0')\n"
+            "from gi.repository import GLib, Smarthost\n"
+            "conf, port, ca, pwfile = sys.argv[1:]\n"
+            "r = Smarthost.Relay.new('localhost')\n"
+            "r.set_port(int(port)); r.set_ca_file(ca); r.set_username('srvuser')\n"
+            "r.set_password(open(pwfile).read().strip())\n"
+            "try:\n"
+            "    Smarthost.PostfixBackend.new(conf).set_server(r, None)\n"
+            "except GLib.Error as e:\n"
+            "    print('GError:', e.message); sys.exit(1)\n")
+        proc = subprocess.run(["/usr/bin/python3", "-c", script, self.postfix.config_dir, str(self.relay.port),
+                               self.ca.cert, password_file], capture_output=True, text=True, timeout=60)
+        if "Namespace Smarthost not available" in proc.stderr:
+            return  # the test runs without the uninstalled typelib
+        self.outputs.append("API\n" + proc.stdout + proc.stderr)
+        self.assertEqual(proc.returncode, 1, proc.stdout + proc.stderr)
+        self.assertIn("GError:", proc.stdout)
+
     def relay_args(self, user, secret_source):
         return ["localhost", "--port", str(self.relay.port), "--ca-file", self.ca.cert,
                 "--user", user] + secret_source
@@ -153,6 +176,8 @@ class SecretsAudit(unittest.TestCase):
             f.write("default_transport = error:no outbound mail\n")
         harness.cool_down(main_cf)
         self.ctl("set-server", *self.relay_args("srvuser", ["--password-file", wrong_file]), expect=1)
+        # The same through the API: the GError's message must not quote it.
+        self.api_error_message(wrong_file)
         with open(main_cf, "w") as f:
             f.write(original)
         harness.cool_down(main_cf)
@@ -171,6 +196,11 @@ class SecretsAudit(unittest.TestCase):
         self.assertGreater(self.watcher.scans, 10, "the argv watcher did not run")
         self.assertTrue(any(b"smarthostctl" in argv for argv in self.watcher.seen),
                         "the argv watcher never saw smarthostctl running")
+        # ... nor only smarthostctl: the children it runs, which are what
+        # would get a password on their command line.
+        for child in (b"/postmap\0", b"/postconf\0"):
+            self.assertTrue(any(child in argv for argv in self.watcher.seen),
+                            "the argv watcher never saw %s running" % child.strip(b"/\0").decode())
 
         found = []
         for argv in self.watcher.seen:

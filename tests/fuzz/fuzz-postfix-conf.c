@@ -176,10 +176,12 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
         }
       else if (op == 2 && main_cf)
         {
-          value = g_strdup ("");
-          entry = pf_main_entry (key, value);
           if (strpbrk (key, " \t\r\n=#") != NULL || *key == '\0')
             continue;
+          /* Reset to the default in place; deleted when it is ours. */
+          entry = pf_main_entry (key, "");
+          if (pf_conf_get (conf, key) != NULL && !pf_conf_is_managed (conf, key))
+            value = g_strdup ("");
           pf_conf_unset (conf, key, entry, "main.cf", notes);
         }
       else

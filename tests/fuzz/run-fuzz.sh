@@ -128,12 +128,29 @@ case $target in
       build=$root/_build-fuzz
       meson setup "$build" "$root" >/dev/null
     fi
-    # Only the generated headers are needed from the Meson build.
-    ninja -C "$build" libsmarthost/smarthost-enum-types.h libsmarthost/smarthost-enum-types.c >/dev/null
+    # The library's sources, generated ones included, as the Meson build
+    # compiles them (its compile_commands.json); building the library
+    # there first generates what they include.
+    mapfile -t lib_sources < <(/usr/bin/python3 - "$build" <<'PY'
+import json, os, sys
+build = sys.argv[1]
+for e in json.load(open(os.path.join(build, "compile_commands.json"))):
+    if os.path.basename(e["output"]).endswith(".o") and "/libsmarthost-" in "/" + e["output"] and ".so" in e["output"]:
+        print(os.path.normpath(os.path.join(e["directory"], e["file"])))
+PY
+)
+    if [ ${#lib_sources[@]} -eq 0 ]; then
+      echo "run-fuzz: no library sources in $build/compile_commands.json" >&2
+      exit 1
+    fi
+    lib_target=$(/usr/bin/python3 -c '
+import json, os, sys
+for e in json.load(open(os.path.join(sys.argv[1], "compile_commands.json"))):
+    if "/libsmarthost-" in "/" + e["output"] and ".so" in e["output"]:
+        print(e["output"].split(".p/")[0]); break' "$build")
+    ninja -C "$build" "$lib_target" >/dev/null
     gen=$build/libsmarthost
     includes=(-I"$build" -I"$gen" -I"$root/libsmarthost" -I"$root/backends" -I"$root/backends/postfix")
-    mapfile -t lib_sources < <(ls "$root"/libsmarthost/*.c "$root"/backends/*.c "$root"/backends/postfix/*.c)
-    lib_sources+=("$gen/smarthost-enum-types.c")
     for inc in $(grep -o '#include "[^"]*\.c"' "$here/fuzz-$target.c" | sed 's/.*"\(.*\)"/\1/'); do
       for i in "${!lib_sources[@]}"; do
         [ "$(basename "${lib_sources[$i]}")" = "$inc" ] && unset 'lib_sources[i]'
@@ -152,28 +169,36 @@ cflags=("${common[@]}" "${includes[@]}" $(pkg-config --cflags "${packages[@]}") 
 libs=($(pkg-config --libs "${packages[@]}") -lm)
 
 # Library objects: instrumented for the fuzzer (-fsanitize=fuzzer-no-link),
-# cached by the hash of every source and header and of the flags.
-key=$( { printf '%s\n' "$cc" "${cflags[@]}" "${sanitize[@]}"; cat "${lib_sources[@]}";
-         cat "$root"/libsmarthost/*.h "$root"/backends/*.h "$root"/backends/postfix/*.h 2>/dev/null;
-         if [ -n "${gen:-}" ]; then cat "$gen/smarthost-enum-types.h" "$build/config.h"; fi; } \
-       | sha256sum | cut -c1-16)
+# cached; an object's name has a hash of its source, of every header and
+# of the flags, so that targets share them and edits rebuild them.
+headers_key=$( { printf '%s\n' "$cc" "${cflags[@]}" "${sanitize[@]}";
+                 cat "$root"/libsmarthost/*.h "$root"/backends/*.h "$root"/backends/postfix/*.h 2>/dev/null;
+                 if [ -n "${gen:-}" ]; then cat "$gen"/*.h "$build/config.h" 2>/dev/null; fi; } \
+               | sha256sum | cut -c1-16)
 cache=${FUZZ_CACHE:-${build:+$build/fuzz-cache}}
 cache=${cache:-$work/cache}
-objdir=$cache/$target-$key
-if [ ! -f "$objdir/.done" ]; then
-  rm -rf "$cache/$target-"*
-  mkdir -p "$objdir"
-  echo "run-fuzz: building ${#lib_sources[@]} library source(s) with $cc"
-  export cc objdir
-  printf '%s\n' "${lib_sources[@]}" | \
-    xargs -P "$jobs" -I{} sh -c '"$cc" "$@" -c "{}" -o "$objdir/$(basename "{}" .c).o"' \
-      sh -fsanitize=fuzzer-no-link "${sanitize[@]}" "${cflags[@]}" -w
-  touch "$objdir/.done"
+mkdir -p "$cache"
+find "$cache" -name "*.o" -mtime +7 -delete 2>/dev/null || true
+objects=()
+missing=()
+for src in "${lib_sources[@]}"; do
+  h=$( { echo "$headers_key"; cat "$src"; } | sha256sum | cut -c1-16)
+  obj=$cache/$(basename "$src" .c)-$h.o
+  objects+=("$obj")
+  [ -f "$obj" ] || missing+=("$src=$obj")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "run-fuzz: building ${#missing[@]} library source(s) with $cc"
+  export cc
+  printf '%s\n' "${missing[@]}" | \
+    xargs -P "$jobs" -I{} sh -c 'src=${1%%=*}; obj=${1#*=}; shift;
+      "$cc" "$@" -c "$src" -o "$obj.tmp$$" && mv "$obj.tmp$$" "$obj"' \
+      sh {} -fsanitize=fuzzer-no-link "${sanitize[@]}" "${cflags[@]}" -w
 fi
 
 "$cc" -fsanitize=fuzzer "${sanitize[@]}" "${cflags[@]}" -Wall -Wextra -Wno-unused-parameter \
   -Wno-unused-function -Werror \
-  "$here/fuzz-$target.c" "$objdir"/*.o "${libs[@]}" -o "$work/fuzz-$target"
+  "$here/fuzz-$target.c" "${objects[@]}" "${libs[@]}" -o "$work/fuzz-$target"
 
 mkdir -p "$work/corpus" "$artifacts"
 if [ -d "$here/corpus-$target" ]; then
@@ -193,6 +218,11 @@ status=0
  "$work/fuzz-$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=1024 \
    -max_len=$max_len "${dict[@]}" -artifact_prefix="$artifacts/" \
    -print_final_stats=1 "$work/corpus" 2>"$work/log") || status=$?
+if [ "$status" -ne 0 ]; then
+  # The report itself, not only libFuzzer's statistics after it.
+  grep -a -m1 -B2 -A30 -E "^==[0-9]+==ERROR|check failed|runtime error|ERROR: libFuzzer" "$work/log" | cut -c1-300 || true
+  echo "..."
+fi
 tail -n 25 "$work/log"
 if [ -n "${FUZZ_KEEP:-}" ]; then
   mkdir -p "$FUZZ_KEEP/corpus-$target"

@@ -82,8 +82,11 @@
  *  - Durability against power loss relies on fsync of files and
  *    directories in this order; a kill (the tested case) needs none of it.
  *  - A build command is killed with us (PR_SET_PDEATHSIG), so that it
- *    does not write its ".smarthost-new.db" after recovery; should one
- *    outlive us anyway, the next commit of that map removes what it left.
+ *    does not write its ".smarthost-new.db" after recovery. The signal
+ *    reaches it a moment after our death, though, so a rollback removes
+ *    new files twice (before and after its flushes) and looks again in a
+ *    directory it created; should a file outlive even that, the next
+ *    commit of that map removes it.
  *
  * Fault points (fault_point_names below, tests only) let a test kill the
  * process with SIGKILL at each of these moments.
@@ -810,6 +813,34 @@ note_failure (GString    *failures,
   return FALSE;
 }
 
+/* Removes a directory the commit created, if it is empty but for new
+ * files of ours. A build command killed with the commit (SIGKILL reaches
+ * it a moment after us) may still finish creating its output once the
+ * rollback has removed it, so ours are looked for again, a few times;
+ * anything else in the directory keeps it. */
+static void
+remove_created_dir (const char *path)
+{
+  for (guint attempt = 0; attempt < 5; attempt++)
+    {
+      g_autoptr(GDir) dir = NULL;
+      const char *name;
+
+      if (rmdir (path) == 0 || errno != ENOTEMPTY)
+        return;
+      dir = g_dir_open (path, 0, NULL);
+      if (dir == NULL)
+        return;
+      while ((name = g_dir_read_name (dir)) != NULL)
+        if (name[0] == '.' && strstr (name, ".smarthost-new") != NULL)
+          {
+            g_autofree char *file = g_build_filename (path, name, NULL);
+            unlink (file);
+          }
+      g_usleep (20 * 1000);
+    }
+}
+
 /* Puts every target back as it was when the journal was made, and removes
  * what the commit added. It may be interrupted anywhere and run again: a
  * backup is renamed back over its target (a no-op while it is still the
@@ -839,8 +870,17 @@ journal_roll_back (Journal  *j,
         note_failure (failures, "cannot remove", e->source);
       fault_point ("recover");
     }
+  journal_sync (j, NULL);
+  /* Once more, after the flushes: a build killed with the commit may
+   * have finished creating its output after the first pass. */
+  for (guint i = 0; i < j->entries->len; i++)
+    {
+      JournalEntry *e = g_ptr_array_index (j->entries, i);
+      if (e->source != NULL)
+        unlink (e->source);
+    }
   for (guint i = j->dirs->len; i-- > 0;)
-    rmdir (g_ptr_array_index (j->dirs, i));   /* only if empty: never anything else */
+    remove_created_dir (g_ptr_array_index (j->dirs, i));
   journal_sync (j, NULL);
 
   if (failures->len)

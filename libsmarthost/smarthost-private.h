@@ -51,10 +51,16 @@ gboolean  _smarthost_run              (const char * const *argv,
 char     *_smarthost_argv_to_string   (const char * const *argv);
 
 /* Files */
-gboolean  _smarthost_read_file        (const char   *path,
-                                       char        **contents,
-                                       gboolean     *exists,
-                                       GError      **error);
+typedef enum {
+  SMARTHOST_READ_TEXT     = 1 << 0,   /* valid UTF-8 without NUL bytes */
+  SMARTHOST_READ_NOFOLLOW = 1 << 1,   /* refuse a symbolic link */
+} SmarthostReadFlags;
+
+gboolean  _smarthost_read_file        (const char          *path,
+                                       SmarthostReadFlags   flags,
+                                       char               **contents,
+                                       gboolean            *exists,
+                                       GError             **error);
 int       _smarthost_lock_directory   (const char   *path,
                                        GCancellable *cancellable,
                                        GError      **error);

@@ -404,6 +404,8 @@ validate_host (const char  *host,
 
   if (host == NULL || *host == '\0')
     return _smarthost_set_invalid (error, "host", "is required: give the relay's host name or IP address");
+  if (!g_utf8_validate (host, -1, NULL))
+    return _smarthost_set_invalid (error, "host", "must be valid UTF-8");
   if (has_control_chars (host))
     return _smarthost_set_invalid (error, "host", "must not contain control characters or line breaks");
   if (has_whitespace (host))
@@ -942,7 +944,9 @@ smarthost_domain_normalize (const char  *domain,
 
   if (domain == NULL || *domain == '\0')
     return _smarthost_set_invalid (error, "domain", "is required"), NULL;
-  if (!g_utf8_validate (domain, -1, NULL) || has_control_chars (domain))
+  if (!g_utf8_validate (domain, -1, NULL))
+    return _smarthost_set_invalid (error, "domain", "must be valid UTF-8"), NULL;
+  if (has_control_chars (domain))
     return _smarthost_set_invalid (error, "domain", "must not contain control characters or line breaks"), NULL;
   if (has_whitespace (domain))
     return _smarthost_set_invalid (error, "domain", "must not contain spaces"), NULL;
@@ -957,6 +961,9 @@ smarthost_domain_normalize (const char  *domain,
   len = strlen (ascii);
   if (len > 1 && ascii[len - 1] == '.')
     ascii[len - 1] = '\0';
+  /* "192.0.2.1." is an address too, once its root dot is gone. */
+  if (g_hostname_is_ip_address (ascii))
+    return _smarthost_set_invalid (error, "domain", "must be a domain name, not an address"), NULL;
   if (!is_valid_hostname (ascii) || strchr (ascii, '_') != NULL)
     return _smarthost_set_invalid (error, "domain", "is not a valid domain name"), NULL;
   if (strchr (ascii, '.') == NULL)

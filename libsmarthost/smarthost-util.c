@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "smarthost-error.h"
@@ -387,29 +388,130 @@ _smarthost_run (const char * const  *argv,
   return TRUE;
 }
 
-/* Reads a whole file; a missing file is not an error when @exists is given. */
-gboolean
-_smarthost_read_file (const char  *path,
-                      char       **contents,
-                      gboolean    *exists,
-                      GError     **error)
+/* Doubles a buffer that may hold a secret, wiping the old one. */
+static char *
+grow_secret_buffer (char  *data,
+                    gsize  len,
+                    gsize *cap)
 {
-  g_autoptr(GError) local_error = NULL;
+  char *bigger = g_malloc (*cap * 2);
+
+  memcpy (bigger, data, len);
+  explicit_bzero (data, len);
+  g_free (data);
+  *cap *= 2;
+  return bigger;
+}
+
+/* Reads a whole file; a missing file is not an error when @exists is given.
+ *
+ * With SMARTHOST_READ_NOFOLLOW a symbolic link is refused rather than
+ * followed: a file of ours that points elsewhere would have us read (and
+ * show, or write back) whatever it points to. With SMARTHOST_READ_TEXT the
+ * file must be text: valid UTF-8 without NUL bytes. A NUL byte matters
+ * most: C strings end there, so a file with one would be read, edited and
+ * written back only up to it. Errors name the file and say what is wrong;
+ * the caller adds what it was reading it for. */
+gboolean
+_smarthost_read_file (const char          *path,
+                      SmarthostReadFlags   flags,
+                      char               **contents,
+                      gboolean            *exists,
+                      GError             **error)
+{
+  struct stat st;
+  char *data;
+  gsize cap, len = 0;
+  int fd, saved;
 
   *contents = NULL;
-  if (g_file_get_contents (path, contents, NULL, &local_error))
+  fd = open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY | ((flags & SMARTHOST_READ_NOFOLLOW) ? O_NOFOLLOW : 0));
+  if (fd < 0)
     {
-      if (exists)
-        *exists = TRUE;
-      return TRUE;
+      saved = errno;
+      if (saved == ENOENT && exists != NULL)
+        {
+          *exists = FALSE;
+          return TRUE;
+        }
+      if (saved == ELOOP && (flags & SMARTHOST_READ_NOFOLLOW))
+        g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
+                     "%s is a symbolic link, where a file of its own is expected; "
+                     "replace the link by the file it points to, or remove it", path);
+      else
+        g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
+                     "cannot open %s: %s", path, g_strerror (saved));
+      return FALSE;
     }
-  if (exists && g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+  if (fstat (fd, &st) != 0)
     {
-      *exists = FALSE;
-      return TRUE;
+      saved = errno;
+      close (fd);
+      g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED, "cannot read %s: %s", path, g_strerror (saved));
+      return FALSE;
     }
-  g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED, "%s", local_error->message);
-  return FALSE;
+  if (!S_ISREG (st.st_mode))
+    {
+      close (fd);
+      g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED, "%s is %s, not a regular file", path,
+                   S_ISDIR (st.st_mode) ? "a directory" : "a device, socket or pipe");
+      return FALSE;
+    }
+
+  /* Sized from fstat (with room to see the end of the file without
+   * growing); a file that grows while we read is still read whole. */
+  cap = (gsize) st.st_size + 2;
+  data = g_malloc (cap);
+  for (;;)
+    {
+      gssize n;
+
+      if (len + 1 == cap)
+        data = grow_secret_buffer (data, len, &cap);
+      n = read (fd, data + len, cap - 1 - len);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        {
+          saved = errno;
+          close (fd);
+          explicit_bzero (data, len);
+          g_free (data);
+          g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
+                       "cannot read %s: %s", path, g_strerror (saved));
+          return FALSE;
+        }
+      if (n == 0)
+        break;
+      len += n;
+    }
+  close (fd);
+  data[len] = '\0';
+
+  if (flags & SMARTHOST_READ_TEXT)
+    {
+      const char *end = NULL;
+      const char *nul = memchr (data, '\0', len);
+
+      if (nul != NULL || !g_utf8_validate_len (data, len, &end))
+        {
+          const char *bad = nul != NULL ? nul : end;
+          gsize line = 1;
+
+          for (const char *p = data; p < bad; p++)
+            line += *p == '\n';
+          g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
+                       "%s is not a text file: line %" G_GSIZE_FORMAT " has %s", path, line,
+                       nul != NULL ? "a NUL byte" : "bytes that are not UTF-8");
+          explicit_bzero (data, len);
+          g_free (data);
+          return FALSE;
+        }
+    }
+  if (exists != NULL)
+    *exists = TRUE;
+  *contents = data;
+  return TRUE;
 }
 
 /* Takes an exclusive lock on a directory, waiting for other committers (in

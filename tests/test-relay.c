@@ -328,6 +328,8 @@ static void set_host_leading_hyphen (SmarthostRelay *r) { smarthost_relay_set_ho
 static void set_host_trailing_hyphen (SmarthostRelay *r) { smarthost_relay_set_host (r, "a-.com"); }
 static void set_host_empty_label (SmarthostRelay *r) { smarthost_relay_set_host (r, "a..b"); }
 static void set_host_comma (SmarthostRelay *r) { smarthost_relay_set_host (r, "a.com,b.com"); }
+/* Not UTF-8, ending inside a sequence: must not be read past its end. */
+static void set_host_invalid_utf8 (SmarthostRelay *r) { smarthost_relay_set_host (r, "abc\xdf"); }
 static void set_host_long_label (SmarthostRelay *r)
 {
   g_autofree char *label = g_strnfill (64, 'a');
@@ -375,6 +377,7 @@ static const struct {
   { "host-trailing-hyphen", set_host_trailing_hyphen, "host" },
   { "host-empty-label", set_host_empty_label, "host" },
   { "host-comma", set_host_comma, "host" },
+  { "host-invalid-utf8", set_host_invalid_utf8, "host" },
   { "host-long-label", set_host_long_label, "host" },
   { "ip-mx-lookup", set_ip_mx, "mx-lookup" },
   { "ip6-mx-lookup", set_ip6_mx, "mx-lookup" },
@@ -491,7 +494,7 @@ test_domain_normalize (void)
   static const char *bad[] = {
     "", "a b.com", " example.com", "@x.com", "user@x.com", "localhost", "1.2.3.4", "2001:db8::1",
     "[1.2.3.4]", "a\nb.com", "a\tb.com", "exa_mple.com", "-a.com", "a..b", ".", "example.com..",
-    "a,b.com", "\xff.com",
+    "a,b.com", "\xff.com", "192.0.2.1.", "ex\xe4mple.com",
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (good); i++)

@@ -1267,10 +1267,50 @@ cmd_apply (SmarthostBackend *backend,
   return EXIT_OK;
 }
 
+/* GOption converts the value of a string option to UTF-8 and, when it is
+ * not valid, says only "Invalid byte sequence in conversion input". Name
+ * the option instead. (Arguments that are not option values reach the
+ * library, whose errors name the field.) */
+static const char *
+option_with_bad_value (int    argc,
+                       char **argv)
+{
+  static char name[64];
+
+  for (int i = 1; i < argc; i++)
+    {
+      const char *arg = argv[i];
+      const char *eq;
+      gsize len;
+
+      if (g_str_equal (arg, "--"))
+        break;
+      if (!g_str_has_prefix (arg, "--"))
+        continue;
+      eq = strchr (arg, '=');
+      len = eq ? (gsize) (eq - arg) : strlen (arg);
+      for (const GOptionEntry *e = global_entries; e->long_name; e++)
+        {
+          const char *value = eq ? eq + 1 : (i + 1 < argc ? argv[i + 1] : "");
+
+          if (e->arg != G_OPTION_ARG_STRING || strlen (e->long_name) != len - 2 ||
+              strncmp (arg + 2, e->long_name, len - 2) != 0)
+            continue;
+          if (!g_utf8_validate (value, -1, NULL))
+            {
+              g_snprintf (name, sizeof name, "--%s", e->long_name);
+              return name;
+            }
+        }
+    }
+  return NULL;
+}
+
 int
 main (int   argc,
       char *argv[])
 {
+  const char *bad_option;
   g_autoptr(GOptionContext) context = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(SmarthostBackend) backend = NULL;
@@ -1285,6 +1325,8 @@ main (int   argc,
   g_option_context_set_description (context, summary);
   g_option_context_add_main_entries (context, global_entries, NULL);
 
+  if ((bad_option = option_with_bad_value (argc, argv)) != NULL)
+    return fail (EXIT_USAGE, "%s: the value is not valid UTF-8", bad_option);
   if (!g_option_context_parse (context, &argc, &argv, &error))
     return fail (EXIT_USAGE, "%s (see --help)", error->message);
   if (argc < 2)

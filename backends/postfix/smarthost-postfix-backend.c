@@ -139,25 +139,30 @@ map_spec (PfState    *st,
   return g_strconcat ("hash:", path, NULL);
 }
 
-/* Parses a Postfix lookup table source: "key whitespace value" lines.
- * Sets *@order to the keys in file order (owned by the table) when they
- * are strictly ascending, as in the maps we write; to NULL otherwise. */
 static gboolean
 is_space (char c)
 {
   return g_ascii_isspace (c);
 }
 
+/* Parses a Postfix lookup table source: "key whitespace value" lines.
+ * Sets *@order to the keys in file order (owned by the table) when they
+ * are strictly ascending, as in the maps we write; to NULL otherwise.
+ * Sets *@bad_line to the number of the first line that is not an entry
+ * (postmap skips those), 0 if there is none. */
 static GHashTable *
 parse_map_ordered (const char  *text,
-                   GPtrArray  **order)
+                   GPtrArray  **order,
+                   guint       *bad_line)
 {
   GHashTable *map = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                            (GDestroyNotify) _smarthost_secret_free);
   GPtrArray *keys = g_ptr_array_new ();
   const char *prev = NULL;
   const char *p = text;
+  guint line = 0;
 
+  *bad_line = 0;
   while (p && *p)
     {
       const char *nl = strchr (p, '\n');
@@ -166,6 +171,7 @@ parse_map_ordered (const char  *text,
       char *k;
 
       p = nl ? nl + 1 : end;
+      line++;
       /* The line, whitespace stripped at both ends (as g_strstrip). */
       while (key < end && is_space (*key))
         key++;
@@ -176,7 +182,11 @@ parse_map_ordered (const char  *text,
       for (sep = key; sep < end && *sep != ' ' && *sep != '\t'; sep++)
         ;
       if (sep == end)
-        continue;
+        {
+          if (*bad_line == 0)
+            *bad_line = line;
+          continue;
+        }
       for (value = sep + 1; value < end && is_space (*value); value++)
         ;
       k = g_ascii_strdown (key, sep - key);
@@ -196,8 +206,9 @@ G_GNUC_UNUSED static GHashTable *
 parse_map (const char *text)
 {
   g_autoptr(GPtrArray) order = NULL;
+  guint bad_line;
 
-  return parse_map_ordered (text, &order);
+  return parse_map_ordered (text, &order, &bad_line);
 }
 
 static gboolean
@@ -211,6 +222,30 @@ check_config_directory (const char  *dir,
       return _smarthost_set_invalid (error, "config-directory",
                                      "must not contain spaces, commas or control characters "
                                      "(Postfix could not name its files)");
+  return TRUE;
+}
+
+/* main.cf or master.cf, which must exist and be text. */
+static gboolean
+read_config_file (const char  *dir,
+                  const char  *path,
+                  char       **text,
+                  GError     **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  gboolean exists = FALSE;
+
+  if (!_smarthost_read_file (path, SMARTHOST_READ_TEXT, text, &exists, &local_error))
+    {
+      g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID, "config-directory: %s", local_error->message);
+      return FALSE;
+    }
+  if (!exists)
+    {
+      g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
+                   "config-directory: %s does not exist; is %s a Postfix configuration directory?", path, dir);
+      return FALSE;
+    }
   return TRUE;
 }
 
@@ -234,57 +269,26 @@ load_state (SmarthostPostfixBackend  *self,
   st->main_path = g_build_filename (st->dir, "main.cf", NULL);
   st->master_path = g_build_filename (st->dir, "master.cf", NULL);
 
-  if (g_file_test (st->main_path, G_FILE_TEST_IS_DIR))
-    {
-      g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
-                   "config-directory: %s is a directory, not Postfix's main.cf", st->main_path);
-      return NULL;
-    }
-  if (!g_file_get_contents (st->main_path, &st->main_text, NULL, &local_error))
-    {
-      if (g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
-        g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
-                     "config-directory: %s does not exist; is %s a Postfix configuration directory?",
-                     st->main_path, st->dir);
-      else
-        g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
-                     "config-directory: cannot read %s: %s", st->main_path, local_error->message);
-      return NULL;
-    }
-  if (!g_utf8_validate (st->main_text, -1, NULL) || memchr (st->main_text, '\0', strlen (st->main_text) + 1) != st->main_text + strlen (st->main_text))
-    {
-      g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
-                   "config-directory: %s is not a text file", st->main_path);
-      return NULL;
-    }
-  if (!_smarthost_read_file (st->master_path, &st->master_text, &exists, &local_error))
-    {
-      g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
-                   "config-directory: cannot read %s: %s", st->master_path, local_error->message);
-      return NULL;
-    }
-  if (!exists)
-    {
-      g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
-                   "config-directory: %s does not exist; is %s a Postfix configuration directory?",
-                   st->master_path, st->dir);
-      return NULL;
-    }
+  /* main.cf and master.cf must be text: a NUL byte would end what we
+   * edit and write back. Our own maps must be files of their own. */
+  if (!read_config_file (st->dir, st->main_path, &st->main_text, error) ||
+      !read_config_file (st->dir, st->master_path, &st->master_text, error))
+    return NULL;
   st->main = pf_conf_parse (PF_CONF_MAIN, st->main_text);
   st->master = pf_conf_parse (PF_CONF_MASTER, st->master_text);
 
   for (guint i = 0; i < 3; i++)
     {
       g_autofree char *path = map_path (st, map_names[i]);
-      if (!_smarthost_read_file (path, &st->map_text[i], &exists, &local_error))
+      if (!_smarthost_read_file (path, SMARTHOST_READ_TEXT | SMARTHOST_READ_NOFOLLOW, &st->map_text[i], &exists,
+                                 &local_error))
         {
-          g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
-                       "read: cannot read %s: %s%s", path, local_error->message,
-                       geteuid () != 0 ? " (run as root)" : "");
+          g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED, "read: %s%s", local_error->message,
+                       geteuid () != 0 && access (path, R_OK) != 0 && errno == EACCES ? " (run as root)" : "");
           return NULL;
         }
       if (exists)
-        st->map[i] = parse_map_ordered (st->map_text[i], &st->map_order[i]);
+        st->map[i] = parse_map_ordered (st->map_text[i], &st->map_order[i], &st->map_bad_line[i]);
     }
   return g_steal_pointer (&st);
 }
@@ -787,6 +791,33 @@ post_commit_free (gpointer data)
   g_free (pc);
 }
 
+/* What postconf said, for an error message: its first fatal line (or
+ * first line), at most 300 bytes of it, valid UTF-8. */
+static char *
+postconf_message (const char *err)
+{
+  g_auto(GStrv) lines = g_strsplit (err ? err : "", "\n", 0);
+  const char *line = lines[0] ? lines[0] : "";
+  g_autofree char *valid = NULL;
+
+  for (guint i = 0; lines[i]; i++)
+    if (strstr (lines[i], "fatal:") != NULL)
+      {
+        line = lines[i];
+        break;
+      }
+  valid = g_utf8_make_valid (line, -1);
+  g_strstrip (valid);
+  if (*valid == '\0')
+    return g_strdup ("(no message)");
+  if (strlen (valid) > 300)
+    {
+      const char *cut = g_utf8_find_prev_char (valid, valid + 300);
+      return g_strdup_printf ("%.*s…", (int) (cut - valid), valid);
+    }
+  return g_steal_pointer (&valid);
+}
+
 /* Has Postfix itself read the new files the way we meant them? */
 static gboolean
 validate_step (gpointer       user_data,
@@ -817,8 +848,10 @@ validate_step (gpointer       user_data,
     return g_prefix_error (error, "validate: "), FALSE;
   if (status != 0)
     {
+      /* postconf reads master.cf too; its message names the file. */
+      g_autofree char *message = postconf_message (err);
       g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
-                   "validate: postconf rejected main.cf: %s", g_strstrip (err));
+                   "validate: Postfix rejects the configuration: %s", message);
       return FALSE;
     }
   lines = g_strsplit (out, "\n", 0);
@@ -840,8 +873,9 @@ validate_step (gpointer       user_data,
     return g_prefix_error (error, "validate: "), FALSE;
   if (status != 0 || strstr (err, "fatal") != NULL)
     {
+      g_autofree char *message = postconf_message (err);
       g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
-                   "validate: postconf rejected master.cf: %s", g_strstrip (err));
+                   "validate: Postfix rejects master.cf: %s", message);
       return FALSE;
     }
   return TRUE;
@@ -1022,6 +1056,78 @@ route_of_value (PfState    *st,
     r = g_new0 (Route, 1);
   g_hash_table_insert (cache, (gpointer) value, r);
   return r;
+}
+
+/* Our maps hold only what we write. A line that is not (an edit by hand,
+ * a damaged file) would be dropped by the next commit without a word, so
+ * commits and dry runs refuse it and say where it is. Reading still
+ * works, and the doctor reports it. Secrets are never quoted: only keys,
+ * line numbers and routes. */
+static gboolean
+check_own_maps (PfState     *st,
+                GHashTable  *value_routes,
+                GError     **error)
+{
+  GHashTable *routes = st->map[MAP_TRANSPORT];
+  GHashTableIter iter;
+  gpointer key, value;
+  const char *fix = "this folder is written by libsmarthost alone: move the entry to a map of your own "
+                    "(or delete it), then try again";
+
+  for (guint i = 0; i < G_N_ELEMENTS (map_names); i++)
+    if (st->map_bad_line[i] != 0)
+      {
+        g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_CONFLICT,
+                     "%s/%s, line %u, is not a \"key value\" entry, and the next change would drop it; %s",
+                     OWN_FOLDER, map_names[i], st->map_bad_line[i], fix);
+        return FALSE;
+      }
+
+  if (routes != NULL)
+    {
+      g_hash_table_iter_init (&iter, routes);
+      while (g_hash_table_iter_next (&iter, &key, &value))
+        {
+          const char *k = key, *v = value;
+
+          if (k[0] == '@' && k[1] != '\0' && g_str_has_prefix (v, TRANSPORT_PREFIX "domain-") &&
+              route_of_value (st, value_routes, v)->route != NULL)
+            continue;
+          g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_CONFLICT,
+                       "%s/%s has an entry libsmarthost did not write, \"%s %s\", and the next change "
+                       "would drop it; %s", OWN_FOLDER, MAP_SENDER_TRANSPORT, k, v, fix);
+          return FALSE;
+        }
+    }
+  if (st->map[MAP_SPASSWD] != NULL)
+    {
+      g_hash_table_iter_init (&iter, st->map[MAP_SPASSWD]);
+      while (g_hash_table_iter_next (&iter, &key, NULL))
+        if (routes == NULL || !g_hash_table_contains (routes, key))
+          {
+            g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_CONFLICT,
+                         "%s/%s has credentials for %s, which has no smarthost in %s/%s, and the next "
+                         "change would drop them; %s", OWN_FOLDER, MAP_SENDER_PASSWD, (char *) key,
+                         OWN_FOLDER, MAP_SENDER_TRANSPORT, fix);
+            return FALSE;
+          }
+    }
+  if (st->map[MAP_SVPASSWD] != NULL)
+    {
+      const char *relayhost = server_is_ours (st) ? pf_conf_get (st->main, P_RELAYHOST) : NULL;
+      g_autofree char *nexthop = relayhost ? g_ascii_strdown (relayhost, strcspn (relayhost, " ,\t")) : NULL;
+
+      g_hash_table_iter_init (&iter, st->map[MAP_SVPASSWD]);
+      while (g_hash_table_iter_next (&iter, &key, NULL))
+        if (nexthop == NULL || !g_str_equal (key, nexthop))
+          {
+            g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_CONFLICT,
+                         "%s/%s has credentials for %s, which is not the server-wide smarthost, and the "
+                         "next change would drop them; %s", OWN_FOLDER, MAP_SERVER_PASSWD, (char *) key, fix);
+            return FALSE;
+          }
+    }
+  return TRUE;
 }
 
 /* Staged relays with the same routing settings share a Route. */
@@ -1369,6 +1475,9 @@ build_plan (SmarthostPostfixBackend  *self,
   g_auto(DomainMaps) dm = { NULL, NULL, NULL, 0 };
   gboolean server_staged, manage_server;
   PostCommit *pc;
+
+  if (!check_own_maps (st, value_routes, error))
+    return FALSE;
 
   /* 1. Adoption: the hand-made relays, under the staged changes. */
   if (smarthost_transaction_get_adopt (tx))

@@ -41,6 +41,8 @@ typedef struct {
   GHashTable *map[3];
   /* the keys of map[i] in file order when strictly ascending, else NULL */
   GPtrArray *map_order[3];
+  /* the first line of map[i]'s file that is not an entry, or 0 */
+  guint map_bad_line[3];
 } PfState;
 
 enum { MAP_TRANSPORT, MAP_SPASSWD, MAP_SVPASSWD };

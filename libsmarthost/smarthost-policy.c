@@ -31,10 +31,14 @@
  *
  * Every key is optional and defaults to `true` (`false` for
  * `smarthost.restricted`). Values are `true`/`false` (also `yes`/`no`,
- * `on`/`off`, `1`/`0`). Other groups, and keys of `[mail]` that do not
- * start with `smarthost.`, are ignored; an unknown `smarthost.` key, a
- * value that is not a boolean or a line that is not `key = value` make the
- * whole file an error, never a silent "everything allowed".
+ * `on`/`off`, `1`/`0`), as in `panel.ini` (which PHP reads) optionally in
+ * double or single quotes (`"false"`) and followed by a `; comment`.
+ * Keys that do not start with `smarthost.` are ignored, in any group.
+ * An unknown `smarthost.` key (in any letter case), a `smarthost.` key
+ * outside `[mail]` (group names are case-sensitive: `[Mail]` is another
+ * group), a value that is not a boolean or a line that is not
+ * `key = value` make the whole file an error naming the file and line,
+ * never a silent "everything allowed".
  *
  * A disabled change fails with %SMARTHOST_ERROR_DISABLED naming the key;
  * reading is always allowed. Transactions use [func@Policy.load_default]
@@ -126,6 +130,40 @@ policy_error (GError     **error,
   return FALSE;
 }
 
+/* The end of a value: PHP's ini reader (Plesk's panel.ini is read by
+ * PHP) ends an unquoted value at ';', and takes a double- or
+ * single-quoted value as the text between the quotes, a comment allowed
+ * after it. Returns NULL for a quote that is not closed or text after it. */
+static char *
+ini_value (char *value)
+{
+  char *end;
+
+  if (*value == '"' || *value == '\'')
+    {
+      char *close = strchr (value + 1, *value);
+      char *rest;
+
+      if (close == NULL)
+        return NULL;
+      *close = '\0';
+      rest = g_strchug (close + 1);
+      if (*rest != '\0' && *rest != ';')
+        return NULL;
+      return value + 1;
+    }
+  end = strchr (value, ';');
+  if (end != NULL)
+    *end = '\0';
+  return g_strstrip (value);
+}
+
+static gboolean
+is_smarthost_key (const char *key)
+{
+  return g_ascii_strncasecmp (key, "smarthost.", strlen ("smarthost.")) == 0;
+}
+
 static gboolean
 parse_policy (SmarthostPolicy  *self,
               const char       *path,
@@ -133,7 +171,7 @@ parse_policy (SmarthostPolicy  *self,
               GError          **error)
 {
   g_auto(GStrv) lines = g_strsplit (text, "\n", 0);
-  gboolean in_mail = FALSE;
+  g_autofree char *group = NULL;
 
   for (guint i = 0; lines[i]; i++)
     {
@@ -146,10 +184,13 @@ parse_policy (SmarthostPolicy  *self,
       if (*line == '[')
         {
           char *close = strchr (line, ']');
-          if (close == NULL || close[1] != '\0')
+          char *rest = close ? g_strchug (close + 1) : NULL;
+
+          if (close == NULL || (*rest != '\0' && *rest != ';'))
             return policy_error (error, path, i + 1, "a group header must look like [mail]");
           *close = '\0';
-          in_mail = g_str_equal (g_strstrip (line + 1), "mail");
+          g_free (group);
+          group = g_strdup (g_strstrip (line + 1));
           continue;
         }
       eq = strchr (line, '=');
@@ -157,10 +198,22 @@ parse_policy (SmarthostPolicy  *self,
         return policy_error (error, path, i + 1, "expected key = value");
       *eq = '\0';
       key = g_strstrip (line);
-      value = g_strstrip (eq + 1);
-      if (!in_mail || !g_str_has_prefix (key, "smarthost."))
-        continue;
-      if (!parse_bool (value, &b))
+      if (!is_smarthost_key (key))
+        continue;   /* panel.ini holds many other settings */
+      /* A smarthost key anywhere but in [mail] is a mistake (Plesk would
+       * not read it either: PHP's group names are case-sensitive), and
+       * ignoring it would allow what the administrator meant to forbid. */
+      if (group == NULL || !g_str_equal (group, "mail"))
+        {
+          g_autofree char *m = group
+            ? g_strdup_printf ("%s is in the group [%s]; smarthost keys belong in [mail] "
+                               "(written exactly so, in lower case): move it there", key, group)
+            : g_strdup_printf ("%s is outside any group; smarthost keys belong in [mail]: "
+                               "put a [mail] line above it", key);
+          return policy_error (error, path, i + 1, m);
+        }
+      value = ini_value (g_strstrip (eq + 1));
+      if (value == NULL || !parse_bool (value, &b))
         {
           g_autofree char *m = g_strdup_printf ("%s must be true or false", key);
           return policy_error (error, path, i + 1, m);
@@ -177,7 +230,10 @@ parse_policy (SmarthostPolicy  *self,
         self->restricted = b;
       else
         {
-          g_autofree char *m = g_strdup_printf ("unknown key %s", key);
+          g_autofree char *m = g_strdup_printf ("unknown key %s (the keys are %s, %s, %s, %s and %s, "
+                                                "spelt exactly so)", key, KEY_SERVER_ENABLED,
+                                                KEY_DOMAIN_ENABLED, KEY_SERVER_CHECK_CERT,
+                                                KEY_DOMAIN_CHECK_CERT, KEY_RESTRICTED);
           return policy_error (error, path, i + 1, m);
         }
     }

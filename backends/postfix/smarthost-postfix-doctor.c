@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include <netdb.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -28,6 +29,20 @@
  * compiled into Postfix ("cyrus"), not the mechanisms, so the plugin
  * folder is looked at. The environment variable SMARTHOST_SASL_PLUGIN_DIR
  * replaces the folders searched; it exists for tests only.
+ *
+ * Secrets: smtp_sasl_password_maps may hold passwords in main.cf or
+ * master.cf itself (inline:{nexthop=user:pass}, static:user:pass), and
+ * "postconf -x -h" hands them to us expanded. So no finding ever quotes a
+ * value that could hold one (see value_may_hold_secret()), and inline
+ * tables are read here rather than with "postmap -s inline:{...}", which
+ * would put their contents in a child's argv (and postmap echoes the
+ * table in its error messages).
+ *
+ * The TLS level a delivery runs with is the one of the master.cf service
+ * that delivers it: its own "-o name=value" options, else main.cf's. An
+ * empty smtp_tls_security_level still lets the obsolete smtp_enforce_tls
+ * decide (with smtp_tls_enforce_peername = yes, its default, that means
+ * "verify"), as Postfix's smtp_tls_policy.c does.
  */
 
 #define RESOLVE_TIMEOUT_US (5 * G_USEC_PER_SEC)
@@ -57,6 +72,10 @@ enum {
   V_SDR_MAPS,
   V_SDD_MAPS,
   V_TRANSPORT_MAPS,
+  V_ENFORCE_TLS,
+  V_ENFORCE_PEERNAME,
+  V_DEFAULT_TRANSPORT,
+  V_USE_TLS,
   N_VALUES
 };
 
@@ -75,6 +94,10 @@ static const char *value_names[N_VALUES + 1] = {
   "sender_dependent_relayhost_maps",
   "sender_dependent_default_transport_maps",
   "transport_maps",
+  "smtp_enforce_tls",
+  "smtp_tls_enforce_peername",
+  "default_transport",
+  "smtp_use_tls",
   NULL,
 };
 
@@ -141,6 +164,15 @@ split_list (const char *value)
   return items;
 }
 
+/* A table behind the proxymap service ("proxy:hash:/x") is the table
+ * itself for anything we do: postmap cannot list through the proxy ("can't
+ * sequence maps via the proxy service"), and the file is the same. */
+static const char *
+strip_proxy (const char *spec)
+{
+  return g_str_has_prefix (spec, "proxy:") ? spec + strlen ("proxy:") : spec;
+}
+
 /* "proxy:hash:/etc/postfix/x" -> type "hash", path "/etc/postfix/x".
  * Returns FALSE for a table that is not a file (inline:, static:...). */
 static gboolean
@@ -150,14 +182,58 @@ spec_file (const char  *spec,
 {
   const char *colon;
 
-  if (g_str_has_prefix (spec, "proxy:"))
-    spec += strlen ("proxy:");
+  spec = strip_proxy (spec);
   colon = strchr (spec, ':');
   if (colon == NULL || colon[1] != '/')
     return FALSE;
   *type = g_strndup (spec, colon - spec);
   *path = g_strdup (colon + 1);
   return TRUE;
+}
+
+/* The tables of a list, with those inside unionmap:{...} and pipemap:{...}
+ * taken out, since their files are read the same way. */
+static void
+flatten_specs (GPtrArray  *out,
+               const char *list)
+{
+  g_autoptr(GPtrArray) items = split_list (list);
+
+  for (guint i = 0; i < items->len; i++)
+    {
+      const char *spec = strip_proxy (g_ptr_array_index (items, i));
+      gsize len = strlen (spec);
+
+      if (len > 0 && (g_str_has_prefix (spec, "unionmap:{") || g_str_has_prefix (spec, "pipemap:{")) &&
+          spec[len - 1] == '}')
+        {
+          const char *open = strchr (spec, '{');
+          g_autofree char *inner = g_strndup (open + 1, spec + len - 1 - (open + 1));
+          flatten_specs (out, inner);
+        }
+      else
+        g_ptr_array_add (out, g_strdup (spec));
+    }
+}
+
+/* Whether a value may carry a password in the configuration file itself:
+ * a table written inline, or static:user:password. */
+static gboolean
+text_may_hold_secret (const char *value)
+{
+  return value != NULL &&
+         (strstr (value, "inline:") != NULL || strstr (value, "static:") != NULL ||
+          strchr (value, '{') != NULL);
+}
+
+/* A table as findings and errors may name it: a file table as it is, one
+ * written inline without its contents, which may be passwords. */
+static char *
+spec_for_message (const char *spec)
+{
+  if (!text_may_hold_secret (spec))
+    return g_strdup (spec);
+  return g_strdup_printf ("%.*s:{...} (contents not shown)", (int) strcspn (spec, ":"), spec);
 }
 
 /* The file Postfix actually reads for an indexed table, or NULL when it
@@ -179,12 +255,88 @@ pf_map_is_listable (const char *spec)
 {
   static const char *types[] = { "hash:", "btree:", "texthash:", "lmdb:", "cdb:", "inline:", NULL };
 
-  if (g_str_has_prefix (spec, "proxy:"))
-    spec += strlen ("proxy:");
+  spec = strip_proxy (spec);
   for (guint i = 0; types[i]; i++)
     if (g_str_has_prefix (spec, types[i]))
       return TRUE;
   return FALSE;
+}
+
+/* An inline table read the way Postfix's dict_inline.c does:
+ * "inline:{ key=value, { key = value with, commas } }", keys folded to
+ * lower case and the last of a key winning, as "postmap -s" shows them.
+ * Like postmap, a bad element makes the whole table an error. */
+static GPtrArray *
+inline_list (const char  *spec,
+             GError     **error)
+{
+  const char *body = spec + strlen ("inline:");
+  gsize len = strlen (body);
+  g_autoptr(GPtrArray) entries = NULL;
+  g_autoptr(GPtrArray) items = NULL;
+  char *inner;
+
+  if (len < 3 || body[0] != '{' || body[len - 1] != '}')
+    goto bad;
+  inner = g_strndup (body + 1, len - 2);
+  items = split_list (inner);
+  _smarthost_secret_free (inner);
+  g_ptr_array_set_free_func (items, (GDestroyNotify) _smarthost_secret_free);
+  if (items->len == 0)
+    goto bad;
+  entries = g_ptr_array_new_with_free_func ((GDestroyNotify) _smarthost_secret_free);
+
+  for (guint i = 0; i < items->len; i++)
+    {
+      /* Copies, never edits in place: the items are wiped whole when freed. */
+      const char *item = g_ptr_array_index (items, i);
+      gsize n = strlen (item);
+      const char *eq;
+      char *key, *value;
+      guint j;
+
+      if (item[0] == '{')
+        {
+          if (n < 2 || item[n - 1] != '}')
+            goto bad;
+          item++;
+          n -= 2;
+        }
+      eq = memchr (item, '=', n);
+      if (eq == NULL)
+        goto bad;
+      key = g_strstrip (g_strndup (item, eq - item));
+      value = g_strstrip (g_strndup (eq + 1, item + n - (eq + 1)));
+      if (*key == '\0' || strpbrk (key, " \t\r\n") != NULL)
+        {
+          _smarthost_secret_free (key);
+          _smarthost_secret_free (value);
+          goto bad;
+        }
+      for (j = 0; j < entries->len; j += 2)
+        if (g_ascii_strcasecmp (g_ptr_array_index (entries, j), key) == 0)
+          break;
+      if (j < entries->len)
+        {
+          _smarthost_secret_free (g_ptr_array_index (entries, j + 1));
+          g_ptr_array_index (entries, j + 1) = value;
+          _smarthost_secret_free (key);
+        }
+      else
+        {
+          g_ptr_array_add (entries, g_ascii_strdown (key, -1));
+          g_ptr_array_add (entries, value);
+          _smarthost_secret_free (key);
+        }
+    }
+  return g_steal_pointer (&entries);
+
+bad:
+  /* Never the table's text: it may hold passwords. */
+  g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
+               "an inline: table has bad syntax; write it as inline:{name=value, ...} "
+               "(or { name = value } for a value with spaces or commas)");
+  return NULL;
 }
 
 /* Every entry of a table, as key, value, key, value... The values may be
@@ -195,20 +347,24 @@ pf_map_list (PfState       *st,
              GCancellable  *cancellable,
              GError       **error)
 {
-  const char *argv[] = { POSTFIX_SBINDIR "/postmap", "-c", st->dir, "-s", spec, NULL };
+  const char *table = strip_proxy (spec);
+  const char *argv[] = { POSTFIX_SBINDIR "/postmap", "-c", st->dir, "-s", table, NULL };
   g_autofree char *out = NULL;
   g_autofree char *err = NULL;
   GPtrArray *entries;
   gsize out_len;
   int status;
 
+  if (g_str_has_prefix (table, "inline:"))
+    return inline_list (table, error);
   if (!_smarthost_run (argv, cancellable, &status, &out, &err, error))
     return NULL;
   if (status != 0)
     {
+      g_autofree char *name = spec_for_message (table);
       char *fatal = strstr (err, "fatal: ");
       g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
-                   "postmap -s %s failed: %s", spec, g_strstrip (fatal ? fatal + 7 : err));
+                   "postmap -s %s failed: %s", name, g_strstrip (fatal ? fatal + 7 : err));
       return NULL;
     }
   entries = g_ptr_array_new_with_free_func ((GDestroyNotify) _smarthost_secret_free);
@@ -234,6 +390,91 @@ pf_map_list (PfState       *st,
 
 /* --- the checks -------------------------------------------------------- */
 
+static gboolean
+name_may_hold_secret (const char *name)
+{
+  g_autofree char *lower = g_ascii_strdown (name, -1);
+
+  return strstr (lower, "password") != NULL || strstr (lower, "passwd") != NULL ||
+         strstr (lower, "secret") != NULL;
+}
+
+/* Whether text uses the parameter @name: "$name", "${name...}" or
+ * "$(name...)". */
+static gboolean
+references (const char *text,
+            const char *name)
+{
+  gsize n = strlen (name);
+
+  for (const char *p = text ? strchr (text, '$') : NULL; p; p = strchr (p + 1, '$'))
+    {
+      const char *q = p + 1;
+
+      if (*q == '{' || *q == '(')
+        q++;
+      if (strncmp (q, name, n) == 0 && !g_ascii_isalnum (q[n]) && q[n] != '_')
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* Whether the value of main.cf's @name may be a secret, and so must not be
+ * quoted: a password parameter, a table written inline, or a parameter
+ * that such a value uses ("static:$relay_login"). */
+static gboolean
+value_may_hold_secret (Doctor     *doc,
+                       const char *name,
+                       const char *value)
+{
+  g_autoptr(GPtrArray) keys = NULL;
+  g_autoptr(GPtrArray) services = NULL;
+
+  if (name_may_hold_secret (name) || text_may_hold_secret (value))
+    return TRUE;
+  keys = pf_conf_keys (doc->st->main, "");
+  for (guint i = 0; i < keys->len; i++)
+    {
+      const char *k = g_ptr_array_index (keys, i);
+      const char *v = pf_conf_get (doc->st->main, k);
+
+      if ((name_may_hold_secret (k) || text_may_hold_secret (v)) && references (v, name))
+        return TRUE;
+    }
+  services = pf_conf_keys (doc->st->master, "");
+  for (guint i = 0; i < services->len; i++)
+    {
+      const char *entry = pf_conf_get (doc->st->master, g_ptr_array_index (services, i));
+
+      if ((name_may_hold_secret (entry) || text_may_hold_secret (entry)) && references (entry, name))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* The lines of main.cf that define @name, as "3, 9". */
+static char *
+definition_lines (const char *text,
+                  const char *name)
+{
+  GString *out = g_string_new (NULL);
+  gsize n = strlen (name);
+  guint line = 1;
+
+  for (const char *p = text ? text : ""; *p; line++)
+    {
+      const char *nl = strchr (p, '\n');
+
+      if (!g_ascii_isspace (*p) && *p != '#' && strcspn (p, " \t\r\n=") == n &&
+          strncmp (p, name, n) == 0)
+        g_string_append_printf (out, "%s%u", out->len ? ", " : "", line);
+      if (nl == NULL)
+        break;
+      p = nl + 1;
+    }
+  return g_string_free (out, FALSE);
+}
+
 static void
 check_duplicates (Doctor *doc)
 {
@@ -243,18 +484,29 @@ check_duplicates (Doctor *doc)
   for (guint i = 0; i < keys->len; i++)
     {
       const char *k = g_ptr_array_index (keys, i);
+      const char *value = pf_conf_get (doc->st->main, k);
       guint n = pf_conf_count (doc->st->main, k);
       g_autofree char *fix = NULL;
+      g_autofree char *lines = NULL;
 
       if (n < 2)
         continue;
+      lines = definition_lines (doc->st->main_text, k);
       fix = g_strdup_printf ("Keep one definition of %s in %s and delete or comment out the others "
                              "(postconf -e %s=VALUE replaces them all with one)",
                              k, doc->st->main_path, k);
-      add (doc, SMARTHOST_SEVERITY_WARNING, "duplicate-parameter", fix,
-           "main.cf defines %s %u times; Postfix uses only the last one (%s = %s), "
-           "and an edit of an earlier one has no effect",
-           k, n, k, pf_conf_get (doc->st->main, k));
+      /* The value helps to tell the definitions apart, but it is quoted
+       * only when it cannot be a password. */
+      if (value_may_hold_secret (doc, k, value))
+        add (doc, SMARTHOST_SEVERITY_WARNING, "duplicate-parameter", fix,
+             "main.cf defines %s %u times (lines %s); Postfix uses only the last one, and an edit "
+             "of an earlier one has no effect (the value is not shown: it may hold a password)",
+             k, n, lines);
+      else
+        add (doc, SMARTHOST_SEVERITY_WARNING, "duplicate-parameter", fix,
+             "main.cf defines %s %u times (lines %s); Postfix uses only the last one (%s = %s), "
+             "and an edit of an earlier one has no effect",
+             k, n, lines, k, value);
     }
   for (guint i = 0; i < services->len; i++)
     {
@@ -410,11 +662,54 @@ check_readable (Doctor     *doc,
        path, (unsigned) (sb.st_mode & 07777));
 }
 
+/* A password written into main.cf or master.cf itself: Postfix's commands
+ * that users run (sendmail, postqueue) read main.cf, so it stays readable
+ * by everyone, and the password with it. */
+static void
+check_inline_secret (Doctor     *doc,
+                     const char *path,
+                     const char *where)
+{
+  struct stat sb;
+  g_autofree char *fix = NULL;
+
+  if (stat (path, &sb) != 0 || (sb.st_mode & S_IROTH) == 0)
+    return;
+  fix = g_strdup_printf ("Move the credentials to a file only root can read: write them as "
+                         "\"NEXTHOP USERNAME:PASSWORD\" lines to %s/sasl_passwd, chmod 600 it, run "
+                         "postmap hash:%s/sasl_passwd, point smtp_sasl_password_maps at "
+                         "hash:%s/sasl_passwd and delete the inline table (%s itself must stay "
+                         "readable)", doc->st->dir, doc->st->dir, doc->st->dir, path);
+  add (doc, SMARTHOST_SEVERITY_WARNING, "secrets-readable", fix,
+       "%s holds relay passwords itself (%s uses an inline: or static: table) and every user "
+       "can read it (mode %04o)", path, where, (unsigned) (sb.st_mode & 07777));
+}
+
+static gboolean
+maps_hold_secret (const char *maps)
+{
+  g_autoptr(GPtrArray) specs = g_ptr_array_new_with_free_func ((GDestroyNotify) _smarthost_secret_free);
+
+  flatten_specs (specs, maps);
+  for (guint i = 0; i < specs->len; i++)
+    {
+      const char *spec = g_ptr_array_index (specs, i);
+      if (g_str_has_prefix (spec, "inline:") || g_str_has_prefix (spec, "static:"))
+        return TRUE;
+    }
+  return FALSE;
+}
+
 static void
 check_secrets (Doctor *doc)
 {
-  g_autoptr(GPtrArray) specs = password_maps (doc);
+  g_autoptr(GPtrArray) lists = password_maps (doc);
+  g_autoptr(GPtrArray) specs = g_ptr_array_new_with_free_func ((GDestroyNotify) _smarthost_secret_free);
+  g_autoptr(GPtrArray) services = pf_conf_keys (doc->st->master, "");
 
+  g_ptr_array_set_free_func (lists, (GDestroyNotify) _smarthost_secret_free);
+  for (guint i = 0; i < lists->len; i++)
+    flatten_specs (specs, g_ptr_array_index (lists, i));
   for (guint i = 0; i < specs->len; i++)
     {
       g_autofree char *type = NULL;
@@ -429,6 +724,27 @@ check_secrets (Doctor *doc)
         {
           g_autofree char *compiled = g_strconcat (path, suffix, NULL);
           check_readable (doc, compiled);
+        }
+    }
+
+  /* The tables that are no file: the value comes from main.cf (a $name
+   * in it too), or from a service's -o option in master.cf. */
+  if (maps_hold_secret (doc->v[V_SASL_MAPS]))
+    check_inline_secret (doc, doc->st->main_path, "smtp_sasl_password_maps");
+  for (guint i = 0; i < services->len; i++)
+    {
+      const char *k = g_ptr_array_index (services, i);
+      char *v = pf_master_option (pf_conf_get (doc->st->master, k), "smtp_sasl_password_maps");
+      gboolean secret = v != NULL && maps_hold_secret (v);
+
+      _smarthost_secret_free (v);
+      if (secret)
+        {
+          g_autofree char *name = g_strndup (k, strcspn (k, "/"));
+          g_autofree char *where = g_strdup_printf ("the -o smtp_sasl_password_maps option of the "
+                                                    "service %s", name);
+          check_inline_secret (doc, doc->st->master_path, where);
+          break;   /* one finding for the file */
         }
     }
 }
@@ -505,35 +821,256 @@ check_maps (Doctor *doc)
   }
 }
 
+/* --- TLS: levels, CAs, port 465 --------------------------------------- */
+
+static gboolean
+is_yes (const char *value)
+{
+  return value != NULL && g_ascii_strcasecmp (value, "yes") == 0;
+}
+
 static gboolean
 level_verifies (const char *level)
 {
-  return g_str_equal (level, "secure") || g_str_equal (level, "verify");
+  return g_ascii_strcasecmp (level, "secure") == 0 || g_ascii_strcasecmp (level, "verify") == 0;
 }
 
 static gboolean
 level_encrypts (const char *level)
 {
-  return level_verifies (level) || g_str_equal (level, "encrypt") || g_str_equal (level, "dane") ||
-         g_str_equal (level, "dane-only") || g_str_equal (level, "fingerprint");
+  static const char *levels[] = { "encrypt", "dane", "dane-only", "fingerprint", NULL };
+
+  if (level_verifies (level))
+    return TRUE;
+  for (guint i = 0; levels[i]; i++)
+    if (g_ascii_strcasecmp (level, levels[i]) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+/* How an SMTP client runs: main.cf's values, or a master.cf service's,
+ * which its own -o options override. A "$name" in an option stays as it
+ * is: such a level verifies nothing we can tell, such a CA counts as set. */
+typedef struct {
+  char *service;            /* the master.cf service, NULL for main.cf */
+  char *level;              /* the level in effect, "" for none */
+  char *level_text;         /* where it comes from, for messages */
+  char *cafile;
+  char *capath;
+  char *policy_maps;
+  char *wrapper;
+  gboolean own_level;       /* the service's -o options set these */
+  gboolean own_ca;
+  gboolean own_policy;
+} Client;
+
+static void
+client_free (Client *c)
+{
+  g_free (c->service);
+  g_free (c->level);
+  g_free (c->level_text);
+  g_free (c->cafile);
+  g_free (c->capath);
+  g_free (c->policy_maps);
+  g_free (c->wrapper);
+  g_free (c);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Client, client_free)
+
+static char *
+option_or (const char *entry,
+           const char *name,
+           const char *fallback,
+           gboolean   *own)
+{
+  char *v = entry ? pf_master_option (entry, name) : NULL;
+
+  if (v == NULL)
+    return g_strdup (fallback);
+  *own = TRUE;
+  return v;
+}
+
+/* The level Postfix derives: smtp_tls_security_level, or when it is empty
+ * the obsolete smtp_enforce_tls / smtp_tls_enforce_peername / smtp_use_tls
+ * (smtp_tls_policy.c). */
+static void
+client_set_level (Client     *c,
+                  const char *level,
+                  const char *enforce_tls,
+                  const char *enforce_peername,
+                  gboolean    peername_default)
+{
+  const char *how = c->service ? "-o " : "";
+
+  if (*level)
+    {
+      c->level = g_strdup (level);
+      c->level_text = c->service && c->own_level
+        ? g_strdup_printf ("-o smtp_tls_security_level=%s", level)
+        : g_strdup_printf ("smtp_tls_security_level = %s", level);
+    }
+  else if (is_yes (enforce_tls))
+    {
+      gboolean peer = is_yes (enforce_peername);
+      c->level = g_strdup (peer ? "verify" : "encrypt");
+      c->level_text = g_strdup_printf ("%ssmtp_enforce_tls%syes and smtp_tls_enforce_peername = %s "
+                                       "(%sthe obsolete form of smtp_tls_security_level = %s)",
+                                       how, c->service ? "=" : " = ", enforce_peername,
+                                       peername_default ? "its default; " : "", c->level);
+    }
+  else
+    {
+      c->level = g_strdup ("");
+      c->level_text = g_strdup ("smtp_tls_security_level = (empty)");
+    }
+}
+
+static Client *
+client_main (Doctor *doc)
+{
+  Client *c = g_new0 (Client, 1);
+
+  client_set_level (c, doc->v[V_TLS_LEVEL], doc->v[V_ENFORCE_TLS], doc->v[V_ENFORCE_PEERNAME],
+                    pf_conf_get (doc->st->main, "smtp_tls_enforce_peername") == NULL);
+  if (!*c->level && is_yes (doc->v[V_USE_TLS]))
+    {
+      g_free (c->level);
+      c->level = g_strdup ("may");
+    }
+  c->cafile = g_strdup (doc->v[V_TLS_CAFILE]);
+  c->capath = g_strdup (doc->v[V_TLS_CAPATH]);
+  c->policy_maps = g_strdup (doc->v[V_TLS_POLICY_MAPS]);
+  c->wrapper = g_strdup (doc->v[V_TLS_WRAPPER]);
+  return c;
+}
+
+/* The client of the master.cf service @key ("name/type"), or NULL when the
+ * service does not run Postfix's smtp client. */
+static Client *
+client_service (Doctor     *doc,
+                const char *key)
+{
+  const char *entry = pf_conf_get (doc->st->master, key);
+  g_auto(GStrv) fields = NULL;
+  g_autofree char *level = NULL;
+  g_autofree char *enforce = NULL;
+  g_autofree char *peername = NULL;
+  gboolean own_peername = FALSE;
+  gboolean own_wrapper = FALSE;
+  Client *c;
+  guint n = 0;
+
+  if (entry == NULL)
+    return NULL;
+  fields = g_strsplit_set (entry, " \t\r\n", 0);
+  for (guint i = 0; fields[i]; i++)
+    if (*fields[i] && n++ == 7)
+      {
+        if (!g_str_equal (fields[i], "smtp"))
+          return NULL;
+        break;
+      }
+  if (n < 8)
+    return NULL;
+
+  c = g_new0 (Client, 1);
+  c->service = g_strndup (key, strcspn (key, "/"));
+  level = option_or (entry, "smtp_tls_security_level", doc->v[V_TLS_LEVEL], &c->own_level);
+  enforce = option_or (entry, "smtp_enforce_tls", doc->v[V_ENFORCE_TLS], &c->own_level);
+  peername = option_or (entry, "smtp_tls_enforce_peername", doc->v[V_ENFORCE_PEERNAME], &own_peername);
+  c->own_level |= own_peername;
+  client_set_level (c, level, enforce, peername,
+                    !own_peername && pf_conf_get (doc->st->main, "smtp_tls_enforce_peername") == NULL);
+  c->cafile = option_or (entry, "smtp_tls_CAfile", doc->v[V_TLS_CAFILE], &c->own_ca);
+  c->capath = option_or (entry, "smtp_tls_CApath", doc->v[V_TLS_CAPATH], &c->own_ca);
+  c->policy_maps = option_or (entry, "smtp_tls_policy_maps", doc->v[V_TLS_POLICY_MAPS], &c->own_policy);
+  c->wrapper = option_or (entry, "smtp_tls_wrappermode", doc->v[V_TLS_WRAPPER], &own_wrapper);
+  return c;
+}
+
+static gboolean
+client_has_ca (Client *c)
+{
+  return *c->cafile != '\0' || *c->capath != '\0';
+}
+
+/* The nexthops a policy table asks to verify without a trust anchor file
+ * of their own: without any CA, delivery to them fails. */
+static void
+check_policy_ca (Doctor *doc,
+                 Client *c)
+{
+  g_autoptr(GPtrArray) specs = split_list (c->policy_maps);
+
+  for (guint i = 0; i < specs->len; i++)
+    {
+      const char *spec = g_ptr_array_index (specs, i);
+      g_autoptr(GPtrArray) entries = NULL;
+      g_autoptr(GString) hops = g_string_new (NULL);
+      g_autofree char *name = NULL;
+      g_autofree char *fix = NULL;
+      guint n = 0;
+
+      if (strchr (spec, '$') != NULL || !pf_map_is_listable (spec) ||
+          (entries = pf_map_list (doc->st, spec, doc->cancellable, NULL)) == NULL)
+        continue;   /* an unbuilt table is reported by check_maps () */
+      for (guint j = 0; j + 1 < entries->len; j += 2)
+        {
+          const char *value = g_ptr_array_index (entries, j + 1);
+          g_autofree char *level = g_strndup (value, strcspn (value, " \t,"));
+
+          if (!level_verifies (level) || strstr (value, "tafile=") != NULL)
+            continue;
+          if (n++ < 3)
+            g_string_append_printf (hops, "%s%s (%s)", hops->len ? ", " : "",
+                                    (char *) g_ptr_array_index (entries, j), level);
+        }
+      if (n == 0)
+        continue;
+      if (n > 3)
+        g_string_append_printf (hops, " and %u more", n - 3);
+      name = spec_for_message (spec);
+      if (c->service)
+        fix = g_strdup_printf ("Add -o smtp_tls_CAfile=/etc/ssl/certs/ca-certificates.crt to the service %s "
+                               "in %s (or set smtp_tls_CAfile in main.cf, if the service does not "
+                               "empty it), or give each of those entries a tafile= trust-anchor file "
+                               "(inside the queue directory for a chrooted service)",
+                               c->service, doc->st->master_path);
+      else
+        fix = g_strdup ("Set smtp_tls_CAfile = /etc/ssl/certs/ca-certificates.crt (package "
+                        "ca-certificates), or give each of those entries a tafile= trust-anchor "
+                        "file (inside the queue directory for a chrooted smtp service)");
+      add (doc, SMARTHOST_SEVERITY_ERROR, "no-ca", fix,
+           "The TLS policy table %s%s%s asks to verify the certificates of %s, but neither "
+           "smtp_tls_CAfile nor smtp_tls_CApath is set%s and the entries have no tafile=: "
+           "Postfix loads no CA, and every delivery to them fails",
+           name, c->service ? " of the master.cf service " : "", c->service ? c->service : "",
+           hops->str, c->service ? " (in main.cf or in the service's -o options)" : "");
+    }
 }
 
 static void
 check_ca (Doctor *doc)
 {
   g_autoptr(GPtrArray) ours = our_transports (doc);
-  const char *level = doc->v[V_TLS_LEVEL];
-  const char *cafile = doc->v[V_TLS_CAFILE];
-  const char *capath = doc->v[V_TLS_CAPATH];
+  g_autoptr(GPtrArray) services = pf_conf_keys (doc->st->master, "");
+  g_autoptr(Client) global = client_main (doc);
+  const char *level = global->level;
+  const char *cafile = global->cafile;
+  const char *capath = global->capath;
 
-  if (level_verifies (level) && *cafile == '\0' && *capath == '\0')
+  if (level_verifies (level) && !client_has_ca (global))
     add (doc, SMARTHOST_SEVERITY_ERROR, "no-ca",
-         "Set smtp_tls_CAfile = /etc/ssl/certs/ca-certificates.crt (package ca-certificates), "
-         "or lower smtp_tls_security_level",
-         "smtp_tls_security_level = %s verifies certificates, but neither smtp_tls_CAfile nor "
-         "smtp_tls_CApath is set: Postfix loads no CA at all, and every verified TLS "
-         "connection fails", level);
-  else if (*level != '\0' && !g_str_equal (level, "none"))
+         is_yes (doc->v[V_ENFORCE_TLS]) && !*doc->v[V_TLS_LEVEL]
+           ? "Set smtp_tls_CAfile = /etc/ssl/certs/ca-certificates.crt (package ca-certificates), or "
+             "replace the obsolete smtp_enforce_tls with smtp_tls_security_level = encrypt"
+           : "Set smtp_tls_CAfile = /etc/ssl/certs/ca-certificates.crt (package ca-certificates), "
+             "or lower smtp_tls_security_level",
+         "%s, which verifies certificates, but neither smtp_tls_CAfile nor smtp_tls_CApath is "
+         "set: Postfix loads no CA at all, and every verified TLS connection fails", global->level_text);
+  else if (*level != '\0' && g_ascii_strcasecmp (level, "none") != 0)
     {
       if (*cafile && !g_file_test (cafile, G_FILE_TEST_IS_REGULAR))
         add (doc, level_verifies (level) ? SMARTHOST_SEVERITY_ERROR : SMARTHOST_SEVERITY_WARNING,
@@ -544,6 +1081,32 @@ check_ca (Doctor *doc)
         add (doc, level_verifies (level) ? SMARTHOST_SEVERITY_ERROR : SMARTHOST_SEVERITY_WARNING,
              "no-ca", "Point smtp_tls_CApath at an existing folder, such as /etc/ssl/certs",
              "smtp_tls_CApath = %s does not exist", capath);
+    }
+  if (!client_has_ca (global))
+    check_policy_ca (doc, global);
+
+  /* master.cf services that change the level, the CAs or the policy
+   * table with their own -o options (ours included: they set their CA). */
+  for (guint i = 0; i < services->len; i++)
+    {
+      g_autoptr(Client) c = client_service (doc, g_ptr_array_index (services, i));
+      g_autofree char *fix = NULL;
+
+      if (c == NULL || client_has_ca (c))
+        continue;
+      if ((c->own_level || c->own_ca) && level_verifies (c->level))
+        {
+          fix = g_strdup_printf ("Add -o smtp_tls_CAfile=/etc/ssl/certs/ca-certificates.crt to the service "
+                                 "%s in %s, or set smtp_tls_CAfile in main.cf", c->service,
+                                 doc->st->master_path);
+          add (doc, SMARTHOST_SEVERITY_ERROR, "no-ca", fix,
+               "The master.cf service %s runs with %s, which verifies certificates, but neither "
+               "smtp_tls_CAfile nor smtp_tls_CApath is set, in main.cf or in the service's -o "
+               "options: it loads no CA, and every delivery through it fails",
+               c->service, c->level_text);
+        }
+      if (c->own_policy || c->own_ca)
+        check_policy_ca (doc, c);
     }
 
   for (guint i = 0; i < ours->len; i++)
@@ -593,11 +1156,80 @@ manual_nexthops (Doctor *doc)
   return out;
 }
 
+/* A port given as a service name, as Postfix allows ("[relay]:smtps").
+ * The names relays use are known here, since /etc/services may lack them
+ * (Debian's calls 465 "submissions", with "smtps" an alias). */
+static guint
+service_port (const char *name)
+{
+  static const struct { const char *name; guint port; } known[] = {
+    { "smtp", 25 }, { "submission", 587 }, { "submissions", 465 }, { "smtps", 465 }, { "ssmtp", 465 },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (known); i++)
+    if (g_ascii_strcasecmp (name, known[i].name) == 0)
+      return known[i].port;
+#ifdef __GLIBC__
+  {
+    struct servent se, *res = NULL;
+    char buf[1024];
+
+    /* The reentrant form: diagnose_async runs this in a worker thread. */
+    if (getservbyname_r (name, "tcp", &se, buf, sizeof buf, &res) == 0 && res != NULL)
+      return g_ntohs ((guint16) res->s_port);
+  }
+#endif
+  return 0;
+}
+
+/* pf_parse_nexthop(), also for a port given as a service name. */
+static gboolean
+parse_hop (const char  *hop,
+           char       **host,
+           guint       *port,
+           gboolean    *mx)
+{
+  g_autofree char *first = NULL;
+  g_autofree char *numeric = NULL;
+  const char *close, *colon;
+  guint number;
+
+  if (pf_parse_nexthop (hop, host, port, mx))
+    return TRUE;
+  while (*hop == ' ' || *hop == ',')
+    hop++;
+  first = g_strndup (hop, strcspn (hop, " ,\t"));
+  close = first[0] == '[' ? strchr (first, ']') : NULL;
+  colon = close ? (close[1] == ':' ? close + 1 : NULL) : strrchr (first, ':');
+  if (colon == NULL || (number = service_port (colon + 1)) == 0)
+    return FALSE;
+  numeric = g_strdup_printf ("%.*s:%u", (int) (colon - first), first, number);
+  return pf_parse_nexthop (numeric, host, port, mx);
+}
+
+/* The client that delivers to relayhost and to the nexthops of
+ * sender_dependent_relayhost_maps: the service default_transport names. */
+static Client *
+relay_client (Doctor *doc)
+{
+  const char *transport = doc->v[V_DEFAULT_TRANSPORT];
+  g_autofree char *name = g_strndup (transport, strcspn (transport, ":"));
+  g_autofree char *key = g_strconcat (*name ? name : "smtp", "/unix", NULL);
+  Client *c = client_service (doc, key);
+
+  return c ? c : client_main (doc);
+}
+
 static void
 check_port_465 (Doctor    *doc,
                 GPtrArray *hops)
 {
-  gboolean wrapper = g_str_equal (doc->v[V_TLS_WRAPPER], "yes");
+  g_autoptr(Client) c = relay_client (doc);
+  gboolean wrapper = is_yes (c->wrapper);
+  g_autofree char *via = c->service
+    ? g_strdup_printf (" for the master.cf service %s that delivers to it (in its -o options or in main.cf)",
+                       c->service)
+    : g_strdup ("");
 
   for (guint i = 0; i < hops->len; i++)
     {
@@ -606,22 +1238,21 @@ check_port_465 (Doctor    *doc,
       guint port;
       gboolean mx;
 
-      if (!pf_parse_nexthop (hop, &host, &port, &mx) || port != 465)
+      if (!parse_hop (hop, &host, &port, &mx) || port != 465)
         continue;
       if (!wrapper)
         add (doc, SMARTHOST_SEVERITY_ERROR, "port-465-without-wrappermode",
              "Port 465 speaks TLS from the first byte: set smtp_tls_wrappermode = yes and "
              "smtp_tls_security_level = encrypt (or let smarthostctl import take the relay over, "
              "with its own transport), or use the relay's STARTTLS port 587",
-             "The relay %s is on port 465 (implicit TLS), but smtp_tls_wrappermode is not yes: "
+             "The relay %s is on port 465 (implicit TLS), but smtp_tls_wrappermode is not yes%s: "
              "Postfix waits for a plain-text greeting that never comes, and the mail is deferred "
-             "after a timeout", hop);
-      else if (!level_encrypts (doc->v[V_TLS_LEVEL]))
+             "after a timeout", hop, via);
+      else if (!level_encrypts (c->level))
         add (doc, SMARTHOST_SEVERITY_ERROR, "port-465-without-wrappermode",
              "Set smtp_tls_security_level = encrypt (or secure) together with smtp_tls_wrappermode = yes",
-             "The relay %s uses smtp_tls_wrappermode = yes with smtp_tls_security_level = %s: "
-             "Postfix skips such a host and the mail is deferred", hop,
-             *doc->v[V_TLS_LEVEL] ? doc->v[V_TLS_LEVEL] : "(empty)");
+             "The relay %s uses smtp_tls_wrappermode = yes with %s%s: Postfix skips such a host "
+             "and the mail is deferred", hop, c->level_text, via);
     }
 }
 
@@ -629,7 +1260,8 @@ static void
 check_sasl_options (Doctor    *doc,
                     GPtrArray *hops)
 {
-  const char *level = doc->v[V_TLS_LEVEL];
+  g_autoptr(Client) global = client_main (doc);
+  const char *level = global->level;
 
   if (hops->len == 0 || !g_str_equal (doc->v[V_SASL_ENABLE], "yes"))
     return;
@@ -648,13 +1280,13 @@ check_sasl_options (Doctor    *doc,
            which);
     }
   else if (has_token (doc->v[V_SASL_OPTS], "noplaintext") && !level_encrypts (level) &&
-           !g_str_equal (level, "may"))
+           g_ascii_strcasecmp (level, "may") != 0)
     add (doc, SMARTHOST_SEVERITY_ERROR, "sasl-plaintext-forbidden",
          "Turn TLS on for the relay: smtp_tls_security_level = encrypt (or secure)",
          "smtp_sasl_security_options = %s forbids PLAIN and LOGIN without TLS, and "
          "smtp_tls_security_level = %s never uses TLS: no login is possible",
          doc->v[V_SASL_OPTS], *level ? level : "(empty)");
-  else if (has_token (doc->v[V_SASL_OPTS], "noplaintext") && g_str_equal (level, "may"))
+  else if (has_token (doc->v[V_SASL_OPTS], "noplaintext") && g_ascii_strcasecmp (level, "may") == 0)
     add (doc, SMARTHOST_SEVERITY_WARNING, "sasl-plaintext-forbidden",
          "Require TLS for the relay: smtp_tls_security_level = encrypt (or secure)",
          "smtp_sasl_security_options = %s forbids PLAIN and LOGIN without TLS, and "
@@ -744,7 +1376,7 @@ add_lookup (GPtrArray      *lookups,
       mx = smarthost_relay_get_mx_lookup (relay);
       port = smarthost_relay_get_effective_port (relay);
     }
-  else if (!pf_parse_nexthop (nexthop, &host, &port, &mx))
+  else if (!parse_hop (nexthop, &host, &port, &mx))
     return;
   if (g_hostname_is_ip_address (host))
     return;

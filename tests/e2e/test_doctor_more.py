@@ -1,0 +1,394 @@
+#!/usr/bin/python3
+"""smarthostctl doctor, more cases, and the policy file's groups and syntax.
+
+Doctor: secrets never quoted (duplicate parameters, inline tables), a
+password written inline in a main.cf or master.cf everyone can read, CAs
+missing for per-nexthop TLS policies, master.cf services and the obsolete
+smtp_enforce_tls, port 465 with wrappermode on the delivering service or a
+port given by name, proxy: tables.  Policy: smarthost keys outside [mail]
+are an error; panel.ini's quoted values and "; comments" are read.
+
+Throwaway configuration directories, Postfix's tools, no running Postfix.
+Needs root and Debian's postfix; run with /usr/bin/python3.  SMARTHOSTCTL
+names the binary.
+"""
+
+import json
+import os
+import shutil
+import stat
+import subprocess
+import tempfile
+import time
+import unittest
+
+SMARTHOSTCTL = os.environ.get("SMARTHOSTCTL", "smarthostctl")
+STOCK_MASTER_CF = "/usr/share/postfix/master.cf.dist"
+SYSTEM_CA = "/etc/ssl/certs/ca-certificates.crt"
+SECRET = "Secret-pw-9Zq7"
+SECRETS = [SECRET, "user1:" + SECRET]
+
+MAIN_CF = """\
+# A hand-made main.cf.
+compatibility_level = 3.6
+myhostname = mail.example.org
+mydestination = $myhostname, localhost
+mynetworks = 127.0.0.0/8
+inet_interfaces = loopback-only
+"""
+
+SEVERITY_RANK = {"error": 2, "warning": 1, "info": 0}
+
+
+def snapshot(root):
+    result = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            path = os.path.join(dirpath, name)
+            st = os.lstat(path)
+            data = None
+            if stat.S_ISREG(st.st_mode):
+                with open(path, "rb") as f:
+                    data = f.read()
+            result[os.path.relpath(path, root)] = (stat.S_IMODE(st.st_mode), st.st_mtime_ns, data)
+    return result
+
+
+def cool_down(*paths):
+    """Postfix will not read a main.cf younger than two seconds."""
+    past = time.time() - 10
+    for path in paths:
+        os.utime(path, (past, past))
+
+
+class ConfTestCase(unittest.TestCase):
+    maxDiff = None
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="smarthost-doctor-more-")
+        self.addCleanup(shutil.rmtree, self.tmp, True)
+        self.conf = os.path.join(self.tmp, "postfix")
+        os.mkdir(self.conf)
+        shutil.copy(STOCK_MASTER_CF, self.path("master.cf"))
+        with open(STOCK_MASTER_CF) as f:
+            self.stock_master = f.read()
+        self.write_main()
+
+    def path(self, name):
+        return os.path.join(self.conf, name)
+
+    def write_main(self, extra="", mode=0o644):
+        with open(self.path("main.cf"), "w") as f:
+            f.write(MAIN_CF + extra)
+        os.chmod(self.path("main.cf"), mode)
+        cool_down(self.path("main.cf"), self.path("master.cf"))
+
+    def write_master(self, replace=None, extra=""):
+        """The stock master.cf, with its lines in replace changed."""
+        text = self.stock_master
+        for old, new in (replace or {}).items():
+            self.assertIn(old, text)
+            text = text.replace(old, new, 1)
+        with open(self.path("master.cf"), "w") as f:
+            f.write(text + extra)
+        cool_down(self.path("main.cf"), self.path("master.cf"))
+
+    def write_map(self, name, lines, mode=0o600, postmap=True, maptype="hash"):
+        path = self.path(name)
+        with open(path, "w") as f:
+            f.write("".join(line + "\n" for line in lines))
+        os.chmod(path, mode)
+        if postmap:
+            subprocess.run(["postmap", "-c", self.conf, "%s:%s" % (maptype, path)], check=True)
+        return path
+
+    def ctl(self, *args, expect=None, env=None):
+        argv = [SMARTHOSTCTL, "--config-dir", self.conf] + list(args)
+        full_env = dict(os.environ)
+        full_env.update(env or {})
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=120, env=full_env)
+        for secret in SECRETS:
+            self.assertNotIn(secret, proc.stdout + proc.stderr, "a password leaked: %s" % argv)
+        self.assertNotIn("CRITICAL", proc.stderr)
+        if expect is not None:
+            self.assertEqual(proc.returncode, expect, "%s: exit %d\nstdout: %s\nstderr: %s" % (
+                argv, proc.returncode, proc.stdout, proc.stderr))
+        return proc
+
+    def doctor(self):
+        proc = self.ctl("--json", "doctor")
+        self.assertIn(proc.returncode, (0, 1), proc.stderr)
+        findings = json.loads(proc.stdout)["findings"]
+        for f in findings:
+            self.assertEqual(set(f), {"severity", "code", "message", "fix"})
+            self.assertTrue(f["message"] and f["fix"], f)
+        ranks = [SEVERITY_RANK[f["severity"]] for f in findings]
+        self.assertEqual(ranks, sorted(ranks, reverse=True), "most serious first")
+        # The plain-text report goes through the same check for secrets.
+        self.ctl("doctor")
+        return findings
+
+    def codes(self, findings):
+        return [f["code"] for f in findings]
+
+    def with_code(self, findings, code):
+        return [f for f in findings if f["code"] == code]
+
+    def the(self, findings, code):
+        got = self.with_code(findings, code)
+        self.assertEqual(len(got), 1, findings)
+        return got[0]
+
+
+class TestSecretsNeverQuoted(ConfTestCase):
+    INLINE = "inline:{ [smtp.example.com]:587=user1:%s }" % SECRET
+
+    def test_duplicate_password_maps_value_not_shown(self):
+        self.write_main("relayhost = [smtp.example.com]:587\nsmtp_sasl_auth_enable = yes\n"
+                        "smtp_sasl_password_maps = hash:/nonexistent/sasl_passwd\n"
+                        "smtp_tls_security_level = encrypt\n"
+                        "smtp_sasl_password_maps = %s\n" % self.INLINE, mode=0o600)
+        dup = self.the(self.doctor(), "duplicate-parameter")
+        self.assertIn("smtp_sasl_password_maps", dup["message"])
+        self.assertIn("lines 9, 11", dup["message"])
+        self.assertIn("not shown", dup["message"])
+        self.assertNotIn("inline", dup["message"])
+
+    def test_duplicate_of_a_parameter_a_table_uses(self):
+        # static:$relay_login: relay_login is the password, whatever its name.
+        self.write_main("relay_login = user1:old\nrelay_login = user1:%s\n"
+                        "smtp_sasl_password_maps = static:$relay_login\n"
+                        "myhostname = other.example.org\n" % SECRET, mode=0o600)
+        dups = {f["message"].split()[2]: f for f in self.with_code(self.doctor(), "duplicate-parameter")}
+        self.assertEqual(set(dups), {"relay_login", "myhostname"}, dups)
+        self.assertIn("not shown", dups["relay_login"]["message"])
+        # A value that cannot be a password still helps to tell them apart.
+        self.assertIn("other.example.org", dups["myhostname"]["message"])
+        self.assertIn("lines 3, 10", dups["myhostname"]["message"])
+
+    def test_inline_password_in_readable_main_cf(self):
+        self.write_main("relayhost = [smtp.example.com]:587\nsmtp_sasl_auth_enable = yes\n"
+                        "smtp_tls_security_level = encrypt\nsmtp_sasl_tls_security_options = noanonymous\n"
+                        "smtp_sasl_password_maps = %s\n" % self.INLINE)
+        f = self.the(self.doctor(), "secrets-readable")
+        self.assertEqual(f["severity"], "warning")
+        self.assertIn(self.path("main.cf"), f["message"])
+        self.assertIn("0644", f["message"])
+        self.assertIn("chmod 600", f["fix"])
+        self.assertIn("hash:%s/sasl_passwd" % self.conf, f["fix"])
+        # static: as well, and inside a unionmap.
+        self.write_main("smtp_sasl_auth_enable = yes\n"
+                        "smtp_sasl_password_maps = unionmap:{static:user1:%s}\n" % SECRET)
+        self.assertIn(self.path("main.cf"), self.the(self.doctor(), "secrets-readable")["message"])
+        # Only root can read it: nothing to say about it.
+        self.write_main("smtp_sasl_auth_enable = yes\nsmtp_sasl_password_maps = %s\n" % self.INLINE,
+                        mode=0o600)
+        self.assertNotIn("secrets-readable", self.codes(self.doctor()))
+
+    def test_inline_password_in_master_cf(self):
+        self.write_master(extra="relay-auth unix - - n - - smtp\n  -o smtp_sasl_auth_enable=yes\n"
+                          "  -o smtp_sasl_password_maps=inline:{[smtp.example.com]:587=user1:%s}\n" % SECRET)
+        f = self.the(self.doctor(), "secrets-readable")
+        self.assertIn(self.path("master.cf"), f["message"])
+        self.assertIn("relay-auth", f["message"])
+
+
+class TestNoCa(ConfTestCase):
+    def test_policy_map_secure_without_ca(self):
+        policy = self.write_map("tls_policy", [
+            "[127.0.0.1]:587 secure match=nexthop",
+            "[127.0.0.2]:587 verify tafile=/etc/postfix/anchor.pem",
+            "[127.0.0.3]:25 encrypt",
+        ], mode=0o644)
+        self.write_main("relayhost = [127.0.0.1]:587\nsmtp_tls_security_level = may\n"
+                        "smtp_tls_policy_maps = hash:%s\n" % policy)
+        f = self.the(self.doctor(), "no-ca")
+        self.assertEqual(f["severity"], "error")
+        self.assertIn("[127.0.0.1]:587 (secure)", f["message"])
+        self.assertIn(policy, f["message"])
+        self.assertNotIn("127.0.0.2", f["message"])
+        self.assertNotIn("127.0.0.3", f["message"])
+        self.assertIn("tafile=", f["fix"])
+        self.write_main("relayhost = [127.0.0.1]:587\nsmtp_tls_security_level = may\n"
+                        "smtp_tls_policy_maps = hash:%s\nsmtp_tls_CAfile = %s\n" % (policy, SYSTEM_CA))
+        self.assertNotIn("no-ca", self.codes(self.doctor()))
+
+    def test_policy_map_through_proxy_and_inline(self):
+        policy = self.write_map("tls_policy", ["[127.0.0.1]:587 secure"], mode=0o644)
+        self.write_main("smtp_tls_policy_maps = proxy:hash:%s, inline:{ {[127.0.0.9]:25 = verify match=x} }\n"
+                        % policy)
+        findings = self.with_code(self.doctor(), "no-ca")
+        self.assertEqual(len(findings), 2, findings)
+        text = " ".join(f["message"] for f in findings)
+        self.assertIn("[127.0.0.1]:587", text)
+        self.assertIn("[127.0.0.9]:25 (verify)", text)
+
+    def test_master_cf_service_verifies_without_ca(self):
+        self.write_master(extra="relay-secure unix - - n - - smtp\n  -o smtp_tls_security_level=secure\n")
+        f = self.the(self.doctor(), "no-ca")
+        self.assertIn("relay-secure", f["message"])
+        self.assertIn("-o smtp_tls_security_level=secure", f["message"])
+        self.assertIn("-o smtp_tls_CAfile=", f["fix"])
+        # The service's own CA, or main.cf's, is enough.
+        self.write_master(extra="relay-secure unix - - n - - smtp\n  -o smtp_tls_security_level=secure\n"
+                          "  -o smtp_tls_CAfile=%s\n" % SYSTEM_CA)
+        self.assertNotIn("no-ca", self.codes(self.doctor()))
+        self.write_master(extra="relay-secure unix - - n - - smtp\n  -o smtp_tls_security_level=secure\n")
+        self.write_main("smtp_tls_CApath = /etc/ssl/certs\n")
+        self.assertNotIn("no-ca", self.codes(self.doctor()))
+        # A service emptying main.cf's CAs.
+        self.write_master(extra="relay-secure unix - - n - - smtp\n  -o smtp_tls_security_level=verify\n"
+                          "  -o smtp_tls_CApath=\n")
+        self.assertIn("relay-secure", self.the(self.doctor(), "no-ca")["message"])
+        # Not an smtp client: its smtp_ options mean nothing.
+        self.write_main()
+        self.write_master(extra="odd unix - - n - - lmtp\n  -o smtp_tls_security_level=secure\n")
+        self.assertNotIn("no-ca", self.codes(self.doctor()))
+
+    def test_obsolete_enforce_tls_means_verify(self):
+        self.write_main("relayhost = [127.0.0.1]:587\nsmtp_enforce_tls = yes\n")
+        f = self.the(self.doctor(), "no-ca")
+        self.assertIn("smtp_enforce_tls", f["message"])
+        self.assertIn("its default", f["message"])
+        self.assertIn("smtp_tls_CAfile", f["fix"])
+        self.write_main("relayhost = [127.0.0.1]:587\nsmtp_enforce_tls = yes\nsmtp_tls_enforce_peername = no\n")
+        self.assertNotIn("no-ca", self.codes(self.doctor()))
+        # A level, once set, replaces the obsolete parameters.
+        self.write_main("relayhost = [127.0.0.1]:587\nsmtp_enforce_tls = yes\nsmtp_tls_security_level = encrypt\n")
+        self.assertNotIn("no-ca", self.codes(self.doctor()))
+        # On a service too.
+        self.write_main()
+        self.write_master(extra="relay-old unix - - n - - smtp\n  -o smtp_enforce_tls=yes\n")
+        self.assertIn("relay-old", self.the(self.doctor(), "no-ca")["message"])
+
+
+class TestPort465(ConfTestCase):
+    SMTP_UNIX = "smtp      unix  -       -       y       -       -       smtp\n"
+
+    def test_wrappermode_on_the_delivering_service(self):
+        self.write_main("relayhost = [127.0.0.1]:465\n")
+        self.write_master({self.SMTP_UNIX: self.SMTP_UNIX.rstrip("\n") +
+                           " -o smtp_tls_wrappermode=yes -o smtp_tls_security_level=encrypt\n"})
+        self.assertNotIn("port-465-without-wrappermode", self.codes(self.doctor()))
+        # Wrappermode without a level that encrypts: Postfix skips the host.
+        self.write_master({self.SMTP_UNIX: self.SMTP_UNIX.rstrip("\n") + "\n  -o smtp_tls_wrappermode=yes\n"})
+        f = self.the(self.doctor(), "port-465-without-wrappermode")
+        self.assertIn("smtp_tls_security_level", f["message"])
+        # Another service, named by default_transport.
+        self.write_master(extra="smtps-out unix - - n - - smtp -o smtp_tls_wrappermode=yes "
+                          "-o smtp_tls_security_level=encrypt\n")
+        self.assertIn("port-465-without-wrappermode", self.codes(self.doctor()))
+        self.write_main("relayhost = [127.0.0.1]:465\ndefault_transport = smtps-out\n")
+        self.assertNotIn("port-465-without-wrappermode", self.codes(self.doctor()))
+
+    def test_port_given_by_name(self):
+        for port in ("smtps", "submissions"):
+            self.write_main("relayhost = [127.0.0.1]:%s\nsmtp_tls_security_level = encrypt\n" % port)
+            f = self.the(self.doctor(), "port-465-without-wrappermode")
+            self.assertIn("[127.0.0.1]:%s" % port, f["message"])
+        self.write_main("relayhost = [127.0.0.1]:smtps\nsmtp_tls_security_level = encrypt\n"
+                        "smtp_tls_wrappermode = yes\n")
+        self.assertNotIn("port-465-without-wrappermode", self.codes(self.doctor()))
+        self.write_main("relayhost = [127.0.0.1]:submission\nsmtp_tls_security_level = encrypt\n")
+        self.assertNotIn("port-465-without-wrappermode", self.codes(self.doctor()))
+
+    def test_sender_relays_through_proxy_and_inline(self):
+        sdr = self.write_map("sender_relay", ["@a.example [127.0.0.1]:465"], mode=0o644)
+        self.write_main("smtp_tls_security_level = encrypt\n"
+                        "sender_dependent_relayhost_maps = proxy:hash:%s, "
+                        "inline:{ @b.example=[127.0.0.2]:465, { @c.example = DUNNO } }\n" % sdr)
+        hops = sorted(f["message"].split()[2] for f in self.with_code(self.doctor(),
+                                                                      "port-465-without-wrappermode"))
+        self.assertEqual(hops, ["[127.0.0.1]:465", "[127.0.0.2]:465"])
+
+    def test_import_lists_a_proxy_table(self):
+        sdr = self.write_map("sender_relay", ["@a.example [127.0.0.1]:2525"], mode=0o644)
+        self.write_main("sender_dependent_relayhost_maps = proxy:hash:%s\n" % sdr)
+        before = snapshot(self.conf)
+        proc = self.ctl("--dry-run", "import")
+        self.assertNotIn("sequence", proc.stdout + proc.stderr)
+        self.assertIn("a.example", proc.stdout + proc.stderr)
+        self.assertEqual(snapshot(self.conf), before)
+
+
+class TestDoctorOnlyReads(ConfTestCase):
+    def test_new_checks_change_nothing(self):
+        policy = self.write_map("tls_policy", ["[127.0.0.1]:587 secure"], mode=0o644)
+        self.write_main("relayhost = [127.0.0.1]:smtps\nsmtp_enforce_tls = yes\n"
+                        "smtp_tls_policy_maps = proxy:hash:%s\n"
+                        "smtp_sasl_password_maps = inline:{ [127.0.0.1]:465=user1:%s }\n"
+                        "smtp_sasl_password_maps = inline:{ [127.0.0.1]:465=user1:%s }\n"
+                        % (policy, SECRET, SECRET))
+        self.write_master(extra="relay-secure unix - - n - - smtp -o smtp_tls_security_level=secure\n")
+        before = snapshot(self.tmp)
+        codes = set(self.codes(self.doctor()))
+        self.assertGreaterEqual(codes, {"duplicate-parameter", "secrets-readable", "no-ca",
+                                        "port-465-without-wrappermode"})
+        self.assertEqual(snapshot(self.tmp), before, "doctor changed something")
+
+
+class TestPolicyGroups(ConfTestCase):
+    """smarthost keys outside [mail] are an error naming the file, the group
+    and the key; never ignored."""
+
+    def write_policy(self, text):
+        path = os.path.join(self.tmp, "p.ini")
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
+    def set_domain(self, policy, expect):
+        before = snapshot(self.conf)
+        proc = self.ctl("--policy", policy, "--no-reload", "set-domain", "a.example", "127.0.0.1",
+                        "--no-verify-certificate", expect=expect)
+        if expect != 0:
+            self.assertEqual(snapshot(self.conf), before, "a refused change changed something")
+        return proc
+
+    def test_key_outside_mail_is_an_error(self):
+        for text, group, line in (
+                ("smarthost.restricted = true\n", "outside any group", 1),
+                ("[Mail]\nsmarthost.restricted = true\n", "[Mail]", 2),
+                ("[mail]\n[other]\n; c\nsmarthost.restricted = true\n", "[other]", 4),
+                ("[MAIL]\nsmarthost.domain.enabled = false\n", "[MAIL]", 2)):
+            policy = self.write_policy(text)
+            proc = self.set_domain(policy, expect=2)
+            self.assertIn(policy, proc.stderr, text)
+            self.assertIn("line %d" % line, proc.stderr, text)
+            self.assertIn(group, proc.stderr, text)
+            self.assertIn("smarthost.", proc.stderr, text)
+            self.assertIn("[mail]", proc.stderr, text)
+
+    def test_key_in_another_letter_case_is_an_error(self):
+        proc = self.set_domain(self.write_policy("[mail]\nSmarthost.Restricted = true\n"), expect=2)
+        self.assertIn("unknown key Smarthost.Restricted", proc.stderr)
+
+    def test_panel_ini_style(self):
+        policy = self.write_policy(
+            "; Plesk panel.ini\n"
+            "[php]\nsettings.performance.memory_limit.values[]=\"64M\"\n"
+            "[ext-custom-config]\nhomepage = \"https://another-url.com/a;b\"\n"
+            "[mail] ; the mail switches\n"
+            "smarthost.server.enabled = \"false\" ; no server-wide relay\n"
+            "smarthost.domain.enabled = on;per-domain relays are fine\n"
+            "smarthost.restricted = 'false'\n"
+            "other.key = anything ; ignored\n")
+        proc = self.ctl("--policy", policy, "--no-reload", "set-server", "127.0.0.1",
+                        "--no-verify-certificate", expect=3)
+        self.assertIn("smarthost.server.enabled", proc.stderr)
+        self.set_domain(policy, expect=0)
+
+    def test_bad_quoting_is_an_error(self):
+        for text in ('[mail]\nsmarthost.restricted = "true\n',
+                     '[mail]\nsmarthost.restricted = "true" yes\n',
+                     '[mail]\nsmarthost.restricted = true # comment\n',
+                     '[mail]\nsmarthost.restricted =\n'):
+            proc = self.set_domain(self.write_policy(text), expect=2)
+            self.assertIn("smarthost.restricted must be true or false", proc.stderr, text)
+
+
+if __name__ == "__main__":
+    if os.geteuid() != 0 or not shutil.which("postconf"):
+        print("needs root and Postfix's tools")
+        raise SystemExit(77)
+    unittest.main(verbosity=2)

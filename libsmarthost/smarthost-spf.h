@@ -26,7 +26,18 @@ char   *smarthost_spf_merge          (const char           *record,
                                       char               ***warnings,
                                       GError              **error);
 SMARTHOST_AVAILABLE_IN_ALL
+char   *smarthost_spf_merge_for_domain (const char         *domain,
+                                        const char         *record,
+                                        const char         *include,
+                                        char             ***warnings,
+                                        GError            **error);
+SMARTHOST_AVAILABLE_IN_ALL
+gboolean smarthost_spf_authorizes    (const char           *record,
+                                      const char           *include);
+SMARTHOST_AVAILABLE_IN_ALL
 guint   smarthost_spf_count_lookups  (const char           *record);
+SMARTHOST_AVAILABLE_IN_ALL
+char   *smarthost_spf_to_zone_text   (const char           *record);
 
 SMARTHOST_AVAILABLE_IN_ALL
 char  **smarthost_spf_lookup         (const char           *domain,

@@ -16,15 +16,40 @@
  * SmarthostProvider:
  *
  * What libsmarthost knows of a relay service: its host (per region where
- * the service has regions), the port of each security mode it offers, the
- * fixed user name where there is one (SendGrid's `apikey`), the domain its
- * customers include in their SPF records, and the quirks users trip over.
+ * the service has regions), the ports of each security mode it offers,
+ * the fixed user name where there is one (SendGrid's `apikey`), the domain
+ * its customers include in their SPF records, and the quirks users trip
+ * over.
  *
  * The presets are data, in one file shipped inside the library
- * (`providers.json`); [func@Provider.list] lists them and
+ * (`providers.json`); [func@Provider.list] lists them,
  * [method@Provider.create_relay] turns one into a [class@Relay] to which
- * only the credentials remain to be added.
+ * only the credentials remain to be added, and
+ * [func@Provider.find_for_relay] tells which preset a relay set by host
+ * name uses.
  */
+
+/* Implementation notes
+ *
+ * providers.json is ours and ships inside the library, so a preset that
+ * does not parse is a bug in the library, not an input error: it aborts
+ * with g_error() naming the preset and the member (test-provider checks
+ * every preset, so such a bug never leaves the build). Unknown members are
+ * refused too, so that a misspelt one cannot silently drop a fact;
+ * "source" (where the facts come from) is documentation and is skipped.
+ *
+ * "ports" maps a security mode, as smarthost_security_to_string() spells
+ * it, to the ports the service offers for it, the default first.
+ *
+ * A service with regions names them in its host as "{region}". Its
+ * "regions" are the ones known when the file was written, for listing;
+ * "region_pattern", where there is one, lets any region the service adds
+ * later through, as long as the name is well formed. The pattern must only
+ * match what is safe inside a host name: it is anchored, and matched with
+ * G_REGEX_DOLLAR_ENDONLY so that a trailing newline does not slip through.
+ */
+
+#define N_SECURITY (SMARTHOST_SECURITY_TLS + 1)
 
 struct _SmarthostProvider
 {
@@ -34,8 +59,10 @@ struct _SmarthostProvider
   char *name;
   char *host;
   GStrv regions;
+  GRegex *region_pattern;   /* NULL: only the known regions */
   char *default_region;
-  guint port[SMARTHOST_SECURITY_TLS + 1];
+  guint *ports[N_SECURITY];
+  gsize n_ports[N_SECURITY];
   char *username;
   char *spf_include;
   GStrv quirks;
@@ -52,7 +79,10 @@ smarthost_provider_finalize (GObject *object)
   g_free (self->name);
   g_free (self->host);
   g_strfreev (self->regions);
+  g_clear_pointer (&self->region_pattern, g_regex_unref);
   g_free (self->default_region);
+  for (guint s = 0; s < N_SECURITY; s++)
+    g_free (self->ports[s]);
   g_free (self->username);
   g_free (self->spf_include);
   g_strfreev (self->quirks);
@@ -70,29 +100,174 @@ smarthost_provider_init (SmarthostProvider *self)
 {
 }
 
-static GStrv
-string_array (JsonObject *o,
-              const char *member)
+static gboolean
+has_regions (SmarthostProvider *self)
 {
-  GStrvBuilder *b = g_strv_builder_new ();
-  GStrv result;
-
-  if (json_object_has_member (o, member))
-    {
-      JsonArray *a = json_object_get_array_member (o, member);
-      for (guint i = 0; a && i < json_array_get_length (a); i++)
-        g_strv_builder_add (b, json_array_get_string_element (a, i));
-    }
-  result = g_strv_builder_end (b);
-  g_strv_builder_unref (b);
-  return result;
+  return strstr (self->host, "{region}") != NULL;
 }
 
-static const char *
-string_member (JsonObject *o,
-               const char *member)
+/* The member @name of @o if it is there, checked to be of @type. */
+static JsonNode *
+member (const char *where,
+        JsonObject *o,
+        const char *name,
+        JsonNodeType type)
 {
-  return json_object_has_member (o, member) ? json_object_get_string_member (o, member) : NULL;
+  JsonNode *node = json_object_get_member (o, name);
+
+  if (node != NULL && JSON_NODE_TYPE (node) != type)
+    g_error ("providers.json: %s: %s has the wrong type", where, name);
+  return node;
+}
+
+static char *
+string_member (const char *where,
+               JsonObject *o,
+               const char *name,
+               gboolean    required)
+{
+  JsonNode *node = member (where, o, name, JSON_NODE_VALUE);
+
+  if (node == NULL)
+    {
+      if (required)
+        g_error ("providers.json: %s: %s is missing", where, name);
+      return NULL;
+    }
+  if (json_node_get_value_type (node) != G_TYPE_STRING || *json_node_get_string (node) == '\0')
+    g_error ("providers.json: %s: %s must be a non-empty string", where, name);
+  return g_strdup (json_node_get_string (node));
+}
+
+static GStrv
+string_array (const char *where,
+              JsonObject *o,
+              const char *name)
+{
+  g_autoptr(GStrvBuilder) b = g_strv_builder_new ();
+  JsonNode *node = member (where, o, name, JSON_NODE_ARRAY);
+  JsonArray *a = node ? json_node_get_array (node) : NULL;
+
+  for (guint i = 0; a && i < json_array_get_length (a); i++)
+    {
+      JsonNode *e = json_array_get_element (a, i);
+      if (JSON_NODE_TYPE (e) != JSON_NODE_VALUE || json_node_get_value_type (e) != G_TYPE_STRING)
+        g_error ("providers.json: %s: %s must hold strings", where, name);
+      g_strv_builder_add (b, json_node_get_string (e));
+    }
+  return g_strv_builder_end (b);
+}
+
+/* Whether @region, in lower case, is one of the service's regions: a known
+ * one, or one its pattern lets through. */
+static gboolean
+region_is_valid (SmarthostProvider *self,
+                 const char        *region)
+{
+  /* Letters, digits and dashes only: it goes into a host name, and
+   * nothing else (no invalid UTF-8 either) reaches the pattern. */
+  if (*region == '\0')
+    return FALSE;
+  for (const char *c = region; *c; c++)
+    if (!g_ascii_isalnum (*c) && *c != '-')
+      return FALSE;
+  if (g_strv_contains ((const char * const *) self->regions, region))
+    return TRUE;
+  return self->region_pattern != NULL && g_regex_match (self->region_pattern, region, 0, NULL);
+}
+
+static void
+parse_ports (SmarthostProvider *p,
+             JsonObject        *o)
+{
+  JsonNode *node = member (p->id, o, "ports", JSON_NODE_OBJECT);
+  JsonObjectIter iter;
+  const char *mode;
+  JsonNode *value;
+
+  if (node == NULL)
+    g_error ("providers.json: %s: ports is missing", p->id);
+  json_object_iter_init (&iter, json_node_get_object (node));
+  while (json_object_iter_next (&iter, &mode, &value))
+    {
+      SmarthostSecurity s;
+      JsonArray *a;
+      guint n;
+
+      if (!smarthost_security_from_string (mode, &s, NULL))
+        g_error ("providers.json: %s: ports: unknown security mode %s", p->id, mode);
+      if (JSON_NODE_TYPE (value) != JSON_NODE_ARRAY ||
+          (n = json_array_get_length (a = json_node_get_array (value))) == 0)
+        g_error ("providers.json: %s: ports: %s must be a non-empty list of ports", p->id, mode);
+      p->ports[s] = g_new (guint, n);
+      p->n_ports[s] = n;
+      for (guint i = 0; i < n; i++)
+        {
+          JsonNode *e = json_array_get_element (a, i);
+          gint64 port;
+
+          if (JSON_NODE_TYPE (e) != JSON_NODE_VALUE || json_node_get_value_type (e) != G_TYPE_INT64 ||
+              (port = json_node_get_int (e)) < 1 || port > 65535)
+            g_error ("providers.json: %s: ports: %s must hold ports from 1 to 65535", p->id, mode);
+          p->ports[s][i] = (guint) port;
+        }
+    }
+}
+
+static SmarthostProvider *
+parse_preset (JsonNode *node,
+              guint     index)
+{
+  static const char * const members[] = {
+    "id", "name", "host", "regions", "region_pattern", "default_region",
+    "ports", "username", "spf_include", "quirks", "source", NULL
+  };
+  SmarthostProvider *p = g_object_new (SMARTHOST_TYPE_PROVIDER, NULL);
+  g_autofree char *where = g_strdup_printf ("preset %u", index);
+  g_autofree char *pattern = NULL;
+  JsonObject *o;
+  JsonObjectIter iter;
+  const char *name;
+
+  if (JSON_NODE_TYPE (node) != JSON_NODE_OBJECT)
+    g_error ("providers.json: %s is not an object", where);
+  o = json_node_get_object (node);
+  p->id = string_member (where, o, "id", TRUE);
+  json_object_iter_init (&iter, o);
+  while (json_object_iter_next (&iter, &name, NULL))
+    if (!g_strv_contains (members, name))
+      g_error ("providers.json: %s: unknown member %s", p->id, name);
+
+  p->name = string_member (p->id, o, "name", TRUE);
+  p->host = string_member (p->id, o, "host", TRUE);
+  p->regions = string_array (p->id, o, "regions");
+  p->default_region = string_member (p->id, o, "default_region", FALSE);
+  p->username = string_member (p->id, o, "username", FALSE);
+  p->spf_include = string_member (p->id, o, "spf_include", TRUE);
+  p->quirks = string_array (p->id, o, "quirks");
+  pattern = string_member (p->id, o, "region_pattern", FALSE);
+  if (pattern != NULL)
+    {
+      g_autoptr(GError) error = NULL;
+
+      p->region_pattern = g_regex_new (pattern, G_REGEX_DOLLAR_ENDONLY, 0, &error);
+      if (p->region_pattern == NULL)
+        g_error ("providers.json: %s: region_pattern: %s", p->id, error->message);
+    }
+  if (has_regions (p) != (p->default_region != NULL) ||
+      (has_regions (p) && p->regions[0] == NULL && p->region_pattern == NULL) ||
+      (!has_regions (p) && (p->regions[0] != NULL || p->region_pattern != NULL)))
+    g_error ("providers.json: %s: a host with {region} needs default_region and regions; "
+             "one without has neither", p->id);
+  if (p->default_region != NULL && !region_is_valid (p, p->default_region))
+    g_error ("providers.json: %s: default_region is not one of its regions", p->id);
+  for (guint i = 0; p->regions[i]; i++)
+    for (const char *c = p->regions[i]; *c; c++)
+      if (!g_ascii_islower (*c) && !g_ascii_isdigit (*c) && *c != '-')
+        g_error ("providers.json: %s: region %s must be lower case letters, digits and dashes",
+                 p->id, p->regions[i]);
+  parse_ports (p, o);
+  return p;
 }
 
 /* The presets, parsed once from the resource; never freed. */
@@ -108,32 +283,20 @@ presets (void)
                                                         "/org/libsmarthost/providers.json",
                                                         G_RESOURCE_LOOKUP_FLAGS_NONE, NULL);
       g_autoptr(JsonParser) parser = json_parser_new ();
-      JsonArray *array;
+      g_autoptr(GError) error = NULL;
+      JsonNode *root;
+      JsonNode *array;
       gsize len;
       const char *data = g_bytes_get_data (bytes, &len);
 
-      if (!json_parser_load_from_data (parser, data, (gssize) len, NULL))
-        g_error ("providers.json is broken");
-      array = json_object_get_array_member (json_node_get_object (json_parser_get_root (parser)), "providers");
-      for (guint i = 0; i < json_array_get_length (array); i++)
-        {
-          JsonObject *o = json_array_get_object_element (array, i);
-          JsonObject *ports = json_object_get_object_member (o, "ports");
-          SmarthostProvider *p = g_object_new (SMARTHOST_TYPE_PROVIDER, NULL);
-
-          p->id = g_strdup (string_member (o, "id"));
-          p->name = g_strdup (string_member (o, "name"));
-          p->host = g_strdup (string_member (o, "host"));
-          p->regions = string_array (o, "regions");
-          p->default_region = g_strdup (string_member (o, "default_region"));
-          p->username = g_strdup (string_member (o, "username"));
-          p->spf_include = g_strdup (string_member (o, "spf_include"));
-          p->quirks = string_array (o, "quirks");
-          for (SmarthostSecurity s = SMARTHOST_SECURITY_NONE; s <= SMARTHOST_SECURITY_TLS; s++)
-            if (ports && json_object_has_member (ports, smarthost_security_to_string (s)))
-              p->port[s] = (guint) json_object_get_int_member (ports, smarthost_security_to_string (s));
-          g_ptr_array_add (list, p);
-        }
+      if (!json_parser_load_from_data (parser, data, (gssize) len, &error))
+        g_error ("providers.json is broken: %s", error->message);
+      root = json_parser_get_root (parser);
+      if (JSON_NODE_TYPE (root) != JSON_NODE_OBJECT ||
+          (array = member ("root", json_node_get_object (root), "providers", JSON_NODE_ARRAY)) == NULL)
+        g_error ("providers.json: no providers list");
+      for (guint i = 0; i < json_array_get_length (json_node_get_array (array)); i++)
+        g_ptr_array_add (list, parse_preset (json_array_get_element (json_node_get_array (array), i), i));
       g_once_init_leave (&providers, list);
     }
   return providers;
@@ -222,11 +385,15 @@ smarthost_provider_get_name (SmarthostProvider *self)
  * smarthost_provider_get_regions:
  * @self: a provider
  *
- * Lists the regions of a service whose host depends on the region, such as
- * Amazon SES.
+ * Lists the known regions of a service whose host depends on the region,
+ * such as Amazon SES, for showing to people. A service may accept more:
+ * [method@Provider.get_host] also takes a region that is not listed as
+ * long as its name is well formed for the service (for Amazon SES, any
+ * AWS region name such as `ap-southeast-5`), so that a region the service
+ * opens later works without a new libsmarthost.
  *
- * Returns: (array zero-terminated=1) (transfer none): the regions, empty
- *   for a service without regions
+ * Returns: (array zero-terminated=1) (transfer none): the known regions,
+ *   empty for a service without regions
  */
 const char * const *
 smarthost_provider_get_regions (SmarthostProvider *self)
@@ -236,17 +403,36 @@ smarthost_provider_get_regions (SmarthostProvider *self)
 }
 
 /**
+ * smarthost_provider_get_default_region:
+ * @self: a provider
+ *
+ * Gets the region [method@Provider.get_host] and
+ * [method@Provider.create_relay] use when they are given none.
+ *
+ * Returns: (nullable): the default region, such as `us-east-1` for Amazon
+ *   SES, or %NULL for a service without regions
+ */
+const char *
+smarthost_provider_get_default_region (SmarthostProvider *self)
+{
+  g_return_val_if_fail (SMARTHOST_IS_PROVIDER (self), NULL);
+  return self->default_region;
+}
+
+/**
  * smarthost_provider_get_host:
  * @self: a provider
  * @region: (nullable): a region, for a service with regions; %NULL for its
  *   default region
  * @error: return location for a #GError
  *
- * Gets the relay host of the service.
+ * Gets the relay host of the service. For a service with regions, @region
+ * may be one of [method@Provider.get_regions] or any other well-formed
+ * region name of the service; case does not matter.
  *
  * Returns: (transfer full): the host name, or %NULL with @error set to
- *   %SMARTHOST_ERROR_INVALID for an unknown region or a region given to a
- *   service without regions
+ *   %SMARTHOST_ERROR_INVALID for a malformed or unknown region, or a
+ *   region given to a service without regions
  */
 char *
 smarthost_provider_get_host (SmarthostProvider  *self,
@@ -254,26 +440,39 @@ smarthost_provider_get_host (SmarthostProvider  *self,
                              GError            **error)
 {
   g_autoptr(GString) host = NULL;
+  g_autofree char *lower = NULL;
 
   g_return_val_if_fail (SMARTHOST_IS_PROVIDER (self), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  if (self->regions[0] == NULL)
+  if (!has_regions (self))
     {
       if (region != NULL)
-        return _smarthost_set_invalid (error, "region", "this provider has no regions"), NULL;
+        {
+          g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
+                       "region: %s has no regions; leave the region unset", self->name);
+          return NULL;
+        }
       return g_strdup (self->host);
     }
-  if (region == NULL)
-    region = self->default_region;
-  if (!g_strv_contains ((const char * const *) self->regions, region))
+
+  lower = g_ascii_strdown (region ? region : self->default_region, -1);
+  if (!region_is_valid (self, lower))
     {
       g_autofree char *known = g_strjoinv (", ", self->regions);
-      g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
-                   "region: unknown region of %s; known: %s", self->name, known);
+      g_autofree char *shown = g_strescape (region, NULL);
+
+      if (self->region_pattern != NULL)
+        g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
+                     "region: \"%s\" is not a well-formed region name of %s: give one such as %s (known: %s)",
+                     shown, self->name, self->default_region, known);
+      else
+        g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
+                     "region: \"%s\" is not a region of %s; known: %s", shown, self->name, known);
       return NULL;
     }
   host = g_string_new (self->host);
-  g_string_replace (host, "{region}", region, 0);
+  g_string_replace (host, "{region}", lower, 0);
   return g_string_free (g_steal_pointer (&host), FALSE);
 }
 
@@ -282,7 +481,8 @@ smarthost_provider_get_host (SmarthostProvider  *self,
  * @self: a provider
  * @security: a security mode
  *
- * Gets the port the service offers for @security.
+ * Gets the default port the service offers for @security: the first of
+ * [method@Provider.get_ports].
  *
  * Returns: the port, or 0 when the service does not offer @security
  */
@@ -291,7 +491,40 @@ smarthost_provider_get_port (SmarthostProvider *self,
                              SmarthostSecurity  security)
 {
   g_return_val_if_fail (SMARTHOST_IS_PROVIDER (self), 0);
-  return security <= SMARTHOST_SECURITY_TLS ? self->port[security] : 0;
+  return (guint) security < N_SECURITY && self->n_ports[security] ? self->ports[security][0] : 0;
+}
+
+/**
+ * smarthost_provider_get_ports:
+ * @self: a provider
+ * @security: a security mode
+ * @n_ports: (out) (optional): return location for the number of ports
+ *
+ * Lists every port the service offers for @security, the default one
+ * first and the others in the order the service recommends them, for
+ * networks that block the default (port 587 or 25, for instance). Each
+ * port of a mode speaks that mode: the STARTTLS ports and the implicit
+ * TLS ports are never mixed.
+ *
+ * Returns: (array length=n_ports) (transfer none): the ports; empty when
+ *   the service does not offer @security
+ */
+const guint *
+smarthost_provider_get_ports (SmarthostProvider *self,
+                              SmarthostSecurity  security,
+                              gsize             *n_ports)
+{
+  static const guint none[1] = { 0 };
+
+  if (n_ports != NULL)
+    *n_ports = 0;
+  g_return_val_if_fail (SMARTHOST_IS_PROVIDER (self), none);
+
+  if ((guint) security >= N_SECURITY || self->n_ports[security] == 0)
+    return none;
+  if (n_ports != NULL)
+    *n_ports = self->n_ports[security];
+  return self->ports[security];
 }
 
 /**
@@ -331,7 +564,8 @@ smarthost_provider_get_spf_include (SmarthostProvider *self)
  * @self: a provider
  *
  * Lists what users of this service trip over, one sentence each, for
- * showing as warnings when such a relay is set.
+ * showing as warnings when such a relay is set (see
+ * [func@Provider.find_for_relay] for a relay set by host name).
  *
  * Returns: (array zero-terminated=1) (transfer none): the quirks
  */
@@ -345,16 +579,17 @@ smarthost_provider_get_quirks (SmarthostProvider *self)
 /**
  * smarthost_provider_create_relay:
  * @self: a provider
- * @region: (nullable): a region, or %NULL for the default one
- * @security: the security mode; the service's port for it is used
+ * @region: (nullable): a region, or %NULL for the default one; see
+ *   [method@Provider.get_host]
+ * @security: the security mode; the service's default port for it is used
  * @error: return location for a #GError
  *
  * Makes a relay for the service: host, port and security, and the fixed
  * user name where there is one. Add the credentials, then configure it.
  *
  * Returns: (transfer full): a new relay, or %NULL with @error set to
- *   %SMARTHOST_ERROR_INVALID for an unknown region or a security mode the
- *   service does not offer
+ *   %SMARTHOST_ERROR_INVALID for a malformed or unknown region or a
+ *   security mode the service does not offer
  */
 SmarthostRelay *
 smarthost_provider_create_relay (SmarthostProvider  *self,
@@ -367,6 +602,7 @@ smarthost_provider_create_relay (SmarthostProvider  *self,
   guint port;
 
   g_return_val_if_fail (SMARTHOST_IS_PROVIDER (self), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   host = smarthost_provider_get_host (self, region, error);
   if (host == NULL)
@@ -374,8 +610,15 @@ smarthost_provider_create_relay (SmarthostProvider  *self,
   port = smarthost_provider_get_port (self, security);
   if (port == 0)
     {
+      g_autoptr(GString) offered = g_string_new (NULL);
+
+      for (guint s = 0; s < N_SECURITY; s++)
+        if (self->n_ports[s])
+          g_string_append_printf (offered, "%s%s", offered->len ? " or " : "",
+                                  smarthost_security_to_string ((SmarthostSecurity) s));
       g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
-                   "security: %s does not offer %s", self->name, smarthost_security_to_string (security));
+                   "security: %s does not offer %s; choose %s", self->name,
+                   smarthost_security_to_string (security), offered->str);
       return NULL;
     }
   relay = smarthost_relay_new (host);
@@ -383,4 +626,85 @@ smarthost_provider_create_relay (SmarthostProvider  *self,
   smarthost_relay_set_port (relay, port);
   smarthost_relay_set_username (relay, self->username);
   return relay;
+}
+
+/* Whether @host (@len bytes of it) is @self's host, for some region of it,
+ * which is returned in @region. */
+static gboolean
+host_matches (SmarthostProvider  *self,
+              const char         *host,
+              gsize               len,
+              char              **region)
+{
+  const char *placeholder = strstr (self->host, "{region}");
+  g_autofree char *candidate = NULL;
+  gsize prefix, suffix;
+
+  *region = NULL;
+  if (placeholder == NULL)
+    return len == strlen (self->host) && g_ascii_strncasecmp (host, self->host, len) == 0;
+
+  prefix = (gsize) (placeholder - self->host);
+  suffix = strlen (placeholder + strlen ("{region}"));
+  if (len <= prefix + suffix ||
+      g_ascii_strncasecmp (host, self->host, prefix) != 0 ||
+      g_ascii_strncasecmp (host + len - suffix, placeholder + strlen ("{region}"), suffix) != 0)
+    return FALSE;
+  candidate = g_ascii_strdown (host + prefix, (gssize) (len - prefix - suffix));
+  if (!region_is_valid (self, candidate))
+    return FALSE;
+  *region = g_steal_pointer (&candidate);
+  return TRUE;
+}
+
+/**
+ * smarthost_provider_find_for_relay:
+ * @relay: a relay
+ * @region: (out) (optional) (nullable) (transfer full): return location
+ *   for the region the relay's host is in, or %NULL; set to %NULL for a
+ *   service without regions
+ *
+ * Finds the preset whose host is @relay's host, ignoring case and a
+ * trailing dot: for a service with regions, in any of its regions (a
+ * known one or any well-formed name, as [method@Provider.get_host] takes
+ * it). This tells which service a relay set by host name alone uses, so
+ * that its quirks can be shown and its SPF include found; only the host is
+ * compared, not the port or the security mode.
+ *
+ * Returns: (transfer full) (nullable): the provider, or %NULL when the
+ *   relay's host is no preset's
+ */
+SmarthostProvider *
+smarthost_provider_find_for_relay (SmarthostRelay  *relay,
+                                   char           **region)
+{
+  GPtrArray *all;
+  const char *host;
+  gsize len;
+
+  if (region != NULL)
+    *region = NULL;
+  g_return_val_if_fail (SMARTHOST_IS_RELAY (relay), NULL);
+
+  host = smarthost_relay_get_host (relay);
+  if (host == NULL)
+    return NULL;
+  len = strlen (host);
+  if (len > 1 && host[len - 1] == '.')
+    len--;
+
+  all = presets ();
+  for (guint i = 0; i < all->len; i++)
+    {
+      SmarthostProvider *p = g_ptr_array_index (all, i);
+      g_autofree char *found = NULL;
+
+      if (host_matches (p, host, len, &found))
+        {
+          if (region != NULL)
+            *region = g_steal_pointer (&found);
+          return g_object_ref (p);
+        }
+    }
+  return NULL;
 }

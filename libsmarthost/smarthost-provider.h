@@ -35,8 +35,14 @@ char               *smarthost_provider_get_host             (SmarthostProvider  
 SMARTHOST_AVAILABLE_IN_ALL
 const char * const *smarthost_provider_get_regions          (SmarthostProvider  *self);
 SMARTHOST_AVAILABLE_IN_ALL
+const char         *smarthost_provider_get_default_region   (SmarthostProvider  *self);
+SMARTHOST_AVAILABLE_IN_ALL
 guint               smarthost_provider_get_port             (SmarthostProvider  *self,
                                                              SmarthostSecurity   security);
+SMARTHOST_AVAILABLE_IN_ALL
+const guint        *smarthost_provider_get_ports            (SmarthostProvider  *self,
+                                                             SmarthostSecurity   security,
+                                                             gsize              *n_ports);
 SMARTHOST_AVAILABLE_IN_ALL
 const char         *smarthost_provider_get_username         (SmarthostProvider  *self);
 SMARTHOST_AVAILABLE_IN_ALL
@@ -48,5 +54,8 @@ SmarthostRelay     *smarthost_provider_create_relay         (SmarthostProvider  
                                                              const char         *region,
                                                              SmarthostSecurity   security,
                                                              GError            **error);
+SMARTHOST_AVAILABLE_IN_ALL
+SmarthostProvider  *smarthost_provider_find_for_relay       (SmarthostRelay     *relay,
+                                                             char              **region);
 
 G_END_DECLS

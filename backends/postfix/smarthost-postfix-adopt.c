@@ -18,54 +18,95 @@
  *
  *   relayhost = [host]:port          -> the server-wide smarthost;
  *   sender_dependent_relayhost_maps  -> one domain smarthost per "@domain"
- *     entry (read with "postmap -s", so the map must be listable);
+ *     entry (read with "postmap -s", so the map must be listable); the
+ *     first table with an entry for a domain decides, as in Postfix, even
+ *     when that entry is DUNNO (which keeps the domain on relayhost);
  *   smtp_sasl_password_maps          -> their credentials, looked up the
  *     way smtp_sasl_glue.c does: "@domain" (with sender-dependent
- *     authentication), then the host, then the nexthop as written; with
- *     sender-dependent authentication, an "@domain" key that names no
- *     relay of its own means that domain logs in to relayhost as itself,
- *     which becomes a domain smarthost on the server's relay;
- *   smtp_tls_security_level, _wrappermode, _CAfile, _CApath and the
- *     smtp_tls_policy_maps entry of each nexthop -> security, verification
- *     and CA file.
+ *     authentication), then the name of the server Postfix connects to
+ *     (for an MX-style nexthop, each MX host), then the nexthop as
+ *     written; with sender-dependent authentication, an "@domain" key that
+ *     names no relay of its own means that domain logs in to relayhost as
+ *     itself, which becomes a domain smarthost on the server's relay;
+ *   the TLS level (smtp_tls_security_level, or when it is empty the
+ *     obsolete smtp_enforce_tls, smtp_tls_enforce_peername and
+ *     smtp_use_tls, as global_tls_level() in smtp_tls_policy.c),
+ *     smtp_tls_wrappermode, _CAfile, _CApath and the smtp_tls_policy_maps
+ *     entry of each nexthop (for a bare domain also its ".parent" keys, as
+ *     tls_policy_lookup() does) -> security, verification and CA file.
+ *
+ * The smtp client settings are those of the master.cf service that carries
+ * the mail: default_transport's, normally "smtp". Its "-o" overrides win
+ * over main.cf, which is how the common port 465 recipe sets
+ * smtp_tls_wrappermode. Postfix itself expands them ("postconf -P -x"), so
+ * $service_name and references between overrides mean what they mean to
+ * the smtp client; a main.cf value (or default) that refers to an
+ * overridden parameter is evaluated with the override, as the client does.
+ *
+ * Lookup tables are split as Postfix splits lists ("{...}" stays whole).
+ * inline: and static: tables are read here, never given to postmap: their
+ * text may hold passwords, and a command line is visible to every user.
  *
  * Whatever cannot be expressed exactly is a conflict, explained, and
  * nothing is changed: a relay list, a per-address entry, a map that cannot
- * be listed, TLS policy attributes we do not carry, DANE. The global
- * smtp_sasl_* and smtp_tls_* settings and every file of the administrator
- * stay as they are (our transports override them for our relays); only
- * relayhost is replaced in place, and a sender_dependent_relayhost_maps
- * table all of whose entries were taken over is removed from main.cf (the
- * file itself stays). Passwords are read with postmap -q into memory only.
+ * be listed, TLS policy attributes we do not carry, DANE, an override that
+ * refers to a parameter defined nowhere. The global smtp_sasl_* and
+ * smtp_tls_* settings and every file of the administrator stay as they are
+ * (our transports override them for our relays); only relayhost is
+ * replaced in place, and a sender_dependent_relayhost_maps table all of
+ * whose entries were taken over is removed from main.cf (the file itself
+ * stays). Passwords are read into memory only, and wiped after use.
  */
 
+/* What adoption reads with postconf: the routing parameters (main.cf),
+ * then the smtp client settings (S_FIRST on), which the master.cf service
+ * that carries the mail may override. */
 enum {
   V_RELAYHOST,
-  V_SASL_ENABLE,
-  V_SASL_MAPS,
-  V_SENDER_AUTH,
-  V_TLS_LEVEL,
-  V_TLS_WRAPPER,
-  V_TLS_CAFILE,
-  V_TLS_CAPATH,
-  V_TLS_POLICY_MAPS,
   V_SDR_MAPS,
   V_SDD_MAPS,
-  N_VALUES
+  V_DEFAULT_TRANSPORT,
+  V_RELAY_TRANSPORT,
+  V_RELAY_DOMAINS,
+  S_FIRST,
+  S_SASL_ENABLE = S_FIRST,
+  S_SASL_MAPS,
+  S_SENDER_AUTH,
+  S_SASL_OPTS,
+  S_TLS_LEVEL,
+  S_ENFORCE_TLS,
+  S_ENFORCE_PEERNAME,
+  S_USE_TLS,
+  S_TLS_WRAPPER,
+  S_TLS_CAFILE,
+  S_TLS_CAPATH,
+  S_TLS_POLICY_MAPS,
+  S_TLS_PER_SITE,
+  S_FALLBACK,
+  N_NAMES
 };
 
-static const char *value_names[N_VALUES + 1] = {
+static const char *names[N_NAMES + 1] = {
   "relayhost",
+  "sender_dependent_relayhost_maps",
+  "sender_dependent_default_transport_maps",
+  "default_transport",
+  "relay_transport",
+  "relay_domains",
   "smtp_sasl_auth_enable",
   "smtp_sasl_password_maps",
   "smtp_sender_dependent_authentication",
+  "smtp_sasl_security_options",
   "smtp_tls_security_level",
+  "smtp_enforce_tls",
+  "smtp_tls_enforce_peername",
+  "smtp_use_tls",
   "smtp_tls_wrappermode",
   "smtp_tls_CAfile",
   "smtp_tls_CApath",
   "smtp_tls_policy_maps",
-  "sender_dependent_relayhost_maps",
-  "sender_dependent_default_transport_maps",
+  "smtp_tls_per_site",
+  "smtp_fallback_relay",
   NULL,
 };
 
@@ -74,7 +115,9 @@ static const char *kept_params[] = {
   "smtp_sasl_auth_enable", "smtp_sasl_password_maps", "smtp_sasl_security_options",
   "smtp_sasl_tls_security_options", "smtp_sasl_mechanism_filter",
   "smtp_sender_dependent_authentication", "smtp_tls_security_level", "smtp_tls_wrappermode",
-  "smtp_tls_CAfile", "smtp_tls_CApath", "smtp_tls_policy_maps", "transport_maps", NULL,
+  "smtp_tls_CAfile", "smtp_tls_CApath", "smtp_tls_policy_maps", "smtp_enforce_tls",
+  "smtp_tls_enforce_peername", "smtp_use_tls", "smtp_fallback_relay", "fallback_relay",
+  "transport_maps", NULL,
 };
 
 void
@@ -108,11 +151,21 @@ conflict (GError    **error,
   return FALSE;
 }
 
-/* Splits a list value ("a, b c"), keeping "{...}" groups whole. */
-static GPtrArray *
-split_list (const char *value)
+static gboolean
+is_yes (const char *value)
 {
-  GPtrArray *items = g_ptr_array_new_with_free_func (g_free);
+  return value != NULL && g_ascii_strcasecmp (value, "yes") == 0;
+}
+
+/* --- lookup tables written out in main.cf or master.cf ------------------ */
+
+/* Splits a list value ("a, b c") the way Postfix's mystrtokq() does with
+ * CHARS_COMMA_SP and CHARS_BRACE: separators inside "{...}" do not split,
+ * so "inline:{ k1=v1, k2=v2 }" stays one table. */
+GPtrArray *
+pf_split_list (const char *value)
+{
+  GPtrArray *items = g_ptr_array_new_with_free_func ((GDestroyNotify) _smarthost_secret_free);
   GString *cur = g_string_new (NULL);
   int depth = 0;
 
@@ -133,65 +186,747 @@ split_list (const char *value)
         depth--;
       g_string_append_c (cur, *p);
     }
+  explicit_bzero (cur->str, cur->len);
   g_string_free (cur, TRUE);
   return items;
 }
 
+/* The table types Postfix answers from the text of their name, and the
+ * composite ones that may contain them. */
+static const char *in_process_types[] = { "inline:", "static:", "unionmap:", "pipemap:", NULL };
+
+gboolean
+pf_table_in_process (const char *spec)
+{
+  for (guint i = 0; in_process_types[i]; i++)
+    if (g_str_has_prefix (spec, in_process_types[i]))
+      return TRUE;
+  return FALSE;
+}
+
+/* How a table is named in messages: a table written out in the
+ * configuration may hold passwords, so only its type is shown. */
+char *
+pf_table_label (const char *spec)
+{
+  const char *brace = strchr (spec, '{');
+
+  if (brace == NULL)
+    return g_strdup (spec);
+  return g_strdup_printf ("%.*s{...}", (int) (brace - spec), spec);
+}
+
+/* Postfix's extpar() with EXTPAR_FLAG_STRIP: "{ text }" -> "text". The
+ * error never quotes the text, which may be a password. */
+static char *
+strip_braces (const char  *text,
+              const char **err)
+{
+  gsize len = strlen (text);
+  int depth = 0;
+  gsize close = 0;
+
+  if (text[0] != '{')
+    {
+      *err = "missing '{'";
+      return NULL;
+    }
+  for (gsize i = 0; i < len; i++)
+    {
+      if (text[i] == '{')
+        depth++;
+      else if (text[i] == '}' && --depth == 0)
+        {
+          close = i;
+          break;
+        }
+    }
+  if (depth != 0)
+    {
+      *err = "missing '}'";
+      return NULL;
+    }
+  for (gsize i = close + 1; i < len; i++)
+    if (!g_ascii_isspace (text[i]))
+      {
+        *err = "text after '}'";
+        return NULL;
+      }
+  return g_strstrip (g_strndup (text + 1, close - 1));
+}
+
+/* Postfix's split_nameval(): "name = value", whitespace around both
+ * trimmed; the name has no whitespace. */
+static gboolean
+split_nameval (char        *text,
+               char       **name,
+               char       **value,
+               const char **err)
+{
+  char *p = text, *end;
+
+  while (g_ascii_isspace (*p))
+    p++;
+  if (*p == '\0' || *p == '=')
+    {
+      *err = "missing attribute name";
+      return FALSE;
+    }
+  *name = p;
+  while (*p && !g_ascii_isspace (*p) && *p != '=')
+    p++;
+  end = p;
+  while (g_ascii_isspace (*p))
+    p++;
+  if (*p != '=')
+    {
+      *err = "missing '=' after attribute name";
+      return FALSE;
+    }
+  *end = '\0';
+  *value = g_strstrip (p + 1);
+  return TRUE;
+}
+
+/* The entries of "inline:{ k=v, { k = v with spaces } }" as dict_inline.c
+ * reads them: key (folded to lower case), value, key, value... A later
+ * duplicate wins, as in Postfix's in-memory table. */
+static GPtrArray *
+inline_entries (const char  *spec,
+                GError     **error)
+{
+  g_autoptr(GPtrArray) entries = g_ptr_array_new_with_free_func ((GDestroyNotify) _smarthost_secret_free);
+  g_autoptr(GPtrArray) items = NULL;
+  g_autofree char *label = pf_table_label (spec);
+  const char *err = NULL;
+  char *body;
+
+  body = strip_braces (spec + strlen ("inline:"), &err);
+  if (body == NULL)
+    {
+      g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID, "%s: %s", label, err);
+      return NULL;
+    }
+  items = pf_split_list (body);
+  _smarthost_secret_free (body);
+  for (guint i = 0; i < items->len; i++)
+    {
+      char *item = g_ptr_array_index (items, i);
+      char *inner = NULL;
+      char *name, *value;
+      gboolean ok;
+
+      if (item[0] == '{' && (inner = strip_braces (item, &err)) == NULL)
+        break;
+      ok = split_nameval (inner ? inner : item, &name, &value, &err);
+      if (ok)
+        {
+          for (guint j = 0; j < entries->len; j += 2)
+            if (g_ascii_strcasecmp (g_ptr_array_index (entries, j), name) == 0)
+              {
+                g_ptr_array_remove_range (entries, j, 2);
+                break;
+              }
+          g_ptr_array_add (entries, g_ascii_strdown (name, -1));
+          g_ptr_array_add (entries, g_strdup (value));
+        }
+      _smarthost_secret_free (inner);
+      if (!ok)
+        break;
+      err = NULL;
+    }
+  if (err == NULL && entries->len == 0)
+    err = "empty table";
+  if (err != NULL)
+    {
+      g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID, "%s: %s", label, err);
+      return NULL;
+    }
+  return g_steal_pointer (&entries);
+}
+
+/* Looks @key up in one in-process table (pf_table_in_process()). Returns
+ * FALSE if Postfix cannot read the table; *value is NULL on a miss. */
+gboolean
+pf_table_lookup (PfState       *st,
+                 const char    *spec,
+                 const char    *key,
+                 char         **value,
+                 GCancellable  *cancellable,
+                 GError       **error)
+{
+  *value = NULL;
+  if (g_str_has_prefix (spec, "static:"))
+    {
+      /* Every key has the same value. */
+      const char *text = spec + strlen ("static:");
+      const char *err = NULL;
+
+      if (text[0] != '{')
+        *value = g_strdup (text);
+      else if ((*value = strip_braces (text, &err)) == NULL)
+        {
+          g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID, "static:{...}: %s", err);
+          return FALSE;
+        }
+      return TRUE;
+    }
+  if (g_str_has_prefix (spec, "inline:"))
+    {
+      g_autoptr(GPtrArray) entries = inline_entries (spec, error);
+      g_autofree char *folded = g_ascii_strdown (key, -1);
+
+      if (entries == NULL)
+        return FALSE;
+      for (guint i = 0; i + 1 < entries->len; i += 2)
+        if (g_str_equal (g_ptr_array_index (entries, i), folded))
+          {
+            *value = g_strdup (g_ptr_array_index (entries, i + 1));
+            break;
+          }
+      return TRUE;
+    }
+  {
+    /* unionmap:{a, b} joins every table's answer with commas (dict_union.c);
+     * pipemap:{a, b} feeds a's answer to b as its key (dict_pipe.c). */
+    gboolean pipe = g_str_has_prefix (spec, "pipemap:");
+    const char *err = NULL;
+    g_autofree char *label = pf_table_label (spec);
+    char *body = strip_braces (strchr (spec, ':') + 1, &err);
+    g_autoptr(GPtrArray) parts = NULL;
+    GString *joined = NULL;
+    char *cur = g_strdup (key);
+
+    if (body == NULL)
+      {
+        g_free (cur);
+        g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID, "%s: %s", label, err);
+        return FALSE;
+      }
+    parts = pf_split_list (body);
+    _smarthost_secret_free (body);
+    for (guint i = 0; i < parts->len && cur != NULL; i++)
+      {
+        const char *part = g_ptr_array_index (parts, i);
+        char *answer = NULL;
+
+        if (pf_table_in_process (part))
+          {
+            if (!pf_table_lookup (st, part, cur, &answer, cancellable, error))
+              {
+                _smarthost_secret_free (cur);
+                if (joined)
+                  _smarthost_secret_free (g_string_free (joined, FALSE));
+                return FALSE;
+              }
+          }
+        else
+          answer = pf_postmap_query (st, part, cur, cancellable);
+        if (pipe)
+          {
+            _smarthost_secret_free (cur);
+            cur = answer;
+          }
+        else if (answer != NULL)
+          {
+            if (joined == NULL)
+              joined = g_string_new (answer);
+            else
+              g_string_append_printf (joined, ",%s", answer);
+            _smarthost_secret_free (answer);
+          }
+      }
+    if (pipe)
+      *value = cur;
+    else
+      {
+        _smarthost_secret_free (cur);
+        *value = joined ? g_string_free (joined, FALSE) : NULL;
+      }
+    return TRUE;
+  }
+}
+
+/* A table's entries, key, value, key, value...: inline: tables read here,
+ * the others with postmap -s. */
+static GPtrArray *
+list_table (PfState       *st,
+            const char    *spec,
+            GCancellable  *cancellable,
+            GError       **error)
+{
+  if (g_str_has_prefix (spec, "inline:"))
+    return inline_entries (spec, error);
+  return pf_map_list (st, spec, cancellable, error);
+}
+
+/* --- the settings of the smtp client ----------------------------------- */
+
+typedef struct {
+  char *service;          /* the master.cf service ("smtp"), type unix */
+  char *v[N_NAMES];       /* the effective settings, S_FIRST on */
+  GPtrArray *overridden;  /* the names of those its "-o" options set */
+  char *problem;          /* why they cannot be taken over, or NULL */
+} Client;
+
+static void
+client_free (Client *cl)
+{
+  if (cl == NULL)
+    return;
+  g_free (cl->service);
+  for (guint i = S_FIRST; i < N_NAMES; i++)
+    _smarthost_secret_free (cl->v[i]);   /* an inline: password map */
+  g_clear_pointer (&cl->overridden, g_ptr_array_unref);
+  g_free (cl->problem);
+  g_free (cl);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Client, client_free)
+
 typedef struct {
   PfState *st;
-  char **v;
+  char **v;               /* main.cf, expanded (postconf -x) */
+  char **raw;             /* main.cf or the default, as written */
+  Client *client;         /* default_transport's service */
   GCancellable *cancellable;
   GPtrArray *notes;
+  gboolean resolve_mx;    /* look MX hosts up (adoption), or not (status) */
+  gboolean checked;       /* the tables were checked (check_tables()) */
+  gboolean server_creds;  /* credentials were found for the server relay */
+  gboolean domain_creds;  /* ... or for a domain relay */
 } Ctx;
 
+static void
+strv_secret_free (char **v)
+{
+  for (guint i = 0; v && v[i]; i++)
+    explicit_bzero (v[i], strlen (v[i]));
+  g_strfreev (v);
+}
+
+/* Runs postconf -c DIR ARGS... Its output may hold a password (an inline:
+ * table), so the caller wipes it. */
+static char *
+postconf_run (Ctx                *c,
+              const char * const *args,
+              char              **err_out,
+              GError            **error)
+{
+  g_autoptr(GStrvBuilder) b = g_strv_builder_new ();
+  g_auto(GStrv) argv = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  int status;
+
+  g_strv_builder_add_many (b, POSTFIX_SBINDIR "/postconf", "-c", c->st->dir, NULL);
+  for (guint i = 0; args[i]; i++)
+    g_strv_builder_add (b, args[i]);
+  argv = g_strv_builder_end (b);
+  if (!_smarthost_run ((const char * const *) argv, c->cancellable, &status, &out, &err, error))
+    return NULL;
+  if (status != 0)
+    {
+      g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
+                   "postconf -c %s failed: %s", c->st->dir, g_strstrip (err));
+      _smarthost_secret_free (g_steal_pointer (&out));
+      return NULL;
+    }
+  if (err_out)
+    *err_out = g_steal_pointer (&err);
+  return g_steal_pointer (&out);
+}
+
+/* The "-o" options of master.cf service @service: name -> value, as
+ * written, or expanded by Postfix (postconf -P -x) with the names it found
+ * undefined added to @undefined. */
+static GHashTable *
+service_overrides (Ctx         *c,
+                   const char  *service,
+                   gboolean     expand,
+                   GHashTable  *undefined,
+                   GError     **error)
+{
+  g_autofree char *entry = g_strconcat (service, "/unix", NULL);
+  g_autofree char *prefix = g_strconcat (entry, "/", NULL);
+  const char *args_x[] = { "-P", "-x", entry, NULL };
+  const char *args_raw[] = { "-P", entry, NULL };
+  g_autofree char *err = NULL;
+  char *out;
+  GHashTable *table;
+  gsize out_len;
+
+  out = postconf_run (c, expand ? args_x : args_raw, &err, error);
+  if (out == NULL)
+    return NULL;
+  out_len = strlen (out);
+  table = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) _smarthost_secret_free);
+  for (char *line = out; line && *line;)
+    {
+      char *nl = strchr (line, '\n');
+      char *eq;
+
+      if (nl)
+        *nl = '\0';
+      if (g_str_has_prefix (line, prefix) && (eq = strstr (line, " =")) != NULL)
+        {
+          const char *value = eq[2] == ' ' ? eq + 3 : eq + 2;
+          g_hash_table_replace (table, g_strndup (line + strlen (prefix), eq - line - strlen (prefix)),
+                                g_strdup (value));
+        }
+      line = nl ? nl + 1 : NULL;
+    }
+  explicit_bzero (out, out_len);
+  g_free (out);
+
+  /* "postconf: warning: .../master.cf: undefined parameter: NAME" */
+  for (const char *p = err; undefined && p && (p = strstr (p, "undefined parameter: ")) != NULL;)
+    {
+      p += strlen ("undefined parameter: ");
+      g_hash_table_add (undefined, g_strndup (p, strcspn (p, " \t\r\n")));
+    }
+  return table;
+}
+
+/* The parameters a value refers to: $name, ${name...} and $(name...). */
+static GPtrArray *
+references (const char *raw)
+{
+  GPtrArray *refs = g_ptr_array_new_with_free_func (g_free);
+
+  for (const char *p = raw ? raw : ""; (p = strchr (p, '$')) != NULL;)
+    {
+      const char *start;
+
+      p++;
+      if (*p == '$')
+        {
+          p++;   /* "$$" is a literal dollar */
+          continue;
+        }
+      if (*p == '{' || *p == '(')
+        p++;
+      start = p;
+      while (g_ascii_isalnum (*p) || *p == '_')
+        p++;
+      if (p > start)
+        g_ptr_array_add (refs, g_strndup (start, p - start));
+    }
+  return refs;
+}
+
+/* Whether @raw is nothing but a reference to @name ("$name", "${name}"). */
+static gboolean
+is_reference_to (const char *raw,
+                 const char *name)
+{
+  g_autofree char *t = g_strstrip (g_strdup (raw));
+  g_autofree char *a = g_strconcat ("$", name, NULL);
+  g_autofree char *b = g_strconcat ("${", name, "}", NULL);
+  g_autofree char *d = g_strconcat ("$(", name, ")", NULL);
+
+  return g_str_equal (t, a) || g_str_equal (t, b) || g_str_equal (t, d);
+}
+
+/* The smtp client settings of the service that @transport ("smtp",
+ * "smtp:nexthop") names: its master.cf "-o" options, else main.cf's value
+ * or Postfix's default. A setting adoption cannot evaluate leaves a
+ * problem, raised when a relay is taken over (so that nothing to take
+ * over is never a conflict). */
+static Client *
+client_settings (Ctx         *c,
+                 const char  *transport,
+                 GError     **error)
+{
+  g_autoptr(Client) cl = g_new0 (Client, 1);
+  g_autoptr(GHashTable) expanded = NULL;
+  g_autoptr(GHashTable) raw = NULL;
+  g_autoptr(GHashTable) undefined = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+
+  cl->service = g_strndup (transport, strcspn (transport, ":"));
+  if (*cl->service == '\0')
+    {
+      g_free (cl->service);
+      cl->service = g_strdup ("smtp");
+    }
+  cl->overridden = g_ptr_array_new_with_free_func (g_free);
+  expanded = service_overrides (c, cl->service, TRUE, undefined, error);
+  if (expanded == NULL)
+    return NULL;
+  raw = service_overrides (c, cl->service, FALSE, NULL, error);
+  if (raw == NULL)
+    return NULL;
+
+  for (guint i = S_FIRST; i < N_NAMES; i++)
+    {
+      const char *over = g_hash_table_lookup (expanded, names[i]);
+
+      if (over != NULL)
+        {
+          g_autoptr(GPtrArray) refs = references (g_hash_table_lookup (raw, names[i]));
+
+          for (guint j = 0; j < refs->len && cl->problem == NULL; j++)
+            if (g_hash_table_contains (undefined, g_ptr_array_index (refs, j)))
+              cl->problem = g_strdup_printf ("master.cf service %s sets %s with a reference to $%s, a "
+                                             "parameter defined nowhere, so what the smtp client makes of "
+                                             "it cannot be known; write the value itself in master.cf",
+                                             cl->service, names[i], (char *) g_ptr_array_index (refs, j));
+          cl->v[i] = g_strstrip (g_strdup (over));
+          g_ptr_array_add (cl->overridden, g_strdup (names[i]));
+          continue;
+        }
+
+      /* The smtp client evaluates main.cf (and the defaults, such as
+       * smtp_fallback_relay = $fallback_relay) with the overrides in
+       * place. A plain reference to an overridden parameter is its value;
+       * anything more involved is not ours to evaluate. */
+      {
+        g_autoptr(GPtrArray) refs = references (c->raw[i]);
+
+        for (guint j = 0; j < refs->len && cl->v[i] == NULL; j++)
+          {
+            const char *ref = g_ptr_array_index (refs, j);
+            const char *value = g_hash_table_lookup (expanded, ref);
+
+            if (value == NULL)
+              continue;
+            if (is_reference_to (c->raw[i], ref))
+              cl->v[i] = g_strstrip (g_strdup (value));
+            else if (cl->problem == NULL)
+              cl->problem = g_strdup_printf ("main.cf's %s refers to $%s, which master.cf service %s "
+                                             "overrides, in a way smarthostctl cannot evaluate; give %s "
+                                             "its value in master.cf (-o %s=...) or write it out in main.cf",
+                                             names[i], ref, cl->service, names[i], names[i]);
+          }
+        if (cl->v[i] == NULL)
+          cl->v[i] = g_strdup (c->v[i]);
+      }
+    }
+  return g_steal_pointer (&cl);
+}
+
+/* Reads main.cf and the settings of default_transport's service. */
+static gboolean
+load_settings (Ctx     *c,
+               GError **error)
+{
+  g_autoptr(GStrvBuilder) b = g_strv_builder_new ();
+  g_auto(GStrv) args = NULL;
+  g_autofree char *out = NULL;
+
+  c->v = pf_postconf_values (c->st, names, c->cancellable, error);
+  if (c->v == NULL)
+    return FALSE;
+  for (guint i = 0; i < N_NAMES; i++)
+    g_strstrip (c->v[i]);
+
+  /* As written, to see what refers to what. */
+  g_strv_builder_add (b, "-h");
+  for (guint i = 0; i < N_NAMES; i++)
+    g_strv_builder_add (b, names[i]);
+  args = g_strv_builder_end (b);
+  out = postconf_run (c, (const char * const *) args, NULL, error);
+  if (out == NULL)
+    return FALSE;
+  c->raw = g_strsplit (out, "\n", 0);
+  explicit_bzero (out, strlen (out));
+  if (g_strv_length (c->raw) < N_NAMES)
+    {
+      g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
+                   "postconf -c %s printed fewer values than asked for", c->st->dir);
+      return FALSE;
+    }
+
+  c->client = client_settings (c, c->v[V_DEFAULT_TRANSPORT], error);
+  return c->client != NULL;
+}
+
+static void
+ctx_clear (Ctx *c)
+{
+  strv_secret_free (c->v);
+  strv_secret_free (c->raw);
+  client_free (c->client);
+}
+
+/* Lists of tables adoption has to read, checked before the first relay is
+ * taken over: a table Postfix cannot read defers mail, and one written out
+ * in the configuration of a type read here never goes to postmap. */
+static gboolean
+check_tables (Ctx     *c,
+              GError **error)
+{
+  struct { const char *param; const char *list; } lists[] = {
+    { "smtp_sasl_password_maps", c->client->v[S_SASL_MAPS] },
+    { "smtp_tls_policy_maps", c->client->v[S_TLS_POLICY_MAPS] },
+    { "sender_dependent_default_transport_maps", c->v[V_SDD_MAPS] },
+  };
+
+  if (c->checked)
+    return TRUE;
+  if (c->client->problem != NULL)
+    return conflict (error, "%s", c->client->problem);
+  for (guint i = 0; i < G_N_ELEMENTS (lists); i++)
+    {
+      g_autoptr(GPtrArray) specs = pf_split_list (lists[i].list);
+
+      for (guint j = 0; j < specs->len; j++)
+        {
+          const char *spec = g_ptr_array_index (specs, j);
+          g_autofree char *label = pf_table_label (spec);
+          g_autoptr(GError) local_error = NULL;
+          char *value = NULL;
+
+          if (pf_table_in_process (spec))
+            {
+              if (!pf_table_lookup (c->st, spec, "smarthost.invalid", &value, c->cancellable, &local_error))
+                return conflict (error, "%s has a table Postfix cannot read (%s), so the mail that needs "
+                                 "it is deferred; fix the table first", lists[i].param, local_error->message);
+              _smarthost_secret_free (value);
+            }
+          else if (strchr (spec, '{') != NULL)
+            return conflict (error, "%s lists %s, a table written out in the configuration that only "
+                             "postmap could read, and its text (which may hold passwords) would then be "
+                             "on a command line; move it to a file", lists[i].param, label);
+        }
+    }
+  c->checked = TRUE;
+  return TRUE;
+}
+
+/* --- TLS ----------------------------------------------------------------- */
+
+static const char *tls_levels[] = {
+  "none", "may", "encrypt", "dane", "dane-only", "fingerprint", "verify", "secure", NULL,
+};
+
+/* The level Postfix uses where no TLS policy entry applies, as
+ * global_tls_level() in smtp_tls_policy.c computes it. */
+static const char *
+global_level (Client *cl)
+{
+  if (*cl->v[S_TLS_LEVEL])
+    return cl->v[S_TLS_LEVEL];
+  if (is_yes (cl->v[S_ENFORCE_TLS]))
+    return is_yes (cl->v[S_ENFORCE_PEERNAME]) ? "verify" : "encrypt";
+  return is_yes (cl->v[S_USE_TLS]) ? "may" : "none";
+}
+
+/* The smtp_tls_policy_maps entry of a nexthop, as tls_policy_lookup()
+ * finds it: the nexthop as written; for a bare domain (no [], no :port,
+ * not an address) then ".parent" for each parent domain, so that
+ * ".example.com" covers mail.example.com. */
+static char *
+policy_of (Ctx         *c,
+           const char  *nexthop,
+           char       **key)
+{
+  const char *maps = c->client->v[S_TLS_POLICY_MAPS];
+  char *value;
+
+  *key = NULL;
+  if (*maps == '\0')
+    return NULL;
+  value = pf_postmap_query (c->st, maps, nexthop, c->cancellable);
+  if (value != NULL || strpbrk (nexthop, "[]:") != NULL || g_hostname_is_ip_address (nexthop))
+    {
+      *key = value ? g_strdup (nexthop) : NULL;
+      return value;
+    }
+  for (const char *p = strchr (nexthop + 1, '.'); p != NULL; p = strchr (p + 1, '.'))
+    if ((value = pf_postmap_query (c->st, maps, p, c->cancellable)) != NULL)
+      {
+        *key = g_strdup (p);
+        return value;
+      }
+  return NULL;
+}
+
 /* The TLS a nexthop gets today: its smtp_tls_policy_maps entry, else the
- * global level; the wrapper mode and CAs are global. */
+ * global level; the wrapper mode and CAs are the client's. */
 static gboolean
 tls_for (Ctx                *c,
          const char         *nexthop,
+         gboolean            mx,
          SmarthostSecurity  *security,
          gboolean           *verify,
          char              **ca_file,
          GError            **error)
 {
+  Client *cl = c->client;
   g_autofree char *policy = NULL;
-  g_auto(GStrv) words = NULL;
-  const char *level = c->v[V_TLS_LEVEL];
+  g_autofree char *key = NULL;
+  g_autofree char *level = NULL;
+  g_autoptr(GPtrArray) words = NULL;
+  gboolean has_match = FALSE, match_hostname = FALSE, known = FALSE;
 
   *ca_file = NULL;
-  if (*c->v[V_TLS_POLICY_MAPS])
-    policy = pf_postmap_query (c->st, c->v[V_TLS_POLICY_MAPS], nexthop, c->cancellable);
+  if (*cl->v[S_TLS_POLICY_MAPS] == '\0' && *cl->v[S_TLS_PER_SITE] != '\0')
+    return conflict (error, "the TLS of %s is set by smtp_tls_per_site, which Postfix has deprecated and a "
+                     "smarthost cannot express; convert it to smtp_tls_policy_maps (TLS_README), or keep "
+                     "this relay by hand", nexthop);
+  policy = policy_of (c, nexthop, &key);
   if (policy != NULL)
     {
-      words = g_strsplit_set (g_strstrip (policy), " \t", 0);
-      level = words[0];
-      for (guint i = 1; words[i]; i++)
+      words = pf_split_list (policy);
+      if (words->len == 0)
+        return conflict (error, "the TLS policy entry \"%s\" of %s (smtp_tls_policy_maps) is empty, which "
+                         "makes Postfix defer the mail; fix the entry first", key, nexthop);
+      level = g_ascii_strdown (g_ptr_array_index (words, 0), -1);
+      /* Postfix ignores the attributes of an entry that disables TLS. */
+      for (guint i = 1; i < words->len && !g_str_equal (level, "none"); i++)
         {
-          if (*words[i] == '\0')
-            continue;
-          if (g_str_has_prefix (words[i], "match="))
-            {
-              g_auto(GStrv) m = g_strsplit_set (words[i] + 6, ":", 0);
-              for (guint j = 0; m[j]; j++)
-                if (*m[j] && !g_str_equal (m[j], "nexthop") && !g_str_equal (m[j], "dot-nexthop") &&
-                    !g_str_equal (m[j], "hostname"))
+          const char *word = g_ptr_array_index (words, i);
+          g_autofree char *inner = NULL;
+          const char *err = NULL;
+          char *name, *value;
+
+          if (word[0] == '{' && (inner = strip_braces (word, &err)) == NULL)
+            return conflict (error, "the TLS policy of %s (smtp_tls_policy_maps) has a malformed attribute "
+                             "(%s), which makes Postfix defer the mail; fix the entry first", nexthop, err);
+          if (inner == NULL)
+            inner = g_strdup (word);
+          if (!split_nameval (inner, &name, &value, &err) || g_ascii_strcasecmp (name, "match") != 0)
+            return conflict (error, "the TLS policy of %s (smtp_tls_policy_maps) sets \"%s\", which a "
+                             "smarthost cannot express; remove the attribute, or keep this relay by hand",
+                             nexthop, word);
+          {
+            g_auto(GStrv) m = g_strsplit_set (value, ":", 0);
+            has_match = TRUE;
+            for (guint j = 0; m[j]; j++)
+              {
+                if (g_str_equal (m[j], "hostname"))
+                  match_hostname = TRUE;
+                else if (*m[j] && !g_str_equal (m[j], "nexthop") && !g_str_equal (m[j], "dot-nexthop"))
                   return conflict (error, "the TLS policy of %s (smtp_tls_policy_maps) matches the "
                                    "certificate against \"%s\", which a smarthost cannot express; "
                                    "remove the match= attribute, or keep this relay by hand",
                                    nexthop, m[j]);
-            }
-          else
-            return conflict (error, "the TLS policy of %s (smtp_tls_policy_maps) sets \"%s\", which a "
-                             "smarthost cannot express; remove the attribute, or keep this relay by hand",
-                             nexthop, words[i]);
+              }
+          }
         }
     }
+  else
+    level = g_ascii_strdown (global_level (cl), -1);
 
+  for (guint i = 0; tls_levels[i]; i++)
+    known = known || g_str_equal (level, tls_levels[i]);
+  if (!known)
+    return conflict (error, "%s uses TLS security level \"%s\", which Postfix does not know (it defers "
+                     "such mail or does not start); fix the level first", nexthop, level);
   if (g_str_equal (level, "dane") || g_str_equal (level, "dane-only") || g_str_equal (level, "fingerprint"))
     return conflict (error, "%s uses TLS security level %s, which a smarthost cannot express "
                      "(it knows none, encrypt and secure); keep this relay by hand", nexthop, level);
   *verify = g_str_equal (level, "secure") || g_str_equal (level, "verify");
-  if (g_str_equal (c->v[V_TLS_WRAPPER], "yes"))
+
+  /* Level verify checks the name of the server Postfix connects to; with
+   * an MX lookup that is the MX host, while a smarthost checks the nexthop
+   * (level secure) and would reject the certificate that works today. */
+  if (*verify && mx && (has_match ? match_hostname : g_str_equal (level, "verify")))
+    return conflict (error, "%s is an MX-style nexthop whose certificate is checked against the name of "
+                     "each MX host (TLS level verify), which a smarthost cannot express (it checks the "
+                     "nexthop); write the relay as [host]:port, or keep this relay by hand", nexthop);
+
+  if (is_yes (cl->v[S_TLS_WRAPPER]))
     {
       if (!*verify && !g_str_equal (level, "encrypt"))
         return conflict (error, "%s is reached with smtp_tls_wrappermode = yes but TLS security level "
@@ -206,14 +941,14 @@ tls_for (Ctx                *c,
 
   if (*verify)
     {
-      if (*c->v[V_TLS_CAFILE])
-        *ca_file = g_strdup (c->v[V_TLS_CAFILE]);
-      else if (*c->v[V_TLS_CAPATH] && !g_str_equal (c->v[V_TLS_CAPATH], "/etc/ssl/certs") &&
-               !g_str_equal (c->v[V_TLS_CAPATH], "/etc/ssl/certs/"))
+      if (*cl->v[S_TLS_CAFILE])
+        *ca_file = g_strdup (cl->v[S_TLS_CAFILE]);
+      else if (*cl->v[S_TLS_CAPATH] && !g_str_equal (cl->v[S_TLS_CAPATH], "/etc/ssl/certs") &&
+               !g_str_equal (cl->v[S_TLS_CAPATH], "/etc/ssl/certs/"))
         return conflict (error, "%s is verified against the CA folder smtp_tls_CApath = %s; a smarthost "
                          "takes a CA file: set smtp_tls_CAfile to a PEM file with those CAs first",
-                         nexthop, c->v[V_TLS_CAPATH]);
-      else if (!*c->v[V_TLS_CAPATH])
+                         nexthop, cl->v[S_TLS_CAPATH]);
+      else if (!*cl->v[S_TLS_CAPATH])
         g_ptr_array_add (c->notes, g_strdup_printf ("%s was verified with no CA configured (such "
                                                     "connections fail); it is now verified against the "
                                                     "system's CAs", nexthop));
@@ -221,38 +956,156 @@ tls_for (Ctx                *c,
   return TRUE;
 }
 
-/* Credentials as Postfix finds them: the keys in order, first hit. The
- * value is a secret: it goes into the relay and is wiped here. */
-static void
-find_credentials (Ctx            *c,
-                  SmarthostRelay *relay,
-                  const char    **keys,
-                  char          **found_key)
-{
-  if (!g_str_equal (c->v[V_SASL_ENABLE], "yes") || *c->v[V_SASL_MAPS] == '\0')
-    return;
-  for (guint i = 0; keys[i]; i++)
-    {
-      char *value = pf_postmap_query (c->st, c->v[V_SASL_MAPS], keys[i], c->cancellable);
-      const char *colon;
+/* --- credentials --------------------------------------------------------- */
 
-      if (value == NULL)
-        continue;
-      colon = strchr (value, ':');
-      if (colon)
-        {
-          g_autofree char *user = g_strndup (value, colon - value);
-          smarthost_relay_set_username (relay, user);
-          if (colon[1])
-            smarthost_relay_set_password (relay, colon + 1);
-        }
-      else
-        smarthost_relay_set_username (relay, value);
-      *found_key = g_strdup (keys[i]);
-      _smarthost_secret_free (value);
-      return;
-    }
+static int
+by_preference (gconstpointer a,
+               gconstpointer b)
+{
+  guint16 pa, pb;
+
+  g_variant_get (*(GVariant * const *) a, "(q&s)", &pa, NULL);
+  g_variant_get (*(GVariant * const *) b, "(q&s)", &pb, NULL);
+  return (int) pa - (int) pb;
 }
+
+/* The names of the servers a nexthop leads to, which smtp_sasl_glue.c
+ * looks up before the nexthop: the host of "[host]:port"; for an MX-style
+ * nexthop its MX hosts, or the domain itself when it has none (Postfix
+ * then connects to its addresses). */
+static GPtrArray *
+server_names (Ctx        *c,
+              const char *host,
+              gboolean    mx)
+{
+  GPtrArray *servers = g_ptr_array_new_with_free_func (g_free);
+
+  if (mx && c->resolve_mx && !g_hostname_is_ip_address (host))
+    {
+      g_autoptr(GResolver) resolver = g_resolver_get_default ();
+      g_autoptr(GError) local_error = NULL;
+      g_autoptr(GPtrArray) records = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
+      GList *list = g_resolver_lookup_records (resolver, host, G_RESOLVER_RECORD_MX, c->cancellable,
+                                               &local_error);
+
+      for (GList *l = list; l; l = l->next)
+        g_ptr_array_add (records, l->data);
+      g_list_free (list);
+      g_ptr_array_sort (records, by_preference);
+      for (guint i = 0; i < records->len; i++)
+        {
+          const char *name;
+          g_variant_get (g_ptr_array_index (records, i), "(q&s)", NULL, &name);
+          if (*name && !g_str_equal (name, "."))
+            g_ptr_array_add (servers, g_ascii_strdown (name, strlen (name) - g_str_has_suffix (name, ".")));
+        }
+      if (local_error != NULL && !g_error_matches (local_error, G_RESOLVER_ERROR, G_RESOLVER_ERROR_NOT_FOUND))
+        g_ptr_array_add (c->notes, g_strdup_printf ("could not look up the MX hosts of %s (%s): credentials "
+                                                    "smtp_sasl_password_maps keeps under an MX host's name, if "
+                                                    "any, were not considered", host, local_error->message));
+    }
+  if (servers->len == 0)
+    g_ptr_array_add (servers, g_strdup (host));
+  return servers;
+}
+
+/* Credentials as Postfix finds them (smtp_sasl_glue.c): "@domain" with
+ * sender-dependent authentication, then the name of each server the
+ * nexthop leads to, then the nexthop as written; first hit. A smarthost
+ * logs in to every server alike, so servers that log in differently are a
+ * conflict. The value is a secret: it goes into the relay and is wiped. */
+static gboolean
+find_credentials (Ctx             *c,
+                  SmarthostRelay  *relay,
+                  const char      *at,
+                  const char      *host,
+                  const char      *nexthop,
+                  gboolean         mx,
+                  char           **found_key,
+                  GError         **error)
+{
+  const char *maps = c->client->v[S_SASL_MAPS];
+  g_autoptr(GPtrArray) servers = NULL;
+  char *value = NULL;
+  char *by_nexthop = NULL;
+  gboolean nexthop_done = FALSE;
+  const char *colon;
+
+  if (!is_yes (c->client->v[S_SASL_ENABLE]) || *maps == '\0')
+    return TRUE;
+  if (at != NULL && (value = pf_postmap_query (c->st, maps, at, c->cancellable)) != NULL)
+    *found_key = g_strdup (at);
+  else
+    {
+      servers = server_names (c, host, mx);
+      for (guint i = 0; i < servers->len; i++)
+        {
+          const char *server = g_ptr_array_index (servers, i);
+          char *v = pf_postmap_query (c->st, maps, server, c->cancellable);
+          const char *k = server;
+
+          if (v == NULL)
+            {
+              if (!nexthop_done)
+                by_nexthop = pf_postmap_query (c->st, maps, nexthop, c->cancellable);
+              nexthop_done = TRUE;
+              v = g_strdup (by_nexthop);
+              k = nexthop;
+            }
+          if (i == 0)
+            {
+              value = v;
+              *found_key = v ? g_strdup (k) : NULL;
+            }
+          else if (g_strcmp0 (v, value) != 0)
+            {
+              g_autofree char *first = g_strdup (*found_key ? *found_key : "(none)");
+              const char *second = v ? k : "(none)";
+
+              _smarthost_secret_free (v);
+              _smarthost_secret_free (value);
+              _smarthost_secret_free (by_nexthop);
+              g_clear_pointer (found_key, g_free);
+              return conflict (error, "%s leads to the MX hosts %s and %s, which log in differently "
+                               "(smtp_sasl_password_maps entries \"%s\" and \"%s\"); a smarthost logs in to "
+                               "all of them alike: give them one entry, or keep this relay by hand",
+                               nexthop, (char *) g_ptr_array_index (servers, 0), server, first, second);
+            }
+          else
+            _smarthost_secret_free (v);
+        }
+      _smarthost_secret_free (by_nexthop);
+    }
+  if (value == NULL)
+    return TRUE;
+
+  colon = strchr (value, ':');
+  if (colon)
+    {
+      g_autofree char *user = g_strndup (value, colon - value);
+      smarthost_relay_set_username (relay, user);
+      if (colon[1])
+        smarthost_relay_set_password (relay, colon + 1);
+    }
+  else
+    smarthost_relay_set_username (relay, value);
+  _smarthost_secret_free (value);
+  return TRUE;
+}
+
+/* Whether a list of SASL security options forbids plaintext mechanisms. */
+static gboolean
+forbids_plaintext (const char *options)
+{
+  g_autoptr(GPtrArray) words = pf_split_list (options);
+
+  for (guint i = 0; i < words->len; i++)
+    if (g_ascii_strcasecmp (g_ptr_array_index (words, i), "noplaintext") == 0)
+      return TRUE;
+  return FALSE;
+}
+
+/* --- relays -------------------------------------------------------------- */
 
 static SmarthostRelay *
 relay_for (Ctx         *c,
@@ -261,48 +1114,83 @@ relay_for (Ctx         *c,
            const char  *what,
            GError     **error)
 {
+  Client *cl = c->client;
   g_autofree char *host = NULL;
   g_autofree char *ca = NULL;
-  g_autofree char *at = domain ? g_strconcat ("@", domain, NULL) : NULL;
+  g_autofree char *at = NULL;
   g_autofree char *found = NULL;
   g_autofree char *label = domain ? g_strdup_printf ("the smarthost of %s", domain)
                                   : g_strdup ("the server-wide smarthost");
+  g_autofree char *sec = NULL;
   g_autoptr(SmarthostRelay) relay = NULL;
   SmarthostSecurity security = SMARTHOST_SECURITY_NONE;
   gboolean verify = FALSE, mx;
   guint port;
-  const char *keys[4] = { NULL };
-  guint n = 0;
 
+  if (!check_tables (c, error))
+    return NULL;
   if (strpbrk (nexthop, " ,\t") != NULL)
     return conflict (error, "%s = %s lists several relays; a smarthost is one relay: keep one "
                      "of them, or keep this setup by hand", what, nexthop), NULL;
   if (!pf_parse_nexthop (nexthop, &host, &port, &mx))
     return conflict (error, "%s = %s is not a relay this library understands (expected "
                      "[host]:port, host:port or host)", what, nexthop), NULL;
-  if (!tls_for (c, nexthop, &security, &verify, &ca, error))
+  if (!tls_for (c, nexthop, mx, &security, &verify, &ca, error))
     return NULL;
 
   relay = g_object_new (SMARTHOST_TYPE_RELAY, "host", host, "port", port, "security", security,
                         "mx-lookup", mx, "verify-certificate", verify, "ca-file", ca, NULL);
-  if (at && g_str_equal (c->v[V_SENDER_AUTH], "yes"))
-    keys[n++] = at;
-  keys[n++] = host;
-  keys[n++] = nexthop;
-  find_credentials (c, relay, keys, &found);
-  {
-    g_autofree char *sec = g_strdup_printf ("%s%s", smarthost_security_to_string (security),
-                                            security == SMARTHOST_SECURITY_NONE ? "" :
-                                            verify ? ", certificate verified" : ", certificate not verified");
-    if (found)
-      g_ptr_array_add (c->notes, g_strdup_printf ("adopts %s = %s as %s (TLS: %s; logs in as %s, the entry "
-                                                  "\"%s\" of smtp_sasl_password_maps)",
-                                                  what, nexthop, label,
-                                                  sec, smarthost_relay_get_username (relay), found));
-    else
-      g_ptr_array_add (c->notes, g_strdup_printf ("adopts %s = %s as %s (TLS: %s; no login)",
-                                                  what, nexthop, label, sec));
-  }
+  if (domain && is_yes (cl->v[S_SENDER_AUTH]))
+    at = g_strconcat ("@", domain, NULL);
+  if (!find_credentials (c, relay, at, host, nexthop, mx, &found, error))
+    return NULL;
+  if (found)
+    {
+      if (domain)
+        c->domain_creds = TRUE;
+      else
+        c->server_creds = TRUE;
+    }
+
+  /* Without TLS required, Postfix's default smtp_sasl_security_options
+   * (noplaintext) never sends a password outside TLS, where our NONE
+   * transports would. A relay that needs a login never got one without
+   * TLS, so requiring TLS changes no delivery and keeps the password safe. */
+  if (found && security == SMARTHOST_SECURITY_NONE)
+    {
+      if (forbids_plaintext (cl->v[S_SASL_OPTS]))
+        {
+          security = SMARTHOST_SECURITY_STARTTLS;
+          verify = FALSE;
+          smarthost_relay_set_security (relay, security);
+          smarthost_relay_set_verify_certificate (relay, FALSE);
+          g_ptr_array_add (c->notes, g_strdup_printf ("%s = %s does not require TLS, but its login never "
+                                                      "travelled without it (smtp_sasl_security_options = %s), "
+                                                      "so it is adopted as STARTTLS without certificate "
+                                                      "verification: the relay never accepted that login "
+                                                      "without TLS, so mail flows as before",
+                                                      what, nexthop, cl->v[S_SASL_OPTS]));
+        }
+      else
+        g_ptr_array_add (c->notes, g_strdup_printf ("warning: %s = %s logs in without requiring TLS "
+                                                    "(smtp_sasl_security_options = %s allows plaintext "
+                                                    "logins), so the password may travel in clear, as "
+                                                    "before; set this smarthost to STARTTLS to prevent that",
+                                                    what, nexthop, *cl->v[S_SASL_OPTS] ? cl->v[S_SASL_OPTS]
+                                                                                     : "(empty)"));
+    }
+
+  sec = g_strdup_printf ("%s%s", smarthost_security_to_string (security),
+                         security == SMARTHOST_SECURITY_NONE ? "" :
+                         verify ? ", certificate verified" : ", certificate not verified");
+  if (found)
+    g_ptr_array_add (c->notes, g_strdup_printf ("adopts %s = %s as %s (TLS: %s; logs in as %s, the entry "
+                                                "\"%s\" of smtp_sasl_password_maps)",
+                                                what, nexthop, label,
+                                                sec, smarthost_relay_get_username (relay), found));
+  else
+    g_ptr_array_add (c->notes, g_strdup_printf ("adopts %s = %s as %s (TLS: %s; no login)",
+                                                what, nexthop, label, sec));
   return g_steal_pointer (&relay);
 }
 
@@ -326,7 +1214,7 @@ check_sdd (Ctx         *c,
            const char  *domain,
            GError     **error)
 {
-  g_autoptr(GPtrArray) maps = split_list (c->v[V_SDD_MAPS]);
+  g_autoptr(GPtrArray) maps = pf_split_list (c->v[V_SDD_MAPS]);
   g_autofree char *ours = pf_map_path (c->st, MAP_SENDER_TRANSPORT);
   g_autofree char *key = g_strconcat ("@", domain, NULL);
 
@@ -334,16 +1222,106 @@ check_sdd (Ctx         *c,
     {
       const char *spec = g_ptr_array_index (maps, i);
       g_autofree char *hit = NULL;
+      g_autofree char *label = NULL;
 
       if (strstr (spec, ours) != NULL)
         continue;
-      hit = pf_postmap_query (c->st, spec, key, c->cancellable);
+      if (pf_table_in_process (spec))
+        pf_table_lookup (c->st, spec, key, &hit, c->cancellable, NULL);   /* checked by check_tables() */
+      else
+        hit = pf_postmap_query (c->st, spec, key, c->cancellable);
       if (hit != NULL)
-        return conflict (error, "mail from %s is routed by %s (sender_dependent_default_transport_maps, "
-                         "which outranks sender_dependent_relayhost_maps) to \"%s\"; a smarthost for %s "
-                         "would change that: remove one of the two entries first", domain, spec, hit, domain);
+        {
+          label = pf_table_label (spec);
+          return conflict (error, "mail from %s is routed by %s (sender_dependent_default_transport_maps, "
+                           "which outranks sender_dependent_relayhost_maps) to \"%s\"; a smarthost for %s "
+                           "would change that: remove one of the two entries first", domain, label, hit, domain);
+        }
     }
   return TRUE;
+}
+
+/* The server-wide smarthost also carries mail for relay_domains, which
+ * Postfix sends through relay_transport: its client settings must be the
+ * ones taken over. */
+static gboolean
+check_relay_transport (Ctx     *c,
+                       GError **error)
+{
+  const char *rt = c->v[V_RELAY_TRANSPORT];
+  g_autoptr(Client) relay = NULL;
+  g_autofree char *service = g_strndup (rt, strcspn (rt, ":"));
+
+  if (*c->v[V_RELAY_DOMAINS] == '\0' || g_str_equal (service, c->client->service) ||
+      !(g_str_equal (rt, "relay") || g_str_has_prefix (rt, TRANSPORT_PREFIX)))
+    return TRUE;
+  relay = client_settings (c, rt, error);
+  if (relay == NULL)
+    return FALSE;
+  for (guint i = S_FIRST; i < N_NAMES; i++)
+    if (!g_str_equal (relay->v[i], c->client->v[i]))
+      return conflict (error, "mail for relay_domains leaves through master.cf service %s (relay_transport), "
+                       "whose %s differs from that of service %s (default_transport), and the server-wide "
+                       "smarthost carries both alike; make them the same, or keep the setup by hand",
+                       relay->service, names[i], c->client->service);
+  return TRUE;
+}
+
+/* What adoption says about the settings it read rather than the relays. */
+static void
+add_setting_notes (Ctx *c)
+{
+  Client *cl = c->client;
+  g_autofree char *maps = NULL;
+
+  if (cl->overridden->len > 0)
+    {
+      g_autofree char *list = NULL;
+      g_ptr_array_add (cl->overridden, NULL);
+      list = g_strjoinv (", ", (char **) cl->overridden->pdata);
+      g_ptr_array_remove_index (cl->overridden, cl->overridden->len - 1);
+      g_ptr_array_add (c->notes, g_strdup_printf ("reads the smtp client settings of master.cf service %s "
+                                                  "(default_transport): its -o overrides of %s win over main.cf, "
+                                                  "as in Postfix", cl->service, list));
+    }
+  if (*cl->v[S_TLS_LEVEL] == '\0' && !g_str_equal (global_level (cl), "none"))
+    g_ptr_array_add (c->notes, g_strdup_printf ("smtp_tls_security_level is empty, so the TLS level is %s, "
+                                                "from the obsolete smtp_enforce_tls = %s, "
+                                                "smtp_tls_enforce_peername = %s and smtp_use_tls = %s, as "
+                                                "Postfix computes it", global_level (cl), cl->v[S_ENFORCE_TLS],
+                                                cl->v[S_ENFORCE_PEERNAME], cl->v[S_USE_TLS]));
+
+  /* Our transports clear smtp_fallback_relay: a smarthost is one relay.
+   * Mail is not lost without the fallback: while the smarthost cannot be
+   * reached it stays in the queue and is retried, as it is today once the
+   * fallback relays fail too; so a note, not a conflict. */
+  if (*cl->v[S_FALLBACK])
+    g_ptr_array_add (c->notes, g_strdup_printf ("warning: smtp_fallback_relay = %s no longer applies to the "
+                                                "relays taken over (a smarthost is one relay): while one "
+                                                "cannot be reached its mail waits in the queue and is retried "
+                                                "instead of going to the fallback relay; keep the setup by "
+                                                "hand if you rely on it", cl->v[S_FALLBACK]));
+
+  if (c->server_creds || c->domain_creds)
+    {
+      g_autoptr(GPtrArray) specs = pf_split_list (cl->v[S_SASL_MAPS]);
+      g_autoptr(GString) labels = g_string_new (NULL);
+      g_autofree char *server = pf_map_path (c->st, MAP_SERVER_PASSWD);
+      g_autofree char *sender = pf_map_path (c->st, MAP_SENDER_PASSWD);
+
+      for (guint i = 0; i < specs->len; i++)
+        {
+          g_autofree char *label = pf_table_label (g_ptr_array_index (specs, i));
+          g_string_append_printf (labels, "%s%s", labels->len ? ", " : "", label);
+        }
+      g_ptr_array_add (c->notes, g_strdup_printf ("the password table smtp_sasl_password_maps = %s stays "
+                                                  "untouched but no longer serves the relays taken over: "
+                                                  "their credentials now also live in %s%s%s (mode 0600), "
+                                                  "where smarthostctl changes them", labels->str,
+                                                  c->server_creds ? server : "",
+                                                  c->server_creds && c->domain_creds ? " and " : "",
+                                                  c->domain_creds ? sender : ""));
+    }
 }
 
 PfAdoption *
@@ -354,51 +1332,58 @@ pf_adopt (SmarthostPostfixBackend  *self,
           GError                  **error)
 {
   g_autoptr(PfAdoption) a = g_new0 (PfAdoption, 1);
-  g_auto(GStrv) values = NULL;
   g_autoptr(GPtrArray) sdr = NULL;
   g_autoptr(GPtrArray) current = pf_list_domains (st);
   g_autoptr(GString) kept = g_string_new (NULL);
-  Ctx c = { st, NULL, cancellable, notes };
+  /* Domains the relayhost maps have decided: the first table with an
+   * entry for a domain wins, DUNNO included (mail_addr_find()). */
+  g_autoptr(GHashTable) decided = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  Ctx c = { st, NULL, NULL, NULL, cancellable, notes, TRUE, FALSE, FALSE, FALSE };
   const char *relayhost;
+  PfAdoption *result = NULL;
 
   a->domains = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
   a->drop_sdr_maps = g_ptr_array_new_with_free_func (g_free);
 
-  values = pf_postconf_values (st, value_names, cancellable, error);
-  if (values == NULL)
-    return NULL;
-  for (guint i = 0; i < N_VALUES; i++)
-    g_strstrip (values[i]);
-  c.v = values;
+  if (!load_settings (&c, error))
+    goto out;
 
   /* The server-wide relay. */
-  relayhost = values[V_RELAYHOST];
+  relayhost = c.v[V_RELAYHOST];
   if (*relayhost && !pf_server_is_ours (st))
     {
       a->server = relay_for (&c, relayhost, NULL, "relayhost", error);
-      if (a->server == NULL || !valid (self, a->server, "relayhost", error))
-        return NULL;
+      if (a->server == NULL || !valid (self, a->server, "relayhost", error) ||
+          !check_relay_transport (&c, error))
+        goto out;
       a->relayhost = g_strdup (relayhost);
     }
 
   /* Per-domain relays. */
-  sdr = split_list (values[V_SDR_MAPS]);
+  sdr = pf_split_list (c.v[V_SDR_MAPS]);
   for (guint i = 0; i < sdr->len; i++)
     {
       const char *spec = g_ptr_array_index (sdr, i);
       g_autoptr(GPtrArray) entries = NULL;
       g_autoptr(GError) local_error = NULL;
+      g_autoptr(GPtrArray) decided_here = g_ptr_array_new_with_free_func (g_free);
       guint taken = 0;
 
       if (!pf_map_is_listable (spec))
-        return conflict (error, "sender_dependent_relayhost_maps uses %s, a table that cannot be listed "
-                         "(only hash, btree, texthash, lmdb, cdb and inline tables can), so its "
-                         "entries cannot be taken over; convert it to a hash: table, or keep the "
-                         "setup by hand", spec), NULL;
-      entries = pf_map_list (st, spec, cancellable, &local_error);
+        {
+          conflict (error, "sender_dependent_relayhost_maps uses %s, a table that cannot be listed "
+                    "(only hash, btree, texthash, lmdb, cdb and inline tables can), so its "
+                    "entries cannot be taken over; convert it to a hash: table, or keep the "
+                    "setup by hand", spec);
+          goto out;
+        }
+      entries = list_table (st, spec, cancellable, &local_error);
       if (entries == NULL)
-        return conflict (error, "cannot read sender_dependent_relayhost_maps table %s: %s",
-                         spec, local_error->message), NULL;
+        {
+          conflict (error, "cannot read sender_dependent_relayhost_maps table %s: %s",
+                    spec, local_error->message);
+          goto out;
+        }
       for (guint j = 0; j + 1 < entries->len; j += 2)
         {
           const char *key = g_ptr_array_index (entries, j);
@@ -408,15 +1393,19 @@ pf_adopt (SmarthostPostfixBackend  *self,
           g_autoptr(SmarthostRelay) relay = NULL;
 
           if (key[0] != '@' || (domain = smarthost_domain_normalize (key + 1, NULL)) == NULL)
-            return conflict (error, "sender_dependent_relayhost_maps table %s has an entry for \"%s\", "
-                             "not for a whole domain (\"@domain\"); a smarthost is per domain: "
-                             "remove that entry (or make it \"@domain\") first, or keep the setup by hand",
-                             spec, key), NULL;
-          if (g_hash_table_contains (a->domains, domain))
+            {
+              conflict (error, "sender_dependent_relayhost_maps table %s has an entry for \"%s\", "
+                        "not for a whole domain (\"@domain\"); a smarthost is per domain: "
+                        "remove that entry (or make it \"@domain\") first, or keep the setup by hand",
+                        spec, key);
+              goto out;
+            }
+          if (g_hash_table_contains (decided, domain))
             {
               taken++;   /* an earlier table wins, as in Postfix */
               continue;
             }
+          g_ptr_array_add (decided_here, g_strdup (domain));
           for (guint k = 0; k < current->len; k++)
             if (g_str_equal (g_ptr_array_index (current, k), domain))
               {
@@ -433,18 +1422,19 @@ pf_adopt (SmarthostPostfixBackend  *self,
               continue;
             }
           if (!check_sdd (&c, domain, error))
-            return NULL;
+            goto out;
           what = g_strdup_printf ("sender_dependent_relayhost_maps entry %s", key);
           relay = relay_for (&c, value, domain, what, error);
-          if (relay == NULL)
-            return NULL;
-          if (!valid (self, relay, what, error))
-            return NULL;
+          if (relay == NULL || !valid (self, relay, what, error))
+            goto out;
           g_hash_table_insert (a->domains, g_strdup (domain), g_steal_pointer (&relay));
           taken++;
         next:
           ;
         }
+      /* Entries of one table do not shadow each other; later tables only. */
+      for (guint j = 0; j < decided_here->len; j++)
+        g_hash_table_add (decided, g_strdup (g_ptr_array_index (decided_here, j)));
       if (taken * 2 == entries->len)
         {
           g_ptr_array_add (a->drop_sdr_maps, g_strdup (spec));
@@ -457,66 +1447,144 @@ pf_adopt (SmarthostPostfixBackend  *self,
 
   /* With sender-dependent authentication, a domain may log in to the
    * relayhost as itself. */
-  if (a->server && g_str_equal (values[V_SENDER_AUTH], "yes") &&
-      g_str_equal (values[V_SASL_ENABLE], "yes") && *values[V_SASL_MAPS])
+  if (a->server && is_yes (c.client->v[S_SENDER_AUTH]) && is_yes (c.client->v[S_SASL_ENABLE]) &&
+      *c.client->v[S_SASL_MAPS])
     {
-      g_autoptr(GPtrArray) maps = split_list (values[V_SASL_MAPS]);
+      g_autoptr(GPtrArray) maps = pf_split_list (c.client->v[S_SASL_MAPS]);
       for (guint i = 0; i < maps->len; i++)
         {
           const char *spec = g_ptr_array_index (maps, i);
+          g_autofree char *label = pf_table_label (spec);
           g_autoptr(GPtrArray) entries = NULL;
           g_autoptr(GError) local_error = NULL;
 
           if (!pf_map_is_listable (spec))
-            return conflict (error, "smtp_sender_dependent_authentication = yes and smtp_sasl_password_maps "
-                             "uses %s, a table that cannot be listed, so which senders log in as whom "
-                             "cannot be known; convert it to a hash: table, or keep the setup by hand",
-                             spec), NULL;
-          entries = pf_map_list (st, spec, cancellable, &local_error);
+            {
+              conflict (error, "smtp_sender_dependent_authentication = yes and smtp_sasl_password_maps "
+                        "uses %s, a table that cannot be listed, so which senders log in as whom "
+                        "cannot be known; convert it to a hash: table, or keep the setup by hand", label);
+              goto out;
+            }
+          entries = list_table (st, spec, cancellable, &local_error);
           if (entries == NULL)
-            return conflict (error, "cannot read smtp_sasl_password_maps table %s: %s",
-                             spec, local_error->message), NULL;
+            {
+              conflict (error, "cannot read smtp_sasl_password_maps table %s: %s", label, local_error->message);
+              goto out;
+            }
           for (guint j = 0; j + 1 < entries->len; j += 2)
             {
               const char *key = g_ptr_array_index (entries, j);
               g_autofree char *domain = NULL;
               g_autofree char *what = NULL;
               g_autoptr(SmarthostRelay) relay = NULL;
+              gboolean ours = FALSE;
 
               if (strchr (key, '@') == NULL)
                 continue;   /* a host or nexthop key */
               if (key[0] != '@' || (domain = smarthost_domain_normalize (key + 1, NULL)) == NULL)
-                return conflict (error, "smtp_sasl_password_maps table %s has credentials for the single "
-                                 "sender \"%s\" (smtp_sender_dependent_authentication = yes); smarthost "
-                                 "credentials are per domain: remove that entry first, or keep the setup "
-                                 "by hand", spec, key), NULL;
+                {
+                  conflict (error, "smtp_sasl_password_maps table %s has credentials for the single "
+                            "sender \"%s\" (smtp_sender_dependent_authentication = yes); smarthost "
+                            "credentials are per domain: remove that entry first, or keep the setup "
+                            "by hand", label, key);
+                  goto out;
+                }
               if (g_hash_table_contains (a->domains, domain))
                 continue;
-              {
-                gboolean ours = FALSE;
-                for (guint k = 0; k < current->len && !ours; k++)
-                  ours = g_str_equal (g_ptr_array_index (current, k), domain);
-                if (ours)
-                  continue;
-              }
+              /* A domain the relayhost maps decided without a relay of its
+               * own (DUNNO) still logs in to relayhost as itself. */
+              for (guint k = 0; k < current->len && !ours; k++)
+                ours = g_str_equal (g_ptr_array_index (current, k), domain);
+              if (ours)
+                continue;
               if (!check_sdd (&c, domain, error))
-                return NULL;
+                goto out;
               what = g_strdup_printf ("relayhost (for senders %s)", key);
-              relay = relay_for (&c, values[V_RELAYHOST], domain, what, error);
+              relay = relay_for (&c, c.v[V_RELAYHOST], domain, what, error);
               if (relay == NULL || !valid (self, relay, what, error))
-                return NULL;
+                goto out;
               g_hash_table_insert (a->domains, g_strdup (domain), g_steal_pointer (&relay));
             }
         }
     }
 
-  for (guint i = 0; kept_params[i]; i++)
-    if (pf_conf_get (st->main, kept_params[i]) != NULL)
-      g_string_append_printf (kept, "%s%s", kept->len ? ", " : "", kept_params[i]);
   if (a->server || g_hash_table_size (a->domains) || a->drop_sdr_maps->len)
-    g_ptr_array_add (notes, g_strdup_printf ("keeps untouched: %s%severything else in main.cf and master.cf, "
-                                             "and every file they name (the smarthost transports override "
-                                             "the global smtp_* settings for the relays taken over)",
-                                             kept->str, kept->len ? "; " : ""));
-  return g_steal_pointer (&a);
+    {
+      for (guint i = 0; kept_params[i]; i++)
+        if (pf_conf_get (st->main, kept_params[i]) != NULL)
+          g_string_append_printf (kept, "%s%s", kept->len ? ", " : "", kept_params[i]);
+      add_setting_notes (&c);
+      g_ptr_array_add (notes, g_strdup_printf ("keeps untouched: %s%severything else in main.cf and master.cf, "
+                                               "and every file they name (the smarthost transports override "
+                                               "the global smtp_* settings for the relays taken over)",
+                                               kept->str, kept->len ? "; " : ""));
+    }
+  result = g_steal_pointer (&a);
+out:
+  ctx_clear (&c);
+  return result;
+}
+
+/* The server relay set up by hand, as status reports it: what adoption
+ * would take over, or, for a setup it cannot take over (DANE, a relay
+ * list...), the nearest a relay can say. Never the password itself. MX
+ * hosts are not looked up: status does not wait for DNS. */
+SmarthostRelay *
+pf_read_manual_server (PfState       *st,
+                       const char    *relayhost,
+                       GCancellable  *cancellable,
+                       GError       **error)
+{
+  g_autoptr(GPtrArray) notes = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GError) local_error = NULL;
+  Ctx c = { st, NULL, NULL, NULL, cancellable, notes, FALSE, FALSE, FALSE, FALSE };
+  SmarthostRelay *relay = NULL;
+
+  if (!load_settings (&c, error))
+    goto out;
+  relay = relay_for (&c, relayhost, NULL, "relayhost", &local_error);
+  if (relay == NULL && !g_error_matches (local_error, SMARTHOST_ERROR, SMARTHOST_ERROR_CONFLICT))
+    {
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      goto out;
+    }
+  if (relay == NULL)
+    {
+      const char *level = global_level (c.client);
+      g_autofree char *host = NULL;
+      g_autofree char *first = g_strndup (relayhost, strcspn (relayhost, " ,\t"));
+      g_autofree char *found = NULL;
+      guint port;
+      gboolean mx, verify;
+      SmarthostSecurity security;
+
+      if (!pf_parse_nexthop (relayhost, &host, &port, &mx))
+        goto out;
+      if (is_yes (c.client->v[S_TLS_WRAPPER]))
+        security = SMARTHOST_SECURITY_TLS;
+      else if (g_str_equal (level, "encrypt") || g_str_equal (level, "secure") ||
+               g_str_equal (level, "verify") || g_str_equal (level, "dane-only") ||
+               g_str_equal (level, "fingerprint"))
+        security = SMARTHOST_SECURITY_STARTTLS;
+      else
+        security = SMARTHOST_SECURITY_NONE;
+      verify = g_str_equal (level, "secure") || g_str_equal (level, "verify") ||
+               g_str_equal (level, "dane-only") || g_str_equal (level, "fingerprint");
+      relay = g_object_new (SMARTHOST_TYPE_RELAY, "host", host, "port", port, "security", security,
+                            "mx-lookup", mx, "verify-certificate", verify,
+                            "ca-file", verify && *c.client->v[S_TLS_CAFILE] ? c.client->v[S_TLS_CAFILE] : NULL,
+                            NULL);
+      c.checked = TRUE;
+      if (!find_credentials (&c, relay, NULL, host, first, mx, &found, NULL))
+        smarthost_relay_set_username (relay, NULL);
+    }
+  if (smarthost_relay_get_password_set (relay))
+    {
+      /* The administrator's password is theirs: known to exist, not shown. */
+      smarthost_relay_set_password (relay, NULL);
+      _smarthost_relay_mark_password_set (relay);
+    }
+out:
+  ctx_clear (&c);
+  return relay;
 }

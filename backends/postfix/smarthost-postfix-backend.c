@@ -598,7 +598,10 @@ postconf_values (PfState       *st,
                    "postconf -c %s failed: %s", st->dir, g_strstrip (err));
       return NULL;
     }
+  /* A value may hold a password (an inline: table): only the copies the
+   * caller asked for outlive this call. */
   lines = g_strsplit (out, "\n", 0);
+  explicit_bzero (out, strlen (out));
   if (g_strv_length (lines) < g_strv_length ((char **) names))
     {
       g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
@@ -608,91 +611,63 @@ postconf_values (PfState       *st,
   return g_steal_pointer (&lines);
 }
 
-/* Looks a key up in a list of lookup tables the way Postfix does, with
- * postmap -q. The value may be a secret: it is never logged. */
+/* Looks a key up in a list of lookup tables the way Postfix does: the
+ * first table with an answer wins. The list is split as Postfix splits it
+ * ("inline:{ a=b, c=d }" is one table). inline: and static: tables, whose
+ * text may hold passwords, are read in process (pf_table_lookup()), never
+ * put on postmap's command line, which every user can read; any other
+ * table written out in "{...}" is skipped for the same reason (adoption
+ * refuses such lists). The value may be a secret: it is never logged. */
 static char *
 postmap_query (PfState      *st,
                const char   *maps,
                const char   *key,
                GCancellable *cancellable)
 {
-  g_auto(GStrv) list = g_strsplit_set (maps, " ,\t", 0);
+  g_autoptr(GPtrArray) list = pf_split_list (maps);
 
-  for (guint i = 0; list[i]; i++)
+  for (guint i = 0; i < list->len; i++)
     {
-      const char *argv[] = { POSTFIX_SBINDIR "/postmap", "-c", st->dir, "-q", key, list[i], NULL };
-      g_autofree char *out = NULL;
+      const char *spec = g_ptr_array_index (list, i);
+      const char *argv[] = { POSTFIX_SBINDIR "/postmap", "-c", st->dir, "-q", key, spec, NULL };
+      char *out = NULL;
       int status;
 
-      if (*list[i] == '\0')
+      if (pf_table_in_process (spec))
+        {
+          if (!pf_table_lookup (st, spec, key, &out, cancellable, NULL))
+            continue;   /* Postfix cannot read it either */
+        }
+      else if (strchr (spec, '{') != NULL)
         continue;
-      if (!_smarthost_run (argv, cancellable, &status, &out, NULL, NULL) || status != 0)
-        continue;
-      g_strchomp (out);
-      if (*out)
-        return g_steal_pointer (&out);
+      else if (!_smarthost_run (argv, cancellable, &status, &out, NULL, NULL) || status != 0)
+        {
+          _smarthost_secret_free (out);
+          continue;
+        }
+      if (out != NULL)
+        {
+          g_strchomp (out);
+          if (*out)
+            return out;
+          g_free (out);
+        }
     }
   return NULL;
 }
 
+/* A server relay set up by hand reads as adoption would take it over: the
+ * smtp client settings of the service carrying the mail (master.cf "-o"
+ * overrides included), the TLS level Postfix derives, the credentials it
+ * would find. That lives beside adoption (smarthost-postfix-adopt.c), so
+ * that status before an import and after it agree. */
 static SmarthostRelay *
 read_manual_server (PfState       *st,
                     const char    *relayhost,
                     GCancellable  *cancellable,
                     GError       **error)
 {
-  static const char *names[] = { "smtp_tls_security_level", "smtp_tls_wrappermode",
-                                 "smtp_tls_CAfile", "smtp_sasl_auth_enable",
-                                 "smtp_sasl_password_maps", NULL };
-  g_auto(GStrv) values = NULL;
-  g_autofree char *host = NULL;
-  g_autofree char *nexthop = NULL;
-  g_autofree char *credentials = NULL;
-  guint port;
-  gboolean mx;
-  SmarthostSecurity security;
-  gboolean verify;
-  const char *level;
-  SmarthostRelay *relay;
-
-  if (!parse_nexthop (relayhost, &host, &port, &mx))
-    return NULL;
-  values = postconf_values (st, names, cancellable, error);
-  if (values == NULL)
-    return NULL;
-
-  level = values[0];
-  if (g_str_equal (values[1], "yes"))
-    security = SMARTHOST_SECURITY_TLS;
-  else if (g_str_equal (level, "encrypt") || g_str_equal (level, "secure") ||
-           g_str_equal (level, "verify") || g_str_equal (level, "dane-only") ||
-           g_str_equal (level, "fingerprint"))
-    security = SMARTHOST_SECURITY_STARTTLS;
-  else
-    security = SMARTHOST_SECURITY_NONE;
-  verify = g_str_equal (level, "secure") || g_str_equal (level, "verify") ||
-           g_str_equal (level, "dane-only") || g_str_equal (level, "fingerprint");
-
-  relay = g_object_new (SMARTHOST_TYPE_RELAY,
-                        "host", host, "port", port, "security", security,
-                        "mx-lookup", mx, "verify-certificate", verify,
-                        "ca-file", verify && *values[2] ? values[2] : NULL,
-                        NULL);
-
-  nexthop = g_strndup (relayhost, strcspn (relayhost, " ,\t"));
-  if (g_str_equal (values[3], "yes") && *values[4])
-    {
-      /* Postfix tries the host name, then the nexthop as written. */
-      credentials = postmap_query (st, values[4], host, cancellable);
-      if (credentials == NULL)
-        credentials = postmap_query (st, values[4], nexthop, cancellable);
-    }
-  if (credentials != NULL)
-    {
-      set_credentials (relay, credentials, FALSE);
-      explicit_bzero (credentials, strlen (credentials));
-    }
-  return relay;
+  return pf_read_manual_server (st, relayhost, cancellable, error);
 }
 
 static SmarthostRelay *

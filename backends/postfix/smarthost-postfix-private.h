@@ -106,5 +106,21 @@ PfAdoption     *pf_adopt             (SmarthostPostfixBackend  *self,
                                       GPtrArray                *notes,
                                       GCancellable             *cancellable,
                                       GError                  **error);
+SmarthostRelay *pf_read_manual_server (PfState                 *st,
+                                       const char              *relayhost,
+                                       GCancellable            *cancellable,
+                                       GError                 **error);
+/* Lookup tables as Postfix names them in a list; inline: and static:
+ * tables (and unionmap:/pipemap: ones holding them) are read in process,
+ * never handed to postmap, since their text may hold passwords. */
+GPtrArray      *pf_split_list        (const char               *value);
+gboolean        pf_table_in_process  (const char               *spec);
+char           *pf_table_label       (const char               *spec);
+gboolean        pf_table_lookup      (PfState                  *st,
+                                      const char               *spec,
+                                      const char               *key,
+                                      char                    **value,
+                                      GCancellable             *cancellable,
+                                      GError                  **error);
 
 G_END_DECLS

@@ -32,6 +32,7 @@ PASSWORDS = {
     "srvuser": "Srv-Imp-Pw-4kQ9x-secret",
     "usera": "UsrA-Imp-Pw-7mW2z-secret",
     "userc": "UsrC-Imp-Pw-1bN8r-secret",
+    "inline": "Inl-Imp-Pw-6vH3k-secret",
 }
 SECRETS = list(PASSWORDS.values())
 
@@ -108,6 +109,16 @@ class ConfTestCase(unittest.TestCase):
         if postmap:
             subprocess.run(["postmap", "-c", self.conf, "%s:%s" % (maptype, path)], check=True)
         return path
+
+    def smtp_service(self, *options, service="smtp"):
+        """Give the master.cf service SERVICE (unix) these -o options."""
+        path = self.path("master.cf")
+        text = read(path)
+        line = "%s unix  -       -       y       -       -       smtp\n" % service.ljust(9)
+        self.assertIn(line, text)
+        with open(path, "w") as f:
+            f.write(text.replace(line, line + "".join("  -o %s\n" % o for o in options), 1))
+        cool_down(path, self.path("main.cf"))
 
     def ctl(self, *args, expect=None, env=None):
         argv = [SMARTHOSTCTL, "--config-dir", self.conf] + list(args)
@@ -342,6 +353,11 @@ class TestImport(ConfTestCase):
         self.assertIn("keeps untouched: ", text)
         self.assertIn("smtp_sasl_password_maps", text)
         self.assertIn("usera:********", proc.stdout)
+        # The administrator's password table stays, but our copies serve now.
+        self.assertIn("the password table smtp_sasl_password_maps = hash:%s stays untouched but no longer "
+                      "serves the relays taken over: their credentials now also live in %s and %s (mode 0600)"
+                      % (self.sasl, self.path("smarthost/server_passwd"), self.path("smarthost/sender_passwd")),
+                      text)
         dry = json.loads(self.ctl("--dry-run", "--json", "import", expect=0).stdout)
         self.assertTrue(dry["dry_run"])
         self.assertIn("# note: adopts relayhost", dry["preview"])
@@ -447,6 +463,254 @@ class TestImport(ConfTestCase):
         self.assertIn("single sender \"bob@c.example\"", proc.stderr)
         self.assertEqual(snapshot(self.tmp), before)
 
+    # -- the settings of the service that carries the mail ---------------
+
+    def notes(self, proc):
+        return "\n".join(line for line in proc.stdout.splitlines() if line.startswith("# note: "))
+
+    def simple_relay(self, relayhost="[smtp.example.com]:465", key=None, extra="", user="srvuser"):
+        """relayhost with one login, and nothing else set by hand."""
+        self.sasl = self.write_map("sasl_passwd", ["%s %s:%s" % (key or relayhost, user, PASSWORDS["srvuser"])])
+        self.write_main("relayhost = %s\nsmtp_sasl_auth_enable = yes\nsmtp_sasl_password_maps = hash:%s\n"
+                        "smtp_sasl_tls_security_options = noanonymous\n" % (relayhost, self.sasl) + extra)
+
+    def transport_of(self, name):
+        """The -o options of one of our master.cf transports."""
+        out = subprocess.run(["postconf", "-c", self.conf, "-P", "%s/unix" % name],
+                             capture_output=True, text=True, check=True).stdout
+        options = {}
+        for line in out.splitlines():
+            name, _, value = line.split("/", 2)[2].partition(" =")
+            options[name] = value.strip()
+        return options
+
+    def test_master_cf_overrides_win_465(self):
+        # The common port 465 recipe: implicit TLS set on the smtp service only.
+        self.simple_relay()
+        self.smtp_service("smtp_tls_wrappermode=yes", "smtp_tls_security_level=encrypt")
+        before = self.status()["server"]
+        self.assertEqual(before, self.relay("smtp.example.com", 465, security="tls", user="srvuser"))
+        proc = self.ctl("--dry-run", "import", expect=0)
+        text = self.notes(proc)
+        self.assertIn("adopts relayhost = [smtp.example.com]:465 as the server-wide smarthost "
+                      "(TLS: tls, certificate not verified; logs in as srvuser", text)
+        self.assertIn("master.cf service smtp (default_transport): its -o overrides of "
+                      "smtp_tls_security_level, smtp_tls_wrappermode win over main.cf", text)
+        self.assertIn("+default_transport = smarthost-server-tls-noverify\n", proc.stdout)
+        self.ctl("--no-reload", "import", expect=0)
+        self.assertEqual(self.status()["server"], before)
+        options = self.transport_of("smarthost-server-tls-noverify")
+        self.assertEqual((options["smtp_tls_wrappermode"], options["smtp_tls_security_level"]),
+                         ("yes", "encrypt"))
+
+    def test_master_cf_override_braces_and_references(self):
+        # "-o { name = value }" and a reference to another override, as
+        # Postfix expands them; the default smtp_sasl_tls_security_options
+        # ($smtp_sasl_security_options) follows an override of the latter.
+        self.sasl = self.write_map("sasl_passwd", ["[smtp.example.com]:587 srvuser:%s" % PASSWORDS["srvuser"]])
+        self.write_main("relayhost = [smtp.example.com]:587\nsmtp_sasl_auth_enable = yes\n"
+                        "smtp_sasl_password_maps = hash:%s\nsmtp_tls_security_level = may\n"
+                        "my_level = encrypt\n" % self.sasl)
+        self.smtp_service("{ smtp_tls_security_level = $my_level }")
+        text = self.notes(self.ctl("--dry-run", "import", expect=0))
+        self.assertIn("(TLS: starttls, certificate not verified; logs in as srvuser", text)
+        # An override of the security options that allows plaintext logins.
+        self.write_main("relayhost = [smtp.example.com]:587\nsmtp_sasl_auth_enable = yes\n"
+                        "smtp_sasl_password_maps = hash:%s\nsmtp_tls_security_level = may\n" % self.sasl)
+        shutil.copy(STOCK_MASTER_CF, self.path("master.cf"))
+        self.smtp_service("smtp_sasl_security_options=noanonymous")
+        text = self.notes(self.ctl("--dry-run", "import", expect=0))
+        self.assertIn("(TLS: none; logs in as srvuser", text)
+        self.assertIn("warning: relayhost = [smtp.example.com]:587 logs in without requiring TLS "
+                      "(smtp_sasl_security_options = noanonymous allows plaintext logins)", text)
+
+    def test_master_cf_override_undefined_variable(self):
+        self.simple_relay()
+        self.smtp_service("smtp_tls_wrappermode=yes", "smtp_tls_security_level=$no_such_parameter")
+        before = snapshot(self.tmp)
+        proc = self.ctl("--dry-run", "import", expect=1)
+        self.assertIn("master.cf service smtp sets smtp_tls_security_level with a reference to "
+                      "$no_such_parameter, a parameter defined nowhere", proc.stderr)
+        self.assertIn("nothing was changed", proc.stderr)
+        self.ctl("--no-reload", "import", expect=1)
+        self.assertEqual(snapshot(self.tmp), before)
+
+    def test_relay_transport_differs(self):
+        # Mail for relay_domains leaves through "relay": the server-wide
+        # smarthost would carry it with smtp's settings.
+        self.simple_relay("[smtp.example.com]:587", extra="smtp_tls_security_level = encrypt\n"
+                          "relay_domains = relayed.example\n")
+        self.smtp_service("smtp_tls_CAfile=/etc/ssl/certs/ca-certificates.crt", service="relay")
+        proc = self.ctl("--dry-run", "import", expect=1)
+        self.assertIn("mail for relay_domains leaves through master.cf service relay (relay_transport), "
+                      "whose smtp_tls_CAfile differs from that of service smtp", proc.stderr)
+
+    # -- TLS ---------------------------------------------------------------
+
+    def test_obsolete_tls_settings(self):
+        ca = "/etc/ssl/certs/ca-certificates.crt"
+        cases = [
+            # (main.cf, TLS in the note, status)
+            ("smtp_enforce_tls = yes\n", "starttls, certificate verified",
+             self.relay("smtp.example.com", 587, verify=True, ca=ca, user="srvuser")),
+            ("smtp_enforce_tls = yes\nsmtp_tls_enforce_peername = no\n", "starttls, certificate not verified",
+             self.relay("smtp.example.com", 587, user="srvuser")),
+        ]
+        for extra, tls, status in cases:
+            with self.subTest(extra=extra):
+                self.simple_relay("[smtp.example.com]:587", extra="smtp_tls_CAfile = %s\n" % ca + extra)
+                self.assertEqual(self.status()["server"], status)
+                text = self.notes(self.ctl("--dry-run", "import", expect=0))
+                self.assertIn("(TLS: %s; logs in as srvuser" % tls, text)
+                self.assertIn("smtp_tls_security_level is empty, so the TLS level is", text)
+        # The same set on the smtp service in master.cf.
+        self.simple_relay("[smtp.example.com]:587")
+        self.smtp_service("smtp_enforce_tls=yes", "smtp_tls_enforce_peername=no")
+        self.assertIn("(TLS: starttls, certificate not verified; logs in as srvuser",
+                      self.notes(self.ctl("--dry-run", "import", expect=0)))
+
+    def test_opportunistic_tls_with_login(self):
+        # smtp_use_tls = yes is level may. Postfix's default security
+        # options (noplaintext) never sent the password outside TLS: adopt
+        # that as STARTTLS, not as a relay that may log in in clear.
+        self.sasl = self.write_map("sasl_passwd", ["[smtp.example.com]:587 srvuser:%s" % PASSWORDS["srvuser"]])
+        self.write_main("relayhost = [smtp.example.com]:587\nsmtp_sasl_auth_enable = yes\n"
+                        "smtp_sasl_password_maps = hash:%s\nsmtp_sasl_tls_security_options = noanonymous\n"
+                        "smtp_use_tls = yes\n" % self.sasl)
+        self.assertEqual(self.status()["server"], self.relay("smtp.example.com", 587, user="srvuser"))
+        text = self.notes(self.ctl("--dry-run", "import", expect=0))
+        self.assertIn("(TLS: starttls, certificate not verified; logs in as srvuser", text)
+        self.assertIn("relayhost = [smtp.example.com]:587 does not require TLS, but its login never travelled "
+                      "without it (smtp_sasl_security_options = noplaintext, noanonymous), so it is adopted as "
+                      "STARTTLS without certificate verification", text)
+        self.ctl("--no-reload", "import", expect=0)
+        self.assertEqual(self.status()["server"], self.relay("smtp.example.com", 587, user="srvuser"))
+        # Without a login there is no password to protect: level may stays "none".
+        self.reset_conf()
+        self.write_main("relayhost = [smtp.example.com]:587\nsmtp_tls_security_level = may\n")
+        text = self.notes(self.ctl("--dry-run", "import", expect=0))
+        self.assertIn("(TLS: none; no login)", text)
+        self.assertNotIn("warning:", text)
+
+    def reset_conf(self):
+        shutil.rmtree(self.path("smarthost"), True)
+        shutil.copy(STOCK_MASTER_CF, self.path("master.cf"))
+
+    def test_tls_policy_parent_domains(self):
+        # An MX-style nexthop also finds ".parent" entries, as Postfix's
+        # tls_policy_lookup() does; "[host]:port" only its own entry.
+        self.policy = self.write_map("tls_policy", [".example.com encrypt", "[other.example.com]:587 secure"])
+        extra = "smtp_tls_security_level = may\nsmtp_tls_policy_maps = hash:%s\n"
+        self.simple_relay("relay.example.com", extra=extra % self.policy)
+        text = self.notes(self.ctl("--dry-run", "import", expect=0))
+        self.assertIn("adopts relayhost = relay.example.com as the server-wide smarthost "
+                      "(TLS: starttls, certificate not verified; logs in as srvuser", text)
+        self.assertNotIn("does not require TLS", text)
+        self.simple_relay("[relay.example.com]:587", extra=extra % self.policy)
+        text = self.notes(self.ctl("--dry-run", "import", expect=0))
+        self.assertIn("(TLS: starttls, certificate not verified; logs in as srvuser", text)   # noplaintext
+        self.assertIn("does not require TLS, but its login never travelled without it", text)
+
+    def test_tls_policy_attribute_list(self):
+        # "secure, match=nexthop" is split like Postfix splits it.
+        self.policy = self.write_map("tls_policy", ["[smtp.example.com]:587 secure,match=nexthop:dot-nexthop"])
+        self.simple_relay("[smtp.example.com]:587", extra="smtp_tls_policy_maps = hash:%s\n" % self.policy)
+        text = self.notes(self.ctl("--dry-run", "import", expect=0))
+        self.assertIn("(TLS: starttls, certificate verified; logs in as srvuser", text)
+
+    # -- credentials -------------------------------------------------------
+
+    def test_inline_password_map(self):
+        import test_secrets_audit
+        # The map is one list item, "{...}" included; a value with spaces
+        # and commas is written "{ key = value }".
+        inline = ("inline:{ [smtp.example.com]:587=srvuser:%s, { @a.example = usera:%s, x } }"
+                  % (PASSWORDS["srvuser"], PASSWORDS["inline"]))
+        self.sdr = self.write_map("sender_relay", ["@a.example [relay-a.example.com]:2525"])
+        # Four lines apart from any line import changes, so that no diff
+        # shows the map as context (see the next test).
+        self.write_main("smtp_sasl_password_maps = %s\n#\n#\n#\n#\n"
+                        "relayhost = [smtp.example.com]:587\nsmtp_sasl_auth_enable = yes\n"
+                        "smtp_sasl_tls_security_options = noanonymous\n"
+                        "smtp_sender_dependent_authentication = yes\nsmtp_tls_security_level = encrypt\n"
+                        "sender_dependent_relayhost_maps = hash:%s\n" % (inline, self.sdr))
+        watcher = test_secrets_audit.ArgvWatcher()
+        watcher.start()
+        try:
+            self.assertEqual(self.status()["server"], self.relay("smtp.example.com", 587, user="srvuser"))
+            proc = self.ctl("--dry-run", "import", expect=0)
+            result = json.loads(self.ctl("--json", "--no-reload", "import", expect=0).stdout)
+        finally:
+            watcher.stop()
+        self.assertGreater(watcher.scans, 0)
+        for argv in watcher.seen:
+            for secret in SECRETS:
+                self.assertNotIn(secret.encode(), argv, "a password on a command line: %r" % argv[:120])
+        text = self.notes(proc)
+        self.assertIn("logs in as usera, the entry \"@a.example\" of smtp_sasl_password_maps", text)
+        self.assertIn("the password table smtp_sasl_password_maps = inline:{...} stays untouched", text)
+        self.assertEqual(result["adopted"]["domains"]["a.example"],
+                         self.relay("relay-a.example.com", 2525, user="usera"))
+        q = subprocess.run(["postmap", "-c", self.conf, "-q", "@a.example",
+                            "hash:" + self.path("smarthost/sender_passwd")],
+                           capture_output=True, text=True, check=True)
+        self.assertEqual(q.stdout.strip(), "usera:%s, x" % PASSWORDS["inline"])
+
+    def test_inline_password_map_malformed(self):
+        self.write_main("relayhost = [smtp.example.com]:587\nsmtp_sasl_auth_enable = yes\n"
+                        "smtp_sasl_password_maps = inline:{ [smtp.example.com]:587 srvuser:%s }\n"
+                        "smtp_tls_security_level = encrypt\n" % PASSWORDS["srvuser"])
+        proc = self.ctl("--dry-run", "import", expect=1)
+        self.assertIn("smtp_sasl_password_maps has a table Postfix cannot read (inline:{...}: missing '=' "
+                      "after attribute name)", proc.stderr)
+
+    def test_dry_run_masks_inline_password_in_context(self):
+        # The preview masks our own maps, and also a password that main.cf
+        # itself holds in an inline: table when that line is diff context.
+        self.write_main("relayhost = [smtp.example.com]:587\nsmtp_sasl_auth_enable = yes\n"
+                        "smtp_tls_security_level = encrypt\n"
+                        "smtp_sasl_password_maps = inline:{ [smtp.example.com]:587=srvuser:%s }\n"
+                        % PASSWORDS["srvuser"])
+        self.ctl("--dry-run", "import", expect=0)
+
+    def test_first_relayhost_table_decides_dunno(self):
+        # Postfix stops at the first table with an entry: DUNNO in the
+        # first keeps a.example on relayhost, whatever the second says.
+        self.hand_made(sdr_lines=["@a.example DUNNO"])
+        sdr2 = self.write_map("sender_relay2", ["@a.example [relay-x.example.com]:587",
+                                                "@d.example [relay-d.example.com]:587"])
+        self.write_main(read(self.path("main.cf"))[len(MAIN_CF):].replace(
+            "sender_dependent_relayhost_maps = texthash:%s" % self.sdr,
+            "sender_dependent_relayhost_maps = texthash:%s, hash:%s" % (self.sdr, sdr2)))
+        text = self.notes(self.ctl("--dry-run", "import", expect=0))
+        self.assertNotIn("relay-x", text)
+        self.assertIn("the entry @a.example DUNNO of texthash:%s" % self.sdr, text)
+        # a.example logs in to relayhost as itself, as before.
+        self.assertIn("adopts relayhost (for senders @a.example) = [smtp.example.com]:587 as the smarthost "
+                      "of a.example", text)
+        self.assertIn("adopts sender_dependent_relayhost_maps entry @d.example = [relay-d.example.com]:587", text)
+        result = json.loads(self.ctl("--json", "--no-reload", "import", expect=0).stdout)
+        self.assertEqual(result["adopted"]["domains"]["a.example"]["host"], "smtp.example.com")
+
+    def test_mx_style_credentials_host_before_nexthop(self):
+        # smtp_sasl_glue.c: the name of the server Postfix connects to, then
+        # the nexthop. Without MX records (none here) the server is the
+        # domain itself.
+        self.sasl = self.write_map("sasl_passwd", [
+            "relay.example.test:587 userc:%s" % PASSWORDS["userc"],
+            "relay.example.test srvuser:%s" % PASSWORDS["srvuser"]])
+        self.write_main("relayhost = relay.example.test:587\nsmtp_sasl_auth_enable = yes\n"
+                        "smtp_sasl_password_maps = hash:%s\nsmtp_tls_security_level = encrypt\n" % self.sasl)
+        text = self.notes(self.ctl("--dry-run", "import", expect=0))
+        self.assertIn("logs in as srvuser, the entry \"relay.example.test\" of smtp_sasl_password_maps", text)
+
+    def test_fallback_relay_note(self):
+        self.simple_relay("[smtp.example.com]:587", extra="smtp_tls_security_level = encrypt\n"
+                          "fallback_relay = [backup.example.com]:587\n")
+        text = self.notes(self.ctl("--dry-run", "import", expect=0))
+        self.assertIn("warning: smtp_fallback_relay = [backup.example.com]:587 no longer applies to the relays "
+                      "taken over", text)
+
     def test_policy_forbids_import(self):
         self.hand_made()
         policy = os.path.join(self.tmp, "policy.ini")
@@ -458,10 +722,45 @@ class TestImport(ConfTestCase):
         self.assertEqual(snapshot(self.tmp), before)
 
 
-class TestImportDelivery(unittest.TestCase):
-    """Real mail, hand-made routing, then import: same relays, same users."""
+class ImportDeliveryCase(unittest.TestCase):
+    """Sends mail through a throwaway Postfix to relays of harness.py."""
 
     RCPT = "someone@remote.example"
+
+    def send_and_check(self, sender, relay, user):
+        token = uuid.uuid4().hex[:12]
+        subject = "import %s %s" % (sender, token)
+        self.pf.send(sender, self.RCPT, subject)
+
+        def arrived():
+            return [(name, m) for name, r in self.relays.items()
+                    for m in r.messages() if m["subject"] == subject]
+        try:
+            got = self.harness.wait_for(arrived, 30, 0.1)
+        except TimeoutError:
+            self.fail("%r did not arrive; maillog tail:\n%s" % (
+                subject, "\n".join(self.pf.log().splitlines()[-40:])))
+        self.assertEqual([(name, m["user"], m["tls"]) for name, m in got], [(relay, user, True)], subject)
+
+    def ctl(self, *args):
+        proc = subprocess.run([SMARTHOSTCTL, "--config-dir", self.pf.config_dir] + list(args),
+                              capture_output=True, text=True, timeout=120)
+        for secret in SECRETS:
+            self.assertNotIn(secret, proc.stdout + proc.stderr)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        return proc
+
+    def import_and_wait(self):
+        reloads = self.pf.log().count("reload")
+        result = json.loads(self.ctl("--json", "import").stdout)
+        self.assertTrue(result["changed"])
+        self.harness.wait_for(lambda: self.pf.log().count("reload") > reloads, 15, 0.05,
+                              "Postfix did not reload after the import")
+        return result
+
+
+class TestImportDelivery(ImportDeliveryCase):
+    """Real mail, hand-made routing, then import: same relays, same users."""
 
     @classmethod
     def setUpClass(cls):
@@ -501,29 +800,6 @@ class TestImportDelivery(unittest.TestCase):
                           sender_dependent_relayhost_maps=sdr)
         cls.pf.start()
 
-    def send_and_check(self, sender, relay, user):
-        token = uuid.uuid4().hex[:12]
-        subject = "import %s %s" % (sender, token)
-        self.pf.send(sender, self.RCPT, subject)
-
-        def arrived():
-            return [(name, m) for name, r in self.relays.items()
-                    for m in r.messages() if m["subject"] == subject]
-        try:
-            got = self.harness.wait_for(arrived, 30, 0.1)
-        except TimeoutError:
-            self.fail("%r did not arrive; maillog tail:\n%s" % (
-                subject, "\n".join(self.pf.log().splitlines()[-40:])))
-        self.assertEqual([(name, m["user"], m["tls"]) for name, m in got], [(relay, user, True)], subject)
-
-    def ctl(self, *args):
-        proc = subprocess.run([SMARTHOSTCTL, "--config-dir", self.pf.config_dir] + list(args),
-                              capture_output=True, text=True, timeout=120)
-        for secret in SECRETS:
-            self.assertNotIn(secret, proc.stdout + proc.stderr)
-        self.assertEqual(proc.returncode, 0, proc.stderr)
-        return proc
-
     def test_mail_flows_the_same_way_after_import(self):
         flows = [("bob@a.example", "a", "usera"),
                  ("carol@c.example", "server", "userc"),
@@ -542,6 +818,47 @@ class TestImportDelivery(unittest.TestCase):
         self.assertEqual(self.pf.get("default_transport")[:len("smarthost-")], "smarthost-")
         for sender, relay, user in flows:
             self.send_and_check(sender, relay, user)
+
+
+class TestImportDelivery465(ImportDeliveryCase):
+    """The port 465 recipe, implicit TLS set on master.cf's smtp service
+    only: mail reaches the relay over TLS before and after an import."""
+
+    @classmethod
+    def setUpClass(cls):
+        import harness
+        cls.harness = harness
+        tmp = harness.TempDir()
+        cls.addClassCleanup(tmp.cleanup)
+        cls.work = tmp.path
+        certs = os.path.join(cls.work, "certs")
+        cert = harness.make_cert(certs, harness.make_ca(certs), name="relay")
+        relay = harness.RelayServer(cls.work, mode="tls", cert=cert, name="smtps",
+                                    users={"srvuser": PASSWORDS["srvuser"]})
+        cls.relays = {"smtps": relay}
+        cls.addClassCleanup(relay.stop)
+        relay.start()
+        cls.pf = harness.PostfixInstance(cls.work)
+        cls.addClassCleanup(cls.pf.cleanup)
+        text = read(cls.pf.master_cf_path)
+        line = "smtp      unix  -       -       y       -       -       smtp\n"
+        assert line in text
+        with open(cls.pf.master_cf_path, "w") as f:
+            f.write(text.replace(line, line + "  -o smtp_tls_wrappermode=yes\n"
+                                 "  -o smtp_tls_security_level=encrypt\n", 1))
+        sasl = cls.pf.write_map("sasl_passwd", [(relay.nexthop, "srvuser:" + PASSWORDS["srvuser"])])
+        cls.pf.postconf_e(relayhost=relay.nexthop, smtp_sasl_auth_enable="yes",
+                          smtp_sasl_password_maps=sasl, smtp_sasl_tls_security_options="noanonymous")
+        cls.pf.start()
+
+    def test_implicit_tls_from_master_cf_survives_import(self):
+        self.send_and_check("bob@a.example", "smtps", "srvuser")
+        before = json.loads(self.ctl("--json", "status").stdout)["server"]
+        self.assertEqual(before["security"], "tls")
+        result = self.import_and_wait()
+        self.assertEqual(result["adopted"]["server"], before)
+        self.assertEqual(self.pf.get("default_transport"), "smarthost-server-tls-noverify")
+        self.send_and_check("bob@a.example", "smtps", "srvuser")
 
 
 if __name__ == "__main__":

@@ -380,6 +380,7 @@ char *
 _smarthost_plan_to_preview (SmarthostPlan *plan)
 {
   GString *out = g_string_new (NULL);
+  g_autoptr(GPtrArray) secrets = NULL;
   gboolean any_command = FALSE;
 
   for (guint i = 0; i < plan->files->len; i++)
@@ -393,6 +394,19 @@ _smarthost_plan_to_preview (SmarthostPlan *plan)
                                       f->new_contents ? f->path : "/dev/null",
                                       old_text ? old_text : "",
                                       new_text ? new_text : "");
+      /* A file shown as it is may still hold one of the plan's secrets,
+       * written there by hand (main.cf with an inline: table of
+       * passwords, as context of the change): mask them too. */
+      if (f->masked_old == NULL && f->masked_new == NULL && *diff != '\0')
+        {
+          char *redacted;
+
+          if (secrets == NULL)
+            secrets = all_secrets (plan);
+          redacted = _smarthost_redact (diff, secrets);
+          g_free (diff);
+          diff = redacted;
+        }
       if (*diff == '\0')
         g_string_append_printf (out, "# %s: a password changes (not shown)\n", f->path);
       else
@@ -813,6 +827,21 @@ note_failure (GString    *failures,
   return FALSE;
 }
 
+/* Removes a new file of a commit, and what a build of it killed halfway
+ * leaves beside it: Berkeley DB (postmap of a hash: map) builds
+ * ".NAME.smarthost-new.db" in a temporary "__db..NAME.smarthost-new.db"
+ * first, which holds the map's secrets too. */
+static void
+unlink_new_file (const char *path)
+{
+  g_autofree char *dir = g_path_get_dirname (path);
+  g_autofree char *base = g_path_get_basename (path);
+  g_autofree char *db_tmp = g_strconcat (dir, G_DIR_SEPARATOR_S, "__db.", base, NULL);
+
+  unlink (path);
+  unlink (db_tmp);
+}
+
 /* Removes a directory the commit created, if it is empty but for new
  * files of ours. A build command killed with the commit (SIGKILL reaches
  * it a moment after us) may still finish creating its output once the
@@ -832,7 +861,7 @@ remove_created_dir (const char *path)
       if (dir == NULL)
         return;
       while ((name = g_dir_read_name (dir)) != NULL)
-        if (name[0] == '.' && strstr (name, ".smarthost-new") != NULL)
+        if (strstr (name, ".smarthost-new") != NULL)
           {
             g_autofree char *file = g_build_filename (path, name, NULL);
             unlink (file);
@@ -868,6 +897,8 @@ journal_roll_back (Journal  *j,
         note_failure (failures, "cannot remove", e->target);
       if (e->source != NULL && unlink (e->source) != 0 && errno != ENOENT)
         note_failure (failures, "cannot remove", e->source);
+      if (e->source != NULL)
+        unlink_new_file (e->source);
       fault_point ("recover");
     }
   journal_sync (j, NULL);
@@ -877,7 +908,7 @@ journal_roll_back (Journal  *j,
     {
       JournalEntry *e = g_ptr_array_index (j->entries, i);
       if (e->source != NULL)
-        unlink (e->source);
+        unlink_new_file (e->source);
     }
   for (guint i = j->dirs->len; i-- > 0;)
     remove_created_dir (g_ptr_array_index (j->dirs, i));
@@ -1200,7 +1231,7 @@ remove_leftovers (PlanFile *f)
       g_autofree char *tmp_out = g_strconcat (tmp, target + strlen (f->path), NULL);
 
       unlink (backup);
-      unlink (tmp_out);
+      unlink_new_file (tmp_out);
     }
 }
 

@@ -243,7 +243,8 @@ _smarthost_backend_check_relay (SmarthostBackend  *self,
     return not_supported (self, error, for_domain ? "per-domain smarthosts" : "a server-wide smarthost");
   if (relay == NULL)
     return TRUE;
-  if (!smarthost_relay_validate (relay, error))
+  /* A relay whose password is set but not given keeps the stored one. */
+  if (!_smarthost_relay_check (relay, TRUE, error))
     return FALSE;
   switch (smarthost_relay_get_security (relay))
     {
@@ -270,7 +271,9 @@ _smarthost_backend_check_relay (SmarthostBackend  *self,
   if (for_domain && smarthost_relay_get_username (relay) != NULL &&
       !(caps & SMARTHOST_CAPABILITY_DOMAIN_CREDENTIALS))
     return not_supported (self, error, "credentials per domain");
-  return smarthost_backend_validate_relay (self, relay, error);
+  /* The relay itself is checked above; what remains is the backend's. */
+  return SMARTHOST_BACKEND_GET_IFACE (self)->validate_relay == NULL ||
+         SMARTHOST_BACKEND_GET_IFACE (self)->validate_relay (self, relay, error);
 }
 
 /**
@@ -639,6 +642,114 @@ GHashTable *
 smarthost_backend_get_domains_finish (SmarthostBackend  *self,
                                       GAsyncResult      *result,
                                       GError           **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/**
+ * smarthost_backend_get_state:
+ * @self: a backend
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Reads the complete smarthost state: the server-wide relay and every
+ * domain's relay, the backend's name included. Its JSON form
+ * ([method@State.to_data]) is what `smarthostctl status --json` prints;
+ * [method@Transaction.set_state] applies a state back.
+ *
+ * Returns: (transfer full): the state, or %NULL with @error set
+ */
+SmarthostState *
+smarthost_backend_get_state (SmarthostBackend  *self,
+                             GCancellable      *cancellable,
+                             GError           **error)
+{
+  g_autoptr(SmarthostState) state = NULL;
+  g_autoptr(SmarthostRelay) server = NULL;
+  g_autoptr(GHashTable) domains = NULL;
+  GError *local_error = NULL;
+  GHashTableIter iter;
+  gpointer key, value;
+
+  g_return_val_if_fail (SMARTHOST_IS_BACKEND (self), NULL);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  server = smarthost_backend_get_server (self, cancellable, &local_error);
+  if (local_error != NULL)
+    {
+      g_propagate_error (error, local_error);
+      return NULL;
+    }
+  domains = smarthost_backend_get_domains (self, cancellable, error);
+  if (domains == NULL)
+    return NULL;
+
+  state = smarthost_state_new ();
+  smarthost_state_set_backend_name (state, smarthost_backend_get_name (self));
+  smarthost_state_set_server (state, server);
+  g_hash_table_iter_init (&iter, domains);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    g_hash_table_replace (_smarthost_state_get_domains (state), g_strdup (key), g_object_ref (value));
+  return g_steal_pointer (&state);
+}
+
+static void
+get_state_thread (GTask        *task,
+                  gpointer      source_object,
+                  gpointer      task_data,
+                  GCancellable *cancellable)
+{
+  GError *error = NULL;
+  SmarthostState *state = smarthost_backend_get_state (source_object, cancellable, &error);
+
+  if (state == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, state, g_object_unref);
+}
+
+/**
+ * smarthost_backend_get_state_async:
+ * @self: a backend
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called with the state
+ * @user_data: data for @callback
+ *
+ * Reads the complete smarthost state without blocking; see
+ * [method@Backend.get_state].
+ */
+void
+smarthost_backend_get_state_async (SmarthostBackend    *self,
+                                   GCancellable        *cancellable,
+                                   GAsyncReadyCallback  callback,
+                                   gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+
+  g_return_if_fail (SMARTHOST_IS_BACKEND (self));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, smarthost_backend_get_state_async);
+  g_task_run_in_thread (task, get_state_thread);
+}
+
+/**
+ * smarthost_backend_get_state_finish:
+ * @self: a backend
+ * @result: the #GAsyncResult passed to the callback
+ * @error: return location for a #GError
+ *
+ * Finishes [method@Backend.get_state_async].
+ *
+ * Returns: (transfer full): the state, or %NULL with @error set
+ */
+SmarthostState *
+smarthost_backend_get_state_finish (SmarthostBackend  *self,
+                                    GAsyncResult      *result,
+                                    GError           **error)
 {
   g_return_val_if_fail (g_task_is_valid (result, self), NULL);
   return g_task_propagate_pointer (G_TASK (result), error);

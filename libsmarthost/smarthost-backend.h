@@ -12,6 +12,7 @@
 #include "smarthost-version.h"
 #include "smarthost-relay.h"
 #include "smarthost-finding.h"
+#include "smarthost-state.h"
 
 G_BEGIN_DECLS
 
@@ -232,6 +233,20 @@ SMARTHOST_AVAILABLE_IN_ALL
 GHashTable            *smarthost_backend_get_domains_finish (SmarthostBackend    *self,
                                                              GAsyncResult        *result,
                                                              GError             **error);
+
+SMARTHOST_AVAILABLE_IN_ALL
+SmarthostState        *smarthost_backend_get_state         (SmarthostBackend     *self,
+                                                            GCancellable         *cancellable,
+                                                            GError              **error);
+SMARTHOST_AVAILABLE_IN_ALL
+void                   smarthost_backend_get_state_async   (SmarthostBackend     *self,
+                                                            GCancellable         *cancellable,
+                                                            GAsyncReadyCallback   callback,
+                                                            gpointer              user_data);
+SMARTHOST_AVAILABLE_IN_ALL
+SmarthostState        *smarthost_backend_get_state_finish  (SmarthostBackend     *self,
+                                                            GAsyncResult         *result,
+                                                            GError              **error);
 
 SMARTHOST_AVAILABLE_IN_ALL
 GPtrArray             *smarthost_backend_diagnose          (SmarthostBackend     *self,

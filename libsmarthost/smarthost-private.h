@@ -5,9 +5,11 @@
 #pragma once
 
 #include <gio/gio.h>
+#include <json-glib/json-glib.h>
 
 #include "smarthost-relay.h"
 #include "smarthost-backend.h"
+#include "smarthost-state.h"
 #include "smarthost-transaction.h"
 
 G_BEGIN_DECLS
@@ -26,12 +28,38 @@ char     *_smarthost_redact           (const char  *text,
 
 /* Relays */
 void      _smarthost_relay_mark_password_set (SmarthostRelay *self);
+gboolean  _smarthost_relay_check      (SmarthostRelay  *self,
+                                       gboolean         keep_password,
+                                       GError         **error);
+gboolean  _smarthost_relay_keeps_password (SmarthostRelay *self);
+JsonNode *_smarthost_relay_to_json_node   (SmarthostRelay *relay);
+SmarthostRelay *_smarthost_relay_from_json_node (const char          *where,
+                                                 JsonNode            *node,
+                                                 SmarthostJsonFlags   flags,
+                                                 GError             **error);
+
+/* JSON */
+JsonNode *_smarthost_parse_json       (const char  *what,
+                                       const char  *data,
+                                       gssize       length,
+                                       GError     **error);
+char     *_smarthost_json_to_data     (JsonNode    *node,
+                                       gsize       *length);
+gboolean  _smarthost_json_unknown_key (GError     **error,
+                                       const char  *where,
+                                       const char  *key,
+                                       const char  *known);
 
 /* Transactions: what backends read from one */
 SmarthostTransaction *_smarthost_transaction_new (SmarthostBackend *backend);
 gboolean    _smarthost_transaction_get_server  (SmarthostTransaction  *self,
                                                 SmarthostRelay       **relay);
 GHashTable *_smarthost_transaction_get_domains (SmarthostTransaction  *self);
+void        _smarthost_transaction_set_would_change (SmarthostTransaction *self,
+                                                     gboolean              would_change);
+
+/* States */
+GHashTable *_smarthost_state_get_domains       (SmarthostState        *self);
 
 /* Text */
 char    **_smarthost_split_lines      (const char  *text,

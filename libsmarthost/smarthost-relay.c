@@ -446,6 +446,18 @@ smarthost_relay_validate (SmarthostRelay  *self,
   g_return_val_if_fail (SMARTHOST_IS_RELAY (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
+  return _smarthost_relay_check (self, FALSE, error);
+}
+
+/* smarthost_relay_validate(); with @keep_password, a relay whose password
+ * is set but not known (read from a configuration that does not reveal
+ * it, or a state that only says "password_set") is valid too: staged, it
+ * keeps the password the backend has stored for it. */
+gboolean
+_smarthost_relay_check (SmarthostRelay  *self,
+                        gboolean         keep_password,
+                        GError         **error)
+{
   if (!validate_host (self->host, self->mx_lookup, error))
     return FALSE;
 
@@ -481,7 +493,7 @@ smarthost_relay_validate (SmarthostRelay  *self,
         return _smarthost_set_invalid (error, "username", "is longer than 512 bytes");
     }
 
-  if (self->username != NULL && self->password == NULL)
+  if (self->username != NULL && self->password == NULL && !(keep_password && self->password_set))
     return _smarthost_set_invalid (error, "password",
                                    self->password_set
                                      ? "is not known (it was read from a configuration that does not reveal it): set it again"
@@ -850,6 +862,13 @@ smarthost_relay_get_password_set (SmarthostRelay *self)
 }
 
 /* For backends that know a password exists without revealing it. */
+/* Set but not known: staging such a relay keeps the stored password. */
+gboolean
+_smarthost_relay_keeps_password (SmarthostRelay *self)
+{
+  return self->username != NULL && self->password == NULL && self->password_set;
+}
+
 void
 _smarthost_relay_mark_password_set (SmarthostRelay *self)
 {

@@ -40,6 +40,22 @@ typedef enum {
  */
 #define SMARTHOST_PASSWORD_MASK "********"
 
+/**
+ * SmarthostJsonFlags:
+ * @SMARTHOST_JSON_FLAGS_NONE: passwords only by reference: `password_file`
+ *   (a file holding the password) or `password_env` (an environment
+ *   variable holding it)
+ * @SMARTHOST_JSON_FLAGS_ALLOW_INLINE_PASSWORD: also accept a `password` key
+ *   holding the password itself
+ *
+ * How relays and states are read from JSON ([ctor@Relay.new_from_json],
+ * [ctor@State.new_from_data]).
+ */
+typedef enum /*< flags >*/ {
+  SMARTHOST_JSON_FLAGS_NONE = 0,
+  SMARTHOST_JSON_FLAGS_ALLOW_INLINE_PASSWORD = 1 << 0,
+} SmarthostJsonFlags;
+
 #define SMARTHOST_TYPE_RELAY (smarthost_relay_get_type ())
 
 SMARTHOST_AVAILABLE_IN_ALL
@@ -57,6 +73,13 @@ gboolean           smarthost_relay_validate             (SmarthostRelay    *self
                                                          GError           **error);
 SMARTHOST_AVAILABLE_IN_ALL
 char              *smarthost_relay_to_string            (SmarthostRelay    *self);
+SMARTHOST_AVAILABLE_IN_ALL
+SmarthostRelay    *smarthost_relay_new_from_json        (const char        *data,
+                                                         gssize             length,
+                                                         SmarthostJsonFlags flags,
+                                                         GError           **error);
+SMARTHOST_AVAILABLE_IN_ALL
+char              *smarthost_relay_to_json              (SmarthostRelay    *self);
 
 SMARTHOST_AVAILABLE_IN_ALL
 const char        *smarthost_relay_get_host             (SmarthostRelay    *self);

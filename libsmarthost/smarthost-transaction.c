@@ -8,6 +8,7 @@
 #include "smarthost-error.h"
 #include "smarthost-policy.h"
 #include "smarthost-private.h"
+#include "smarthost-state.h"
 #include "smarthost-transaction.h"
 
 /**
@@ -33,6 +34,11 @@
  * that changes nothing writes nothing and reloads nothing
  * ([method@Transaction.get_changed] tells which happened).
  *
+ * A transaction can also stage a whole [class@State]
+ * ([method@Transaction.set_state]): with [property@Transaction:replace-domains]
+ * set, domains it does not stage lose their relay, so the commit leaves
+ * exactly that state, whatever was configured before.
+ *
  * A transaction is committed once; begin a new one for further changes.
  */
 
@@ -47,8 +53,10 @@ struct _SmarthostTransaction
   gboolean reload;
   SmarthostPolicy *policy;      /* NULL: the system's, loaded when needed */
   gboolean adopt;
+  gboolean replace_domains;
   gboolean committed;
   gboolean changed;
+  gboolean would_change;
   gint busy;
 };
 
@@ -60,6 +68,7 @@ enum {
   PROP_RELOAD,
   PROP_POLICY,
   PROP_ADOPT,
+  PROP_REPLACE_DOMAINS,
   PROP_CHANGED,
   N_PROPS
 };
@@ -101,6 +110,9 @@ smarthost_transaction_get_property (GObject    *object,
     case PROP_ADOPT:
       g_value_set_boolean (value, self->adopt);
       break;
+    case PROP_REPLACE_DOMAINS:
+      g_value_set_boolean (value, self->replace_domains);
+      break;
     case PROP_CHANGED:
       g_value_set_boolean (value, self->changed);
       break;
@@ -127,6 +139,9 @@ smarthost_transaction_set_property (GObject      *object,
       break;
     case PROP_POLICY:
       smarthost_transaction_set_policy (self, g_value_get_object (value));
+      break;
+    case PROP_REPLACE_DOMAINS:
+      smarthost_transaction_set_replace_domains (self, g_value_get_boolean (value));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -198,6 +213,19 @@ smarthost_transaction_class_init (SmarthostTransactionClass *klass)
                           G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
 
   /**
+   * SmarthostTransaction:replace-domains: (attributes org.gtk.Property.get=smarthost_transaction_get_replace_domains org.gtk.Property.set=smarthost_transaction_set_replace_domains)
+   *
+   * Whether the staged domains are the complete set: with it, every domain
+   * the transaction does not stage loses its relay (and takes the
+   * server-wide one). The backend applies it when it computes the change,
+   * under the commit's lock, so a domain added meanwhile by someone else is
+   * removed too. [method@Transaction.set_state] sets it.
+   */
+  properties[PROP_REPLACE_DOMAINS] =
+    g_param_spec_boolean ("replace-domains", NULL, NULL, FALSE,
+                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
    * SmarthostTransaction:changed: (attributes org.gtk.Property.get=smarthost_transaction_get_changed)
    *
    * Whether the commit changed anything. %FALSE until committed.
@@ -220,6 +248,7 @@ static void
 smarthost_transaction_init (SmarthostTransaction *self)
 {
   self->reload = TRUE;
+  self->would_change = TRUE;
   self->domains = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, unref_if_set);
 }
 
@@ -244,6 +273,14 @@ GHashTable *
 _smarthost_transaction_get_domains (SmarthostTransaction *self)
 {
   return self->domains;
+}
+
+/* Backends say, when they compute a preview, whether it changes anything. */
+void
+_smarthost_transaction_set_would_change (SmarthostTransaction *self,
+                                         gboolean              would_change)
+{
+  self->would_change = !!would_change;
 }
 
 /**
@@ -495,6 +532,133 @@ smarthost_transaction_adopt (SmarthostTransaction  *self,
     return FALSE;
   self->adopt = TRUE;
   return TRUE;
+}
+
+/**
+ * smarthost_transaction_get_replace_domains: (get-property replace-domains)
+ * @self: a transaction
+ *
+ * Tells whether domains the transaction does not stage lose their relay.
+ *
+ * Returns: %TRUE if they do
+ */
+gboolean
+smarthost_transaction_get_replace_domains (SmarthostTransaction *self)
+{
+  g_return_val_if_fail (SMARTHOST_IS_TRANSACTION (self), FALSE);
+  return self->replace_domains;
+}
+
+/**
+ * smarthost_transaction_set_replace_domains: (set-property replace-domains)
+ * @self: a transaction
+ * @replace_domains: whether the staged domains are the complete set
+ *
+ * Sets whether domains the transaction does not stage lose their relay;
+ * see [property@Transaction:replace-domains].
+ */
+void
+smarthost_transaction_set_replace_domains (SmarthostTransaction *self,
+                                           gboolean              replace_domains)
+{
+  g_return_if_fail (SMARTHOST_IS_TRANSACTION (self));
+  replace_domains = !!replace_domains;
+  if (self->replace_domains != replace_domains)
+    {
+      self->replace_domains = replace_domains;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_REPLACE_DOMAINS]);
+    }
+}
+
+/**
+ * smarthost_transaction_set_state:
+ * @self: a transaction
+ * @state: the complete state to configure
+ * @error: return location for a #GError
+ *
+ * Stages a complete state: its server-wide relay (or none), each of its
+ * domains with its relay, and [property@Transaction:replace-domains], so
+ * that every other domain loses its relay. Each relay is checked as
+ * [method@Transaction.set_domain] checks it; on error nothing is staged.
+ *
+ * A relay whose password is set but not given (`"password_set": true` in
+ * JSON) keeps the password the backend has stored for it.
+ *
+ * Returns: %TRUE if the state was staged; otherwise @error says why
+ *   (%SMARTHOST_ERROR_INVALID naming the domain and field, for a state of
+ *   another backend too, %SMARTHOST_ERROR_NOT_SUPPORTED, or
+ *   %SMARTHOST_ERROR_DISABLED naming the policy key)
+ */
+gboolean
+smarthost_transaction_set_state (SmarthostTransaction  *self,
+                                 SmarthostState        *state,
+                                 GError               **error)
+{
+  g_autoptr(GHashTable) staged = NULL;
+  g_autoptr(SmarthostRelay) server = NULL;
+  g_auto(GStrv) domains = NULL;
+  const char *name;
+  gboolean server_staged;
+
+  g_return_val_if_fail (SMARTHOST_IS_TRANSACTION (self), FALSE);
+  g_return_val_if_fail (SMARTHOST_IS_STATE (state), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!check_stageable (self, error))
+    return FALSE;
+  name = smarthost_state_get_backend_name (state);
+  if (name != NULL && g_ascii_strcasecmp (name, smarthost_backend_get_name (self->backend)) != 0)
+    {
+      g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
+                   "backend: the state is of the %s backend, not %s", name,
+                   smarthost_backend_get_name (self->backend));
+      return FALSE;
+    }
+
+  /* All or nothing: stage, and put the old changes back on error. */
+  staged = g_hash_table_ref (self->domains);
+  server_staged = self->server_staged;
+  server = self->server ? g_object_ref (self->server) : NULL;
+  g_hash_table_unref (self->domains);
+  self->domains = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, unref_if_set);
+
+  domains = smarthost_state_list_domains (state);
+  if (!smarthost_transaction_set_server (self, smarthost_state_get_server (state), error))
+    goto fail;
+  for (guint i = 0; domains[i]; i++)
+    if (!smarthost_transaction_set_domain (self, domains[i], smarthost_state_get_domain (state, domains[i]), error))
+      {
+        g_prefix_error (error, "domains.%s: ", domains[i]);
+        goto fail;
+      }
+  smarthost_transaction_set_replace_domains (self, TRUE);
+  return TRUE;
+
+fail:
+  g_hash_table_unref (self->domains);
+  self->domains = g_steal_pointer (&staged);
+  g_clear_object (&self->server);
+  self->server = g_steal_pointer (&server);
+  self->server_staged = server_staged;
+  return FALSE;
+}
+
+/**
+ * smarthost_transaction_get_would_change:
+ * @self: a transaction
+ *
+ * Tells whether committing would change anything, as the last
+ * [method@Transaction.preview] found. Configuration-management tools use
+ * it to report "changed" in a dry run.
+ *
+ * Returns: whether the last preview found a change; %TRUE before any
+ *   preview (and with backends that cannot tell)
+ */
+gboolean
+smarthost_transaction_get_would_change (SmarthostTransaction *self)
+{
+  g_return_val_if_fail (SMARTHOST_IS_TRANSACTION (self), TRUE);
+  return self->would_change;
 }
 
 /**

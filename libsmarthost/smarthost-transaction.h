@@ -13,6 +13,7 @@
 #include "smarthost-relay.h"
 #include "smarthost-backend.h"
 #include "smarthost-policy.h"
+#include "smarthost-state.h"
 
 G_BEGIN_DECLS
 
@@ -53,6 +54,16 @@ gboolean          smarthost_transaction_adopt         (SmarthostTransaction  *se
                                                        GError               **error);
 
 SMARTHOST_AVAILABLE_IN_ALL
+gboolean          smarthost_transaction_get_replace_domains (SmarthostTransaction *self);
+SMARTHOST_AVAILABLE_IN_ALL
+void              smarthost_transaction_set_replace_domains (SmarthostTransaction *self,
+                                                             gboolean              replace_domains);
+SMARTHOST_AVAILABLE_IN_ALL
+gboolean          smarthost_transaction_set_state     (SmarthostTransaction  *self,
+                                                       SmarthostState        *state,
+                                                       GError               **error);
+
+SMARTHOST_AVAILABLE_IN_ALL
 char             *smarthost_transaction_preview       (SmarthostTransaction  *self,
                                                        GCancellable          *cancellable,
                                                        GError               **error);
@@ -81,5 +92,7 @@ gboolean          smarthost_transaction_commit_finish (SmarthostTransaction  *se
                                                        GError               **error);
 SMARTHOST_AVAILABLE_IN_ALL
 gboolean          smarthost_transaction_get_changed   (SmarthostTransaction  *self);
+SMARTHOST_AVAILABLE_IN_ALL
+gboolean          smarthost_transaction_get_would_change (SmarthostTransaction *self);
 
 G_END_DECLS

@@ -10,6 +10,7 @@
 #include "smarthost-enum-types.h"
 #include "smarthost-error.h"
 #include "smarthost-relay.h"
+#include "smarthost-state.h"
 #include "smarthost-policy.h"
 #include "smarthost-finding.h"
 #include "smarthost-spf.h"

@@ -298,38 +298,16 @@ relay_from_options (const char  *host,
   return g_steal_pointer (&relay);
 }
 
+/* A relay as the library writes it in JSON (never the password). */
 static JsonNode *
 relay_to_json (SmarthostRelay *relay)
 {
-  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autofree char *text = NULL;
 
   if (relay == NULL)
     return json_node_new (JSON_NODE_NULL);
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "host");
-  json_builder_add_string_value (b, smarthost_relay_get_host (relay));
-  json_builder_set_member_name (b, "port");
-  json_builder_add_int_value (b, smarthost_relay_get_effective_port (relay));
-  json_builder_set_member_name (b, "security");
-  json_builder_add_string_value (b, smarthost_security_to_string (smarthost_relay_get_security (relay)));
-  json_builder_set_member_name (b, "mx_lookup");
-  json_builder_add_boolean_value (b, smarthost_relay_get_mx_lookup (relay));
-  json_builder_set_member_name (b, "verify_certificate");
-  json_builder_add_boolean_value (b, smarthost_relay_get_verify_certificate (relay));
-  json_builder_set_member_name (b, "ca_file");
-  if (smarthost_relay_get_ca_file (relay))
-    json_builder_add_string_value (b, smarthost_relay_get_ca_file (relay));
-  else
-    json_builder_add_null_value (b);
-  json_builder_set_member_name (b, "username");
-  if (smarthost_relay_get_username (relay))
-    json_builder_add_string_value (b, smarthost_relay_get_username (relay));
-  else
-    json_builder_add_null_value (b);
-  json_builder_set_member_name (b, "password_set");
-  json_builder_add_boolean_value (b, smarthost_relay_get_password_set (relay));
-  json_builder_end_object (b);
-  return json_builder_get_root (b);
+  text = smarthost_relay_to_json (relay);
+  return json_from_string (text, NULL);
 }
 
 static void
@@ -345,64 +323,26 @@ print_json (JsonNode *node)
 }
 
 static int
-compare_strings (gconstpointer a,
-                 gconstpointer b)
-{
-  return strcmp (*(char * const *) a, *(char * const *) b);
-}
-
-static int
 cmd_status (SmarthostBackend *backend)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(SmarthostRelay) server = NULL;
-  g_autoptr(GHashTable) table = NULL;
-  g_autoptr(GPtrArray) domains = g_ptr_array_new ();
-  g_autoptr(GPtrArray) relays = g_ptr_array_new ();
-  const char * const *names;
-  GHashTableIter iter;
-  gpointer key;
+  g_autoptr(SmarthostState) state = NULL;
+  g_auto(GStrv) names = NULL;
+  SmarthostRelay *server;
 
-  server = smarthost_backend_get_server (backend, NULL, &error);
-  if (error != NULL)
-    return fail_error (error);
   /* One read for all domains: consistent, and fast with many of them. */
-  table = smarthost_backend_get_domains (backend, NULL, &error);
-  if (table == NULL)
+  state = smarthost_backend_get_state (backend, NULL, &error);
+  if (state == NULL)
     return fail_error (error);
-  g_hash_table_iter_init (&iter, table);
-  while (g_hash_table_iter_next (&iter, &key, NULL))
-    g_ptr_array_add (domains, key);
-  g_ptr_array_sort (domains, compare_strings);
-  for (guint i = 0; i < domains->len; i++)
-    g_ptr_array_add (relays, g_hash_table_lookup (table, g_ptr_array_index (domains, i)));
-  g_ptr_array_add (domains, NULL);
-  names = (const char * const *) domains->pdata;
 
   if (opt.json)
     {
-      g_autoptr(JsonBuilder) b = json_builder_new ();
-      g_autoptr(JsonNode) root = NULL;
-
-      json_builder_begin_object (b);
-      json_builder_set_member_name (b, "backend");
-      json_builder_add_string_value (b, smarthost_backend_get_name (backend));
-      json_builder_set_member_name (b, "server");
-      json_builder_add_value (b, relay_to_json (server));
-      json_builder_set_member_name (b, "domains");
-      json_builder_begin_object (b);
-      for (guint i = 0; names[i]; i++)
-        {
-          json_builder_set_member_name (b, names[i]);
-          json_builder_add_value (b, relay_to_json (g_ptr_array_index (relays, i)));
-        }
-      json_builder_end_object (b);
-      json_builder_end_object (b);
-      root = json_builder_get_root (b);
-      print_json (root);
+      g_autofree char *text = smarthost_state_to_data (state);
+      g_print ("%s\n", text);
       return EXIT_OK;
     }
 
+  server = smarthost_state_get_server (state);
   if (server != NULL)
     {
       g_autofree char *text = smarthost_relay_to_string (server);
@@ -410,6 +350,7 @@ cmd_status (SmarthostBackend *backend)
     }
   else
     g_print ("Server-wide smarthost: none (mail goes out directly)\n");
+  names = smarthost_state_list_domains (state);
   if (names[0] == NULL)
     g_print ("Domain smarthosts: none\n");
   else
@@ -417,7 +358,7 @@ cmd_status (SmarthostBackend *backend)
       g_print ("Domain smarthosts:\n");
       for (guint i = 0; names[i]; i++)
         {
-          g_autofree char *text = smarthost_relay_to_string (g_ptr_array_index (relays, i));
+          g_autofree char *text = smarthost_relay_to_string (smarthost_state_get_domain (state, names[i]));
           g_print ("  %s: %s\n", names[i], text);
         }
     }
@@ -450,18 +391,37 @@ cmd_list_domains (SmarthostBackend *backend)
   return EXIT_OK;
 }
 
-/* A relay service's quirks, as warnings on standard error. */
+/* The quirks of the relay services the relays use, as warnings on
+ * standard error, once per service. */
 static void
-print_provider_quirks (void)
+print_quirks (SmarthostRelay * const *relays,
+              guint                   n_relays)
 {
-  g_autoptr(SmarthostProvider) provider = NULL;
-  const char * const *quirks;
+  g_autoptr(GHashTable) seen = g_hash_table_new (g_direct_hash, g_direct_equal);
 
-  if (opt.provider == NULL || (provider = smarthost_provider_lookup (opt.provider, NULL)) == NULL)
-    return;
-  quirks = smarthost_provider_get_quirks (provider);
-  for (guint i = 0; quirks[i]; i++)
-    g_printerr ("smarthostctl: warning: %s: %s\n", smarthost_provider_get_name (provider), quirks[i]);
+  for (guint r = 0; r < n_relays; r++)
+    {
+      g_autoptr(SmarthostProvider) provider = relays[r] ? smarthost_provider_find_for_relay (relays[r], NULL) : NULL;
+      const char * const *quirks;
+
+      if (provider == NULL || !g_hash_table_add (seen, (gpointer) smarthost_provider_get_id (provider)))
+        continue;
+      quirks = smarthost_provider_get_quirks (provider);
+      for (guint i = 0; quirks[i]; i++)
+        g_printerr ("smarthostctl: warning: %s: %s\n", smarthost_provider_get_name (provider), quirks[i]);
+    }
+}
+
+static void
+print_state_quirks (SmarthostState *state)
+{
+  g_auto(GStrv) domains = smarthost_state_list_domains (state);
+  g_autoptr(GPtrArray) relays = g_ptr_array_new ();
+
+  g_ptr_array_add (relays, smarthost_state_get_server (state));
+  for (guint i = 0; domains[i]; i++)
+    g_ptr_array_add (relays, smarthost_state_get_domain (state, domains[i]));
+  print_quirks ((SmarthostRelay * const *) relays->pdata, relays->len);
 }
 
 static int run_probe (SmarthostRelay *relay,
@@ -489,6 +449,8 @@ run_change (SmarthostBackend *backend,
     ok = smarthost_transaction_set_server (tx, relay, &error);
   if (!ok)
     return fail_error (error);
+  if (relay != NULL)
+    print_quirks (&relay, 1);
 
   /* --check: like Cloudron, verify the relay before saving it. */
   if (opt.check && relay != NULL)
@@ -523,8 +485,6 @@ run_change (SmarthostBackend *backend,
 
   if (!smarthost_transaction_commit (tx, NULL, &error))
     return fail_error (error);
-  if (relay != NULL)
-    print_provider_quirks ();
 
   if (domain != NULL)
     after = smarthost_backend_get_domain (backend, domain, NULL, NULL);
@@ -859,6 +819,7 @@ cmd_providers (void)
           g_autofree char *host = smarthost_provider_get_host (p, NULL, NULL);
           const char * const *regions = smarthost_provider_get_regions (p);
           const char * const *quirks = smarthost_provider_get_quirks (p);
+          const char *region = smarthost_provider_get_default_region (p);
 
           json_builder_begin_object (b);
           json_builder_set_member_name (b, "id");
@@ -867,14 +828,22 @@ cmd_providers (void)
           json_builder_add_string_value (b, smarthost_provider_get_name (p));
           json_builder_set_member_name (b, "host");
           json_builder_add_string_value (b, host);
+          /* Each mode's ports, the default first. */
           json_builder_set_member_name (b, "ports");
           json_builder_begin_object (b);
           for (SmarthostSecurity sec = SMARTHOST_SECURITY_NONE; sec <= SMARTHOST_SECURITY_TLS; sec++)
-            if (smarthost_provider_get_port (p, sec))
-              {
-                json_builder_set_member_name (b, smarthost_security_to_string (sec));
-                json_builder_add_int_value (b, smarthost_provider_get_port (p, sec));
-              }
+            {
+              gsize n = 0;
+              const guint *ports = smarthost_provider_get_ports (p, sec, &n);
+
+              if (n == 0)
+                continue;
+              json_builder_set_member_name (b, smarthost_security_to_string (sec));
+              json_builder_begin_array (b);
+              for (gsize j = 0; j < n; j++)
+                json_builder_add_int_value (b, ports[j]);
+              json_builder_end_array (b);
+            }
           json_builder_end_object (b);
           json_builder_set_member_name (b, "username");
           if (smarthost_provider_get_username (p))
@@ -883,6 +852,11 @@ cmd_providers (void)
             json_builder_add_null_value (b);
           json_builder_set_member_name (b, "spf_include");
           json_builder_add_string_value (b, smarthost_provider_get_spf_include (p));
+          json_builder_set_member_name (b, "default_region");
+          if (region != NULL)
+            json_builder_add_string_value (b, region);
+          else
+            json_builder_add_null_value (b);
           json_builder_set_member_name (b, "regions");
           json_builder_begin_array (b);
           for (guint j = 0; regions[j]; j++)
@@ -905,45 +879,37 @@ cmd_providers (void)
     {
       SmarthostProvider *p = g_ptr_array_index (providers, i);
       g_autofree char *host = smarthost_provider_get_host (p, NULL, NULL);
-      guint starttls = smarthost_provider_get_port (p, SMARTHOST_SECURITY_STARTTLS);
-      guint tls = smarthost_provider_get_port (p, SMARTHOST_SECURITY_TLS);
+      const char * const *regions = smarthost_provider_get_regions (p);
+      const char * const *quirks = smarthost_provider_get_quirks (p);
 
       g_print ("%-13s %s\n", smarthost_provider_get_id (p), smarthost_provider_get_name (p));
       g_print ("              host %s", host);
-      if (starttls)
-        g_print (", starttls %u", starttls);
-      if (tls)
-        g_print (", tls %u", tls);
+      for (SmarthostSecurity sec = SMARTHOST_SECURITY_NONE; sec <= SMARTHOST_SECURITY_TLS; sec++)
+        {
+          gsize n = 0;
+          const guint *ports = smarthost_provider_get_ports (p, sec, &n);
+
+          if (n == 0)
+            continue;
+          g_print (", %s %u", smarthost_security_to_string (sec), ports[0]);
+          for (gsize j = 1; j < n; j++)
+            g_print ("%s%u", j == 1 ? " (also " : " ", ports[j]);
+          if (n > 1)
+            g_print (")");
+        }
       if (smarthost_provider_get_username (p))
         g_print (", user %s", smarthost_provider_get_username (p));
       g_print (", SPF include:%s\n", smarthost_provider_get_spf_include (p));
-      if (smarthost_provider_get_regions (p)[0])
-        g_print ("              regions: --region REGION (default %s)\n", host);
+      if (regions[0])
+        {
+          g_autofree char *known = g_strjoinv (" ", (char **) regions);
+          g_print ("              --region REGION (default %s): %s, or any other region of the service\n",
+                   smarthost_provider_get_default_region (p), known);
+        }
+      for (guint j = 0; quirks[j]; j++)
+        g_print ("              - %s\n", quirks[j]);
     }
   return EXIT_OK;
-}
-
-/* The provider whose host the relay uses, if any. */
-static SmarthostProvider *
-provider_of_relay (SmarthostRelay *relay)
-{
-  g_autoptr(GPtrArray) providers = smarthost_provider_list ();
-  const char *host = smarthost_relay_get_host (relay);
-
-  for (guint i = 0; host && i < providers->len; i++)
-    {
-      SmarthostProvider *p = g_ptr_array_index (providers, i);
-      const char * const *regions = smarthost_provider_get_regions (p);
-      guint n = regions[0] ? g_strv_length ((char **) regions) : 1;
-
-      for (guint j = 0; j < n; j++)
-        {
-          g_autofree char *h = smarthost_provider_get_host (p, regions[0] ? regions[j] : NULL, NULL);
-          if (h && g_ascii_strcasecmp (h, host) == 0)
-            return g_object_ref (p);
-        }
-    }
-  return NULL;
 }
 
 static int
@@ -956,6 +922,7 @@ cmd_spf (const char *domain)
   g_autoptr(GPtrArray) all_warnings = g_ptr_array_new_with_free_func (g_free);
   g_autofree char *normalized = smarthost_domain_normalize (domain, &error);
   g_autofree char *merged = NULL;
+  g_autofree char *zone = NULL;
   const char *include = opt.include;
   const char *current = opt.record;
 
@@ -983,7 +950,7 @@ cmd_spf (const char *domain)
         relay = smarthost_backend_get_server (backend, NULL, &error);
       if (error != NULL)
         return fail_error (error);
-      if (relay == NULL || (provider = provider_of_relay (relay)) == NULL)
+      if (relay == NULL || (provider = smarthost_provider_find_for_relay (relay, NULL)) == NULL)
         return fail (EXIT_USAGE, "spf: %s", relay ? "the relay of this domain is not a known provider: give --provider or --include"
                                                   : "no smarthost is configured for this domain: give --provider or --include");
       include = smarthost_provider_get_spf_include (provider);
@@ -992,19 +959,26 @@ cmd_spf (const char *domain)
   if (current == NULL)
     {
       records = smarthost_spf_lookup (normalized, NULL, &error);
-      if (records == NULL)
+      if (records == NULL && g_error_matches (error, G_RESOLVER_ERROR, G_RESOLVER_ERROR_NOT_FOUND))
+        {
+          /* Say so, and still show the record the domain will need. */
+          g_ptr_array_add (all_warnings, g_strdup (error->message));
+          g_clear_error (&error);
+        }
+      else if (records == NULL)
         return fail_error (error);
-      if (g_strv_length (records) > 1)
+      else if (g_strv_length (records) > 1)
         g_ptr_array_add (all_warnings, g_strdup_printf ("%s has %u SPF records: SPF fails with more than one; "
                                                         "merge them into one", normalized, g_strv_length (records)));
-      current = records[0];
+      current = records ? records[0] : NULL;
     }
 
-  merged = smarthost_spf_merge (current, include, &warnings, &error);
+  merged = smarthost_spf_merge_for_domain (normalized, current, include, &warnings, &error);
   if (merged == NULL)
     return fail_error (error);
   for (guint i = 0; warnings[i]; i++)
     g_ptr_array_add (all_warnings, g_strdup (warnings[i]));
+  zone = smarthost_spf_to_zone_text (merged);
 
   if (opt.json)
     {
@@ -1022,7 +996,11 @@ cmd_spf (const char *domain)
       json_builder_set_member_name (b, "record");
       json_builder_add_string_value (b, merged);
       json_builder_set_member_name (b, "changed");
-      json_builder_add_boolean_value (b, g_strcmp0 (current, merged) != 0);
+      /* Changed: the record must change for the relay to pass SPF (not
+       * merely tidied: quotes, spaces, dead terms). */
+      json_builder_add_boolean_value (b, !smarthost_spf_authorizes (current, include));
+      json_builder_set_member_name (b, "zone");
+      json_builder_add_string_value (b, zone);
       json_builder_set_member_name (b, "warnings");
       json_builder_begin_array (b);
       for (guint i = 0; i < all_warnings->len; i++)
@@ -1034,109 +1012,34 @@ cmd_spf (const char *domain)
     }
   else
     {
-      g_print ("%s. TXT \"%s\"\n", normalized, merged);
+      g_print ("%s. TXT %s\n", normalized, zone);
       for (guint i = 0; i < all_warnings->len; i++)
         g_printerr ("smarthostctl: warning: %s\n", (char *) g_ptr_array_index (all_warnings, i));
     }
   return EXIT_OK;
 }
 
-/* One relay of an apply file: the keys of status --json, plus provider,
- * region, password_file, password_env and (only when allowed) password. */
-static SmarthostRelay *
-relay_from_json (const char  *where,
-                 JsonNode    *node,
-                 GError     **error)
+/* Reads FILE, or standard input for "-", whole. */
+static char *
+read_input (const char  *file,
+            gsize       *length,
+            GError     **error)
 {
-  static const char *known[] = { "host", "port", "security", "mx_lookup", "verify_certificate", "ca_file",
-                                 "username", "password_set", "password_file", "password_env", "password",
-                                 "provider", "region", NULL };
-  g_autoptr(SmarthostRelay) relay = NULL;
-  g_autoptr(GList) members = NULL;
-  JsonObject *o;
-  const char *security_name = NULL;
-  SmarthostSecurity security = SMARTHOST_SECURITY_STARTTLS;
-  g_autofree char *password = NULL;
+  char *data = NULL;
 
-  if (!JSON_NODE_HOLDS_OBJECT (node))
-    return g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
-                        "%s: must be an object or null", where), NULL;
-  o = json_node_get_object (node);
-  members = json_object_get_members (o);
-  for (GList *l = members; l; l = l->next)
-    if (!g_strv_contains (known, l->data))
-      return g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
-                          "%s: unknown key \"%s\"", where, (char *) l->data), NULL;
+  if (g_str_equal (file, "-"))
+    {
+      g_autoptr(GInputStream) in = g_unix_input_stream_new (0, FALSE);
+      g_autoptr(GOutputStream) out = g_memory_output_stream_new_resizable ();
 
-#define STR(key) (json_object_has_member (o, key) && !json_object_get_null_member (o, key) ? \
-                  json_object_get_string_member (o, key) : NULL)
-  security_name = STR ("security");
-  if (security_name && !smarthost_security_from_string (security_name, &security, error))
-    return g_prefix_error (error, "%s: ", where), NULL;
-  if (STR ("provider"))
-    {
-      g_autoptr(SmarthostProvider) provider = smarthost_provider_lookup (STR ("provider"), error);
-      if (provider == NULL || !(relay = smarthost_provider_create_relay (provider, STR ("region"), security, error)))
-        return g_prefix_error (error, "%s: ", where), NULL;
+      if (g_output_stream_splice (out, in, G_OUTPUT_STREAM_SPLICE_CLOSE_TARGET, NULL, error) < 0)
+        return NULL;
+      *length = g_memory_output_stream_get_data_size (G_MEMORY_OUTPUT_STREAM (out));
+      return g_memory_output_stream_steal_data (G_MEMORY_OUTPUT_STREAM (out));
     }
-  else
-    relay = smarthost_relay_new (NULL);
-  if (STR ("host"))
-    smarthost_relay_set_host (relay, STR ("host"));
-  smarthost_relay_set_security (relay, security);
-  if (json_object_has_member (o, "port") && !json_object_get_null_member (o, "port"))
-    {
-      gint64 port = json_object_get_int_member (o, "port");
-      smarthost_relay_set_port (relay, port < 0 || port > G_MAXUINT32 ? G_MAXUINT32 : (guint) port);
-    }
-  if (json_object_has_member (o, "mx_lookup"))
-    smarthost_relay_set_mx_lookup (relay, json_object_get_boolean_member (o, "mx_lookup"));
-  if (json_object_has_member (o, "verify_certificate"))
-    smarthost_relay_set_verify_certificate (relay, json_object_get_boolean_member (o, "verify_certificate"));
-  if (STR ("ca_file"))
-    smarthost_relay_set_ca_file (relay, STR ("ca_file"));
-  if (STR ("username"))
-    smarthost_relay_set_username (relay, STR ("username"));
-
-  if (STR ("password") && !opt.allow_inline_password)
-    return g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
-                        "%s: a password in the file itself needs --allow-inline-password; "
-                        "prefer password_file or password_env", where), NULL;
-  if ((STR ("password") != NULL) + (STR ("password_file") != NULL) + (STR ("password_env") != NULL) > 1)
-    return g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
-                        "%s: give one of password, password_file and password_env", where), NULL;
-  if (STR ("password"))
-    password = g_strdup (STR ("password"));
-  else if (STR ("password_file"))
-    {
-      g_autoptr(GError) local_error = NULL;
-      gsize len;
-      if (!g_file_get_contents (STR ("password_file"), &password, &len, &local_error))
-        return g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
-                            "%s: password_file: %s", where, local_error->message), NULL;
-      if (len > 0 && password[len - 1] == '\n')
-        password[--len] = '\0';
-      if (len > 0 && password[len - 1] == '\r')
-        password[--len] = '\0';
-    }
-  else if (STR ("password_env"))
-    {
-      const char *value = g_getenv (STR ("password_env"));
-      if (value == NULL || *value == '\0')
-        return g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
-                            "%s: password_env: the environment variable %s is not set", where,
-                            STR ("password_env")), NULL;
-      password = g_strdup (value);
-    }
-#undef STR
-  if (password)
-    {
-      smarthost_relay_set_password (relay, password);
-      explicit_bzero (password, strlen (password));
-    }
-  if (!smarthost_relay_validate (relay, error))
-    return g_prefix_error (error, "%s: ", where), NULL;
-  return g_steal_pointer (&relay);
+  if (!g_file_get_contents (file, &data, length, error))
+    return NULL;
+  return data;
 }
 
 static int
@@ -1144,89 +1047,43 @@ cmd_apply (SmarthostBackend *backend,
            const char       *file)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(JsonParser) parser = json_parser_new ();
   g_autoptr(SmarthostTransaction) tx = smarthost_backend_begin (backend);
-  g_autoptr(GHashTable) current = NULL;
-  g_autoptr(GList) members = NULL;
-  JsonObject *root;
-  JsonNode *server, *domains;
-  gboolean ok;
+  g_autoptr(SmarthostState) state = NULL;
+  g_autofree char *data = NULL;
+  gsize length = 0;
+  gboolean changed;
 
-  if (g_str_equal (file, "-"))
-    {
-      g_autoptr(GInputStream) in = g_unix_input_stream_new (0, FALSE);
-      ok = json_parser_load_from_stream (parser, in, NULL, &error);
-    }
-  else
-    ok = json_parser_load_from_file (parser, file, &error);
-  if (!ok)
+  data = read_input (file, &length, &error);
+  if (data == NULL)
     return fail (EXIT_USAGE, "apply: %s", error->message);
-  if (!JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
-    return fail (EXIT_USAGE, "apply: the file must hold a JSON object with \"server\" and \"domains\"");
-  root = json_node_get_object (json_parser_get_root (parser));
-  members = json_object_get_members (root);
-  for (GList *l = members; l; l = l->next)
-    if (!g_str_equal (l->data, "server") && !g_str_equal (l->data, "domains") && !g_str_equal (l->data, "backend"))
-      return fail (EXIT_USAGE, "apply: unknown key \"%s\"", (char *) l->data);
-  if (!json_object_has_member (root, "server") || !json_object_has_member (root, "domains"))
-    return fail (EXIT_USAGE, "apply: the file must say \"server\" (null for none) and \"domains\" ({} for none): "
-                 "it is the complete state");
+  state = smarthost_state_new_from_data (data, (gssize) length,
+                                         opt.allow_inline_password ? SMARTHOST_JSON_FLAGS_ALLOW_INLINE_PASSWORD
+                                                                   : SMARTHOST_JSON_FLAGS_NONE,
+                                         &error);
+  /* The data may hold a password: wipe it as soon as it is read. */
+  explicit_bzero (data, length);
+  if (state == NULL)
+    {
+      g_prefix_error (&error, "apply: %s: ", g_str_equal (file, "-") ? "standard input" : file);
+      return fail_error (error);
+    }
 
   smarthost_transaction_set_reload (tx, !opt.no_reload);
   smarthost_transaction_set_policy (tx, policy);
-
-  server = json_object_get_member (root, "server");
-  {
-    g_autoptr(SmarthostRelay) relay = JSON_NODE_HOLDS_NULL (server) ? NULL : relay_from_json ("server", server, &error);
-    if ((relay == NULL && !JSON_NODE_HOLDS_NULL (server)) || !smarthost_transaction_set_server (tx, relay, &error))
-      return fail_error (error);
-  }
-
-  domains = json_object_get_member (root, "domains");
-  if (!JSON_NODE_HOLDS_OBJECT (domains))
-    return fail (EXIT_USAGE, "apply: \"domains\" must be an object of domain: relay");
-  {
-    g_autoptr(GList) names = json_object_get_members (json_node_get_object (domains));
-    for (GList *l = names; l; l = l->next)
-      {
-        g_autofree char *where = g_strdup_printf ("domains.%s", (char *) l->data);
-        JsonNode *node = json_object_get_member (json_node_get_object (domains), l->data);
-        g_autoptr(SmarthostRelay) relay = JSON_NODE_HOLDS_NULL (node) ? NULL : relay_from_json (where, node, &error);
-        if ((relay == NULL && !JSON_NODE_HOLDS_NULL (node)) ||
-            !smarthost_transaction_set_domain (tx, l->data, relay, &error))
-          return fail_error (error);
-      }
-  }
-
-  /* The complete state: domains the file does not list lose theirs. */
-  current = smarthost_backend_get_domains (backend, NULL, &error);
-  if (current == NULL)
+  if (!smarthost_transaction_set_state (tx, state, &error))
     return fail_error (error);
-  {
-    GHashTableIter iter;
-    gpointer key;
-    JsonObject *listed = json_node_get_object (domains);
-
-    g_hash_table_iter_init (&iter, current);
-    while (g_hash_table_iter_next (&iter, &key, NULL))
-      {
-        gboolean found = FALSE;
-        g_autoptr(GList) names = json_object_get_members (listed);
-        for (GList *l = names; l && !found; l = l->next)
-          {
-            g_autofree char *n = smarthost_domain_normalize (l->data, NULL);
-            found = g_strcmp0 (n, key) == 0;
-          }
-        if (!found && !smarthost_transaction_set_domain (tx, key, NULL, &error))
-          return fail_error (error);
-      }
-  }
 
   if (opt.dry_run)
     {
       g_autofree char *preview = smarthost_transaction_preview (tx, NULL, &error);
       if (preview == NULL)
         return fail_error (error);
+      changed = smarthost_transaction_get_would_change (tx);
+      /* Quirks of the services in use, when something is to change: an
+       * unchanged state applied again (configuration management does that
+       * all the time) is no news. */
+      if (changed)
+        print_state_quirks (state);
       if (opt.json)
         {
           g_autoptr(JsonBuilder) b = json_builder_new ();
@@ -1235,7 +1092,7 @@ cmd_apply (SmarthostBackend *backend,
           json_builder_set_member_name (b, "dry_run");
           json_builder_add_boolean_value (b, TRUE);
           json_builder_set_member_name (b, "changed");
-          json_builder_add_boolean_value (b, strstr (preview, "# no change") == NULL);
+          json_builder_add_boolean_value (b, changed);
           json_builder_set_member_name (b, "preview");
           json_builder_add_string_value (b, preview);
           json_builder_end_object (b);
@@ -1249,13 +1106,16 @@ cmd_apply (SmarthostBackend *backend,
 
   if (!smarthost_transaction_commit (tx, NULL, &error))
     return fail_error (error);
+  changed = smarthost_transaction_get_changed (tx);
+  if (changed)
+    print_state_quirks (state);
   if (opt.json)
     {
       g_autoptr(JsonBuilder) b = json_builder_new ();
       g_autoptr(JsonNode) out = NULL;
       json_builder_begin_object (b);
       json_builder_set_member_name (b, "changed");
-      json_builder_add_boolean_value (b, smarthost_transaction_get_changed (tx));
+      json_builder_add_boolean_value (b, changed);
       json_builder_set_member_name (b, "changes_staged");
       json_builder_add_int_value (b, smarthost_transaction_get_n_changes (tx));
       json_builder_end_object (b);
@@ -1263,7 +1123,7 @@ cmd_apply (SmarthostBackend *backend,
       print_json (out);
     }
   else
-    g_print ("%s\n", smarthost_transaction_get_changed (tx) ? "Changed." : "No change: the configuration already says so.");
+    g_print ("%s\n", changed ? "Changed." : "No change: the configuration already says so.");
   return EXIT_OK;
 }
 

@@ -40,13 +40,17 @@ options:
   domains:
     description:
       - Sender domain => relay. A domain's relay wins over the server's.
-      - "Relay keys: C(host) (required unless C(provider)), C(port) (0 or left
-        out: the usual one of the security mode), C(security) (C(none),
-        C(starttls), C(tls); default C(starttls)), C(mx_lookup) (bool, default
-        false), C(verify_certificate) (bool, default true), C(ca_file),
-        C(username), C(password_file) (a file on the managed host) or
-        C(password), C(provider) and C(region) (a preset of libsmarthost
-        filling host, port and user name)."
+      - "Relay keys, as C(smarthostctl apply) reads them: C(host) (required
+        unless C(provider)), C(port) (left out or null: the usual one of the
+        security mode), C(security) (C(none), C(starttls), C(tls); default
+        C(starttls)), C(mx_lookup) (bool, default false),
+        C(verify_certificate) (bool, default true), C(ca_file), C(username),
+        the password as C(password_file) (an absolute path on the managed
+        host), C(password_env) (an environment variable of the module) or
+        C(password), or C(password_set: true) to keep the stored one, and
+        C(provider) and C(region) (a preset of libsmarthost standing in for
+        host and port)."
+      - Values must have their type; the string C("yes") is not a boolean."
       - A value of C(null) or C(absent) removes the domain's smarthost.
     type: dict
     default: {}
@@ -100,11 +104,11 @@ diff:
   type: dict
 '''
 
+import json
 import os
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.parsing.convert_bool import boolean
 
 GI_IMPORT_ERROR = None
 try:
@@ -115,9 +119,6 @@ try:
 except (ImportError, ValueError):
     GI_IMPORT_ERROR = traceback.format_exc()
 
-RELAY_KEYS = ('host', 'port', 'security', 'mx_lookup', 'verify_certificate', 'ca_file',
-              'username', 'password_file', 'password', 'provider', 'region')
-SECURITY = ('none', 'starttls', 'tls')
 ABSENT = 'absent'
 
 
@@ -129,110 +130,33 @@ def is_absent(value):
     return value is None or (isinstance(value, str) and value == ABSENT)
 
 
-def read_password_file(where, path):
-    try:
-        with open(path, 'rb') as f:
-            data = f.read()
-    except (IOError, OSError) as e:
-        raise InputError('%s: password_file: cannot read %s: %s' % (where, path, e.strerror))
-    try:
-        text = data.decode('utf-8')
-    except UnicodeDecodeError:
-        raise InputError('%s: password_file: %s is not UTF-8 text' % (where, path))
-    if text.endswith('\n'):
-        text = text[:-1]
-    if text.endswith('\r'):
-        text = text[:-1]
-    return text
-
-
-def relay_from_spec(module, where, spec):
-    """A validated Smarthost.Relay from a relay dict of the playbook."""
-    if not isinstance(spec, dict):
-        raise InputError('%s: must be a dict of relay settings, null or "absent"' % where)
-    for key in spec:
-        if key not in RELAY_KEYS:
-            raise InputError('%s: unknown key "%s"; known: %s' % (where, key, ', '.join(RELAY_KEYS)))
-
-    def get(key):
-        value = spec.get(key)
-        return None if value is None or value == '' else value
-
-    if get('password') is not None and get('password_file') is not None:
-        raise InputError('%s: give password_file or password, not both' % where)
-
-    security_name = str(get('security') or 'starttls').lower()
-    if security_name not in SECURITY:
-        raise InputError('%s: security: must be one of %s, not "%s"' % (where, ', '.join(SECURITY), security_name))
-    security = {'none': Smarthost.Security.NONE,
-                'starttls': Smarthost.Security.STARTTLS,
-                'tls': Smarthost.Security.TLS}[security_name]
-
-    try:
-        if get('provider') is not None:
-            provider = Smarthost.Provider.lookup(str(get('provider')))
-            region = get('region')
-            relay = provider.create_relay(None if region is None else str(region), security)
-        else:
-            if get('region') is not None:
-                raise InputError('%s: region: needs provider' % where)
-            relay = Smarthost.Relay()
-    except GLib.Error as e:
-        raise InputError('%s: %s' % (where, e.message))
-
-    if get('host') is not None:
-        relay.set_host(str(get('host')))
-    relay.set_security(security)
-    if get('port') is not None:
-        try:
-            port = int(get('port'))
-        except (TypeError, ValueError):
-            raise InputError('%s: port: must be a number, not "%s"' % (where, get('port')))
-        if port < 0 or port > 65535:
-            raise InputError('%s: port: must be between 1 and 65535' % where)
-        relay.set_port(port)
-    for key, setter in (('mx_lookup', relay.set_mx_lookup),
-                        ('verify_certificate', relay.set_verify_certificate)):
-        if get(key) is not None:
-            try:
-                setter(boolean(get(key), strict=True))
-            except TypeError:
-                raise InputError('%s: %s: must be true or false, not "%s"' % (where, key, get(key)))
-    if get('ca_file') is not None:
-        relay.set_ca_file(str(get('ca_file')))
-    if get('username') is not None:
-        relay.set_username(str(get('username')))
-
-    password = None
-    if get('password_file') is not None:
-        password = read_password_file(where, str(get('password_file')))
-        module.no_log_values.add(password)
-    elif get('password') is not None:
-        password = str(get('password'))
-    if password:
-        relay.set_password(password)
-
-    try:
-        relay.validate()
-    except GLib.Error as e:
-        raise InputError('%s: %s' % (where, e.message))
-    return relay
-
-
-def relay_to_status(relay):
-    """The relay as `smarthostctl status --json` shows it: no password."""
-    if relay is None:
-        return None
-    return {
-        'host': relay.get_host(),
-        'port': relay.get_effective_port(),
-        'security': Smarthost.security_to_string(relay.get_security()),
-        'mx_lookup': relay.get_mx_lookup(),
-        'verify_certificate': relay.get_verify_certificate(),
-        'ca_file': relay.get_ca_file(),
-        'username': relay.get_username(),
-        'password_set': relay.get_password_set(),
+def state_from_params(params):
+    """The playbook's server and domains as a Smarthost.State. The library
+    reads it as it reads `smarthostctl apply` files: every key known and of
+    its type, passwords from password_file or password_env (or inline: the
+    module's arguments are no_log), the same domain listed only once."""
+    domains = params['domains'] or {}
+    if not isinstance(domains, dict):
+        raise InputError('domains: must be a dict of domain: relay')
+    data = {
+        'server': None if is_absent(params['server']) else params['server'],
+        'domains': dict((str(name), None if is_absent(spec) else spec) for name, spec in domains.items()),
     }
+    try:
+        text = json.dumps(data)
+    except (TypeError, ValueError) as e:
+        raise InputError('the relays must hold plain values (strings, numbers, booleans): %s' % e)
+    try:
+        return Smarthost.State.new_from_data(text, -1, Smarthost.JsonFlags.ALLOW_INLINE_PASSWORD)
+    except GLib.Error as e:
+        raise InputError(e.message)
+
+
+def state_to_result(state):
+    """server and domains as `smarthostctl status --json` shows them: no
+    password, "password_set" instead."""
+    data = json.loads(state.to_data())
+    return data['server'], data['domains']
 
 
 def open_backend(params):
@@ -247,12 +171,6 @@ def open_backend(params):
             raise InputError('config_dir: the %s backend did not take %s'
                              % (params['backend'], params['config_dir']))
     return backend
-
-
-def read_state(backend):
-    server = backend.get_server(None)
-    domains = backend.get_domains(None) or {}
-    return server, dict(domains)
 
 
 def inline_passwords(params):
@@ -278,47 +196,32 @@ class SmarthostModule(AnsibleModule):
 def run(module):
     params = module.params
     exclusive = params['exclusive']
-    domains_spec = params['domains'] or {}
+    server_given = params['server'] is not None
+    named = set()   # the domains the playbook lists, normalized
+    for name in (params['domains'] or {}):
+        try:
+            named.add(Smarthost.domain_normalize(str(name)))
+        except GLib.Error as e:
+            raise InputError('domains: "%s": %s' % (name, e.message))
 
     # Everything the playbook says, checked before the configuration is read.
-    where = 'server'
-    server_given = params['server'] is not None
-    remove_server = is_absent(params['server']) and (exclusive or server_given)
-    server_relay = None if is_absent(params['server']) else relay_from_spec(module, where, params['server'])
-
-    desired = {}     # normalized domain => Relay, or None to remove
-    for name, spec in domains_spec.items():
-        where = 'domains.%s' % name
-        try:
-            normalized = Smarthost.domain_normalize(str(name))
-        except GLib.Error as e:
-            raise InputError('%s: %s' % (where, e.message))
-        if normalized in desired:
-            raise InputError('%s: listed twice (as %s)' % (where, normalized))
-        desired[normalized] = None if is_absent(spec) else relay_from_spec(module, where, spec)
-
+    desired = state_from_params(params)
     backend = open_backend(params)
-    current_server, current_domains = read_state(backend)
-
     tx = backend.begin()
     tx.set_reload(params['reload'])
-    staged = []      # (where, domain or None for the server, relay or None)
-    if server_relay is not None or remove_server:
-        staged.append(('server', None, server_relay))
-    for domain in sorted(desired):
-        staged.append(('domains.%s' % domain, domain, desired[domain]))
-    if exclusive:
-        for domain in sorted(current_domains):
-            if domain not in desired:
-                staged.append(('domains.%s' % domain, domain, None))
-    for where, domain, relay in staged:
-        try:
-            if domain is None:
-                tx.set_server(relay)
-            else:
-                tx.set_domain(domain, relay)
-        except GLib.Error as e:     # policy, or what this backend cannot do
-            raise InputError('%s: %s' % (where, e.message))
+    try:
+        if exclusive:
+            # The complete state, applied the way `smarthostctl apply` does.
+            tx.set_state(desired)
+        else:
+            # Only what is given: the server if said, each domain listed
+            # (null or "absent" removes its relay).
+            if server_given:
+                tx.set_server(desired.get_server())
+            for domain in sorted(named):
+                tx.set_domain(domain, desired.get_domain(domain))
+    except GLib.Error as e:     # policy, or what this backend cannot do
+        raise InputError(e.message)
 
     result = {}
     preview = None
@@ -326,24 +229,24 @@ def run(module):
         preview = tx.preview(None)
 
     if module.check_mode:
-        changed = '# no change' not in preview
-        final_server = server_relay if server_relay is not None else (None if remove_server else current_server)
-        final_domains = {} if exclusive else dict(current_domains)
-        for domain, relay in desired.items():
-            if relay is None:
-                final_domains.pop(domain, None)
-            else:
-                final_domains[domain] = relay
+        changed = tx.get_would_change()
+        if exclusive:
+            final = desired
+        else:
+            final = backend.get_state(None)
+            if server_given:
+                final.set_server(desired.get_server())
+            for domain in named:
+                final.set_domain(domain, desired.get_domain(domain))
     else:
         tx.commit(None)
         changed = tx.get_changed()
-        final_server, final_domains = read_state(open_backend(params))
+        final = open_backend(params).get_state(None)
 
     result['changed'] = bool(changed)
     if module._diff and changed:
         result['diff'] = {'prepared': preview}
-    result['server'] = relay_to_status(final_server)
-    result['domains'] = dict((d, relay_to_status(r)) for d, r in sorted(final_domains.items()))
+    result['server'], result['domains'] = state_to_result(final)
     return result
 
 

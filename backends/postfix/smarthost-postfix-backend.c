@@ -1237,15 +1237,48 @@ emit_read_domain (DomainMaps    *m,
   emit_domain (m, key + 1, route, cred, colon ? (gsize) (colon - cred) : strlen (cred), password);
 }
 
-static void
+/* The password of a staged relay that keeps the stored one: the stored
+ * credentials of the same domain, for the same user. */
+static gboolean
+kept_password (const char      *what,
+               const char      *stored,     /* "user:password", or NULL */
+               SmarthostRelay  *relay,
+               const char     **password,
+               GError         **error)
+{
+  const char *user = smarthost_relay_get_username (relay);
+  const char *colon = stored ? strchr (stored, ':') : NULL;
+
+  if (colon == NULL || colon[1] == '\0' || (gsize) (colon - stored) != strlen (user) ||
+      strncmp (stored, user, colon - stored) != 0)
+    {
+      g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
+                   "%s: password: none is stored for user %s to keep; give the password", what, user);
+      return FALSE;
+    }
+  *password = colon + 1;
+  return TRUE;
+}
+
+static gboolean
 emit_staged_domain (DomainMaps     *m,
                     SmarthostPlan  *plan,
+                    PfState        *st,
                     GHashTable     *relay_routes,
-                    const Change   *c)
+                    const Change   *c,
+                    GError        **error)
 {
   const char *user = smarthost_relay_get_username (c->relay);
   const char *password = smarthost_relay_get_password (c->relay);
 
+  if (_smarthost_relay_keeps_password (c->relay))
+    {
+      g_autofree char *key = g_strconcat ("@", c->domain, NULL);
+      const char *stored = st->map[MAP_SPASSWD] ? g_hash_table_lookup (st->map[MAP_SPASSWD], key) : NULL;
+
+      if (!kept_password (c->domain, stored, c->relay, &password, error))
+        return FALSE;
+    }
   if (user != NULL)
     {
       /* The staged relays live as long as the plan; adopted ones do not. */
@@ -1256,18 +1289,22 @@ emit_staged_domain (DomainMaps     *m,
     }
   emit_domain (m, c->domain, route_of_relay (relay_routes, c->relay),
                user, user ? strlen (user) : 0, password);
+  return TRUE;
 }
 
-/* The domain maps: what is configured, with the staged changes. */
-static void
+/* The domain maps: what is configured, with the staged changes; with
+ * @replace, only the staged (and adopted) domains. */
+static gboolean
 build_domain_maps (PfState       *st,
                    SmarthostPlan *plan,
                    GHashTable    *staged,          /* domain -> relay or NULL */
+                   gboolean       replace,
                    GHashTable    *adopted,         /* domain -> relay, or NULL */
                    GHashTable    *value_routes,    /* value read -> Route */
                    GHashTable    *relay_routes,    /* relay -> Route */
                    gboolean       preview,
-                   DomainMaps    *m)
+                   DomainMaps    *m,
+                   GError       **error)
 {
   GHashTable *routes = st->map[MAP_TRANSPORT];
   g_autoptr(GPtrArray) old_keys = NULL;
@@ -1333,19 +1370,20 @@ build_domain_maps (PfState       *st,
         }
       if (cmp < 0)
         {
-          if (r != NULL)
+          if (r != NULL && !replace)
             emit_read_domain (m, plan, st, k, r);
           i++;
           continue;
         }
       if (cmp == 0 && c->adopted && r != NULL)
         emit_read_domain (m, plan, st, k, r);    /* ours already: adoption leaves it */
-      else if (c->relay != NULL)
-        emit_staged_domain (m, plan, relay_routes, c);
+      else if (c->relay != NULL && !emit_staged_domain (m, plan, st, relay_routes, c, error))
+        return FALSE;
       if (cmp == 0)
         i++;
       j++;
     }
+  return TRUE;
 }
 
 /* Every transport the domains use, with its master.cf entry. */
@@ -1467,6 +1505,26 @@ build_plan (SmarthostPostfixBackend  *self,
     {
       server = staged_server ? g_object_ref (staged_server) : NULL;
       manage_server = TRUE;
+      if (server != NULL && _smarthost_relay_keeps_password (server))
+        {
+          /* Only a server relay of ours has a password we can read. */
+          g_autoptr(SmarthostRelay) current = server_is_ours (st) ? read_server (st, FALSE, cancellable, NULL) : NULL;
+          g_autofree char *stored = NULL;
+          const char *password;
+
+          if (current != NULL && smarthost_relay_get_password (current) != NULL)
+            stored = g_strconcat (smarthost_relay_get_username (current), ":",
+                                  smarthost_relay_get_password (current), NULL);
+          if (!kept_password ("server", stored, server, &password, error))
+            {
+              _smarthost_secret_free (g_steal_pointer (&stored));
+              return FALSE;
+            }
+          g_object_unref (server);
+          server = smarthost_relay_copy (staged_server);
+          smarthost_relay_set_password (server, password);
+          _smarthost_secret_free (g_steal_pointer (&stored));
+        }
     }
   else if (adoption != NULL && adoption->server != NULL)
     {
@@ -1481,8 +1539,10 @@ build_plan (SmarthostPostfixBackend  *self,
 
   /* 2. Maps and transports: the domains configured, with the staged
    * changes, in one pass. */
-  build_domain_maps (st, plan, _smarthost_transaction_get_domains (tx),
-                     adoption ? adoption->domains : NULL, value_routes, relay_routes, preview, &dm);
+  if (!build_domain_maps (st, plan, _smarthost_transaction_get_domains (tx),
+                          smarthost_transaction_get_replace_domains (tx),
+                          adoption ? adoption->domains : NULL, value_routes, relay_routes, preview, &dm, error))
+    return FALSE;
   add_domain_transports (st, transports, value_routes, relay_routes);
   if (manage_server && server != NULL)
     {
@@ -1878,6 +1938,7 @@ smarthost_postfix_backend_preview (SmarthostBackend      *backend,
 
   if (st == NULL || !build_plan (self, tx, st, TRUE, &plan, cancellable, error))
     return NULL;
+  _smarthost_transaction_set_would_change (tx, _smarthost_plan_has_changes (plan));
   return _smarthost_plan_to_preview (plan);
 }
 

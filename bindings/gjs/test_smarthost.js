@@ -15,7 +15,7 @@ const {GLib, Gio, GObject, Smarthost} = imports.gi;
 const System = imports.system;
 
 // Every *_async method returns a promise when called without a callback.
-for (const name of ['get_server', 'get_domain', 'list_domains', 'set_server', 'set_domain'])
+for (const name of ['get_server', 'get_domain', 'list_domains', 'get_state', 'set_server', 'set_domain'])
     Gio._promisify(Smarthost.Backend.prototype, `${name}_async`, `${name}_finish`);
 for (const name of ['preview', 'commit'])
     Gio._promisify(Smarthost.Transaction.prototype, `${name}_async`, `${name}_finish`);
@@ -363,6 +363,39 @@ test('a commit whose objects are dropped still completes', async () => {
         System.gc();
         assert(await promise);
         assertEqual(await Smarthost.PostfixBackend.new(dir).list_domains_async(null), ['example.com']);
+    } finally {
+        await removeTree(dir);
+    }
+});
+
+test('a complete state as JSON: read, applied, read back', async () => {
+    const dir = makeConfigDir();
+    try {
+        const b = Smarthost.PostfixBackend.new(dir);
+        assert(await b.set_domain_async('old.example', relay(), null));
+        const state = Smarthost.State.new_from_data(JSON.stringify({
+            server: null,
+            domains: {'Shop.Example': {host: 'relay.example.net', security: 'tls'}},
+        }), -1, Smarthost.JsonFlags.NONE);
+        assertEqual(state.list_domains(), ['shop.example']);
+        const tx = b.begin();
+        assert(tx.set_state(state));
+        const preview = await tx.preview_async(null);
+        assert(tx.get_would_change() && preview.includes('-@old.example'), preview);
+        assert(await tx.commit_async(null));
+        const now = await Smarthost.PostfixBackend.new(dir).get_state_async(null);
+        assertEqual(JSON.parse(now.to_data()).domains['shop.example'].port, 465);
+        assert(now.equal(state));
+        // Strict: a string is not a boolean, and the error names the key.
+        try {
+            Smarthost.Relay.new_from_json('{"host": "a.example.net", "verify_certificate": "no"}', -1,
+                Smarthost.JsonFlags.NONE);
+            throw new AssertionError('a string was taken for a boolean');
+        } catch (e) {
+            if (e instanceof AssertionError)
+                throw e;
+            assertSmarthostError(e, Smarthost.Error.INVALID, 'relay.verify_certificate');
+        }
     } finally {
         await removeTree(dir);
     }

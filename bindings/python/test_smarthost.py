@@ -15,6 +15,7 @@
 # used anywhere in this file.
 
 import gc
+import json
 import os
 import shutil
 import subprocess
@@ -666,6 +667,136 @@ class TestTransaction(TempConfigTestCase):
 
 
 # --- a backend written in Python ----------------------------------------------
+
+# --- State and JSON ---------------------------------------------------------
+
+class TestState(TempConfigTestCase):
+    """The complete state: what status --json prints and apply reads, in
+    the library, so that every language gets the same strict reading."""
+
+    def test_relay_json_round_trip(self):
+        relay = make_relay(port=2525)
+        data = json.loads(relay.to_json())
+        self.assertEqual(data, {'host': 'smtp.example.net', 'port': 2525, 'security': 'starttls',
+                                'mx_lookup': False, 'verify_certificate': True, 'ca_file': None,
+                                'username': 'apikey', 'password_set': True})
+        self.assertNotIn(PASSWORD, relay.to_json())
+        back = Smarthost.Relay.new_from_json(relay.to_json(), -1, Smarthost.JsonFlags.NONE)
+        self.assertEqual(back.get_port(), 2525)
+        self.assertTrue(back.get_password_set())
+        self.assertIsNone(back.get_password())     # kept, not known
+
+    def test_password_by_reference(self):
+        path = os.path.join(self.tmp, 'pw')
+        with open(path, 'w') as f:
+            f.write(PASSWORD + '\n')
+        spec = {'host': 'smtp.example.net', 'username': 'u', 'password_file': path}
+        relay = Smarthost.Relay.new_from_json(json.dumps(spec), -1, Smarthost.JsonFlags.NONE)
+        self.assertEqual(relay.get_password(), PASSWORD)
+        os.environ['SMARTHOST_TEST_PW'] = OTHER_PASSWORD
+        self.addCleanup(os.environ.pop, 'SMARTHOST_TEST_PW')
+        spec = {'host': 'smtp.example.net', 'username': 'u', 'password_env': 'SMARTHOST_TEST_PW'}
+        relay = Smarthost.Relay.new_from_json(json.dumps(spec), -1, Smarthost.JsonFlags.NONE)
+        self.assertEqual(relay.get_password(), OTHER_PASSWORD)
+        spec = {'host': 'smtp.example.net', 'username': 'u', 'password': PASSWORD}
+        with self.assertRaises(GLib.Error) as cm:
+            Smarthost.Relay.new_from_json(json.dumps(spec), -1, Smarthost.JsonFlags.NONE)
+        self.assertIn('relay.password:', cm.exception.message)
+        self.assertNotIn(PASSWORD, cm.exception.message)
+        relay = Smarthost.Relay.new_from_json(json.dumps(spec), -1, Smarthost.JsonFlags.ALLOW_INLINE_PASSWORD)
+        self.assertEqual(relay.get_password(), PASSWORD)
+
+    def test_strict_types(self):
+        for key, value in (('verify_certificate', 'false'), ('port', True), ('port', 1.5),
+                           ('mx_lookup', 1), ('host', 7), ('nonsense', 1)):
+            spec = {'host': 'smtp.example.net', key: value}
+            with self.assertRaises(GLib.Error) as cm:
+                Smarthost.Relay.new_from_json(json.dumps(spec), -1, Smarthost.JsonFlags.NONE)
+            self.assertTrue(cm.exception.matches(Smarthost.error_quark(), Smarthost.Error.INVALID))
+            self.assertIn(key, cm.exception.message)
+
+    def test_state_from_and_to_data(self):
+        state = Smarthost.State.new_from_data(json.dumps({
+            'server': {'provider': 'sendgrid', 'password_set': True},
+            'domains': {'Shop.Example.': {'host': 'relay.example.net', 'security': 'tls'},
+                        'gone.example': None}}), -1, Smarthost.JsonFlags.NONE)
+        self.assertEqual(state.list_domains(), ['shop.example'])
+        self.assertEqual(state.get_server().get_host(), 'smtp.sendgrid.net')
+        self.assertEqual(state.get_server().get_username(), 'apikey')
+        self.assertEqual(state.get_domain('SHOP.example').get_effective_port(), 465)
+        self.assertIsNone(state.get_backend_name())
+        data = json.loads(state.to_data())
+        self.assertEqual(sorted(data), ['domains', 'server'])
+        self.assertEqual(list(data['domains']), ['shop.example'])
+        again = Smarthost.State.new_from_data(state.to_data(), -1, Smarthost.JsonFlags.NONE)
+        self.assertTrue(again.equal(state))
+        with self.assertRaises(GLib.Error) as cm:
+            Smarthost.State.new_from_data('{"server": null}', -1, Smarthost.JsonFlags.NONE)
+        self.assertIn('complete state', cm.exception.message)
+
+    def test_set_state_replaces_every_domain(self):
+        self.backend.set_domain('old.example', make_relay(), None)
+        state = Smarthost.State()
+        state.set_domain('new.example', make_relay(host='relay.example.net'))
+        state.set_server(make_relay())
+        tx = self.backend.begin()
+        tx.set_state(state)
+        self.assertTrue(tx.get_replace_domains())
+        preview = tx.preview(None)
+        self.assertTrue(tx.get_would_change())
+        self.assertIn('-@old.example', preview)
+        tx.commit(None)
+        self.assertTrue(tx.get_changed())
+        current = self.fresh_backend().get_state(None)
+        self.assertEqual(current.get_backend_name(), 'postfix')
+        self.assertEqual(current.list_domains(), ['new.example'])
+        self.assertTrue(current.equal(state))
+        # The same state again changes nothing, and a preview says so.
+        tx = self.fresh_backend().begin()
+        tx.set_state(state)
+        tx.preview(None)
+        self.assertFalse(tx.get_would_change())
+
+    def test_kept_password(self):
+        self.backend.set_domain('a.example', make_relay(username='ua'), None)
+        relay = Smarthost.Relay(host='other.example.net', username='ua')
+        relay.set_port(2525)
+        kept = Smarthost.Relay.new_from_json(json.dumps(dict(json.loads(relay.to_json()), password_set=True)),
+                                             -1, Smarthost.JsonFlags.NONE)
+        self.backend.set_domain('a.example', kept, None)
+        back = self.fresh_backend().get_domain('a.example', None)
+        self.assertEqual(back.get_host(), 'other.example.net')
+        self.assertEqual(back.get_password(), PASSWORD)
+        # Nothing stored to keep for another domain.
+        with self.assertRaises(GLib.Error) as cm:
+            self.backend.set_domain('b.example', kept, None)
+        self.assertIn('b.example: password:', cm.exception.message)
+
+    def test_state_of_another_backend(self):
+        state = Smarthost.State(backend_name='smartermail')
+        with self.assertRaises(GLib.Error) as cm:
+            self.backend.begin().set_state(state)
+        self.assertIn('backend', cm.exception.message)
+        state.set_backend_name('postfix')
+        self.assertEqual(json.loads(state.to_data())['backend'], 'postfix')
+        self.backend.begin().set_state(state)
+
+    def test_replace_domains_without_a_state(self):
+        self.backend.set_domain('old.example', make_relay(), None)
+        tx = self.backend.begin()
+        self.assertFalse(tx.get_replace_domains())
+        tx.set_replace_domains(True)
+        self.assertTrue(tx.props.replace_domains)
+        tx.set_domain('new.example', make_relay())
+        tx.commit(None)
+        self.assertEqual(self.fresh_backend().list_domains(None), ['new.example'])
+
+    def test_get_state_async(self):
+        self.backend.set_domain('a.example', make_relay(), None)
+        b = self.backend
+        state = run_async(lambda cb: (b.get_state_async(None, cb), b.get_state_finish)[1])
+        self.assertEqual(state.list_domains(), ['a.example'])
+
 
 class ToyBackend(GObject.Object, Smarthost.Backend):
     """A server-wide relay with STARTTLS, nothing else, kept in memory."""
@@ -1354,6 +1485,19 @@ class TestSpf(unittest.TestCase):
             Smarthost.spf_merge('v=DMARC1; p=none', 'sendgrid.net')
         self.assertTrue(cm.exception.matches(ERROR, Smarthost.Error.INVALID))
 
+    def test_merge_for_domain_zone_text_and_authorizes(self):
+        record, warnings = Smarthost.spf_merge_for_domain('shop.example', '"v=spf1 mx" " -all"', 'sendgrid.net')
+        self.assertEqual(record, 'v=spf1 mx include:sendgrid.net -all')
+        self.assertFalse(Smarthost.spf_authorizes('v=spf1 mx -all', 'sendgrid.net'))
+        self.assertTrue(Smarthost.spf_authorizes(record, 'sendgrid.net'))
+        with self.assertRaises(GLib.Error):
+            Smarthost.spf_merge_for_domain('shop.example', None, 'shop.example')
+        long_record = 'v=spf1 ' + ' '.join('ip4:192.0.2.%d' % i for i in range(40)) + ' -all'
+        zone = Smarthost.spf_to_zone_text(long_record)
+        parts = zone.split('" "')
+        self.assertGreater(len(parts), 1)
+        self.assertEqual(''.join(parts).strip('"'), long_record)
+
     def test_lookup(self):
         # No DNS here, most likely: either records or a clean error.
         try:
@@ -1410,6 +1554,19 @@ class TestProviders(unittest.TestCase):
         self.assertTrue(cm.exception.matches(ERROR, Smarthost.Error.INVALID))
         with self.assertRaises(GLib.Error):
             Smarthost.Provider.lookup('no-such-service')
+
+    def test_ports_regions_and_matching(self):
+        ses = Smarthost.Provider.lookup('ses')
+        self.assertEqual(ses.get_default_region(), 'us-east-1')
+        self.assertIsNone(Smarthost.Provider.lookup('sendgrid').get_default_region())
+        ports = ses.get_ports(Security.TLS)
+        self.assertEqual(ports[0], ses.get_port(Security.TLS))
+        self.assertEqual(Smarthost.Provider.lookup('postmark').get_ports(Security.TLS), [])
+        provider, region = Smarthost.Provider.find_for_relay(
+            Smarthost.Relay(host='EMAIL-SMTP.eu-west-1.amazonaws.com'))
+        self.assertEqual((provider.get_id(), region), ('ses', 'eu-west-1'))
+        provider, region = Smarthost.Provider.find_for_relay(Smarthost.Relay(host='relay.example.net'))
+        self.assertIsNone(provider)
 
 
 class TestApiCoverage(unittest.TestCase):

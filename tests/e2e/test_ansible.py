@@ -265,18 +265,22 @@ class AnsibleModuleTest(unittest.TestCase):
             # (arguments, what the message must say)
             (self.desired(domains={"shop.example": good_shop,
                                    "news.example": dict(self.NEWS, port=70000, password=OTHER_PASSWORD)}),
-             "domains.news.example: port: must be between 1 and 65535"),
+             "domains.news.example.port: must be a whole number between 1 and 65535"),
+            (self.desired(domains={"shop.example": dict(good_shop, port=True)}),
+             "domains.shop.example.port: must be a whole number"),
+            (self.desired(domains={"shop.example": dict(good_shop, verify_certificate="no")}),
+             "domains.shop.example.verify_certificate: must be true or false"),
             (self.desired(domains={"shop.example": dict(good_shop, security="ssl")}),
-             "domains.shop.example: security: must be one of none, starttls, tls"),
+             "domains.shop.example.security:"),
             (self.desired(domains={"shop.example": dict(good_shop, hots="x.example")}),
              'domains.shop.example: unknown key "hots"'),
-            (self.desired(domains={"bad domain": good_shop}), "domains.bad domain: domain:"),
+            (self.desired(domains={"bad domain": good_shop}), 'domains: "bad domain": domain:'),
             (self.desired(server=dict(self.SERVER, password_file=self.password_file,
                                       password=OTHER_PASSWORD)),
-             "server: give password_file or password, not both"),
+             "server: give one of password_file, password_env and password"),
             (self.desired(server=dict(self.SERVER, password_file=os.path.join(self.tmp, "missing.pw"))),
-             "server: password_file: cannot read"),
-            (self.desired(server=dict(self.SERVER, host=None, password=OTHER_PASSWORD)), "server: host"),
+             "server.password_file: cannot open"),
+            (self.desired(server=dict(self.SERVER, host=None, password=OTHER_PASSWORD)), "server: needs a host"),
         ]
         results = self.play([c[0] for c in cases], check=False, expect_failed=True)
         for (args, message), r in zip(cases, results):

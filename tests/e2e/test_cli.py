@@ -535,7 +535,7 @@ class TestProvidersSpfApply(CliTestCase):
                  ({"server": None, "domains": {}, "extra": 1}, "unknown key"),
                  ({"server": {"host": "smtp.example.net", "hots": 1}, "domains": {}}, "unknown key"),
                  ({"server": {"host": "smtp.example.net", "username": "u", "password": SECRET}, "domains": {}},
-                  "allow-inline-password"),
+                  "--allow-inline-password"),
                  ({"server": {"host": "smtp.example.net", "username": "u", "password_env": "NOT_SET_ANYWHERE"},
                    "domains": {}}, "password_env"),
                  ({"server": None, "domains": {"bad domain": {"host": "x.example"}}}, "domain:"),
@@ -548,6 +548,100 @@ class TestProvidersSpfApply(CliTestCase):
             self.assertEqual(before, snapshot(self.tmp), needle)
         proc = self.run_ctl("apply", "-", stdin="not json")
         self.assertExit(proc, 2)
+
+    def test_apply_is_strict_about_types(self):
+        """A value of the wrong type is an error naming the key, never
+        coerced: "true" is not true, and a security setting must not be
+        turned off by a typo."""
+        self.assertExit(self.run_ctl("set-domain", "keep.example", "smtp.example.net"), 0)
+        before = snapshot(self.tmp)
+        relay = {"host": "smtp.example.net"}
+        cases = [("verify_certificate", "true", "server.verify_certificate: must be true or false"),
+                 ("verify_certificate", None, "server.verify_certificate: must be true or false"),
+                 ("verify_certificate", 0, "server.verify_certificate: must be true or false"),
+                 ("mx_lookup", "yes", "server.mx_lookup: must be true or false"),
+                 ("port", True, "server.port: must be a whole number"),
+                 ("port", 587.9, "server.port: must be a whole number"),
+                 ("port", "2525", "server.port: must be a whole number"),
+                 ("port", 0, "server.port: must be a whole number"),
+                 ("port", 70000, "server.port: must be a whole number"),
+                 ("security", 5, "server.security: must be a string"),
+                 ("security", "ssl", "server.security:"),
+                 ("username", 42, "server.username: must be a string"),
+                 ("host", ["a"], "server.host: must be a string"),
+                 ("region", "eu-west-1", "server.region: needs a provider"),
+                 ("provider", "sendgrid", "give host or provider, not both"),
+                 ("password_set", "yes", "server.password_set: must be true or false")]
+        for key, value, needle in cases:
+            data = {"server": dict(relay, **{key: value}), "domains": {}}
+            proc = self.run_ctl("apply", self.write_json(data))
+            self.assertExit(proc, 2)
+            self.assertIn(needle, proc.stderr, (key, value))
+            self.assertNotIn("CRITICAL", proc.stderr)
+            os.unlink(os.path.join(self.tmp, "state.json"))
+            self.assertEqual(before, snapshot(self.tmp), (key, value))
+        # The same domain twice, in two spellings.
+        proc = self.run_ctl("apply", self.write_json({"server": None, "domains": {
+            "Shop.example": {"host": "a.example.net"}, "shop.example.": {"host": "b.example.net"}}}))
+        self.assertExit(proc, 2)
+        self.assertIn("same domain", proc.stderr)
+        # A state of another backend.
+        proc = self.run_ctl("apply", self.write_json({"backend": "smartermail", "server": None, "domains": {}}))
+        self.assertExit(proc, 2)
+        self.assertIn("backend", proc.stderr)
+        os.unlink(os.path.join(self.tmp, "state.json"))
+        self.assertEqual(before, snapshot(self.tmp))
+
+    def test_apply_errors_never_quote_a_password(self):
+        """JSON syntax errors name the place, not the text: a password
+        written without quotes, or a number where a string belongs, must
+        not come back in the message."""
+        before = snapshot(self.tmp)
+        for text in ('{"server": {"host": "a.example.net", "username": "u", "password": %s}, "domains": {}}' % SECRET,
+                     '{"server": {"host": "a.example.net", "username": "u" "%s"}, "domains": {}}' % SECRET,
+                     '{"server": {"host": "a.example.net", "username": "u", "password": 98765431}, "domains": {}}'):
+            for args in (["apply", "-"], ["--allow-inline-password", "apply", "-"]):
+                proc = self.run_ctl(*args, stdin=text)
+                self.assertExit(proc, 2)
+                self.assertNotIn(SECRET, proc.stderr + proc.stdout)
+                self.assertNotIn("98765431", proc.stderr + proc.stdout)
+        self.assertEqual(before, snapshot(self.tmp))
+
+    def test_status_json_applies_back_unchanged(self):
+        """status --json is a valid apply file: relays with a password say
+        "password_set": true, which keeps the stored password."""
+        self.assertExit(self.run_ctl("set-server", "smtp.example.net", "--user", "srv",
+                                     "--password-file", self.secret_file), 0)
+        self.assertExit(self.run_ctl("set-domain", "a.example", "relay-a.example.net", "--security", "tls",
+                                     "--user", "ua", "--password-file", self.secret_file), 0)
+        self.assertExit(self.run_ctl("set-domain", "b.example", "relay-b.example.net"), 0)
+        status = self.run_ctl("--json", "status")
+        self.assertExit(status, 0)
+        before = snapshot(self.tmp)
+        proc = self.run_ctl("--json", "--dry-run", "apply", "-", stdin=status.stdout)
+        self.assertExit(proc, 0)
+        self.assertFalse(json.loads(proc.stdout)["changed"])
+        proc = self.run_ctl("--json", "apply", "-", stdin=status.stdout)
+        self.assertExit(proc, 0)
+        self.assertFalse(json.loads(proc.stdout)["changed"])
+        self.assertEqual(before, snapshot(self.tmp))
+        # A port changed in that file keeps the password too.
+        state = json.loads(status.stdout)
+        state["domains"]["a.example"]["port"] = 2465
+        proc = self.run_ctl("--json", "apply", self.write_json(state))
+        self.assertExit(proc, 0)
+        self.assertTrue(json.loads(proc.stdout)["changed"])
+        with open(os.path.join(self.conf, "smarthost", "sender_passwd")) as f:
+            self.assertIn("@a.example ua:" + SECRET, f.read())
+        # Another user name cannot keep the old user's password.
+        state["domains"]["a.example"]["username"] = "someone-else"
+        os.unlink(os.path.join(self.tmp, "state.json"))
+        before = snapshot(self.tmp)
+        proc = self.run_ctl("apply", self.write_json(state))
+        self.assertExit(proc, 2)
+        self.assertIn("a.example: password:", proc.stderr)
+        os.unlink(os.path.join(self.tmp, "state.json"))
+        self.assertEqual(before, snapshot(self.tmp))
 
 
 if __name__ == "__main__":

@@ -4,9 +4,9 @@
 libsmarthost has test-only fault points on every step of a commit (listed in
 libsmarthost/smarthost-plan.c; keep FAULT_POINTS below in step). The
 environment variable SMARTHOST_FAULT_POINT=NAME:N makes the committing
-process SIGKILL itself the N-th time it reaches NAME. For three commands
-(set-server with a password, set-domain, unset-domain), each point and each
-N in turn, this test
+process SIGKILL itself the N-th time it reaches NAME. For five commands
+(set-server with a password, set-domain, unset-domain, unset-server, and
+apply of a whole state), each point and each N in turn, this test
 
 1. starts from the same "old" configuration directory, runs the command
    with the fault point set and checks that it died by SIGKILL;
@@ -303,6 +303,35 @@ class CrashTestCase(unittest.TestCase):
             expect_points=["journal", "write", "backup", "rename", "delete", "step", "commit", "cleanup"])
         # Both sender maps and their tables are deleted.
         self.assertEqual(hits["delete"], 4)
+        self.assertNotIn("build", hits)
+
+    def test_apply(self):
+        """A whole state in one commit: the server relay changes port and
+        keeps its password, a domain keeps its own, one is removed, one is
+        added."""
+        state = {"server": {"host": "smtp.example.net", "port": 2525, "username": "apikey", "password_set": True},
+                 "domains": {"a.example": {"host": "relay-a.example.net", "username": "a@example",
+                                           "password_set": True},
+                             "c.example": {"host": "relay-c.example.net", "security": "tls"}}}
+        hits = self.run_scenario(
+            [(["set-server", "smtp.example.net", "--user", "apikey", "--password-stdin"], SECRET),
+             (["set-domain", "a.example", "relay-a.example.net", "--user", "a@example", "--password-stdin"], SECRET),
+             (["set-domain", "b.example", "relay-b.example.net"], None)],
+            ["apply", "-"], stdin=json.dumps(state),
+            expect_points=["journal", "write", "build", "backup", "rename", "step", "commit", "cleanup"])
+        # sender_transport and server_passwd (the nexthop of its entry has
+        # a new port) are rebuilt, their tables and both .cf files replaced;
+        # sender_passwd, whose entries stay the same, is not touched.
+        self.assertEqual(hits["build"], 2)
+        self.assertEqual(hits["rename"], 6)
+        with open(os.path.join(self.conf, "smarthost", "server_passwd")) as f:
+            self.assertIn("apikey:" + SECRET, f.read())
+
+    def test_unset_server(self):
+        hits = self.run_scenario(
+            [(["set-server", "smtp.example.net", "--user", "apikey", "--password-stdin"], SECRET)],
+            ["unset-server"],
+            expect_points=["journal", "write", "backup", "rename", "delete", "step", "commit", "cleanup"])
         self.assertNotIn("build", hits)
 
     def test_kill_during_recovery(self):

@@ -14,6 +14,7 @@
 #   relay           domain normalization, relay validation, and what a
 #                   valid relay becomes in Postfix's files (read back)
 #   diff            the unified diff of dry runs, applied back
+#   state           states and relays in JSON (apply files), written back
 #
 # Meson builds with gcc, which has no libFuzzer, so this script compiles
 # the target and the library sources it needs with clang and

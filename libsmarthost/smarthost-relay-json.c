@@ -1,0 +1,492 @@
+/* smarthost-relay-json.c: relays as JSON, the shape of status --json and apply
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "smarthost-error.h"
+#include "smarthost-private.h"
+#include "smarthost-provider.h"
+#include "smarthost-relay.h"
+
+/*
+ * Implementation notes
+ *
+ * A relay in JSON has the keys of `smarthostctl status --json`:
+ *
+ *   { "host": "smtp.sendgrid.net", "port": 587, "security": "starttls",
+ *     "mx_lookup": false, "verify_certificate": true, "ca_file": null,
+ *     "username": "apikey", "password_set": true }
+ *
+ * and, when read, a few more: "provider" and "region" stand in for the
+ * host and port (a preset of SmarthostProvider), and the password comes by
+ * reference, "password_file" (an absolute path) or "password_env" (the
+ * name of an environment variable), or inline as "password" only when the
+ * caller allows it. "password_set": true with none of them keeps the
+ * password the backend has stored: that is what a state printed by
+ * status --json says, so it can be applied back unchanged.
+ *
+ * Reading is strict, because these files drive live mail servers: every
+ * key must be known and of its type ("verify_certificate": "no" is not
+ * false, it is an error), and no error quotes a value that could be a
+ * password, not even in a JSON syntax error.
+ */
+
+static const char * const relay_keys[] = {
+  "host", "port", "security", "mx_lookup", "verify_certificate", "ca_file", "username", "password_set",
+  "password_file", "password_env", "password", "provider", "region", NULL
+};
+
+/* An unknown key, named in the error if it looks like one: a key name
+ * mistyped. Anything else (a value pasted where a key belongs, a
+ * password among them) is not quoted. */
+gboolean
+_smarthost_json_unknown_key (GError     **error,
+                             const char  *where,
+                             const char  *key,
+                             const char  *known)
+{
+  gsize len = strspn (key, "abcdefghijklmnopqrstuvwxyz_");
+
+  if (len > 0 && len <= 32 && key[len] == '\0')
+    g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID, "%s: unknown key \"%s\"; known: %s",
+                 where, key, known);
+  else
+    g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
+                 "%s: an unknown key (not shown: it is not a key name); known: %s", where, known);
+  return FALSE;
+}
+
+/* The relay as a JSON object (null for no relay). Never the password. */
+JsonNode *
+_smarthost_relay_to_json_node (SmarthostRelay *relay)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  const char *ca_file, *username;
+
+  if (relay == NULL)
+    return json_node_new (JSON_NODE_NULL);
+  ca_file = smarthost_relay_get_ca_file (relay);
+  username = smarthost_relay_get_username (relay);
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "host");
+  json_builder_add_string_value (b, smarthost_relay_get_host (relay));
+  json_builder_set_member_name (b, "port");
+  json_builder_add_int_value (b, smarthost_relay_get_effective_port (relay));
+  json_builder_set_member_name (b, "security");
+  json_builder_add_string_value (b, smarthost_security_to_string (smarthost_relay_get_security (relay)));
+  json_builder_set_member_name (b, "mx_lookup");
+  json_builder_add_boolean_value (b, smarthost_relay_get_mx_lookup (relay));
+  json_builder_set_member_name (b, "verify_certificate");
+  json_builder_add_boolean_value (b, smarthost_relay_get_verify_certificate (relay));
+  json_builder_set_member_name (b, "ca_file");
+  if (ca_file != NULL)
+    json_builder_add_string_value (b, ca_file);
+  else
+    json_builder_add_null_value (b);
+  json_builder_set_member_name (b, "username");
+  if (username != NULL)
+    json_builder_add_string_value (b, username);
+  else
+    json_builder_add_null_value (b);
+  json_builder_set_member_name (b, "password_set");
+  json_builder_add_boolean_value (b, smarthost_relay_get_password_set (relay));
+  json_builder_end_object (b);
+  return json_builder_get_root (b);
+}
+
+/* --- reading, strictly ------------------------------------------------ */
+
+static gboolean
+type_error (GError     **error,
+            const char  *where,
+            const char  *key,
+            const char  *what)
+{
+  g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID, "%s.%s: must be %s", where, key, what);
+  return FALSE;
+}
+
+/* A string member; absent or null gives NULL. */
+static gboolean
+get_string (JsonObject  *o,
+            const char  *where,
+            const char  *key,
+            const char **out,
+            GError     **error)
+{
+  JsonNode *node = json_object_get_member (o, key);
+
+  *out = NULL;
+  if (node == NULL || JSON_NODE_HOLDS_NULL (node))
+    return TRUE;
+  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
+    return type_error (error, where, key, "a string or null");
+  *out = json_node_get_string (node);
+  return TRUE;
+}
+
+/* A boolean member; absent leaves *@out as it is. */
+static gboolean
+get_boolean (JsonObject  *o,
+             const char  *where,
+             const char  *key,
+             gboolean    *out,
+             GError     **error)
+{
+  JsonNode *node = json_object_get_member (o, key);
+
+  if (node == NULL)
+    return TRUE;
+  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_BOOLEAN)
+    return type_error (error, where, key, "true or false");
+  *out = json_node_get_boolean (node);
+  return TRUE;
+}
+
+/* The port; absent or null gives 0 (the usual port of the mode). */
+static gboolean
+get_port (JsonObject  *o,
+          const char  *where,
+          guint       *out,
+          GError     **error)
+{
+  JsonNode *node = json_object_get_member (o, "port");
+  gint64 port;
+
+  *out = 0;
+  if (node == NULL || JSON_NODE_HOLDS_NULL (node))
+    return TRUE;
+  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_INT64 ||
+      (port = json_node_get_int (node)) < 1 || port > 65535)
+    return type_error (error, where, "port", "a whole number between 1 and 65535, or null");
+  *out = (guint) port;
+  return TRUE;
+}
+
+/* The password a relay refers to, or NULL with nothing referred to. */
+static gboolean
+read_password (JsonObject          *o,
+               const char          *where,
+               SmarthostJsonFlags   flags,
+               char               **password,
+               GError             **error)
+{
+  const char *inline_password, *file, *env;
+  JsonNode *node = json_object_get_member (o, "password");
+
+  *password = NULL;
+  /* Not get_string(): its error could only say "must be a string", but
+   * nothing here may echo what was given. */
+  if (node != NULL && !JSON_NODE_HOLDS_NULL (node) &&
+      (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING))
+    return type_error (error, where, "password", "a string");
+  inline_password = node != NULL && !JSON_NODE_HOLDS_NULL (node) ? json_node_get_string (node) : NULL;
+  if (!get_string (o, where, "password_file", &file, error) ||
+      !get_string (o, where, "password_env", &env, error))
+    return FALSE;
+
+  if ((inline_password != NULL) + (file != NULL) + (env != NULL) > 1)
+    return g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
+                        "%s: give one of password_file, password_env and password", where), FALSE;
+  if (inline_password != NULL)
+    {
+      if (!(flags & SMARTHOST_JSON_FLAGS_ALLOW_INLINE_PASSWORD))
+        return g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
+                            "%s.password: a password written into the data itself is refused unless "
+                            "allowed explicitly (smarthostctl apply --allow-inline-password); give "
+                            "password_file or password_env instead", where), FALSE;
+      *password = g_strdup (inline_password);
+    }
+  else if (file != NULL)
+    {
+      g_autoptr(GError) local_error = NULL;
+      gsize len;
+
+      if (!g_path_is_absolute (file))
+        return g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
+                            "%s.password_file: must be an absolute path", where), FALSE;
+      if (!_smarthost_read_file (file, SMARTHOST_READ_TEXT, password, NULL, &local_error))
+        return g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
+                            "%s.password_file: %s", where, local_error->message), FALSE;
+      /* One line; its line break is not part of the password. */
+      len = strlen (*password);
+      if (len > 0 && (*password)[len - 1] == '\n')
+        (*password)[--len] = '\0';
+      if (len > 0 && (*password)[len - 1] == '\r')
+        (*password)[--len] = '\0';
+      if (len == 0 || strpbrk (*password, "\r\n") != NULL)
+        {
+          g_clear_pointer (password, _smarthost_secret_free);
+          return g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
+                              "%s.password_file: %s must hold the password alone, on one line", where,
+                              file), FALSE;
+        }
+    }
+  else if (env != NULL)
+    {
+      const char *value = g_getenv (env);
+
+      if (value == NULL || *value == '\0')
+        return g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
+                            "%s.password_env: the environment variable %s is not set", where, env), FALSE;
+      *password = g_strdup (value);
+    }
+  return TRUE;
+}
+
+/* A relay from a JSON object; @where names it in errors ("server",
+ * "domains.example.com"). The relay is valid, but for a kept password
+ * (see the notes above), which only staging can resolve. */
+SmarthostRelay *
+_smarthost_relay_from_json_node (const char          *where,
+                                 JsonNode            *node,
+                                 SmarthostJsonFlags   flags,
+                                 GError             **error)
+{
+  g_autoptr(SmarthostRelay) relay = NULL;
+  g_autoptr(GList) members = NULL;
+  JsonObject *o;
+  const char *host, *security_name, *ca_file, *username, *provider_id, *region;
+  SmarthostSecurity security = SMARTHOST_SECURITY_STARTTLS;
+  gboolean mx_lookup = FALSE, verify = TRUE, password_set = FALSE;
+  char *password = NULL;
+  guint port;
+
+  if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
+    return g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
+                        "%s: must be an object (a relay) or null (none)", where), NULL;
+  o = json_node_get_object (node);
+  members = json_object_get_members (o);
+  for (GList *l = members; l; l = l->next)
+    if (!g_strv_contains (relay_keys, l->data))
+      {
+        g_autofree char *known = g_strjoinv (", ", (char **) relay_keys);
+        return _smarthost_json_unknown_key (error, where, l->data, known), NULL;
+      }
+
+  if (!get_string (o, where, "host", &host, error) ||
+      !get_port (o, where, &port, error) ||
+      !get_string (o, where, "security", &security_name, error) ||
+      !get_boolean (o, where, "mx_lookup", &mx_lookup, error) ||
+      !get_boolean (o, where, "verify_certificate", &verify, error) ||
+      !get_string (o, where, "ca_file", &ca_file, error) ||
+      !get_string (o, where, "username", &username, error) ||
+      !get_boolean (o, where, "password_set", &password_set, error) ||
+      !get_string (o, where, "provider", &provider_id, error) ||
+      !get_string (o, where, "region", &region, error))
+    return NULL;
+  if (security_name != NULL && !smarthost_security_from_string (security_name, &security, error))
+    return g_prefix_error (error, "%s.", where), NULL;
+
+  if (provider_id != NULL)
+    {
+      g_autoptr(SmarthostProvider) provider = NULL;
+
+      if (host != NULL)
+        return g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
+                            "%s: give host or provider, not both", where), NULL;
+      provider = smarthost_provider_lookup (provider_id, error);
+      relay = provider ? smarthost_provider_create_relay (provider, region, security, error) : NULL;
+      if (relay == NULL)
+        return g_prefix_error (error, "%s.", where), NULL;
+    }
+  else if (region != NULL)
+    return g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
+                        "%s.region: needs a provider", where), NULL;
+  else if (host == NULL)
+    return g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
+                        "%s: needs a host (or a provider)", where), NULL;
+  else
+    relay = g_object_new (SMARTHOST_TYPE_RELAY, "host", host, "security", security, NULL);
+
+  if (port != 0)
+    smarthost_relay_set_port (relay, port);
+  smarthost_relay_set_mx_lookup (relay, mx_lookup);
+  smarthost_relay_set_verify_certificate (relay, verify);
+  smarthost_relay_set_ca_file (relay, ca_file);
+  if (username != NULL)
+    smarthost_relay_set_username (relay, username);
+
+  if (!read_password (o, where, flags, &password, error))
+    return NULL;
+  if (password != NULL)
+    {
+      smarthost_relay_set_password (relay, password);
+      _smarthost_secret_free (password);
+    }
+  else if (password_set)
+    {
+      if (smarthost_relay_get_username (relay) == NULL)
+        return g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
+                            "%s.password_set: there is no password without a username", where), NULL;
+      _smarthost_relay_mark_password_set (relay);
+    }
+
+  if (!_smarthost_relay_check (relay, TRUE, error))
+    return g_prefix_error (error, "%s: ", where), NULL;
+  return g_steal_pointer (&relay);
+}
+
+/* Where the object that starts at @p ends (just past its closing brace),
+ * or NULL when it does not. Only the structure is followed, strings
+ * skipped; whether it is valid JSON is the parser's to say. */
+static const char *
+end_of_object (const char *p,
+               const char *end)
+{
+  guint depth = 0;
+
+  for (; p < end; p++)
+    {
+      if (*p == '"')
+        {
+          for (p++; p < end && *p != '"'; p++)
+            if (*p == '\\' && p + 1 < end)
+              p++;
+          if (p == end)
+            return NULL;
+        }
+      else if (*p == '{' || *p == '[')
+        depth++;
+      else if ((*p == '}' || *p == ']') && depth > 0 && --depth == 0)
+        return p + 1;
+    }
+  return NULL;
+}
+
+/* Parses JSON text that must be one object, with errors that never quote
+ * it: a misplaced password would otherwise be shown in the message
+ * ("unexpected identifier …").
+ *
+ * json-glib 1.6 reads several values one after the other ("{…}{…}") as if
+ * each replaced the one before, so "{"server": null …}{"server": …}" would
+ * be taken for its last part (and the first leaked): anything after the
+ * object is refused here, before the parser sees it. */
+JsonNode *
+_smarthost_parse_json (const char  *what,
+                       const char  *data,
+                       gssize       length,
+                       GError     **error)
+{
+  g_autoptr(JsonParser) parser = json_parser_new_immutable ();
+  g_autoptr(GError) local_error = NULL;
+  g_autofree char *text = NULL;
+  const char *start, *rest;
+  JsonNode *root = NULL;
+  gsize len;
+
+  g_return_val_if_fail (data != NULL || length == 0, NULL);
+  len = length < 0 ? strlen (data) : (gsize) length;
+  if (!g_utf8_validate_len (data, len, NULL) || memchr (data, '\0', len) != NULL)
+    return g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
+                        "%s: not JSON text (it is not valid UTF-8, or has a NUL byte)", what), NULL;
+  /* A copy that ends with a NUL byte; it may hold a password. */
+  text = g_strndup (data, len);
+  start = text + strspn (text, " \t\r\n");
+  rest = *start == '{' ? end_of_object (start, text + len) : NULL;
+  if (*start == '\0')
+    g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID, "%s: not valid JSON: the text is empty", what);
+  else if (*start != '{')
+    g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID, "%s: must be a JSON object", what);
+  else if (rest != NULL && rest[strspn (rest, " \t\r\n")] != '\0')
+    g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
+                 "%s: not valid JSON: more than one value (text after the object's closing brace)", what);
+  else if (!json_parser_load_from_data (parser, text, (gssize) len, &local_error))
+    {
+      int line = 0, column = 0;
+      const char *p = strstr (local_error->message, ":");
+
+      /* json-glib says "<data>:LINE:COLUMN: Parse error: …"; keep the place. */
+      if (p == NULL || sscanf (p, ":%d:%d:", &line, &column) != 2)
+        line = column = 0;
+      if (line > 0)
+        g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
+                     "%s: not valid JSON: syntax error at line %d, column %d", what, line, column);
+      else
+        g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
+                     "%s: not valid JSON (it may be cut short)", what);
+    }
+  else
+    root = json_parser_steal_root (parser);
+  explicit_bzero (text, len);
+  return root;
+}
+
+char *
+_smarthost_json_to_data (JsonNode *node,
+                         gsize    *length)
+{
+  g_autoptr(JsonGenerator) gen = json_generator_new ();
+
+  json_generator_set_pretty (gen, TRUE);
+  json_generator_set_root (gen, node);
+  return json_generator_to_data (gen, length);
+}
+
+/**
+ * smarthost_relay_new_from_json:
+ * @data: a relay as a JSON object, the shape [method@Relay.to_json] writes
+ * @length: the length of @data, or -1 when it ends with a NUL byte
+ * @flags: how to read passwords
+ * @error: return location for a #GError
+ *
+ * Reads a relay from JSON: the keys `host`, `port`, `security`
+ * (`none`, `starttls` or `tls`), `mx_lookup`, `verify_certificate`,
+ * `ca_file`, `username` and `password_set` of [method@Relay.to_json], and
+ * also `provider` and `region` (a [class@Provider] preset standing in for
+ * the host and port), and the password by reference: `password_file` (an
+ * absolute path; the file holds the password on one line) or
+ * `password_env` (the name of an environment variable). A `password` key
+ * holding the password itself is accepted only with
+ * %SMARTHOST_JSON_FLAGS_ALLOW_INLINE_PASSWORD.
+ *
+ * `password_set` true with no password means "keep the password stored for
+ * this relay": staging such a relay in a transaction keeps the password
+ * the backend has for the same domain (or the server) and user name.
+ *
+ * Every key must be known and of its type. Errors never quote the data.
+ *
+ * Returns: (transfer full): the relay, or %NULL with @error set to
+ *   %SMARTHOST_ERROR_INVALID naming the key
+ */
+SmarthostRelay *
+smarthost_relay_new_from_json (const char          *data,
+                               gssize               length,
+                               SmarthostJsonFlags   flags,
+                               GError             **error)
+{
+  g_autoptr(JsonNode) root = NULL;
+
+  g_return_val_if_fail (data != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  root = _smarthost_parse_json ("relay", data, length, error);
+  return root ? _smarthost_relay_from_json_node ("relay", root, flags, error) : NULL;
+}
+
+/**
+ * smarthost_relay_to_json:
+ * @self: a relay
+ *
+ * Writes the relay as a JSON object, as `smarthostctl status --json` shows
+ * relays: `host`, `port` (the effective one), `security`, `mx_lookup`,
+ * `verify_certificate`, `ca_file`, `username` and `password_set`. The
+ * password itself is never written. [ctor@Relay.new_from_json] reads it
+ * back.
+ *
+ * Returns: (transfer full): the JSON text
+ */
+char *
+smarthost_relay_to_json (SmarthostRelay *self)
+{
+  g_autoptr(JsonNode) node = NULL;
+
+  g_return_val_if_fail (SMARTHOST_IS_RELAY (self), NULL);
+  node = _smarthost_relay_to_json_node (self);
+  return _smarthost_json_to_data (node, NULL);
+}

@@ -1,0 +1,517 @@
+/* smarthost-state.c: the complete smarthost state of a mail server
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "smarthost-error.h"
+#include "smarthost-private.h"
+#include "smarthost-state.h"
+
+/**
+ * SmarthostState:
+ *
+ * The complete smarthost state of a mail server: its server-wide relay (or
+ * none) and every domain that has a relay of its own.
+ *
+ * A state is what configuration management wants a server to look like.
+ * [method@Backend.get_state] reads the current one;
+ * [method@Transaction.set_state] stages one whole, so that the commit
+ * leaves exactly that configuration: the server relay as given, the
+ * domains listed with their relays, and no relay for any other domain.
+ *
+ * As JSON ([ctor@State.new_from_data], [method@State.to_data]) a state is
+ * what `smarthostctl status --json` prints and `smarthostctl apply` reads:
+ *
+ * ```json
+ * {
+ *   "backend": "postfix",
+ *   "server": { "host": "smtp.sendgrid.net", "port": 587, "security": "starttls",
+ *               "username": "apikey", "password_file": "/etc/smarthost/sendgrid.key" },
+ *   "domains": {
+ *     "shop.example": { "provider": "mailgun-eu", "security": "tls",
+ *                       "username": "postmaster@shop.example", "password_env": "SHOP_KEY" }
+ *   }
+ * }
+ * ```
+ *
+ * See [ctor@Relay.new_from_json] for the keys of a relay.
+ */
+
+struct _SmarthostState
+{
+  GObject parent_instance;
+
+  char *backend_name;
+  SmarthostRelay *server;
+  GHashTable *domains;   /* normalized domain -> relay */
+};
+
+G_DEFINE_FINAL_TYPE (SmarthostState, smarthost_state, G_TYPE_OBJECT)
+
+enum {
+  PROP_0,
+  PROP_BACKEND_NAME,
+  PROP_SERVER,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+static void
+smarthost_state_finalize (GObject *object)
+{
+  SmarthostState *self = SMARTHOST_STATE (object);
+
+  g_free (self->backend_name);
+  g_clear_object (&self->server);
+  g_hash_table_unref (self->domains);
+
+  G_OBJECT_CLASS (smarthost_state_parent_class)->finalize (object);
+}
+
+static void
+smarthost_state_get_property (GObject    *object,
+                              guint       prop_id,
+                              GValue     *value,
+                              GParamSpec *pspec)
+{
+  SmarthostState *self = SMARTHOST_STATE (object);
+
+  switch (prop_id)
+    {
+    case PROP_BACKEND_NAME:
+      g_value_set_string (value, self->backend_name);
+      break;
+    case PROP_SERVER:
+      g_value_set_object (value, self->server);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+smarthost_state_set_property (GObject      *object,
+                              guint         prop_id,
+                              const GValue *value,
+                              GParamSpec   *pspec)
+{
+  SmarthostState *self = SMARTHOST_STATE (object);
+
+  switch (prop_id)
+    {
+    case PROP_BACKEND_NAME:
+      smarthost_state_set_backend_name (self, g_value_get_string (value));
+      break;
+    case PROP_SERVER:
+      smarthost_state_set_server (self, g_value_get_object (value));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+smarthost_state_class_init (SmarthostStateClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->finalize = smarthost_state_finalize;
+  object_class->get_property = smarthost_state_get_property;
+  object_class->set_property = smarthost_state_set_property;
+
+  /**
+   * SmarthostState:backend-name: (attributes org.gtk.Property.get=smarthost_state_get_backend_name org.gtk.Property.set=smarthost_state_set_backend_name)
+   *
+   * The backend the state is of, such as `postfix`, or %NULL when it is
+   * not said. A transaction refuses a state of another backend.
+   */
+  properties[PROP_BACKEND_NAME] =
+    g_param_spec_string ("backend-name", NULL, NULL, NULL,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * SmarthostState:server: (attributes org.gtk.Property.get=smarthost_state_get_server org.gtk.Property.set=smarthost_state_set_server)
+   *
+   * The server-wide relay, or %NULL for none.
+   */
+  properties[PROP_SERVER] =
+    g_param_spec_object ("server", NULL, NULL, SMARTHOST_TYPE_RELAY,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+}
+
+static void
+smarthost_state_init (SmarthostState *self)
+{
+  self->domains = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
+}
+
+/**
+ * smarthost_state_new:
+ *
+ * Creates an empty state: no server-wide relay, no domain relays.
+ *
+ * Returns: (transfer full): a new state
+ */
+SmarthostState *
+smarthost_state_new (void)
+{
+  return g_object_new (SMARTHOST_TYPE_STATE, NULL);
+}
+
+/**
+ * smarthost_state_new_from_data:
+ * @data: a state as JSON, the shape [method@State.to_data] writes
+ * @length: the length of @data, or -1 when it ends with a NUL byte
+ * @flags: how to read passwords
+ * @error: return location for a #GError
+ *
+ * Reads a state from JSON: an object with `server` (a relay, or null for
+ * none) and `domains` (domain: relay; `{}` for none), both required since
+ * a state is complete, and optionally `backend`. Relays have the keys of
+ * [ctor@Relay.new_from_json], which also reads the password files and
+ * environment variables they refer to.
+ *
+ * Every key must be known and of its type, a domain may be listed only
+ * once (`Example.com` and `example.com.` are the same domain), and errors
+ * name the key (`domains.example.com.port: …`) without quoting the data.
+ *
+ * Returns: (transfer full): the state, or %NULL with @error set to
+ *   %SMARTHOST_ERROR_INVALID
+ */
+SmarthostState *
+smarthost_state_new_from_data (const char          *data,
+                               gssize               length,
+                               SmarthostJsonFlags   flags,
+                               GError             **error)
+{
+  g_autoptr(SmarthostState) self = NULL;
+  g_autoptr(JsonNode) root = NULL;
+  g_autoptr(GList) members = NULL;
+  JsonObject *o, *domains;
+  JsonNode *node;
+
+  g_return_val_if_fail (data != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  root = _smarthost_parse_json ("state", data, length, error);
+  if (root == NULL)
+    return NULL;
+  if (!JSON_NODE_HOLDS_OBJECT (root))
+    return g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
+                        "state: must be a JSON object with \"server\" and \"domains\""), NULL;
+  o = json_node_get_object (root);
+  members = json_object_get_members (o);
+  for (GList *l = members; l; l = l->next)
+    if (!g_str_equal (l->data, "server") && !g_str_equal (l->data, "domains") && !g_str_equal (l->data, "backend"))
+      return _smarthost_json_unknown_key (error, "state", l->data, "backend, server, domains"), NULL;
+  if (!json_object_has_member (o, "server") || !json_object_has_member (o, "domains"))
+    return g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
+                        "state: must say \"server\" (null for none) and \"domains\" ({} for none): "
+                        "it is the complete state"), NULL;
+
+  self = smarthost_state_new ();
+  node = json_object_get_member (o, "backend");
+  if (node != NULL && !JSON_NODE_HOLDS_NULL (node))
+    {
+      if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
+        return g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
+                            "backend: must be a string (a backend's name) or null"), NULL;
+      self->backend_name = g_strdup (json_node_get_string (node));
+    }
+
+  node = json_object_get_member (o, "server");
+  if (!JSON_NODE_HOLDS_NULL (node))
+    {
+      self->server = _smarthost_relay_from_json_node ("server", node, flags, error);
+      if (self->server == NULL)
+        return NULL;
+    }
+
+  node = json_object_get_member (o, "domains");
+  if (!JSON_NODE_HOLDS_OBJECT (node))
+    return g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
+                        "domains: must be an object of domain: relay ({} for none)"), NULL;
+  domains = json_node_get_object (node);
+  g_clear_pointer (&members, g_list_free);
+  members = json_object_get_members (domains);
+  for (GList *l = members; l; l = l->next)
+    {
+      const char *name = l->data;
+      g_autofree char *where = g_strdup_printf ("domains.%s", name);
+      g_autofree char *domain = smarthost_domain_normalize (name, error);
+      SmarthostRelay *relay;
+
+      if (domain == NULL)
+        return g_prefix_error (error, "domains: \"%s\": ", name), NULL;
+      node = json_object_get_member (domains, name);
+      relay = JSON_NODE_HOLDS_NULL (node) ? NULL : _smarthost_relay_from_json_node (where, node, flags, error);
+      if (relay == NULL && !JSON_NODE_HOLDS_NULL (node))
+        return NULL;
+      for (GList *m = members; m != l; m = m->next)
+        {
+          g_autofree char *other = smarthost_domain_normalize (m->data, NULL);
+          if (g_strcmp0 (other, domain) == 0)
+            {
+              g_clear_object (&relay);
+              return g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
+                                  "domains: \"%s\" and \"%s\" are the same domain, %s; list it once",
+                                  (char *) m->data, name, domain), NULL;
+            }
+        }
+      /* null: the domain has no relay of its own, as if it were not listed. */
+      if (relay != NULL)
+        g_hash_table_insert (self->domains, g_steal_pointer (&domain), relay);
+    }
+  return g_steal_pointer (&self);
+}
+
+/**
+ * smarthost_state_to_data:
+ * @self: a state
+ *
+ * Writes the state as JSON, the way `smarthostctl status --json` prints
+ * it: `backend` (when known), `server` and `domains`, sorted, each relay as
+ * [method@Relay.to_json] writes it. Passwords are never written; relays
+ * with one say `"password_set": true`, which [ctor@State.new_from_data]
+ * reads as "keep the stored password".
+ *
+ * Returns: (transfer full): the JSON text
+ */
+char *
+smarthost_state_to_data (SmarthostState *self)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autoptr(JsonNode) root = NULL;
+  g_auto(GStrv) names = NULL;
+
+  g_return_val_if_fail (SMARTHOST_IS_STATE (self), NULL);
+
+  names = smarthost_state_list_domains (self);
+  json_builder_begin_object (b);
+  if (self->backend_name != NULL)
+    {
+      json_builder_set_member_name (b, "backend");
+      json_builder_add_string_value (b, self->backend_name);
+    }
+  json_builder_set_member_name (b, "server");
+  json_builder_add_value (b, _smarthost_relay_to_json_node (self->server));
+  json_builder_set_member_name (b, "domains");
+  json_builder_begin_object (b);
+  for (guint i = 0; names[i]; i++)
+    {
+      json_builder_set_member_name (b, names[i]);
+      json_builder_add_value (b, _smarthost_relay_to_json_node (g_hash_table_lookup (self->domains, names[i])));
+    }
+  json_builder_end_object (b);
+  json_builder_end_object (b);
+  root = json_builder_get_root (b);
+  return _smarthost_json_to_data (root, NULL);
+}
+
+/**
+ * smarthost_state_get_backend_name: (get-property backend-name)
+ * @self: a state
+ *
+ * Gets the name of the backend the state is of.
+ *
+ * Returns: (nullable): the backend's name, such as `postfix`, or %NULL
+ */
+const char *
+smarthost_state_get_backend_name (SmarthostState *self)
+{
+  g_return_val_if_fail (SMARTHOST_IS_STATE (self), NULL);
+  return self->backend_name;
+}
+
+/**
+ * smarthost_state_set_backend_name: (set-property backend-name)
+ * @self: a state
+ * @backend_name: (nullable): a backend's name, or %NULL
+ *
+ * Sets the name of the backend the state is of.
+ */
+void
+smarthost_state_set_backend_name (SmarthostState *self,
+                                  const char     *backend_name)
+{
+  g_return_if_fail (SMARTHOST_IS_STATE (self));
+  if (_smarthost_set_str (&self->backend_name, backend_name))
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BACKEND_NAME]);
+}
+
+/**
+ * smarthost_state_get_server: (get-property server)
+ * @self: a state
+ *
+ * Gets the server-wide relay.
+ *
+ * Returns: (transfer none) (nullable): the relay, or %NULL for none
+ */
+SmarthostRelay *
+smarthost_state_get_server (SmarthostState *self)
+{
+  g_return_val_if_fail (SMARTHOST_IS_STATE (self), NULL);
+  return self->server;
+}
+
+/**
+ * smarthost_state_set_server: (set-property server)
+ * @self: a state
+ * @relay: (nullable): the server-wide relay, or %NULL for none
+ *
+ * Sets the server-wide relay; the state keeps a copy of @relay.
+ */
+void
+smarthost_state_set_server (SmarthostState *self,
+                            SmarthostRelay *relay)
+{
+  g_return_if_fail (SMARTHOST_IS_STATE (self));
+  g_return_if_fail (relay == NULL || SMARTHOST_IS_RELAY (relay));
+
+  if (relay == NULL && self->server == NULL)
+    return;
+  g_clear_object (&self->server);
+  self->server = relay ? smarthost_relay_copy (relay) : NULL;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SERVER]);
+}
+
+/**
+ * smarthost_state_get_domain:
+ * @self: a state
+ * @domain: a sender domain
+ *
+ * Gets a domain's relay.
+ *
+ * Returns: (transfer none) (nullable): the relay, or %NULL when @domain has
+ *   none of its own (or is not a valid domain)
+ */
+SmarthostRelay *
+smarthost_state_get_domain (SmarthostState *self,
+                            const char     *domain)
+{
+  g_autofree char *normalized = NULL;
+
+  g_return_val_if_fail (SMARTHOST_IS_STATE (self), NULL);
+  g_return_val_if_fail (domain != NULL, NULL);
+
+  normalized = smarthost_domain_normalize (domain, NULL);
+  return normalized ? g_hash_table_lookup (self->domains, normalized) : NULL;
+}
+
+/**
+ * smarthost_state_set_domain:
+ * @self: a state
+ * @domain: a sender domain, such as `example.com`
+ * @relay: (nullable): the domain's relay, or %NULL for none of its own
+ * @error: return location for a #GError
+ *
+ * Sets a domain's relay; the state keeps a copy of @relay. The domain is
+ * normalized ([func@domain_normalize]).
+ *
+ * Returns: %TRUE, or %FALSE with @error set to %SMARTHOST_ERROR_INVALID for
+ *   a domain that is not one
+ */
+gboolean
+smarthost_state_set_domain (SmarthostState  *self,
+                            const char      *domain,
+                            SmarthostRelay  *relay,
+                            GError         **error)
+{
+  g_autofree char *normalized = NULL;
+
+  g_return_val_if_fail (SMARTHOST_IS_STATE (self), FALSE);
+  g_return_val_if_fail (relay == NULL || SMARTHOST_IS_RELAY (relay), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  normalized = smarthost_domain_normalize (domain, error);
+  if (normalized == NULL)
+    return FALSE;
+  if (relay == NULL)
+    g_hash_table_remove (self->domains, normalized);
+  else
+    g_hash_table_replace (self->domains, g_steal_pointer (&normalized), smarthost_relay_copy (relay));
+  return TRUE;
+}
+
+static int
+compare_strings (gconstpointer a,
+                 gconstpointer b)
+{
+  return strcmp (*(char * const *) a, *(char * const *) b);
+}
+
+/**
+ * smarthost_state_list_domains:
+ * @self: a state
+ *
+ * Lists the domains that have a relay of their own.
+ *
+ * Returns: (transfer full) (array zero-terminated=1): the domains, sorted
+ */
+char **
+smarthost_state_list_domains (SmarthostState *self)
+{
+  g_autoptr(GPtrArray) names = NULL;
+  GHashTableIter iter;
+  gpointer key;
+
+  g_return_val_if_fail (SMARTHOST_IS_STATE (self), NULL);
+
+  names = g_ptr_array_new_full (g_hash_table_size (self->domains) + 1, NULL);
+  g_hash_table_iter_init (&iter, self->domains);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    g_ptr_array_add (names, g_strdup (key));
+  g_ptr_array_sort (names, compare_strings);
+  g_ptr_array_add (names, NULL);
+  return (char **) g_ptr_array_free (g_steal_pointer (&names), FALSE);
+}
+
+static gboolean
+relays_equal (SmarthostRelay *a,
+              SmarthostRelay *b)
+{
+  return (a == NULL && b == NULL) || (a != NULL && b != NULL && smarthost_relay_equal (a, b));
+}
+
+/**
+ * smarthost_state_equal:
+ * @self: a state
+ * @other: another state
+ *
+ * Compares the relays of two states (not their backend names).
+ *
+ * Returns: %TRUE if both have the same server relay and the same domains
+ *   with the same relays
+ */
+gboolean
+smarthost_state_equal (SmarthostState *self,
+                       SmarthostState *other)
+{
+  GHashTableIter iter;
+  gpointer key, value;
+
+  g_return_val_if_fail (SMARTHOST_IS_STATE (self), FALSE);
+  g_return_val_if_fail (SMARTHOST_IS_STATE (other), FALSE);
+
+  if (!relays_equal (self->server, other->server) ||
+      g_hash_table_size (self->domains) != g_hash_table_size (other->domains))
+    return FALSE;
+  g_hash_table_iter_init (&iter, self->domains);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    if (!relays_equal (value, g_hash_table_lookup (other->domains, key)))
+      return FALSE;
+  return TRUE;
+}
+
+/* For the backends and transactions: the domains and their relays. */
+GHashTable *
+_smarthost_state_get_domains (SmarthostState *self)
+{
+  return self->domains;
+}

@@ -1,0 +1,228 @@
+/* test-state.c: states and relays in JSON, and staging a whole state
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <glib.h>
+#include <glib/gstdio.h>
+
+#include "smarthost.h"
+
+#define SECRET "Fake-State-Pa55w0rd-xyzzy"
+
+typedef struct {
+  const char *name;
+  const char *data;
+  const char *error;   /* what the message starts with; NULL: read */
+} ReadCase;
+
+static const ReadCase read_cases[] = {
+  { "empty", "{\"server\": null, \"domains\": {}}", NULL },
+  { "server", "{\"server\": {\"host\": \"smtp.example.net\", \"port\": 2525}, \"domains\": {}}", NULL },
+  { "provider", "{\"server\": {\"provider\": \"sendgrid\", \"password_set\": true}, \"domains\": {}}", NULL },
+  { "domain-null", "{\"server\": null, \"domains\": {\"a.example\": null}}", NULL },
+  { "backend", "{\"backend\": \"postfix\", \"server\": null, \"domains\": {}}", NULL },
+  /* the whole state or nothing */
+  { "no-domains", "{\"server\": null}", "state: must say" },
+  { "no-server", "{\"domains\": {}}", "state: must say" },
+  { "not-an-object", "[1, 2]", "state: must be a JSON object" },
+  /* json-glib would take the last of several values: refused */
+  { "two-objects", "{\"server\": null, \"domains\": {}}{\"server\": {\"host\": \"a.example.net\"}, \"domains\": {}}",
+    "state: not valid JSON: more than one value" },
+  { "scalar-then-object", "0{\"server\": null, \"domains\": {}}", "state: must be a JSON object" },
+  { "trailing-text", "{\"server\": null, \"domains\": {}} x", "state: not valid JSON: more than one value" },
+  { "braces-in-strings", "{\"server\": {\"host\": \"a.example.net\", \"username\": \"u}{\\\"\", \"password_set\": true},"
+    " \"domains\": {}}\n", NULL },
+  { "unknown-key", "{\"server\": null, \"domains\": {}, \"extra\": 1}", "state: unknown key \"extra\"" },
+  { "domains-array", "{\"server\": null, \"domains\": []}", "domains: must be an object" },
+  { "backend-number", "{\"backend\": 1, \"server\": null, \"domains\": {}}", "backend: must be a string" },
+  /* not JSON: the place, never the text */
+  { "empty-text", "", "state: not valid JSON" },
+  { "truncated", "{\"server\": {\"host\": \"a.b", "state: not valid JSON" },
+  { "bareword-password", "{\"server\": {\"host\": \"a.example.net\", \"username\": \"u\", \"password\": "
+    SECRET "}, \"domains\": {}}", "state: not valid JSON: syntax error at line 1" },
+  /* relays: every key known and of its type */
+  { "relay-unknown-key", "{\"server\": {\"host\": \"a.example.net\", \"hots\": 1}, \"domains\": {}}",
+    "server: unknown key \"hots\"" },
+  { "relay-array", "{\"server\": [], \"domains\": {}}", "server: must be an object" },
+  { "relay-no-host", "{\"server\": {}, \"domains\": {}}", "server: needs a host" },
+  { "verify-string", "{\"server\": {\"host\": \"a.example.net\", \"verify_certificate\": \"false\"}, \"domains\": {}}",
+    "server.verify_certificate: must be true or false" },
+  { "verify-null", "{\"server\": {\"host\": \"a.example.net\", \"verify_certificate\": null}, \"domains\": {}}",
+    "server.verify_certificate: must be true or false" },
+  { "mx-number", "{\"server\": {\"host\": \"a.example.net\", \"mx_lookup\": 1}, \"domains\": {}}",
+    "server.mx_lookup: must be true or false" },
+  { "port-bool", "{\"server\": {\"host\": \"a.example.net\", \"port\": true}, \"domains\": {}}",
+    "server.port: must be a whole number" },
+  { "port-float", "{\"server\": {\"host\": \"a.example.net\", \"port\": 587.5}, \"domains\": {}}",
+    "server.port: must be a whole number" },
+  { "port-negative", "{\"server\": {\"host\": \"a.example.net\", \"port\": -1}, \"domains\": {}}",
+    "server.port: must be a whole number" },
+  { "port-huge", "{\"server\": {\"host\": \"a.example.net\", \"port\": 99999999999}, \"domains\": {}}",
+    "server.port: must be a whole number" },
+  { "security-unknown", "{\"server\": {\"host\": \"a.example.net\", \"security\": \"ssl\"}, \"domains\": {}}",
+    "server.security:" },
+  { "host-invalid", "{\"server\": {\"host\": \"a b\"}, \"domains\": {}}", "server: host:" },
+  { "host-and-provider", "{\"server\": {\"host\": \"a.example.net\", \"provider\": \"sendgrid\"}, \"domains\": {}}",
+    "server: give host or provider, not both" },
+  { "region-alone", "{\"server\": {\"host\": \"a.example.net\", \"region\": \"eu-west-1\"}, \"domains\": {}}",
+    "server.region: needs a provider" },
+  { "provider-unknown", "{\"server\": {\"provider\": \"nope\"}, \"domains\": {}}", "server.provider:" },
+  /* passwords */
+  { "inline-password", "{\"server\": {\"host\": \"a.example.net\", \"username\": \"u\", \"password\": \"" SECRET "\"},"
+    " \"domains\": {}}", "server.password: a password written into the data itself is refused" },
+  { "password-number", "{\"server\": {\"host\": \"a.example.net\", \"username\": \"u\", \"password\": 12345678},"
+    " \"domains\": {}}", "server.password: must be a string" },
+  { "two-sources", "{\"server\": {\"host\": \"a.example.net\", \"username\": \"u\", \"password_env\": \"X\","
+    " \"password_file\": \"/x\"}, \"domains\": {}}", "server: give one of" },
+  { "password-file-relative", "{\"server\": {\"host\": \"a.example.net\", \"username\": \"u\","
+    " \"password_file\": \"pw\"}, \"domains\": {}}", "server.password_file: must be an absolute path" },
+  { "password-file-missing", "{\"server\": {\"host\": \"a.example.net\", \"username\": \"u\","
+    " \"password_file\": \"/nonexistent/pw\"}, \"domains\": {}}", "server.password_file: cannot open" },
+  { "password-env-unset", "{\"server\": {\"host\": \"a.example.net\", \"username\": \"u\","
+    " \"password_env\": \"SMARTHOST_TEST_UNSET_VARIABLE\"}, \"domains\": {}}", "server.password_env:" },
+  { "password-set-no-user", "{\"server\": {\"host\": \"a.example.net\", \"password_set\": true}, \"domains\": {}}",
+    "server.password_set: there is no password without a username" },
+  { "user-without-password", "{\"server\": {\"host\": \"a.example.net\", \"username\": \"u\"}, \"domains\": {}}",
+    "server: password:" },
+  /* domains */
+  { "domain-invalid", "{\"server\": null, \"domains\": {\"bad domain\": null}}", "domains: \"bad domain\": domain:" },
+  { "domain-twice", "{\"server\": null, \"domains\": {\"A.example\": null, \"a.example.\": null}}",
+    "domains: \"A.example\" and \"a.example.\" are the same domain" },
+  { "domain-relay-invalid", "{\"server\": null, \"domains\": {\"a.example\": {\"host\": \"x.example.net\", \"port\": 0}}}",
+    "domains.a.example.port:" },
+};
+
+static void
+test_read (gconstpointer data)
+{
+  const ReadCase *c = data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SmarthostState) state = smarthost_state_new_from_data (c->data, -1, SMARTHOST_JSON_FLAGS_NONE, &error);
+
+  if (c->error == NULL)
+    {
+      g_assert_no_error (error);
+      g_assert_nonnull (state);
+      return;
+    }
+  g_assert_null (state);
+  g_assert_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID);
+  if (!g_str_has_prefix (error->message, c->error))
+    g_error ("%s: \"%s\" does not start with \"%s\"", c->name, error->message, c->error);
+  g_assert_null (strstr (error->message, SECRET));
+}
+
+static void
+test_passwords (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("smarthost-state-XXXXXX", &error);
+  g_autofree char *path = g_build_filename (dir, "pw", NULL);
+  g_autofree char *data = NULL;
+  g_autoptr(SmarthostRelay) relay = NULL;
+  const char *contents[] = { SECRET "\n", SECRET "\r\n", SECRET };
+
+  g_assert_no_error (error);
+  data = g_strdup_printf ("{\"host\": \"a.example.net\", \"username\": \"u\", \"password_file\": \"%s\"}", path);
+  for (guint i = 0; i < G_N_ELEMENTS (contents); i++)
+    {
+      g_assert_true (g_file_set_contents (path, contents[i], -1, &error));
+      relay = smarthost_relay_new_from_json (data, -1, SMARTHOST_JSON_FLAGS_NONE, &error);
+      g_assert_no_error (error);
+      g_assert_cmpstr (smarthost_relay_get_password (relay), ==, SECRET);
+      g_clear_object (&relay);
+    }
+  /* One line, not empty. */
+  for (guint i = 0; i < 2; i++)
+    {
+      g_assert_true (g_file_set_contents (path, i ? "\n" : SECRET "\nsecond line\n", -1, &error));
+      relay = smarthost_relay_new_from_json (data, -1, SMARTHOST_JSON_FLAGS_NONE, &error);
+      g_assert_null (relay);
+      g_assert_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID);
+      g_assert_null (strstr (error->message, SECRET));
+      g_clear_error (&error);
+    }
+
+  g_setenv ("SMARTHOST_TEST_PASSWORD", SECRET, TRUE);
+  relay = smarthost_relay_new_from_json ("{\"host\": \"a.example.net\", \"username\": \"u\","
+                                         " \"password_env\": \"SMARTHOST_TEST_PASSWORD\"}", -1,
+                                         SMARTHOST_JSON_FLAGS_NONE, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (smarthost_relay_get_password (relay), ==, SECRET);
+  g_clear_object (&relay);
+  g_unsetenv ("SMARTHOST_TEST_PASSWORD");
+
+  relay = smarthost_relay_new_from_json ("{\"host\": \"a.example.net\", \"username\": \"u\", \"password\": \""
+                                         SECRET "\"}", -1, SMARTHOST_JSON_FLAGS_ALLOW_INLINE_PASSWORD, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (smarthost_relay_get_password (relay), ==, SECRET);
+  /* Written, it has no password, only password_set. */
+  {
+    g_autofree char *json = smarthost_relay_to_json (relay);
+    g_assert_null (strstr (json, SECRET));
+    g_assert_nonnull (strstr (json, "\"password_set\" : true"));
+  }
+
+  g_unlink (path);
+  g_rmdir (dir);
+}
+
+static void
+test_write_and_read_back (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SmarthostState) state = smarthost_state_new ();
+  g_autoptr(SmarthostState) again = NULL;
+  g_autoptr(SmarthostRelay) relay = smarthost_relay_new ("relay.example.net");
+  g_autofree char *text = NULL;
+  g_autofree char *text2 = NULL;
+  g_auto(GStrv) domains = NULL;
+
+  smarthost_relay_set_security (relay, SMARTHOST_SECURITY_TLS);
+  g_assert_true (smarthost_state_set_domain (state, "B.example.", relay, &error));
+  g_assert_true (smarthost_state_set_domain (state, "a.example", relay, &error));
+  g_assert_false (smarthost_state_set_domain (state, "not a domain", relay, &error));
+  g_assert_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID);
+  g_clear_error (&error);
+  smarthost_state_set_server (state, relay);
+  smarthost_state_set_backend_name (state, "postfix");
+
+  domains = smarthost_state_list_domains (state);
+  g_assert_cmpuint (g_strv_length (domains), ==, 2);
+  g_assert_cmpstr (domains[0], ==, "a.example");
+  g_assert_cmpstr (domains[1], ==, "b.example");
+  g_assert_true (smarthost_relay_equal (smarthost_state_get_domain (state, "B.EXAMPLE"), relay));
+  g_assert_null (smarthost_state_get_domain (state, "c.example"));
+
+  text = smarthost_state_to_data (state);
+  again = smarthost_state_new_from_data (text, -1, SMARTHOST_JSON_FLAGS_NONE, &error);
+  g_assert_no_error (error);
+  g_assert_true (smarthost_state_equal (state, again));
+  g_assert_cmpstr (smarthost_state_get_backend_name (again), ==, "postfix");
+  text2 = smarthost_state_to_data (again);
+  g_assert_cmpstr (text, ==, text2);
+
+  /* Removing. */
+  g_assert_true (smarthost_state_set_domain (state, "a.example", NULL, &error));
+  smarthost_state_set_server (state, NULL);
+  g_assert_false (smarthost_state_equal (state, again));
+  g_assert_null (smarthost_state_get_server (state));
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+  for (guint i = 0; i < G_N_ELEMENTS (read_cases); i++)
+    {
+      g_autofree char *path = g_strdup_printf ("/state/read/%s", read_cases[i].name);
+      g_test_add_data_func (path, &read_cases[i], test_read);
+    }
+  g_test_add_func ("/state/passwords", test_passwords);
+  g_test_add_func ("/state/write-and-read-back", test_write_and_read_back);
+  return g_test_run ();
+}

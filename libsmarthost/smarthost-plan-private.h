@@ -79,6 +79,9 @@ gboolean  _smarthost_plan_execute           (SmarthostPlan *plan,
                                              GError       **error);
 void      _smarthost_plan_set_journal       (SmarthostPlan *plan,
                                              const char    *directory);
+char     *_smarthost_plan_find_interrupted  (const char    *directory,
+                                             GCancellable  *cancellable,
+                                             GError       **error);
 gboolean  _smarthost_plan_recover           (const char    *directory,
                                              gboolean       locked,
                                              GCancellable  *cancellable,

@@ -1012,6 +1012,40 @@ _smarthost_plan_recover (const char    *directory,
 }
 
 /*
+ * _smarthost_plan_find_interrupted:
+ * @directory: the directory holding the journal
+ *
+ * For callers that promise to change nothing (a dry run, a diagnosis):
+ * tells whether a commit was interrupted in @directory, without recovering
+ * it. A commit still running is waited for (its journal is no sign of
+ * trouble), under the same lock recovery takes.
+ *
+ * Returns: (transfer full) (nullable): the path of the journal an
+ *   interrupted commit left, or %NULL when there is none (or on error)
+ */
+char *
+_smarthost_plan_find_interrupted (const char    *directory,
+                                  GCancellable  *cancellable,
+                                  GError       **error)
+{
+  g_autofree char *journal_path = g_build_filename (directory, JOURNAL_NAME, NULL);
+  g_autofree char *committed_path = g_build_filename (directory, JOURNAL_COMMITTED_NAME, NULL);
+  int lock;
+
+  if (!path_present (journal_path) && !path_present (committed_path))
+    return NULL;
+  lock = _smarthost_lock_directory (directory, cancellable, error);
+  if (lock < 0)
+    return NULL;
+  close (lock);
+  if (path_present (journal_path))
+    return g_steal_pointer (&journal_path);
+  if (path_present (committed_path))
+    return g_steal_pointer (&committed_path);
+  return NULL;
+}
+
+/*
  * _smarthost_plan_set_journal:
  * @directory: (nullable): where the plan keeps its journal
  *

@@ -249,9 +249,15 @@ read_config_file (const char  *dir,
   return TRUE;
 }
 
+/* The configuration as it is. A read first finishes a commit that was
+ * interrupted (killed, or power lost), so that it never reads a mix of
+ * old and new files; with @read_only (dry runs, the doctor, which promise
+ * to change nothing) it does not, and the state may be such a mix: the
+ * caller says so. */
 static PfState *
-load_state (SmarthostPostfixBackend  *self,
-            GError                  **error)
+load_state_full (SmarthostPostfixBackend  *self,
+                 gboolean                  read_only,
+                 GError                  **error)
 {
   g_autoptr(PfState) st = g_new0 (PfState, 1);
   g_autoptr(GError) local_error = NULL;
@@ -260,7 +266,7 @@ load_state (SmarthostPostfixBackend  *self,
   if (!check_config_directory (self->config_directory, error))
     return NULL;
   /* Never read what a killed commit left halfway (no-op without a journal). */
-  if (g_file_test (self->config_directory, G_FILE_TEST_IS_DIR) &&
+  if (!read_only && g_file_test (self->config_directory, G_FILE_TEST_IS_DIR) &&
       !_smarthost_plan_recover (self->config_directory, FALSE, NULL, error))
     return NULL;
 
@@ -291,6 +297,13 @@ load_state (SmarthostPostfixBackend  *self,
         st->map[i] = parse_map_ordered (st->map_text[i], &st->map_order[i], &st->map_bad_line[i]);
     }
   return g_steal_pointer (&st);
+}
+
+static PfState *
+load_state (SmarthostPostfixBackend  *self,
+            GError                  **error)
+{
+  return load_state_full (self, FALSE, error);
 }
 
 /* --- relays, nexthops and transports -------------------------------- */
@@ -1709,9 +1722,10 @@ build_plan (SmarthostPostfixBackend  *self,
 
 PfState *
 pf_load_state (SmarthostPostfixBackend  *self,
+               gboolean                  read_only,
                GError                  **error)
 {
-  return load_state (self, error);
+  return load_state_full (self, read_only, error);
 }
 
 char *
@@ -1933,9 +1947,28 @@ smarthost_postfix_backend_preview (SmarthostBackend      *backend,
                                    GError               **error)
 {
   SmarthostPostfixBackend *self = SMARTHOST_POSTFIX_BACKEND (backend);
-  g_autoptr(PfState) st = load_state (self, error);
+  g_autoptr(PfState) st = NULL;
   g_autoptr(SmarthostPlan) plan = NULL;
+  g_autoptr(GError) local_error = NULL;
+  g_autofree char *journal = NULL;
 
+  /* A dry run changes nothing, not even to finish an interrupted commit;
+   * and a diff against a mix of old and new files would mislead. */
+  journal = _smarthost_plan_find_interrupted (self->config_directory, cancellable, &local_error);
+  if (local_error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return NULL;
+    }
+  if (journal != NULL)
+    {
+      g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
+                   "dry run: a commit in %s was interrupted and left %s; a dry run changes nothing, so it "
+                   "cannot finish it: run a command that reads the configuration (smarthostctl status) to "
+                   "finish or undo that commit, then try again", self->config_directory, journal);
+      return NULL;
+    }
+  st = load_state_full (self, TRUE, error);
   if (st == NULL || !build_plan (self, tx, st, TRUE, &plan, cancellable, error))
     return NULL;
   _smarthost_transaction_set_would_change (tx, _smarthost_plan_has_changes (plan));

@@ -1498,12 +1498,26 @@ pf_diagnose (SmarthostBackend  *backend,
              GCancellable      *cancellable,
              GError           **error)
 {
-  g_autoptr(PfState) st = pf_load_state (SMARTHOST_POSTFIX_BACKEND (backend), error);
+  SmarthostPostfixBackend *self = SMARTHOST_POSTFIX_BACKEND (backend);
+  g_autoptr(PfState) st = NULL;
   g_autoptr(GPtrArray) findings = NULL;
   g_autoptr(GPtrArray) hops = NULL;
+  g_autoptr(GError) local_error = NULL;
+  g_autofree char *journal = NULL;
+  g_autofree char *dir = NULL;
   g_auto(GStrv) values = NULL;
   Doctor doc;
 
+  /* The doctor only reads: an interrupted commit is reported, not
+   * finished (a read through the library would finish it). */
+  g_object_get (self, "config-directory", &dir, NULL);
+  journal = dir ? _smarthost_plan_find_interrupted (dir, cancellable, &local_error) : NULL;
+  if (local_error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return NULL;
+    }
+  st = pf_load_state (self, TRUE, error);
   if (st == NULL)
     return NULL;
   values = pf_postconf_values (st, value_names, cancellable, error);
@@ -1517,6 +1531,14 @@ pf_diagnose (SmarthostBackend  *backend,
   doc.v = values;
   doc.findings = findings;
   doc.cancellable = cancellable;
+
+  if (journal != NULL)
+    add (&doc, SMARTHOST_SEVERITY_ERROR, "interrupted-commit",
+         "run `smarthostctl status` (any read or change through libsmarthost finishes or undoes the "
+         "commit: exactly the old or exactly the new files), then run the doctor again",
+         "a commit was interrupted (killed, or the machine lost power) and left %s: until it is "
+         "finished, Postfix may read a mix of old and new files, and what follows is about that mix",
+         journal);
 
   check_duplicates (&doc);
   check_sasl_mechanisms (&doc);

@@ -52,6 +52,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (PfState, pf_state_free)
 
 /* smarthost-postfix-backend.c */
 PfState        *pf_load_state        (SmarthostPostfixBackend  *self,
+                                      gboolean                  read_only,
                                       GError                  **error);
 char           *pf_map_path          (PfState                  *st,
                                       const char               *name);

@@ -358,6 +358,33 @@ class CrashTestCase(unittest.TestCase):
         self.assertEqual(self.dir.leftovers(), [])
         self.postfix_check("after an interrupted recovery")
 
+    def test_doctor_and_dry_run_leave_an_interrupted_commit_alone(self):
+        """The doctor and dry runs promise to change nothing: after a kill
+        they report the interrupted commit instead of finishing it."""
+        self.ok(["set-domain", "a.example", "relay-a.example.net"])
+        proc = self.ctl(["set-domain", "b.example", "relay-b.example.net"], fault="rename:2")
+        self.assertEqual(proc.returncode, -signal.SIGKILL, proc.stderr)
+        self.dir.stash("killed")
+        left = self.dir.visible(with_dirs=True)
+        leftovers = self.dir.leftovers()
+        self.assertNotEqual(leftovers, [])
+
+        proc = self.ctl(["--json", "doctor"])
+        self.assertEqual(proc.returncode, 1, proc.stderr)     # an error-level finding
+        codes = [f["code"] for f in json.loads(proc.stdout)["findings"]]
+        self.assertIn("interrupted-commit", codes)
+        proc = self.ctl(["--dry-run", "set-domain", "c.example", "relay-c.example.net"])
+        self.assertEqual(proc.returncode, 1)
+        self.assertIn("interrupted", proc.stderr)
+        self.assertEqual(self.dir.visible(with_dirs=True), left)
+        self.assertEqual(self.dir.leftovers(), leftovers)
+
+        # A read finishes it; then the doctor has nothing to say about it.
+        self.status()
+        self.assertEqual(self.dir.leftovers(), [])
+        proc = self.ctl(["--json", "doctor"])
+        self.assertNotIn("interrupted-commit", [f["code"] for f in json.loads(proc.stdout)["findings"]])
+
     def test_fault_point_off_by_default(self):
         """Without the variable, or with a count never reached, nothing dies."""
         self.ok(["set-domain", "a.example", "relay-a.example.net"])

@@ -62,6 +62,7 @@ import dataclasses
 import glob
 import json
 import os
+import stat
 import re
 import shutil
 import signal
@@ -132,6 +133,22 @@ def cool_down(*paths, age=10):
     for path in paths:
         with contextlib.suppress(FileNotFoundError):
             os.utime(path, (past, past))
+
+
+def snapshot(root):
+    """Every file and folder under *root*: mode, modification time and, for
+    files, bytes. Two equal snapshots mean nothing was written."""
+    result = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            path = os.path.join(dirpath, name)
+            st = os.lstat(path)
+            data = None
+            if stat.S_ISREG(st.st_mode):
+                with open(path, "rb") as f:
+                    data = f.read()
+            result[os.path.relpath(path, root)] = (stat.S_IMODE(st.st_mode), st.st_mtime_ns, data)
+    return result
 
 
 def free_port():

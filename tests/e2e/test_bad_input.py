@@ -24,12 +24,10 @@ without them.
 """
 
 import dataclasses
-import json
 import os
 import shutil
 import stat
 import subprocess
-import sys
 import tempfile
 import time
 import unittest

@@ -16,11 +16,14 @@ names the binary.
 import json
 import os
 import shutil
-import stat
 import subprocess
 import tempfile
-import time
+import sys
 import unittest
+
+HERE = os.environ.get("SMARTHOST_E2E_DIR") or os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from harness import cool_down, snapshot  # noqa: E402
 
 SMARTHOSTCTL = os.environ.get("SMARTHOSTCTL", "smarthostctl")
 STOCK_MASTER_CF = "/usr/share/postfix/master.cf.dist"
@@ -38,27 +41,6 @@ inet_interfaces = loopback-only
 """
 
 SEVERITY_RANK = {"error": 2, "warning": 1, "info": 0}
-
-
-def snapshot(root):
-    result = {}
-    for dirpath, dirnames, filenames in os.walk(root):
-        for name in dirnames + filenames:
-            path = os.path.join(dirpath, name)
-            st = os.lstat(path)
-            data = None
-            if stat.S_ISREG(st.st_mode):
-                with open(path, "rb") as f:
-                    data = f.read()
-            result[os.path.relpath(path, root)] = (stat.S_IMODE(st.st_mode), st.st_mtime_ns, data)
-    return result
-
-
-def cool_down(*paths):
-    """Postfix will not read a main.cf younger than two seconds."""
-    past = time.time() - 10
-    for path in paths:
-        os.utime(path, (past, past))
 
 
 class ConfTestCase(unittest.TestCase):

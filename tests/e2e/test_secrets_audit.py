@@ -21,7 +21,6 @@ import stat
 import subprocess
 import sys
 import threading
-import time
 import unittest
 
 HERE = os.environ.get("SMARTHOST_E2E_DIR") or os.path.dirname(os.path.abspath(__file__))

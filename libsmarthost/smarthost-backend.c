@@ -655,7 +655,7 @@ smarthost_backend_get_domains_finish (SmarthostBackend  *self,
  *
  * Reads the complete smarthost state: the server-wide relay and every
  * domain's relay, the backend's name included. Its JSON form
- * ([method@State.to_data]) is what `smarthostctl status --json` prints;
+ * ([method@State.to_json]) is what `smarthostctl status --json` prints;
  * [method@Transaction.set_state] applies a state back.
  *
  * Returns: (transfer full): the state, or %NULL with @error set

@@ -40,9 +40,16 @@ SmarthostRelay *_smarthost_relay_from_json_node (const char          *where,
 
 /* JSON */
 JsonNode *_smarthost_parse_json       (const char  *what,
-                                       const char  *data,
-                                       gssize       length,
+                                       const char  *text,
                                        GError     **error);
+void      _smarthost_json_wipe_passwords (JsonNode *node);
+void      _smarthost_json_free_secret (JsonNode *node);
+/* A parsed tree that may hold inline passwords: wiped when freed. */
+typedef JsonNode SmarthostSecretJson;
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SmarthostSecretJson, _smarthost_json_free_secret)
+gboolean  _smarthost_json_key_is_showable (const char *key);
+gboolean  _smarthost_json_name_field  (GError     **error,
+                                       const char  *where);
 char     *_smarthost_json_to_data     (JsonNode    *node,
                                        gsize       *length);
 gboolean  _smarthost_json_unknown_key (GError     **error,

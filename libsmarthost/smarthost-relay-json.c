@@ -43,20 +43,61 @@ static const char * const relay_keys[] = {
 /* An unknown key, named in the error if it looks like one: a key name
  * mistyped. Anything else (a value pasted where a key belongs, a
  * password among them) is not quoted. */
+/* Whether an error may quote @key: a key name (lower case and
+ * underscores), or a domain name; not what could be a password pasted in
+ * the wrong place. */
+gboolean
+_smarthost_json_key_is_showable (const char *key)
+{
+  gsize len = strlen (key);
+
+  if (len == 0 || len > 253)
+    return FALSE;
+  if (strspn (key, "abcdefghijklmnopqrstuvwxyz_") == len)
+    return len <= 32;
+  return strchr (key, '.') != NULL && strspn (key, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") == len;
+}
+
 gboolean
 _smarthost_json_unknown_key (GError     **error,
                              const char  *where,
                              const char  *key,
                              const char  *known)
 {
-  gsize len = strspn (key, "abcdefghijklmnopqrstuvwxyz_");
-
-  if (len > 0 && len <= 32 && key[len] == '\0')
+  if (_smarthost_json_key_is_showable (key) && strchr (key, '.') == NULL)
     g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID, "%s: unknown key \"%s\"; known: %s",
                  where, key, known);
   else
     g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
                  "%s: an unknown key (not shown: it is not a key name); known: %s", where, known);
+  return FALSE;
+}
+
+/* Turns an error that names a relay property ("ca-file: must be …") into
+ * one that names the JSON key where it was given ("server.ca_file: must
+ * be …"), so that every error of a JSON file has one form. */
+gboolean
+_smarthost_json_name_field (GError     **error,
+                            const char  *where)
+{
+  const char *message, *colon;
+  g_autofree char *field = NULL;
+  g_autofree char *rest = NULL;
+
+  if (error == NULL || *error == NULL)
+    return FALSE;
+  message = (*error)->message;
+  colon = strstr (message, ": ");
+  if (colon == NULL || strspn (message, "abcdefghijklmnopqrstuvwxyz-") != (gsize) (colon - message))
+    {
+      g_prefix_error (error, "%s: ", where);
+      return FALSE;
+    }
+  field = g_strndup (message, colon - message);
+  g_strdelimit (field, "-", '_');
+  rest = g_strdup (colon + 2);
+  g_free ((*error)->message);
+  (*error)->message = g_strdup_printf ("%s.%s: %s", where, field, rest);
   return FALSE;
 }
 
@@ -328,7 +369,7 @@ _smarthost_relay_from_json_node (const char          *where,
     }
 
   if (!_smarthost_relay_check (relay, TRUE, error))
-    return g_prefix_error (error, "%s: ", where), NULL;
+    return _smarthost_json_name_field (error, where), NULL;
   return g_steal_pointer (&relay);
 }
 
@@ -367,28 +408,84 @@ end_of_object (const char *p,
  * each replaced the one before, so "{"server": null …}{"server": …}" would
  * be taken for its last part (and the first leaked): anything after the
  * object is refused here, before the parser sees it. */
+/* Keys are checked as they are parsed: json-glib keeps the last of two
+ * members of the same name without a word, and an apply file that says
+ * "server" twice must not mean its second half. */
+typedef struct {
+  GHashTable *counts;   /* JsonObject -> members parsed so far */
+  char *duplicate;      /* the first key given twice */
+} KeyCheck;
+
+static void
+on_object_member (JsonParser *parser,
+                  JsonObject *object,
+                  const char *member_name,
+                  gpointer    user_data)
+{
+  KeyCheck *check = user_data;
+  guint n = GPOINTER_TO_UINT (g_hash_table_lookup (check->counts, object)) + 1;
+
+  /* Once a duplicate replaced a member, objects may be freed and their
+   * addresses reused: the first duplicate is the answer. */
+  if (check->duplicate != NULL)
+    return;
+  g_hash_table_insert (check->counts, object, GUINT_TO_POINTER (n));
+  if (n > json_object_get_size (object))
+    check->duplicate = g_strdup (member_name);
+}
+
+/* A string of the parsed tree that may be a password is wiped before the
+ * tree goes: every value of a "password" member. */
+void
+_smarthost_json_wipe_passwords (JsonNode *node)
+{
+  JsonObjectIter iter;
+  const char *name;
+  JsonNode *member;
+
+  if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
+    return;
+  json_object_iter_init (&iter, json_node_get_object (node));
+  while (json_object_iter_next (&iter, &name, &member))
+    {
+      if (g_str_equal (name, "password") && JSON_NODE_HOLDS_VALUE (member) &&
+          json_node_get_value_type (member) == G_TYPE_STRING)
+        {
+          char *text = (char *) json_node_get_string (member);
+          explicit_bzero (text, strlen (text));
+        }
+      else
+        _smarthost_json_wipe_passwords (member);
+    }
+}
+
+void
+_smarthost_json_free_secret (JsonNode *node)
+{
+  _smarthost_json_wipe_passwords (node);
+  json_node_unref (node);
+}
+
 JsonNode *
 _smarthost_parse_json (const char  *what,
-                       const char  *data,
-                       gssize       length,
+                       const char  *text,
                        GError     **error)
 {
   g_autoptr(JsonParser) parser = json_parser_new_immutable ();
   g_autoptr(GError) local_error = NULL;
-  g_autofree char *text = NULL;
+  g_autoptr(GHashTable) counts = g_hash_table_new (g_direct_hash, g_direct_equal);
+  KeyCheck check = { counts, NULL };
   const char *start, *rest;
   JsonNode *root = NULL;
-  gsize len;
 
-  g_return_val_if_fail (data != NULL || length == 0, NULL);
-  len = length < 0 ? strlen (data) : (gsize) length;
-  if (!g_utf8_validate_len (data, len, NULL) || memchr (data, '\0', len) != NULL)
+  g_return_val_if_fail (text != NULL, NULL);
+
+  if (!g_utf8_validate (text, -1, NULL))
     return g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
-                        "%s: not JSON text (it is not valid UTF-8, or has a NUL byte)", what), NULL;
-  /* A copy that ends with a NUL byte; it may hold a password. */
-  text = g_strndup (data, len);
+                        "%s: not JSON text: it is not valid UTF-8", what), NULL;
   start = text + strspn (text, " \t\r\n");
-  rest = *start == '{' ? end_of_object (start, text + len) : NULL;
+  rest = *start == '{' ? end_of_object (start, start + strlen (start)) : NULL;
+  g_signal_connect (parser, "object-member", G_CALLBACK (on_object_member), &check);
   if (*start == '\0')
     g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID, "%s: not valid JSON: the text is empty", what);
   else if (*start != '{')
@@ -396,7 +493,7 @@ _smarthost_parse_json (const char  *what,
   else if (rest != NULL && rest[strspn (rest, " \t\r\n")] != '\0')
     g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
                  "%s: not valid JSON: more than one value (text after the object's closing brace)", what);
-  else if (!json_parser_load_from_data (parser, text, (gssize) len, &local_error))
+  else if (!json_parser_load_from_data (parser, text, -1, &local_error))
     {
       int line = 0, column = 0;
       const char *p = strstr (local_error->message, ":");
@@ -411,9 +508,24 @@ _smarthost_parse_json (const char  *what,
         g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
                      "%s: not valid JSON (it may be cut short)", what);
     }
+  else if (check.duplicate != NULL)
+    {
+      g_autoptr(SmarthostSecretJson) dropped = json_parser_steal_root (parser);
+
+      if (_smarthost_json_key_is_showable (check.duplicate))
+        g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
+                     "%s: the key \"%s\" is given twice in one object; give it once", what, check.duplicate);
+      else
+        g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
+                     "%s: a key is given twice in one object; give it once", what);
+    }
   else
     root = json_parser_steal_root (parser);
-  explicit_bzero (text, len);
+  if (check.duplicate != NULL)
+    {
+      explicit_bzero (check.duplicate, strlen (check.duplicate));
+      g_free (check.duplicate);
+    }
   return root;
 }
 
@@ -430,8 +542,7 @@ _smarthost_json_to_data (JsonNode *node,
 
 /**
  * smarthost_relay_new_from_json:
- * @data: a relay as a JSON object, the shape [method@Relay.to_json] writes
- * @length: the length of @data, or -1 when it ends with a NUL byte
+ * @json: a relay as a JSON object, the shape [method@Relay.to_json] writes
  * @flags: how to read passwords
  * @error: return location for a #GError
  *
@@ -455,17 +566,16 @@ _smarthost_json_to_data (JsonNode *node,
  *   %SMARTHOST_ERROR_INVALID naming the key
  */
 SmarthostRelay *
-smarthost_relay_new_from_json (const char          *data,
-                               gssize               length,
+smarthost_relay_new_from_json (const char          *json,
                                SmarthostJsonFlags   flags,
                                GError             **error)
 {
-  g_autoptr(JsonNode) root = NULL;
+  g_autoptr(SmarthostSecretJson) root = NULL;
 
-  g_return_val_if_fail (data != NULL, NULL);
+  g_return_val_if_fail (json != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  root = _smarthost_parse_json ("relay", data, length, error);
+  root = _smarthost_parse_json ("relay", json, error);
   return root ? _smarthost_relay_from_json_node ("relay", root, flags, error) : NULL;
 }
 

@@ -861,7 +861,6 @@ smarthost_relay_get_password_set (SmarthostRelay *self)
   return self->password != NULL || self->password_set;
 }
 
-/* For backends that know a password exists without revealing it. */
 /* Set but not known: staging such a relay keeps the stored password. */
 gboolean
 _smarthost_relay_keeps_password (SmarthostRelay *self)
@@ -869,6 +868,7 @@ _smarthost_relay_keeps_password (SmarthostRelay *self)
   return self->username != NULL && self->password == NULL && self->password_set;
 }
 
+/* For backends that know a password exists without revealing it. */
 void
 _smarthost_relay_mark_password_set (SmarthostRelay *self)
 {

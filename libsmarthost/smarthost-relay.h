@@ -49,7 +49,7 @@ typedef enum {
  *   holding the password itself
  *
  * How relays and states are read from JSON ([ctor@Relay.new_from_json],
- * [ctor@State.new_from_data]).
+ * [ctor@State.new_from_json]).
  */
 typedef enum /*< flags >*/ {
   SMARTHOST_JSON_FLAGS_NONE = 0,
@@ -74,8 +74,7 @@ gboolean           smarthost_relay_validate             (SmarthostRelay    *self
 SMARTHOST_AVAILABLE_IN_ALL
 char              *smarthost_relay_to_string            (SmarthostRelay    *self);
 SMARTHOST_AVAILABLE_IN_ALL
-SmarthostRelay    *smarthost_relay_new_from_json        (const char        *data,
-                                                         gssize             length,
+SmarthostRelay    *smarthost_relay_new_from_json        (const char        *json,
                                                          SmarthostJsonFlags flags,
                                                          GError           **error);
 SMARTHOST_AVAILABLE_IN_ALL

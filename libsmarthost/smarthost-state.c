@@ -22,7 +22,7 @@
  * leaves exactly that configuration: the server relay as given, the
  * domains listed with their relays, and no relay for any other domain.
  *
- * As JSON ([ctor@State.new_from_data], [method@State.to_data]) a state is
+ * As JSON ([ctor@State.new_from_json], [method@State.to_json]) a state is
  * what `smarthostctl status --json` prints and `smarthostctl apply` reads:
  *
  * ```json
@@ -165,9 +165,8 @@ smarthost_state_new (void)
 }
 
 /**
- * smarthost_state_new_from_data:
- * @data: a state as JSON, the shape [method@State.to_data] writes
- * @length: the length of @data, or -1 when it ends with a NUL byte
+ * smarthost_state_new_from_json:
+ * @json: a state as JSON text, the shape [method@State.to_json] writes
  * @flags: how to read passwords
  * @error: return location for a #GError
  *
@@ -185,21 +184,20 @@ smarthost_state_new (void)
  *   %SMARTHOST_ERROR_INVALID
  */
 SmarthostState *
-smarthost_state_new_from_data (const char          *data,
-                               gssize               length,
+smarthost_state_new_from_json (const char          *json,
                                SmarthostJsonFlags   flags,
                                GError             **error)
 {
   g_autoptr(SmarthostState) self = NULL;
-  g_autoptr(JsonNode) root = NULL;
+  g_autoptr(SmarthostSecretJson) root = NULL;
   g_autoptr(GList) members = NULL;
   JsonObject *o, *domains;
   JsonNode *node;
 
-  g_return_val_if_fail (data != NULL, NULL);
+  g_return_val_if_fail (json != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  root = _smarthost_parse_json ("state", data, length, error);
+  root = _smarthost_parse_json ("state", json, error);
   if (root == NULL)
     return NULL;
   if (!JSON_NODE_HOLDS_OBJECT (root))
@@ -272,19 +270,19 @@ smarthost_state_new_from_data (const char          *data,
 }
 
 /**
- * smarthost_state_to_data:
+ * smarthost_state_to_json:
  * @self: a state
  *
  * Writes the state as JSON, the way `smarthostctl status --json` prints
  * it: `backend` (when known), `server` and `domains`, sorted, each relay as
  * [method@Relay.to_json] writes it. Passwords are never written; relays
- * with one say `"password_set": true`, which [ctor@State.new_from_data]
+ * with one say `"password_set": true`, which [ctor@State.new_from_json]
  * reads as "keep the stored password".
  *
  * Returns: (transfer full): the JSON text
  */
 char *
-smarthost_state_to_data (SmarthostState *self)
+smarthost_state_to_json (SmarthostState *self)
 {
   g_autoptr(JsonBuilder) b = json_builder_new ();
   g_autoptr(JsonNode) root = NULL;
@@ -374,7 +372,7 @@ smarthost_state_set_server (SmarthostState *self,
   g_return_if_fail (SMARTHOST_IS_STATE (self));
   g_return_if_fail (relay == NULL || SMARTHOST_IS_RELAY (relay));
 
-  if (relay == NULL && self->server == NULL)
+  if (relay == self->server || (relay != NULL && self->server != NULL && smarthost_relay_equal (relay, self->server)))
     return;
   g_clear_object (&self->server);
   self->server = relay ? smarthost_relay_copy (relay) : NULL;

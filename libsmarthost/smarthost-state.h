@@ -22,12 +22,11 @@ G_DECLARE_FINAL_TYPE (SmarthostState, smarthost_state, SMARTHOST, STATE, GObject
 SMARTHOST_AVAILABLE_IN_ALL
 SmarthostState  *smarthost_state_new            (void);
 SMARTHOST_AVAILABLE_IN_ALL
-SmarthostState  *smarthost_state_new_from_data  (const char           *data,
-                                                 gssize                length,
+SmarthostState  *smarthost_state_new_from_json  (const char           *json,
                                                  SmarthostJsonFlags    flags,
                                                  GError              **error);
 SMARTHOST_AVAILABLE_IN_ALL
-char            *smarthost_state_to_data        (SmarthostState       *self);
+char            *smarthost_state_to_json        (SmarthostState       *self);
 
 SMARTHOST_AVAILABLE_IN_ALL
 const char      *smarthost_state_get_backend_name (SmarthostState     *self);

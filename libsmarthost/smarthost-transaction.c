@@ -70,6 +70,7 @@ enum {
   PROP_ADOPT,
   PROP_REPLACE_DOMAINS,
   PROP_CHANGED,
+  PROP_WOULD_CHANGE,
   N_PROPS
 };
 
@@ -115,6 +116,9 @@ smarthost_transaction_get_property (GObject    *object,
       break;
     case PROP_CHANGED:
       g_value_set_boolean (value, self->changed);
+      break;
+    case PROP_WOULD_CHANGE:
+      g_value_set_boolean (value, self->would_change);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -234,6 +238,16 @@ smarthost_transaction_class_init (SmarthostTransactionClass *klass)
     g_param_spec_boolean ("changed", NULL, NULL, FALSE,
                           G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
 
+  /**
+   * SmarthostTransaction:would-change: (attributes org.gtk.Property.get=smarthost_transaction_get_would_change)
+   *
+   * Whether committing would change anything, as the last preview found;
+   * %TRUE before a preview and after a change is staged.
+   */
+  properties[PROP_WOULD_CHANGE] =
+    g_param_spec_boolean ("would-change", NULL, NULL, TRUE,
+                          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
 
@@ -330,6 +344,8 @@ check_stageable (SmarthostTransaction  *self,
                            "the transaction was already committed; begin a new one");
       return FALSE;
     }
+  /* What a preview said no longer holds once something more is staged. */
+  self->would_change = TRUE;
   return TRUE;
 }
 
@@ -579,7 +595,9 @@ smarthost_transaction_set_replace_domains (SmarthostTransaction *self,
  * Stages a complete state: its server-wide relay (or none), each of its
  * domains with its relay, and [property@Transaction:replace-domains], so
  * that every other domain loses its relay. Each relay is checked as
- * [method@Transaction.set_domain] checks it; on error nothing is staged.
+ * [method@Transaction.set_domain] checks it; on error nothing is staged,
+ * and what was staged before stays. Staged with success, the state
+ * replaces the changes staged before it.
  *
  * A relay whose password is set but not given (`"password_set": true` in
  * JSON) keeps the password the backend has stored for it.
@@ -644,7 +662,7 @@ fail:
 }
 
 /**
- * smarthost_transaction_get_would_change:
+ * smarthost_transaction_get_would_change: (get-property would-change)
  * @self: a transaction
  *
  * Tells whether committing would change anything, as the last
@@ -652,7 +670,8 @@ fail:
  * it to report "changed" in a dry run.
  *
  * Returns: whether the last preview found a change; %TRUE before any
- *   preview (and with backends that cannot tell)
+ *   preview, after a change is staged since (until the next preview), and
+ *   with backends that cannot tell
  */
 gboolean
 smarthost_transaction_get_would_change (SmarthostTransaction *self)

@@ -31,6 +31,15 @@ static const ReadCase read_cases[] = {
   { "two-objects", "{\"server\": null, \"domains\": {}}{\"server\": {\"host\": \"a.example.net\"}, \"domains\": {}}",
     "state: not valid JSON: more than one value" },
   { "scalar-then-object", "0{\"server\": null, \"domains\": {}}", "state: must be a JSON object" },
+  /* and would keep the last of two members of the same name */
+  { "server-twice", "{\"server\": null, \"domains\": {}, \"server\": {\"host\": \"dup.example.net\"}}",
+    "state: the key \"server\" is given twice" },
+  { "domain-twice-same-spelling", "{\"server\": null, \"domains\": {\"a.example\": null, \"a.example\": null}}",
+    "state: the key \"a.example\" is given twice" },
+  { "port-twice", "{\"server\": {\"host\": \"a.example.net\", \"port\": 25, \"port\": 587}, \"domains\": {}}",
+    "state: the key \"port\" is given twice" },
+  { "secret-key-twice", "{\"server\": null, \"domains\": {}, \"" SECRET "\": 1, \"" SECRET "\": 2}",
+    "state: a key is given twice" },
   { "trailing-text", "{\"server\": null, \"domains\": {}} x", "state: not valid JSON: more than one value" },
   { "braces-in-strings", "{\"server\": {\"host\": \"a.example.net\", \"username\": \"u}{\\\"\", \"password_set\": true},"
     " \"domains\": {}}\n", NULL },
@@ -63,7 +72,7 @@ static const ReadCase read_cases[] = {
     "server.port: must be a whole number" },
   { "security-unknown", "{\"server\": {\"host\": \"a.example.net\", \"security\": \"ssl\"}, \"domains\": {}}",
     "server.security:" },
-  { "host-invalid", "{\"server\": {\"host\": \"a b\"}, \"domains\": {}}", "server: host:" },
+  { "host-invalid", "{\"server\": {\"host\": \"a b\"}, \"domains\": {}}", "server.host:" },
   { "host-and-provider", "{\"server\": {\"host\": \"a.example.net\", \"provider\": \"sendgrid\"}, \"domains\": {}}",
     "server: give host or provider, not both" },
   { "region-alone", "{\"server\": {\"host\": \"a.example.net\", \"region\": \"eu-west-1\"}, \"domains\": {}}",
@@ -85,7 +94,7 @@ static const ReadCase read_cases[] = {
   { "password-set-no-user", "{\"server\": {\"host\": \"a.example.net\", \"password_set\": true}, \"domains\": {}}",
     "server.password_set: there is no password without a username" },
   { "user-without-password", "{\"server\": {\"host\": \"a.example.net\", \"username\": \"u\"}, \"domains\": {}}",
-    "server: password:" },
+    "server.password:" },
   /* domains */
   { "domain-invalid", "{\"server\": null, \"domains\": {\"bad domain\": null}}", "domains: \"bad domain\": domain:" },
   { "domain-twice", "{\"server\": null, \"domains\": {\"A.example\": null, \"a.example.\": null}}",
@@ -99,7 +108,7 @@ test_read (gconstpointer data)
 {
   const ReadCase *c = data;
   g_autoptr(GError) error = NULL;
-  g_autoptr(SmarthostState) state = smarthost_state_new_from_data (c->data, -1, SMARTHOST_JSON_FLAGS_NONE, &error);
+  g_autoptr(SmarthostState) state = smarthost_state_new_from_json (c->data, SMARTHOST_JSON_FLAGS_NONE, &error);
 
   if (c->error == NULL)
     {
@@ -129,7 +138,7 @@ test_passwords (void)
   for (guint i = 0; i < G_N_ELEMENTS (contents); i++)
     {
       g_assert_true (g_file_set_contents (path, contents[i], -1, &error));
-      relay = smarthost_relay_new_from_json (data, -1, SMARTHOST_JSON_FLAGS_NONE, &error);
+      relay = smarthost_relay_new_from_json (data, SMARTHOST_JSON_FLAGS_NONE, &error);
       g_assert_no_error (error);
       g_assert_cmpstr (smarthost_relay_get_password (relay), ==, SECRET);
       g_clear_object (&relay);
@@ -138,7 +147,7 @@ test_passwords (void)
   for (guint i = 0; i < 2; i++)
     {
       g_assert_true (g_file_set_contents (path, i ? "\n" : SECRET "\nsecond line\n", -1, &error));
-      relay = smarthost_relay_new_from_json (data, -1, SMARTHOST_JSON_FLAGS_NONE, &error);
+      relay = smarthost_relay_new_from_json (data, SMARTHOST_JSON_FLAGS_NONE, &error);
       g_assert_null (relay);
       g_assert_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID);
       g_assert_null (strstr (error->message, SECRET));
@@ -147,7 +156,7 @@ test_passwords (void)
 
   g_setenv ("SMARTHOST_TEST_PASSWORD", SECRET, TRUE);
   relay = smarthost_relay_new_from_json ("{\"host\": \"a.example.net\", \"username\": \"u\","
-                                         " \"password_env\": \"SMARTHOST_TEST_PASSWORD\"}", -1,
+                                         " \"password_env\": \"SMARTHOST_TEST_PASSWORD\"}",
                                          SMARTHOST_JSON_FLAGS_NONE, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (smarthost_relay_get_password (relay), ==, SECRET);
@@ -155,7 +164,7 @@ test_passwords (void)
   g_unsetenv ("SMARTHOST_TEST_PASSWORD");
 
   relay = smarthost_relay_new_from_json ("{\"host\": \"a.example.net\", \"username\": \"u\", \"password\": \""
-                                         SECRET "\"}", -1, SMARTHOST_JSON_FLAGS_ALLOW_INLINE_PASSWORD, &error);
+                                         SECRET "\"}", SMARTHOST_JSON_FLAGS_ALLOW_INLINE_PASSWORD, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (smarthost_relay_get_password (relay), ==, SECRET);
   /* Written, it has no password, only password_set. */
@@ -196,12 +205,12 @@ test_write_and_read_back (void)
   g_assert_true (smarthost_relay_equal (smarthost_state_get_domain (state, "B.EXAMPLE"), relay));
   g_assert_null (smarthost_state_get_domain (state, "c.example"));
 
-  text = smarthost_state_to_data (state);
-  again = smarthost_state_new_from_data (text, -1, SMARTHOST_JSON_FLAGS_NONE, &error);
+  text = smarthost_state_to_json (state);
+  again = smarthost_state_new_from_json (text, SMARTHOST_JSON_FLAGS_NONE, &error);
   g_assert_no_error (error);
   g_assert_true (smarthost_state_equal (state, again));
   g_assert_cmpstr (smarthost_state_get_backend_name (again), ==, "postfix");
-  text2 = smarthost_state_to_data (again);
+  text2 = smarthost_state_to_json (again);
   g_assert_cmpstr (text, ==, text2);
 
   /* Removing. */

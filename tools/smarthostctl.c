@@ -6,7 +6,8 @@
  */
 #include "config.h"
 
-#include <gio/gunixinputstream.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <json-glib/json-glib.h>
 #include <locale.h>
 #include <stdio.h>
@@ -337,7 +338,7 @@ cmd_status (SmarthostBackend *backend)
 
   if (opt.json)
     {
-      g_autofree char *text = smarthost_state_to_data (state);
+      g_autofree char *text = smarthost_state_to_json (state);
       g_print ("%s\n", text);
       return EXIT_OK;
     }
@@ -1019,26 +1020,61 @@ cmd_spf (const char *domain)
   return EXIT_OK;
 }
 
-/* Reads FILE, or standard input for "-", whole. */
+/* Reads FILE, or standard input for "-", whole. The text may hold an
+ * inline password: the buffer is wiped whenever it moves, and by the
+ * caller when done. */
 static char *
 read_input (const char  *file,
             gsize       *length,
             GError     **error)
 {
-  char *data = NULL;
+  int fd = g_str_equal (file, "-") ? 0 : open (file, O_RDONLY | O_CLOEXEC);
+  gsize cap = 65536, len = 0;
+  char *data;
 
-  if (g_str_equal (file, "-"))
+  if (fd < 0)
     {
-      g_autoptr(GInputStream) in = g_unix_input_stream_new (0, FALSE);
-      g_autoptr(GOutputStream) out = g_memory_output_stream_new_resizable ();
-
-      if (g_output_stream_splice (out, in, G_OUTPUT_STREAM_SPLICE_CLOSE_TARGET, NULL, error) < 0)
-        return NULL;
-      *length = g_memory_output_stream_get_data_size (G_MEMORY_OUTPUT_STREAM (out));
-      return g_memory_output_stream_steal_data (G_MEMORY_OUTPUT_STREAM (out));
+      int saved = errno;
+      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved), "cannot open %s: %s", file,
+                   g_strerror (saved));
+      return NULL;
     }
-  if (!g_file_get_contents (file, &data, length, error))
-    return NULL;
+  data = g_malloc (cap);
+  for (;;)
+    {
+      gssize n;
+
+      if (len + 1 == cap)
+        {
+          char *bigger = g_malloc (cap * 2);
+          memcpy (bigger, data, len);
+          explicit_bzero (data, len);
+          g_free (data);
+          data = bigger;
+          cap *= 2;
+        }
+      n = read (fd, data + len, cap - 1 - len);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        {
+          int saved = errno;
+          explicit_bzero (data, len);
+          g_free (data);
+          if (fd != 0)
+            close (fd);
+          g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved), "cannot read %s: %s",
+                       g_str_equal (file, "-") ? "standard input" : file, g_strerror (saved));
+          return NULL;
+        }
+      if (n == 0)
+        break;
+      len += n;
+    }
+  if (fd != 0)
+    close (fd);
+  data[len] = '\0';
+  *length = len;
   return data;
 }
 
@@ -1056,7 +1092,13 @@ cmd_apply (SmarthostBackend *backend,
   data = read_input (file, &length, &error);
   if (data == NULL)
     return fail (EXIT_USAGE, "apply: %s", error->message);
-  state = smarthost_state_new_from_data (data, (gssize) length,
+  if (memchr (data, '\0', length) != NULL)
+    {
+      explicit_bzero (data, length);
+      return fail (EXIT_USAGE, "apply: %s: not JSON text: it has a NUL byte",
+                   g_str_equal (file, "-") ? "standard input" : file);
+    }
+  state = smarthost_state_new_from_json (data,
                                          opt.allow_inline_password ? SMARTHOST_JSON_FLAGS_ALLOW_INLINE_PASSWORD
                                                                    : SMARTHOST_JSON_FLAGS_NONE,
                                          &error);

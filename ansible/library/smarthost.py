@@ -50,7 +50,10 @@ options:
         C(password), or C(password_set: true) to keep the stored one, and
         C(provider) and C(region) (a preset of libsmarthost standing in for
         host and port)."
-      - Values must have their type; the string C("yes") is not a boolean."
+      - Values are read as strictly as C(smarthostctl apply) reads them, but
+        for what templates make of them (a port templated to the string
+        C(587) is a number, the strings C(True) and C(yes) are booleans, an
+        empty string is no value).
       - A value of C(null) or C(absent) removes the domain's smarthost.
     type: dict
     default: {}
@@ -109,6 +112,7 @@ import os
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.parsing.convert_bool import boolean
 
 GI_IMPORT_ERROR = None
 try:
@@ -130,6 +134,37 @@ def is_absent(value):
     return value is None or (isinstance(value, str) and value == ABSENT)
 
 
+BOOLEAN_KEYS = ('mx_lookup', 'verify_certificate', 'password_set')
+STRING_KEYS = ('host', 'security', 'ca_file', 'username', 'password_file', 'password_env', 'provider', 'region')
+
+
+def relay_from_playbook(where, spec):
+    """A relay dict as a playbook gives it, with the values templates turn
+    into strings ("{{ port }}" is "587", "{{ flag }}" is "True") and empty
+    optional strings made what they mean, before the library reads it
+    strictly. Anything else is passed on, for the library to refuse."""
+    if not isinstance(spec, dict):
+        return spec
+    relay = dict(spec)
+    port = relay.get('port')
+    if isinstance(port, str) and port.strip().isdigit():
+        relay['port'] = int(port)
+    if relay.get('port') in (0, ''):
+        relay['port'] = None
+    for key in BOOLEAN_KEYS:
+        if isinstance(relay.get(key), str):
+            try:
+                relay[key] = boolean(relay[key], strict=True)
+            except TypeError:
+                raise InputError('%s.%s: must be true or false' % (where, key))
+    for key in STRING_KEYS:
+        if relay.get(key) == '':
+            relay[key] = None
+    if relay.get('password') is not None and not isinstance(relay['password'], str):
+        relay['password'] = str(relay['password'])
+    return relay
+
+
 def state_from_params(params):
     """The playbook's server and domains as a Smarthost.State. The library
     reads it as it reads `smarthostctl apply` files: every key known and of
@@ -139,15 +174,16 @@ def state_from_params(params):
     if not isinstance(domains, dict):
         raise InputError('domains: must be a dict of domain: relay')
     data = {
-        'server': None if is_absent(params['server']) else params['server'],
-        'domains': dict((str(name), None if is_absent(spec) else spec) for name, spec in domains.items()),
+        'server': None if is_absent(params['server']) else relay_from_playbook('server', params['server']),
+        'domains': dict((str(name), None if is_absent(spec) else relay_from_playbook('domains.%s' % name, spec))
+                        for name, spec in domains.items()),
     }
     try:
         text = json.dumps(data)
     except (TypeError, ValueError) as e:
         raise InputError('the relays must hold plain values (strings, numbers, booleans): %s' % e)
     try:
-        return Smarthost.State.new_from_data(text, -1, Smarthost.JsonFlags.ALLOW_INLINE_PASSWORD)
+        return Smarthost.State.new_from_json(text, Smarthost.JsonFlags.ALLOW_INLINE_PASSWORD)
     except GLib.Error as e:
         raise InputError(e.message)
 
@@ -155,7 +191,7 @@ def state_from_params(params):
 def state_to_result(state):
     """server and domains as `smarthostctl status --json` shows them: no
     password, "password_set" instead."""
-    data = json.loads(state.to_data())
+    data = json.loads(state.to_json())
     return data['server'], data['domains']
 
 
@@ -216,12 +252,14 @@ def run(module):
         else:
             # Only what is given: the server if said, each domain listed
             # (null or "absent" removes its relay).
+            where = 'server'
             if server_given:
                 tx.set_server(desired.get_server())
             for domain in sorted(named):
+                where = 'domains.%s' % domain
                 tx.set_domain(domain, desired.get_domain(domain))
     except GLib.Error as e:     # policy, or what this backend cannot do
-        raise InputError(e.message)
+        raise InputError(e.message if exclusive else '%s: %s' % (where, e.message))
 
     result = {}
     preview = None

@@ -373,10 +373,10 @@ test('a complete state as JSON: read, applied, read back', async () => {
     try {
         const b = Smarthost.PostfixBackend.new(dir);
         assert(await b.set_domain_async('old.example', relay(), null));
-        const state = Smarthost.State.new_from_data(JSON.stringify({
+        const state = Smarthost.State.new_from_json(JSON.stringify({
             server: null,
             domains: {'Shop.Example': {host: 'relay.example.net', security: 'tls'}},
-        }), -1, Smarthost.JsonFlags.NONE);
+        }), Smarthost.JsonFlags.NONE);
         assertEqual(state.list_domains(), ['shop.example']);
         const tx = b.begin();
         assert(tx.set_state(state));
@@ -384,12 +384,11 @@ test('a complete state as JSON: read, applied, read back', async () => {
         assert(tx.get_would_change() && preview.includes('-@old.example'), preview);
         assert(await tx.commit_async(null));
         const now = await Smarthost.PostfixBackend.new(dir).get_state_async(null);
-        assertEqual(JSON.parse(now.to_data()).domains['shop.example'].port, 465);
+        assertEqual(JSON.parse(now.to_json()).domains['shop.example'].port, 465);
         assert(now.equal(state));
         // Strict: a string is not a boolean, and the error names the key.
         try {
-            Smarthost.Relay.new_from_json('{"host": "a.example.net", "verify_certificate": "no"}', -1,
-                Smarthost.JsonFlags.NONE);
+            Smarthost.Relay.new_from_json('{"host": "a.example.net", "verify_certificate": "no"}', Smarthost.JsonFlags.NONE);
             throw new AssertionError('a string was taken for a boolean');
         } catch (e) {
             if (e instanceof AssertionError)

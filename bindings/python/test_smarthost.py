@@ -681,7 +681,7 @@ class TestState(TempConfigTestCase):
                                 'mx_lookup': False, 'verify_certificate': True, 'ca_file': None,
                                 'username': 'apikey', 'password_set': True})
         self.assertNotIn(PASSWORD, relay.to_json())
-        back = Smarthost.Relay.new_from_json(relay.to_json(), -1, Smarthost.JsonFlags.NONE)
+        back = Smarthost.Relay.new_from_json(relay.to_json(), Smarthost.JsonFlags.NONE)
         self.assertEqual(back.get_port(), 2525)
         self.assertTrue(back.get_password_set())
         self.assertIsNone(back.get_password())     # kept, not known
@@ -691,19 +691,19 @@ class TestState(TempConfigTestCase):
         with open(path, 'w') as f:
             f.write(PASSWORD + '\n')
         spec = {'host': 'smtp.example.net', 'username': 'u', 'password_file': path}
-        relay = Smarthost.Relay.new_from_json(json.dumps(spec), -1, Smarthost.JsonFlags.NONE)
+        relay = Smarthost.Relay.new_from_json(json.dumps(spec), Smarthost.JsonFlags.NONE)
         self.assertEqual(relay.get_password(), PASSWORD)
         os.environ['SMARTHOST_TEST_PW'] = OTHER_PASSWORD
         self.addCleanup(os.environ.pop, 'SMARTHOST_TEST_PW')
         spec = {'host': 'smtp.example.net', 'username': 'u', 'password_env': 'SMARTHOST_TEST_PW'}
-        relay = Smarthost.Relay.new_from_json(json.dumps(spec), -1, Smarthost.JsonFlags.NONE)
+        relay = Smarthost.Relay.new_from_json(json.dumps(spec), Smarthost.JsonFlags.NONE)
         self.assertEqual(relay.get_password(), OTHER_PASSWORD)
         spec = {'host': 'smtp.example.net', 'username': 'u', 'password': PASSWORD}
         with self.assertRaises(GLib.Error) as cm:
-            Smarthost.Relay.new_from_json(json.dumps(spec), -1, Smarthost.JsonFlags.NONE)
+            Smarthost.Relay.new_from_json(json.dumps(spec), Smarthost.JsonFlags.NONE)
         self.assertIn('relay.password:', cm.exception.message)
         self.assertNotIn(PASSWORD, cm.exception.message)
-        relay = Smarthost.Relay.new_from_json(json.dumps(spec), -1, Smarthost.JsonFlags.ALLOW_INLINE_PASSWORD)
+        relay = Smarthost.Relay.new_from_json(json.dumps(spec), Smarthost.JsonFlags.ALLOW_INLINE_PASSWORD)
         self.assertEqual(relay.get_password(), PASSWORD)
 
     def test_strict_types(self):
@@ -711,27 +711,27 @@ class TestState(TempConfigTestCase):
                            ('mx_lookup', 1), ('host', 7), ('nonsense', 1)):
             spec = {'host': 'smtp.example.net', key: value}
             with self.assertRaises(GLib.Error) as cm:
-                Smarthost.Relay.new_from_json(json.dumps(spec), -1, Smarthost.JsonFlags.NONE)
+                Smarthost.Relay.new_from_json(json.dumps(spec), Smarthost.JsonFlags.NONE)
             self.assertTrue(cm.exception.matches(Smarthost.error_quark(), Smarthost.Error.INVALID))
             self.assertIn(key, cm.exception.message)
 
     def test_state_from_and_to_data(self):
-        state = Smarthost.State.new_from_data(json.dumps({
+        state = Smarthost.State.new_from_json(json.dumps({
             'server': {'provider': 'sendgrid', 'password_set': True},
             'domains': {'Shop.Example.': {'host': 'relay.example.net', 'security': 'tls'},
-                        'gone.example': None}}), -1, Smarthost.JsonFlags.NONE)
+                        'gone.example': None}}), Smarthost.JsonFlags.NONE)
         self.assertEqual(state.list_domains(), ['shop.example'])
         self.assertEqual(state.get_server().get_host(), 'smtp.sendgrid.net')
         self.assertEqual(state.get_server().get_username(), 'apikey')
         self.assertEqual(state.get_domain('SHOP.example').get_effective_port(), 465)
         self.assertIsNone(state.get_backend_name())
-        data = json.loads(state.to_data())
+        data = json.loads(state.to_json())
         self.assertEqual(sorted(data), ['domains', 'server'])
         self.assertEqual(list(data['domains']), ['shop.example'])
-        again = Smarthost.State.new_from_data(state.to_data(), -1, Smarthost.JsonFlags.NONE)
+        again = Smarthost.State.new_from_json(state.to_json(), Smarthost.JsonFlags.NONE)
         self.assertTrue(again.equal(state))
         with self.assertRaises(GLib.Error) as cm:
-            Smarthost.State.new_from_data('{"server": null}', -1, Smarthost.JsonFlags.NONE)
+            Smarthost.State.new_from_json('{"server": null}', Smarthost.JsonFlags.NONE)
         self.assertIn('complete state', cm.exception.message)
 
     def test_set_state_replaces_every_domain(self):
@@ -762,7 +762,7 @@ class TestState(TempConfigTestCase):
         relay = Smarthost.Relay(host='other.example.net', username='ua')
         relay.set_port(2525)
         kept = Smarthost.Relay.new_from_json(json.dumps(dict(json.loads(relay.to_json()), password_set=True)),
-                                             -1, Smarthost.JsonFlags.NONE)
+                                             Smarthost.JsonFlags.NONE)
         self.backend.set_domain('a.example', kept, None)
         back = self.fresh_backend().get_domain('a.example', None)
         self.assertEqual(back.get_host(), 'other.example.net')
@@ -778,7 +778,7 @@ class TestState(TempConfigTestCase):
             self.backend.begin().set_state(state)
         self.assertIn('backend', cm.exception.message)
         state.set_backend_name('postfix')
-        self.assertEqual(json.loads(state.to_data())['backend'], 'postfix')
+        self.assertEqual(json.loads(state.to_json())['backend'], 'postfix')
         self.backend.begin().set_state(state)
 
     def test_replace_domains_without_a_state(self):

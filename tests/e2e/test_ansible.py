@@ -257,6 +257,16 @@ class AnsibleModuleTest(unittest.TestCase):
         self.assertTrue(r["changed"])
         self.assertEqual(list(r["domains"]), ["shop.example"])
 
+    def test_templated_values(self):
+        """What templates make of values: "2525" is a port, "True" a
+        boolean, "" no value; the library then reads them strictly."""
+        shop = dict(self.SHOP, password=INLINE_PASSWORD, port="2525", verify_certificate="True", ca_file="")
+        r = self.play_one(self.desired(domains={"shop.example": shop}))
+        self.assertTrue(r["changed"])
+        self.assertEqual(r["domains"]["shop.example"]["port"], 2525)
+        self.assertTrue(r["domains"]["shop.example"]["verify_certificate"])
+        self.assertIsNone(r["domains"]["shop.example"]["ca_file"])
+
     def test_bad_input(self):
         self.play_one(self.desired())
         before = snapshot(self.conf)
@@ -268,7 +278,7 @@ class AnsibleModuleTest(unittest.TestCase):
              "domains.news.example.port: must be a whole number between 1 and 65535"),
             (self.desired(domains={"shop.example": dict(good_shop, port=True)}),
              "domains.shop.example.port: must be a whole number"),
-            (self.desired(domains={"shop.example": dict(good_shop, verify_certificate="no")}),
+            (self.desired(domains={"shop.example": dict(good_shop, verify_certificate="maybe")}),
              "domains.shop.example.verify_certificate: must be true or false"),
             (self.desired(domains={"shop.example": dict(good_shop, security="ssl")}),
              "domains.shop.example.security:"),

@@ -6,7 +6,7 @@
  * Properties, besides the sanitizers:
  *  - an error is SMARTHOST_ERROR_INVALID, valid UTF-8, and never quotes an
  *    inline password of the input (a JSON syntax error included);
- *  - a state it reads is written (to_data) as JSON that reads back, without
+ *  - a state it reads is written (to_json) as JSON that reads back, without
  *    inline passwords, to a state written the same way: passwords are
  *    written as "password_set" only, and kept when read back.
  *
@@ -75,11 +75,11 @@ LLVMFuzzerInitialize (int    *argc,
     "{\"server\": {\"provider\": \"ses\", \"region\": \"eu-west-1\"}, \"domains\": "
     "{\"a.example\": {\"host\": \"x.example.net\", \"security\": \"tls\", \"port\": 1}}}";
   g_autoptr(GPtrArray) providers = smarthost_provider_list ();
-  g_autoptr(SmarthostState) state = smarthost_state_new_from_data (warm_up, -1, SMARTHOST_JSON_FLAGS_NONE, NULL);
+  g_autoptr(SmarthostState) state = smarthost_state_new_from_json (warm_up, SMARTHOST_JSON_FLAGS_NONE, NULL);
   g_autoptr(GError) error = NULL;
 
-  g_free (state ? smarthost_state_to_data (state) : NULL);
-  g_assert_null (smarthost_state_new_from_data ("{", -1, SMARTHOST_JSON_FLAGS_NONE, &error));
+  g_free (state ? smarthost_state_to_json (state) : NULL);
+  g_assert_null (smarthost_state_new_from_json ("{", SMARTHOST_JSON_FLAGS_NONE, &error));
   (void) argc;
   (void) argv;
   (void) providers;
@@ -95,7 +95,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
   g_autoptr(GError) error = NULL;
   g_autoptr(SmarthostState) state = NULL;
 
-  state = smarthost_state_new_from_data ((const char *) data, (gssize) size,
+  state = smarthost_state_new_from_json (text,
                                          SMARTHOST_JSON_FLAGS_ALLOW_INLINE_PASSWORD, &error);
   if (state == NULL)
     {
@@ -110,14 +110,14 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
     }
 
   {
-    g_autofree char *out = smarthost_state_to_data (state);
+    g_autofree char *out = smarthost_state_to_json (state);
     g_autoptr(SmarthostState) again = NULL;
     g_autofree char *out2 = NULL;
 
     CHECK (strstr (out, "\"password\"") == NULL, "a password was written: %s\n", out);
-    again = smarthost_state_new_from_data (out, -1, SMARTHOST_JSON_FLAGS_NONE, &error);
+    again = smarthost_state_new_from_json (out, SMARTHOST_JSON_FLAGS_NONE, &error);
     CHECK (again != NULL, "%s does not read back: %s\n", out, error->message);
-    out2 = smarthost_state_to_data (again);
+    out2 = smarthost_state_to_json (again);
     CHECK (g_str_equal (out, out2), "not a fixed point:\n%s\n%s\n", out, out2);
   }
   return 0;

@@ -43,9 +43,9 @@
  * the smtp client; a main.cf value (or default) that refers to an
  * overridden parameter is evaluated with the override, as the client does.
  *
- * Lookup tables are split as Postfix splits lists ("{...}" stays whole).
- * inline: and static: tables are read here, never given to postmap: their
- * text may hold passwords, and a command line is visible to every user.
+ * Lookup tables are split as Postfix splits lists ("{...}" stays whole),
+ * and inline: and static: tables are read in process, never given to
+ * postmap (smarthost-postfix-tables.c): their text may hold passwords.
  *
  * Whatever cannot be expressed exactly is a conflict, explained, and
  * nothing is changed: a relay list, a per-address entry, a map that cannot
@@ -157,309 +157,6 @@ is_yes (const char *value)
   return value != NULL && g_ascii_strcasecmp (value, "yes") == 0;
 }
 
-/* --- lookup tables written out in main.cf or master.cf ------------------ */
-
-/* Splits a list value ("a, b c") the way Postfix's mystrtokq() does with
- * CHARS_COMMA_SP and CHARS_BRACE: separators inside "{...}" do not split,
- * so "inline:{ k1=v1, k2=v2 }" stays one table. */
-GPtrArray *
-pf_split_list (const char *value)
-{
-  GPtrArray *items = g_ptr_array_new_with_free_func ((GDestroyNotify) _smarthost_secret_free);
-  GString *cur = g_string_new (NULL);
-  int depth = 0;
-
-  for (const char *p = value ? value : ""; ; p++)
-    {
-      if (*p == '\0' || (depth == 0 && strchr (" ,\t\r\n", *p)))
-        {
-          if (cur->len)
-            g_ptr_array_add (items, g_strdup (cur->str));
-          g_string_truncate (cur, 0);
-          if (*p == '\0')
-            break;
-          continue;
-        }
-      if (*p == '{')
-        depth++;
-      else if (*p == '}' && depth > 0)
-        depth--;
-      g_string_append_c (cur, *p);
-    }
-  explicit_bzero (cur->str, cur->len);
-  g_string_free (cur, TRUE);
-  return items;
-}
-
-/* The table types Postfix answers from the text of their name, and the
- * composite ones that may contain them. */
-static const char *in_process_types[] = { "inline:", "static:", "unionmap:", "pipemap:", NULL };
-
-gboolean
-pf_table_in_process (const char *spec)
-{
-  for (guint i = 0; in_process_types[i]; i++)
-    if (g_str_has_prefix (spec, in_process_types[i]))
-      return TRUE;
-  return FALSE;
-}
-
-/* How a table is named in messages: a table written out in the
- * configuration may hold passwords, so only its type is shown. */
-char *
-pf_table_label (const char *spec)
-{
-  const char *brace = strchr (spec, '{');
-
-  if (brace == NULL)
-    return g_strdup (spec);
-  return g_strdup_printf ("%.*s{...}", (int) (brace - spec), spec);
-}
-
-/* Postfix's extpar() with EXTPAR_FLAG_STRIP: "{ text }" -> "text". The
- * error never quotes the text, which may be a password. */
-static char *
-strip_braces (const char  *text,
-              const char **err)
-{
-  gsize len = strlen (text);
-  int depth = 0;
-  gsize close = 0;
-
-  if (text[0] != '{')
-    {
-      *err = "missing '{'";
-      return NULL;
-    }
-  for (gsize i = 0; i < len; i++)
-    {
-      if (text[i] == '{')
-        depth++;
-      else if (text[i] == '}' && --depth == 0)
-        {
-          close = i;
-          break;
-        }
-    }
-  if (depth != 0)
-    {
-      *err = "missing '}'";
-      return NULL;
-    }
-  for (gsize i = close + 1; i < len; i++)
-    if (!g_ascii_isspace (text[i]))
-      {
-        *err = "text after '}'";
-        return NULL;
-      }
-  return g_strstrip (g_strndup (text + 1, close - 1));
-}
-
-/* Postfix's split_nameval(): "name = value", whitespace around both
- * trimmed; the name has no whitespace. */
-static gboolean
-split_nameval (char        *text,
-               char       **name,
-               char       **value,
-               const char **err)
-{
-  char *p = text, *end;
-
-  while (g_ascii_isspace (*p))
-    p++;
-  if (*p == '\0' || *p == '=')
-    {
-      *err = "missing attribute name";
-      return FALSE;
-    }
-  *name = p;
-  while (*p && !g_ascii_isspace (*p) && *p != '=')
-    p++;
-  end = p;
-  while (g_ascii_isspace (*p))
-    p++;
-  if (*p != '=')
-    {
-      *err = "missing '=' after attribute name";
-      return FALSE;
-    }
-  *end = '\0';
-  *value = g_strstrip (p + 1);
-  return TRUE;
-}
-
-/* The entries of "inline:{ k=v, { k = v with spaces } }" as dict_inline.c
- * reads them: key (folded to lower case), value, key, value... A later
- * duplicate wins, as in Postfix's in-memory table. */
-static GPtrArray *
-inline_entries (const char  *spec,
-                GError     **error)
-{
-  g_autoptr(GPtrArray) entries = g_ptr_array_new_with_free_func ((GDestroyNotify) _smarthost_secret_free);
-  g_autoptr(GPtrArray) items = NULL;
-  g_autofree char *label = pf_table_label (spec);
-  const char *err = NULL;
-  char *body;
-
-  body = strip_braces (spec + strlen ("inline:"), &err);
-  if (body == NULL)
-    {
-      g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID, "%s: %s", label, err);
-      return NULL;
-    }
-  items = pf_split_list (body);
-  _smarthost_secret_free (body);
-  for (guint i = 0; i < items->len; i++)
-    {
-      char *item = g_ptr_array_index (items, i);
-      char *inner = NULL;
-      char *name, *value;
-      gboolean ok;
-
-      if (item[0] == '{' && (inner = strip_braces (item, &err)) == NULL)
-        break;
-      ok = split_nameval (inner ? inner : item, &name, &value, &err);
-      if (ok)
-        {
-          for (guint j = 0; j < entries->len; j += 2)
-            if (g_ascii_strcasecmp (g_ptr_array_index (entries, j), name) == 0)
-              {
-                g_ptr_array_remove_range (entries, j, 2);
-                break;
-              }
-          g_ptr_array_add (entries, g_ascii_strdown (name, -1));
-          g_ptr_array_add (entries, g_strdup (value));
-        }
-      _smarthost_secret_free (inner);
-      if (!ok)
-        break;
-      err = NULL;
-    }
-  if (err == NULL && entries->len == 0)
-    err = "empty table";
-  if (err != NULL)
-    {
-      g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID, "%s: %s", label, err);
-      return NULL;
-    }
-  return g_steal_pointer (&entries);
-}
-
-/* Looks @key up in one in-process table (pf_table_in_process()). Returns
- * FALSE if Postfix cannot read the table; *value is NULL on a miss. */
-gboolean
-pf_table_lookup (PfState       *st,
-                 const char    *spec,
-                 const char    *key,
-                 char         **value,
-                 GCancellable  *cancellable,
-                 GError       **error)
-{
-  *value = NULL;
-  if (g_str_has_prefix (spec, "static:"))
-    {
-      /* Every key has the same value. */
-      const char *text = spec + strlen ("static:");
-      const char *err = NULL;
-
-      if (text[0] != '{')
-        *value = g_strdup (text);
-      else if ((*value = strip_braces (text, &err)) == NULL)
-        {
-          g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID, "static:{...}: %s", err);
-          return FALSE;
-        }
-      return TRUE;
-    }
-  if (g_str_has_prefix (spec, "inline:"))
-    {
-      g_autoptr(GPtrArray) entries = inline_entries (spec, error);
-      g_autofree char *folded = g_ascii_strdown (key, -1);
-
-      if (entries == NULL)
-        return FALSE;
-      for (guint i = 0; i + 1 < entries->len; i += 2)
-        if (g_str_equal (g_ptr_array_index (entries, i), folded))
-          {
-            *value = g_strdup (g_ptr_array_index (entries, i + 1));
-            break;
-          }
-      return TRUE;
-    }
-  {
-    /* unionmap:{a, b} joins every table's answer with commas (dict_union.c);
-     * pipemap:{a, b} feeds a's answer to b as its key (dict_pipe.c). */
-    gboolean pipe = g_str_has_prefix (spec, "pipemap:");
-    const char *err = NULL;
-    g_autofree char *label = pf_table_label (spec);
-    char *body = strip_braces (strchr (spec, ':') + 1, &err);
-    g_autoptr(GPtrArray) parts = NULL;
-    GString *joined = NULL;
-    char *cur = g_strdup (key);
-
-    if (body == NULL)
-      {
-        g_free (cur);
-        g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID, "%s: %s", label, err);
-        return FALSE;
-      }
-    parts = pf_split_list (body);
-    _smarthost_secret_free (body);
-    for (guint i = 0; i < parts->len && cur != NULL; i++)
-      {
-        const char *part = g_ptr_array_index (parts, i);
-        char *answer = NULL;
-
-        if (pf_table_in_process (part))
-          {
-            if (!pf_table_lookup (st, part, cur, &answer, cancellable, error))
-              {
-                _smarthost_secret_free (cur);
-                if (joined)
-                  _smarthost_secret_free (g_string_free (joined, FALSE));
-                return FALSE;
-              }
-          }
-        else
-          answer = pf_postmap_query (st, part, cur, cancellable);
-        if (pipe)
-          {
-            _smarthost_secret_free (cur);
-            cur = answer;
-          }
-        else if (answer != NULL)
-          {
-            if (joined == NULL)
-              joined = g_string_new (answer);
-            else
-              g_string_append_printf (joined, ",%s", answer);
-            _smarthost_secret_free (answer);
-          }
-      }
-    if (pipe)
-      *value = cur;
-    else
-      {
-        _smarthost_secret_free (cur);
-        *value = joined ? g_string_free (joined, FALSE) : NULL;
-      }
-    return TRUE;
-  }
-}
-
-/* A table's entries, key, value, key, value...: inline: tables read here,
- * the others with postmap -s. */
-static GPtrArray *
-list_table (PfState       *st,
-            const char    *spec,
-            GCancellable  *cancellable,
-            GError       **error)
-{
-  if (g_str_has_prefix (spec, "inline:"))
-    return inline_entries (spec, error);
-  return pf_map_list (st, spec, cancellable, error);
-}
-
 /* --- the settings of the smtp client ----------------------------------- */
 
 typedef struct {
@@ -495,14 +192,6 @@ typedef struct {
   gboolean server_creds;  /* credentials were found for the server relay */
   gboolean domain_creds;  /* ... or for a domain relay */
 } Ctx;
-
-static void
-strv_secret_free (char **v)
-{
-  for (guint i = 0; v && v[i]; i++)
-    explicit_bzero (v[i], strlen (v[i]));
-  g_strfreev (v);
-}
 
 /* Runs postconf -c DIR ARGS... Its output may hold a password (an inline:
  * table), so the caller wipes it. */
@@ -619,12 +308,16 @@ static gboolean
 is_reference_to (const char *raw,
                  const char *name)
 {
-  g_autofree char *t = g_strstrip (g_strdup (raw));
+  gsize len = strlen (raw);
+  char *t = g_strstrip (g_strdup (raw));   /* may be an inline: table */
   g_autofree char *a = g_strconcat ("$", name, NULL);
   g_autofree char *b = g_strconcat ("${", name, "}", NULL);
   g_autofree char *d = g_strconcat ("$(", name, ")", NULL);
+  gboolean is = g_str_equal (t, a) || g_str_equal (t, b) || g_str_equal (t, d);
 
-  return g_str_equal (t, a) || g_str_equal (t, b) || g_str_equal (t, d);
+  explicit_bzero (t, len);   /* all of it: stripping moved the text */
+  g_free (t);
+  return is;
 }
 
 /* The smtp client settings of the service that @transport ("smtp",
@@ -743,8 +436,8 @@ load_settings (Ctx     *c,
 static void
 ctx_clear (Ctx *c)
 {
-  strv_secret_free (c->v);
-  strv_secret_free (c->raw);
+  pf_strv_secret_free (c->v);
+  pf_strv_secret_free (c->raw);
   client_free (c->client);
 }
 
@@ -880,12 +573,12 @@ tls_for (Ctx                *c,
           const char *err = NULL;
           char *name, *value;
 
-          if (word[0] == '{' && (inner = strip_braces (word, &err)) == NULL)
+          if (word[0] == '{' && (inner = pf_strip_braces (word, &err)) == NULL)
             return conflict (error, "the TLS policy of %s (smtp_tls_policy_maps) has a malformed attribute "
                              "(%s), which makes Postfix defer the mail; fix the entry first", nexthop, err);
           if (inner == NULL)
             inner = g_strdup (word);
-          if (!split_nameval (inner, &name, &value, &err) || g_ascii_strcasecmp (name, "match") != 0)
+          if (!pf_split_nameval (inner, &name, &value, &err) || g_ascii_strcasecmp (name, "match") != 0)
             return conflict (error, "the TLS policy of %s (smtp_tls_policy_maps) sets \"%s\", which a "
                              "smarthost cannot express; remove the attribute, or keep this relay by hand",
                              nexthop, word);
@@ -1377,7 +1070,7 @@ pf_adopt (SmarthostPostfixBackend  *self,
                     "setup by hand", spec);
           goto out;
         }
-      entries = list_table (st, spec, cancellable, &local_error);
+      entries = pf_map_list (st, spec, cancellable, &local_error);
       if (entries == NULL)
         {
           conflict (error, "cannot read sender_dependent_relayhost_maps table %s: %s",
@@ -1465,7 +1158,7 @@ pf_adopt (SmarthostPostfixBackend  *self,
                         "cannot be known; convert it to a hash: table, or keep the setup by hand", label);
               goto out;
             }
-          entries = list_table (st, spec, cancellable, &local_error);
+          entries = pf_map_list (st, spec, cancellable, &local_error);
           if (entries == NULL)
             {
               conflict (error, "cannot read smtp_sasl_password_maps table %s: %s", label, local_error->message);

@@ -70,11 +70,13 @@
  * A server relay set by hand (relayhost, with the global smtp_sasl_* and
  * smtp_tls_* settings) is reported as it is and left alone until the
  * caller replaces or removes it, or adopts it (a transaction with "adopt":
- * see smarthost-postfix-adopt.c). The doctor is smarthost-postfix-doctor.c.
+ * see smarthost-postfix-adopt.c). The doctor is smarthost-postfix-doctor.c;
+ * the domain maps a plan writes are computed in smarthost-postfix-maps.c,
+ * and lookup tables are read by smarthost-postfix-tables.c.
  */
 
 /* OWN_FOLDER, TRANSPORT_PREFIX, the map names and PfState are in
- * smarthost-postfix-private.h, shared with the doctor and adoption. */
+ * smarthost-postfix-private.h, shared with the other files of the backend. */
 
 struct _SmarthostPostfixBackend
 {
@@ -586,6 +588,16 @@ server_is_ours (PfState *st)
 
 /* --- reading a relay set up by hand --------------------------------- */
 
+/* Frees values that may hold a password (postconf's, with an inline:
+ * table), wiping them first. */
+void
+pf_strv_secret_free (char **values)
+{
+  for (guint i = 0; values && values[i]; i++)
+    explicit_bzero (values[i], strlen (values[i]));
+  g_strfreev (values);
+}
+
 static char **
 postconf_values (PfState       *st,
                  const char   **names,
@@ -596,7 +608,7 @@ postconf_values (PfState       *st,
   g_auto(GStrv) argv = NULL;
   g_autofree char *out = NULL;
   g_autofree char *err = NULL;
-  g_auto(GStrv) lines = NULL;
+  g_auto(PfSecretStrv) lines = NULL;
   int status;
 
   g_strv_builder_add_many (b, POSTFIX_SBINDIR "/postconf", "-c", st->dir, "-x", "-h", NULL);
@@ -609,6 +621,7 @@ postconf_values (PfState       *st,
     {
       g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
                    "postconf -c %s failed: %s", st->dir, g_strstrip (err));
+      _smarthost_secret_free (g_steal_pointer (&out));
       return NULL;
     }
   /* A value may hold a password (an inline: table): only the copies the
@@ -622,51 +635,6 @@ postconf_values (PfState       *st,
       return NULL;
     }
   return g_steal_pointer (&lines);
-}
-
-/* Looks a key up in a list of lookup tables the way Postfix does: the
- * first table with an answer wins. The list is split as Postfix splits it
- * ("inline:{ a=b, c=d }" is one table). inline: and static: tables, whose
- * text may hold passwords, are read in process (pf_table_lookup()), never
- * put on postmap's command line, which every user can read; any other
- * table written out in "{...}" is skipped for the same reason (adoption
- * refuses such lists). The value may be a secret: it is never logged. */
-static char *
-postmap_query (PfState      *st,
-               const char   *maps,
-               const char   *key,
-               GCancellable *cancellable)
-{
-  g_autoptr(GPtrArray) list = pf_split_list (maps);
-
-  for (guint i = 0; i < list->len; i++)
-    {
-      const char *spec = g_ptr_array_index (list, i);
-      const char *argv[] = { POSTFIX_SBINDIR "/postmap", "-c", st->dir, "-q", key, spec, NULL };
-      char *out = NULL;
-      int status;
-
-      if (pf_table_in_process (spec))
-        {
-          if (!pf_table_lookup (st, spec, key, &out, cancellable, NULL))
-            continue;   /* Postfix cannot read it either */
-        }
-      else if (strchr (spec, '{') != NULL)
-        continue;
-      else if (!_smarthost_run (argv, cancellable, &status, &out, NULL, NULL) || status != 0)
-        {
-          _smarthost_secret_free (out);
-          continue;
-        }
-      if (out != NULL)
-        {
-          g_strchomp (out);
-          if (*out)
-            return out;
-          g_free (out);
-        }
-    }
-  return NULL;
 }
 
 /* A server relay set up by hand reads as adoption would take it over: the
@@ -979,451 +947,6 @@ add_map (SmarthostPlan *plan,
   _smarthost_plan_set_build (plan, path, argv, outputs);
 }
 
-/* --- the domain maps, computed from their entries ------------------- */
-
-/*
- * A commit with 100,000 domains must cost little more than postmap of the
- * two maps. So the domain maps are not rebuilt from relay objects: the
- * entries read are merged, in one pass, with the staged changes (both in
- * key order: the maps we write are sorted, and the sort is only redone
- * for a map that is not), and the text written at once.
- *
- * An entry read is written back as a relay read from it would write it
- * (hand-made or old spellings come back normalized, ours unchanged); many
- * domains share a few routes, so that is computed once per distinct route.
- */
-typedef struct {
-  char *route;            /* the entry written back; NULL: dropped */
-  char *transport;        /* the name of its transport */
-  SmarthostRelay *relay;  /* a relay with this route, for the transport's entry */
-  gboolean used;
-} Route;
-
-static void
-route_free (gpointer data)
-{
-  Route *r = data;
-
-  g_free (r->route);
-  g_free (r->transport);
-  g_clear_object (&r->relay);
-  g_free (r);
-}
-
-static Route *
-route_new (SmarthostRelay *relay)
-{
-  Route *r = g_new0 (Route, 1);
-  g_autofree char *nexthop = relay_nexthop (relay);
-
-  r->relay = g_object_ref (relay);
-  r->transport = transport_name (FALSE, relay);
-  r->route = g_strconcat (r->transport, ":", nexthop, NULL);
-  return r;
-}
-
-/* The route of a sender_transport value read (a key of @cache, borrowed). */
-static Route *
-route_of_value (PfState    *st,
-                GHashTable *cache,
-                const char *value)
-{
-  Route *r = g_hash_table_lookup (cache, value);
-  const char *colon;
-
-  if (r != NULL)
-    return r;
-  if (g_str_has_prefix (value, TRANSPORT_PREFIX "domain-") && (colon = strchr (value, ':')) != NULL)
-    {
-      g_autofree char *transport = g_strndup (value, colon - value);
-      g_autoptr(SmarthostRelay) relay = relay_from_route (st, transport, colon + 1, NULL);
-      if (relay != NULL)
-        r = route_new (relay);
-    }
-  if (r == NULL)
-    r = g_new0 (Route, 1);
-  g_hash_table_insert (cache, (gpointer) value, r);
-  return r;
-}
-
-/* Our maps hold only what we write. A line that is not (an edit by hand,
- * a damaged file) would be dropped by the next commit without a word, so
- * commits and dry runs refuse it and say where it is. Reading still
- * works, and the doctor reports it. Secrets are never quoted: only keys,
- * line numbers and routes. */
-static gboolean
-check_own_maps (PfState     *st,
-                GHashTable  *value_routes,
-                GError     **error)
-{
-  GHashTable *routes = st->map[MAP_TRANSPORT];
-  GHashTableIter iter;
-  gpointer key, value;
-  const char *fix = "this folder is written by libsmarthost alone: move the entry to a map of your own "
-                    "(or delete it), then try again";
-
-  for (guint i = 0; i < G_N_ELEMENTS (map_names); i++)
-    if (st->map_bad_line[i] != 0)
-      {
-        g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_CONFLICT,
-                     "%s/%s, line %u, is not a \"key value\" entry, and the next change would drop it; %s",
-                     OWN_FOLDER, map_names[i], st->map_bad_line[i], fix);
-        return FALSE;
-      }
-
-  if (routes != NULL)
-    {
-      g_hash_table_iter_init (&iter, routes);
-      while (g_hash_table_iter_next (&iter, &key, &value))
-        {
-          const char *k = key, *v = value;
-
-          if (k[0] == '@' && k[1] != '\0' && g_str_has_prefix (v, TRANSPORT_PREFIX "domain-") &&
-              route_of_value (st, value_routes, v)->route != NULL)
-            continue;
-          g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_CONFLICT,
-                       "%s/%s has an entry libsmarthost did not write, \"%s %s\", and the next change "
-                       "would drop it; %s", OWN_FOLDER, MAP_SENDER_TRANSPORT, k, v, fix);
-          return FALSE;
-        }
-    }
-  if (st->map[MAP_SPASSWD] != NULL)
-    {
-      g_hash_table_iter_init (&iter, st->map[MAP_SPASSWD]);
-      while (g_hash_table_iter_next (&iter, &key, NULL))
-        if (routes == NULL || !g_hash_table_contains (routes, key))
-          {
-            g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_CONFLICT,
-                         "%s/%s has credentials for %s, which has no smarthost in %s/%s, and the next "
-                         "change would drop them; %s", OWN_FOLDER, MAP_SENDER_PASSWD, (char *) key,
-                         OWN_FOLDER, MAP_SENDER_TRANSPORT, fix);
-            return FALSE;
-          }
-    }
-  if (st->map[MAP_SVPASSWD] != NULL)
-    {
-      const char *relayhost = server_is_ours (st) ? pf_conf_get (st->main, P_RELAYHOST) : NULL;
-      g_autofree char *nexthop = relayhost ? g_ascii_strdown (relayhost, strcspn (relayhost, " ,\t")) : NULL;
-
-      g_hash_table_iter_init (&iter, st->map[MAP_SVPASSWD]);
-      while (g_hash_table_iter_next (&iter, &key, NULL))
-        if (nexthop == NULL || !g_str_equal (key, nexthop))
-          {
-            g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_CONFLICT,
-                         "%s/%s has credentials for %s, which is not the server-wide smarthost, and the "
-                         "next change would drop them; %s", OWN_FOLDER, MAP_SERVER_PASSWD, (char *) key, fix);
-            return FALSE;
-          }
-    }
-  return TRUE;
-}
-
-/* Staged relays with the same routing settings share a Route. */
-static guint
-relay_route_hash (gconstpointer key)
-{
-  SmarthostRelay *r = (SmarthostRelay *) key;
-  const char *ca = smarthost_relay_get_ca_file (r);
-
-  return g_str_hash (smarthost_relay_get_host (r)) ^ (smarthost_relay_get_effective_port (r) << 3) ^
-         (smarthost_relay_get_security (r) << 1) ^ smarthost_relay_get_mx_lookup (r) ^
-         (smarthost_relay_get_verify_certificate (r) << 2) ^ (ca ? g_str_hash (ca) : 0);
-}
-
-static gboolean
-relay_route_equal (gconstpointer a,
-                   gconstpointer b)
-{
-  SmarthostRelay *x = (SmarthostRelay *) a, *y = (SmarthostRelay *) b;
-
-  return g_str_equal (smarthost_relay_get_host (x), smarthost_relay_get_host (y)) &&
-         smarthost_relay_get_effective_port (x) == smarthost_relay_get_effective_port (y) &&
-         smarthost_relay_get_security (x) == smarthost_relay_get_security (y) &&
-         !smarthost_relay_get_mx_lookup (x) == !smarthost_relay_get_mx_lookup (y) &&
-         !smarthost_relay_get_verify_certificate (x) == !smarthost_relay_get_verify_certificate (y) &&
-         g_strcmp0 (smarthost_relay_get_ca_file (x), smarthost_relay_get_ca_file (y)) == 0;
-}
-
-static Route *
-route_of_relay (GHashTable     *cache,
-                SmarthostRelay *relay)
-{
-  Route *r = g_hash_table_lookup (cache, relay);
-
-  if (r == NULL)
-    {
-      r = route_new (relay);
-      g_hash_table_insert (cache, r->relay, r);
-    }
-  return r;
-}
-
-typedef struct {
-  const char *domain;
-  SmarthostRelay *relay;   /* NULL: the domain loses its relay */
-  gboolean adopted;        /* found by adoption: yields to a relay of ours */
-} Change;
-
-static int
-compare_changes (gconstpointer a,
-                 gconstpointer b)
-{
-  return strcmp (((const Change *) a)->domain, ((const Change *) b)->domain);
-}
-
-typedef struct {
-  GString *routes;
-  GString *passwd;
-  GString *masked;         /* previews only: passwd with the passwords masked */
-  guint n_domains;
-} DomainMaps;
-
-static void
-domain_maps_clear (DomainMaps *m)
-{
-  if (m->routes != NULL)
-    g_string_free (g_steal_pointer (&m->routes), TRUE);
-  if (m->passwd != NULL)
-    {
-      explicit_bzero (m->passwd->str, m->passwd->len);
-      g_string_free (g_steal_pointer (&m->passwd), TRUE);
-    }
-  if (m->masked != NULL)
-    g_string_free (g_steal_pointer (&m->masked), TRUE);
-}
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (DomainMaps, domain_maps_clear)
-
-static void
-emit_domain (DomainMaps  *m,
-             const char  *domain,     /* without the '@' */
-             Route       *route,
-             const char  *user,       /* NULL: no credentials */
-             gsize        user_len,
-             const char  *password)   /* NULL or "": none */
-{
-  m->n_domains++;
-  route->used = TRUE;
-  g_string_append_c (m->routes, '@');
-  g_string_append (m->routes, domain);
-  g_string_append_c (m->routes, ' ');
-  g_string_append (m->routes, route->route);
-  g_string_append_c (m->routes, '\n');
-  if (user == NULL)
-    return;
-  g_string_append_c (m->passwd, '@');
-  g_string_append (m->passwd, domain);
-  g_string_append_c (m->passwd, ' ');
-  g_string_append_len (m->passwd, user, user_len);
-  g_string_append_c (m->passwd, ':');
-  if (password != NULL)
-    g_string_append (m->passwd, password);
-  g_string_append_c (m->passwd, '\n');
-  if (m->masked != NULL)
-    {
-      g_string_append_c (m->masked, '@');
-      g_string_append (m->masked, domain);
-      g_string_append_c (m->masked, ' ');
-      g_string_append_len (m->masked, user, user_len);
-      g_string_append (m->masked, ":" SMARTHOST_PASSWORD_MASK "\n");
-    }
-}
-
-/* A domain as read, written back: its credentials as a relay read from
- * "user[:password]" writes them, "user:password" or "user:". */
-static void
-emit_read_domain (DomainMaps    *m,
-                  SmarthostPlan *plan,
-                  PfState       *st,
-                  const char    *key,
-                  Route         *route)
-{
-  const char *cred = st->map[MAP_SPASSWD] ? g_hash_table_lookup (st->map[MAP_SPASSWD], key) : NULL;
-  const char *colon = cred ? strchr (cred, ':') : NULL;
-  const char *password = colon && colon[1] ? colon + 1 : NULL;
-
-  if (cred == NULL)
-    {
-      emit_domain (m, key + 1, route, NULL, 0, NULL);
-      return;
-    }
-  _smarthost_plan_add_secret_borrowed (plan, password);
-  emit_domain (m, key + 1, route, cred, colon ? (gsize) (colon - cred) : strlen (cred), password);
-}
-
-/* The password of a staged relay that keeps the stored one: the stored
- * credentials of the same domain, for the same user. */
-static gboolean
-kept_password (const char      *what,
-               const char      *stored,     /* "user:password", or NULL */
-               SmarthostRelay  *relay,
-               const char     **password,
-               GError         **error)
-{
-  const char *user = smarthost_relay_get_username (relay);
-  const char *colon = stored ? strchr (stored, ':') : NULL;
-
-  if (colon == NULL || colon[1] == '\0' || (gsize) (colon - stored) != strlen (user) ||
-      strncmp (stored, user, colon - stored) != 0)
-    {
-      g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
-                   "%s: password: none is stored for user %s to keep; give the password", what, user);
-      return FALSE;
-    }
-  *password = colon + 1;
-  return TRUE;
-}
-
-static gboolean
-emit_staged_domain (DomainMaps     *m,
-                    SmarthostPlan  *plan,
-                    PfState        *st,
-                    GHashTable     *relay_routes,
-                    const Change   *c,
-                    GError        **error)
-{
-  const char *user = smarthost_relay_get_username (c->relay);
-  const char *password = smarthost_relay_get_password (c->relay);
-
-  if (_smarthost_relay_keeps_password (c->relay))
-    {
-      g_autofree char *key = g_strconcat ("@", c->domain, NULL);
-      const char *stored = st->map[MAP_SPASSWD] ? g_hash_table_lookup (st->map[MAP_SPASSWD], key) : NULL;
-
-      if (!kept_password (c->domain, stored, c->relay, &password, error))
-        return FALSE;
-    }
-  if (user != NULL)
-    {
-      /* The staged relays live as long as the plan; adopted ones do not. */
-      if (c->adopted)
-        _smarthost_plan_add_secret (plan, password);
-      else
-        _smarthost_plan_add_secret_borrowed (plan, password);
-    }
-  emit_domain (m, c->domain, route_of_relay (relay_routes, c->relay),
-               user, user ? strlen (user) : 0, password);
-  return TRUE;
-}
-
-/* The domain maps: what is configured, with the staged changes; with
- * @replace, only the staged (and adopted) domains. */
-static gboolean
-build_domain_maps (PfState       *st,
-                   SmarthostPlan *plan,
-                   GHashTable    *staged,          /* domain -> relay or NULL */
-                   gboolean       replace,
-                   GHashTable    *adopted,         /* domain -> relay, or NULL */
-                   GHashTable    *value_routes,    /* value read -> Route */
-                   GHashTable    *relay_routes,    /* relay -> Route */
-                   gboolean       preview,
-                   DomainMaps    *m,
-                   GError       **error)
-{
-  GHashTable *routes = st->map[MAP_TRANSPORT];
-  g_autoptr(GPtrArray) old_keys = NULL;
-  g_autoptr(GArray) changes = g_array_sized_new (FALSE, FALSE, sizeof (Change), g_hash_table_size (staged));
-  GHashTableIter iter;
-  gpointer key, value;
-  guint i = 0, j = 0;
-
-  if (routes != NULL)
-    old_keys = st->map_order[MAP_TRANSPORT] ? g_ptr_array_ref (st->map_order[MAP_TRANSPORT])
-                                            : sorted_keys (routes);
-  else
-    old_keys = g_ptr_array_new ();
-
-  g_hash_table_iter_init (&iter, staged);
-  while (g_hash_table_iter_next (&iter, &key, &value))
-    {
-      Change c = { key, value, FALSE };
-      g_array_append_val (changes, c);
-    }
-  if (adopted != NULL)
-    {
-      g_hash_table_iter_init (&iter, adopted);
-      while (g_hash_table_iter_next (&iter, &key, &value))
-        if (!g_hash_table_contains (staged, key))
-          {
-            Change c = { key, value, TRUE };
-            g_array_append_val (changes, c);
-          }
-    }
-  g_array_sort (changes, compare_changes);
-
-  m->routes = g_string_sized_new ((st->map_text[MAP_TRANSPORT] ? strlen (st->map_text[MAP_TRANSPORT]) : 0) +
-                                  changes->len * 80 + sizeof MAP_HEADER);
-  m->passwd = g_string_sized_new ((st->map_text[MAP_SPASSWD] ? strlen (st->map_text[MAP_SPASSWD]) : 0) +
-                                  changes->len * 80 + sizeof MAP_HEADER);
-  m->masked = preview ? g_string_new (MAP_HEADER) : NULL;
-  g_string_append (m->routes, MAP_HEADER);
-  g_string_append (m->passwd, MAP_HEADER);
-
-  /* One merge of two sorted lists: domains read, domains staged. */
-  while (i < old_keys->len || j < changes->len)
-    {
-      const char *k = i < old_keys->len ? g_ptr_array_index (old_keys, i) : NULL;
-      const Change *c = j < changes->len ? &g_array_index (changes, Change, j) : NULL;
-      const char *v = NULL;
-      Route *r = NULL;
-      int cmp;
-
-      /* Only "@domain" entries routed to a transport of ours are domains. */
-      if (k != NULL && (k[0] != '@' || !g_str_has_prefix ((v = g_hash_table_lookup (routes, k)),
-                                                           TRANSPORT_PREFIX "domain-")))
-        {
-          i++;
-          continue;
-        }
-      cmp = k == NULL ? 1 : c == NULL ? -1 : strcmp (k + 1, c->domain);
-      if (cmp <= 0)
-        {
-          r = route_of_value (st, value_routes, v);
-          if (r->route == NULL)
-            r = NULL;
-        }
-      if (cmp < 0)
-        {
-          if (r != NULL && !replace)
-            emit_read_domain (m, plan, st, k, r);
-          i++;
-          continue;
-        }
-      if (cmp == 0 && c->adopted && r != NULL)
-        emit_read_domain (m, plan, st, k, r);    /* ours already: adoption leaves it */
-      else if (c->relay != NULL && !emit_staged_domain (m, plan, st, relay_routes, c, error))
-        return FALSE;
-      if (cmp == 0)
-        i++;
-      j++;
-    }
-  return TRUE;
-}
-
-/* Every transport the domains use, with its master.cf entry. */
-static void
-add_domain_transports (PfState    *st,
-                       GHashTable *transports,
-                       GHashTable *value_routes,
-                       GHashTable *relay_routes)
-{
-  GHashTable *caches[2] = { value_routes, relay_routes };
-
-  for (guint c = 0; c < 2; c++)
-    {
-      GHashTableIter iter;
-      gpointer value;
-
-      g_hash_table_iter_init (&iter, caches[c]);
-      while (g_hash_table_iter_next (&iter, NULL, &value))
-        {
-          Route *r = value;
-          if (r->used && !g_hash_table_contains (transports, r->transport))
-            g_hash_table_insert (transports, g_strdup (r->transport),
-                                 transport_entry (st, r->transport, FALSE, r->relay));
-        }
-    }
-}
-
 static gboolean
 is_list_value_ours (const char *item,
                     const char *ours)
@@ -1483,8 +1006,6 @@ build_plan (SmarthostPostfixBackend  *self,
 {
   g_autoptr(SmarthostPlan) plan = _smarthost_plan_new ();
   g_autoptr(GPtrArray) notes = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr(GHashTable) value_routes = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, route_free);
-  g_autoptr(GHashTable) relay_routes = g_hash_table_new_full (relay_route_hash, relay_route_equal, NULL, route_free);
   g_autoptr(GHashTable) svpasswd = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                                           (GDestroyNotify) _smarthost_secret_free);
   g_autoptr(GHashTable) transports = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
@@ -1498,11 +1019,12 @@ build_plan (SmarthostPostfixBackend  *self,
   g_autofree char *sdd = NULL;
   SmarthostRelay *staged_server = NULL;
   g_autoptr(PfAdoption) adoption = NULL;
-  g_auto(DomainMaps) dm = { NULL, NULL, NULL, 0 };
+  g_auto(PfDomainMaps) dm = { 0 };
   gboolean server_staged, manage_server;
   PostCommit *pc;
 
-  if (!check_own_maps (st, value_routes, error))
+  pf_domain_maps_init (&dm);
+  if (!pf_check_own_maps (st, &dm, error))
     return FALSE;
 
   /* 1. Adoption: the hand-made relays, under the staged changes. */
@@ -1528,7 +1050,7 @@ build_plan (SmarthostPostfixBackend  *self,
           if (current != NULL && smarthost_relay_get_password (current) != NULL)
             stored = g_strconcat (smarthost_relay_get_username (current), ":",
                                   smarthost_relay_get_password (current), NULL);
-          if (!kept_password ("server", stored, server, &password, error))
+          if (!pf_kept_password ("server", stored, server, &password, error))
             {
               _smarthost_secret_free (g_steal_pointer (&stored));
               return FALSE;
@@ -1552,11 +1074,11 @@ build_plan (SmarthostPostfixBackend  *self,
 
   /* 2. Maps and transports: the domains configured, with the staged
    * changes, in one pass. */
-  if (!build_domain_maps (st, plan, _smarthost_transaction_get_domains (tx),
-                          smarthost_transaction_get_replace_domains (tx),
-                          adoption ? adoption->domains : NULL, value_routes, relay_routes, preview, &dm, error))
+  if (!pf_build_domain_maps (st, plan, _smarthost_transaction_get_domains (tx),
+                             smarthost_transaction_get_replace_domains (tx),
+                             adoption ? adoption->domains : NULL, preview, &dm, error))
     return FALSE;
-  add_domain_transports (st, transports, value_routes, relay_routes);
+  pf_add_domain_transports (st, &dm, transports);
   if (manage_server && server != NULL)
     {
       g_autofree char *name = transport_name (TRUE, server);
@@ -1754,15 +1276,6 @@ pf_postconf_values (PfState       *st,
 }
 
 char *
-pf_postmap_query (PfState      *st,
-                  const char   *maps,
-                  const char   *key,
-                  GCancellable *cancellable)
-{
-  return postmap_query (st, maps, key, cancellable);
-}
-
-char *
 pf_master_option (const char *entry,
                   const char *name)
 {
@@ -1794,6 +1307,50 @@ pf_read_server (PfState       *st,
                 GError       **error)
 {
   return read_server (st, TRUE, cancellable, error);
+}
+
+const char *
+pf_map_name (guint which)
+{
+  g_return_val_if_fail (which < G_N_ELEMENTS (map_names), NULL);
+  return map_names[which];
+}
+
+char *
+pf_relay_nexthop (SmarthostRelay *relay)
+{
+  return relay_nexthop (relay);
+}
+
+char *
+pf_transport_name (gboolean        server,
+                   SmarthostRelay *relay)
+{
+  return transport_name (server, relay);
+}
+
+char *
+pf_transport_entry (PfState        *st,
+                    const char     *name,
+                    gboolean        server,
+                    SmarthostRelay *relay)
+{
+  return transport_entry (st, name, server, relay);
+}
+
+SmarthostRelay *
+pf_relay_from_route (PfState    *st,
+                     const char *transport,
+                     const char *nexthop,
+                     const char *credentials)
+{
+  return relay_from_route (st, transport, nexthop, credentials);
+}
+
+GPtrArray *
+pf_sorted_keys (GHashTable *table)
+{
+  return sorted_keys (table);
 }
 
 static gboolean smarthost_postfix_backend_validate_relay (SmarthostBackend *backend,

@@ -34,9 +34,9 @@
  * master.cf itself (inline:{nexthop=user:pass}, static:user:pass), and
  * "postconf -x -h" hands them to us expanded. So no finding ever quotes a
  * value that could hold one (see value_may_hold_secret()), and inline
- * tables are read here rather than with "postmap -s inline:{...}", which
- * would put their contents in a child's argv (and postmap echoes the
- * table in its error messages).
+ * tables are read in process (smarthost-postfix-tables.c) rather than with
+ * "postmap -s inline:{...}", which would put their contents in a child's
+ * argv (and postmap echoes the table in its error messages).
  *
  * The TLS level a delivery runs with is the one of the master.cf service
  * that delivers it: its own "-o name=value" options, else main.cf's. An
@@ -135,35 +135,6 @@ add (Doctor            *doc,
 
 /* --- lookup table specifications --------------------------------------- */
 
-/* Splits a Postfix list ("a, b c"), keeping "{...}" groups whole. */
-static GPtrArray *
-split_list (const char *value)
-{
-  GPtrArray *items = g_ptr_array_new_with_free_func (g_free);
-  GString *cur = g_string_new (NULL);
-  int depth = 0;
-
-  for (const char *p = value ? value : ""; ; p++)
-    {
-      if (*p == '\0' || (depth == 0 && strchr (" ,\t\r\n", *p)))
-        {
-          if (cur->len)
-            g_ptr_array_add (items, g_strdup (cur->str));
-          g_string_truncate (cur, 0);
-          if (*p == '\0')
-            break;
-          continue;
-        }
-      if (*p == '{')
-        depth++;
-      else if (*p == '}' && depth > 0)
-        depth--;
-      g_string_append_c (cur, *p);
-    }
-  g_string_free (cur, TRUE);
-  return items;
-}
-
 /* A table behind the proxymap service ("proxy:hash:/x") is the table
  * itself for anything we do: postmap cannot list through the proxy ("can't
  * sequence maps via the proxy service"), and the file is the same. */
@@ -197,7 +168,7 @@ static void
 flatten_specs (GPtrArray  *out,
                const char *list)
 {
-  g_autoptr(GPtrArray) items = split_list (list);
+  g_autoptr(GPtrArray) items = pf_split_list (list);
 
   for (guint i = 0; i < items->len; i++)
     {
@@ -208,8 +179,9 @@ flatten_specs (GPtrArray  *out,
           spec[len - 1] == '}')
         {
           const char *open = strchr (spec, '{');
-          g_autofree char *inner = g_strndup (open + 1, spec + len - 1 - (open + 1));
+          char *inner = g_strndup (open + 1, spec + len - 1 - (open + 1));
           flatten_specs (out, inner);
+          _smarthost_secret_free (inner);
         }
       else
         g_ptr_array_add (out, g_strdup (spec));
@@ -262,83 +234,6 @@ pf_map_is_listable (const char *spec)
   return FALSE;
 }
 
-/* An inline table read the way Postfix's dict_inline.c does:
- * "inline:{ key=value, { key = value with, commas } }", keys folded to
- * lower case and the last of a key winning, as "postmap -s" shows them.
- * Like postmap, a bad element makes the whole table an error. */
-static GPtrArray *
-inline_list (const char  *spec,
-             GError     **error)
-{
-  const char *body = spec + strlen ("inline:");
-  gsize len = strlen (body);
-  g_autoptr(GPtrArray) entries = NULL;
-  g_autoptr(GPtrArray) items = NULL;
-  char *inner;
-
-  if (len < 3 || body[0] != '{' || body[len - 1] != '}')
-    goto bad;
-  inner = g_strndup (body + 1, len - 2);
-  items = split_list (inner);
-  _smarthost_secret_free (inner);
-  g_ptr_array_set_free_func (items, (GDestroyNotify) _smarthost_secret_free);
-  if (items->len == 0)
-    goto bad;
-  entries = g_ptr_array_new_with_free_func ((GDestroyNotify) _smarthost_secret_free);
-
-  for (guint i = 0; i < items->len; i++)
-    {
-      /* Copies, never edits in place: the items are wiped whole when freed. */
-      const char *item = g_ptr_array_index (items, i);
-      gsize n = strlen (item);
-      const char *eq;
-      char *key, *value;
-      guint j;
-
-      if (item[0] == '{')
-        {
-          if (n < 2 || item[n - 1] != '}')
-            goto bad;
-          item++;
-          n -= 2;
-        }
-      eq = memchr (item, '=', n);
-      if (eq == NULL)
-        goto bad;
-      key = g_strstrip (g_strndup (item, eq - item));
-      value = g_strstrip (g_strndup (eq + 1, item + n - (eq + 1)));
-      if (*key == '\0' || strpbrk (key, " \t\r\n") != NULL)
-        {
-          _smarthost_secret_free (key);
-          _smarthost_secret_free (value);
-          goto bad;
-        }
-      for (j = 0; j < entries->len; j += 2)
-        if (g_ascii_strcasecmp (g_ptr_array_index (entries, j), key) == 0)
-          break;
-      if (j < entries->len)
-        {
-          _smarthost_secret_free (g_ptr_array_index (entries, j + 1));
-          g_ptr_array_index (entries, j + 1) = value;
-          _smarthost_secret_free (key);
-        }
-      else
-        {
-          g_ptr_array_add (entries, g_ascii_strdown (key, -1));
-          g_ptr_array_add (entries, value);
-          _smarthost_secret_free (key);
-        }
-    }
-  return g_steal_pointer (&entries);
-
-bad:
-  /* Never the table's text: it may hold passwords. */
-  g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
-               "an inline: table has bad syntax; write it as inline:{name=value, ...} "
-               "(or { name = value } for a value with spaces or commas)");
-  return NULL;
-}
-
 /* Every entry of a table, as key, value, key, value... The values may be
  * secrets: they stay in memory, and are wiped when the array is freed. */
 GPtrArray *
@@ -356,13 +251,15 @@ pf_map_list (PfState       *st,
   int status;
 
   if (g_str_has_prefix (table, "inline:"))
-    return inline_list (table, error);
+    return pf_table_inline_entries (table, error);
   if (!_smarthost_run (argv, cancellable, &status, &out, &err, error))
     return NULL;
   if (status != 0)
     {
       g_autofree char *name = spec_for_message (table);
       char *fatal = strstr (err, "fatal: ");
+
+      _smarthost_secret_free (g_steal_pointer (&out));
       g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
                    "postmap -s %s failed: %s", name, g_strstrip (fatal ? fatal + 7 : err));
       return NULL;
@@ -528,7 +425,7 @@ static gboolean
 has_token (const char *list,
            const char *token)
 {
-  g_autoptr(GPtrArray) items = split_list (list);
+  g_autoptr(GPtrArray) items = pf_split_list (list);
 
   for (guint i = 0; i < items->len; i++)
     if (g_ascii_strcasecmp (g_ptr_array_index (items, i), token) == 0)
@@ -622,14 +519,16 @@ check_sasl_mechanisms (Doctor *doc)
 static GPtrArray *
 password_maps (Doctor *doc)
 {
-  GPtrArray *specs = split_list (doc->v[V_SASL_MAPS]);
+  GPtrArray *specs = pf_split_list (doc->v[V_SASL_MAPS]);
   g_autoptr(GPtrArray) keys = pf_conf_keys (doc->st->master, "");
 
   for (guint i = 0; i < keys->len; i++)
     {
-      g_autofree char *v = pf_master_option (pf_conf_get (doc->st->master, g_ptr_array_index (keys, i)),
-                                             "smtp_sasl_password_maps");
-      g_autoptr(GPtrArray) more = split_list (v);
+      char *v = pf_master_option (pf_conf_get (doc->st->master, g_ptr_array_index (keys, i)),
+                                  "smtp_sasl_password_maps");
+      g_autoptr(GPtrArray) more = pf_split_list (v);
+
+      _smarthost_secret_free (v);
 
       for (guint j = 0; j < more->len; j++)
         {
@@ -707,7 +606,6 @@ check_secrets (Doctor *doc)
   g_autoptr(GPtrArray) specs = g_ptr_array_new_with_free_func ((GDestroyNotify) _smarthost_secret_free);
   g_autoptr(GPtrArray) services = pf_conf_keys (doc->st->master, "");
 
-  g_ptr_array_set_free_func (lists, (GDestroyNotify) _smarthost_secret_free);
   for (guint i = 0; i < lists->len; i++)
     flatten_specs (specs, g_ptr_array_index (lists, i));
   for (guint i = 0; i < specs->len; i++)
@@ -787,11 +685,12 @@ check_maps (Doctor *doc)
 {
   static const guint params[] = { V_SASL_MAPS, V_SDR_MAPS, V_SDD_MAPS, V_TRANSPORT_MAPS, V_TLS_POLICY_MAPS };
   g_autoptr(GPtrArray) pw = password_maps (doc);
-  g_autoptr(GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal,
+                                                      (GDestroyNotify) _smarthost_secret_free, NULL);
 
   for (guint i = 0; i < G_N_ELEMENTS (params); i++)
     {
-      g_autoptr(GPtrArray) specs = split_list (doc->v[params[i]]);
+      g_autoptr(GPtrArray) specs = pf_split_list (doc->v[params[i]]);
       for (guint j = 0; j < specs->len; j++)
         {
           const char *spec = g_ptr_array_index (specs, j);
@@ -812,13 +711,6 @@ check_maps (Doctor *doc)
           g_hash_table_add (seen, g_strdup (spec));
         }
     }
-  {
-    GHashTableIter iter;
-    gpointer key;
-    g_hash_table_iter_init (&iter, seen);
-    while (g_hash_table_iter_next (&iter, &key, NULL))
-      g_free (key);
-  }
 }
 
 /* --- TLS: levels, CAs, port 465 --------------------------------------- */
@@ -1002,7 +894,7 @@ static void
 check_policy_ca (Doctor *doc,
                  Client *c)
 {
-  g_autoptr(GPtrArray) specs = split_list (c->policy_maps);
+  g_autoptr(GPtrArray) specs = pf_split_list (c->policy_maps);
 
   for (guint i = 0; i < specs->len; i++)
     {
@@ -1130,11 +1022,11 @@ static GPtrArray *
 manual_nexthops (Doctor *doc)
 {
   GPtrArray *out = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr(GPtrArray) sdr = split_list (doc->v[V_SDR_MAPS]);
+  g_autoptr(GPtrArray) sdr = pf_split_list (doc->v[V_SDR_MAPS]);
 
   if (*doc->v[V_RELAYHOST] && !pf_server_is_ours (doc->st))
     {
-      g_autoptr(GPtrArray) hops = split_list (doc->v[V_RELAYHOST]);
+      g_autoptr(GPtrArray) hops = pf_split_list (doc->v[V_RELAYHOST]);
       for (guint i = 0; i < hops->len; i++)
         g_ptr_array_add (out, g_strdup (g_ptr_array_index (hops, i)));
     }
@@ -1505,7 +1397,7 @@ pf_diagnose (SmarthostBackend  *backend,
   g_autoptr(GError) local_error = NULL;
   g_autofree char *journal = NULL;
   g_autofree char *dir = NULL;
-  g_auto(GStrv) values = NULL;
+  g_auto(PfSecretStrv) values = NULL;
   Doctor doc;
 
   /* The doctor only reads: an interrupted commit is reported, not

@@ -60,14 +60,14 @@ gboolean        pf_parse_nexthop     (const char               *text,
                                       char                    **host,
                                       guint                    *port,
                                       gboolean                 *mx_lookup);
+/* The values may hold passwords: free them with pf_strv_secret_free(). */
 char          **pf_postconf_values   (PfState                  *st,
                                       const char              **names,
                                       GCancellable             *cancellable,
                                       GError                  **error);
-char           *pf_postmap_query     (PfState                  *st,
-                                      const char               *maps,
-                                      const char               *key,
-                                      GCancellable             *cancellable);
+void            pf_strv_secret_free  (char                    **values);
+typedef char **PfSecretStrv;
+G_DEFINE_AUTO_CLEANUP_FREE_FUNC (PfSecretStrv, pf_strv_secret_free, NULL)
 char           *pf_master_option     (const char               *entry,
                                       const char               *name);
 gboolean        pf_server_is_ours    (PfState                  *st);
@@ -79,6 +79,54 @@ SmarthostRelay *pf_read_server       (PfState                  *st,
                                       GError                  **error);
 gboolean        pf_validate_relay    (SmarthostPostfixBackend  *self,
                                       SmarthostRelay           *relay,
+                                      GError                  **error);
+const char     *pf_map_name          (guint                     which);
+char           *pf_relay_nexthop     (SmarthostRelay           *relay);
+char           *pf_transport_name    (gboolean                  server,
+                                      SmarthostRelay           *relay);
+char           *pf_transport_entry   (PfState                  *st,
+                                      const char               *name,
+                                      gboolean                  server,
+                                      SmarthostRelay           *relay);
+SmarthostRelay *pf_relay_from_route  (PfState                  *st,
+                                      const char               *transport,
+                                      const char               *nexthop,
+                                      const char               *credentials);
+GPtrArray      *pf_sorted_keys       (GHashTable               *table);
+
+/* smarthost-postfix-maps.c: sender_transport and sender_passwd as a plan
+ * writes them, the entries read merged with the staged changes. */
+typedef struct {
+  GString *routes;            /* sender_transport */
+  GString *passwd;            /* sender_passwd */
+  GString *masked;            /* previews only: passwd with the passwords masked */
+  guint n_domains;
+  GHashTable *value_routes;   /* sender_transport value read -> its route */
+  GHashTable *relay_routes;   /* staged relay -> its route, by routing settings */
+} PfDomainMaps;
+
+void            pf_domain_maps_init  (PfDomainMaps             *maps);
+void            pf_domain_maps_clear (PfDomainMaps             *maps);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (PfDomainMaps, pf_domain_maps_clear)
+
+gboolean        pf_check_own_maps    (PfState                  *st,
+                                      PfDomainMaps             *maps,
+                                      GError                  **error);
+gboolean        pf_build_domain_maps (PfState                  *st,
+                                      SmarthostPlan            *plan,
+                                      GHashTable               *staged,
+                                      gboolean                  replace,
+                                      GHashTable               *adopted,
+                                      gboolean                  preview,
+                                      PfDomainMaps             *maps,
+                                      GError                  **error);
+void            pf_add_domain_transports (PfState              *st,
+                                          PfDomainMaps         *maps,
+                                          GHashTable           *transports);
+gboolean        pf_kept_password     (const char               *what,
+                                      const char               *stored,
+                                      SmarthostRelay           *relay,
+                                      const char              **password,
                                       GError                  **error);
 
 /* smarthost-postfix-doctor.c */
@@ -111,17 +159,32 @@ SmarthostRelay *pf_read_manual_server (PfState                 *st,
                                        const char              *relayhost,
                                        GCancellable            *cancellable,
                                        GError                 **error);
-/* Lookup tables as Postfix names them in a list; inline: and static:
- * tables (and unionmap:/pipemap: ones holding them) are read in process,
- * never handed to postmap, since their text may hold passwords. */
+
+/* smarthost-postfix-tables.c: lookup tables as Postfix names them in a
+ * list; inline: and static: tables (and unionmap:/pipemap: ones holding
+ * them) are read in process, never handed to postmap, since their text
+ * may hold passwords. What they return may be a secret, except for
+ * pf_table_label(). */
 GPtrArray      *pf_split_list        (const char               *value);
+char           *pf_strip_braces      (const char               *text,
+                                      const char              **err);
+gboolean        pf_split_nameval     (char                     *text,
+                                      char                    **name,
+                                      char                    **value,
+                                      const char              **err);
 gboolean        pf_table_in_process  (const char               *spec);
 char           *pf_table_label       (const char               *spec);
+GPtrArray      *pf_table_inline_entries (const char            *spec,
+                                         GError               **error);
 gboolean        pf_table_lookup      (PfState                  *st,
                                       const char               *spec,
                                       const char               *key,
                                       char                    **value,
                                       GCancellable             *cancellable,
                                       GError                  **error);
+char           *pf_postmap_query     (PfState                  *st,
+                                      const char               *maps,
+                                      const char               *key,
+                                      GCancellable             *cancellable);
 
 G_END_DECLS

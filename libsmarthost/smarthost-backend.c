@@ -654,7 +654,9 @@ smarthost_backend_get_domains_finish (SmarthostBackend  *self,
  * @error: return location for a #GError
  *
  * Reads the complete smarthost state: the server-wide relay and every
- * domain's relay, the backend's name included. Its JSON form
+ * domain's relay, the backend's name included, in one consistent read
+ * where the backend can (the Postfix backend reads its files once: a
+ * commit running meanwhile is seen whole or not at all). Its JSON form
  * ([method@State.to_json]) is what `smarthostctl status --json` prints;
  * [method@Transaction.set_state] applies a state back.
  *
@@ -675,6 +677,16 @@ smarthost_backend_get_state (SmarthostBackend  *self,
   g_return_val_if_fail (SMARTHOST_IS_BACKEND (self), NULL);
   g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (g_cancellable_set_error_if_cancelled (cancellable, error))
+    return NULL;
+  if (SMARTHOST_BACKEND_GET_IFACE (self)->get_state != NULL)
+    {
+      state = SMARTHOST_BACKEND_GET_IFACE (self)->get_state (self, cancellable, error);
+      if (state != NULL && smarthost_state_get_backend_name (state) == NULL)
+        smarthost_state_set_backend_name (state, smarthost_backend_get_name (self));
+      return g_steal_pointer (&state);
+    }
 
   server = smarthost_backend_get_server (self, cancellable, &local_error);
   if (local_error != NULL)

@@ -86,6 +86,9 @@ G_DECLARE_INTERFACE (SmarthostBackend, smarthost_backend, SMARTHOST, BACKEND, GO
  * @diagnose: reads the mail server's configuration and returns what is
  *   wrong with its smarthost setup, as [class@Finding]s; changes nothing;
  *   optional (without it, a diagnosis finds nothing)
+ * @get_state: reads the server-wide relay and every domain's relay in one
+ *   consistent read; optional (the default calls @get_server, then
+ *   @get_domains, and a commit may come in between)
  *
  * The virtual methods of [iface@Backend]. The async methods of transactions
  * run @preview and @commit in a thread, so both must be thread-safe with
@@ -163,8 +166,12 @@ struct _SmarthostBackendInterface
                                                 GCancellable         *cancellable,
                                                 GError              **error);
 
+  SmarthostState       *(*get_state)           (SmarthostBackend     *self,
+                                                GCancellable         *cancellable,
+                                                GError              **error);
+
   /*< private >*/
-  gpointer padding[10];
+  gpointer padding[9];
 };
 
 SMARTHOST_AVAILABLE_IN_ALL

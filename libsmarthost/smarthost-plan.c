@@ -1124,6 +1124,7 @@ write_new_file (PlanFile  *f,
 typedef struct {
   PlanFile *file;
   GSubprocess *proc;
+  gboolean waited;   /* finish_build() saw it end */
 } Build;
 
 static void
@@ -1131,7 +1132,9 @@ build_free (gpointer data)
 {
   Build *b = data;
 
-  if (b->proc != NULL && !g_subprocess_get_if_exited (b->proc) && !g_subprocess_get_if_signaled (b->proc))
+  /* One not waited for is still running, or a zombie: stop it and reap
+   * it before its files are removed. */
+  if (b->proc != NULL && !b->waited)
     {
       g_subprocess_force_exit (b->proc);
       g_subprocess_wait (b->proc, NULL, NULL);
@@ -1209,6 +1212,7 @@ finish_build (SmarthostPlan  *plan,
 
   if (!g_subprocess_communicate_utf8 (b->proc, NULL, cancellable, &out, &err, &local_error))
     {
+      /* Cancelled, or its output unreadable: build_free() stops it. */
       if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         g_propagate_error (error, g_steal_pointer (&local_error));
       else
@@ -1217,6 +1221,7 @@ finish_build (SmarthostPlan  *plan,
       g_prefix_error (error, "%s: ", cmd);
       return FALSE;
     }
+  b->waited = TRUE;
   status = g_subprocess_get_if_exited (b->proc) ? g_subprocess_get_exit_status (b->proc)
                                                 : 128 + g_subprocess_get_term_sig (b->proc);
   if (status != 0)

@@ -99,5 +99,9 @@ gboolean  _smarthost_read_file        (const char          *path,
 int       _smarthost_lock_directory   (const char   *path,
                                        GCancellable *cancellable,
                                        GError      **error);
+int       _smarthost_lock_directory_full (const char   *path,
+                                          gboolean      shared,
+                                          GCancellable *cancellable,
+                                          GError      **error);
 
 G_END_DECLS

@@ -523,6 +523,18 @@ _smarthost_lock_directory (const char    *path,
                            GCancellable  *cancellable,
                            GError       **error)
 {
+  return _smarthost_lock_directory_full (path, FALSE, cancellable, error);
+}
+
+/* The same; with @shared, a lock that readers share and that waits only
+ * for a commit (which holds the exclusive one), so that what they read is
+ * one commit's files, never some of the next one's. */
+int
+_smarthost_lock_directory_full (const char    *path,
+                                gboolean       shared,
+                                GCancellable  *cancellable,
+                                GError       **error)
+{
   int fd = open (path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   gint64 deadline = g_get_monotonic_time () + 300 * G_USEC_PER_SEC;
 
@@ -533,7 +545,7 @@ _smarthost_lock_directory (const char    *path,
                    "lock: cannot open %s: %s", path, g_strerror (saved));
       return -1;
     }
-  while (flock (fd, LOCK_EX | LOCK_NB) != 0)
+  while (flock (fd, (shared ? LOCK_SH : LOCK_EX) | LOCK_NB) != 0)
     {
       if (errno != EWOULDBLOCK && errno != EINTR)
         {

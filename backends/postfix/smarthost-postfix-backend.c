@@ -251,26 +251,52 @@ read_config_file (const char  *dir,
   return TRUE;
 }
 
-/* The configuration as it is. A read first finishes a commit that was
- * interrupted (killed, or power lost), so that it never reads a mix of
- * old and new files; with @read_only (dry runs, the doctor, which promise
- * to change nothing) it does not, and the state may be such a mix: the
- * caller says so. */
+static PfState *read_state_files (SmarthostPostfixBackend  *self,
+                                  GError                  **error);
+
+/* The configuration as it is, read under a lock that readers share and a
+ * commit holds alone, so that a read sees one commit's files and never
+ * part of the next one's (main.cf, master.cf and three maps cannot be
+ * renamed into place at once). LOAD_READ first finishes a commit that was
+ * interrupted (killed, or power lost). LOAD_READ_ONLY (dry runs, the
+ * doctor, which promise to change nothing) does not, and the state may be
+ * such a mix: the caller says so. LOAD_LOCKED is for a commit, which holds
+ * the lock already. */
+typedef enum { LOAD_READ, LOAD_READ_ONLY, LOAD_LOCKED } LoadMode;
+
 static PfState *
 load_state_full (SmarthostPostfixBackend  *self,
-                 gboolean                  read_only,
+                 LoadMode                  mode,
                  GError                  **error)
+{
+  PfState *st;
+  int lock = -1;
+
+  if (!check_config_directory (self->config_directory, error))
+    return NULL;
+  if (mode != LOAD_LOCKED && g_file_test (self->config_directory, G_FILE_TEST_IS_DIR))
+    {
+      /* Never read what a killed commit left halfway (no-op without a
+       * journal). */
+      if (mode == LOAD_READ && !_smarthost_plan_recover (self->config_directory, FALSE, NULL, error))
+        return NULL;
+      /* A directory we may not open: read without the lock, and let the
+       * reads say what is wrong. */
+      lock = _smarthost_lock_directory_full (self->config_directory, TRUE, NULL, NULL);
+    }
+  st = read_state_files (self, error);
+  if (lock >= 0)
+    close (lock);
+  return st;
+}
+
+static PfState *
+read_state_files (SmarthostPostfixBackend  *self,
+                  GError                  **error)
 {
   g_autoptr(PfState) st = g_new0 (PfState, 1);
   g_autoptr(GError) local_error = NULL;
   gboolean exists = FALSE;
-
-  if (!check_config_directory (self->config_directory, error))
-    return NULL;
-  /* Never read what a killed commit left halfway (no-op without a journal). */
-  if (!read_only && g_file_test (self->config_directory, G_FILE_TEST_IS_DIR) &&
-      !_smarthost_plan_recover (self->config_directory, FALSE, NULL, error))
-    return NULL;
 
   st->dir = g_strdup (self->config_directory);
   st->own_dir = g_build_filename (st->dir, OWN_FOLDER, NULL);
@@ -305,7 +331,7 @@ static PfState *
 load_state (SmarthostPostfixBackend  *self,
             GError                  **error)
 {
-  return load_state_full (self, FALSE, error);
+  return load_state_full (self, LOAD_READ, error);
 }
 
 /* --- relays, nexthops and transports -------------------------------- */
@@ -1042,23 +1068,25 @@ build_plan (SmarthostPostfixBackend  *self,
       manage_server = TRUE;
       if (server != NULL && _smarthost_relay_keeps_password (server))
         {
-          /* Only a server relay of ours has a password we can read. */
+          /* Only a server relay of ours has a password we can read; a
+           * hand-made one keeps it in the administrator's own table. */
           g_autoptr(SmarthostRelay) current = server_is_ours (st) ? read_server (st, FALSE, cancellable, NULL) : NULL;
-          g_autofree char *stored = NULL;
           const char *password;
 
-          if (current != NULL && smarthost_relay_get_password (current) != NULL)
-            stored = g_strconcat (smarthost_relay_get_username (current), ":",
-                                  smarthost_relay_get_password (current), NULL);
-          if (!pf_kept_password ("server", stored, server, &password, error))
+          if (current == NULL && pf_conf_get (st->main, P_RELAYHOST) != NULL &&
+              *pf_conf_get (st->main, P_RELAYHOST) != '\0')
             {
-              _smarthost_secret_free (g_steal_pointer (&stored));
+              g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
+                           "server.password: is to be kept, but the server-wide relay is set by hand and its "
+                           "password is in a table of yours (smtp_sasl_password_maps): give the password, or "
+                           "take the relay over first (smarthostctl import), which keeps it");
               return FALSE;
             }
+          if (!pf_kept_password ("server", current, server, &password, error))
+            return FALSE;
           g_object_unref (server);
           server = smarthost_relay_copy (staged_server);
           smarthost_relay_set_password (server, password);
-          _smarthost_secret_free (g_steal_pointer (&stored));
         }
     }
   else if (adoption != NULL && adoption->server != NULL)
@@ -1112,6 +1140,21 @@ build_plan (SmarthostPostfixBackend  *self,
         set_param (main_cf, P_SDR_MAPS, sdr, notes);
       else
         unset_param (main_cf, P_SDR_MAPS, "", notes);
+    }
+  /* A complete state leaves hand-made sender routes alone, but must not
+   * hide that they still route mail it does not list. */
+  if (smarthost_transaction_get_replace_domains (tx))
+    {
+      const char *sdr = pf_conf_get (main_cf, P_SDR_MAPS);
+      g_autofree char *others = merge_map_list (pf_conf_get (main_cf, P_SDD_TRANSPORT_MAPS), our_map, FALSE);
+
+      if (sdr != NULL && *sdr != '\0')
+        g_ptr_array_add (notes, g_strdup_printf ("main.cf: sender_dependent_relayhost_maps = %s routes senders by "
+                                                 "hand, and keeps doing so for domains the state does not list; "
+                                                 "smarthostctl import takes them over", sdr));
+      if (*others != '\0')
+        g_ptr_array_add (notes, g_strdup_printf ("main.cf: sender_dependent_default_transport_maps has tables of "
+                                                 "yours (%s), which keep routing the senders they list", others));
     }
 
   if (manage_server)
@@ -1247,7 +1290,7 @@ pf_load_state (SmarthostPostfixBackend  *self,
                gboolean                  read_only,
                GError                  **error)
 {
-  return load_state_full (self, read_only, error);
+  return load_state_full (self, read_only ? LOAD_READ_ONLY : LOAD_READ, error);
 }
 
 char *
@@ -1430,6 +1473,23 @@ smarthost_postfix_backend_validate_relay (SmarthostBackend  *backend,
   return TRUE;
 }
 
+/* Every domain's relay, read from @st. */
+static GHashTable *
+read_domains (PfState *st)
+{
+  g_autoptr(GPtrArray) domains = list_domains (st);
+  GHashTable *result = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
+
+  for (guint i = 0; i < domains->len; i++)
+    {
+      const char *domain = g_ptr_array_index (domains, i);
+      SmarthostRelay *relay = read_domain (st, domain);
+      if (relay != NULL)
+        g_hash_table_insert (result, g_strdup (domain), relay);
+    }
+  return result;
+}
+
 static SmarthostRelay *
 smarthost_postfix_backend_get_server (SmarthostBackend  *backend,
                                       GCancellable      *cancellable,
@@ -1480,21 +1540,43 @@ smarthost_postfix_backend_get_domains (SmarthostBackend  *backend,
 {
   SmarthostPostfixBackend *self = SMARTHOST_POSTFIX_BACKEND (backend);
   g_autoptr(PfState) st = load_state (self, error);
-  g_autoptr(GPtrArray) domains = NULL;
-  GHashTable *result;
+
+  return st ? read_domains (st) : NULL;
+}
+
+/* The server and the domains from one read of the files, so that a commit
+ * in between cannot make them disagree. */
+static SmarthostState *
+smarthost_postfix_backend_get_state (SmarthostBackend  *backend,
+                                     GCancellable      *cancellable,
+                                     GError           **error)
+{
+  SmarthostPostfixBackend *self = SMARTHOST_POSTFIX_BACKEND (backend);
+  g_autoptr(PfState) st = load_state (self, error);
+  g_autoptr(SmarthostState) state = NULL;
+  g_autoptr(SmarthostRelay) server = NULL;
+  g_autoptr(GHashTable) domains = NULL;
+  GError *local_error = NULL;
+  GHashTableIter iter;
+  gpointer key, value;
 
   if (st == NULL)
     return NULL;
-  domains = list_domains (st);
-  result = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
-  for (guint i = 0; i < domains->len; i++)
+  server = read_server (st, TRUE, cancellable, &local_error);
+  if (local_error != NULL)
     {
-      const char *domain = g_ptr_array_index (domains, i);
-      SmarthostRelay *relay = read_domain (st, domain);
-      if (relay != NULL)
-        g_hash_table_insert (result, g_strdup (domain), relay);
+      g_propagate_error (error, local_error);
+      return NULL;
     }
-  return result;
+  domains = read_domains (st);
+  state = smarthost_state_new ();
+  smarthost_state_set_backend_name (state, "postfix");
+  smarthost_state_set_server (state, server);
+  g_hash_table_iter_init (&iter, domains);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    if (!smarthost_state_set_domain (state, key, value, error))
+      return NULL;
+  return g_steal_pointer (&state);
 }
 
 static char *
@@ -1525,7 +1607,7 @@ smarthost_postfix_backend_preview (SmarthostBackend      *backend,
                    "finish or undo that commit, then try again", self->config_directory, journal);
       return NULL;
     }
-  st = load_state_full (self, TRUE, error);
+  st = load_state_full (self, LOAD_READ_ONLY, error);
   if (st == NULL || !build_plan (self, tx, st, TRUE, &plan, cancellable, error))
     return NULL;
   _smarthost_transaction_set_would_change (tx, _smarthost_plan_has_changes (plan));
@@ -1564,7 +1646,7 @@ smarthost_postfix_backend_commit (SmarthostBackend      *backend,
   /* A commit killed halfway left a journal: undo it (or finish it, past
    * its commit point) before reading the state. */
   ok = _smarthost_plan_recover (self->config_directory, TRUE, cancellable, error);
-  st = ok ? load_state (self, error) : NULL;
+  st = ok ? load_state_full (self, LOAD_LOCKED, error) : NULL;
   ok = st != NULL && build_plan (self, tx, st, FALSE, &plan, cancellable, error);
   if (ok && _smarthost_plan_has_changes (plan))
     {
@@ -1589,6 +1671,7 @@ smarthost_postfix_backend_iface_init (SmarthostBackendInterface *iface)
   iface->commit = smarthost_postfix_backend_commit;
   iface->diagnose = pf_diagnose;
   iface->get_domains = smarthost_postfix_backend_get_domains;
+  iface->get_state = smarthost_postfix_backend_get_state;
 }
 
 /* --- GObject ------------------------------------------------------------ */

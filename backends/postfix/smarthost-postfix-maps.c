@@ -288,26 +288,57 @@ emit_read_domain (PfDomainMaps  *m,
   emit_domain (m, key + 1, route, cred, colon ? (gsize) (colon - cred) : strlen (cred), password);
 }
 
-/* The password of a staged relay that keeps the stored one: the stored
- * credentials of the same domain, for the same user. */
+static gboolean
+same_host (const char *a,
+           const char *b)
+{
+  gsize la = strlen (a), lb = strlen (b);
+
+  la -= la > 1 && a[la - 1] == '.';
+  lb -= lb > 1 && b[lb - 1] == '.';
+  return la == lb && g_ascii_strncasecmp (a, b, la) == 0;
+}
+
+/* The password a staged relay keeps: the one stored for the same domain
+ * (or the server), for the same user, and only while the relay still
+ * sends it where it went, as safely. Another host, MX lookups, another CA
+ * file, verification or TLS turned off would hand the stored password to
+ * a server it was never given for: those need the password again. (A
+ * port or STARTTLS/implicit TLS change keeps it: the same host.) */
 gboolean
 pf_kept_password (const char      *what,
-                  const char      *stored,     /* "user:password", or NULL */
+                  SmarthostRelay  *current,
                   SmarthostRelay  *relay,
                   const char     **password,
                   GError         **error)
 {
   const char *user = smarthost_relay_get_username (relay);
-  const char *colon = stored ? strchr (stored, ':') : NULL;
+  g_autofree char *reason = NULL;
 
-  if (colon == NULL || colon[1] == '\0' || (gsize) (colon - stored) != strlen (user) ||
-      strncmp (stored, user, colon - stored) != 0)
+  if (current == NULL || smarthost_relay_get_password (current) == NULL)
+    reason = g_strdup ("none is stored to keep");
+  else if (g_strcmp0 (smarthost_relay_get_username (current), user) != 0)
+    reason = g_strdup_printf ("the one stored is for user %s, not %s", smarthost_relay_get_username (current), user);
+  else if (!same_host (smarthost_relay_get_host (current), smarthost_relay_get_host (relay)))
+    reason = g_strdup_printf ("it was given for %s, and the host is now %s", smarthost_relay_get_host (current),
+                              smarthost_relay_get_host (relay));
+  else if (!smarthost_relay_get_mx_lookup (current) && smarthost_relay_get_mx_lookup (relay))
+    reason = g_strdup ("mx_lookup now sends it to whatever the MX records name");
+  else if (smarthost_relay_get_security (current) != SMARTHOST_SECURITY_NONE &&
+           smarthost_relay_get_security (relay) == SMARTHOST_SECURITY_NONE)
+    reason = g_strdup ("security none would send it without TLS");
+  else if (smarthost_relay_get_verify_certificate (current) && !smarthost_relay_get_verify_certificate (relay) &&
+           smarthost_relay_get_security (relay) != SMARTHOST_SECURITY_NONE)
+    reason = g_strdup ("certificate verification is turned off");
+  else if (g_strcmp0 (smarthost_relay_get_ca_file (current), smarthost_relay_get_ca_file (relay)) != 0)
+    reason = g_strdup ("the CA file that vouches for the relay changes");
+  if (reason != NULL)
     {
       g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
-                   "%s: password: none is stored for user %s to keep; give the password", what, user);
+                   "%s.password: is to be kept, but %s: give the password again", what, reason);
       return FALSE;
     }
-  *password = colon + 1;
+  *password = smarthost_relay_get_password (current);
   return TRUE;
 }
 
@@ -320,19 +351,21 @@ emit_staged_domain (PfDomainMaps   *m,
 {
   const char *user = smarthost_relay_get_username (c->relay);
   const char *password = smarthost_relay_get_password (c->relay);
+  g_autoptr(SmarthostRelay) current = NULL;
 
   if (_smarthost_relay_keeps_password (c->relay))
     {
-      g_autofree char *key = g_strconcat ("@", c->domain, NULL);
-      const char *stored = st->map[MAP_SPASSWD] ? g_hash_table_lookup (st->map[MAP_SPASSWD], key) : NULL;
+      g_autofree char *where = g_strconcat ("domains.", c->domain, NULL);
 
-      if (!pf_kept_password (c->domain, stored, c->relay, &password, error))
+      current = pf_read_domain (st, c->domain);
+      if (!pf_kept_password (where, current, c->relay, &password, error))
         return FALSE;
     }
   if (user != NULL)
     {
-      /* The staged relays live as long as the plan; adopted ones do not. */
-      if (c->adopted)
+      /* The staged relays live as long as the plan; adopted ones and the
+       * relays read for a kept password do not. */
+      if (c->adopted || current != NULL)
         _smarthost_plan_add_secret (plan, password);
       else
         _smarthost_plan_add_secret_borrowed (plan, password);
@@ -373,7 +406,9 @@ pf_build_domain_maps (PfState       *st,
       Change c = { key, value, FALSE };
       g_array_append_val (changes, c);
     }
-  if (adopted != NULL)
+  /* With @replace the staged domains are all there is: adopted ones not
+   * among them go, like every other domain. */
+  if (adopted != NULL && !replace)
     {
       g_hash_table_iter_init (&iter, adopted);
       while (g_hash_table_iter_next (&iter, &key, &value))

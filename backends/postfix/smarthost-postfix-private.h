@@ -124,7 +124,7 @@ void            pf_add_domain_transports (PfState              *st,
                                           PfDomainMaps         *maps,
                                           GHashTable           *transports);
 gboolean        pf_kept_password     (const char               *what,
-                                      const char               *stored,
+                                      SmarthostRelay           *current,
                                       SmarthostRelay           *relay,
                                       const char              **password,
                                       GError                  **error);

@@ -78,12 +78,15 @@ pf_table_in_process (const char *spec)
 }
 
 /* How a table is named in messages: a table written out in the
- * configuration may hold passwords, so only its type is shown. */
+ * configuration (inline:{...}, static:user:password) may hold passwords,
+ * so only its type is shown. */
 char *
 pf_table_label (const char *spec)
 {
   const char *brace = strchr (spec, '{');
 
+  if (g_str_has_prefix (spec, "static:"))
+    return g_strdup ("static:...");
   if (brace == NULL)
     return g_strdup (spec);
   return g_strdup_printf ("%.*s{...}", (int) (brace - spec), spec);

@@ -759,18 +759,32 @@ class TestState(TempConfigTestCase):
 
     def test_kept_password(self):
         self.backend.set_domain('a.example', make_relay(username='ua'), None)
-        relay = Smarthost.Relay(host='other.example.net', username='ua')
-        relay.set_port(2525)
-        kept = Smarthost.Relay.new_from_json(json.dumps(dict(json.loads(relay.to_json()), password_set=True)),
-                                             Smarthost.JsonFlags.NONE)
-        self.backend.set_domain('a.example', kept, None)
+
+        def kept(**changes):
+            spec = dict(json.loads(make_relay(username='ua').to_json()), password_set=True, **changes)
+            return Smarthost.Relay.new_from_json(json.dumps(spec), Smarthost.JsonFlags.NONE)
+
+        # Another port of the same host keeps the password.
+        self.backend.set_domain('a.example', kept(port=2525), None)
         back = self.fresh_backend().get_domain('a.example', None)
-        self.assertEqual(back.get_host(), 'other.example.net')
+        self.assertEqual(back.get_port(), 2525)
         self.assertEqual(back.get_password(), PASSWORD)
         # Nothing stored to keep for another domain.
         with self.assertRaises(GLib.Error) as cm:
-            self.backend.set_domain('b.example', kept, None)
-        self.assertIn('b.example: password:', cm.exception.message)
+            self.backend.set_domain('b.example', kept(), None)
+        self.assertIn('domains.b.example.password:', cm.exception.message)
+        # A password is never kept for somewhere else, or less safely.
+        for changes, why in (({'host': 'attacker.example.net'}, 'the host is now'),
+                             ({'security': 'none', 'verify_certificate': False}, 'without TLS'),
+                             ({'verify_certificate': False}, 'verification is turned off'),
+                             ({'mx_lookup': True}, 'MX records'),
+                             ({'ca_file': '/etc/ssl/certs/ca-certificates.crt'}, 'CA file'),
+                             ({'username': 'someone-else'}, 'for user ua')):
+            with self.assertRaises(GLib.Error) as cm:
+                self.backend.set_domain('a.example', kept(**changes), None)
+            self.assertIn(why, cm.exception.message)
+            self.assertNotIn(PASSWORD, cm.exception.message)
+        self.assertEqual(self.fresh_backend().get_domain('a.example', None).get_port(), 2525)
 
     def test_state_of_another_backend(self):
         state = Smarthost.State(backend_name='smartermail')
@@ -839,6 +853,13 @@ class ToyBackend(GObject.Object, Smarthost.Backend):
     def do_get_domains(self, cancellable):
         return {}
 
+    # One consistent read of everything (the default reads the server,
+    # then the domains).
+    def do_get_state(self, cancellable):
+        state = Smarthost.State()
+        state.set_server(self.server)
+        return state
+
     # The vfuncs below get the transaction, but a backend outside the
     # library cannot read what is staged on it (no public accessor), nor
     # report *changed (not annotated (out)): see the report in bindings/.
@@ -868,6 +889,12 @@ class TestPythonBackend(SmarthostTestCase):
         with self.assertRaises(GLib.Error) as cm:
             b.validate_relay(make_relay(host='smtp.example.invalid'))
         self.assertSmarthostError(cm, Smarthost.Error.INVALID, 'host')
+
+        # get_state comes from the backend's own vfunc, named after it.
+        b.server = make_relay()
+        state = b.get_state(None)
+        self.assertTrue(state.get_server().equal(b.server))
+        self.assertEqual(state.get_backend_name(), 'toy')
 
     def test_default_async_methods(self):
         # The interface's default async methods run the sync vfuncs in a

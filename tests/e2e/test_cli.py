@@ -638,7 +638,14 @@ class TestProvidersSpfApply(CliTestCase):
         before = snapshot(self.tmp)
         proc = self.run_ctl("apply", self.write_json(state))
         self.assertExit(proc, 2)
-        self.assertIn("a.example: password:", proc.stderr)
+        self.assertIn("domains.a.example.password:", proc.stderr)
+        # Nor can another host: the password stays where it was given.
+        state["domains"]["a.example"]["username"] = "ua"
+        state["server"]["host"] = "attacker.example.net"
+        proc = self.run_ctl("apply", self.write_json(state))
+        self.assertExit(proc, 2)
+        self.assertIn("server.password: is to be kept, but it was given for smtp.example.net", proc.stderr)
+        self.assertNotIn(SECRET, proc.stderr)
         os.unlink(os.path.join(self.tmp, "state.json"))
         self.assertEqual(before, snapshot(self.tmp))
 

@@ -316,6 +316,42 @@ class TestImport(ConfTestCase):
                 "verify_certificate": verify, "ca_file": ca, "username": user,
                 "password_set": user is not None}
 
+    def test_complete_state_next_to_hand_made_routes(self):
+        """apply of a complete state leaves hand-made sender routes alone
+        but says that they still route senders it does not list."""
+        self.hand_made()
+        state = {"server": {"host": "smtp.example.net"}, "domains": {"z.example": {"host": "relay-z.example.net"}}}
+        path = os.path.join(self.tmp, "state.json")
+        with open(path, "w") as f:
+            json.dump(state, f)
+        text = self.notes(self.ctl("--dry-run", "apply", path, expect=0))
+        self.assertIn("sender_dependent_relayhost_maps = texthash:%s routes senders by hand" % self.sdr, text)
+        self.assertIn("smarthostctl import takes them over", text)
+
+    def test_adoption_under_a_complete_state(self):
+        """Adopting and applying a complete state in one transaction leaves
+        exactly the state: adopted domains it does not list go too."""
+        self.hand_made()
+        script = (
+            "import sys, gi\n"
+            "gi.require_version('Smarthost', '1.0')\n"
+            "from gi.repository import Smarthost\n"
+            "b = Smarthost.PostfixBackend.new(sys.argv[1])\n"
+            "tx = b.begin()\n"
+            "tx.set_reload(False)\n"
+            "tx.adopt()\n"
+            "tx.set_state(Smarthost.State.new_from_json('{\"server\": null, \"domains\": "
+            "{\"z.example\": {\"host\": \"relay-z.example.net\"}}}', Smarthost.JsonFlags.NONE))\n"
+            "tx.commit(None)\n")
+        proc = subprocess.run(["/usr/bin/python3", "-c", script, self.conf], capture_output=True, text=True,
+                              timeout=120)
+        if "Namespace Smarthost not available" in proc.stderr:
+            self.skipTest("no uninstalled typelib")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(list(self.status()["domains"]), ["z.example"])
+        # The hand-made table, all of whose entries were adopted, left main.cf.
+        self.assertIn("sender_dependent_relayhost_maps = \n", read(self.path("main.cf")))
+
     def test_dry_run_says_what_is_taken_over_and_changes_nothing(self):
         self.hand_made()
         before = snapshot(self.tmp)

@@ -1016,6 +1016,45 @@ check_ca (Doctor *doc)
     }
 }
 
+/* Relays set by hand: libsmarthost shows a hand-made relayhost as the
+ * server-wide smarthost, but sender routes of the administrator's own
+ * tables appear nowhere else, and status would not show them. */
+static void
+check_hand_made (Doctor *doc)
+{
+  g_autoptr(GPtrArray) sdr = pf_split_list (doc->v[V_SDR_MAPS]);
+  g_autoptr(GString) routes = g_string_new (NULL);
+  const char *fix = "`smarthostctl --dry-run import` shows how libsmarthost would take over what is set by "
+                    "hand, keeping mail on the same relays as the same users; `smarthostctl import` does it";
+  guint n = 0;
+
+  if (*doc->v[V_RELAYHOST] && !pf_server_is_ours (doc->st))
+    add (doc, SMARTHOST_SEVERITY_INFO, "hand-made-relay", fix,
+         "relayhost = %s is set by hand: libsmarthost shows it as the server-wide smarthost, but changes it "
+         "only when told to (set-server, unset-server, apply) or when it takes it over", doc->v[V_RELAYHOST]);
+  for (guint i = 0; i < sdr->len; i++)
+    {
+      const char *spec = g_ptr_array_index (sdr, i);
+      g_autoptr(GPtrArray) entries = NULL;
+
+      if (!pf_map_is_listable (spec) ||
+          (entries = pf_map_list (doc->st, spec, doc->cancellable, NULL)) == NULL)
+        continue;
+      for (guint j = 0; j + 1 < entries->len; j += 2)
+        {
+          if (g_ascii_strcasecmp (g_ptr_array_index (entries, j + 1), "DUNNO") == 0)
+            continue;
+          if (n++ < 5)
+            g_string_append_printf (routes, "%s%s -> %s", n > 1 ? ", " : "",
+                                    (char *) g_ptr_array_index (entries, j), (char *) g_ptr_array_index (entries, j + 1));
+        }
+    }
+  if (n > 0)
+    add (doc, SMARTHOST_SEVERITY_INFO, "hand-made-routes", fix,
+         "sender_dependent_relayhost_maps routes %u sender%s by hand (%s%s); `smarthostctl status` lists only "
+         "libsmarthost's own domain smarthosts", n, n == 1 ? "" : "s", routes->str, n > 5 ? ", ..." : "");
+}
+
 /* The hand-made relays: relayhost (when not ours), and the entries of
  * sender_dependent_relayhost_maps that can be listed, as nexthops. */
 static GPtrArray *
@@ -1437,6 +1476,7 @@ pf_diagnose (SmarthostBackend  *backend,
   check_secrets (&doc);
   check_maps (&doc);
   check_ca (&doc);
+  check_hand_made (&doc);
   hops = manual_nexthops (&doc);
   check_port_465 (&doc, hops);
   check_sasl_options (&doc, hops);

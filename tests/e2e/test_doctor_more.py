@@ -122,6 +122,32 @@ class ConfTestCase(unittest.TestCase):
         return got[0]
 
 
+class TestHandMade(ConfTestCase):
+    def test_hand_made_relay_and_routes_are_named(self):
+        """status shows a hand-made relayhost but no hand-made sender
+        route; the doctor names both, and how to take them over."""
+        sdr = self.path("sender_relay")
+        with open(sdr, "w") as f:
+            f.write("@a.example [relay-a.example.com]:2525\n@b.example DUNNO\nuser@c.example [relay-c.example.com]\n")
+        self.write_main("relayhost = [smtp.example.com]:587\nsender_dependent_relayhost_maps = texthash:%s\n" % sdr)
+        findings = self.doctor()
+        relay = self.the(findings, "hand-made-relay")
+        self.assertEqual(relay["severity"], "info")
+        self.assertIn("relayhost = [smtp.example.com]:587 is set by hand", relay["message"])
+        routes = self.the(findings, "hand-made-routes")
+        self.assertIn("routes 2 senders by hand", routes["message"])
+        self.assertIn("@a.example -> [relay-a.example.com]:2525", routes["message"])
+        self.assertNotIn("b.example", routes["message"])
+        self.assertIn("smarthostctl import", routes["fix"])
+        # Once libsmarthost manages them (a per-address route cannot be a
+        # domain smarthost: import refuses it), neither is left.
+        with open(sdr, "w") as f:
+            f.write("@a.example [relay-a.example.com]:2525\n")
+        self.ctl("--no-reload", "import", expect=0)
+        after = self.doctor()
+        self.assertEqual(self.with_code(after, "hand-made-relay") + self.with_code(after, "hand-made-routes"), [])
+
+
 class TestSecretsNeverQuoted(ConfTestCase):
     INLINE = "inline:{ [smtp.example.com]:587=user1:%s }" % SECRET
 

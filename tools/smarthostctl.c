@@ -643,6 +643,15 @@ cmd_import (SmarthostBackend *backend)
   smarthost_transaction_set_policy (tx, policy);
   if (!smarthost_transaction_adopt (tx, &error))
     return fail_error (error);
+  /* The preview names what is adopted. A read first, for a real import:
+   * it finishes a commit that was interrupted, which a preview (changing
+   * nothing) would refuse to look past. */
+  if (!opt.dry_run)
+    {
+      g_autoptr(SmarthostState) before = smarthost_backend_get_state (backend, NULL, &error);
+      if (before == NULL)
+        return fail_error (error);
+    }
   preview = smarthost_transaction_preview (tx, NULL, &error);
   if (preview == NULL)
     return fail_error (error);

@@ -1599,7 +1599,9 @@ smarthost_postfix_backend_preview (SmarthostBackend      *backend,
       g_propagate_error (error, g_steal_pointer (&local_error));
       return NULL;
     }
-  if (journal != NULL)
+  /* Past its commit point, an interrupted commit left the new files whole
+   * (only its backups are to be removed): they can be read. */
+  if (journal != NULL && !g_str_has_suffix (journal, ".committed"))
     {
       g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
                    "dry run: a commit in %s was interrupted and left %s; a dry run changes nothing, so it "

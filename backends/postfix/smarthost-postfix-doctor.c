@@ -1463,7 +1463,12 @@ pf_diagnose (SmarthostBackend  *backend,
   doc.findings = findings;
   doc.cancellable = cancellable;
 
-  if (journal != NULL)
+  if (journal != NULL && g_str_has_suffix (journal, ".committed"))
+    add (&doc, SMARTHOST_SEVERITY_WARNING, "interrupted-commit",
+         "run `smarthostctl status` (any read or change through libsmarthost removes them)",
+         "a commit was interrupted (killed, or the machine lost power) after its commit point: the new files "
+         "are all in place, but the backups of the old ones are left, as %s says", journal);
+  else if (journal != NULL)
     add (&doc, SMARTHOST_SEVERITY_ERROR, "interrupted-commit",
          "run `smarthostctl status` (any read or change through libsmarthost finishes or undoes the "
          "commit: exactly the old or exactly the new files), then run the doctor again",

@@ -4,9 +4,10 @@
 libsmarthost has test-only fault points on every step of a commit (listed in
 libsmarthost/smarthost-plan.c; keep FAULT_POINTS below in step). The
 environment variable SMARTHOST_FAULT_POINT=NAME:N makes the committing
-process SIGKILL itself the N-th time it reaches NAME. For five commands
-(set-server with a password, set-domain, unset-domain, unset-server, and
-apply of a whole state), each point and each N in turn, this test
+process SIGKILL itself the N-th time it reaches NAME. For six commands
+(set-server with a password, set-domain, unset-domain, unset-server, apply
+of a whole state, and import of a hand-made setup), each point and each N
+in turn, this test
 
 1. starts from the same "old" configuration directory, runs the command
    with the fault point set and checks that it died by SIGKILL;
@@ -191,9 +192,13 @@ class CrashTestCase(unittest.TestCase):
 
     def run_scenario(self, prepare, command, stdin=None, expect_points=()):
         """Kills *command* at every fault point in turn; see the module's
-        docstring for what is checked."""
-        for args, text in prepare:
-            self.ok(args, stdin=text)
+        docstring for what is checked. *prepare* lists commands to run
+        first, as (args, stdin), or functions to call."""
+        for step in prepare:
+            if callable(step):
+                step()
+            else:
+                self.ok(step[0], stdin=step[1])
         self.dir.stash("old")
         old = self.dir.visible()
         old_dirs = self.dir.visible(with_dirs=True)
@@ -326,6 +331,34 @@ class CrashTestCase(unittest.TestCase):
         self.assertEqual(hits["rename"], 6)
         with open(os.path.join(self.conf, "smarthost", "server_passwd")) as f:
             self.assertIn("apikey:" + SECRET, f.read())
+
+    def hand_made_relay(self):
+        """A relayhost with its login in a map of the administrator's, and
+        a sender route of theirs: what import takes over."""
+        sasl = os.path.join(self.conf, "sasl_passwd")
+        with open(sasl, "w") as f:
+            f.write("[smtp.example.net]:587 apikey:%s\n@a.example a@example:%s\n" % (SECRET, SECRET))
+        os.chmod(sasl, 0o600)
+        sdr = os.path.join(self.conf, "sender_relay")
+        with open(sdr, "w") as f:
+            f.write("@a.example [relay-a.example.net]:2525\n")
+        subprocess.run([POSTMAP, "-c", self.conf, "hash:" + sasl], check=True, timeout=30)
+        main_cf = os.path.join(self.conf, "main.cf")
+        with open(main_cf) as f:
+            text = f.read().replace("relayhost =\n", "relayhost = [smtp.example.net]:587\n")
+        with open(main_cf, "w") as f:
+            f.write(text + "smtp_sasl_auth_enable = yes\nsmtp_sasl_password_maps = hash:%s\n"
+                    "smtp_sender_dependent_authentication = yes\nsmtp_tls_security_level = encrypt\n"
+                    "sender_dependent_relayhost_maps = texthash:%s\n" % (sasl, sdr))
+        cool_down(main_cf, sasl, sasl + ".db", sdr)
+
+    def test_import(self):
+        """Adoption edits the administrator's main.cf lines (relayhost, the
+        sender map list) besides writing our files."""
+        hits = self.run_scenario(
+            [self.hand_made_relay], ["import"],
+            expect_points=["journal", "mkdir", "write", "build", "backup", "rename", "step", "commit", "cleanup"])
+        self.assertGreaterEqual(hits["build"], 3)
 
     def test_unset_server(self):
         hits = self.run_scenario(

@@ -400,6 +400,24 @@ test('a complete state as JSON: read, applied, read back', async () => {
     }
 });
 
+test('providers and SPF', () => {
+    const sendgrid = Smarthost.Provider.lookup('sendgrid');
+    assertEqual(sendgrid.get_username(), 'apikey');
+    assertEqual(sendgrid.get_ports(Security.STARTTLS)[0], 587);
+    const [ses, region] = Smarthost.Provider.find_for_relay(
+        relay({host: 'email-smtp.eu-west-1.amazonaws.com', username: null, password: null}));
+    assertEqual([ses.get_id(), region], ['ses', 'eu-west-1']);
+    assertEqual(Smarthost.Provider.list().length > 10, true);
+
+    const [record, warnings] = Smarthost.spf_merge_for_domain('shop.example', 'v=spf1 mx -all',
+        sendgrid.get_spf_include());
+    assertEqual(record, 'v=spf1 mx include:sendgrid.net -all');
+    assertEqual(warnings, []);
+    assert(Smarthost.spf_authorizes(record, 'sendgrid.net'));
+    assert(!Smarthost.spf_authorizes('v=spf1 ~include:sendgrid.net -all', 'sendgrid.net'));
+    assertEqual(Smarthost.spf_to_zone_text(record), `"${record}"`);
+});
+
 test('a JavaScript backend: unsupported capabilities are NOT_SUPPORTED', () => {
     const b = new ToyBackend();
     assertEqual(b.get_name(), 'toy');

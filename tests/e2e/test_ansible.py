@@ -210,6 +210,10 @@ class AnsibleModuleTest(unittest.TestCase):
         self.assertEqual(r["domains"]["shop.example"]["port"], 465)
         self.assertEqual(r["domains"]["news.example"]["port"], 2525)
         self.assertTrue(all(d["password_set"] for d in r["domains"].values()))
+        # The relay services' quirks, once each, as warnings.
+        warnings = r.get("warnings", [])
+        self.assertTrue(any(w.startswith("SendGrid: ") and "verified" in w for w in warnings), warnings)
+        self.assertEqual(len([w for w in warnings if "apikey" in w]), 1, warnings)
         self.assertEqual(self.read_back(), {
             "server": ["smtp.sendgrid.net", 587, "starttls", "apikey", FILE_PASSWORD],
             "domains": {

@@ -1016,22 +1016,15 @@ check_ca (Doctor *doc)
     }
 }
 
-/* Relays set by hand: libsmarthost shows a hand-made relayhost as the
- * server-wide smarthost, but sender routes of the administrator's own
- * tables appear nowhere else, and status would not show them. */
-static void
-check_hand_made (Doctor *doc)
+/* The entries of the sender_dependent_relayhost_maps that can be listed,
+ * as pairs (sender, nexthop), DUNNO entries left out: the sender routes
+ * set by hand. */
+static GPtrArray *
+hand_made_routes (Doctor *doc)
 {
+  GPtrArray *out = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(GPtrArray) sdr = pf_split_list (doc->v[V_SDR_MAPS]);
-  g_autoptr(GString) routes = g_string_new (NULL);
-  const char *fix = "`smarthostctl --dry-run import` shows how libsmarthost would take over what is set by "
-                    "hand, keeping mail on the same relays as the same users; `smarthostctl import` does it";
-  guint n = 0;
 
-  if (*doc->v[V_RELAYHOST] && !pf_server_is_ours (doc->st))
-    add (doc, SMARTHOST_SEVERITY_INFO, "hand-made-relay", fix,
-         "relayhost = %s is set by hand: libsmarthost shows it as the server-wide smarthost, but changes it "
-         "only when told to (set-server, unset-server, apply) or when it takes it over", doc->v[V_RELAYHOST]);
   for (guint i = 0; i < sdr->len; i++)
     {
       const char *spec = g_ptr_array_index (sdr, i);
@@ -1041,27 +1034,47 @@ check_hand_made (Doctor *doc)
           (entries = pf_map_list (doc->st, spec, doc->cancellable, NULL)) == NULL)
         continue;
       for (guint j = 0; j + 1 < entries->len; j += 2)
-        {
-          if (g_ascii_strcasecmp (g_ptr_array_index (entries, j + 1), "DUNNO") == 0)
-            continue;
-          if (n++ < 5)
-            g_string_append_printf (routes, "%s%s -> %s", n > 1 ? ", " : "",
-                                    (char *) g_ptr_array_index (entries, j), (char *) g_ptr_array_index (entries, j + 1));
-        }
+        if (g_ascii_strcasecmp (g_ptr_array_index (entries, j + 1), "DUNNO") != 0)
+          {
+            g_ptr_array_add (out, g_strdup (g_ptr_array_index (entries, j)));
+            g_ptr_array_add (out, g_strdup (g_ptr_array_index (entries, j + 1)));
+          }
     }
+  return out;
+}
+
+/* Relays set by hand: libsmarthost shows a hand-made relayhost as the
+ * server-wide smarthost, but sender routes of the administrator's own
+ * tables appear nowhere else, and status would not show them. */
+static void
+check_hand_made (Doctor    *doc,
+                 GPtrArray *routes)
+{
+  g_autoptr(GString) shown = g_string_new (NULL);
+  const char *fix = "`smarthostctl --dry-run import` shows how libsmarthost would take over what is set by "
+                    "hand, keeping mail on the same relays as the same users; `smarthostctl import` does it";
+  guint n = routes->len / 2;
+
+  if (*doc->v[V_RELAYHOST] && !pf_server_is_ours (doc->st))
+    add (doc, SMARTHOST_SEVERITY_INFO, "hand-made-relay", fix,
+         "relayhost = %s is set by hand: libsmarthost shows it as the server-wide smarthost, but changes it "
+         "only when told to (set-server, unset-server, apply) or when it takes it over", doc->v[V_RELAYHOST]);
+  for (guint i = 0; i < n && i < 5; i++)
+    g_string_append_printf (shown, "%s%s -> %s", i ? ", " : "", (char *) g_ptr_array_index (routes, 2 * i),
+                            (char *) g_ptr_array_index (routes, 2 * i + 1));
   if (n > 0)
     add (doc, SMARTHOST_SEVERITY_INFO, "hand-made-routes", fix,
          "sender_dependent_relayhost_maps routes %u sender%s by hand (%s%s); `smarthostctl status` lists only "
-         "libsmarthost's own domain smarthosts", n, n == 1 ? "" : "s", routes->str, n > 5 ? ", ..." : "");
+         "libsmarthost's own domain smarthosts", n, n == 1 ? "" : "s", shown->str, n > 5 ? ", ..." : "");
 }
 
-/* The hand-made relays: relayhost (when not ours), and the entries of
- * sender_dependent_relayhost_maps that can be listed, as nexthops. */
+/* The hand-made relays: relayhost (when not ours), and the nexthops of
+ * the sender routes set by hand. */
 static GPtrArray *
-manual_nexthops (Doctor *doc)
+manual_nexthops (Doctor    *doc,
+                 GPtrArray *routes)
 {
   GPtrArray *out = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr(GPtrArray) sdr = pf_split_list (doc->v[V_SDR_MAPS]);
 
   if (*doc->v[V_RELAYHOST] && !pf_server_is_ours (doc->st))
     {
@@ -1069,21 +1082,8 @@ manual_nexthops (Doctor *doc)
       for (guint i = 0; i < hops->len; i++)
         g_ptr_array_add (out, g_strdup (g_ptr_array_index (hops, i)));
     }
-  for (guint i = 0; i < sdr->len; i++)
-    {
-      const char *spec = g_ptr_array_index (sdr, i);
-      g_autoptr(GPtrArray) entries = NULL;
-
-      if (!pf_map_is_listable (spec) ||
-          (entries = pf_map_list (doc->st, spec, doc->cancellable, NULL)) == NULL)
-        continue;
-      for (guint j = 1; j < entries->len; j += 2)
-        {
-          const char *v = g_ptr_array_index (entries, j);
-          if (g_ascii_strcasecmp (v, "DUNNO") != 0)
-            g_ptr_array_add (out, g_strdup (v));
-        }
-    }
+  for (guint i = 1; i < routes->len; i += 2)
+    g_ptr_array_add (out, g_strdup (g_ptr_array_index (routes, i)));
   return out;
 }
 
@@ -1433,6 +1433,7 @@ pf_diagnose (SmarthostBackend  *backend,
   g_autoptr(PfState) st = NULL;
   g_autoptr(GPtrArray) findings = NULL;
   g_autoptr(GPtrArray) hops = NULL;
+  g_autoptr(GPtrArray) routes = NULL;
   g_autoptr(GError) local_error = NULL;
   g_autofree char *journal = NULL;
   g_autofree char *dir = NULL;
@@ -1481,8 +1482,9 @@ pf_diagnose (SmarthostBackend  *backend,
   check_secrets (&doc);
   check_maps (&doc);
   check_ca (&doc);
-  check_hand_made (&doc);
-  hops = manual_nexthops (&doc);
+  routes = hand_made_routes (&doc);
+  check_hand_made (&doc, routes);
+  hops = manual_nexthops (&doc, routes);
   check_port_465 (&doc, hops);
   check_sasl_options (&doc, hops);
   if (g_cancellable_set_error_if_cancelled (cancellable, error))

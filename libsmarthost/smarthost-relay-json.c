@@ -560,7 +560,9 @@ _smarthost_json_to_data (JsonNode *node,
  * this relay": staging such a relay in a transaction keeps the password
  * the backend has for the same domain (or the server) and user name.
  *
- * Every key must be known and of its type. Errors never quote the data.
+ * Every key must be known and of its type, and given once. Errors never
+ * quote the data. A `password_file` is read at once, as
+ * [ctor@State.new_from_json] says.
  *
  * Returns: (transfer full): the relay, or %NULL with @error set to
  *   %SMARTHOST_ERROR_INVALID naming the key

@@ -176,9 +176,15 @@ smarthost_state_new (void)
  * [ctor@Relay.new_from_json], which also reads the password files and
  * environment variables they refer to.
  *
- * Every key must be known and of its type, a domain may be listed only
- * once (`Example.com` and `example.com.` are the same domain), and errors
- * name the key (`domains.example.com.port: …`) without quoting the data.
+ * Every key must be known and of its type, a key may be given only once
+ * in an object and a domain only once (`Example.com` and `example.com.`
+ * are the same domain), and errors name the key
+ * (`domains.example.com.port: …`) without quoting the data.
+ *
+ * This reads the password files the state refers to, at once: they are
+ * small local files, but a program that must never block (a GJS user
+ * interface) calls it from a worker thread, or passes passwords by
+ * `password_env`.
  *
  * Returns: (transfer full): the state, or %NULL with @error set to
  *   %SMARTHOST_ERROR_INVALID

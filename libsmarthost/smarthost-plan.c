@@ -690,6 +690,39 @@ journal_entry_is_sane (JournalEntry *e)
          strstr (source_base, ".smarthost-new") != NULL;
 }
 
+/* A field of a journal line, unescaped; FALSE for one no journal_write()
+ * could have written (a lone backslash at its end). */
+static gboolean
+journal_field (const char  *field,
+               char       **out)
+{
+  gsize len = strlen (field), slashes = 0;
+
+  while (slashes < len && field[len - 1 - slashes] == '\\')
+    slashes++;
+  if (slashes % 2)
+    return FALSE;
+  *out = g_strcompress (field);
+  return TRUE;
+}
+
+/* Whether @path is under @dir, with no "." or ".." component: a journal
+ * names only files of the configuration directory it sits in, and a
+ * damaged one must not make recovery remove anything else. */
+static gboolean
+journal_path_inside (const char *dir,
+                     const char *path)
+{
+  gsize n = strlen (dir);
+
+  if (path == NULL)
+    return TRUE;
+  if (strncmp (path, dir, n) != 0 || path[n] != '/' || strstr (path, "/./") != NULL ||
+      strstr (path, "/../") != NULL || g_str_has_suffix (path, "/.") || g_str_has_suffix (path, "/.."))
+    return FALSE;
+  return TRUE;
+}
+
 static Journal *
 journal_load (const char  *path,
               GError     **error)
@@ -698,6 +731,7 @@ journal_load (const char  *path,
   g_autoptr(GError) local_error = NULL;
   g_autofree char *text = NULL;
   g_auto(GStrv) lines = NULL;
+  g_autofree char *dir = g_path_get_dirname (path);
   gboolean ended = FALSE;
   guint n;
 
@@ -728,9 +762,11 @@ journal_load (const char  *path,
         ended = TRUE;
       else if (nf == 2 && g_str_equal (fields[0], "dir"))
         {
-          char *d = g_strcompress (fields[1]);
+          char *d;
+          if (!journal_field (fields[1], &d))
+            goto damaged;
           g_ptr_array_add (j->dirs, d);
-          if (!g_path_is_absolute (d))
+          if (!g_path_is_absolute (d) || !journal_path_inside (dir, d))
             goto damaged;
         }
       else if (nf == 5 && g_str_equal (fields[0], "file") &&
@@ -739,10 +775,11 @@ journal_load (const char  *path,
           JournalEntry *e = g_new0 (JournalEntry, 1);
           g_ptr_array_add (j->entries, e);
           e->existed = fields[1][0] == '1';
-          e->target = g_strcompress (fields[2]);
-          e->backup = g_strcompress (fields[3]);
-          e->source = *fields[4] ? g_strcompress (fields[4]) : NULL;
-          if (!journal_entry_is_sane (e))
+          if (!journal_field (fields[2], &e->target) || !journal_field (fields[3], &e->backup) ||
+              (*fields[4] && !journal_field (fields[4], &e->source)))
+            goto damaged;
+          if (!journal_entry_is_sane (e) || !journal_path_inside (dir, e->target) ||
+              !journal_path_inside (dir, e->backup) || !journal_path_inside (dir, e->source))
             goto damaged;
         }
       else

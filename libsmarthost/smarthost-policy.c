@@ -175,9 +175,18 @@ parse_policy (SmarthostPolicy  *self,
 
   for (guint i = 0; lines[i]; i++)
     {
-      char *line = g_strstrip (lines[i]);
+      const char *cr = strchr (lines[i], '\r');
+      char *line;
       char *eq, *key, *value;
       gboolean b;
+
+      /* PHP's ini reader (Plesk's) ends a line at a lone carriage return
+       * too: "; note\rsmarthost.restricted = true" is a comment here and a
+       * setting there. Only the CR of a CRLF line end is taken. */
+      if (cr != NULL && cr[1] != '\0')
+        return policy_error (error, path, i + 1, "a carriage return inside the line (PHP and Plesk read two "
+                                                 "lines there): end every line with a line feed");
+      line = g_strstrip (lines[i]);
 
       if (*line == '\0' || *line == ';' || *line == '#')
         continue;

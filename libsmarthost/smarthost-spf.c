@@ -260,7 +260,8 @@ split_terms (const char *record)
 static int
 find_all (char **terms)
 {
-  for (int i = 1; terms[i]; i++)
+  /* terms[0] is the version, when there is one at all. */
+  for (int i = 1; terms[0] != NULL && terms[i]; i++)
     if (term_is (terms[i], "all"))
       return i;
   return -1;

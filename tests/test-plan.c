@@ -766,6 +766,23 @@ test_journal_damaged (Fixture       *fx,
   g_autofree char *journal = path_in (fx, ".smarthost-journal");
   g_autofree char *main_cf = path_in (fx, "main.cf");
   g_autofree char *text = g_strdup_printf ("smarthost-journal 1\nfile\t1\t%s\t/etc/passwd\t\nend\n", main_cf);
+  /* (Paths that name nothing, should the check fail: a test never
+   * risks a file outside its folder.) */
+  g_autofree char *outside = g_strdup ("smarthost-journal 1\nfile\t0\t/nonexistent-smarthost-test/x\t"
+                                       "/nonexistent-smarthost-test/.x.smarthost-old\t\nend\n");
+  g_autofree char *dotdot = g_strdup_printf ("smarthost-journal 1\ndir\t%s/sub/../../nonexistent-smarthost-test\n"
+                                             "end\n", fx->dir);
+  g_autofree char *backslash = g_strdup_printf ("smarthost-journal 1\ndir\t%s/a\\\nend\n", fx->dir);
+
+  /* Only files of its own directory, and fields as they were written. */
+  for (guint i = 0; i < 3; i++)
+    {
+      write_file (journal, i == 0 ? outside : i == 1 ? dotdot : backslash, 0600);
+      g_assert_false (_smarthost_plan_recover (fx->dir, FALSE, NULL, &error));
+      g_assert_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED);
+      g_assert_nonnull (strstr (error->message, "damaged"));
+      g_clear_error (&error);
+    }
 
   write_file (main_cf, "a\n", 0644);
   write_file (journal, text, 0600);

@@ -507,6 +507,16 @@ test_lookup_async (LookupFixture *fixture,
 }
 
 static void
+test_count_lookups_of_nothing (void)
+{
+  /* No terms at all: no version, nothing to count (and nothing read past
+   * the end of the list of terms). */
+  g_assert_cmpuint (smarthost_spf_count_lookups (""), ==, 0);
+  g_assert_cmpuint (smarthost_spf_count_lookups ("   "), ==, 0);
+  g_assert_cmpuint (smarthost_spf_count_lookups ("\"\""), ==, 0);
+}
+
+static void
 test_authorizes (void)
 {
   static const struct { const char *record; gboolean authorizes; } cases[] = {
@@ -539,6 +549,7 @@ main (int   argc,
   g_test_add_func ("/spf/merge/idempotent", test_merge_is_idempotent);
   g_test_add_func ("/spf/merge/for-domain", test_merge_for_domain);
   g_test_add_func ("/spf/authorizes", test_authorizes);
+  g_test_add_func ("/spf/count-lookups/nothing", test_count_lookups_of_nothing);
   g_test_add_func ("/spf/zone-text", test_zone_text);
   g_test_add_func ("/spf/count-lookups", test_count_lookups);
   g_test_add ("/spf/lookup", LookupFixture, NULL, lookup_setup, test_lookup, lookup_teardown);

@@ -367,6 +367,16 @@ class TestPolicyGroups(ConfTestCase):
             self.assertIn("smarthost.", proc.stderr, text)
             self.assertIn("[mail]", proc.stderr, text)
 
+    def test_lone_carriage_return_is_an_error(self):
+        # PHP's ini reader (Plesk's) ends a line at a lone CR: what is a
+        # comment here would be restricted mode there.
+        for text in ("[mail]\n;\rsmarthost.restricted = true\n", "[mail]\nx = 1\rsmarthost.restricted = true\n"):
+            proc = self.set_domain(self.write_policy(text), expect=2)
+            self.assertIn("line 2", proc.stderr)
+            self.assertIn("carriage return", proc.stderr)
+        # CRLF line ends are fine.
+        self.set_domain(self.write_policy("[mail]\r\nsmarthost.domain.enabled = true\r\n"), expect=0)
+
     def test_key_in_another_letter_case_is_an_error(self):
         proc = self.set_domain(self.write_policy("[mail]\nSmarthost.Restricted = true\n"), expect=2)
         self.assertIn("unknown key Smarthost.Restricted", proc.stderr)

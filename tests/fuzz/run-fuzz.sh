@@ -15,6 +15,9 @@
 #                   valid relay becomes in Postfix's files (read back)
 #   diff            the unified diff of dry runs, applied back
 #   state           states and relays in JSON (apply files), written back
+#   spf             SPF records merged with an include, and their zone text
+#   policy          the policy file (Plesk-style INI feature switches)
+#   journal         the commit journal, as recovery reads it
 #
 # Meson builds with gcc, which has no libFuzzer, so this script compiles
 # the target and the library sources it needs with clang and

@@ -135,9 +135,10 @@ def cool_down(*paths, age=10):
             os.utime(path, (past, past))
 
 
-def snapshot(root):
-    """Every file and folder under *root*: mode, modification time and, for
-    files, bytes. Two equal snapshots mean nothing was written."""
+def snapshot(root, mtimes=True):
+    """Every file and folder under *root*: mode, modification time (unless
+    *mtimes* is false) and, for files, bytes. Two equal snapshots mean
+    nothing was written."""
     result = {}
     for dirpath, dirnames, filenames in os.walk(root):
         for name in dirnames + filenames:
@@ -147,7 +148,10 @@ def snapshot(root):
             if stat.S_ISREG(st.st_mode):
                 with open(path, "rb") as f:
                     data = f.read()
-            result[os.path.relpath(path, root)] = (stat.S_IMODE(st.st_mode), st.st_mtime_ns, data)
+            if mtimes:
+                result[os.path.relpath(path, root)] = (stat.S_IMODE(st.st_mode), st.st_mtime_ns, data)
+            else:
+                result[os.path.relpath(path, root)] = (stat.S_IMODE(st.st_mode), data)
     return result
 
 

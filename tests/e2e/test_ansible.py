@@ -18,7 +18,6 @@ set by meson). Exits 77 (skipped) without ansible-playbook.
 import json
 import os
 import shutil
-import stat
 import subprocess
 import sys
 import tempfile
@@ -27,6 +26,8 @@ import unittest
 
 ANSIBLE_PLAYBOOK = shutil.which("ansible-playbook")
 HERE = os.environ.get("SMARTHOST_E2E_DIR") or os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from harness import snapshot  # noqa: E402
 LIBRARY = os.environ.get("SMARTHOST_ANSIBLE_LIBRARY") or os.path.join(HERE, "..", "..", "ansible", "library")
 PYTHON = "/usr/bin/python3"
 STOCK_MASTER_CF = "/usr/share/postfix/master.cf.dist"
@@ -43,21 +44,6 @@ myhostname = mail.example.org
 mydestination = $myhostname, localhost
 inet_interfaces = loopback-only
 """
-
-
-def snapshot(root):
-    """Every file under root with its mode, mtime and bytes."""
-    result = {}
-    for dirpath, dirnames, filenames in os.walk(root):
-        for name in dirnames + filenames:
-            path = os.path.join(dirpath, name)
-            st = os.lstat(path)
-            data = None
-            if stat.S_ISREG(st.st_mode):
-                with open(path, "rb") as f:
-                    data = f.read()
-            result[os.path.relpath(path, root)] = (stat.S_IMODE(st.st_mode), st.st_mtime_ns, data)
-    return result
 
 
 class AnsibleModuleTest(unittest.TestCase):

@@ -12,9 +12,14 @@ import os
 import shutil
 import stat
 import subprocess
+import sys
 import tempfile
 import time
 import unittest
+
+HERE = os.environ.get("SMARTHOST_E2E_DIR") or os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import harness  # noqa: E402
 
 SMARTHOSTCTL = os.environ.get("SMARTHOSTCTL", "smarthostctl")
 STOCK_MASTER_CF = "/usr/share/postfix/master.cf.dist"
@@ -38,18 +43,7 @@ inet_interfaces = loopback-only
 
 
 def snapshot(root):
-    """Every file under root with its bytes and mode."""
-    result = {}
-    for dirpath, dirnames, filenames in os.walk(root):
-        for name in dirnames + filenames:
-            path = os.path.join(dirpath, name)
-            st = os.lstat(path)
-            data = None
-            if stat.S_ISREG(st.st_mode):
-                with open(path, "rb") as f:
-                    data = f.read()
-            result[os.path.relpath(path, root)] = (stat.S_IMODE(st.st_mode), data)
-    return result
+    return harness.snapshot(root, mtimes=False)
 
 
 class CliTestCase(unittest.TestCase):

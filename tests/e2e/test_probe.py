@@ -27,7 +27,6 @@ import json
 import os
 import shutil
 import socket
-import stat
 import subprocess
 import sys
 import tempfile
@@ -78,18 +77,7 @@ SECRETS = secrets_forms(PASSWORD, WRONG_PASSWORD)
 
 
 def snapshot(root):
-    """Every file under root with its bytes and mode."""
-    result = {}
-    for dirpath, dirnames, filenames in os.walk(root):
-        for name in dirnames + filenames:
-            path = os.path.join(dirpath, name)
-            st = os.lstat(path)
-            data = None
-            if stat.S_ISREG(st.st_mode):
-                with open(path, "rb") as f:
-                    data = f.read()
-            result[os.path.relpath(path, root)] = (stat.S_IMODE(st.st_mode), data)
-    return result
+    return harness.snapshot(root, mtimes=False)
 
 
 class Run:

@@ -74,16 +74,20 @@ void      _smarthost_plan_add_secret_borrowed (SmarthostPlan *plan,
                                                const char    *secret);
 gboolean  _smarthost_plan_has_changes       (SmarthostPlan *plan);
 char     *_smarthost_plan_to_preview        (SmarthostPlan *plan);
+gboolean  _smarthost_plan_check             (SmarthostPlan *plan,
+                                             GError       **error);
 gboolean  _smarthost_plan_execute           (SmarthostPlan *plan,
                                              GCancellable  *cancellable,
                                              GError       **error);
 void      _smarthost_plan_set_journal       (SmarthostPlan *plan,
                                              const char    *directory);
 char     *_smarthost_plan_find_interrupted  (const char    *directory,
+                                             guint          lock_timeout,
                                              GCancellable  *cancellable,
                                              GError       **error);
 gboolean  _smarthost_plan_recover           (const char    *directory,
                                              gboolean       locked,
+                                             guint          lock_timeout,
                                              GCancellable  *cancellable,
                                              GError       **error);
 

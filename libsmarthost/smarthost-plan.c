@@ -735,12 +735,36 @@ journal_load (const char  *path,
   gboolean ended = FALSE;
   guint n;
 
-  if (!g_file_get_contents (path, &text, NULL, &local_error))
-    {
-      g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
-                   "recover: cannot read %s: %s", path, local_error->message);
-      return NULL;
-    }
+  /* Only a journal the running user wrote is trusted: in the hands of
+   * another user, it would tell us which files to move over main.cf. */
+  {
+    struct stat st;
+    int fd = _smarthost_open_regular (path, TRUE, &st, NULL, &local_error);
+
+    if (fd < 0)
+      {
+        g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
+                     "recover: %s; it was left alone", local_error->message);
+        return NULL;
+      }
+    if (st.st_uid != geteuid () || (st.st_mode & 022) != 0)
+      {
+        close (fd);
+        g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
+                     "recover: %s is not a journal of ours (it belongs to another user, or others may "
+                     "write it), so it is not trusted and was left alone; if no commit of yours was "
+                     "interrupted, another user planted it: remove it and find out who", path);
+        return NULL;
+      }
+    if (!_smarthost_read_fd (fd, path, (gsize) st.st_size, SMARTHOST_READ_JOURNAL_LIMIT, &text, NULL, &local_error))
+      {
+        close (fd);
+        g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
+                     "recover: %s; it was left alone", local_error->message);
+        return NULL;
+      }
+    close (fd);
+  }
   lines = g_strsplit (text, "\n", 0);
   n = g_strv_length (lines);
   if (n == 0 || !g_str_equal (lines[0], JOURNAL_MAGIC))
@@ -864,6 +888,32 @@ note_failure (GString    *failures,
   return FALSE;
 }
 
+static void
+note_failure_text (GString    *failures,
+                   const char *what,
+                   const char *path)
+{
+  if (failures->len)
+    g_string_append (failures, "; ");
+  g_string_append_printf (failures, "%s %s", what, path);
+}
+
+/* A backup is a hard link to a target as it was: a regular file, owned by
+ * the running user or root, or by whoever owns the target (main.cf may
+ * belong to another administrator). Anything else was not made by a
+ * commit of ours and is never moved over a target. */
+static gboolean
+backup_is_trusted (JournalEntry *e)
+{
+  struct stat b, t;
+
+  if (lstat (e->backup, &b) != 0 || !S_ISREG (b.st_mode))
+    return FALSE;
+  if (b.st_uid == geteuid () || b.st_uid == 0)
+    return TRUE;
+  return lstat (e->target, &t) == 0 && t.st_uid == b.st_uid;
+}
+
 /* Removes a new file of a commit, and what a build of it killed halfway
  * leaves beside it: Berkeley DB (postmap of a hash: map) builds
  * ".NAME.smarthost-new.db" in a temporary "__db..NAME.smarthost-new.db"
@@ -925,7 +975,9 @@ journal_roll_back (Journal  *j,
 
       if (path_present (e->backup))
         {
-          if (rename (e->backup, e->target) != 0)
+          if (!backup_is_trusted (e))
+            note_failure_text (failures, "not restored from a backup that is not ours (left alone):", e->backup);
+          else if (rename (e->backup, e->target) != 0)
             note_failure (failures, "cannot restore", e->target);
           else if (unlink (e->backup) != 0 && errno != ENOENT)
             note_failure (failures, "cannot remove", e->backup);
@@ -986,6 +1038,22 @@ remove_journal_file (const char  *directory,
   return TRUE;
 }
 
+/* A journal in a directory that others can write may be anyone's: it
+ * is reported and left alone. */
+static gboolean
+journal_directory_is_trusted (const char  *directory,
+                              GError     **error)
+{
+  g_autoptr(GError) local_error = NULL;
+
+  if (_smarthost_check_trusted_directory (directory, "the directory", &local_error))
+    return TRUE;
+  g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
+               "recover: the journal of an interrupted commit in %s is not trusted, so it was left alone: %s",
+               directory, local_error->message);
+  return FALSE;
+}
+
 /*
  * _smarthost_plan_recover:
  * @directory: the directory holding the journal (the one commits lock)
@@ -1001,6 +1069,7 @@ remove_journal_file (const char  *directory,
 gboolean
 _smarthost_plan_recover (const char    *directory,
                          gboolean       locked,
+                         guint          lock_timeout,
                          GCancellable  *cancellable,
                          GError       **error)
 {
@@ -1016,13 +1085,17 @@ _smarthost_plan_recover (const char    *directory,
 
       if (!have_journal && !have_committed)
         return TRUE;
-      lock = _smarthost_lock_directory (directory, cancellable, error);
+      if (!journal_directory_is_trusted (directory, error))
+        return FALSE;
+      lock = _smarthost_lock_directory_full (directory, FALSE, lock_timeout, cancellable, error);
       if (lock < 0)
         return FALSE;
-      ok = _smarthost_plan_recover (directory, TRUE, cancellable, error);
+      ok = _smarthost_plan_recover (directory, TRUE, lock_timeout, cancellable, error);
       close (lock);
       return ok;
     }
+  if ((have_journal || have_committed) && !journal_directory_is_trusted (directory, error))
+    return FALSE;
 
   if (have_journal)
     {
@@ -1062,6 +1135,7 @@ _smarthost_plan_recover (const char    *directory,
  */
 char *
 _smarthost_plan_find_interrupted (const char    *directory,
+                                  guint          lock_timeout,
                                   GCancellable  *cancellable,
                                   GError       **error)
 {
@@ -1071,10 +1145,15 @@ _smarthost_plan_find_interrupted (const char    *directory,
 
   if (!path_present (journal_path) && !path_present (committed_path))
     return NULL;
-  lock = _smarthost_lock_directory (directory, cancellable, error);
-  if (lock < 0)
-    return NULL;
-  close (lock);
+  /* A journal we would not trust is reported, not waited on: its lock
+   * could be anyone's too. */
+  if (_smarthost_check_trusted_directory (directory, "the directory", NULL))
+    {
+      lock = _smarthost_lock_directory_full (directory, FALSE, lock_timeout, cancellable, error);
+      if (lock < 0)
+        return NULL;
+      close (lock);
+    }
   if (path_present (journal_path))
     return g_steal_pointer (&journal_path);
   if (path_present (committed_path))
@@ -1122,20 +1201,27 @@ write_new_file (PlanFile  *f,
       return set_errno_error (error, saved, "write", "cannot write", tmp);
     }
 
-  /* A replaced file keeps its owner and, unless it holds secrets (a mode
-   * that only the owner may read), its mode: main.cf stays as the
-   * administrator made it. */
+  /* A replaced file keeps its owner and mode (main.cf stays as the
+   * administrator made it), unless it holds secrets (a mode that only the
+   * owner may read): those always belong to the running user, with the
+   * plan's mode, whoever owned the old one. The target was checked to be
+   * a regular file (_smarthost_plan_check); lstat() is used again so that
+   * a link planted since is never what the mode or owner come from. */
   mode = f->mode & 07777;
-  if (f->existed && lstat (f->path, &st) == 0)
+  if (f->existed && (f->mode & 0077) != 0 && lstat (f->path, &st) == 0)
     {
+      if (!S_ISREG (st.st_mode))
+        {
+          close (fd);
+          return set_errno_error (error, EINVAL, "write", "not a regular file:", f->path);
+        }
       if (fchown (fd, st.st_uid, st.st_gid) != 0)
         {
           int saved = errno;
           close (fd);
           return set_errno_error (error, saved, "write", "cannot set the owner of", tmp);
         }
-      if ((f->mode & 0077) != 0)
-        mode = st.st_mode & 07777;
+      mode = st.st_mode & 0777;
     }
   if (fchmod (fd, mode) != 0)
     {
@@ -1352,6 +1438,92 @@ journal_of_plan (SmarthostPlan *plan)
   return j;
 }
 
+/*
+ * _smarthost_plan_check:
+ *
+ * Checks that @plan can be carried out safely, before anything is
+ * written (and for a dry run, so that it fails the way the commit would):
+ *
+ *  - every file it replaces is a regular file. A symbolic link is refused:
+ *    replacing it atomically would replace the link, not the file it
+ *    points to, leaving that file stale and the configuration in two
+ *    places;
+ *  - every directory it writes into, or keeps its journal in, can be
+ *    trusted (_smarthost_check_trusted_directory): no other user can plant
+ *    or swap a file there, or read the secrets through a directory of
+ *    theirs.
+ */
+gboolean
+_smarthost_plan_check (SmarthostPlan  *plan,
+                       GError        **error)
+{
+  g_autoptr(GHashTable) checked = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+
+  for (guint i = 0; i < plan->files->len; i++)
+    {
+      PlanFile *f = g_ptr_array_index (plan->files, i);
+      struct stat st;
+
+      if (lstat (f->path, &st) != 0)
+        {
+          if (errno == ENOENT && !f->existed)
+            continue;
+          return set_errno_error (error, errno, "check", "cannot look at", f->path);
+        }
+      if (S_ISLNK (st.st_mode))
+        {
+          g_autofree char *target = g_file_read_link (f->path, NULL);
+          g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
+                       "%s is a symbolic link%s%s. Changes are written beside a file "
+                       "and renamed over it, which would replace the link and leave what it points to "
+                       "stale, so links are not written through: replace the link by the file it points "
+                       "to (cp --remove-destination \"$(readlink -f %s)\" %s), and keep the copy in "
+                       "your managed tree up to date from there",
+                       f->path, target ? " to " : "", target && g_utf8_validate (target, -1, NULL) ? target : "",
+                       f->path, f->path);
+          return FALSE;
+        }
+      if (!S_ISREG (st.st_mode))
+        return set_errno_error (error, EINVAL, "check", "not a regular file:", f->path);
+    }
+
+  for (guint i = 0; i < plan->files->len + plan->dirs->len + 1; i++)
+    {
+      g_autofree char *dir = NULL;
+      const char *what = "the directory";
+
+      struct stat st;
+
+      if (i < plan->files->len)
+        dir = g_path_get_dirname (((PlanFile *) g_ptr_array_index (plan->files, i))->path);
+      else if (i < plan->files->len + plan->dirs->len)
+        {
+          PlanDir *d = g_ptr_array_index (plan->dirs, i - plan->files->len);
+
+          if (lstat (d->path, &st) == 0 && !S_ISDIR (st.st_mode))
+            return set_errno_error (error, ENOTDIR, "check", "cannot use directory", d->path);
+          dir = g_strdup (d->path);
+          what = "the directory that holds the secrets,";
+        }
+      else if (plan->journal_dir != NULL)
+        dir = g_strdup (plan->journal_dir);
+      /* A directory not there yet is made by us: the one it is made in is
+       * what must be trusted. */
+      while (dir != NULL && lstat (dir, &st) != 0 && errno == ENOENT && !g_str_equal (dir, "/"))
+        {
+          char *parent = g_path_get_dirname (dir);
+          g_free (dir);
+          dir = parent;
+        }
+      if (dir == NULL || g_hash_table_contains (checked, dir))
+        continue;
+      if (!_smarthost_check_trusted_directory (dir, what, error))
+        return FALSE;
+      g_hash_table_add (checked, g_steal_pointer (&dir));
+    }
+  return TRUE;
+}
+
 static gboolean
 create_directories (SmarthostPlan  *plan,
                     GError        **error)
@@ -1370,9 +1542,14 @@ create_directories (SmarthostPlan  *plan,
         }
       if (errno != EEXIST)
         return set_errno_error (error, errno, "write", "cannot create directory", d->path);
-      /* An existing directory is tightened, never loosened. */
+      /* An existing directory is tightened, never loosened; one that is
+       * not ours is never used (_smarthost_plan_check said why). */
       if (lstat (d->path, &st) != 0 || !S_ISDIR (st.st_mode))
         return set_errno_error (error, ENOTDIR, "write", "cannot use directory", d->path);
+      if ((st.st_uid != geteuid () && st.st_uid != 0) || (st.st_mode & S_IWOTH) ||
+          ((st.st_mode & S_IWGRP) && st.st_gid != 0))
+        return set_errno_error (error, EPERM, "write", "will not write secrets into a directory another user "
+                                "controls:", d->path);
       if ((st.st_mode & 07777 & ~d->mode) != 0 && chmod (d->path, st.st_mode & d->mode & 07777) != 0)
         return set_errno_error (error, errno, "write", "cannot set the mode of", d->path);
     }
@@ -1403,6 +1580,9 @@ _smarthost_plan_execute (SmarthostPlan  *plan,
           return FALSE;
         }
     }
+
+  if (!_smarthost_plan_check (plan, error))
+    return g_prefix_error (error, "nothing was changed: "), FALSE;
 
   /* 0. The journal: from now on, a crash is undone by the next recovery. */
   journal = journal_of_plan (plan);

@@ -388,30 +388,17 @@ _smarthost_run (const char * const  *argv,
   return TRUE;
 }
 
-/* Doubles a buffer that may hold a secret, wiping the old one. */
-static char *
-grow_secret_buffer (char  *data,
-                    gsize  len,
-                    gsize *cap)
-{
-  char *bigger = g_malloc (*cap * 2);
-
-  memcpy (bigger, data, len);
-  explicit_bzero (data, len);
-  g_free (data);
-  *cap *= 2;
-  return bigger;
-}
-
-/* Reads a whole file; a missing file is not an error when @exists is given.
+/* Reads a whole regular file of at most SMARTHOST_READ_DEFAULT_LIMIT
+ * bytes; a missing file is not an error when @exists is given.
  *
  * With SMARTHOST_READ_NOFOLLOW a symbolic link is refused rather than
  * followed: a file of ours that points elsewhere would have us read (and
  * show, or write back) whatever it points to. With SMARTHOST_READ_TEXT the
  * file must be text: valid UTF-8 without NUL bytes. A NUL byte matters
  * most: C strings end there, so a file with one would be read, edited and
- * written back only up to it. Errors name the file and say what is wrong;
- * the caller adds what it was reading it for. */
+ * written back only up to it. A FIFO, a device or a directory is refused
+ * without blocking (see smarthost-files.c). Errors name the file and say
+ * what is wrong; the caller adds what it was reading it for. */
 gboolean
 _smarthost_read_file (const char          *path,
                       SmarthostReadFlags   flags,
@@ -419,155 +406,34 @@ _smarthost_read_file (const char          *path,
                       gboolean            *exists,
                       GError             **error)
 {
-  struct stat st;
-  char *data;
-  gsize cap, len = 0;
-  int fd, saved;
-
-  *contents = NULL;
-  fd = open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY | ((flags & SMARTHOST_READ_NOFOLLOW) ? O_NOFOLLOW : 0));
-  if (fd < 0)
-    {
-      saved = errno;
-      if (saved == ENOENT && exists != NULL)
-        {
-          *exists = FALSE;
-          return TRUE;
-        }
-      if (saved == ELOOP && (flags & SMARTHOST_READ_NOFOLLOW))
-        g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
-                     "%s is a symbolic link, where a file of its own is expected; "
-                     "replace the link by the file it points to, or remove it", path);
-      else
-        g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
-                     "cannot open %s: %s", path, g_strerror (saved));
-      return FALSE;
-    }
-  if (fstat (fd, &st) != 0)
-    {
-      saved = errno;
-      close (fd);
-      g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED, "cannot read %s: %s", path, g_strerror (saved));
-      return FALSE;
-    }
-  if (!S_ISREG (st.st_mode))
-    {
-      close (fd);
-      g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED, "%s is %s, not a regular file", path,
-                   S_ISDIR (st.st_mode) ? "a directory" : "a device, socket or pipe");
-      return FALSE;
-    }
-
-  /* Sized from fstat (with room to see the end of the file without
-   * growing); a file that grows while we read is still read whole. */
-  cap = (gsize) st.st_size + 2;
-  data = g_malloc (cap);
-  for (;;)
-    {
-      gssize n;
-
-      if (len + 1 == cap)
-        data = grow_secret_buffer (data, len, &cap);
-      n = read (fd, data + len, cap - 1 - len);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        {
-          saved = errno;
-          close (fd);
-          explicit_bzero (data, len);
-          g_free (data);
-          g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
-                       "cannot read %s: %s", path, g_strerror (saved));
-          return FALSE;
-        }
-      if (n == 0)
-        break;
-      len += n;
-    }
-  close (fd);
-  data[len] = '\0';
-
-  if (flags & SMARTHOST_READ_TEXT)
-    {
-      const char *end = NULL;
-      const char *nul = memchr (data, '\0', len);
-
-      if (nul != NULL || !g_utf8_validate_len (data, len, &end))
-        {
-          const char *bad = nul != NULL ? nul : end;
-          gsize line = 1;
-
-          for (const char *p = data; p < bad; p++)
-            line += *p == '\n';
-          g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
-                       "%s is not a text file: line %" G_GSIZE_FORMAT " has %s", path, line,
-                       nul != NULL ? "a NUL byte" : "bytes that are not UTF-8");
-          explicit_bzero (data, len);
-          g_free (data);
-          return FALSE;
-        }
-    }
-  if (exists != NULL)
-    *exists = TRUE;
-  *contents = data;
-  return TRUE;
+  return _smarthost_read_file_limited (path, flags, SMARTHOST_READ_DEFAULT_LIMIT, contents, NULL, exists, error);
 }
 
-/* Takes an exclusive lock on a directory, waiting for other committers (in
- * this process or another) while honouring @cancellable. Locking the
- * directory itself leaves no lock file behind. Returns the descriptor to
- * close to unlock, or -1. */
+/* Takes an exclusive lock on a directory's lock file, waiting for other
+ * committers (in this process or another) while honouring @cancellable.
+ * Returns the descriptor to close to unlock, or -1. */
 int
 _smarthost_lock_directory (const char    *path,
                            GCancellable  *cancellable,
                            GError       **error)
 {
-  return _smarthost_lock_directory_full (path, FALSE, cancellable, error);
+  return _smarthost_lock_directory_full (path, FALSE, SMARTHOST_LOCK_DEFAULT_TIMEOUT, cancellable, error);
 }
 
 /* The same; with @shared, a lock that readers share and that waits only
  * for a commit (which holds the exclusive one), so that what they read is
- * one commit's files, never some of the next one's. */
+ * one commit's files, never some of the next one's. The lock is on
+ * SMARTHOST_LOCK_NAME in @path, a file only the running user can open:
+ * the directory itself can be opened (and flock()ed) by anyone who can
+ * read it, who could then block every commit and every read. */
 int
 _smarthost_lock_directory_full (const char    *path,
                                 gboolean       shared,
+                                guint          timeout_seconds,
                                 GCancellable  *cancellable,
                                 GError       **error)
 {
-  int fd = open (path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  gint64 deadline = g_get_monotonic_time () + 300 * G_USEC_PER_SEC;
+  g_autofree char *lock_path = g_build_filename (path, SMARTHOST_LOCK_NAME, NULL);
 
-  if (fd < 0)
-    {
-      int saved = errno;
-      g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
-                   "lock: cannot open %s: %s", path, g_strerror (saved));
-      return -1;
-    }
-  while (flock (fd, (shared ? LOCK_SH : LOCK_EX) | LOCK_NB) != 0)
-    {
-      if (errno != EWOULDBLOCK && errno != EINTR)
-        {
-          int saved = errno;
-          g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
-                       "lock: cannot lock %s: %s", path, g_strerror (saved));
-          close (fd);
-          return -1;
-        }
-      if (g_cancellable_set_error_if_cancelled (cancellable, error))
-        {
-          close (fd);
-          return -1;
-        }
-      if (g_get_monotonic_time () > deadline)
-        {
-          g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_CONFLICT,
-                       "lock: another commit has held %s for 5 minutes; try again when it is done", path);
-          close (fd);
-          return -1;
-        }
-      g_usleep (10000);
-    }
-  return fd;
+  return _smarthost_lock_file (lock_path, shared, timeout_seconds, cancellable, error);
 }

@@ -725,7 +725,7 @@ test_journal_recover_rolls_back (Fixture       *fx,
   g_autofree char *c2 = NULL;
 
   write_interrupted_commit (fx, ".smarthost-journal");
-  g_assert_true (_smarthost_plan_recover (fx->dir, FALSE, NULL, &error));
+  g_assert_true (_smarthost_plan_recover (fx->dir, FALSE, 5, NULL, &error));
   g_assert_no_error (error);
   c1 = read_file (main_cf);
   c2 = read_file (master);
@@ -735,7 +735,7 @@ test_journal_recover_rolls_back (Fixture       *fx,
   assert_no_leftovers (fx->dir);
   assert_no_journal (fx);
   /* Nothing to do a second time. */
-  g_assert_true (_smarthost_plan_recover (fx->dir, TRUE, NULL, &error));
+  g_assert_true (_smarthost_plan_recover (fx->dir, TRUE, 5, NULL, &error));
   g_assert_no_error (error);
 }
 
@@ -748,7 +748,7 @@ test_journal_recover_rolls_forward (Fixture       *fx,
   g_autofree char *c1 = NULL;
 
   write_interrupted_commit (fx, ".smarthost-journal.committed");
-  g_assert_true (_smarthost_plan_recover (fx->dir, FALSE, NULL, &error));
+  g_assert_true (_smarthost_plan_recover (fx->dir, FALSE, 5, NULL, &error));
   g_assert_no_error (error);
   c1 = read_file (main_cf);
   g_assert_cmpstr (c1, ==, "new main\n");
@@ -778,7 +778,7 @@ test_journal_damaged (Fixture       *fx,
   for (guint i = 0; i < 3; i++)
     {
       write_file (journal, i == 0 ? outside : i == 1 ? dotdot : backslash, 0600);
-      g_assert_false (_smarthost_plan_recover (fx->dir, FALSE, NULL, &error));
+      g_assert_false (_smarthost_plan_recover (fx->dir, FALSE, 5, NULL, &error));
       g_assert_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED);
       g_assert_nonnull (strstr (error->message, "damaged"));
       g_clear_error (&error);
@@ -787,7 +787,7 @@ test_journal_damaged (Fixture       *fx,
   write_file (main_cf, "a\n", 0644);
   write_file (journal, text, 0600);
   before = snapshot (fx->dir);
-  g_assert_false (_smarthost_plan_recover (fx->dir, FALSE, NULL, &error));
+  g_assert_false (_smarthost_plan_recover (fx->dir, FALSE, 5, NULL, &error));
   g_assert_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED);
   g_assert_nonnull (strstr (error->message, "damaged"));
   after = snapshot (fx->dir);
@@ -812,9 +812,9 @@ test_journal_recover_nothing (Fixture       *fx,
   g_autoptr(GHashTable) before = snapshot (fx->dir);
   g_autoptr(GHashTable) after = NULL;
 
-  g_assert_true (_smarthost_plan_recover (fx->dir, FALSE, NULL, &error));
+  g_assert_true (_smarthost_plan_recover (fx->dir, FALSE, 5, NULL, &error));
   g_assert_no_error (error);
-  g_assert_true (_smarthost_plan_recover (fx->dir, TRUE, NULL, &error));
+  g_assert_true (_smarthost_plan_recover (fx->dir, TRUE, 5, NULL, &error));
   g_assert_no_error (error);
   after = snapshot (fx->dir);
   assert_same_snapshot (before, after);

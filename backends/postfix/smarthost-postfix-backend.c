@@ -83,6 +83,7 @@ struct _SmarthostPostfixBackend
   GObject parent_instance;
 
   char *config_directory;
+  guint lock_timeout;
 };
 
 static void smarthost_postfix_backend_iface_init (SmarthostBackendInterface *iface);
@@ -97,6 +98,7 @@ G_DEFINE_FINAL_TYPE_WITH_CODE (SmarthostPostfixBackend, smarthost_postfix_backen
 enum {
   PROP_0,
   PROP_CONFIG_DIRECTORY,
+  PROP_LOCK_TIMEOUT,
   N_PROPS
 };
 
@@ -224,6 +226,10 @@ check_config_directory (const char  *dir,
       return _smarthost_set_invalid (error, "config-directory",
                                      "must not contain spaces, commas or control characters "
                                      "(Postfix could not name its files)");
+    else if (*p == '$')
+      return _smarthost_set_invalid (error, "config-directory",
+                                     "must not contain '$': Postfix would expand it as a parameter "
+                                     "and read files elsewhere than the ones written");
   return TRUE;
 }
 
@@ -278,11 +284,24 @@ load_state_full (SmarthostPostfixBackend  *self,
     {
       /* Never read what a killed commit left halfway (no-op without a
        * journal). */
-      if (mode == LOAD_READ && !_smarthost_plan_recover (self->config_directory, FALSE, NULL, error))
+      if (mode == LOAD_READ &&
+          !_smarthost_plan_recover (self->config_directory, FALSE, self->lock_timeout, NULL, error))
         return NULL;
-      /* A directory we may not open: read without the lock, and let the
-       * reads say what is wrong. */
-      lock = _smarthost_lock_directory_full (self->config_directory, TRUE, NULL, NULL);
+      /* A directory we may not write or trust (a non-root reader, a
+       * directory another user controls, whose lock could be theirs):
+       * read without the lock, and let the reads say what is wrong. */
+      if (_smarthost_check_trusted_directory (self->config_directory, "the configuration directory", NULL))
+        {
+          g_autoptr(GError) lock_error = NULL;
+
+          lock = _smarthost_lock_directory_full (self->config_directory, TRUE, self->lock_timeout, NULL,
+                                                 &lock_error);
+          if (lock < 0 && g_error_matches (lock_error, SMARTHOST_ERROR, SMARTHOST_ERROR_CONFLICT))
+            {
+              g_propagate_error (error, g_steal_pointer (&lock_error));
+              return NULL;
+            }
+        }
     }
   st = read_state_files (self, error);
   if (lock >= 0)
@@ -807,7 +826,7 @@ validate_step (gpointer       user_data,
                GError       **error)
 {
   PostCommit *pc = user_data;
-  const char *argv_h[] = { POSTFIX_SBINDIR "/postconf", "-c", pc->dir, "-h",
+  const char *argv_h[] = { POSTFIX_SBINDIR "/postconf", "-c", pc->dir, "-x", "-h",
                            checked_params[0], checked_params[1], checked_params[2], checked_params[3], NULL };
   const char *argv_m[] = { POSTFIX_SBINDIR "/postconf", "-c", pc->dir, "-M", NULL };
   g_autofree char *out = NULL;
@@ -840,7 +859,11 @@ validate_step (gpointer       user_data,
   for (guint i = 0; i < 4; i++)
     {
       const char *got = lines[0] && g_strv_length (lines) > i ? g_strstrip (lines[i]) : "";
-      if (!g_str_equal (got, pc->expected[i]))
+      /* Compared as Postfix expands them (-x): what it will really use.
+       * Values we write never hold a '$' (paths with one are refused); a
+       * value of the administrator's that does is expanded by Postfix
+       * from other parameters and is not ours to check. */
+      if (strchr (pc->expected[i], '$') == NULL && !g_str_equal (got, pc->expected[i]))
         {
           g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
                        "validate: Postfix reads %s as \"%s\", not \"%s\" as written",
@@ -1457,7 +1480,12 @@ smarthost_postfix_backend_validate_relay (SmarthostBackend  *backend,
 
       if (strpbrk (ca, " \t,") != NULL)
         return _smarthost_set_invalid (error, "ca-file", "must not contain spaces or commas");
-      if (!g_file_get_contents (ca, &contents, NULL, &local_error))
+      if (strchr (ca, '$') != NULL)
+        return _smarthost_set_invalid (error, "ca-file",
+                                       "must not contain '$': Postfix would expand it as a parameter and "
+                                       "read another file than the one checked");
+      if (!_smarthost_read_file_limited (ca, SMARTHOST_READ_NO_NUL, SMARTHOST_READ_CA_LIMIT, &contents, NULL, NULL,
+                                         &local_error))
         {
           g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
                        "ca-file: %s", local_error->message);
@@ -1593,7 +1621,7 @@ smarthost_postfix_backend_preview (SmarthostBackend      *backend,
 
   /* A dry run changes nothing, not even to finish an interrupted commit;
    * and a diff against a mix of old and new files would mislead. */
-  journal = _smarthost_plan_find_interrupted (self->config_directory, cancellable, &local_error);
+  journal = _smarthost_plan_find_interrupted (self->config_directory, self->lock_timeout, cancellable, &local_error);
   if (local_error != NULL)
     {
       g_propagate_error (error, g_steal_pointer (&local_error));
@@ -1612,6 +1640,13 @@ smarthost_postfix_backend_preview (SmarthostBackend      *backend,
   st = load_state_full (self, LOAD_READ_ONLY, error);
   if (st == NULL || !build_plan (self, tx, st, TRUE, &plan, cancellable, error))
     return NULL;
+  /* What the commit would refuse, the dry run refuses too. */
+  if (_smarthost_plan_has_changes (plan))
+    {
+      _smarthost_plan_set_journal (plan, self->config_directory);
+      if (!_smarthost_plan_check (plan, error))
+        return g_prefix_error (error, "dry run: "), NULL;
+    }
   _smarthost_transaction_set_would_change (tx, _smarthost_plan_has_changes (plan));
   return _smarthost_plan_to_preview (plan);
 }
@@ -1639,15 +1674,20 @@ smarthost_postfix_backend_commit (SmarthostBackend      *backend,
       return FALSE;
     }
 
+  /* The lock, the journal and the secrets live here: no other user may
+   * be able to plant or swap a file in it. */
+  if (!_smarthost_check_trusted_directory (self->config_directory, "the configuration directory", error))
+    return g_prefix_error (error, "nothing was changed: "), FALSE;
+
   /* The plan is computed under the lock, from the state the commit will
    * replace, so that concurrent commits never lose each other's changes. */
-  lock = _smarthost_lock_directory (self->config_directory, cancellable, error);
+  lock = _smarthost_lock_directory_full (self->config_directory, FALSE, self->lock_timeout, cancellable, error);
   if (lock < 0)
     return FALSE;
 
   /* A commit killed halfway left a journal: undo it (or finish it, past
    * its commit point) before reading the state. */
-  ok = _smarthost_plan_recover (self->config_directory, TRUE, cancellable, error);
+  ok = _smarthost_plan_recover (self->config_directory, TRUE, self->lock_timeout, cancellable, error);
   st = ok ? load_state_full (self, LOAD_LOCKED, error) : NULL;
   ok = st != NULL && build_plan (self, tx, st, FALSE, &plan, cancellable, error);
   if (ok && _smarthost_plan_has_changes (plan))
@@ -1700,6 +1740,9 @@ smarthost_postfix_backend_get_property (GObject    *object,
     case PROP_CONFIG_DIRECTORY:
       g_value_set_string (value, self->config_directory);
       break;
+    case PROP_LOCK_TIMEOUT:
+      g_value_set_uint (value, self->lock_timeout);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -1721,6 +1764,13 @@ smarthost_postfix_backend_set_property (GObject      *object,
         g_free (self->config_directory);
         self->config_directory = g_strdup (dir ? dir : "/etc/postfix");
       }
+      break;
+    case PROP_LOCK_TIMEOUT:
+      if (self->lock_timeout != g_value_get_uint (value))
+        {
+          self->lock_timeout = g_value_get_uint (value);
+          g_object_notify_by_pspec (object, pspec);
+        }
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -1746,6 +1796,19 @@ smarthost_postfix_backend_class_init (SmarthostPostfixBackendClass *klass)
     g_param_spec_string ("config-directory", NULL, NULL, "/etc/postfix",
                          G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
 
+  /**
+   * SmarthostPostfixBackend:lock-timeout:
+   *
+   * How long, in seconds, a commit or a read waits for another commit to
+   * end (they take a lock in the configuration directory, on a file only
+   * the running user can open) before it fails with
+   * %SMARTHOST_ERROR_CONFLICT, naming the process that holds the lock.
+   * 0 does not wait. Defaults to 300.
+   */
+  properties[PROP_LOCK_TIMEOUT] =
+    g_param_spec_uint ("lock-timeout", NULL, NULL, 0, 24 * 3600, SMARTHOST_LOCK_DEFAULT_TIMEOUT,
+                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
 
@@ -1753,6 +1816,7 @@ static void
 smarthost_postfix_backend_init (SmarthostPostfixBackend *self)
 {
   self->config_directory = g_strdup ("/etc/postfix");
+  self->lock_timeout = SMARTHOST_LOCK_DEFAULT_TIMEOUT;
 }
 
 /**

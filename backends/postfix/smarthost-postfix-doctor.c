@@ -1438,12 +1438,13 @@ pf_diagnose (SmarthostBackend  *backend,
   g_autofree char *journal = NULL;
   g_autofree char *dir = NULL;
   g_auto(PfSecretStrv) values = NULL;
+  guint lock_timeout = SMARTHOST_LOCK_DEFAULT_TIMEOUT;
   Doctor doc;
 
   /* The doctor only reads: an interrupted commit is reported, not
    * finished (a read through the library would finish it). */
-  g_object_get (self, "config-directory", &dir, NULL);
-  journal = dir ? _smarthost_plan_find_interrupted (dir, cancellable, &local_error) : NULL;
+  g_object_get (self, "config-directory", &dir, "lock-timeout", &lock_timeout, NULL);
+  journal = dir ? _smarthost_plan_find_interrupted (dir, lock_timeout, cancellable, &local_error) : NULL;
   if (local_error != NULL)
     {
       g_propagate_error (error, g_steal_pointer (&local_error));

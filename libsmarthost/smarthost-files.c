@@ -418,12 +418,7 @@ lock_holder (int fd)
   if (fstat (fd, &st) != 0 ||
       !_smarthost_read_file_limited ("/proc/locks", 0, 4 * 1024 * 1024, &locks, NULL, &exists, NULL) ||
       !exists)
-    {
-      /* /proc files say size 0 and are not regular to every check;
-       * fall through with nothing. */
-      if (locks == NULL)
-        return NULL;
-    }
+    return NULL;
   lines = g_strsplit (locks, "\n", 0);
   for (guint i = 0; lines[i]; i++)
     {
@@ -454,6 +449,18 @@ lock_holder (int fd)
   return NULL;
 }
 
+/* Is @fd still the file at @path? A lock file is removed by whoever holds
+ * it alone last (see _smarthost_unlock_file), so a process that waited on
+ * it may end up holding a lock on a file that is gone. */
+static gboolean
+lock_is_current (int         fd,
+                 const char *path)
+{
+  struct stat a, b;
+
+  return fstat (fd, &a) == 0 && lstat (path, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
 /**
  * _smarthost_lock_file:
  * @path: the lock file, in a directory checked with
@@ -468,7 +475,12 @@ lock_holder (int fd)
  * and ends after @timeout_seconds with %SMARTHOST_ERROR_CONFLICT, naming
  * the process that holds the lock when it can be told.
  *
- * Returns: the descriptor to close to unlock, or -1
+ * The lock file exists only while someone holds or waits for it:
+ * _smarthost_unlock_file() removes it when no one else holds it, so a
+ * directory is left as it was found. A lock taken on a file that was
+ * removed meanwhile is taken again on the new one.
+ *
+ * Returns: the descriptor to give to _smarthost_unlock_file(), or -1
  */
 int
 _smarthost_lock_file (const char    *path,
@@ -481,6 +493,7 @@ _smarthost_lock_file (const char    *path,
   struct stat st;
   int fd, saved;
 
+again:
   fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY, 0600);
   if (fd < 0)
     {
@@ -526,5 +539,29 @@ _smarthost_lock_file (const char    *path,
         }
       g_usleep (10000);
     }
+  if (!lock_is_current (fd, path))
+    {
+      close (fd);
+      goto again;
+    }
   return fd;
+}
+
+/**
+ * _smarthost_unlock_file:
+ * @path: the lock file
+ * @fd: what _smarthost_lock_file() returned, or -1 (nothing to do)
+ *
+ * Releases the lock; the last holder removes the lock file, while it holds
+ * it alone, so that no one else can be holding it then.
+ */
+void
+_smarthost_unlock_file (const char *path,
+                        int         fd)
+{
+  if (fd < 0)
+    return;
+  if (flock (fd, LOCK_EX | LOCK_NB) == 0 && lock_is_current (fd, path))
+    unlink (path);
+  close (fd);
 }

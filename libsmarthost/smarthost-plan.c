@@ -1091,7 +1091,7 @@ _smarthost_plan_recover (const char    *directory,
       if (lock < 0)
         return FALSE;
       ok = _smarthost_plan_recover (directory, TRUE, lock_timeout, cancellable, error);
-      close (lock);
+      _smarthost_unlock_directory (directory, lock);
       return ok;
     }
   if ((have_journal || have_committed) && !journal_directory_is_trusted (directory, error))
@@ -1152,7 +1152,7 @@ _smarthost_plan_find_interrupted (const char    *directory,
       lock = _smarthost_lock_directory_full (directory, FALSE, lock_timeout, cancellable, error);
       if (lock < 0)
         return NULL;
-      close (lock);
+      _smarthost_unlock_directory (directory, lock);
     }
   if (path_present (journal_path))
     return g_steal_pointer (&journal_path);

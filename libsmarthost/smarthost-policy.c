@@ -272,10 +272,11 @@ smarthost_policy_new_from_file (const char  *path,
   g_return_val_if_fail (path != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  if (!g_file_get_contents (path, &text, &len, &local_error))
+  /* Bounded, and never from a FIFO or a device: a policy is a few lines. */
+  if (!_smarthost_read_file_limited (path, 0, SMARTHOST_READ_POLICY_LIMIT, &text, &len, NULL, &local_error))
     {
       g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
-                   "policy: %s", local_error->message);
+                   "policy: %s; fix the file (a broken policy allows nothing)", local_error->message);
       return NULL;
     }
   if (strlen (text) != len || !g_utf8_validate (text, -1, NULL))

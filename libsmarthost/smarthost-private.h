@@ -103,7 +103,7 @@ typedef enum {
 #define SMARTHOST_READ_POLICY_LIMIT   (1024u * 1024)
 #define SMARTHOST_READ_JOURNAL_LIMIT  (16u * 1024 * 1024)
 
-#define SMARTHOST_LOCK_NAME            ".smarthost-lock"
+#define SMARTHOST_LOCK_DIR_NAME        "libsmarthost"
 #define SMARTHOST_LOCK_DEFAULT_TIMEOUT 300
 
 gboolean  _smarthost_read_fd          (int                  fd,
@@ -138,6 +138,10 @@ int       _smarthost_lock_file        (const char   *path,
                                        guint         timeout_seconds,
                                        GCancellable *cancellable,
                                        GError      **error);
+void      _smarthost_unlock_file      (const char   *path,
+                                       int           fd);
+void      _smarthost_unlock_directory (const char   *path,
+                                       int           fd);
 int       _smarthost_lock_directory   (const char   *path,
                                        GCancellable *cancellable,
                                        GError      **error);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
@@ -860,6 +861,39 @@ verify_hint (long code)
     }
 }
 
+/* Loads the certificates of a CA file that we read ourselves: bounded, and
+ * never from a FIFO or a device, which OpenSSL would read (or wait on)
+ * without end. */
+static gboolean
+load_ca_file (SSL_CTX    *ctx,
+              const char *path)
+{
+  g_autofree char *pem = NULL;
+  X509_STORE *store = SSL_CTX_get_cert_store (ctx);
+  STACK_OF (X509_INFO) *infos;
+  gsize len = 0;
+  guint added = 0;
+  BIO *bio;
+
+  if (!_smarthost_read_file_limited (path, 0, SMARTHOST_READ_CA_LIMIT, &pem, &len, NULL, NULL))
+    return FALSE;
+  bio = BIO_new_mem_buf (pem, (int) len);
+  if (bio == NULL)
+    return FALSE;
+  infos = PEM_X509_INFO_read_bio (bio, NULL, NULL, NULL);
+  BIO_free (bio);
+  if (infos == NULL)
+    return FALSE;
+  for (int i = 0; i < sk_X509_INFO_num (infos); i++)
+    {
+      X509_INFO *info = sk_X509_INFO_value (infos, i);
+      if (info->x509 != NULL && X509_STORE_add_cert (store, info->x509) == 1)
+        added++;
+    }
+  sk_X509_INFO_pop_free (infos, X509_INFO_free);
+  return added > 0;
+}
+
 static gboolean
 start_tls (Run *run)
 {
@@ -886,7 +920,7 @@ start_tls (Run *run)
   SSL_CTX_set_verify (run->c.ctx, SSL_VERIFY_NONE, NULL);
   if (ca != NULL)
     {
-      if (SSL_CTX_load_verify_locations (run->c.ctx, ca, NULL) != 1)
+      if (!load_ca_file (run->c.ctx, ca))
         {
           ERR_clear_error ();
           fail (run, "Give a PEM file with the relay's CA certificate.", "cannot load the CA file %s", ca);

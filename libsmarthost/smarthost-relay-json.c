@@ -246,27 +246,14 @@ read_password (JsonObject          *o,
   else if (file != NULL)
     {
       g_autoptr(GError) local_error = NULL;
-      gsize len;
 
       if (!g_path_is_absolute (file))
         return g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
                             "%s.password_file: must be an absolute path", where), FALSE;
-      if (!_smarthost_read_file (file, SMARTHOST_READ_TEXT, password, NULL, &local_error))
+      *password = smarthost_read_password_file (file, &local_error);
+      if (*password == NULL)
         return g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
                             "%s.password_file: %s", where, local_error->message), FALSE;
-      /* One line; its line break is not part of the password. */
-      len = strlen (*password);
-      if (len > 0 && (*password)[len - 1] == '\n')
-        (*password)[--len] = '\0';
-      if (len > 0 && (*password)[len - 1] == '\r')
-        (*password)[--len] = '\0';
-      if (len == 0 || strpbrk (*password, "\r\n") != NULL)
-        {
-          g_clear_pointer (password, _smarthost_secret_free);
-          return g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
-                              "%s.password_file: %s must hold the password alone, on one line", where,
-                              file), FALSE;
-        }
     }
   else if (env != NULL)
     {
@@ -601,4 +588,59 @@ smarthost_relay_to_json (SmarthostRelay *self)
   g_return_val_if_fail (SMARTHOST_IS_RELAY (self), NULL);
   node = _smarthost_relay_to_json_node (self);
   return _smarthost_json_to_data (node, NULL);
+}
+
+/**
+ * smarthost_read_password_file:
+ * @path: (type filename): a file holding a password, or `-` for standard
+ *   input
+ * @error: return location for a #GError
+ *
+ * Reads a password the way every front end of the library takes one: from
+ * a file that holds it alone, on one line (its line break is not part of
+ * the password), as `smarthostctl --password-file` and the `password_file`
+ * of a state do. The file must be a regular file of at most 64 KiB: a
+ * FIFO, a device such as `/dev/zero` or a larger file is refused at once,
+ * never read without end or waited on. `-` reads standard input, which may
+ * be a pipe, to its end (with the same bound).
+ *
+ * The returned string is a secret: wipe it when done (the library's own
+ * copies are wiped when freed).
+ *
+ * Returns: (transfer full): the password, or %NULL with @error set
+ *   (%SMARTHOST_ERROR_INVALID; the message names the file, never the
+ *   password)
+ */
+char *
+smarthost_read_password_file (const char  *path,
+                              GError     **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  const char *name;
+  char *password = NULL;
+  gsize len = 0;
+
+  g_return_val_if_fail (path != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  name = g_str_equal (path, "-") ? "standard input" : path;
+  if (!_smarthost_read_file_limited (path, SMARTHOST_READ_TEXT | SMARTHOST_READ_STDIN, SMARTHOST_READ_PASSWORD_LIMIT,
+                                     &password, &len, NULL, &local_error))
+    {
+      g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID, "%s", local_error->message);
+      return NULL;
+    }
+  if (len > 0 && password[len - 1] == '\n')
+    password[--len] = '\0';
+  if (len > 0 && password[len - 1] == '\r')
+    password[--len] = '\0';
+  if (len == 0 || strpbrk (password, "\r\n") != NULL)
+    {
+      g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
+                   len == 0 ? "%s is empty: it must hold the password" :
+                              "%s must hold the password alone, on one line", name);
+      _smarthost_secret_free (password);
+      return NULL;
+    }
+  return password;
 }

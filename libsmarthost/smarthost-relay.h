@@ -81,6 +81,10 @@ SMARTHOST_AVAILABLE_IN_ALL
 char              *smarthost_relay_to_json              (SmarthostRelay    *self);
 
 SMARTHOST_AVAILABLE_IN_ALL
+char              *smarthost_read_password_file         (const char        *path,
+                                                         GError           **error);
+
+SMARTHOST_AVAILABLE_IN_ALL
 const char        *smarthost_relay_get_host             (SmarthostRelay    *self);
 SMARTHOST_AVAILABLE_IN_ALL
 void               smarthost_relay_set_host             (SmarthostRelay    *self,

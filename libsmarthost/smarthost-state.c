@@ -519,3 +519,56 @@ _smarthost_state_get_domains (SmarthostState *self)
 {
   return self->domains;
 }
+
+/**
+ * smarthost_state_new_from_file:
+ * @path: (type filename): a file holding a state as JSON, or `-` for
+ *   standard input
+ * @flags: how to read it
+ * @error: return location for a #GError
+ *
+ * Reads a state from a file, as [ctor@State.new_from_json] reads it from
+ * text; `smarthostctl apply` reads its input this way. The file must be a
+ * regular file of at most 256 MiB (a FIFO or a device is refused at once,
+ * never waited on); `-` reads standard input, which may be a pipe. The text
+ * may hold inline passwords, so it is wiped as soon as it is parsed.
+ *
+ * Returns: (transfer full): the state, or %NULL with @error set; errors
+ *   name the file
+ */
+SmarthostState *
+smarthost_state_new_from_file (const char          *path,
+                               SmarthostJsonFlags   flags,
+                               GError             **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  SmarthostState *state;
+  const char *name;
+  char *text = NULL;
+  gsize len = 0;
+
+  g_return_val_if_fail (path != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  name = g_str_equal (path, "-") ? "standard input" : path;
+  if (!_smarthost_read_file_limited (path, SMARTHOST_READ_STDIN, SMARTHOST_READ_DEFAULT_LIMIT, &text, &len, NULL,
+                                     &local_error))
+    {
+      g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID, "%s", local_error->message);
+      return NULL;
+    }
+  if (memchr (text, '\0', len) != NULL)
+    {
+      explicit_bzero (text, len);
+      g_free (text);
+      g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID, "%s: not JSON text: it has a NUL byte", name);
+      return NULL;
+    }
+  state = smarthost_state_new_from_json (text, flags, error);
+  /* The text may hold a password: wipe it as soon as it is read. */
+  explicit_bzero (text, len);
+  g_free (text);
+  if (state == NULL)
+    g_prefix_error (error, "%s: ", name);
+  return state;
+}

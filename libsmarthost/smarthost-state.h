@@ -26,6 +26,10 @@ SmarthostState  *smarthost_state_new_from_json  (const char           *json,
                                                  SmarthostJsonFlags    flags,
                                                  GError              **error);
 SMARTHOST_AVAILABLE_IN_ALL
+SmarthostState  *smarthost_state_new_from_file  (const char           *path,
+                                                 SmarthostJsonFlags    flags,
+                                                 GError              **error);
+SMARTHOST_AVAILABLE_IN_ALL
 char            *smarthost_state_to_json        (SmarthostState       *self);
 
 SMARTHOST_AVAILABLE_IN_ALL

@@ -409,9 +409,44 @@ _smarthost_read_file (const char          *path,
   return _smarthost_read_file_limited (path, flags, SMARTHOST_READ_DEFAULT_LIMIT, contents, NULL, exists, error);
 }
 
-/* Takes an exclusive lock on a directory's lock file, waiting for other
- * committers (in this process or another) while honouring @cancellable.
- * Returns the descriptor to close to unlock, or -1. */
+/* Where the lock of a directory lives: a file named after the directory's
+ * device and inode, in a runtime directory only the running user can
+ * write (/run/libsmarthost for root). Not in the directory itself: anyone
+ * who can read a directory can open and flock() it, or a file in it that
+ * is readable, and so block every commit and read; and a lock file there
+ * would change the directory whenever something merely looked at it. */
+static char *
+lock_path_for (const char  *path,
+               GError     **error)
+{
+  g_autofree char *runtime = NULL;
+  struct stat st;
+
+  if (stat (path, &st) != 0)
+    {
+      int saved = errno;
+      g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
+                   "lock: cannot use %s: %s", path, g_strerror (saved));
+      return NULL;
+    }
+  runtime = geteuid () == 0 ? g_strdup ("/run/" SMARTHOST_LOCK_DIR_NAME)
+                            : g_build_filename (g_get_user_runtime_dir (), SMARTHOST_LOCK_DIR_NAME, NULL);
+  if (mkdir (runtime, 0700) != 0 && errno != EEXIST)
+    {
+      int saved = errno;
+      g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
+                   "lock: cannot create %s: %s", runtime, g_strerror (saved));
+      return NULL;
+    }
+  if (!_smarthost_check_trusted_directory (runtime, "lock: the directory of locks", error))
+    return NULL;
+  return g_strdup_printf ("%s/%" G_GUINT64_FORMAT "-%" G_GUINT64_FORMAT ".lock", runtime,
+                          (guint64) st.st_dev, (guint64) st.st_ino);
+}
+
+/* Takes an exclusive lock on a directory, waiting for other committers (in
+ * this process or another) while honouring @cancellable. Returns the
+ * descriptor to give to _smarthost_unlock_directory(), or -1. */
 int
 _smarthost_lock_directory (const char    *path,
                            GCancellable  *cancellable,
@@ -422,10 +457,8 @@ _smarthost_lock_directory (const char    *path,
 
 /* The same; with @shared, a lock that readers share and that waits only
  * for a commit (which holds the exclusive one), so that what they read is
- * one commit's files, never some of the next one's. The lock is on
- * SMARTHOST_LOCK_NAME in @path, a file only the running user can open:
- * the directory itself can be opened (and flock()ed) by anyone who can
- * read it, who could then block every commit and every read. */
+ * one commit's files, never some of the next one's. The lock is on a file
+ * only the running user can open (see lock_path_for). */
 int
 _smarthost_lock_directory_full (const char    *path,
                                 gboolean       shared,
@@ -433,7 +466,30 @@ _smarthost_lock_directory_full (const char    *path,
                                 GCancellable  *cancellable,
                                 GError       **error)
 {
-  g_autofree char *lock_path = g_build_filename (path, SMARTHOST_LOCK_NAME, NULL);
+  g_autofree char *lock_path = lock_path_for (path, error);
+  int fd;
 
-  return _smarthost_lock_file (lock_path, shared, timeout_seconds, cancellable, error);
+  if (lock_path == NULL)
+    return -1;
+  fd = _smarthost_lock_file (lock_path, shared, timeout_seconds, cancellable, error);
+  if (fd < 0 && error != NULL && *error != NULL)
+    g_prefix_error (error, "%s: ", path);
+  return fd;
+}
+
+/* Releases a lock taken with _smarthost_lock_directory_full(); the last
+ * holder removes the lock file, so that locks do not pile up. */
+void
+_smarthost_unlock_directory (const char *path,
+                             int         fd)
+{
+  g_autofree char *lock_path = NULL;
+
+  if (fd < 0)
+    return;
+  lock_path = lock_path_for (path, NULL);
+  if (lock_path != NULL)
+    _smarthost_unlock_file (lock_path, fd);
+  else
+    close (fd);
 }

@@ -31,6 +31,7 @@ typedef struct {
   gboolean dry_run;
   gboolean no_reload;
   char *policy_file;
+  int lock_timeout;
   /* relay options */
   char *port;
   char *security;
@@ -64,6 +65,7 @@ static const GOptionEntry global_entries[] = {
   { "json", 0, 0, G_OPTION_ARG_NONE, &opt.json, "Print JSON", NULL },
   { "dry-run", 0, 0, G_OPTION_ARG_NONE, &opt.dry_run, "Print the diff and the commands, change nothing", NULL },
   { "no-reload", 0, 0, G_OPTION_ARG_NONE, &opt.no_reload, "Do not reload the mail server after a change", NULL },
+  { "lock-timeout", 0, 0, G_OPTION_ARG_INT, &opt.lock_timeout, "Wait at most SECONDS for another commit to end (default 300)", "SECONDS" },
   { "policy", 0, 0, G_OPTION_ARG_FILENAME, &opt.policy_file, "Policy file (default: $SMARTHOST_POLICY, else /etc/smarthost/policy.ini)", "FILE" },
   /* Relay options: set-server and set-domain only. */
   { "port", 0, 0, G_OPTION_ARG_STRING, &opt.port, "Relay port (default 587; 465 with --security tls)", "N" },
@@ -166,59 +168,19 @@ any_relay_option (void)
          opt.password_file || opt.no_verify || opt.ca_file || opt.provider || opt.region;
 }
 
-/* Reads a password, dropping one final line break. */
+/* The password, from --password-file or --password-stdin, read by the
+ * library the way every front end reads one (bounded, one line, never
+ * from a FIFO or a device). */
 static char *
 read_password (GError **error)
 {
-  g_autofree char *contents = NULL;
-  gsize len = 0;
+  g_autoptr(GError) local_error = NULL;
+  char *password = smarthost_read_password_file (opt.password_stdin ? "-" : opt.password_file, &local_error);
 
-  if (opt.password_stdin)
-    {
-      g_autoptr(GString) s = g_string_new (NULL);
-      char buf[4096];
-      size_t n;
-
-      while ((n = fread (buf, 1, sizeof buf, stdin)) > 0)
-        g_string_append_len (s, buf, (gssize) n);
-      explicit_bzero (buf, sizeof buf);
-      if (ferror (stdin))
-        {
-          g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
-                       "password-stdin: cannot read standard input");
-          return NULL;
-        }
-      len = s->len;
-      contents = g_string_free (g_steal_pointer (&s), FALSE);
-    }
-  else
-    {
-      g_autoptr(GError) local_error = NULL;
-      if (!g_file_get_contents (opt.password_file, &contents, &len, &local_error))
-        {
-          g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
-                       "password-file: %s", local_error->message);
-          return NULL;
-        }
-    }
-  if (strlen (contents) != len)
-    {
-      explicit_bzero (contents, len);
-      g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
-                   "password: must not contain NUL bytes");
-      return NULL;
-    }
-  if (len > 0 && contents[len - 1] == '\n')
-    contents[--len] = '\0';
-  if (len > 0 && contents[len - 1] == '\r')
-    contents[--len] = '\0';
-  if (len == 0)
-    {
-      g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
-                   "password: %s is empty", opt.password_stdin ? "standard input" : opt.password_file);
-      return NULL;
-    }
-  return g_steal_pointer (&contents);
+  if (password == NULL)
+    g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID, "%s: %s",
+                 opt.password_stdin ? "password" : "password-file", local_error->message);
+  return password;
 }
 
 static SmarthostRelay *
@@ -809,6 +771,16 @@ make_backend (GError **error)
         backend = g_object_new (type, "config-directory", absolute, NULL);
       }
     }
+  if (opt.lock_timeout >= 0)
+    {
+      if (g_object_class_find_property (G_OBJECT_GET_CLASS (backend), "lock-timeout") == NULL)
+        return g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
+                            "lock-timeout: the %s backend takes no lock", smarthost_backend_get_name (backend)), NULL;
+      if (opt.lock_timeout > 24 * 3600)
+        return g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
+                            "lock-timeout: at most 86400 seconds (a day)"), NULL;
+      g_object_set (backend, "lock-timeout", (guint) opt.lock_timeout, NULL);
+    }
   return g_steal_pointer (&backend);
 }
 
@@ -1029,64 +1001,6 @@ cmd_spf (const char *domain)
   return EXIT_OK;
 }
 
-/* Reads FILE, or standard input for "-", whole. The text may hold an
- * inline password: the buffer is wiped whenever it moves, and by the
- * caller when done. */
-static char *
-read_input (const char  *file,
-            gsize       *length,
-            GError     **error)
-{
-  int fd = g_str_equal (file, "-") ? 0 : open (file, O_RDONLY | O_CLOEXEC);
-  gsize cap = 65536, len = 0;
-  char *data;
-
-  if (fd < 0)
-    {
-      int saved = errno;
-      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved), "cannot open %s: %s", file,
-                   g_strerror (saved));
-      return NULL;
-    }
-  data = g_malloc (cap);
-  for (;;)
-    {
-      gssize n;
-
-      if (len + 1 == cap)
-        {
-          char *bigger = g_malloc (cap * 2);
-          memcpy (bigger, data, len);
-          explicit_bzero (data, len);
-          g_free (data);
-          data = bigger;
-          cap *= 2;
-        }
-      n = read (fd, data + len, cap - 1 - len);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        {
-          int saved = errno;
-          explicit_bzero (data, len);
-          g_free (data);
-          if (fd != 0)
-            close (fd);
-          g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved), "cannot read %s: %s",
-                       g_str_equal (file, "-") ? "standard input" : file, g_strerror (saved));
-          return NULL;
-        }
-      if (n == 0)
-        break;
-      len += n;
-    }
-  if (fd != 0)
-    close (fd);
-  data[len] = '\0';
-  *length = len;
-  return data;
-}
-
 static int
 cmd_apply (SmarthostBackend *backend,
            const char       *file)
@@ -1094,28 +1008,15 @@ cmd_apply (SmarthostBackend *backend,
   g_autoptr(GError) error = NULL;
   g_autoptr(SmarthostTransaction) tx = smarthost_backend_begin (backend);
   g_autoptr(SmarthostState) state = NULL;
-  g_autofree char *data = NULL;
-  gsize length = 0;
   gboolean changed;
 
-  data = read_input (file, &length, &error);
-  if (data == NULL)
-    return fail (EXIT_USAGE, "apply: %s", error->message);
-  if (memchr (data, '\0', length) != NULL)
-    {
-      explicit_bzero (data, length);
-      return fail (EXIT_USAGE, "apply: %s: not JSON text: it has a NUL byte",
-                   g_str_equal (file, "-") ? "standard input" : file);
-    }
-  state = smarthost_state_new_from_json (data,
+  state = smarthost_state_new_from_file (file,
                                          opt.allow_inline_password ? SMARTHOST_JSON_FLAGS_ALLOW_INLINE_PASSWORD
                                                                    : SMARTHOST_JSON_FLAGS_NONE,
                                          &error);
-  /* The data may hold a password: wipe it as soon as it is read. */
-  explicit_bzero (data, length);
   if (state == NULL)
     {
-      g_prefix_error (&error, "apply: %s: ", g_str_equal (file, "-") ? "standard input" : file);
+      g_prefix_error (&error, "apply: ");
       return fail_error (error);
     }
 
@@ -1230,6 +1131,7 @@ main (int   argc,
   int status;
 
   setlocale (LC_ALL, "");
+  opt.lock_timeout = -1;   /* the backend's own default */
 
   context = g_option_context_new ("COMMAND [ARGS]");
   g_option_context_set_summary (context, "Configure outbound smarthosts (SMTP relays) of a mail server.");

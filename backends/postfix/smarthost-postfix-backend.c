@@ -304,8 +304,7 @@ load_state_full (SmarthostPostfixBackend  *self,
         }
     }
   st = read_state_files (self, error);
-  if (lock >= 0)
-    close (lock);
+  _smarthost_unlock_directory (self->config_directory, lock);
   return st;
 }
 
@@ -1696,7 +1695,7 @@ smarthost_postfix_backend_commit (SmarthostBackend      *backend,
       ok = _smarthost_plan_execute (plan, cancellable, error);
       *changed = ok;
     }
-  close (lock);
+  _smarthost_unlock_directory (self->config_directory, lock);
   return ok;
 }
 

@@ -77,7 +77,10 @@ char     *_smarthost_unified_diff     (const char  *old_label,
                                        const char  *old_text,
                                        const char  *new_text);
 
-/* Processes */
+/* Processes: how long a program we run may take, and print */
+#define SMARTHOST_RUN_TIMEOUT      120
+#define SMARTHOST_RUN_OUTPUT_LIMIT (64u * 1024 * 1024)
+
 gboolean  _smarthost_run              (const char * const *argv,
                                        GCancellable       *cancellable,
                                        int                *exit_status,

@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <gio/gunixinputstream.h>
+
 #include "smarthost-error.h"
 #include "smarthost-private.h"
 
@@ -339,9 +341,98 @@ _smarthost_argv_to_string (const char * const *argv)
   return g_string_free (s, FALSE);
 }
 
+/* Reads what a child prints on its two pipes until both end, for at most
+ * @timeout_seconds and SMARTHOST_RUN_OUTPUT_LIMIT bytes each, honouring
+ * @cancellable. A child that hangs (a hand-made tcp: or pipemap: table
+ * that never answers, a reload that never ends) or prints without end
+ * must not hang or exhaust the caller. */
+static gboolean
+read_child_output (GSubprocess   *proc,
+                   const char    *name,
+                   guint          timeout_seconds,
+                   GCancellable  *cancellable,
+                   GString       *out,
+                   GString       *err,
+                   GError       **error)
+{
+  GUnixInputStream *streams[2] = { G_UNIX_INPUT_STREAM (g_subprocess_get_stdout_pipe (proc)),
+                                   G_UNIX_INPUT_STREAM (g_subprocess_get_stderr_pipe (proc)) };
+  GString *bufs[2] = { out, err };
+  gboolean open_[2] = { TRUE, TRUE };
+  gint64 deadline = g_get_monotonic_time () + (gint64) timeout_seconds * G_USEC_PER_SEC;
+  GPollFD cancel_fd = { -1, 0, 0 };
+  gboolean have_cancel_fd = cancellable != NULL && g_cancellable_make_pollfd (cancellable, &cancel_fd);
+  gboolean ok = TRUE;
+
+  while (open_[0] || open_[1])
+    {
+      GPollFD fds[3];
+      guint n = 0, map[2];
+      gint64 left = (deadline - g_get_monotonic_time ()) / 1000;
+      int r;
+
+      if (g_cancellable_set_error_if_cancelled (cancellable, error))
+        {
+          ok = FALSE;
+          break;
+        }
+      if (left <= 0)
+        {
+          g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
+                       "%s did not finish within %u s; it was stopped", name, timeout_seconds);
+          ok = FALSE;
+          break;
+        }
+      for (guint i = 0; i < 2; i++)
+        if (open_[i])
+          {
+            fds[n].fd = g_unix_input_stream_get_fd (streams[i]);
+            fds[n].events = G_IO_IN | G_IO_HUP | G_IO_ERR;
+            fds[n].revents = 0;
+            map[i] = n++;
+          }
+      if (have_cancel_fd)
+        fds[n++] = cancel_fd;
+      r = g_poll (fds, n, (gint) MIN (left, G_MAXINT));
+      if (r < 0 && errno == EINTR)
+        continue;
+      for (guint i = 0; i < 2; i++)
+        {
+          char chunk[8192];
+          gssize got;
+
+          if (!open_[i] || fds[map[i]].revents == 0)
+            continue;
+          got = read (fds[map[i]].fd, chunk, sizeof chunk);
+          if (got < 0 && (errno == EINTR || errno == EAGAIN))
+            continue;
+          if (got <= 0)
+            {
+              open_[i] = FALSE;
+              continue;
+            }
+          if (bufs[i]->len + (gsize) got > SMARTHOST_RUN_OUTPUT_LIMIT)
+            {
+              g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
+                           "%s printed more than %u MiB; it was stopped", name,
+                           SMARTHOST_RUN_OUTPUT_LIMIT / (1024 * 1024));
+              ok = FALSE;
+              open_[0] = open_[1] = FALSE;
+              break;
+            }
+          g_string_append_len (bufs[i], chunk, got);
+        }
+    }
+  if (have_cancel_fd)
+    g_cancellable_release_fd (cancellable);
+  return ok;
+}
+
 /* Runs a program to completion with no standard input, in the C locale so
- * that its messages are the documented ones. Fails only when the program
- * could not be run; its exit status is returned for the caller to judge. */
+ * that its messages are the documented ones, for at most
+ * SMARTHOST_RUN_TIMEOUT seconds. Fails only when the program could not be
+ * run or did not end; its exit status is returned for the caller to
+ * judge. Its output must be UTF-8 (Postfix's is). */
 gboolean
 _smarthost_run (const char * const  *argv,
                 GCancellable        *cancellable,
@@ -353,8 +444,8 @@ _smarthost_run (const char * const  *argv,
   g_autoptr(GSubprocessLauncher) launcher = NULL;
   g_autoptr(GSubprocess) proc = NULL;
   g_autoptr(GError) local_error = NULL;
-  g_autofree char *stdout_buf = NULL;
-  g_autofree char *stderr_buf = NULL;
+  g_autoptr(GString) out = g_string_new (NULL);
+  g_autoptr(GString) err = g_string_new (NULL);
 
   /* Standard input is /dev/null: nothing we run ever gets a secret. */
   launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE |
@@ -369,22 +460,36 @@ _smarthost_run (const char * const  *argv,
                    "could not run %s: %s", argv[0], local_error->message);
       return FALSE;
     }
-  if (!g_subprocess_communicate_utf8 (proc, NULL, cancellable, &stdout_buf, &stderr_buf, &local_error))
+  if (!read_child_output (proc, argv[0], SMARTHOST_RUN_TIMEOUT, cancellable, out, err, &local_error) ||
+      !g_subprocess_wait (proc, cancellable, &local_error))
     {
       g_subprocess_force_exit (proc);
-      if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+      g_subprocess_wait (proc, NULL, NULL);
+      if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_CANCELLED) || local_error->domain == SMARTHOST_ERROR)
         g_propagate_error (error, g_steal_pointer (&local_error));
       else
         g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
                      "could not read the output of %s: %s", argv[0], local_error->message);
+      explicit_bzero (out->str, out->len);
       return FALSE;
     }
   if (exit_status)
     *exit_status = g_subprocess_get_if_exited (proc) ? g_subprocess_get_exit_status (proc) : 128 + g_subprocess_get_term_sig (proc);
+  /* What a table query prints may be a password: valid or not, never
+   * handed on as anything but text. */
+  if (!g_utf8_validate_len (out->str, out->len, NULL) || memchr (out->str, '\0', out->len) != NULL)
+    {
+      explicit_bzero (out->str, out->len);
+      g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
+                   "%s printed something that is not text", argv[0]);
+      return FALSE;
+    }
   if (out_stdout)
-    *out_stdout = g_steal_pointer (&stdout_buf);
+    *out_stdout = g_string_free (g_steal_pointer (&out), FALSE);
+  else
+    explicit_bzero (out->str, out->len);
   if (out_stderr)
-    *out_stderr = g_steal_pointer (&stderr_buf);
+    *out_stderr = g_utf8_make_valid (err->str, (gssize) err->len);
   return TRUE;
 }
 

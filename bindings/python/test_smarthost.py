@@ -686,6 +686,36 @@ class TestState(TempConfigTestCase):
         self.assertTrue(back.get_password_set())
         self.assertIsNone(back.get_password())     # kept, not known
 
+    def test_read_password_file_is_bounded_and_never_blocks(self):
+        path = os.path.join(self.tmp, 'pw')
+        with open(path, 'w') as f:
+            f.write(PASSWORD + '\n')
+        self.assertEqual(Smarthost.read_password_file(path), PASSWORD)
+        fifo = os.path.join(self.tmp, 'fifo')
+        os.mkfifo(fifo)
+        big = os.path.join(self.tmp, 'big')
+        with open(big, 'w') as f:
+            f.write('x' * (64 * 1024 + 1))
+        for bad, needle in (('/dev/zero', 'not a regular file'), (fifo, 'pipe'), (big, 'too large'),
+                            (self.tmp, 'directory')):
+            with self.assertRaises(GLib.Error) as cm:
+                Smarthost.read_password_file(bad)
+            self.assertIn(needle, cm.exception.message)
+            self.assertTrue(cm.exception.matches(Smarthost.error_quark(), Smarthost.Error.INVALID))
+
+    def test_state_new_from_file(self):
+        path = os.path.join(self.tmp, 'state.json')
+        with open(path, 'w') as f:
+            f.write('{"server": null, "domains": {"a.example": {"host": "smtp.example.net"}}}')
+        state = Smarthost.State.new_from_file(path, Smarthost.JsonFlags.NONE)
+        self.assertEqual(state.list_domains(), ['a.example'])
+        fifo = os.path.join(self.tmp, 'fifo')
+        os.mkfifo(fifo)
+        for bad, needle in (('/dev/zero', 'not a regular file'), (fifo, 'pipe')):
+            with self.assertRaises(GLib.Error) as cm:
+                Smarthost.State.new_from_file(bad, Smarthost.JsonFlags.NONE)
+            self.assertIn(needle, cm.exception.message)
+
     def test_password_by_reference(self):
         path = os.path.join(self.tmp, 'pw')
         with open(path, 'w') as f:

@@ -71,6 +71,10 @@ GHashTable *_smarthost_state_get_domains       (SmarthostState        *self);
 /* Text */
 char    **_smarthost_split_lines      (const char  *text,
                                        gsize       *n_lines);
+void      _smarthost_append_escaped   (GString     *out,
+                                       const char  *text,
+                                       gssize       len);
+char     *_smarthost_escape_invalid_utf8 (const char *text);
 char     *_smarthost_unified_diff     (const char  *old_label,
                                        const char  *new_label,
                                        const char  *old_text,
@@ -89,6 +93,7 @@ char     *_smarthost_argv_to_string   (const char * const *argv);
 typedef enum {
   SMARTHOST_READ_TEXT     = 1 << 0,   /* valid UTF-8 without NUL bytes */
   SMARTHOST_READ_NOFOLLOW = 1 << 1,   /* refuse a symbolic link */
+  SMARTHOST_READ_NO_NUL   = 1 << 2,   /* no NUL bytes; any other byte */
 } SmarthostReadFlags;
 
 gboolean  _smarthost_read_file        (const char          *path,

@@ -216,6 +216,49 @@ fallback:
     }
 }
 
+/* Appends @len bytes of @text, each byte that is not part of valid UTF-8
+ * written as "\\xNN". What is shown (a diff, a finding, a program's
+ * message) must be text, and GI hands it on as utf8; but the bytes of a
+ * file we keep as they are, such as a Latin-1 comment in main.cf, should
+ * stay visible rather than become U+FFFD. */
+void
+_smarthost_append_escaped (GString    *out,
+                           const char *text,
+                           gssize      len)
+{
+  const char *end;
+
+  if (len < 0)
+    len = strlen (text);
+  while (len > 0)
+    {
+      g_utf8_validate_len (text, len, &end);
+      g_string_append_len (out, text, end - text);
+      len -= end - text;
+      text = end;
+      if (len > 0)
+        {
+          g_string_append_printf (out, "\\x%02X", (guchar) *text);
+          text++;
+          len--;
+        }
+    }
+}
+
+/* @text as valid UTF-8 (see _smarthost_append_escaped()); a copy of it
+ * when it is valid already. */
+char *
+_smarthost_escape_invalid_utf8 (const char *text)
+{
+  GString *out;
+
+  if (g_utf8_validate (text, -1, NULL))
+    return g_strdup (text);
+  out = g_string_new (NULL);
+  _smarthost_append_escaped (out, text, -1);
+  return g_string_free (out, FALSE);
+}
+
 static void
 append_line (GString    *out,
              char        prefix,
@@ -224,7 +267,7 @@ append_line (GString    *out,
   gsize len = strlen (line);
 
   g_string_append_c (out, prefix);
-  g_string_append (out, line);
+  _smarthost_append_escaped (out, line, len);
   if (len == 0 || line[len - 1] != '\n')
     g_string_append (out, "\n\\ No newline at end of file\n");
 }
@@ -341,7 +384,12 @@ _smarthost_argv_to_string (const char * const *argv)
 
 /* Runs a program to completion with no standard input, in the C locale so
  * that its messages are the documented ones. Fails only when the program
- * could not be run; its exit status is returned for the caller to judge. */
+ * could not be run, or printed on standard output what is not text; its
+ * exit status is returned for the caller to judge. An output the caller
+ * does not ask for goes to /dev/null: what a program prints there (postconf
+ * -M echoing a master.cf line in Latin-1) cannot make it fail. Standard
+ * error is a message for people, and is made text (see
+ * _smarthost_append_escaped()). */
 gboolean
 _smarthost_run (const char * const  *argv,
                 GCancellable        *cancellable,
@@ -353,12 +401,12 @@ _smarthost_run (const char * const  *argv,
   g_autoptr(GSubprocessLauncher) launcher = NULL;
   g_autoptr(GSubprocess) proc = NULL;
   g_autoptr(GError) local_error = NULL;
-  g_autofree char *stdout_buf = NULL;
-  g_autofree char *stderr_buf = NULL;
+  g_autoptr(GBytes) stdout_bytes = NULL;
+  g_autoptr(GBytes) stderr_bytes = NULL;
 
   /* Standard input is /dev/null: nothing we run ever gets a secret. */
-  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE |
-                                        G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  launcher = g_subprocess_launcher_new ((out_stdout ? G_SUBPROCESS_FLAGS_STDOUT_PIPE : G_SUBPROCESS_FLAGS_STDOUT_SILENCE) |
+                                        (out_stderr ? G_SUBPROCESS_FLAGS_STDERR_PIPE : G_SUBPROCESS_FLAGS_STDERR_SILENCE));
   g_subprocess_launcher_setenv (launcher, "LC_ALL", "C", TRUE);
   g_subprocess_launcher_unsetenv (launcher, "MAIL_CONFIG");
 
@@ -369,7 +417,7 @@ _smarthost_run (const char * const  *argv,
                    "could not run %s: %s", argv[0], local_error->message);
       return FALSE;
     }
-  if (!g_subprocess_communicate_utf8 (proc, NULL, cancellable, &stdout_buf, &stderr_buf, &local_error))
+  if (!g_subprocess_communicate (proc, NULL, cancellable, &stdout_bytes, &stderr_bytes, &local_error))
     {
       g_subprocess_force_exit (proc);
       if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
@@ -379,12 +427,37 @@ _smarthost_run (const char * const  *argv,
                      "could not read the output of %s: %s", argv[0], local_error->message);
       return FALSE;
     }
+  if (out_stdout)
+    {
+      gsize len = 0;
+      /* The output may hold a secret (postconf -x expands inline tables):
+       * the buffer is wiped once copied. */
+      char *data = stdout_bytes ? (char *) g_bytes_get_data (stdout_bytes, &len) : NULL;
+      gboolean text = len == 0 || g_utf8_validate_len (data, len, NULL);
+
+      *out_stdout = text ? g_strndup (data ? data : "", len) : NULL;
+      if (len > 0)
+        explicit_bzero (data, len);
+      if (!text)
+        {
+          g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
+                       "%s printed what is not UTF-8 text: a value it read (in main.cf, master.cf or a "
+                       "table) has bytes that are not UTF-8; write it in UTF-8", argv[0]);
+          return FALSE;
+        }
+    }
+  if (out_stderr)
+    {
+      gsize len = 0;
+      const char *data = stderr_bytes ? g_bytes_get_data (stderr_bytes, &len) : NULL;
+      GString *message = g_string_new (NULL);
+
+      if (len > 0)
+        _smarthost_append_escaped (message, data, len);
+      *out_stderr = g_string_free (message, FALSE);
+    }
   if (exit_status)
     *exit_status = g_subprocess_get_if_exited (proc) ? g_subprocess_get_exit_status (proc) : 128 + g_subprocess_get_term_sig (proc);
-  if (out_stdout)
-    *out_stdout = g_steal_pointer (&stdout_buf);
-  if (out_stderr)
-    *out_stderr = g_steal_pointer (&stderr_buf);
   return TRUE;
 }
 
@@ -408,7 +481,8 @@ grow_secret_buffer (char  *data,
  * With SMARTHOST_READ_NOFOLLOW a symbolic link is refused rather than
  * followed: a file of ours that points elsewhere would have us read (and
  * show, or write back) whatever it points to. With SMARTHOST_READ_TEXT the
- * file must be text: valid UTF-8 without NUL bytes. A NUL byte matters
+ * file must be text: valid UTF-8 without NUL bytes; SMARTHOST_READ_NO_NUL
+ * asks for no NUL byte only (a file we keep byte for byte). A NUL byte matters
  * most: C strings end there, so a file with one would be read, edited and
  * written back only up to it. Errors name the file and say what is wrong;
  * the caller adds what it was reading it for. */
@@ -488,12 +562,12 @@ _smarthost_read_file (const char          *path,
   close (fd);
   data[len] = '\0';
 
-  if (flags & SMARTHOST_READ_TEXT)
+  if (flags & (SMARTHOST_READ_TEXT | SMARTHOST_READ_NO_NUL))
     {
       const char *end = NULL;
       const char *nul = memchr (data, '\0', len);
 
-      if (nul != NULL || !g_utf8_validate_len (data, len, &end))
+      if (nul != NULL || ((flags & SMARTHOST_READ_TEXT) && !g_utf8_validate_len (data, len, &end)))
         {
           const char *bad = nul != NULL ? nul : end;
           gsize line = 1;

@@ -128,11 +128,18 @@ add (Doctor            *doc,
 {
   va_list args;
   g_autofree char *message = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *fix_text = NULL;
 
   va_start (args, format);
   message = g_strdup_vprintf (format, args);
   va_end (args);
-  g_ptr_array_add (doc->findings, smarthost_finding_new (severity, code, message, fix));
+  /* A finding may quote a line that main.cf or master.cf keeps in
+   * another encoding (a duplicate parameter we do not read); it is shown
+   * as text, with the bytes that are not UTF-8 escaped. */
+  text = _smarthost_escape_invalid_utf8 (message);
+  fix_text = _smarthost_escape_invalid_utf8 (fix);
+  g_ptr_array_add (doc->findings, smarthost_finding_new (severity, code, text, fix_text));
 }
 
 /* --- lookup table specifications --------------------------------------- */

@@ -155,12 +155,18 @@ class CrashDir:
         return sorted(found)
 
 
+def without_fault_injection(test):
+    """Marks a test that runs in a build without fault points too."""
+    test.without_fault_injection = True
+    return test
+
+
 class CrashTestCase(unittest.TestCase):
     maxDiff = None
-    needs_fault_injection = True
 
     def setUp(self):
-        if self.needs_fault_injection and not FAULT_INJECTION:
+        test = getattr(self, self._testMethodName)
+        if not FAULT_INJECTION and not getattr(test, "without_fault_injection", False):
             self.skipTest(NO_FAULT_INJECTION)
         self.tmp = tempfile.mkdtemp(prefix="smarthost-crash-")
         self.dir = CrashDir(self.tmp)
@@ -430,6 +436,7 @@ class CrashTestCase(unittest.TestCase):
         proc = self.ctl(["--json", "doctor"])
         self.assertNotIn("interrupted-commit", [f["code"] for f in json.loads(proc.stdout)["findings"]])
 
+    @without_fault_injection
     def test_fault_point_off_by_default(self):
         """Without the variable, or with a count never reached, nothing dies."""
         self.ok(["set-domain", "a.example", "relay-a.example.net"])
@@ -437,15 +444,12 @@ class CrashTestCase(unittest.TestCase):
         self.assertEqual(proc.returncode, 0, proc.stderr)
         self.assertEqual(self.ok(["list-domains"]).stdout.split(), ["a.example", "b.example"])
 
-
-class TestWithoutFaultInjection(CrashTestCase):
-    """A build without -Dfault_injection=true (a default one, the kind that
-    is installed) ignores SMARTHOST_FAULT_POINT: a root command can never be
-    made to kill itself halfway through a commit."""
-    needs_fault_injection = False
-
+    @without_fault_injection
     @unittest.skipIf(FAULT_INJECTION, "this build has fault injection, as test builds do")
-    def test_fault_point_ignored(self):
+    def test_fault_point_ignored_without_the_option(self):
+        """A build without -Dfault_injection=true (a default one, the kind
+        that is installed) ignores SMARTHOST_FAULT_POINT: a root command can
+        never be made to kill itself halfway through a commit."""
         self.ok(["set-domain", "a.example", "relay-a.example.net"])
         for fault in ("journal", "write:1", "commit"):
             proc = self.ctl(["set-domain", "b.example", "relay-b.example.net"], fault=fault)

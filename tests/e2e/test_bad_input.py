@@ -344,8 +344,12 @@ ROWS = [
     Row("api_password_without_user",
         api="    Smarthost.PostfixBackend.new(conf).set_server(relay(password='x'), None)",
         needles=("password:",)),
+    # As main_cf_binary_garbage_status: nothing the library reads (issue 10).
     Row("api_main_cf_binary_garbage", api="    Smarthost.PostfixBackend.new(conf).get_server(None)",
-        setup=main_cf(GARBAGE), needles=("not a text file",)),
+        setup=main_cf(GARBAGE), codes=(0,)),
+    Row("api_main_cf_relayhost_not_utf8", api="    Smarthost.PostfixBackend.new(conf).get_server(None)",
+        setup=main_cf(MAIN_CF.encode() + b"relayhost = [caf\xe9.example]:587\n"),
+        needles=("relayhost", "not UTF-8")),
     Row("api_main_cf_nul_byte", api="    Smarthost.PostfixBackend.new(conf).set_server(relay(), None)",
         setup=main_cf(MAIN_CF.replace("biff = no\n", "biff = no\n\0")), needles=("not a text file",)),
     Row("api_transaction_main_cf_is_a_directory",

@@ -25,8 +25,9 @@ G_BEGIN_DECLS
  * Callers hold the lock on the journal directory, recover, then compute
  * and execute the plan. See the notes in smarthost-plan.c.
  *
- * For tests only, SMARTHOST_FAULT_POINT=NAME[:N] makes execution SIGKILL
- * its own process at a fault point (listed in smarthost-plan.c).
+ * For tests only, in a build configured with -Dfault_injection=true,
+ * SMARTHOST_FAULT_POINT=NAME[:N] makes execution SIGKILL its own process
+ * at a fault point (listed in smarthost-plan.c).
  */
 typedef struct _SmarthostPlan SmarthostPlan;
 

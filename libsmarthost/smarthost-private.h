@@ -72,6 +72,10 @@ GHashTable *_smarthost_state_get_domains       (SmarthostState        *self);
 /* Text */
 char    **_smarthost_split_lines      (const char  *text,
                                        gsize       *n_lines);
+void      _smarthost_append_escaped   (GString     *out,
+                                       const char  *text,
+                                       gssize       len);
+char     *_smarthost_escape_invalid_utf8 (const char *text);
 char     *_smarthost_unified_diff     (const char  *old_label,
                                        const char  *new_label,
                                        const char  *old_text,

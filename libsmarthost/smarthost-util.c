@@ -218,6 +218,49 @@ fallback:
     }
 }
 
+/* Appends @len bytes of @text, each byte that is not part of valid UTF-8
+ * written as "\\xNN". What is shown (a diff, a finding, a program's
+ * message) must be text, and GI hands it on as utf8; but the bytes of a
+ * file we keep as they are, such as a Latin-1 comment in main.cf, should
+ * stay visible rather than become U+FFFD. */
+void
+_smarthost_append_escaped (GString    *out,
+                           const char *text,
+                           gssize      len)
+{
+  const char *end;
+
+  if (len < 0)
+    len = strlen (text);
+  while (len > 0)
+    {
+      g_utf8_validate_len (text, len, &end);
+      g_string_append_len (out, text, end - text);
+      len -= end - text;
+      text = end;
+      if (len > 0)
+        {
+          g_string_append_printf (out, "\\x%02X", (guchar) *text);
+          text++;
+          len--;
+        }
+    }
+}
+
+/* @text as valid UTF-8 (see _smarthost_append_escaped()); a copy of it
+ * when it is valid already. */
+char *
+_smarthost_escape_invalid_utf8 (const char *text)
+{
+  GString *out;
+
+  if (g_utf8_validate (text, -1, NULL))
+    return g_strdup (text);
+  out = g_string_new (NULL);
+  _smarthost_append_escaped (out, text, -1);
+  return g_string_free (out, FALSE);
+}
+
 static void
 append_line (GString    *out,
              char        prefix,
@@ -226,7 +269,7 @@ append_line (GString    *out,
   gsize len = strlen (line);
 
   g_string_append_c (out, prefix);
-  g_string_append (out, line);
+  _smarthost_append_escaped (out, line, len);
   if (len == 0 || line[len - 1] != '\n')
     g_string_append (out, "\n\\ No newline at end of file\n");
 }
@@ -355,10 +398,9 @@ read_child_output (GSubprocess   *proc,
                    GString       *err,
                    GError       **error)
 {
-  GUnixInputStream *streams[2] = { G_UNIX_INPUT_STREAM (g_subprocess_get_stdout_pipe (proc)),
-                                   G_UNIX_INPUT_STREAM (g_subprocess_get_stderr_pipe (proc)) };
+  GInputStream *pipes[2] = { g_subprocess_get_stdout_pipe (proc), g_subprocess_get_stderr_pipe (proc) };
   GString *bufs[2] = { out, err };
-  gboolean open_[2] = { TRUE, TRUE };
+  gboolean open_[2] = { pipes[0] != NULL, pipes[1] != NULL };
   gint64 deadline = g_get_monotonic_time () + (gint64) timeout_seconds * G_USEC_PER_SEC;
   GPollFD cancel_fd = { -1, 0, 0 };
   gboolean have_cancel_fd = cancellable != NULL && g_cancellable_make_pollfd (cancellable, &cancel_fd);
@@ -386,7 +428,7 @@ read_child_output (GSubprocess   *proc,
       for (guint i = 0; i < 2; i++)
         if (open_[i])
           {
-            fds[n].fd = g_unix_input_stream_get_fd (streams[i]);
+            fds[n].fd = g_unix_input_stream_get_fd (G_UNIX_INPUT_STREAM (pipes[i]));
             fds[n].events = G_IO_IN | G_IO_HUP | G_IO_ERR;
             fds[n].revents = 0;
             map[i] = n++;
@@ -431,8 +473,12 @@ read_child_output (GSubprocess   *proc,
 /* Runs a program to completion with no standard input, in the C locale so
  * that its messages are the documented ones, for at most
  * SMARTHOST_RUN_TIMEOUT seconds. Fails only when the program could not be
- * run or did not end; its exit status is returned for the caller to
- * judge. Its output must be UTF-8 (Postfix's is). */
+ * run or did not end, or printed on standard output what is not text; its
+ * exit status is returned for the caller to judge. An output the caller
+ * does not ask for goes to /dev/null: what a program prints there (postconf
+ * -M echoing a master.cf line in Latin-1) cannot make it fail. Standard
+ * error is a message for people, and is made text (see
+ * _smarthost_append_escaped()). */
 gboolean
 _smarthost_run (const char * const  *argv,
                 GCancellable        *cancellable,
@@ -448,8 +494,8 @@ _smarthost_run (const char * const  *argv,
   g_autoptr(GString) err = g_string_new (NULL);
 
   /* Standard input is /dev/null: nothing we run ever gets a secret. */
-  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE |
-                                        G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  launcher = g_subprocess_launcher_new ((out_stdout ? G_SUBPROCESS_FLAGS_STDOUT_PIPE : G_SUBPROCESS_FLAGS_STDOUT_SILENCE) |
+                                        (out_stderr ? G_SUBPROCESS_FLAGS_STDERR_PIPE : G_SUBPROCESS_FLAGS_STDERR_SILENCE));
   g_subprocess_launcher_setenv (launcher, "LC_ALL", "C", TRUE);
   g_subprocess_launcher_unsetenv (launcher, "MAIL_CONFIG");
 
@@ -465,31 +511,39 @@ _smarthost_run (const char * const  *argv,
     {
       g_subprocess_force_exit (proc);
       g_subprocess_wait (proc, NULL, NULL);
+      explicit_bzero (out->str, out->len);
       if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_CANCELLED) || local_error->domain == SMARTHOST_ERROR)
         g_propagate_error (error, g_steal_pointer (&local_error));
       else
         g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
                      "could not read the output of %s: %s", argv[0], local_error->message);
-      explicit_bzero (out->str, out->len);
-      return FALSE;
-    }
-  if (exit_status)
-    *exit_status = g_subprocess_get_if_exited (proc) ? g_subprocess_get_exit_status (proc) : 128 + g_subprocess_get_term_sig (proc);
-  /* What a table query prints may be a password: valid or not, never
-   * handed on as anything but text. */
-  if (!g_utf8_validate_len (out->str, out->len, NULL) || memchr (out->str, '\0', out->len) != NULL)
-    {
-      explicit_bzero (out->str, out->len);
-      g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
-                   "%s printed something that is not text", argv[0]);
       return FALSE;
     }
   if (out_stdout)
-    *out_stdout = g_string_free (g_steal_pointer (&out), FALSE);
-  else
-    explicit_bzero (out->str, out->len);
+    {
+      /* The output may hold a secret (postconf -x expands inline tables):
+       * the buffer is wiped once copied. */
+      gboolean text = g_utf8_validate_len (out->str, out->len, NULL);
+
+      *out_stdout = text ? g_strndup (out->str, out->len) : NULL;
+      explicit_bzero (out->str, out->len);
+      if (!text)
+        {
+          g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
+                       "%s printed what is not UTF-8 text: a value it read (in main.cf, master.cf or a "
+                       "table) has bytes that are not UTF-8; write it in UTF-8", argv[0]);
+          return FALSE;
+        }
+    }
   if (out_stderr)
-    *out_stderr = g_utf8_make_valid (err->str, (gssize) err->len);
+    {
+      GString *message = g_string_new (NULL);
+
+      _smarthost_append_escaped (message, err->str, (gssize) err->len);
+      *out_stderr = g_string_free (message, FALSE);
+    }
+  if (exit_status)
+    *exit_status = g_subprocess_get_if_exited (proc) ? g_subprocess_get_exit_status (proc) : 128 + g_subprocess_get_term_sig (proc);
   return TRUE;
 }
 
@@ -499,7 +553,8 @@ _smarthost_run (const char * const  *argv,
  * With SMARTHOST_READ_NOFOLLOW a symbolic link is refused rather than
  * followed: a file of ours that points elsewhere would have us read (and
  * show, or write back) whatever it points to. With SMARTHOST_READ_TEXT the
- * file must be text: valid UTF-8 without NUL bytes. A NUL byte matters
+ * file must be text: valid UTF-8 without NUL bytes; SMARTHOST_READ_NO_NUL
+ * asks for no NUL byte only (a file we keep byte for byte). A NUL byte matters
  * most: C strings end there, so a file with one would be read, edited and
  * written back only up to it. A FIFO, a device or a directory is refused
  * without blocking (see smarthost-files.c). Errors name the file and say

@@ -14,9 +14,7 @@ meson test -C _build --print-errorlogs "$@" || status=$?
 
 if [ -z "${SMARTHOST_NO_ASAN:-}" ]; then
   echo "test: the C unit suite with AddressSanitizer and UndefinedBehaviorSanitizer (_build-asan)"
-  if [ ! -f _build-asan/build.ninja ]; then
-    meson setup _build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dwerror=true >/dev/null || exit 1
-  fi
+  bash scripts/test-build-setup.sh _build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dwerror=true || exit 1
   ninja -C _build-asan || exit 1
   # Every test of the suite "unit", and e2e-cli when it is defined (one
   # run, so that one testlog.json has them all).

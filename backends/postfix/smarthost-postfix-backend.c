@@ -233,7 +233,11 @@ check_config_directory (const char  *dir,
   return TRUE;
 }
 
-/* main.cf or master.cf, which must exist and be text. */
+/* main.cf or master.cf, which must exist and hold no NUL byte (a C
+ * string ends there, and we would write back only what comes before).
+ * Other bytes that are not UTF-8 are Postfix's business as long as we do
+ * not interpret them (a Latin-1 comment, a banner): we keep those lines
+ * byte for byte, and check_interpreted_text() refuses the others. */
 static gboolean
 read_config_file (const char  *dir,
                   const char  *path,
@@ -243,7 +247,7 @@ read_config_file (const char  *dir,
   g_autoptr(GError) local_error = NULL;
   gboolean exists = FALSE;
 
-  if (!_smarthost_read_file (path, SMARTHOST_READ_TEXT, text, &exists, &local_error))
+  if (!_smarthost_read_file (path, SMARTHOST_READ_NO_NUL, text, &exists, &local_error))
     {
       g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID, "config-directory: %s", local_error->message);
       return FALSE;
@@ -259,6 +263,75 @@ read_config_file (const char  *dir,
 
 static PfState *read_state_files (SmarthostPostfixBackend  *self,
                                   GError                  **error);
+
+/* The main.cf parameters that libsmarthost reads (for status, import or
+ * the doctor) or writes: their values must be text. */
+static gboolean
+is_interpreted_param (const char *name)
+{
+  static const char *names[] = {
+    P_RELAYHOST, P_DEFAULT_TRANSPORT, P_RELAY_TRANSPORT, "transport_maps", "relay_domains",
+    "fallback_relay", "smtp_fallback_relay", "queue_directory", "smtp_enforce_tls", "smtp_use_tls", NULL,
+  };
+  static const char *prefixes[] = { "smtp_sasl_", "smtp_tls_", "sender_dependent_", "smtp_sender_dependent_", NULL };
+
+  for (guint i = 0; names[i]; i++)
+    if (g_str_equal (name, names[i]))
+      return TRUE;
+  for (guint i = 0; prefixes[i]; i++)
+    if (g_str_has_prefix (name, prefixes[i]))
+      return TRUE;
+  return FALSE;
+}
+
+static char *
+main_text_check (const char *key,
+                 const char *line)
+{
+  return is_interpreted_param (key) ? g_strdup (key) : NULL;
+}
+
+/* master.cf: a transport of ours, or an "-o name=value" override of a
+ * parameter we interpret (the doctor and import read any service's). */
+static char *
+master_text_check (const char *key,
+                   const char *line)
+{
+  g_auto(GStrv) words = NULL;
+
+  if (g_str_has_prefix (key, TRANSPORT_PREFIX))
+    {
+      g_autofree char *name = _smarthost_escape_invalid_utf8 (key);
+      return g_strdup_printf ("the service %.*s of libsmarthost", (int) strcspn (name, "/"), name);
+    }
+  words = g_strsplit_set (line, " \t\r\v\f", 0);
+  for (guint i = 0; words[i]; i++)
+    {
+      const char *w = g_str_has_prefix (words[i], "-o") ? words[i] + 2 : words[i];
+      g_autofree char *name = g_strndup (w, strcspn (w, "="));
+
+      if (w[strlen (name)] == '=' && is_interpreted_param (name) && !g_utf8_validate (w, -1, NULL))
+        return g_strdup_printf ("-o %s", name);
+    }
+  return NULL;
+}
+
+static gboolean
+check_interpreted_text (PfState  *st,
+                        GError  **error)
+{
+  guint line = 0;
+  g_autofree char *main_what = pf_conf_find_not_utf8 (st->main, main_text_check, &line);
+  g_autofree char *master_what = main_what ? NULL : pf_conf_find_not_utf8 (st->master, master_text_check, &line);
+
+  if (main_what == NULL && master_what == NULL)
+    return TRUE;
+  g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
+               "config-directory: %s, line %u: %s has bytes that are not UTF-8; libsmarthost reads it and "
+               "needs it as text: write it in UTF-8 (comments and other parameters may stay as they are)",
+               main_what ? st->main_path : st->master_path, line, main_what ? main_what : master_what);
+  return FALSE;
+}
 
 /* The configuration as it is, read under a lock that readers share and a
  * commit holds alone, so that a read sees one commit's files and never
@@ -321,13 +394,16 @@ read_state_files (SmarthostPostfixBackend  *self,
   st->main_path = g_build_filename (st->dir, "main.cf", NULL);
   st->master_path = g_build_filename (st->dir, "master.cf", NULL);
 
-  /* main.cf and master.cf must be text: a NUL byte would end what we
-   * edit and write back. Our own maps must be files of their own. */
+  /* main.cf and master.cf must hold no NUL byte, which would end what
+   * we edit and write back. Our own maps must be text, and files of their
+   * own. */
   if (!read_config_file (st->dir, st->main_path, &st->main_text, error) ||
       !read_config_file (st->dir, st->master_path, &st->master_text, error))
     return NULL;
   st->main = pf_conf_parse (PF_CONF_MAIN, st->main_text);
   st->master = pf_conf_parse (PF_CONF_MASTER, st->master_text);
+  if (!check_interpreted_text (st, error))
+    return NULL;
 
   for (guint i = 0; i < 3; i++)
     {
@@ -871,9 +947,11 @@ validate_step (gpointer       user_data,
         }
     }
 
-  g_clear_pointer (&out, g_free);
   g_clear_pointer (&err, g_free);
-  if (!_smarthost_run (argv_m, cancellable, &status, &out, &err, error))
+  /* What postconf -M prints is master.cf's services, which may hold bytes
+   * that are not UTF-8 (arguments of a pipe service we keep as they are):
+   * only its verdict matters. */
+  if (!_smarthost_run (argv_m, cancellable, &status, NULL, &err, error))
     return g_prefix_error (error, "validate: "), FALSE;
   if (status != 0 || strstr (err, "fatal") != NULL)
     {

@@ -341,6 +341,44 @@ pf_conf_get (PfConf     *conf,
   return conf->kind == PF_CONF_MAIN ? c->value : c->text;
 }
 
+/* Lines we keep byte for byte may be in any encoding (Postfix reads
+ * bytes); what we interpret must be text. Returns what @check says of the
+ * first line of an entry (comments inside it skipped) that is not UTF-8
+ * and that @check cares about, with its line number in @line; NULL if
+ * there is none. */
+char *
+pf_conf_find_not_utf8 (PfConf          *conf,
+                       PfConfTextCheck  check,
+                       guint           *line)
+{
+  for (guint i = 0; i < conf->chunks->len; i++)
+    {
+      Chunk *c = g_ptr_array_index (conf->chunks, i);
+      const char *p;
+      guint lineno;
+
+      if (c->key == NULL || c->orig == NULL || g_utf8_validate (c->orig, -1, NULL))
+        continue;
+      for (p = c->orig, lineno = c->line; *p; lineno++)
+        {
+          gsize len = strcspn (p, "\n");
+          g_autofree char *text = g_strndup (p, len);
+
+          p += len + (p[len] == '\n');
+          if (!is_blank_or_comment (text) && !g_utf8_validate (text, -1, NULL))
+            {
+              char *what = check (c->key, text);
+              if (what != NULL)
+                {
+                  *line = lineno;
+                  return what;
+                }
+            }
+        }
+    }
+  return NULL;
+}
+
 guint
 pf_conf_count (PfConf     *conf,
                const char *key)

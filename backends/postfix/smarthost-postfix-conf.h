@@ -23,6 +23,13 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (PfConf, pf_conf_free)
 char       *pf_conf_to_string    (PfConf      *conf);
 const char *pf_conf_get          (PfConf      *conf,
                                   const char  *key);
+/* Says what a line of the entry @key that is not UTF-8 holds that the
+ * caller interprets (a newly allocated description), or NULL. */
+typedef char *(*PfConfTextCheck) (const char *key,
+                                  const char *line);
+char       *pf_conf_find_not_utf8 (PfConf          *conf,
+                                   PfConfTextCheck  check,
+                                   guint           *line);
 guint       pf_conf_count        (PfConf      *conf,
                                   const char  *key);
 gboolean    pf_conf_is_managed   (PfConf      *conf,

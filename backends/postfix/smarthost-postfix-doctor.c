@@ -5,8 +5,10 @@
 #include "config.h"
 
 #include <netdb.h>
+#include <pwd.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "smarthost-error.h"
 #include "smarthost-finding.h"
@@ -19,8 +21,8 @@
  * The diagnosis only reads: main.cf and master.cf as text, effective
  * values with "postconf -x -h", map entries with "postmap -s" (in memory
  * only: a SASL map holds passwords, and nothing of a map's values goes into
- * a finding), file modes and times with stat(), and host names with GIO's
- * resolver. It covers both our own settings and those made by hand, since
+ * a finding), owners, modes and times with lstat() and stat(), and host
+ * names with GIO's resolver. It covers both our own settings and those made by hand, since
  * both decide where mail goes.
  *
  * SASL mechanisms: Postfix's SMTP client uses Cyrus SASL, whose mechanisms
@@ -126,11 +128,18 @@ add (Doctor            *doc,
 {
   va_list args;
   g_autofree char *message = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *fix_text = NULL;
 
   va_start (args, format);
   message = g_strdup_vprintf (format, args);
   va_end (args);
-  g_ptr_array_add (doc->findings, smarthost_finding_new (severity, code, message, fix));
+  /* A finding may quote a line that main.cf or master.cf keeps in
+   * another encoding (a duplicate parameter we do not read); it is shown
+   * as text, with the bytes that are not UTF-8 escaped. */
+  text = _smarthost_escape_invalid_utf8 (message);
+  fix_text = _smarthost_escape_invalid_utf8 (fix);
+  g_ptr_array_add (doc->findings, smarthost_finding_new (severity, code, text, fix_text));
 }
 
 /* --- lookup table specifications --------------------------------------- */
@@ -546,6 +555,155 @@ password_maps (Doctor *doc)
   return specs;
 }
 
+/* --- who may change the configuration, and read our passwords ---------- */
+
+/* Whoever can change main.cf or master.cf runs commands as root (a pipe
+ * transport in master.cf) and reads every password, so, as "postfix check"
+ * wants, they belong to root and no group or other user may write them or
+ * their directory. The user running us is accepted too: a configuration
+ * directory that is not the system's (a test's, an unprivileged
+ * instance's) belongs to whoever set it up. lstat(), because a link is a
+ * finding of its own, and the file it points to is what Postfix reads. */
+static gboolean
+owner_trusted (uid_t uid)
+{
+  return uid == 0 || uid == geteuid ();
+}
+
+/* "user NAME (uid N)", or "uid N" for a user /etc/passwd does not know
+ * (or whose name is not UTF-8: a finding is shown as text). */
+static char *
+describe_owner (uid_t uid)
+{
+  struct passwd pw, *found = NULL;
+  char buf[4096];
+
+  if (getpwuid_r (uid, &pw, buf, sizeof buf, &found) == 0 && found != NULL &&
+      g_utf8_validate (found->pw_name, -1, NULL))
+    return g_strdup_printf ("user %s (uid %u)", found->pw_name, (unsigned) uid);
+  return g_strdup_printf ("uid %u", (unsigned) uid);
+}
+
+static void
+check_config_owner_and_mode (Doctor            *doc,
+                             const char        *path,
+                             const struct stat *sb,
+                             gboolean           is_dir)
+{
+  if (!owner_trusted (sb->st_uid))
+    {
+      g_autofree char *owner = describe_owner (sb->st_uid);
+      g_autofree char *fix = g_strdup_printf ("chown root:root %s", path);
+
+      add (doc, SMARTHOST_SEVERITY_ERROR, "config-owner", fix,
+           "%s belongs to %s, not root: that user can %s, and so run commands as root and read the "
+           "relay passwords", path, owner,
+           is_dir ? "replace main.cf and master.cf" : "change what Postfix runs");
+    }
+  if (sb->st_mode & (S_IWGRP | S_IWOTH))
+    {
+      g_autofree char *fix = g_strdup_printf ("chmod go-w %s", path);
+
+      add (doc, SMARTHOST_SEVERITY_ERROR, "config-writable", fix,
+           "%s is writable by %s (mode %04o): they can %s, and so run commands as root and read the "
+           "relay passwords", path, (sb->st_mode & S_IWOTH) ? "every user" : "its group",
+           (unsigned) (sb->st_mode & 07777),
+           is_dir ? "replace main.cf and master.cf" : "change what Postfix runs");
+    }
+}
+
+static void
+check_config_file (Doctor     *doc,
+                   const char *path)
+{
+  struct stat sb;
+
+  if (lstat (path, &sb) != 0)
+    return;
+  if (S_ISLNK (sb.st_mode))
+    {
+      g_autofree char *fix = g_strdup_printf ("Replace the link by the file it points to: "
+                                              "cp --remove-destination \"$(readlink -f %s)\" %s",
+                                              path, path);
+
+      add (doc, SMARTHOST_SEVERITY_ERROR, "config-symlink", fix,
+           "%s is a symbolic link: libsmarthost will not change main.cf or master.cf through one "
+           "(its commit would replace the link, not the file Postfix reads), so every change is refused",
+           path);
+      /* What Postfix reads is the file it points to. */
+      if (stat (path, &sb) != 0)
+        return;
+    }
+  if (S_ISREG (sb.st_mode))
+    check_config_owner_and_mode (doc, path, &sb, FALSE);
+}
+
+/* Our folder and our password maps (with their .db) are root's alone:
+ * 0700 and 0600, as commits make them. */
+static void
+check_own_secret (Doctor     *doc,
+                  const char *path,
+                  gboolean    is_dir)
+{
+  struct stat sb;
+
+  /* Not there yet, or a folder we may not look into (not root): nothing to
+   * say. A map that is a link is refused by every read already. */
+  if (lstat (path, &sb) != 0 || !(is_dir ? S_ISDIR (sb.st_mode) : S_ISREG (sb.st_mode)))
+    return;
+  if (!owner_trusted (sb.st_uid))
+    {
+      g_autofree char *owner = describe_owner (sb.st_uid);
+      g_autofree char *fix = g_strdup_printf ("chown %sroot:root %s && chmod %s %s", is_dir ? "-R " : "",
+                                              path, is_dir ? "700" : "600", path);
+
+      add (doc, SMARTHOST_SEVERITY_ERROR, "secrets-owner", fix,
+           "%s belongs to %s, not root: that user can read and change the relay passwords%s", path, owner,
+           is_dir ? " kept in it" : " in it");
+    }
+  if (sb.st_mode & (S_IRWXG | S_IRWXO))
+    {
+      g_autofree char *fix = g_strdup_printf ("chmod %s %s", is_dir ? "700" : "600", path);
+
+      add (doc, SMARTHOST_SEVERITY_ERROR, "secrets-exposed", fix,
+           "%s holds relay passwords and is open to %s (mode %04o, where libsmarthost makes it %s)",
+           path, (sb.st_mode & S_IRWXO) ? "every user" : "its group",
+           (unsigned) (sb.st_mode & 07777), is_dir ? "0700" : "0600");
+    }
+}
+
+static void
+check_files (Doctor *doc)
+{
+  static const char *secret_maps[] = { MAP_SENDER_PASSWD, MAP_SENDER_PASSWD ".db",
+                                       MAP_SERVER_PASSWD, MAP_SERVER_PASSWD ".db" };
+  struct stat sb;
+
+  /* The directory itself may be a link (/etc/postfix to elsewhere): what
+   * matters is the folder it leads to. */
+  if (stat (doc->st->dir, &sb) == 0)
+    check_config_owner_and_mode (doc, doc->st->dir, &sb, TRUE);
+  check_config_file (doc, doc->st->main_path);
+  check_config_file (doc, doc->st->master_path);
+
+  check_own_secret (doc, doc->st->own_dir, TRUE);
+  for (guint i = 0; i < G_N_ELEMENTS (secret_maps); i++)
+    {
+      g_autofree char *path = g_build_filename (doc->st->own_dir, secret_maps[i], NULL);
+      check_own_secret (doc, path, FALSE);
+    }
+}
+
+/* Whether @path is in our folder, whose files check_files() looks at. */
+static gboolean
+is_own_file (Doctor     *doc,
+             const char *path)
+{
+  gsize n = strlen (doc->st->own_dir);
+
+  return strncmp (path, doc->st->own_dir, n) == 0 && path[n] == '/';
+}
+
 static void
 check_readable (Doctor     *doc,
                 const char *path)
@@ -553,6 +711,9 @@ check_readable (Doctor     *doc,
   struct stat sb;
   g_autofree char *fix = NULL;
 
+  /* Ours are errors of their own (secrets-exposed). */
+  if (is_own_file (doc, path))
+    return;
   if (stat (path, &sb) != 0 || !S_ISREG (sb.st_mode) || (sb.st_mode & S_IROTH) == 0)
     return;
   fix = g_strdup_printf ("chown root %s && chmod 600 %s", path, path);
@@ -1478,6 +1639,7 @@ pf_diagnose (SmarthostBackend  *backend,
          "finished, Postfix may read a mix of old and new files, and what follows is about that mix",
          journal);
 
+  check_files (&doc);
   check_duplicates (&doc);
   check_sasl_mechanisms (&doc);
   check_secrets (&doc);

@@ -178,8 +178,10 @@ class TestDoctor(ConfTestCase):
         os.chmod(ours, 0o644)
         findings = self.doctor()
         readable = sorted(f["message"].split()[0] for f in findings if f["code"] == "secrets-readable")
-        self.assertEqual(readable, sorted([sasl, sasl + ".db", ours]), findings)
+        self.assertEqual(readable, sorted([sasl, sasl + ".db"]), findings)
         self.assertTrue(all(f["severity"] == "warning" for f in findings if f["code"] == "secrets-readable"))
+        # Our own map is an error of its own (TestFileOwnersAndModes).
+        self.assertEqual(self.the(findings, "secrets-exposed")["message"].split()[0], ours)
 
     def test_map_not_built_and_stale(self):
         sasl = self.write_map("sasl_passwd", ["[127.0.0.1]:587 srvuser:x"], postmap=False)
@@ -275,6 +277,108 @@ class TestDoctor(ConfTestCase):
     def test_bad_config_dir(self):
         proc = self.ctl("--config-dir", os.path.join(self.tmp, "nope"), "doctor", expect=2)
         self.assertIn("main.cf", proc.stderr)
+
+
+class TestFileOwnersAndModes(ConfTestCase):
+    """Who may change main.cf, master.cf and their folder, and read our
+    password maps: root (or the user running us) alone."""
+
+    def assertError(self, findings, code, path, fix):
+        got = [f for f in findings if f["code"] == code and f["message"].split()[0] == path]
+        self.assertEqual(len(got), 1, findings)
+        self.assertEqual(got[0]["severity"], "error")
+        self.assertIn(fix, got[0]["fix"])
+        return got[0]
+
+    def throwaway_user(self):
+        """A system user that exists for this test only."""
+        name = "smarthost-t-" + uuid.uuid4().hex[:8]
+        subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name],
+                       check=True, capture_output=True)
+        self.addCleanup(subprocess.run, ["userdel", name], capture_output=True)
+        return name
+
+    def set_domain_with_password(self):
+        self.ctl("--no-reload", "set-domain", "a.example", "127.0.0.1", "--no-verify-certificate",
+                 "--user", "usera", "--password-file", self.secret_files["usera"], expect=0)
+        self.assertEqual(self.doctor(), [])
+
+    def test_writable_by_others(self):
+        os.chmod(self.path("main.cf"), 0o666)
+        os.chmod(self.path("master.cf"), 0o664)
+        findings = self.doctor()
+        f = self.assertError(findings, "config-writable", self.path("main.cf"), "chmod go-w " + self.path("main.cf"))
+        self.assertIn("every user (mode 0666)", f["message"])
+        f = self.assertError(findings, "config-writable", self.path("master.cf"), "chmod go-w")
+        self.assertIn("its group (mode 0664)", f["message"])
+        os.chmod(self.path("main.cf"), 0o644)
+        os.chmod(self.path("master.cf"), 0o644)
+        for mode in (0o777, 0o775, 0o1777):
+            os.chmod(self.conf, mode)
+            self.assertError(self.doctor(), "config-writable", self.conf, "chmod go-w " + self.conf)
+        os.chmod(self.conf, 0o755)
+        self.assertEqual(self.doctor(), [])
+
+    def test_symbolic_link(self):
+        for name in ("main.cf", "master.cf"):
+            real = os.path.join(self.tmp, "real-" + name)
+            os.rename(self.path(name), real)
+            os.symlink(real, self.path(name))
+            f = self.assertError(self.doctor(), "config-symlink", self.path(name), "Replace the link")
+            self.assertIn("readlink -f %s" % self.path(name), f["fix"])
+            # What it points to is checked too.
+            os.chmod(real, 0o646)
+            self.assertError(self.doctor(), "config-writable", self.path(name), "chmod go-w")
+            os.chmod(real, 0o644)
+            os.unlink(self.path(name))
+            os.rename(real, self.path(name))
+        self.assertEqual(self.doctor(), [])
+
+    def test_our_secrets_open_to_others(self):
+        self.set_domain_with_password()
+        own = self.path("smarthost")
+        for name, mode in (("sender_passwd", 0o640), ("sender_passwd.db", 0o604)):
+            path = os.path.join(own, name)
+            os.chmod(path, mode)
+            f = self.assertError(self.doctor(), "secrets-exposed", path, "chmod 600 " + path)
+            self.assertIn("mode %04o" % mode, f["message"])
+            self.assertNotIn("secrets-readable", self.codes(self.doctor()))
+            os.chmod(path, 0o600)
+        for mode in (0o750, 0o701, 0o755):
+            os.chmod(own, mode)
+            self.assertError(self.doctor(), "secrets-exposed", own, "chmod 700 " + own)
+        os.chmod(own, 0o700)
+        # The server's map as well.
+        self.ctl("--no-reload", "set-server", "127.0.0.1", "--no-verify-certificate", "--user", "srvuser",
+                 "--password-file", self.secret_files["srvuser"], expect=0)
+        server = os.path.join(own, "server_passwd")
+        os.chmod(server, 0o666)
+        self.assertError(self.doctor(), "secrets-exposed", server, "chmod 600")
+        os.chmod(server, 0o600)
+        self.assertEqual(self.doctor(), [])
+
+    def test_owned_by_another_user(self):
+        self.set_domain_with_password()
+        user = self.throwaway_user()
+        own = self.path("smarthost")
+        paths = [self.conf, self.path("main.cf"), self.path("master.cf"), own,
+                 os.path.join(own, "sender_passwd"), os.path.join(own, "sender_passwd.db")]
+        for path in paths:
+            shutil.chown(path, user=user)
+        try:
+            findings = self.doctor()
+            for path in paths[:3]:
+                f = self.assertError(findings, "config-owner", path, "chown root:root " + path)
+                self.assertIn("belongs to user %s (uid " % user, f["message"])
+            self.assertError(findings, "secrets-owner", own, "chown -R root:root " + own)
+            for path in paths[4:]:
+                f = self.assertError(findings, "secrets-owner", path, "chown root:root %s && chmod 600" % path)
+                self.assertIn(user, f["message"])
+            self.assertEqual(len(findings), 6, findings)
+        finally:
+            for path in paths:
+                shutil.chown(path, user="root")
+        self.assertEqual(self.doctor(), [])
 
 
 class TestImport(ConfTestCase):

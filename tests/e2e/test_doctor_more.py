@@ -319,6 +319,98 @@ class TestPort465(ConfTestCase):
         self.assertEqual(snapshot(self.conf), before)
 
 
+class TestBytesNotUtf8(ConfTestCase):
+    """Postfix reads main.cf and master.cf as bytes: a Latin-1 comment or
+    a value libsmarthost does not read is kept byte for byte, and shown
+    (diffs, findings) as valid UTF-8 with the byte escaped; a value it reads
+    that is not UTF-8 is a clear error (issue 10)."""
+
+    COMMENT = b"# Caf\xe9 au lait: a comment in Latin-1.\n"
+    BANNER = b"smtpd_banner = $myhostname ESMTP caf\xe9\n"
+    SERVICE = b"latin1    unix  -       n       n       -       -       pipe\n  flags=R user=nobody argv=/bin/echo caf\xe9\n"
+
+    def write_bytes(self, name, data):
+        with open(self.path(name), "wb") as f:
+            f.write(data)
+        cool_down(self.path("main.cf"), self.path("master.cf"))
+
+    def read_bytes(self, name):
+        with open(self.path(name), "rb") as f:
+            return f.read()
+
+    def run_bytes(self, *args):
+        """smarthostctl's output, which must be UTF-8 (decoded strictly)."""
+        proc = subprocess.run([SMARTHOSTCTL, "--config-dir", self.conf] + list(args), capture_output=True,
+                              timeout=120)
+        return proc.returncode, proc.stdout.decode("utf-8"), proc.stderr.decode("utf-8")
+
+    def setUp(self):
+        super().setUp()
+        self.main = self.COMMENT + MAIN_CF.encode() + self.BANNER
+        self.master = self.read_bytes("master.cf") + self.SERVICE
+        self.write_bytes("main.cf", self.main)
+        self.write_bytes("master.cf", self.master)
+
+    def test_kept_byte_for_byte_and_shown_as_text(self):
+        code, out, err = self.run_bytes("status")
+        self.assertEqual(code, 0, err)
+        self.assertIn("none", out)
+
+        before = snapshot(self.tmp)
+        code, out, err = self.run_bytes("--dry-run", "set-server", "smtp.example.com")
+        self.assertEqual(code, 0, err)
+        # The banner is context of the change, its byte escaped.
+        self.assertIn(" smtpd_banner = $myhostname ESMTP caf\\xE9\n", out)
+        self.assertIn("+relayhost = [smtp.example.com]:587", out)
+        self.assertEqual(snapshot(self.tmp), before, "a dry run changed something")
+
+        # The binding hands the same preview on as a Python str.
+        script = ("import sys, gi\ngi.require_version('Smarthost', '1.0')\n"
+                  "from gi.repository import Smarthost\n"
+                  "b = Smarthost.PostfixBackend(config_directory=sys.argv[1])\n"
+                  "tx = b.begin()\ntx.set_server(Smarthost.Relay.new('smtp.example.com'))\n"
+                  "print(tx.preview(None))\n")
+        proc = subprocess.run(["/usr/bin/python3", "-c", script, self.conf], capture_output=True, timeout=120)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertIn(" smtpd_banner = $myhostname ESMTP caf\\xE9\n", proc.stdout.decode("utf-8"))
+
+        code, out, err = self.run_bytes("--no-reload", "set-server", "smtp.example.com")
+        self.assertEqual(code, 0, err)
+        written = self.read_bytes("main.cf")
+        self.assertTrue(written.startswith(self.main), written)
+        self.assertIn(b"\nrelayhost = [smtp.example.com]:587\n", written)
+        self.assertTrue(self.read_bytes("master.cf").startswith(self.master))
+        # Postfix reads both files as before.
+        for args in (["-h", "smtpd_banner"], ["-M", "latin1/unix"]):
+            proc = subprocess.run(["postconf", "-c", self.conf] + args, capture_output=True, timeout=60)
+            self.assertEqual(proc.returncode, 0, proc.stderr)
+            self.assertIn(b"caf\xe9", proc.stdout)
+        code, out, err = self.run_bytes("status")
+        self.assertEqual(code, 0, err)
+        self.assertIn("smtp.example.com", out)
+        code, out, err = self.run_bytes("--no-reload", "unset-server")
+        self.assertEqual(code, 0, err)
+        self.assertEqual(self.read_bytes("main.cf"), self.main)
+
+    def test_doctor_quotes_it_as_text(self):
+        self.write_bytes("main.cf", self.main + self.BANNER)
+        code, out, err = self.run_bytes("--json", "doctor")
+        self.assertIn(code, (0, 1), err)
+        dup = self.the(json.loads(out)["findings"], "duplicate-parameter")
+        self.assertIn("smtpd_banner = $myhostname ESMTP caf\\xE9", dup["message"])
+
+    def test_a_value_libsmarthost_reads_must_be_utf8(self):
+        line = self.main.count(b"\n") + 1
+        self.write_bytes("main.cf", self.main + b"relayhost = [caf\xe9.example]:587\n")
+        before = snapshot(self.tmp)
+        for args in (["status"], ["--dry-run", "set-server", "smtp.example.com"],
+                     ["--no-reload", "set-server", "smtp.example.com"], ["doctor"]):
+            code, out, err = self.run_bytes(*args)
+            self.assertEqual(code, 2, (args, out, err))
+            self.assertIn("%s, line %d: relayhost has bytes that are not UTF-8" % (self.path("main.cf"), line), err)
+        self.assertEqual(snapshot(self.tmp), before)
+
+
 class TestDoctorOnlyReads(ConfTestCase):
     def test_new_checks_change_nothing(self):
         policy = self.write_map("tls_policy", ["[127.0.0.1]:587 secure"], mode=0o644)

@@ -8,8 +8,9 @@
  * Properties: _smarthost_unified_diff is "" exactly when the texts are
  * equal; otherwise it has the two header lines and well-formed hunks
  * ("@@ -a,b +c,d @@" whose counts match their lines, in increasing
- * order, not overlapping), and applying it to the old text gives the new
- * text byte for byte ("\ No newline at end of file" included).
+ * order, not overlapping), it is UTF-8, and applying it to the old text
+ * gives the new text byte for byte ("\ No newline at end of file"
+ * included), both as shown: bytes that are not UTF-8 written as \xNN.
  *
  * Built by run-fuzz.sh with clang -fsanitize=fuzzer,address,undefined.
  *
@@ -119,6 +120,8 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
   g_autofree char *new = NULL;
   g_autofree char *diff = NULL;
   g_autofree char *applied = NULL;
+  g_autofree char *old_shown = NULL;
+  g_autofree char *new_shown = NULL;
   const char *second;
 
   memcpy (copy, data, size);
@@ -151,7 +154,12 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
       return 0;
     }
   CHECK (*diff != '\0', "different texts, empty diff\n");
-  applied = apply (old, diff);
-  CHECK (strcmp (applied, new) == 0, "the diff applied to old does not give new\n--- diff:\n%s", diff);
+  /* The diff is shown (and handed to bindings as utf8): bytes that are not
+   * UTF-8 appear as \xNN, so it applies to the texts as shown. */
+  CHECK (g_utf8_validate (diff, -1, NULL), "the diff is not UTF-8\n");
+  old_shown = _smarthost_escape_invalid_utf8 (old);
+  new_shown = _smarthost_escape_invalid_utf8 (new);
+  applied = apply (old_shown, diff);
+  CHECK (strcmp (applied, new_shown) == 0, "the diff applied to old does not give new\n--- diff:\n%s", diff);
   return 0;
 }

@@ -86,6 +86,8 @@ char     *_smarthost_plan_find_interrupted  (const char    *directory,
                                              guint          lock_timeout,
                                              GCancellable  *cancellable,
                                              GError       **error);
+gboolean  _smarthost_plan_journal_is_trusted (const char  *path,
+                                              GError     **error);
 gboolean  _smarthost_plan_recover           (const char    *directory,
                                              gboolean       locked,
                                              guint          lock_timeout,

@@ -737,6 +737,61 @@ journal_path_inside (const char *dir,
   return TRUE;
 }
 
+static gboolean journal_directory_is_trusted (const char  *directory,
+                                              GError     **error);
+
+/* Opens a journal if it can be trusted: a regular file of the running
+ * user that no one else may write. */
+static int
+open_journal (const char  *path,
+              struct stat *st,
+              GError     **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  int fd = _smarthost_open_regular (path, TRUE, st, NULL, &local_error);
+
+  if (fd < 0)
+    {
+      g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
+                   "recover: %s; it was left alone", local_error->message);
+      return -1;
+    }
+  if (st->st_uid != geteuid () || (st->st_mode & 022) != 0)
+    {
+      close (fd);
+      g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
+                   "recover: %s is not a journal of ours (it belongs to another user, or others may "
+                   "write it), so it is not trusted and was left alone; if no commit of yours was "
+                   "interrupted, another user planted it: remove it and find out who", path);
+      return -1;
+    }
+  return fd;
+}
+
+/*
+ * _smarthost_plan_journal_is_trusted:
+ * @path: a journal, as _smarthost_plan_find_interrupted() names it
+ *
+ * Tells whether recovery would trust @path (for the doctor, which reports
+ * an untrusted journal differently from an interrupted commit).
+ */
+gboolean
+_smarthost_plan_journal_is_trusted (const char  *path,
+                                    GError     **error)
+{
+  g_autofree char *dir = g_path_get_dirname (path);
+  struct stat st;
+  int fd;
+
+  if (!journal_directory_is_trusted (dir, error))
+    return FALSE;
+  fd = open_journal (path, &st, error);
+  if (fd < 0)
+    return FALSE;
+  close (fd);
+  return TRUE;
+}
+
 static Journal *
 journal_load (const char  *path,
               GError     **error)
@@ -753,23 +808,10 @@ journal_load (const char  *path,
    * another user, it would tell us which files to move over main.cf. */
   {
     struct stat st;
-    int fd = _smarthost_open_regular (path, TRUE, &st, NULL, &local_error);
+    int fd = open_journal (path, &st, error);
 
     if (fd < 0)
-      {
-        g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
-                     "recover: %s; it was left alone", local_error->message);
-        return NULL;
-      }
-    if (st.st_uid != geteuid () || (st.st_mode & 022) != 0)
-      {
-        close (fd);
-        g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
-                     "recover: %s is not a journal of ours (it belongs to another user, or others may "
-                     "write it), so it is not trusted and was left alone; if no commit of yours was "
-                     "interrupted, another user planted it: remove it and find out who", path);
-        return NULL;
-      }
+      return NULL;
     if (!_smarthost_read_fd (fd, path, (gsize) st.st_size, SMARTHOST_READ_JOURNAL_LIMIT, &text, NULL, &local_error))
       {
         close (fd);

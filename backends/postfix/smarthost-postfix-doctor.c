@@ -682,7 +682,18 @@ check_files (Doctor *doc)
   /* The directory itself may be a link (/etc/postfix to elsewhere): what
    * matters is the folder it leads to. */
   if (stat (doc->st->dir, &sb) == 0)
-    check_config_owner_and_mode (doc, doc->st->dir, &sb, TRUE);
+    {
+      g_autoptr(GError) trust_error = NULL;
+
+      check_config_owner_and_mode (doc, doc->st->dir, &sb, TRUE);
+      /* The directories above it matter as much: whoever can rename one
+       * can put a tree of theirs in its place. Commits refuse then. */
+      if (owner_trusted (sb.st_uid) && !(sb.st_mode & (S_IWGRP | S_IWOTH)) &&
+          !_smarthost_check_trusted_directory (doc->st->dir, "the configuration directory", &trust_error))
+        add (doc, SMARTHOST_SEVERITY_ERROR, "config-parent",
+             "Make every directory above it root's and writable by root alone, or move the configuration",
+             "%s; every change is refused", trust_error->message);
+    }
   check_config_file (doc, doc->st->main_path);
   check_config_file (doc, doc->st->master_path);
 
@@ -1597,6 +1608,7 @@ pf_diagnose (SmarthostBackend  *backend,
   g_autoptr(GPtrArray) routes = NULL;
   g_autoptr(GError) local_error = NULL;
   g_autofree char *journal = NULL;
+  g_autoptr(GError) trust_error = NULL;
   g_autofree char *dir = NULL;
   g_auto(PfSecretStrv) values = NULL;
   guint lock_timeout = SMARTHOST_LOCK_DEFAULT_TIMEOUT;
@@ -1626,7 +1638,12 @@ pf_diagnose (SmarthostBackend  *backend,
   doc.findings = findings;
   doc.cancellable = cancellable;
 
-  if (journal != NULL && g_str_has_suffix (journal, ".committed"))
+  if (journal != NULL && !_smarthost_plan_journal_is_trusted (journal, &trust_error))
+    add (&doc, SMARTHOST_SEVERITY_ERROR, "untrusted-journal",
+         "find out who put it there; if no commit of root's was interrupted, remove it, and make the "
+         "directory root's and writable by root alone",
+         "%s: every read and change through libsmarthost refuses to go on until it is gone", trust_error->message);
+  else if (journal != NULL && g_str_has_suffix (journal, ".committed"))
     add (&doc, SMARTHOST_SEVERITY_WARNING, "interrupted-commit",
          "run `smarthostctl status` (any read or change through libsmarthost removes them)",
          "a commit was interrupted (killed, or the machine lost power) after its commit point: the new files "

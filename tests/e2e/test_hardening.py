@@ -12,7 +12,7 @@ Needs root and Postfix's tools (postconf, postmap), no running Postfix.
 """
 
 import contextlib
-import fcntl
+import json
 import os
 import pwd
 import random
@@ -95,6 +95,12 @@ class Hardening(unittest.TestCase):
             self.assertNotIn(word, err)
         return proc.returncode, out, err
 
+    def doctor_errors(self, conf=None):
+        """The codes of the doctor's error findings for the setup."""
+        code, out, err = self.ctl("--json", "doctor", conf=conf)
+        self.assertIn(code, (0, 1), err)
+        return {f["code"] for f in json.loads(out)["findings"] if f["severity"] == "error"}
+
     def relay(self, *extra):
         return ["smtp.example.net", "--user", "u", "--password-file", self.secret_file] + list(extra)
 
@@ -127,9 +133,10 @@ class Hardening(unittest.TestCase):
             self.assertTrue("main.cf" in err or "master.cf" in err, err)
         for name in ("main.cf", "master.cf"):
             self.assertTrue(os.path.islink(self.path(name)))
-        # Reading through the link still works.
+        # Reading through the link still works; the doctor says what is wrong.
         code, out, err = self.ctl("status")
         self.assertEqual(code, 0, err)
+        self.assertIn("config-symlink", self.doctor_errors())
 
     def test_symlinked_master_cf_alone(self):
         real = os.path.join(self.tmp, "real-master.cf")
@@ -161,17 +168,20 @@ class Hardening(unittest.TestCase):
             os.chown(self.path("smarthost"), user.pw_uid, user.pw_gid)
             err = self.assert_refused(["set-server"] + self.relay(), ("smarthost", user.pw_name, "chown root:root"))
             self.assertEqual(os.listdir(self.path("smarthost")), [])
+            self.assertIn("secrets-owner", self.doctor_errors())
 
     def test_config_directory_writable_by_others_is_refused(self):
         os.chmod(self.conf, 0o777)
         err = self.assert_refused(["set-server"] + self.relay(), ("configuration directory", "writable by others"))
         self.assertNotIn("smarthost", os.listdir(self.conf))
+        self.assertIn("config-writable", self.doctor_errors())
         os.chmod(self.conf, 0o755)
 
     def test_config_directory_owned_by_another_user_is_refused(self):
         with throwaway_user() as user:
             os.chown(self.conf, user.pw_uid, user.pw_gid)
             self.assert_refused(["set-server"] + self.relay(), ("configuration directory", user.pw_name))
+            self.assertIn("config-owner", self.doctor_errors())
 
     def test_config_directory_inside_a_directory_of_another_user_is_refused(self):
         with throwaway_user() as user:
@@ -184,6 +194,7 @@ class Hardening(unittest.TestCase):
             self.assertEqual(code, 1, err)
             self.assertIn(outer, err)
             self.assertFalse(os.path.exists(os.path.join(conf, "smarthost")))
+            self.assertIn("config-parent", self.doctor_errors(conf=conf))
 
     # --- 3. no other user can block commits and reads -------------------------
 
@@ -262,6 +273,8 @@ class Hardening(unittest.TestCase):
         self.assertIn("not trusted", err)
         self.assertEqual(self.read("main.cf"), main_before)
         self.assertTrue(os.path.exists(journal))
+        self.assertTrue({"config-writable", "untrusted-journal"} <= self.doctor_errors())
+        self.assertEqual(self.read("main.cf"), main_before)
         os.chmod(self.conf, 0o755)
 
     def test_journal_of_another_user_is_left_alone(self):
@@ -274,6 +287,7 @@ class Hardening(unittest.TestCase):
                 self.assertEqual(code, 1, err)
                 self.assertIn("not a journal of ours", err)
             self.assertEqual(self.read("main.cf"), main_before)
+            self.assertIn("untrusted-journal", self.doctor_errors())
             self.assertTrue(os.path.exists(journal))
 
     def test_backup_of_another_user_is_not_restored(self):

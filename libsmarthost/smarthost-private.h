@@ -25,6 +25,9 @@ gboolean  _smarthost_set_str          (char       **str_ptr,
 void      _smarthost_secret_free      (char        *secret);
 char     *_smarthost_redact           (const char  *text,
                                        GPtrArray   *secrets);
+/* Anything quoted from input in a message: quoted, escaped and cut short. */
+char     *_smarthost_quote            (const char  *untrusted,
+                                       gssize       len);
 
 /* Relays */
 void      _smarthost_relay_mark_password_set (SmarthostRelay *self);

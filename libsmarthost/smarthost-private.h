@@ -28,6 +28,10 @@ char     *_smarthost_redact           (const char  *text,
 /* Anything quoted from input in a message: quoted, escaped and cut short. */
 char     *_smarthost_quote            (const char  *untrusted,
                                        gssize       len);
+char     *_smarthost_quote_path       (const char  *path);
+char     *_smarthost_quote_full       (const char  *untrusted,
+                                       gssize       len,
+                                       guint        max_chars);
 
 /* Relays */
 void      _smarthost_relay_mark_password_set (SmarthostRelay *self);

@@ -31,11 +31,16 @@
  *  - and cuts it after QUOTE_MAX_CHARS characters, saying how many bytes it
  *    left out.
  *
+ * A file name is said at the end of its path, which QUOTE_MAX_CHARS would
+ * often cut off: _smarthost_quote_path() allows QUOTE_PATH_MAX_CHARS.
+ *
  * The result is short, valid UTF-8 and prints as one line.
  */
 
 /* Enough for a domain, a host or a line of main.cf to be recognised. */
 #define QUOTE_MAX_CHARS 64
+/* Enough for any path a server really has. */
+#define QUOTE_PATH_MAX_CHARS 256
 
 static gboolean
 unichar_is_shown (gunichar c)
@@ -58,19 +63,21 @@ unichar_is_shown (gunichar c)
 }
 
 /*
- * _smarthost_quote:
+ * _smarthost_quote_full:
  * @untrusted: (nullable): text from input, not necessarily UTF-8
  * @len: its length in bytes, or -1 if it ends with a NUL byte
+ * @max_chars: how many characters to show at most
  *
- * Quotes @untrusted for an error message: in double quotes, escaped and cut
- * to at most 64 characters (see the notes above). Never give it a password.
+ * Quotes @untrusted as _smarthost_quote() does, cut after @max_chars
+ * characters: for a message of another program that quotes input (a line of
+ * postconf's), which needs more room to be understood.
  *
- * Returns: (transfer full): the quoted text, valid UTF-8 without control
- *   characters
+ * Returns: (transfer full): the quoted text
  */
 char *
-_smarthost_quote (const char *untrusted,
-                  gssize      len)
+_smarthost_quote_full (const char *untrusted,
+                       gssize      len,
+                       guint       max_chars)
 {
   GString *out;
   const char *p, *end;
@@ -82,9 +89,9 @@ _smarthost_quote (const char *untrusted,
     len = strlen (untrusted);
   end = untrusted + len;
 
-  out = g_string_sized_new (MIN ((gsize) len, QUOTE_MAX_CHARS * 2) + 32);
+  out = g_string_sized_new (MIN ((gsize) len, max_chars * 2) + 32);
   g_string_append_c (out, '"');
-  for (p = untrusted; p < end && n_chars < QUOTE_MAX_CHARS; n_chars++)
+  for (p = untrusted; p < end && n_chars < max_chars; n_chars++)
     {
       guchar b = (guchar) *p;
       gunichar c;
@@ -131,4 +138,37 @@ _smarthost_quote (const char *untrusted,
     g_string_append_printf (out, "… (%" G_GSIZE_FORMAT " more %s)", (gsize) (end - p),
                             end - p == 1 ? "byte" : "bytes");
   return g_string_free (out, FALSE);
+}
+
+/*
+ * _smarthost_quote:
+ * @untrusted: (nullable): text from input, not necessarily UTF-8
+ * @len: its length in bytes, or -1 if it ends with a NUL byte
+ *
+ * Quotes @untrusted for an error message: in double quotes, escaped and cut
+ * to at most 64 characters (see the notes above). Never give it a password.
+ *
+ * Returns: (transfer full): the quoted text, valid UTF-8 without control
+ *   characters
+ */
+char *
+_smarthost_quote (const char *untrusted,
+                  gssize      len)
+{
+  return _smarthost_quote_full (untrusted, len, QUOTE_MAX_CHARS);
+}
+
+/*
+ * _smarthost_quote_path:
+ * @path: (nullable): a path, not necessarily UTF-8
+ *
+ * Quotes @path as _smarthost_quote() does, cut to at most 256 characters
+ * rather than 64, so that the file's name at its end is still seen.
+ *
+ * Returns: (transfer full): the quoted path
+ */
+char *
+_smarthost_quote_path (const char *path)
+{
+  return _smarthost_quote_full (path, -1, QUOTE_PATH_MAX_CHARS);
 }

@@ -423,6 +423,7 @@ _smarthost_read_file (const char          *path,
   char *data;
   gsize cap, len = 0;
   int fd, saved;
+  g_autofree char *shown = _smarthost_quote_path (path);
 
   *contents = NULL;
   fd = open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY | ((flags & SMARTHOST_READ_NOFOLLOW) ? O_NOFOLLOW : 0));
@@ -437,23 +438,23 @@ _smarthost_read_file (const char          *path,
       if (saved == ELOOP && (flags & SMARTHOST_READ_NOFOLLOW))
         g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
                      "%s is a symbolic link, where a file of its own is expected; "
-                     "replace the link by the file it points to, or remove it", path);
+                     "replace the link by the file it points to, or remove it", shown);
       else
         g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
-                     "cannot open %s: %s", path, g_strerror (saved));
+                     "cannot open %s: %s", shown, g_strerror (saved));
       return FALSE;
     }
   if (fstat (fd, &st) != 0)
     {
       saved = errno;
       close (fd);
-      g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED, "cannot read %s: %s", path, g_strerror (saved));
+      g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED, "cannot read %s: %s", shown, g_strerror (saved));
       return FALSE;
     }
   if (!S_ISREG (st.st_mode))
     {
       close (fd);
-      g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED, "%s is %s, not a regular file", path,
+      g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED, "%s is %s, not a regular file", shown,
                    S_ISDIR (st.st_mode) ? "a directory" : "a device, socket or pipe");
       return FALSE;
     }
@@ -478,7 +479,7 @@ _smarthost_read_file (const char          *path,
           explicit_bzero (data, len);
           g_free (data);
           g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
-                       "cannot read %s: %s", path, g_strerror (saved));
+                       "cannot read %s: %s", shown, g_strerror (saved));
           return FALSE;
         }
       if (n == 0)
@@ -501,7 +502,7 @@ _smarthost_read_file (const char          *path,
           for (const char *p = data; p < bad; p++)
             line += *p == '\n';
           g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
-                       "%s is not a text file: line %" G_GSIZE_FORMAT " has %s", path, line,
+                       "%s is not a text file: line %" G_GSIZE_FORMAT " has %s", shown, line,
                        nul != NULL ? "a NUL byte" : "bytes that are not UTF-8");
           explicit_bzero (data, len);
           g_free (data);
@@ -537,12 +538,13 @@ _smarthost_lock_directory_full (const char    *path,
 {
   int fd = open (path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   gint64 deadline = g_get_monotonic_time () + 300 * G_USEC_PER_SEC;
+  g_autofree char *shown = _smarthost_quote_path (path);
 
   if (fd < 0)
     {
       int saved = errno;
       g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
-                   "lock: cannot open %s: %s", path, g_strerror (saved));
+                   "lock: cannot open %s: %s", shown, g_strerror (saved));
       return -1;
     }
   while (flock (fd, (shared ? LOCK_SH : LOCK_EX) | LOCK_NB) != 0)
@@ -551,7 +553,7 @@ _smarthost_lock_directory_full (const char    *path,
         {
           int saved = errno;
           g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
-                       "lock: cannot lock %s: %s", path, g_strerror (saved));
+                       "lock: cannot lock %s: %s", shown, g_strerror (saved));
           close (fd);
           return -1;
         }
@@ -563,7 +565,7 @@ _smarthost_lock_directory_full (const char    *path,
       if (g_get_monotonic_time () > deadline)
         {
           g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_CONFLICT,
-                       "lock: another commit has held %s for 5 minutes; try again when it is done", path);
+                       "lock: another commit has held %s for 5 minutes; try again when it is done", shown);
           close (fd);
           return -1;
         }

@@ -121,6 +121,28 @@ test_cut (void)
   g_assert_true (g_str_has_suffix (quoted, "\"… (12 more bytes)"));
 }
 
+static void
+test_path (void)
+{
+  g_autofree char *dir = g_strnfill (200, 'd');
+  g_autofree char *path = g_strdup_printf ("/%s/main.cf", dir);
+  g_autofree char *expected = g_strdup_printf ("\"%s\"", path);
+  g_autofree char *huge = g_strnfill (1024 * 1024, '/');
+  g_autofree char *quoted = NULL;
+
+  /* A long path keeps its file name. */
+  quoted = _smarthost_quote_path (path);
+  g_assert_cmpstr (quoted, ==, expected);
+  g_clear_pointer (&quoted, g_free);
+  quoted = _smarthost_quote_path ("/etc/post\033]0;x\007fix/\xe2\x80\xae" "fc.niam");
+  g_assert_cmpstr (quoted, ==, "\"/etc/post\\x1b]0;x\\x07fix/\\u202efc.niam\"");
+  g_clear_pointer (&quoted, g_free);
+  /* But it is cut too. */
+  quoted = _smarthost_quote_path (huge);
+  g_assert_cmpuint (strlen (quoted), <, 300);
+  g_assert_true (g_str_has_suffix (quoted, "… (1048320 more bytes)"));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -132,6 +154,7 @@ main (int   argc,
   g_test_add_func ("/quote/bidi-and-format", test_bidi_and_format);
   g_test_add_func ("/quote/invalid-utf8", test_invalid_utf8);
   g_test_add_func ("/quote/cut", test_cut);
+  g_test_add_func ("/quote/path", test_path);
 
   return g_test_run ();
 }

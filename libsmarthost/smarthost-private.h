@@ -34,6 +34,8 @@ char     *_smarthost_quote_full       (const char  *untrusted,
                                        guint        max_chars);
 
 /* Relays */
+gboolean  _smarthost_host_is_address  (const char  *host,
+                                       char       **address);
 void      _smarthost_relay_mark_password_set (SmarthostRelay *self);
 gboolean  _smarthost_relay_check      (SmarthostRelay  *self,
                                        gboolean         keep_password,

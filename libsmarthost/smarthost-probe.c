@@ -718,11 +718,14 @@ connect_relay (Run *run)
   for (guint h = 0; h < hosts->len; h++)
     {
       const char *name = g_ptr_array_index (hosts, h);
+      g_autofree char *address = NULL;
       GList *addresses = NULL;
 
       run->stage = SMARTHOST_PROBE_STAGE_RESOLVE;
-      if (g_hostname_is_ip_address (name))
-        addresses = g_list_append (NULL, g_inet_address_new_from_string (name));
+      /* The resolver's reading of an address ("127.1" too), which GLib's
+       * parser alone would not take. */
+      if (_smarthost_host_is_address (name, &address))
+        addresses = g_list_append (NULL, g_inet_address_new_from_string (address));
       else
         {
           Lookup l = { 0, };
@@ -868,6 +871,7 @@ start_tls (Run *run)
   gboolean verify = smarthost_relay_get_verify_certificate (relay) && security != SMARTHOST_SECURITY_NONE;
   const char *ca = smarthost_relay_get_ca_file (relay);
   const char *host = smarthost_relay_get_host (relay);
+  g_autofree char *address = NULL;
   SmarthostProbeResult *r = run->c.result;
   X509_VERIFY_PARAM *param;
   X509 *cert;
@@ -902,8 +906,8 @@ start_tls (Run *run)
   run->c.ssl = SSL_new (run->c.ctx);
   SSL_set_fd (run->c.ssl, run->c.fd);
   param = SSL_get0_param (run->c.ssl);
-  if (g_hostname_is_ip_address (host))
-    X509_VERIFY_PARAM_set1_ip_asc (param, host);
+  if (_smarthost_host_is_address (host, &address))
+    X509_VERIFY_PARAM_set1_ip_asc (param, address);
   else
     {
       g_autofree char *subdomains = g_strconcat (".", host, NULL);

@@ -520,7 +520,7 @@ policy_of (Ctx         *c,
   if (*maps == '\0')
     return NULL;
   value = pf_postmap_query (c->st, maps, nexthop, c->cancellable);
-  if (value != NULL || strpbrk (nexthop, "[]:") != NULL || g_hostname_is_ip_address (nexthop))
+  if (value != NULL || strpbrk (nexthop, "[]:") != NULL || _smarthost_host_is_address (nexthop, NULL))
     {
       *key = value ? g_strdup (nexthop) : NULL;
       return value;
@@ -673,7 +673,7 @@ server_names (Ctx        *c,
 {
   GPtrArray *servers = g_ptr_array_new_with_free_func (g_free);
 
-  if (mx && c->resolve_mx && !g_hostname_is_ip_address (host))
+  if (mx && c->resolve_mx && !_smarthost_host_is_address (host, NULL))
     {
       g_autoptr(GResolver) resolver = g_resolver_get_default ();
       g_autoptr(GError) local_error = NULL;

@@ -1447,7 +1447,7 @@ smarthost_postfix_backend_validate_relay (SmarthostBackend  *backend,
   const char *password = smarthost_relay_get_password (relay);
   const char *ca = smarthost_relay_get_ca_file (relay);
 
-  if (g_hostname_is_ip_address (smarthost_relay_get_host (relay)) &&
+  if (_smarthost_host_is_address (smarthost_relay_get_host (relay), NULL) &&
       smarthost_relay_get_security (relay) != SMARTHOST_SECURITY_NONE &&
       smarthost_relay_get_verify_certificate (relay))
     return _smarthost_set_invalid (error, "host",

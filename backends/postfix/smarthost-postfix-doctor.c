@@ -1309,7 +1309,7 @@ add_lookup (GPtrArray      *lookups,
     }
   else if (!parse_hop (nexthop, &host, &port, &mx))
     return;
-  if (g_hostname_is_ip_address (host))
+  if (_smarthost_host_is_address (host, NULL))
     return;
   for (guint i = 0; i < lookups->len; i++)
     if (g_ascii_strcasecmp (((Lookup *) g_ptr_array_index (lookups, i))->host, host) == 0)

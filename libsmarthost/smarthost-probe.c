@@ -492,11 +492,17 @@ expect (Run        *run,
         const char *what)
 {
   g_autofree char *text = NULL;
+  g_autofree char *redacted = NULL;
+  g_autofree char *shown = NULL;
   const char *hint = NULL;
 
   if (reply->code / 100 == want_class)
     return TRUE;
+  /* The relay's reply is quoted and cut, as anything from outside; its
+   * echo of a password is masked first, or the cut could leave half of it. */
   text = _smarthost_smtp_reply_text (reply);
+  redacted = _smarthost_redact (text, run->c.secrets);
+  shown = _smarthost_quote_full (redacted, -1, 200);
   if (reply->code == 535)
     hint = "The relay rejected the credentials: check the user name and the password or API key "
            "(SendGrid's user name is \"apikey\"; Mailgun gives a user per domain).";
@@ -510,7 +516,7 @@ expect (Run        *run,
     hint = run->stage == SMARTHOST_PROBE_STAGE_MAIL
              ? "The relay refuses this sender: verify the sender's domain at the relay service."
              : NULL;
-  fail (run, hint, "%s: the relay answered %s", what, text);
+  fail (run, hint, "%s: the relay answered %s", what, shown);
   return FALSE;
 }
 

@@ -215,8 +215,15 @@ postconf_run (Ctx                *c,
     return NULL;
   if (status != 0)
     {
+      char *message = g_strstrip (err);
+      g_autofree char *dir_shown = _smarthost_quote_path (c->st->dir);
+      g_autofree char *shown = NULL;
+
+      /* Its first line, quoted: it may quote main.cf. */
+      message[strcspn (message, "\n")] = '\0';
+      shown = _smarthost_quote_full (message, -1, 300);
       g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
-                   "postconf -c %s failed: %s", c->st->dir, g_strstrip (err));
+                   "postconf -c %s failed: %s", dir_shown, shown);
       _smarthost_secret_free (g_steal_pointer (&out));
       return NULL;
     }

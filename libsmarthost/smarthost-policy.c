@@ -217,7 +217,8 @@ parse_policy (SmarthostPolicy  *self,
       if (group == NULL || !g_str_equal (group, "mail"))
         {
           g_autofree char *key_shown = _smarthost_quote (key, -1);
-          g_autofree char *group_shown = _smarthost_quote (group, -1);
+          g_autofree char *header = group ? g_strdup_printf ("[%s]", group) : NULL;
+          g_autofree char *group_shown = _smarthost_quote (header, -1);
           g_autofree char *m = group
             ? g_strdup_printf ("%s is in the group %s; smarthost keys belong in [mail] "
                                "(written exactly so, in lower case): move it there", key_shown, group_shown)

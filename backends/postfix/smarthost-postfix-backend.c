@@ -1152,8 +1152,9 @@ build_plan (SmarthostPostfixBackend  *self,
     {
       const char *sdr = pf_conf_get (main_cf, P_SDR_MAPS);
       g_autofree char *others = merge_map_list (pf_conf_get (main_cf, P_SDD_TRANSPORT_MAPS), our_map, FALSE);
-      g_autofree char *sdr_shown = _smarthost_quote (sdr, -1);
-      g_autofree char *others_shown = _smarthost_quote (others, -1);
+      /* Lists of tables, named by their paths. */
+      g_autofree char *sdr_shown = _smarthost_quote_path (sdr);
+      g_autofree char *others_shown = _smarthost_quote_path (others);
 
       if (sdr != NULL && *sdr != '\0')
         g_ptr_array_add (notes, g_strdup_printf ("main.cf: sender_dependent_relayhost_maps = %s routes senders by "

@@ -92,9 +92,10 @@ set_too_large (GError    **error,
                gsize       limit)
 {
   g_autofree char *size = format_size (limit);
+  g_autofree char *shown = g_str_equal (name, "standard input") ? g_strdup (name) : _smarthost_quote_path (name);
 
   g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
-               "%s is too large: more than %s, the most this file may hold", name, size);
+               "%s is too large: more than %s, the most this file may hold", shown, size);
   return FALSE;
 }
 
@@ -139,10 +140,11 @@ _smarthost_read_fd (int          fd,
       if (n < 0)
         {
           int saved = errno;
+          g_autofree char *shown = _smarthost_quote_path (name);
           explicit_bzero (data, len);
           g_free (data);
           g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
-                       "cannot read %s: %s", name, g_strerror (saved));
+                       "cannot read %s: %s", shown, g_strerror (saved));
           return FALSE;
         }
       if (n == 0)
@@ -183,6 +185,7 @@ _smarthost_open_regular (const char   *path,
                          gboolean     *exists,
                          GError      **error)
 {
+  g_autofree char *shown = _smarthost_quote_path (path);
   int fd, saved;
 
   if (exists != NULL)
@@ -199,23 +202,23 @@ _smarthost_open_regular (const char   *path,
       if (saved == ELOOP && nofollow)
         g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
                      "%s is a symbolic link, where a file of its own is expected; "
-                     "replace the link by the file it points to, or remove it", path);
+                     "replace the link by the file it points to, or remove it", shown);
       else
         g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
-                     "cannot open %s: %s", path, g_strerror (saved));
+                     "cannot open %s: %s", shown, g_strerror (saved));
       return -1;
     }
   if (fstat (fd, st) != 0)
     {
       saved = errno;
       close (fd);
-      g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED, "cannot read %s: %s", path, g_strerror (saved));
+      g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED, "cannot read %s: %s", shown, g_strerror (saved));
       return -1;
     }
   if (!S_ISREG (st->st_mode))
     {
       close (fd);
-      g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED, "%s is %s, not a regular file", path,
+      g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED, "%s is %s, not a regular file", shown,
                    S_ISDIR (st->st_mode) ? "a directory" :
                    S_ISFIFO (st->st_mode) ? "a pipe (FIFO)" :
                    S_ISCHR (st->st_mode) || S_ISBLK (st->st_mode) ? "a device" : "a socket");
@@ -294,9 +297,9 @@ _smarthost_read_file_limited (const char          *path,
 
           for (const char *p = data; p < bad; p++)
             line += *p == '\n';
+          g_autofree char *shown = g_str_equal (path, "-") ? g_strdup ("standard input") : _smarthost_quote_path (path);
           g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
-                       "%s is not a text file: line %" G_GSIZE_FORMAT " has %s",
-                       g_str_equal (path, "-") ? "standard input" : path, line,
+                       "%s is not a text file: line %" G_GSIZE_FORMAT " has %s", shown, line,
                        nul != NULL ? "a NUL byte" : "bytes that are not UTF-8");
           explicit_bzero (data, len);
           g_free (data);
@@ -348,18 +351,20 @@ _smarthost_check_trusted_directory (const char  *path,
                                     GError     **error)
 {
   g_autofree char *real = realpath (path, NULL);
+  g_autofree char *shown = _smarthost_quote_path (path);
+  g_autofree char *shown_real = real ? _smarthost_quote_path (real) : NULL;
   struct stat st;
 
   if (real == NULL)
     {
       int saved = errno;
       g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
-                   "%s %s cannot be used: %s", what, path, g_strerror (saved));
+                   "%s %s cannot be used: %s", what, shown, g_strerror (saved));
       return FALSE;
     }
   if (lstat (real, &st) != 0 || !S_ISDIR (st.st_mode))
     {
-      g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED, "%s %s is not a directory", what, path);
+      g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED, "%s %s is not a directory", what, shown);
       return FALSE;
     }
   if (!owned_by_us (&st) || writable_by_others (&st))
@@ -368,12 +373,12 @@ _smarthost_check_trusted_directory (const char  *path,
       g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
                    "%s %s is %s%s%s, so another user could plant or swap files in it. Make it root's and writable by root alone (chown root:root %s; "
                    "chmod go-w %s), or use another directory",
-                   what, path,
+                   what, shown,
                    !owned_by_us (&st) ? "owned by " : "",
                    !owned_by_us (&st) ? owner : "",
                    writable_by_others (&st) ? (!owned_by_us (&st) ? " and writable by others" : "writable by others")
                                             : "",
-                   real, real);
+                   shown_real, shown_real);
       return FALSE;
     }
 
@@ -389,12 +394,13 @@ _smarthost_check_trusted_directory (const char  *path,
       if (!owned_by_us (&st) || (writable_by_others (&st) && !(st.st_mode & S_ISVTX)))
         {
           g_autofree char *owner = user_name (st.st_uid);
+          g_autofree char *shown_above = _smarthost_quote_path (above);
           g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
                        "%s %s lies in %s, which is %s%s, so another user could replace what is in it. "
                        "Make %s root's and writable by root alone, or use another "
                        "directory",
-                       what, path, above, !owned_by_us (&st) ? "owned by " : "writable by others",
-                       !owned_by_us (&st) ? owner : "", above);
+                       what, shown, shown_above, !owned_by_us (&st) ? "owned by " : "writable by others",
+                       !owned_by_us (&st) ? owner : "", shown_above);
           return FALSE;
         }
       if (*real == '\0')
@@ -490,6 +496,7 @@ _smarthost_lock_file (const char    *path,
                       GError       **error)
 {
   gint64 deadline = g_get_monotonic_time () + (gint64) timeout_seconds * G_USEC_PER_SEC;
+  g_autofree char *shown = _smarthost_quote_path (path);
   struct stat st;
   int fd, saved;
 
@@ -499,7 +506,7 @@ again:
     {
       saved = errno;
       g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
-                   "lock: cannot open %s: %s%s", path, g_strerror (saved),
+                   "lock: cannot open %s: %s%s", shown, g_strerror (saved),
                    saved == ELOOP ? " (it is a symbolic link: remove it)" : "");
       return -1;
     }
@@ -507,7 +514,7 @@ again:
     {
       g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
                    "lock: %s is not a lock file of ours (it must be a regular file of the running user, "
-                   "mode 0600): another user may have planted it; remove it and try again", path);
+                   "mode 0600): another user may have planted it; remove it and try again", shown);
       close (fd);
       return -1;
     }
@@ -517,7 +524,7 @@ again:
         {
           saved = errno;
           g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
-                       "lock: cannot lock %s: %s", path, g_strerror (saved));
+                       "lock: cannot lock %s: %s", shown, g_strerror (saved));
           close (fd);
           return -1;
         }
@@ -532,8 +539,8 @@ again:
           g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_CONFLICT,
                        "lock: %s has held %s for more than %u s: another commit is running or stuck; "
                        "%s%s, or wait longer (lock-timeout)",
-                       holder ? holder : "another process", path, timeout_seconds,
-                       holder ? "look at that process" : "look for it with fuser -v ", holder ? "" : path);
+                       holder ? holder : "another process", shown, timeout_seconds,
+                       holder ? "look at that process" : "look for it with fuser -v ", holder ? "" : shown);
           close (fd);
           return -1;
         }

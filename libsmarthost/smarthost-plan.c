@@ -560,8 +560,10 @@ set_errno_error (GError    **error,
                  const char *what,
                  const char *path)
 {
+  g_autofree char *shown = _smarthost_quote_path (path);
+
   g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
-               "%s: %s %s: %s", step, what, path, g_strerror (saved_errno));
+               "%s: %s %s: %s", step, what, shown, g_strerror (saved_errno));
   return FALSE;
 }
 
@@ -748,6 +750,7 @@ open_journal (const char  *path,
               GError     **error)
 {
   g_autoptr(GError) local_error = NULL;
+  g_autofree char *shown = _smarthost_quote_path (path);
   int fd = _smarthost_open_regular (path, TRUE, st, NULL, &local_error);
 
   if (fd < 0)
@@ -762,7 +765,7 @@ open_journal (const char  *path,
       g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
                    "recover: %s is not a journal of ours (it belongs to another user, or others may "
                    "write it), so it is not trusted and was left alone; if no commit of yours was "
-                   "interrupted, another user planted it: remove it and find out who", path);
+                   "interrupted, another user planted it: remove it and find out who", shown);
       return -1;
     }
   return fd;
@@ -1528,15 +1531,16 @@ _smarthost_plan_check (SmarthostPlan  *plan,
         }
       if (S_ISLNK (st.st_mode))
         {
-          g_autofree char *target = g_file_read_link (f->path, NULL);
+          g_autofree char *link = g_file_read_link (f->path, NULL);
+          g_autofree char *target = link ? _smarthost_quote_path (link) : NULL;
+          g_autofree char *shown = _smarthost_quote_path (f->path);
           g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
                        "%s is a symbolic link%s%s. Changes are written beside a file "
                        "and renamed over it, which would replace the link and leave what it points to "
                        "stale, so links are not written through: replace the link by the file it points "
                        "to (cp --remove-destination \"$(readlink -f %s)\" %s), and keep the copy in "
                        "your managed tree up to date from there",
-                       f->path, target ? " to " : "", target && g_utf8_validate (target, -1, NULL) ? target : "",
-                       f->path, f->path);
+                       shown, target ? " to " : "", target ? target : "", shown, shown);
           return FALSE;
         }
       if (!S_ISREG (st.st_mode))

@@ -125,8 +125,10 @@ policy_error (GError     **error,
               guint        line,
               const char  *message)
 {
+  g_autofree char *shown = _smarthost_quote_path (path);
+
   g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
-               "policy: %s, line %u: %s; fix the file (a broken policy allows nothing)", path, line, message);
+               "policy: %s, line %u: %s; fix the file (a broken policy allows nothing)", shown, line, message);
   return FALSE;
 }
 
@@ -214,17 +216,21 @@ parse_policy (SmarthostPolicy  *self,
        * ignoring it would allow what the administrator meant to forbid. */
       if (group == NULL || !g_str_equal (group, "mail"))
         {
+          g_autofree char *key_shown = _smarthost_quote (key, -1);
+          g_autofree char *header = group ? g_strdup_printf ("[%s]", group) : NULL;
+          g_autofree char *group_shown = _smarthost_quote (header, -1);
           g_autofree char *m = group
-            ? g_strdup_printf ("%s is in the group [%s]; smarthost keys belong in [mail] "
-                               "(written exactly so, in lower case): move it there", key, group)
+            ? g_strdup_printf ("%s is in the group %s; smarthost keys belong in [mail] "
+                               "(written exactly so, in lower case): move it there", key_shown, group_shown)
             : g_strdup_printf ("%s is outside any group; smarthost keys belong in [mail]: "
-                               "put a [mail] line above it", key);
+                               "put a [mail] line above it", key_shown);
           return policy_error (error, path, i + 1, m);
         }
       value = ini_value (g_strstrip (eq + 1));
       if (value == NULL || !parse_bool (value, &b))
         {
-          g_autofree char *m = g_strdup_printf ("%s must be true or false", key);
+          g_autofree char *key_shown = _smarthost_quote (key, -1);
+          g_autofree char *m = g_strdup_printf ("%s must be true or false", key_shown);
           return policy_error (error, path, i + 1, m);
         }
       if (g_str_equal (key, KEY_SERVER_ENABLED))
@@ -239,8 +245,9 @@ parse_policy (SmarthostPolicy  *self,
         self->restricted = b;
       else
         {
+          g_autofree char *key_shown = _smarthost_quote (key, -1);
           g_autofree char *m = g_strdup_printf ("unknown key %s (the keys are %s, %s, %s, %s and %s, "
-                                                "spelt exactly so)", key, KEY_SERVER_ENABLED,
+                                                "spelt exactly so)", key_shown, KEY_SERVER_ENABLED,
                                                 KEY_DOMAIN_ENABLED, KEY_SERVER_CHECK_CERT,
                                                 KEY_DOMAIN_CHECK_CERT, KEY_RESTRICTED);
           return policy_error (error, path, i + 1, m);
@@ -281,8 +288,9 @@ smarthost_policy_new_from_file (const char  *path,
     }
   if (strlen (text) != len || !g_utf8_validate (text, -1, NULL))
     {
+      g_autofree char *shown = _smarthost_quote_path (path);
       g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
-                   "policy: %s is not a text file; fix the file (a broken policy allows nothing)", path);
+                   "policy: %s is not a text file; fix the file (a broken policy allows nothing)", shown);
       return NULL;
     }
   self = smarthost_policy_new ();
@@ -416,11 +424,11 @@ smarthost_policy_check_change (SmarthostPolicy  *self,
                                gboolean          for_domain,
                                GError          **error)
 {
-  const char *where;
+  g_autofree char *where = NULL;
 
   g_return_val_if_fail (SMARTHOST_IS_POLICY (self), FALSE);
 
-  where = self->path ? self->path : "the policy";
+  where = self->path ? _smarthost_quote_path (self->path) : g_strdup ("the policy");
   if (self->restricted)
     {
       g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_DISABLED,

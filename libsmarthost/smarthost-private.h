@@ -26,8 +26,17 @@ gboolean  _smarthost_set_str          (char       **str_ptr,
 void      _smarthost_secret_free      (char        *secret);
 char     *_smarthost_redact           (const char  *text,
                                        GPtrArray   *secrets);
+/* Anything quoted from input in a message: quoted, escaped and cut short. */
+char     *_smarthost_quote            (const char  *untrusted,
+                                       gssize       len);
+char     *_smarthost_quote_path       (const char  *path);
+char     *_smarthost_quote_full       (const char  *untrusted,
+                                       gssize       len,
+                                       guint        max_chars);
 
 /* Relays */
+gboolean  _smarthost_host_is_address  (const char  *host,
+                                       char       **address);
 void      _smarthost_relay_mark_password_set (SmarthostRelay *self);
 gboolean  _smarthost_relay_check      (SmarthostRelay  *self,
                                        gboolean         keep_password,

@@ -493,11 +493,17 @@ expect (Run        *run,
         const char *what)
 {
   g_autofree char *text = NULL;
+  g_autofree char *redacted = NULL;
+  g_autofree char *shown = NULL;
   const char *hint = NULL;
 
   if (reply->code / 100 == want_class)
     return TRUE;
+  /* The relay's reply is quoted and cut, as anything from outside; its
+   * echo of a password is masked first, or the cut could leave half of it. */
   text = _smarthost_smtp_reply_text (reply);
+  redacted = _smarthost_redact (text, run->c.secrets);
+  shown = _smarthost_quote_full (redacted, -1, 200);
   if (reply->code == 535)
     hint = "The relay rejected the credentials: check the user name and the password or API key "
            "(SendGrid's user name is \"apikey\"; Mailgun gives a user per domain).";
@@ -511,7 +517,7 @@ expect (Run        *run,
     hint = run->stage == SMARTHOST_PROBE_STAGE_MAIL
              ? "The relay refuses this sender: verify the sender's domain at the relay service."
              : NULL;
-  fail (run, hint, "%s: the relay answered %s", what, text);
+  fail (run, hint, "%s: the relay answered %s", what, shown);
   return FALSE;
 }
 
@@ -719,11 +725,14 @@ connect_relay (Run *run)
   for (guint h = 0; h < hosts->len; h++)
     {
       const char *name = g_ptr_array_index (hosts, h);
+      g_autofree char *address = NULL;
       GList *addresses = NULL;
 
       run->stage = SMARTHOST_PROBE_STAGE_RESOLVE;
-      if (g_hostname_is_ip_address (name))
-        addresses = g_list_append (NULL, g_inet_address_new_from_string (name));
+      /* The resolver's reading of an address ("127.1" too), which GLib's
+       * parser alone would not take. */
+      if (_smarthost_host_is_address (name, &address))
+        addresses = g_list_append (NULL, g_inet_address_new_from_string (address));
       else
         {
           Lookup l = { 0, };
@@ -902,6 +911,7 @@ start_tls (Run *run)
   gboolean verify = smarthost_relay_get_verify_certificate (relay) && security != SMARTHOST_SECURITY_NONE;
   const char *ca = smarthost_relay_get_ca_file (relay);
   const char *host = smarthost_relay_get_host (relay);
+  g_autofree char *address = NULL;
   SmarthostProbeResult *r = run->c.result;
   X509_VERIFY_PARAM *param;
   X509 *cert;
@@ -936,8 +946,8 @@ start_tls (Run *run)
   run->c.ssl = SSL_new (run->c.ctx);
   SSL_set_fd (run->c.ssl, run->c.fd);
   param = SSL_get0_param (run->c.ssl);
-  if (g_hostname_is_ip_address (host))
-    X509_VERIFY_PARAM_set1_ip_asc (param, host);
+  if (_smarthost_host_is_address (host, &address))
+    X509_VERIFY_PARAM_set1_ip_asc (param, address);
   else
     {
       g_autofree char *subdomains = g_strconcat (".", host, NULL);

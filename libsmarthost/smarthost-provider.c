@@ -460,15 +460,15 @@ smarthost_provider_get_host (SmarthostProvider  *self,
   if (!region_is_valid (self, lower))
     {
       g_autofree char *known = g_strjoinv (", ", self->regions);
-      g_autofree char *shown = g_strescape (region, NULL);
+      g_autofree char *shown = _smarthost_quote (region, -1);
 
       if (self->region_pattern != NULL)
         g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
-                     "region: \"%s\" is not a well-formed region name of %s: give one such as %s (known: %s)",
+                     "region: %s is not a well-formed region name of %s: give one such as %s (known: %s)",
                      shown, self->name, self->default_region, known);
       else
         g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
-                     "region: \"%s\" is not a region of %s; known: %s", shown, self->name, known);
+                     "region: %s is not a region of %s; known: %s", shown, self->name, known);
       return NULL;
     }
   host = g_string_new (self->host);

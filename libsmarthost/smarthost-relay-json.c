@@ -65,8 +65,11 @@ _smarthost_json_unknown_key (GError     **error,
                              const char  *known)
 {
   if (_smarthost_json_key_is_showable (key) && strchr (key, '.') == NULL)
-    g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID, "%s: unknown key \"%s\"; known: %s",
-                 where, key, known);
+    {
+      g_autofree char *shown = _smarthost_quote (key, -1);
+      g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID, "%s: unknown key %s; known: %s",
+                   where, shown, known);
+    }
   else
     g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
                  "%s: an unknown key (not shown: it is not a key name); known: %s", where, known);
@@ -260,8 +263,11 @@ read_password (JsonObject          *o,
       const char *value = g_getenv (env);
 
       if (value == NULL || *value == '\0')
-        return g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
-                            "%s.password_env: the environment variable %s is not set", where, env), FALSE;
+        {
+          g_autofree char *shown = _smarthost_quote (env, -1);
+          return g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
+                              "%s.password_env: the environment variable %s is not set", where, shown), FALSE;
+        }
       *password = g_strdup (value);
     }
   return TRUE;
@@ -500,8 +506,11 @@ _smarthost_parse_json (const char  *what,
       g_autoptr(SmarthostSecretJson) dropped = json_parser_steal_root (parser);
 
       if (_smarthost_json_key_is_showable (check.duplicate))
-        g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
-                     "%s: the key \"%s\" is given twice in one object; give it once", what, check.duplicate);
+        {
+          g_autofree char *shown = _smarthost_quote (check.duplicate, -1);
+          g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
+                       "%s: the key %s is given twice in one object; give it once", what, shown);
+        }
       else
         g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
                      "%s: a key is given twice in one object; give it once", what);

@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <string.h>
+#include <arpa/inet.h>
 
 #include "smarthost-enum-types.h"
 #include "smarthost-error.h"
@@ -395,6 +396,133 @@ is_valid_hostname (const char *name)
   return label > 0 && name[len - 1] != '-';
 }
 
+/*
+ * _smarthost_host_is_address:
+ * @host: a host as given
+ * @address: (out) (optional): the address in its usual form, when it is one
+ *
+ * Whether the resolver reads @host as an IP address. glibc's getaddrinfo()
+ * (and so Postfix, OpenSSL and the probe) reads an IPv4 address the way
+ * inet_aton() does, which takes more than four decimal numbers: "127.1"
+ * (short: 127.0.0.1), "0x7f.1" (hexadecimal), "0177.0.0.1" (a leading 0
+ * is octal), "2130706433" (one 32-bit number). Each of those is an address,
+ * not a host name, whatever g_hostname_is_ip_address() says (it takes the
+ * usual form alone): an address given that way must not slip past the rules
+ * for addresses, such as the one that no certificate can be verified
+ * against an IP address. IPv6 addresses are as GLib reads them.
+ *
+ * Returns: %TRUE if @host is an address; *@address is then its usual form
+ *   (dotted decimal for IPv4; @host itself for IPv6), to compare with @host
+ */
+gboolean
+_smarthost_host_is_address (const char  *host,
+                            char       **address)
+{
+  struct in_addr in;
+  char text[INET_ADDRSTRLEN];
+
+  if (address != NULL)
+    *address = NULL;
+  if (host == NULL || *host == '\0')
+    return FALSE;
+  /* inet_aton() ignores anything after a space; no host has one. */
+  if (strpbrk (host, " \t\n\r\v\f") == NULL && inet_aton (host, &in) != 0 &&
+      inet_ntop (AF_INET, &in, text, sizeof text) != NULL)
+    {
+      if (address != NULL)
+        *address = g_strdup (text);
+      return TRUE;
+    }
+  if (g_hostname_is_ip_address (host))
+    {
+      if (address != NULL)
+        *address = g_strdup (host);
+      return TRUE;
+    }
+  return FALSE;
+}
+
+/* How an IPv4 address is written other than as four decimal numbers, for
+ * messages: "127.1 is the IPv4 address 127.0.0.1 written short". */
+static const char *
+address_form (const char *host)
+{
+  guint parts = 1;
+  gboolean octal = FALSE;
+
+  for (const char *p = host; *p; p++)
+    {
+      if (*p == '.')
+        parts++;
+      if ((p == host || p[-1] == '.') && p[0] == '0' && (p[1] == 'x' || p[1] == 'X'))
+        return "in hexadecimal";
+      if ((p == host || p[-1] == '.') && p[0] == '0' && g_ascii_isdigit (p[1]))
+        octal = TRUE;
+    }
+  if (octal)
+    return "in octal (to the resolver, a number with a leading 0 is octal)";
+  if (parts == 1)
+    return "as one number";
+  return "short";
+}
+
+/* An error for a host or domain that is an IPv4 address written in a form
+ * other than the usual one (see _smarthost_host_is_address()); FALSE if
+ * @host is not such an address. For a host, @for_host. */
+static gboolean
+check_unusual_address (const char  *field,
+                       const char  *host,
+                       gboolean     for_host,
+                       GError     **error)
+{
+  g_autofree char *address = NULL;
+  g_autofree char *shown = NULL;
+  g_autofree char *message = NULL;
+
+  if (!_smarthost_host_is_address (host, &address) || g_str_equal (address, host))
+    return FALSE;
+  shown = _smarthost_quote (host, -1);
+  if (for_host)
+    message = g_strdup_printf ("%s is the IPv4 address %s written %s; if an address is meant, write it as "
+                               "%s (and turn certificate verification off: no certificate is verified "
+                               "against an address), otherwise give the relay's host name",
+                               shown, address, address_form (host), address);
+  else
+    message = g_strdup_printf ("%s is the IPv4 address %s written %s; give a domain name, not an address",
+                               shown, address, address_form (host));
+  _smarthost_set_invalid (error, field, message);
+  return TRUE;
+}
+
+/* A name whose last label is a number is not a host name (RFC 1123, 2.1;
+ * RFC 3696, 2: no top-level domain is all-numeric), and a resolver may
+ * take it for an address: "1.2.3.4.5", "example.0x1f". */
+static gboolean
+has_numeric_last_label (const char *name)
+{
+  gsize len = strlen (name);
+  const char *last, *end;
+
+  if (len > 0 && name[len - 1] == '.')
+    len--;
+  end = name + len;
+  last = g_strrstr_len (name, len, ".");
+  last = last ? last + 1 : name;
+  if (last == end)
+    return FALSE;
+  if (end - last > 2 && last[0] == '0' && (last[1] == 'x' || last[1] == 'X'))
+    {
+      for (const char *p = last + 2; p < end; p++)
+        if (!g_ascii_isxdigit (*p))
+          return FALSE;
+      return TRUE;
+    }
+  for (const char *p = last; p < end; p++)
+    if (!g_ascii_isdigit (*p))
+      return FALSE;
+  return TRUE;
+}
+
 static gboolean
 validate_host (const char  *host,
                gboolean     mx_lookup,
@@ -413,7 +541,9 @@ validate_host (const char  *host,
   if (strpbrk (host, "[]") != NULL)
     return _smarthost_set_invalid (error, "host",
                                    "give the host without brackets; MX lookups are off unless mx-lookup is set");
-  if (g_hostname_is_ip_address (host))
+  if (check_unusual_address ("host", host, TRUE, error))
+    return FALSE;
+  if (_smarthost_host_is_address (host, NULL))
     {
       if (mx_lookup)
         return _smarthost_set_invalid (error, "mx-lookup", "an IP address has no MX records: turn mx-lookup off");
@@ -424,6 +554,15 @@ validate_host (const char  *host,
   ascii = g_hostname_to_ascii (host);
   if (ascii == NULL || !is_valid_hostname (ascii))
     return _smarthost_set_invalid (error, "host", "is not a valid host name or IP address");
+  if (has_numeric_last_label (ascii))
+    {
+      g_autofree char *shown = _smarthost_quote (host, -1);
+      g_autofree char *message = g_strdup_printf ("%s is neither an IP address nor a host name: a host name "
+                                                  "never ends with a number (no top-level domain is "
+                                                  "numeric); give an IPv4 address as four numbers from 0 "
+                                                  "to 255, or the relay's host name", shown);
+      return _smarthost_set_invalid (error, "host", message);
+    }
   return TRUE;
 }
 
@@ -971,7 +1110,9 @@ smarthost_domain_normalize (const char  *domain,
     return _smarthost_set_invalid (error, "domain", "must not contain spaces"), NULL;
   if (domain[0] == '@')
     return _smarthost_set_invalid (error, "domain", "give the domain without '@', as in example.com"), NULL;
-  if (g_hostname_is_ip_address (domain) || domain[0] == '[')
+  if (check_unusual_address ("domain", domain, FALSE, error))
+    return NULL;
+  if (_smarthost_host_is_address (domain, NULL) || domain[0] == '[')
     return _smarthost_set_invalid (error, "domain", "must be a domain name, not an address"), NULL;
 
   ascii = g_hostname_to_ascii (domain);
@@ -981,8 +1122,11 @@ smarthost_domain_normalize (const char  *domain,
   if (len > 1 && ascii[len - 1] == '.')
     ascii[len - 1] = '\0';
   /* "192.0.2.1." is an address too, once its root dot is gone. */
-  if (g_hostname_is_ip_address (ascii))
+  if (_smarthost_host_is_address (ascii, NULL))
     return _smarthost_set_invalid (error, "domain", "must be a domain name, not an address"), NULL;
+  if (has_numeric_last_label (ascii))
+    return _smarthost_set_invalid (error, "domain", "is not a domain name: it ends with a number, and no "
+                                                    "top-level domain is numeric"), NULL;
   if (!is_valid_hostname (ascii) || strchr (ascii, '_') != NULL)
     return _smarthost_set_invalid (error, "domain", "is not a valid domain name"), NULL;
   if (strchr (ascii, '.') == NULL)

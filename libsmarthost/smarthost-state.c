@@ -247,12 +247,15 @@ smarthost_state_new_from_json (const char          *json,
   for (GList *l = members; l; l = l->next)
     {
       const char *name = l->data;
-      g_autofree char *where = g_strdup_printf ("domains.%s", name);
+      g_autofree char *shown = _smarthost_quote (name, -1);
+      /* "domains.example.com.port" names the place of an error, as long as
+       * the key is plainly a domain name; anything else is shown quoted. */
+      g_autofree char *where = g_strdup_printf ("domains.%s", _smarthost_json_key_is_showable (name) ? name : shown);
       g_autofree char *domain = smarthost_domain_normalize (name, error);
       SmarthostRelay *relay;
 
       if (domain == NULL)
-        return g_prefix_error (error, "domains: \"%s\": ", name), NULL;
+        return g_prefix_error (error, "domains: %s: ", shown), NULL;
       node = json_object_get_member (domains, name);
       relay = JSON_NODE_HOLDS_NULL (node) ? NULL : _smarthost_relay_from_json_node (where, node, flags, error);
       if (relay == NULL && !JSON_NODE_HOLDS_NULL (node))
@@ -262,10 +265,11 @@ smarthost_state_new_from_json (const char          *json,
           g_autofree char *other = smarthost_domain_normalize (m->data, NULL);
           if (g_strcmp0 (other, domain) == 0)
             {
+              g_autofree char *other_shown = _smarthost_quote (m->data, -1);
               g_clear_object (&relay);
               return g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
-                                  "domains: \"%s\" and \"%s\" are the same domain, %s; list it once",
-                                  (char *) m->data, name, domain), NULL;
+                                  "domains: %s and %s are the same domain, %s; list it once",
+                                  other_shown, shown, domain), NULL;
             }
         }
       /* null: the domain has no relay of its own, as if it were not listed. */

@@ -522,6 +522,91 @@ test_domain_normalize (void)
   }
 }
 
+/* What the resolver reads as an address is an address (inet_aton()'s
+ * forms), and a name ending with a number is no host name. */
+static void
+test_address_forms (void)
+{
+  static const struct {
+    const char *host;
+    const char *address;      /* its usual form, or NULL: not an address */
+    const char *needle;       /* in the error for it as a relay's host */
+  } cases[] = {
+    { "127.1", "127.0.0.1", "\"127.1\" is the IPv4 address 127.0.0.1 written short" },
+    { "0x7f.1", "127.0.0.1", "\"0x7f.1\" is the IPv4 address 127.0.0.1 written in hexadecimal" },
+    { "0177.0.0.1", "127.0.0.1", "\"0177.0.0.1\" is the IPv4 address 127.0.0.1 written in octal" },
+    { "010.0.0.1", "8.0.0.1", "written in octal" },
+    { "127.0.0.01", "127.0.0.1", "written in octal" },
+    { "2130706433", "127.0.0.1", "written as one number" },
+    { "0x7f000001", "127.0.0.1", "written in hexadecimal" },
+    { "192.0.2.1", "192.0.2.1", NULL },
+    { "2001:db8::1", "2001:db8::1", NULL },
+    { "1.2.3.4.5", NULL, "\"1.2.3.4.5\" is neither an IP address nor a host name" },
+    { "smtp.example.123", NULL, "is neither an IP address nor a host name" },
+    { "smtp.example.0x1f", NULL, "is neither an IP address nor a host name" },
+    { "1.2.3.256", NULL, "is neither an IP address nor a host name" },
+    { "smtp.example.net", NULL, NULL },
+    { "123.example.net", NULL, NULL },
+    { "1e100.net", NULL, NULL },
+    { "smtp.example.0x", NULL, NULL },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(SmarthostRelay) relay = smarthost_relay_new (cases[i].host);
+      g_autoptr(GError) error = NULL;
+      g_autofree char *address = NULL;
+      gboolean is_address = _smarthost_host_is_address (cases[i].host, &address);
+
+      g_test_message ("%s", cases[i].host);
+      g_assert_cmpint (is_address, ==, cases[i].address != NULL);
+      g_assert_cmpstr (address, ==, cases[i].address);
+
+      /* Verification off: only the form matters. */
+      smarthost_relay_set_verify_certificate (relay, FALSE);
+      if (cases[i].needle == NULL)
+        {
+          g_assert_true (smarthost_relay_validate (relay, &error));
+          g_assert_no_error (error);
+          continue;
+        }
+      g_assert_false (smarthost_relay_validate (relay, &error));
+      g_assert_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID);
+      g_assert_true (g_str_has_prefix (error->message, "host: "));
+      if (strstr (error->message, cases[i].needle) == NULL)
+        g_error ("expected \"%s\" in \"%s\"", cases[i].needle, error->message);
+      /* The address is named in its usual form, to be given that way. */
+      if (cases[i].address != NULL)
+        {
+          g_autofree char *advice = g_strdup_printf ("write it as %s", cases[i].address);
+          g_assert_nonnull (strstr (error->message, advice));
+        }
+    }
+
+  /* Nor is any of them a domain. */
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autofree char *normalized = NULL;
+
+      if (cases[i].address == NULL && cases[i].needle == NULL)
+        continue;
+      normalized = smarthost_domain_normalize (cases[i].host, &error);
+      g_assert_null (normalized);
+      g_assert_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID);
+      g_assert_true (g_str_has_prefix (error->message, "domain: "));
+    }
+  {
+    g_autoptr(GError) error = NULL;
+    g_assert_null (smarthost_domain_normalize ("127.1", &error));
+    g_assert_nonnull (strstr (error->message, "\"127.1\" is the IPv4 address 127.0.0.1 written short"));
+  }
+  g_assert_false (_smarthost_host_is_address (NULL, NULL));
+  g_assert_false (_smarthost_host_is_address ("", NULL));
+  /* inet_aton() would stop at the space. */
+  g_assert_false (_smarthost_host_is_address ("127.0.0.1 x", NULL));
+}
+
 static void
 test_security_strings (void)
 {
@@ -612,6 +697,7 @@ main (int   argc,
       g_test_add (path, Fixture, GUINT_TO_POINTER (i), fixture_setup, test_validate_invalid, fixture_teardown);
     }
   g_test_add_func ("/relay/domain-normalize", test_domain_normalize);
+  g_test_add_func ("/relay/address-forms", test_address_forms);
   g_test_add_func ("/relay/security-strings", test_security_strings);
   g_test_add_func ("/relay/redact", test_redact);
 

@@ -118,6 +118,63 @@ static const char summary[] =
   "Exit status: 0 ok; 1 the operation (or the check) failed and nothing changed;\n"
   "2 usage error or invalid input, nothing changed; 3 refused by policy.";
 
+/* What the library says is printed to a root terminal, and may still hold
+ * bytes of hostile input (a path in a system error, a line a relay sent):
+ * control characters, bytes that are not UTF-8, C1 controls and Unicode
+ * format characters (bidi overrides) are shown as escapes, never sent raw,
+ * and a message is cut after @max_bytes. The library quotes and cuts what it
+ * quotes from input itself; this is the last line of defence. */
+static char *
+terminal_safe (const char *text,
+               gboolean    keep_newlines,
+               gsize       max_bytes)
+{
+  GString *out = g_string_new (NULL);
+  const char *p = text ? text : "";
+  const char *end = p + strlen (p);
+
+  while (p < end && out->len < max_bytes)
+    {
+      guchar b = (guchar) *p;
+      gunichar c;
+
+      if (b < 0x80)
+        {
+          if ((b < 0x20 && !(b == '\n' && keep_newlines)) || b == 0x7f)
+            g_string_append_printf (out, "\\x%02x", b);
+          else
+            g_string_append_c (out, (char) b);
+          p++;
+          continue;
+        }
+      c = g_utf8_get_char_validated (p, end - p);
+      if (c == (gunichar) -1 || c == (gunichar) -2)
+        {
+          g_string_append_printf (out, "\\x%02x", b);
+          p++;
+          continue;
+        }
+      switch (g_unichar_type (c))
+        {
+        case G_UNICODE_CONTROL:
+        case G_UNICODE_FORMAT:
+        case G_UNICODE_LINE_SEPARATOR:
+        case G_UNICODE_PARAGRAPH_SEPARATOR:
+          g_string_append_printf (out, c <= 0xffff ? "\\u%04x" : "\\U%08x", c);
+          break;
+        default:
+          g_string_append_len (out, p, g_utf8_next_char (p) - p);
+        }
+      p = g_utf8_next_char (p);
+    }
+  if (p < end)
+    g_string_append_printf (out, "… (%" G_GSIZE_FORMAT " more bytes)", (gsize) (end - p));
+  return g_string_free (out, FALSE);
+}
+
+/* Long enough for any message the library writes. */
+#define MAX_MESSAGE 4096
+
 static int
 fail (int         status,
       const char *format,
@@ -134,7 +191,10 @@ fail (int         status,
   va_start (args, format);
   message = g_strdup_vprintf (format, args);
   va_end (args);
-  g_printerr ("smarthostctl: %s\n", message);
+  {
+    g_autofree char *shown = terminal_safe (message, FALSE, MAX_MESSAGE);
+    g_printerr ("smarthostctl: %s\n", shown);
+  }
   return status;
 }
 
@@ -536,7 +596,8 @@ run_probe (SmarthostRelay *relay,
     }
   else if (!quiet_on_success || !smarthost_probe_result_get_success (result))
     {
-      g_autofree char *text = smarthost_probe_result_to_string (result);
+      g_autofree char *raw = smarthost_probe_result_to_string (result);
+      g_autofree char *text = terminal_safe (raw, TRUE, 64 * 1024);
       if (smarthost_probe_result_get_success (result))
         g_print ("%s", text);
       else
@@ -741,10 +802,11 @@ cmd_doctor (SmarthostBackend *backend)
     for (guint i = 0; i < findings->len; i++)
       {
         SmarthostFinding *f = g_ptr_array_index (findings, i);
+        g_autofree char *message = terminal_safe (smarthost_finding_get_message (f), FALSE, MAX_MESSAGE);
+        g_autofree char *fix = terminal_safe (smarthost_finding_get_fix (f), FALSE, MAX_MESSAGE);
         g_print ("%s%s [%s]: %s\n  fix: %s\n", i ? "\n" : "",
                  smarthost_severity_to_string (smarthost_finding_get_severity (f)),
-                 smarthost_finding_get_code (f), smarthost_finding_get_message (f),
-                 smarthost_finding_get_fix (f));
+                 smarthost_finding_get_code (f), message, fix);
       }
   return any_error ? EXIT_FAILED : EXIT_OK;
 }
@@ -996,7 +1058,10 @@ cmd_spf (const char *domain)
     {
       g_print ("%s. TXT %s\n", normalized, zone);
       for (guint i = 0; i < all_warnings->len; i++)
-        g_printerr ("smarthostctl: warning: %s\n", (char *) g_ptr_array_index (all_warnings, i));
+        {
+          g_autofree char *shown = terminal_safe (g_ptr_array_index (all_warnings, i), FALSE, MAX_MESSAGE);
+          g_printerr ("smarthostctl: warning: %s\n", shown);
+        }
     }
   return EXIT_OK;
 }

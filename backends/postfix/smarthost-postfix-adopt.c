@@ -215,8 +215,15 @@ postconf_run (Ctx                *c,
     return NULL;
   if (status != 0)
     {
+      char *message = g_strstrip (err);
+      g_autofree char *dir_shown = _smarthost_quote_path (c->st->dir);
+      g_autofree char *shown = NULL;
+
+      /* Its first line, quoted: it may quote main.cf. */
+      message[strcspn (message, "\n")] = '\0';
+      shown = _smarthost_quote_full (message, -1, 300);
       g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
-                   "postconf -c %s failed: %s", c->st->dir, g_strstrip (err));
+                   "postconf -c %s failed: %s", dir_shown, shown);
       _smarthost_secret_free (g_steal_pointer (&out));
       return NULL;
     }
@@ -520,7 +527,7 @@ policy_of (Ctx         *c,
   if (*maps == '\0')
     return NULL;
   value = pf_postmap_query (c->st, maps, nexthop, c->cancellable);
-  if (value != NULL || strpbrk (nexthop, "[]:") != NULL || g_hostname_is_ip_address (nexthop))
+  if (value != NULL || strpbrk (nexthop, "[]:") != NULL || _smarthost_host_is_address (nexthop, NULL))
     {
       *key = value ? g_strdup (nexthop) : NULL;
       return value;
@@ -673,7 +680,7 @@ server_names (Ctx        *c,
 {
   GPtrArray *servers = g_ptr_array_new_with_free_func (g_free);
 
-  if (mx && c->resolve_mx && !g_hostname_is_ip_address (host))
+  if (mx && c->resolve_mx && !_smarthost_host_is_address (host, NULL))
     {
       g_autoptr(GResolver) resolver = g_resolver_get_default ();
       g_autoptr(GError) local_error = NULL;

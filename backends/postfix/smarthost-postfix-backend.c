@@ -254,13 +254,17 @@ read_config_file (const char  *dir,
     }
   if (!exists)
     {
+      g_autofree char *path_shown = _smarthost_quote_path (path);
+      g_autofree char *dir_shown = _smarthost_quote_path (dir);
       g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
-                   "config-directory: %s does not exist; is %s a Postfix configuration directory?", path, dir);
+                   "config-directory: %s does not exist; is %s a Postfix configuration directory?",
+                   path_shown, dir_shown);
       return FALSE;
     }
   return TRUE;
 }
 
+static char *postconf_message (const char *err);
 static PfState *read_state_files (SmarthostPostfixBackend  *self,
                                   GError                  **error);
 
@@ -739,8 +743,10 @@ postconf_values (PfState       *st,
     return NULL;
   if (status != 0)
     {
+      g_autofree char *dir_shown = _smarthost_quote_path (st->dir);
+      g_autofree char *message = postconf_message (err);
       g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
-                   "postconf -c %s failed: %s", st->dir, g_strstrip (err));
+                   "postconf -c %s failed: %s", dir_shown, message);
       _smarthost_secret_free (g_steal_pointer (&out));
       return NULL;
     }
@@ -750,8 +756,9 @@ postconf_values (PfState       *st,
   explicit_bzero (out, strlen (out));
   if (g_strv_length (lines) < g_strv_length ((char **) names))
     {
+      g_autofree char *dir_shown = _smarthost_quote_path (st->dir);
       g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
-                   "postconf -c %s printed fewer values than asked for", st->dir);
+                   "postconf -c %s printed fewer values than asked for", dir_shown);
       return NULL;
     }
   return g_steal_pointer (&lines);
@@ -868,13 +875,13 @@ post_commit_free (gpointer data)
 }
 
 /* What postconf said, for an error message: its first fatal line (or
- * first line), at most 300 bytes of it, valid UTF-8. */
+ * first line), quoted, for it quotes main.cf and master.cf, and cut
+ * after 300 characters. */
 static char *
 postconf_message (const char *err)
 {
   g_auto(GStrv) lines = g_strsplit (err ? err : "", "\n", 0);
-  const char *line = lines[0] ? lines[0] : "";
-  g_autofree char *valid = NULL;
+  char *line = lines[0] ? lines[0] : "";
 
   for (guint i = 0; lines[i]; i++)
     if (strstr (lines[i], "fatal:") != NULL)
@@ -882,16 +889,10 @@ postconf_message (const char *err)
         line = lines[i];
         break;
       }
-  valid = g_utf8_make_valid (line, -1);
-  g_strstrip (valid);
-  if (*valid == '\0')
+  g_strstrip (line);
+  if (*line == '\0')
     return g_strdup ("(no message)");
-  if (strlen (valid) > 300)
-    {
-      const char *cut = g_utf8_find_prev_char (valid, valid + 300);
-      return g_strdup_printf ("%.*s…", (int) (cut - valid), valid);
-    }
-  return g_steal_pointer (&valid);
+  return _smarthost_quote_full (line, -1, 300);
 }
 
 /* Has Postfix itself read the new files the way we meant them? */
@@ -940,9 +941,11 @@ validate_step (gpointer       user_data,
        * from other parameters and is not ours to check. */
       if (strchr (pc->expected[i], '$') == NULL && !g_str_equal (got, pc->expected[i]))
         {
+          g_autofree char *got_shown = _smarthost_quote (got, -1);
+          g_autofree char *expected_shown = _smarthost_quote (pc->expected[i], -1);
           g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
-                       "validate: Postfix reads %s as \"%s\", not \"%s\" as written",
-                       checked_params[i], got, pc->expected[i]);
+                       "validate: Postfix reads %s as %s, not %s as written",
+                       checked_params[i], got_shown, expected_shown);
           return FALSE;
         }
     }
@@ -995,8 +998,10 @@ reload_step (gpointer       user_data,
     return g_prefix_error (error, "reload: "), FALSE;
   if (status != 0)
     {
+      g_autofree char *dir_shown = _smarthost_quote_path (pc->dir);
+      g_autofree char *message = postconf_message (err);
       g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
-                   "reload: postfix -c %s reload failed: %s", pc->dir, g_strstrip (err));
+                   "reload: postfix -c %s reload failed: %s", dir_shown, message);
       return FALSE;
     }
   return TRUE;
@@ -1247,20 +1252,28 @@ build_plan (SmarthostPostfixBackend  *self,
     {
       const char *sdr = pf_conf_get (main_cf, P_SDR_MAPS);
       g_autofree char *others = merge_map_list (pf_conf_get (main_cf, P_SDD_TRANSPORT_MAPS), our_map, FALSE);
+      /* Lists of tables, named by their paths. */
+      g_autofree char *sdr_shown = _smarthost_quote_path (sdr);
+      g_autofree char *others_shown = _smarthost_quote_path (others);
 
       if (sdr != NULL && *sdr != '\0')
         g_ptr_array_add (notes, g_strdup_printf ("main.cf: sender_dependent_relayhost_maps = %s routes senders by "
                                                  "hand, and keeps doing so for domains the state does not list; "
-                                                 "smarthostctl import takes them over", sdr));
+                                                 "smarthostctl import takes them over", sdr_shown));
       if (*others != '\0')
         g_ptr_array_add (notes, g_strdup_printf ("main.cf: sender_dependent_default_transport_maps has tables of "
-                                                 "yours (%s), which keep routing the senders they list", others));
+                                                 "yours (%s), which keep routing the senders they list",
+                                                 others_shown));
     }
 
   if (manage_server)
     {
       const char *dt = pf_conf_get (main_cf, P_DEFAULT_TRANSPORT);
       const char *rt = pf_conf_get (main_cf, P_RELAY_TRANSPORT);
+      const char *rh = pf_conf_get (main_cf, P_RELAYHOST);
+      g_autofree char *dt_shown = _smarthost_quote (dt, -1);
+      g_autofree char *rt_shown = _smarthost_quote (rt, -1);
+      g_autofree char *rh_shown = _smarthost_quote (rh, -1);
       gboolean dt_ours = dt == NULL || g_str_equal (dt, "smtp") || g_str_has_prefix (dt, TRANSPORT_PREFIX);
       gboolean rt_ours = rt == NULL || g_str_equal (rt, "relay") || g_str_has_prefix (rt, TRANSPORT_PREFIX);
 
@@ -1274,15 +1287,13 @@ build_plan (SmarthostPostfixBackend  *self,
               g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_CONFLICT,
                            "main.cf sets default_transport = %s, and the server-wide smarthost needs "
                            "default_transport for its own transport; reset default_transport to smtp "
-                           "(or remove it) and try again", dt);
+                           "(or remove it) and try again", dt_shown);
               return FALSE;
             }
-          if (!server_is_ours (st) && pf_conf_get (main_cf, P_RELAYHOST) != NULL &&
-              *pf_conf_get (main_cf, P_RELAYHOST) != '\0' &&
-              !g_str_equal (pf_conf_get (main_cf, P_RELAYHOST), nexthop))
+          if (!server_is_ours (st) && rh != NULL && *rh != '\0' && !g_str_equal (rh, nexthop))
             g_ptr_array_add (notes, g_strdup_printf ("main.cf: relayhost = %s was set by hand and is replaced; "
                                                      "the global smtp_sasl_* and smtp_tls_* settings stay as they are",
-                                                     pf_conf_get (main_cf, P_RELAYHOST)));
+                                                     rh_shown));
           set_param (main_cf, P_RELAYHOST, nexthop, notes);
           set_param (main_cf, P_DEFAULT_TRANSPORT, name, notes);
           if (rt_ours)
@@ -1290,15 +1301,14 @@ build_plan (SmarthostPostfixBackend  *self,
           else
             g_ptr_array_add (notes, g_strdup_printf ("main.cf: relay_transport = %s is kept as set by hand; "
                                                      "mail for relay_domains does not use the smarthost's "
-                                                     "credentials", rt));
+                                                     "credentials", rt_shown));
         }
       else
         {
-          const char *rh = pf_conf_get (main_cf, P_RELAYHOST);
           if (rh != NULL && *rh != '\0' && !server_is_ours (st))
             g_ptr_array_add (notes, g_strdup_printf ("main.cf: relayhost = %s was set by hand and is removed; "
                                                      "the global smtp_sasl_* and smtp_tls_* settings and their "
-                                                     "files stay as they are", rh));
+                                                     "files stay as they are", rh_shown));
           if (rh != NULL)
             unset_param (main_cf, P_RELAYHOST, "", notes);
           if (dt != NULL && g_str_has_prefix (dt, TRANSPORT_PREFIX))
@@ -1538,7 +1548,7 @@ smarthost_postfix_backend_validate_relay (SmarthostBackend  *backend,
   const char *password = smarthost_relay_get_password (relay);
   const char *ca = smarthost_relay_get_ca_file (relay);
 
-  if (g_hostname_is_ip_address (smarthost_relay_get_host (relay)) &&
+  if (_smarthost_host_is_address (smarthost_relay_get_host (relay), NULL) &&
       smarthost_relay_get_security (relay) != SMARTHOST_SECURITY_NONE &&
       smarthost_relay_get_verify_certificate (relay))
     return _smarthost_set_invalid (error, "host",
@@ -1570,8 +1580,9 @@ smarthost_postfix_backend_validate_relay (SmarthostBackend  *backend,
         }
       if (strstr (contents, "-----BEGIN CERTIFICATE-----") == NULL)
         {
+          g_autofree char *shown = _smarthost_quote_path (ca);
           g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
-                       "ca-file: %s holds no PEM certificate", ca);
+                       "ca-file: %s holds no PEM certificate", shown);
           return FALSE;
         }
     }
@@ -1708,10 +1719,12 @@ smarthost_postfix_backend_preview (SmarthostBackend      *backend,
    * (only its backups are to be removed): they can be read. */
   if (journal != NULL && !g_str_has_suffix (journal, ".committed"))
     {
+      g_autofree char *dir_shown = _smarthost_quote_path (self->config_directory);
+      g_autofree char *journal_shown = _smarthost_quote_path (journal);
       g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
                    "dry run: a commit in %s was interrupted and left %s; a dry run changes nothing, so it "
                    "cannot finish it: run a command that reads the configuration (smarthostctl status) to "
-                   "finish or undo that commit, then try again", self->config_directory, journal);
+                   "finish or undo that commit, then try again", dir_shown, journal_shown);
       return NULL;
     }
   st = load_state_full (self, LOAD_READ_ONLY, error);
@@ -1746,8 +1759,9 @@ smarthost_postfix_backend_commit (SmarthostBackend      *backend,
     return FALSE;
   if (!g_file_test (self->config_directory, G_FILE_TEST_IS_DIR))
     {
+      g_autofree char *shown = _smarthost_quote_path (self->config_directory);
       g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
-                   "config-directory: %s is not a directory", self->config_directory);
+                   "config-directory: %s is not a directory", shown);
       return FALSE;
     }
 

@@ -267,10 +267,15 @@ pf_map_list (PfState       *st,
     {
       g_autofree char *name = spec_for_message (table);
       char *fatal = strstr (err, "fatal: ");
+      char *message = g_strstrip (fatal ? fatal + 7 : err);
+      g_autofree char *shown = NULL;
 
+      /* Its first line, quoted: it may quote the table. */
+      message[strcspn (message, "\n")] = '\0';
+      shown = _smarthost_quote_full (message, -1, 300);
       _smarthost_secret_free (g_steal_pointer (&out));
       g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
-                   "postmap -s %s failed: %s", name, g_strstrip (fatal ? fatal + 7 : err));
+                   "postmap -s %s failed: %s", name, shown);
       return NULL;
     }
   entries = g_ptr_array_new_with_free_func ((GDestroyNotify) _smarthost_secret_free);
@@ -1481,7 +1486,7 @@ add_lookup (GPtrArray      *lookups,
     }
   else if (!parse_hop (nexthop, &host, &port, &mx))
     return;
-  if (g_hostname_is_ip_address (host))
+  if (_smarthost_host_is_address (host, NULL))
     return;
   for (guint i = 0; i < lookups->len; i++)
     if (g_ascii_strcasecmp (((Lookup *) g_ptr_array_index (lookups, i))->host, host) == 0)

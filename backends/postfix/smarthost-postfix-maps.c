@@ -113,13 +113,17 @@ pf_check_own_maps (PfState       *st,
       while (g_hash_table_iter_next (&iter, &key, &value))
         {
           const char *k = key, *v = value;
+          g_autofree char *entry = NULL;
+          g_autofree char *shown = NULL;
 
           if (k[0] == '@' && k[1] != '\0' && g_str_has_prefix (v, TRANSPORT_PREFIX "domain-") &&
               route_of_value (st, m->value_routes, v)->route != NULL)
             continue;
+          entry = g_strconcat (k, " ", v, NULL);
+          shown = _smarthost_quote (entry, -1);
           g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_CONFLICT,
-                       "%s/%s has an entry libsmarthost did not write, \"%s %s\", and the next change "
-                       "would drop it; %s", OWN_FOLDER, MAP_SENDER_TRANSPORT, k, v, fix);
+                       "%s/%s has an entry libsmarthost did not write, %s, and the next change "
+                       "would drop it; %s", OWN_FOLDER, MAP_SENDER_TRANSPORT, shown, fix);
           return FALSE;
         }
     }
@@ -129,9 +133,10 @@ pf_check_own_maps (PfState       *st,
       while (g_hash_table_iter_next (&iter, &key, NULL))
         if (routes == NULL || !g_hash_table_contains (routes, key))
           {
+            g_autofree char *shown = _smarthost_quote (key, -1);
             g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_CONFLICT,
                          "%s/%s has credentials for %s, which has no smarthost in %s/%s, and the next "
-                         "change would drop them; %s", OWN_FOLDER, MAP_SENDER_PASSWD, (char *) key,
+                         "change would drop them; %s", OWN_FOLDER, MAP_SENDER_PASSWD, shown,
                          OWN_FOLDER, MAP_SENDER_TRANSPORT, fix);
             return FALSE;
           }
@@ -145,9 +150,10 @@ pf_check_own_maps (PfState       *st,
       while (g_hash_table_iter_next (&iter, &key, NULL))
         if (nexthop == NULL || !g_str_equal (key, nexthop))
           {
+            g_autofree char *shown = _smarthost_quote (key, -1);
             g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_CONFLICT,
                          "%s/%s has credentials for %s, which is not the server-wide smarthost, and the "
-                         "next change would drop them; %s", OWN_FOLDER, MAP_SERVER_PASSWD, (char *) key, fix);
+                         "next change would drop them; %s", OWN_FOLDER, MAP_SERVER_PASSWD, shown, fix);
             return FALSE;
           }
     }
@@ -314,14 +320,23 @@ pf_kept_password (const char      *what,
 {
   const char *user = smarthost_relay_get_username (relay);
   g_autofree char *reason = NULL;
+  g_autofree char *a = NULL;
+  g_autofree char *b = NULL;
 
   if (current == NULL || smarthost_relay_get_password (current) == NULL)
     reason = g_strdup ("none is stored to keep");
   else if (g_strcmp0 (smarthost_relay_get_username (current), user) != 0)
-    reason = g_strdup_printf ("the one stored is for user %s, not %s", smarthost_relay_get_username (current), user);
+    {
+      a = _smarthost_quote (smarthost_relay_get_username (current), -1);
+      b = _smarthost_quote (user, -1);
+      reason = g_strdup_printf ("the one stored is for user %s, not %s", a, b);
+    }
   else if (!same_host (smarthost_relay_get_host (current), smarthost_relay_get_host (relay)))
-    reason = g_strdup_printf ("it was given for %s, and the host is now %s", smarthost_relay_get_host (current),
-                              smarthost_relay_get_host (relay));
+    {
+      a = _smarthost_quote (smarthost_relay_get_host (current), -1);
+      b = _smarthost_quote (smarthost_relay_get_host (relay), -1);
+      reason = g_strdup_printf ("it was given for %s, and the host is now %s", a, b);
+    }
   else if (!smarthost_relay_get_mx_lookup (current) && smarthost_relay_get_mx_lookup (relay))
     reason = g_strdup ("mx_lookup now sends it to whatever the MX records name");
   else if (smarthost_relay_get_security (current) != SMARTHOST_SECURITY_NONE &&

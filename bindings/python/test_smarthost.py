@@ -809,7 +809,7 @@ class TestState(TempConfigTestCase):
                              ({'verify_certificate': False}, 'verification is turned off'),
                              ({'mx_lookup': True}, 'MX records'),
                              ({'ca_file': '/etc/ssl/certs/ca-certificates.crt'}, 'CA file'),
-                             ({'username': 'someone-else'}, 'for user ua')):
+                             ({'username': 'someone-else'}, 'for user "ua"')):
             with self.assertRaises(GLib.Error) as cm:
                 self.backend.set_domain('a.example', kept(**changes), None)
             self.assertIn(why, cm.exception.message)

@@ -11,6 +11,9 @@ temporary tree, and checks that
   GLib.Error),
 * stderr names the problem (every needle of the row is in it), with no
   GLib criticals, warnings or sanitizer reports,
+* stderr is short (``max_stderr``) and holds no raw control or format
+  character, nor bytes that are not UTF-8: whatever the input held is
+  shown escaped (an ESC as \x1b, a U+202E as \u202e),
 * and nothing at all changed: the whole tree (files, links, folders, their
   bytes, modes, owners, inodes and modification times) is the same
   before and after.
@@ -24,12 +27,14 @@ without them.
 """
 
 import dataclasses
+import json
 import os
 import shutil
 import stat
 import subprocess
 import tempfile
 import time
+import unicodedata
 import unittest
 
 HERE = os.environ.get("SMARTHOST_E2E_DIR") or os.path.dirname(os.path.abspath(__file__))
@@ -89,6 +94,7 @@ class Row:
     managed: bool = False        # start from a configuration with a domain relay
     config_dir: bool = True      # add --config-dir
     valgrind: bool = False
+    max_stderr: int = 8192       # bytes: no input comes back whole
     bug: str = None              # a known bug: the row is an expected failure
 
 
@@ -166,6 +172,28 @@ def json_file(data):
     return lambda c: write(os.path.join(c.tmp, "state.json"), data)
 
 
+def state_with_domain(key, relay=None):
+    """An apply file whose one domain is *key* (built when the row runs: a
+    key of 10 MB is not kept in the table)."""
+    return lambda c: write(os.path.join(c.tmp, "state.json"),
+                           json.dumps({"server": None, "domains": {key() if callable(key) else key: relay}}))
+
+
+def raw_controls(data):
+    """The characters of *data* (stderr, bytes) that a terminal would act
+    on or that hide what is written: control and format characters (but
+    the line feed), and bytes that are not UTF-8."""
+    text = data.decode("utf-8", errors="replace")
+    return sorted({"U+%04X" % ord(ch) for ch in text
+                   if (ch != "\n" and unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp")) or ch == "\ufffd"})
+
+
+# Escape sequences and bidi overrides, as a hostile domain or host holds them.
+ESC_RED = "\x1b[31m"
+TITLE = "\x1b]0;pwned\x07"
+RLO = "\u202e"
+
+
 HUGE = 1024 * 1024
 GARBAGE = bytes(range(1, 256)) * 8 + b"\xff\xfe\x01garbage\n" * 4    # no NUL byte
 WITH_NUL = b"\x00" + GARBAGE
@@ -227,6 +255,56 @@ ROWS = [
     Row("apply_truncated_json", ["apply", "{tmp}/state.json"], setup=json_file('{"server": {"host": "a.b'),
         needles=("apply",)),
     Row("apply_binary_garbage", ["apply", "{tmp}/state.json"], setup=json_file(GARBAGE), needles=("apply",)),
+
+    # --- quoting: what comes back of the input is short and escaped --------
+    Row("apply_domain_key_10MB", ["apply", "{tmp}/state.json"],
+        setup=state_with_domain(lambda: "a" * (10 * HUGE) + ESC_RED + ".example"),
+        needles=("domains:", '"aaaa', "more bytes"), max_stderr=2048),
+    Row("apply_domain_key_10MB_valid_name", ["apply", "{tmp}/state.json"],
+        setup=state_with_domain(lambda: "a." * (5 * HUGE) + "example", {"host": "smtp.example.net"}),
+        needles=("domains:", "more bytes"), max_stderr=2048),
+    Row("apply_domain_key_escape", ["apply", "{tmp}/state.json"],
+        setup=state_with_domain("a" + ESC_RED + "b.example", {"host": "smtp.example.net"}),
+        needles=("domains:", '"a\\x1b[31mb.example"')),
+    Row("apply_domain_key_bidi", ["apply", "{tmp}/state.json"],
+        setup=state_with_domain("moc." + RLO + "elpmaxe", {"host": "smtp.example.net"}),
+        needles=("domains:", "\\u202e")),
+    Row("apply_domain_key_c1_control", ["apply", "{tmp}/state.json"],
+        setup=state_with_domain("a\u009b31mb.example", {"host": "smtp.example.net"}),
+        needles=("domains:", "\\u009b")),
+    Row("apply_host_escape", ["apply", "{tmp}/state.json"],
+        setup=state_with_domain("a.example", {"host": "smtp" + TITLE + ".example.net"}),
+        needles=("domains.a.example.host:",)),
+    Row("apply_password_env_escape", ["apply", "{tmp}/state.json"],
+        setup=state_with_domain("a.example", {"host": "smtp.example.net", "username": "u",
+                                              "password_env": "NO_SUCH_VARIABLE" + ESC_RED}),
+        needles=("password_env", '"NO_SUCH_VARIABLE\\x1b[31m"')),
+    Row("apply_password_file_escape", ["apply", "{tmp}/state.json"],
+        setup=state_with_domain("a.example", {"host": "smtp.example.net", "username": "u",
+                                              "password_file": "/nonexistent/" + TITLE + RLO}),
+        needles=("password_file", "\\x1b]0;pwned\\x07\\u202e")),
+    Row("apply_file_name_escape", ["apply", "{tmp}/no" + ESC_RED + "such.json"], needles=("apply",)),
+    Row("set_domain_hostile_name", ["set-domain", "ex" + ESC_RED + "ample" + RLO + ".com", "smtp.example.net"],
+        needles=("domain:",)),
+    Row("set_domain_bidi_name", ["set-domain", "moc." + RLO + "elpmaxe", "smtp.example.net"],
+        needles=("domain:",)),
+    Row("set_server_hostile_host", ["set-server", "smtp" + TITLE + ".example" + RLO + ".net"], needles=("host:",)),
+    Row("set_server_bidi_host", ["set-server", "smtp.\u2066example\u2069.net"], needles=("host:",)),
+    Row("config_dir_bidi", ["--config-dir", "{tmp}/post" + RLO + "fix", "status"], config_dir=False,
+        needles=("config-directory:", "\\u202e")),
+    Row("unknown_command_escape", [ESC_RED + "x" * 100000], needles=("unknown command", "more bytes")),
+    Row("policy_key_escape", ["--policy", "{tmp}/policy.ini", "set-server", "smtp.example.net"],
+        setup=policy("[mail]\nsmarthost." + ESC_RED + "enabled = true\n"),
+        needles=("policy", "\\x1b[31m")),
+
+    # --- hosts the resolver reads as addresses ----------------------------------
+    Row("host_ipv4_short", ["set-server", "127.1"], needles=("host:", "127.0.0.1 written short")),
+    Row("host_ipv4_hex", ["set-server", "0x7f.1"], needles=("host:", "127.0.0.1 written in hexadecimal")),
+    Row("host_ipv4_octal", ["set-server", "0177.0.0.1"], needles=("host:", "127.0.0.1 written in octal")),
+    Row("host_ipv4_short_no_verify", ["set-server", "127.1", "--no-verify-certificate"],
+        needles=("host:", "write it as 127.0.0.1")),
+    Row("host_numeric_last_label", ["set-server", "1.2.3.4.5"], needles=("host:", "neither an IP address")),
+    Row("domain_ipv4_short", ["set-domain", "127.1", "smtp.example.net"], needles=("domain:", "127.0.0.1")),
 
     # --- files on disk -------------------------------------------------------
     Row("main_cf_truncated_mid_line", ["set-server", "smtp.example.net"],
@@ -482,6 +560,8 @@ class BadInput(unittest.TestCase):
         self.assertNotIn(SECRET, out + err, "the password leaked into the output")
         for word in FORBIDDEN:
             self.assertNotIn(word, err, report)
+        self.assertEqual(raw_controls(proc.stderr), [], "raw control characters on stderr\n" + report)
+        self.assertLessEqual(len(proc.stderr), row.max_stderr, report)
         self.assertIn(proc.returncode, row.codes, report)
         for needle in row.needles:
             self.assertIn(needle, err, report)

@@ -638,7 +638,7 @@ class TestProvidersSpfApply(CliTestCase):
         state["server"]["host"] = "attacker.example.net"
         proc = self.run_ctl("apply", self.write_json(state))
         self.assertExit(proc, 2)
-        self.assertIn("server.password: is to be kept, but it was given for smtp.example.net", proc.stderr)
+        self.assertIn("server.password: is to be kept, but it was given for \"smtp.example.net\"", proc.stderr)
         self.assertNotIn(SECRET, proc.stderr)
         os.unlink(os.path.join(self.tmp, "state.json"))
         self.assertEqual(before, snapshot(self.tmp))

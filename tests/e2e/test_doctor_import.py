@@ -429,7 +429,7 @@ class TestImport(ConfTestCase):
         with open(path, "w") as f:
             json.dump(state, f)
         text = self.notes(self.ctl("--dry-run", "apply", path, expect=0))
-        self.assertIn("sender_dependent_relayhost_maps = texthash:%s routes senders by hand" % self.sdr, text)
+        self.assertIn("sender_dependent_relayhost_maps = \"texthash:%s\" routes senders by hand" % self.sdr, text)
         self.assertIn("smarthostctl import takes them over", text)
 
     def test_adoption_under_a_complete_state(self):

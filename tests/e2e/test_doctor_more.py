@@ -448,9 +448,9 @@ class TestPolicyGroups(ConfTestCase):
     def test_key_outside_mail_is_an_error(self):
         for text, group, line in (
                 ("smarthost.restricted = true\n", "outside any group", 1),
-                ("[Mail]\nsmarthost.restricted = true\n", "[Mail]", 2),
-                ("[mail]\n[other]\n; c\nsmarthost.restricted = true\n", "[other]", 4),
-                ("[MAIL]\nsmarthost.domain.enabled = false\n", "[MAIL]", 2)):
+                ("[Mail]\nsmarthost.restricted = true\n", '"[Mail]"', 2),
+                ("[mail]\n[other]\n; c\nsmarthost.restricted = true\n", '"[other]"', 4),
+                ("[MAIL]\nsmarthost.domain.enabled = false\n", '"[MAIL]"', 2)):
             policy = self.write_policy(text)
             proc = self.set_domain(policy, expect=2)
             self.assertIn(policy, proc.stderr, text)
@@ -471,7 +471,7 @@ class TestPolicyGroups(ConfTestCase):
 
     def test_key_in_another_letter_case_is_an_error(self):
         proc = self.set_domain(self.write_policy("[mail]\nSmarthost.Restricted = true\n"), expect=2)
-        self.assertIn("unknown key Smarthost.Restricted", proc.stderr)
+        self.assertIn('unknown key "Smarthost.Restricted"', proc.stderr)
 
     def test_panel_ini_style(self):
         policy = self.write_policy(
@@ -494,7 +494,7 @@ class TestPolicyGroups(ConfTestCase):
                      '[mail]\nsmarthost.restricted = true # comment\n',
                      '[mail]\nsmarthost.restricted =\n'):
             proc = self.set_domain(self.write_policy(text), expect=2)
-            self.assertIn("smarthost.restricted must be true or false", proc.stderr, text)
+            self.assertIn('"smarthost.restricted" must be true or false', proc.stderr, text)
 
 
 if __name__ == "__main__":

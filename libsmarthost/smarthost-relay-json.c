@@ -373,15 +373,24 @@ _smarthost_relay_from_json_node (const char          *where,
   return g_steal_pointer (&relay);
 }
 
-/* Where the object that starts at @p ends (just past its closing brace),
- * or NULL when it does not. Only the structure is followed, strings
- * skipped; whether it is valid JSON is the parser's to say. */
-static const char *
-end_of_object (const char *p,
-               const char *end)
+/* Follows the structure of JSON text from @p, an opening brace, to @end:
+ * sets *@object_end to just past the brace that closes it (NULL when none
+ * does), and refuses nesting deeper than SMARTHOST_JSON_MAX_DEPTH before
+ * the parser sees it. json-glib parses by recursion, a level of the stack
+ * for each level of nesting, and text of 100,000 opening brackets would
+ * crash the process (as root, on a shared server). Strings are skipped,
+ * escapes included, so that brackets inside them do not count; whether the
+ * text is valid JSON is the parser's to say. */
+static gboolean
+check_structure (const char  *what,
+                 const char  *p,
+                 const char  *end,
+                 const char **object_end,
+                 GError     **error)
 {
   guint depth = 0;
 
+  *object_end = NULL;
   for (; p < end; p++)
     {
       if (*p == '"')
@@ -390,14 +399,22 @@ end_of_object (const char *p,
             if (*p == '\\' && p + 1 < end)
               p++;
           if (p == end)
-            return NULL;
+            return TRUE;
         }
       else if (*p == '{' || *p == '[')
-        depth++;
+        {
+          if (++depth > SMARTHOST_JSON_MAX_DEPTH)
+            return g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
+                                "%s: nested too deep: arrays and objects inside each other more than %u "
+                                "levels deep are refused (a state has 3)", what, SMARTHOST_JSON_MAX_DEPTH), FALSE;
+        }
       else if ((*p == '}' || *p == ']') && depth > 0 && --depth == 0)
-        return p + 1;
+        {
+          *object_end = p + 1;
+          return TRUE;
+        }
     }
-  return NULL;
+  return TRUE;
 }
 
 /* Parses JSON text that must be one object, with errors that never quote
@@ -475,16 +492,25 @@ _smarthost_parse_json (const char  *what,
   g_autoptr(GError) local_error = NULL;
   g_autoptr(GHashTable) counts = g_hash_table_new (g_direct_hash, g_direct_equal);
   KeyCheck check = { counts, NULL };
-  const char *start, *rest;
+  const char *start, *rest = NULL;
   JsonNode *root = NULL;
+  gsize length;
 
   g_return_val_if_fail (text != NULL, NULL);
 
-  if (!g_utf8_validate (text, -1, NULL))
+  /* Bounded before anything else reads the text: the parse takes several
+   * times its size in memory. */
+  length = strnlen (text, (gsize) SMARTHOST_JSON_MAX_SIZE + 1);
+  if (length > SMARTHOST_JSON_MAX_SIZE)
+    return g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
+                        "%s: too large: JSON text of more than %u MiB (%u bytes) is refused", what,
+                        SMARTHOST_JSON_MAX_SIZE / (1024 * 1024), SMARTHOST_JSON_MAX_SIZE), NULL;
+  if (!g_utf8_validate_len (text, length, NULL))
     return g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
                         "%s: not JSON text: it is not valid UTF-8", what), NULL;
   start = text + strspn (text, " \t\r\n");
-  rest = *start == '{' ? end_of_object (start, start + strlen (start)) : NULL;
+  if (*start == '{' && !check_structure (what, start, text + length, &rest, error))
+    return NULL;
   g_signal_connect (parser, "object-member", G_CALLBACK (on_object_member), &check);
   if (*start == '\0')
     g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID, "%s: not valid JSON: the text is empty", what);
@@ -493,7 +519,7 @@ _smarthost_parse_json (const char  *what,
   else if (rest != NULL && rest[strspn (rest, " \t\r\n")] != '\0')
     g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
                  "%s: not valid JSON: more than one value (text after the object's closing brace)", what);
-  else if (!json_parser_load_from_data (parser, text, -1, &local_error))
+  else if (!json_parser_load_from_data (parser, text, (gssize) length, &local_error))
     {
       int line = 0, column = 0;
       const char *p = strstr (local_error->message, ":");

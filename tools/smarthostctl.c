@@ -12,6 +12,7 @@
 #include <locale.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <smarthost.h>
@@ -1029,16 +1030,20 @@ cmd_spf (const char *domain)
   return EXIT_OK;
 }
 
-/* Reads FILE, or standard input for "-", whole. The text may hold an
- * inline password: the buffer is wiped whenever it moves, and by the
- * caller when done. */
+/* Reads FILE, or standard input for "-", whole, but for text longer than
+ * the library reads (SMARTHOST_JSON_MAX_SIZE): of that, one byte more than
+ * it takes is read, for the library to refuse it with a clear message.
+ * The text may hold an inline password: the buffer is wiped whenever it
+ * moves, and by the caller when done. */
 static char *
 read_input (const char  *file,
             gsize       *length,
             GError     **error)
 {
   int fd = g_str_equal (file, "-") ? 0 : open (file, O_RDONLY | O_CLOEXEC);
+  const gsize most = (gsize) SMARTHOST_JSON_MAX_SIZE + 1;
   gsize cap = 65536, len = 0;
+  struct stat st;
   char *data;
 
   if (fd < 0)
@@ -1048,19 +1053,26 @@ read_input (const char  *file,
                    g_strerror (saved));
       return NULL;
     }
+  /* A file is read into a buffer of its size (and room to see its end),
+   * not one doubled as it fills: a state of 100,000 domains is 25 MB, and
+   * each doubling held two copies. */
+  if (fstat (fd, &st) == 0 && S_ISREG (st.st_mode) && st.st_size > 0)
+    cap = MIN ((gsize) st.st_size, most) + 2;
   data = g_malloc (cap);
   for (;;)
     {
       gssize n;
 
+      if (len >= most)
+        break;
       if (len + 1 == cap)
         {
-          char *bigger = g_malloc (cap * 2);
+          char *bigger = g_malloc (MIN (cap * 2, most + 1));
           memcpy (bigger, data, len);
           explicit_bzero (data, len);
           g_free (data);
           data = bigger;
-          cap *= 2;
+          cap = MIN (cap * 2, most + 1);
         }
       n = read (fd, data + len, cap - 1 - len);
       if (n < 0 && errno == EINTR)

@@ -164,6 +164,61 @@ smarthost_state_new (void)
   return g_object_new (SMARTHOST_TYPE_STATE, NULL);
 }
 
+typedef struct {
+  SmarthostState *self;
+  SmarthostJsonFlags flags;
+  GHashTable *seen;     /* normalized domain -> its first spelling, or NULL when the same */
+} ReadDomains;
+
+/* One member of "domains", as the reader reads it: the text's tree of a
+ * state of 100,000 domains would take 130 MB, a relay's takes little. */
+static gboolean
+read_domain (const char  *name,
+             JsonNode    *node,
+             gpointer     user_data,
+             GError     **error)
+{
+  ReadDomains *rd = user_data;
+  g_autofree char *where = NULL;
+  g_autofree char *domain = smarthost_domain_normalize (name, error);
+  gpointer first;
+  SmarthostRelay *relay = NULL;
+
+  if (domain == NULL)
+    return g_prefix_error (error, "domains: \"%s\": ", name), FALSE;
+  /* A second spelling of a domain is found in one lookup (comparing with
+   * every earlier name made a state of 100,000 domains take hours). Null
+   * domains count too: listed twice, even as null, is an error. */
+  if (g_hash_table_lookup_extended (rd->seen, domain, NULL, &first))
+    {
+      if (first == NULL)
+        first = domain;
+      if (g_str_equal (first, name) && _smarthost_json_key_is_showable (name))
+        g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
+                     "state: the key \"%s\" is given twice in one object; give it once", name);
+      else if (g_str_equal (first, name))
+        g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
+                     "state: a key is given twice in one object; give it once");
+      else
+        g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
+                     "domains: \"%s\" and \"%s\" are the same domain, %s; list it once",
+                     (char *) first, name, domain);
+      return FALSE;
+    }
+  if (!JSON_NODE_HOLDS_NULL (node))
+    {
+      where = g_strconcat ("domains.", name, NULL);
+      relay = _smarthost_relay_from_json_node (where, node, rd->flags, error);
+      if (relay == NULL)
+        return FALSE;
+    }
+  g_hash_table_insert (rd->seen, g_strdup (domain), g_str_equal (domain, name) ? NULL : g_strdup (name));
+  /* null: the domain has no relay of its own, as if it were not listed. */
+  if (relay != NULL)
+    g_hash_table_insert (rd->self->domains, g_steal_pointer (&domain), relay);
+  return TRUE;
+}
+
 /**
  * smarthost_state_new_from_json:
  * @json: a state as JSON text, the shape [method@State.to_json] writes
@@ -180,6 +235,10 @@ smarthost_state_new (void)
  * in an object and a domain only once (`Example.com` and `example.com.`
  * are the same domain), and errors name the key
  * (`domains.example.com.port: …`) without quoting the data.
+ * Text longer than %SMARTHOST_JSON_MAX_SIZE, or with arrays and objects
+ * nested deeper than %SMARTHOST_JSON_MAX_DEPTH, is refused before it is
+ * parsed. The domains are read one by one as the text is, so that reading
+ * a state takes little more memory than the state itself.
  *
  * This reads the password files the state refers to, at once: they are
  * small local files, but a program that must never block (a GJS user
@@ -198,15 +257,22 @@ smarthost_state_new_from_json (const char          *json,
   g_autoptr(SmarthostSecretJson) root = NULL;
   g_autoptr(GList) members = NULL;
   g_autoptr(GHashTable) seen = NULL;
-  JsonObject *o, *domains;
+  ReadDomains rd;
+  JsonObject *o;
   JsonNode *node;
 
   g_return_val_if_fail (json != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  root = _smarthost_parse_json ("state", json, error);
+  /* The domains are read as the text is, each relay from a tree of its
+   * own; the rest of the state after. */
+  self = smarthost_state_new ();
+  seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  rd = (ReadDomains) { self, flags, seen };
+  root = _smarthost_parse_json_streaming ("state", json, "domains", read_domain, &rd, error);
   if (root == NULL)
     return NULL;
+  g_clear_pointer (&seen, g_hash_table_unref);
   if (!JSON_NODE_HOLDS_OBJECT (root))
     return g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
                         "state: must be a JSON object with \"server\" and \"domains\""), NULL;
@@ -220,7 +286,6 @@ smarthost_state_new_from_json (const char          *json,
                         "state: must say \"server\" (null for none) and \"domains\" ({} for none): "
                         "it is the complete state"), NULL;
 
-  self = smarthost_state_new ();
   node = json_object_get_member (o, "backend");
   if (node != NULL && !JSON_NODE_HOLDS_NULL (node))
     {
@@ -238,49 +303,11 @@ smarthost_state_new_from_json (const char          *json,
         return NULL;
     }
 
+  /* An object was read member by member above; anything else is here. */
   node = json_object_get_member (o, "domains");
   if (!JSON_NODE_HOLDS_OBJECT (node))
     return g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
                         "domains: must be an object of domain: relay ({} for none)"), NULL;
-  domains = json_node_get_object (node);
-  g_clear_pointer (&members, g_list_free);
-  members = json_object_get_members (domains);
-  /* Each normalized name to the spelling it was first given in, so that a
-   * second spelling of a domain is found in one lookup (comparing with
-   * every earlier name made a state of 100,000 domains take hours). Null
-   * domains are in it too: listed twice, even as null, is an error. The
-   * spellings belong to the parse tree, which outlives the table. */
-  seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  for (GList *l = members; l; l = l->next)
-    {
-      const char *name = l->data;
-      const char *first;
-      g_autofree char *where = NULL;
-      g_autofree char *domain = smarthost_domain_normalize (name, error);
-      SmarthostRelay *relay;
-
-      if (domain == NULL)
-        return g_prefix_error (error, "domains: \"%s\": ", name), NULL;
-      first = g_hash_table_lookup (seen, domain);
-      if (first != NULL)
-        return g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
-                            "domains: \"%s\" and \"%s\" are the same domain, %s; list it once",
-                            first, name, domain), NULL;
-      node = json_object_get_member (domains, name);
-      if (JSON_NODE_HOLDS_NULL (node))
-        relay = NULL;
-      else
-        {
-          where = g_strdup_printf ("domains.%s", name);
-          relay = _smarthost_relay_from_json_node (where, node, flags, error);
-          if (relay == NULL)
-            return NULL;
-        }
-      g_hash_table_insert (seen, g_strdup (domain), (gpointer) name);
-      /* null: the domain has no relay of its own, as if it were not listed. */
-      if (relay != NULL)
-        g_hash_table_insert (self->domains, g_steal_pointer (&domain), relay);
-    }
   return g_steal_pointer (&self);
 }
 

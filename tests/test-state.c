@@ -53,6 +53,36 @@ static const ReadCase read_cases[] = {
   { "truncated", "{\"server\": {\"host\": \"a.b", "state: not valid JSON" },
   { "bareword-password", "{\"server\": {\"host\": \"a.example.net\", \"username\": \"u\", \"password\": "
     SECRET "}, \"domains\": {}}", "state: not valid JSON: syntax error at line 1" },
+  /* the reader: strict JSON, errors that give the place only */
+  { "escapes", "{\"server\": {\"host\": \"a.example.net\", \"username\": \"\\u00e9\\ud83d\\ude00\\\"\\\\\\/\","
+    " \"password_set\": true}, \"domains\": {}}", NULL },
+  { "escaped-line-break", "{\"server\": {\"host\": \"a.example.net\", \"username\": \"u\\nv\", \"password_set\": true},"
+    " \"domains\": {}}", "server.username: must not contain control characters" },
+  { "lone-low-surrogate", "{\"server\": null, \"domains\": {}, \"\\udc00\": 1}", "state: not valid JSON: syntax error at line 1, column 34" },
+  { "lone-high-surrogate", "{\"server\": null, \"domains\": {}, \"\\ud800x\": 1}", "state: not valid JSON: syntax error at line 1" },
+  { "escaped-nul", "{\"server\": null, \"domains\": {}, \"\\u0000\": 1}", "state: not valid JSON: syntax error at line 1" },
+  { "bad-escape", "{\"server\": null, \"domains\": {}, \"\\x41\": 1}", "state: not valid JSON: syntax error at line 1" },
+  { "control-character", "{\"server\": null, \"domains\": {}, \"a\tb\": 1}", "state: not valid JSON: syntax error at line 1" },
+  { "trailing-comma", "{\"server\": null, \"domains\": {},}", "state: not valid JSON: syntax error at line 1, column 32" },
+  { "trailing-comma-domains", "{\"server\": null,\n \"domains\": {\"a.example\": null,}}",
+    "state: not valid JSON: syntax error at line 2, column 32" },
+  { "single-quotes", "{'server': null, \"domains\": {}}", "state: not valid JSON: syntax error at line 1, column 2" },
+  { "leading-zero", "{\"server\": {\"host\": \"a.example.net\", \"port\": 0587}, \"domains\": {}}",
+    "state: not valid JSON: syntax error" },
+  { "port-exponent", "{\"server\": {\"host\": \"a.example.net\", \"port\": 5.87e2}, \"domains\": {}}",
+    "server.port: must be a whole number" },
+  { "port-minus", "{\"server\": {\"host\": \"a.example.net\", \"port\": -}, \"domains\": {}}",
+    "state: not valid JSON: syntax error" },
+  { "number-100-digits", "{\"server\": {\"host\": \"a.example.net\", \"port\": "
+    "1000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000587}, \"domains\": {}}",
+    "server.port: must be a whole number" },
+  { "values-of-every-kind", "{\"server\": null, \"domains\": {}, \"x\": [1, -2.5e-3, true, false, null, \"s\", {}, []]}",
+    "state: unknown key \"x\"" },
+  { "literal-cut", "{\"server\": nul", "state: not valid JSON" },
+  { "domains-twice", "{\"server\": null, \"domains\": {}, \"domains\": {\"a.example\": null}}",
+    "state: the key \"domains\" is given twice" },
+  { "domain-relay-key-twice", "{\"server\": null, \"domains\": {\"a.example\": {\"host\": \"x.example.net\", "
+    "\"host\": \"y.example.net\"}}}", "state: the key \"host\" is given twice" },
   /* relays: every key known and of its type */
   { "relay-unknown-key", "{\"server\": {\"host\": \"a.example.net\", \"hots\": 1}, \"domains\": {}}",
     "server: unknown key \"hots\"" },

@@ -933,8 +933,8 @@ _smarthost_json_to_data (JsonNode *node,
  *
  * Every key must be known and of its type, and given once. Errors never
  * quote the data. Text longer than %SMARTHOST_JSON_MAX_SIZE, or nested
- * deeper than %SMARTHOST_JSON_MAX_DEPTH, is refused before it is parsed. A `password_file` is read at once, as
- * [ctor@State.new_from_json] says.
+ * deeper than %SMARTHOST_JSON_MAX_DEPTH, is refused before it is parsed.
+ * A `password_file` is read at once, as [ctor@State.new_from_json] says.
  *
  * Returns: (transfer full): the relay, or %NULL with @error set to
  *   %SMARTHOST_ERROR_INVALID naming the key

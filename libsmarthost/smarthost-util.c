@@ -54,6 +54,8 @@ typedef struct {
 } RedactLength;
 
 #define REDACT_BASE G_GUINT64_CONSTANT (1099511628211)
+#define REDACT_FILTER_BITS (1u << 20)
+#define REDACT_FILTER_BIT(hash, len) ((guint) (((hash) ^ ((hash) >> 29) ^ (len) * 0x9e3779b9u) % REDACT_FILTER_BITS))
 
 static guint
 hash64 (gconstpointer v)
@@ -108,6 +110,9 @@ _smarthost_redact (const char *text,
 {
   g_autoptr(GArray) lengths = g_array_new (FALSE, FALSE, sizeof (RedactLength));
   g_autoptr(GHashTable) length_index = g_hash_table_new (g_direct_hash, g_direct_equal);
+  /* A bit per hash and length (of 2^20) set for each secret: most places
+   * of a text start no secret, and a bit is cheaper to test than a table. */
+  g_autofree guint64 *filter = g_new0 (guint64, REDACT_FILTER_BITS / 64);
   GString *out;
   gsize n = strlen (text), i = 0;
 
@@ -134,6 +139,7 @@ _smarthost_redact (const char *text,
         }
       l = &g_array_index (lengths, RedactLength, GPOINTER_TO_UINT (slot) - 1);
       hash = hash_bytes (secret, len);
+      filter[REDACT_FILTER_BIT (hash, len) / 64] |= G_GUINT64_CONSTANT (1) << (REDACT_FILTER_BIT (hash, len) % 64);
       same = g_hash_table_lookup (l->by_hash, &hash);
       if (same != NULL)
         same->next = g_slist_prepend (same->next, (gpointer) secret);
@@ -159,7 +165,9 @@ _smarthost_redact (const char *text,
         {
           RedactLength *l = &g_array_index (lengths, RedactLength, k);
 
-          if (i + l->len > n)
+          if (i + l->len > n ||
+              !(filter[REDACT_FILTER_BIT (l->hash, l->len) / 64] &
+                G_GUINT64_CONSTANT (1) << (REDACT_FILTER_BIT (l->hash, l->len) % 64)))
             continue;
           for (GSList *s = g_hash_table_lookup (l->by_hash, &l->hash); s != NULL; s = s->next)
             if (memcmp (text + i, s->data, l->len) == 0)

@@ -39,7 +39,7 @@ struct _SmarthostRelay
 {
   GObject parent_instance;
 
-  char *host;
+  char *host;           /* a GRefString, interned */
   guint port;
   gboolean port_set;
   SmarthostSecurity security;
@@ -74,7 +74,7 @@ smarthost_relay_finalize (GObject *object)
 {
   SmarthostRelay *self = SMARTHOST_RELAY (object);
 
-  g_free (self->host);
+  g_clear_pointer (&self->host, g_ref_string_release);
   g_free (self->ca_file);
   g_free (self->username);
   _smarthost_secret_free (self->password);
@@ -305,7 +305,7 @@ smarthost_relay_copy (SmarthostRelay *self)
   g_return_val_if_fail (SMARTHOST_IS_RELAY (self), NULL);
 
   copy = g_object_new (SMARTHOST_TYPE_RELAY, NULL);
-  copy->host = g_strdup (self->host);
+  copy->host = self->host ? g_ref_string_acquire (self->host) : NULL;
   copy->port = self->port;
   copy->port_set = self->port_set;
   copy->security = self->security;
@@ -599,9 +599,18 @@ void
 smarthost_relay_set_host (SmarthostRelay *self,
                           const char     *host)
 {
+  char *old;
+
   g_return_if_fail (SMARTHOST_IS_RELAY (self));
-  if (_smarthost_set_str (&self->host, host))
-    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_HOST]);
+  if (g_strcmp0 (self->host, host) == 0)
+    return;
+  /* Interned: a hosting server's 100,000 relays, and the copies a
+   * transaction makes of them, use a few hosts. */
+  old = self->host;
+  self->host = host ? g_ref_string_new_intern (host) : NULL;
+  if (old != NULL)
+    g_ref_string_release (old);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_HOST]);
 }
 
 /**

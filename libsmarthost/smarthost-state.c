@@ -167,7 +167,10 @@ smarthost_state_new (void)
 typedef struct {
   SmarthostState *self;
   SmarthostJsonFlags flags;
-  GHashTable *seen;     /* normalized domain -> its first spelling, or NULL when the same */
+  /* normalized domain -> its first spelling, or NULL when the same; for
+   * the domains that are not keys of self->domains as they were given
+   * (null ones, and ones spelled otherwise), since most are. */
+  GHashTable *seen;
 } ReadDomains;
 
 /* One member of "domains", as the reader reads it: the text's tree of a
@@ -189,7 +192,8 @@ read_domain (const char  *name,
   /* A second spelling of a domain is found in one lookup (comparing with
    * every earlier name made a state of 100,000 domains take hours). Null
    * domains count too: listed twice, even as null, is an error. */
-  if (g_hash_table_lookup_extended (rd->seen, domain, NULL, &first))
+  if (g_hash_table_lookup_extended (rd->seen, domain, NULL, &first) ||
+      (first = NULL, g_hash_table_contains (rd->self->domains, domain)))
     {
       if (first == NULL)
         first = domain;
@@ -212,7 +216,8 @@ read_domain (const char  *name,
       if (relay == NULL)
         return FALSE;
     }
-  g_hash_table_insert (rd->seen, g_strdup (domain), g_str_equal (domain, name) ? NULL : g_strdup (name));
+  if (relay == NULL || !g_str_equal (domain, name))
+    g_hash_table_insert (rd->seen, g_strdup (domain), g_str_equal (domain, name) ? NULL : g_strdup (name));
   /* null: the domain has no relay of its own, as if it were not listed. */
   if (relay != NULL)
     g_hash_table_insert (rd->self->domains, g_steal_pointer (&domain), relay);

@@ -52,6 +52,17 @@ SmarthostRelay *_smarthost_relay_from_json_node (const char          *where,
 JsonNode *_smarthost_parse_json       (const char  *what,
                                        const char  *text,
                                        GError     **error);
+/* A member of the streamed object; the tree is freed after the call. */
+typedef gboolean (*SmarthostJsonMemberFunc) (const char  *name,
+                                             JsonNode    *value,
+                                             gpointer     user_data,
+                                             GError     **error);
+JsonNode *_smarthost_parse_json_streaming (const char               *what,
+                                           const char               *text,
+                                           const char               *stream_key,
+                                           SmarthostJsonMemberFunc   func,
+                                           gpointer                  user_data,
+                                           GError                  **error);
 void      _smarthost_json_wipe_passwords (JsonNode *node);
 void      _smarthost_json_free_secret (JsonNode *node);
 /* A parsed tree that may hold inline passwords: wiped when freed. */

@@ -40,7 +40,7 @@ struct _SmarthostRelay
 {
   GObject parent_instance;
 
-  char *host;
+  char *host;           /* a GRefString, interned */
   guint port;
   gboolean port_set;
   SmarthostSecurity security;
@@ -75,7 +75,7 @@ smarthost_relay_finalize (GObject *object)
 {
   SmarthostRelay *self = SMARTHOST_RELAY (object);
 
-  g_free (self->host);
+  g_clear_pointer (&self->host, g_ref_string_release);
   g_free (self->ca_file);
   g_free (self->username);
   _smarthost_secret_free (self->password);
@@ -306,7 +306,7 @@ smarthost_relay_copy (SmarthostRelay *self)
   g_return_val_if_fail (SMARTHOST_IS_RELAY (self), NULL);
 
   copy = g_object_new (SMARTHOST_TYPE_RELAY, NULL);
-  copy->host = g_strdup (self->host);
+  copy->host = self->host ? g_ref_string_acquire (self->host) : NULL;
   copy->port = self->port;
   copy->port_set = self->port_set;
   copy->security = self->security;
@@ -523,6 +523,18 @@ has_numeric_last_label (const char *name)
   return TRUE;
 }
 
+/* Whether @name is a host name as g_hostname_to_ascii() would give it
+ * back unchanged: lower-case ASCII letters, digits, dots and hyphens, no
+ * "--" (as in the "xn--" of an IDN label, which it checks), no final dot.
+ * Most names are, and it is the cost of reading 100,000 of them. */
+static gboolean
+is_plain_ascii_hostname (const char *name)
+{
+  gsize len = strspn (name, "abcdefghijklmnopqrstuvwxyz0123456789.-");
+
+  return len > 0 && name[len] == '\0' && name[len - 1] != '.' && strstr (name, "--") == NULL;
+}
+
 static gboolean
 validate_host (const char  *host,
                gboolean     mx_lookup,
@@ -551,7 +563,8 @@ validate_host (const char  *host,
     }
   if (strchr (host, ':') != NULL)
     return _smarthost_set_invalid (error, "host", "give the port separately, not as host:port");
-  ascii = g_hostname_to_ascii (host);
+  /* Most names are plain ASCII already: no IDN conversion for them. */
+  ascii = is_plain_ascii_hostname (host) ? g_strdup (host) : g_hostname_to_ascii (host);
   if (ascii == NULL || !is_valid_hostname (ascii))
     return _smarthost_set_invalid (error, "host", "is not a valid host name or IP address");
   if (has_numeric_last_label (ascii))
@@ -723,9 +736,18 @@ void
 smarthost_relay_set_host (SmarthostRelay *self,
                           const char     *host)
 {
+  char *old;
+
   g_return_if_fail (SMARTHOST_IS_RELAY (self));
-  if (_smarthost_set_str (&self->host, host))
-    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_HOST]);
+  if (g_strcmp0 (self->host, host) == 0)
+    return;
+  /* Interned: a hosting server's 100,000 relays, and the copies a
+   * transaction makes of them, use a few hosts. */
+  old = self->host;
+  self->host = host ? g_ref_string_new_intern (host) : NULL;
+  if (old != NULL)
+    g_ref_string_release (old);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_HOST]);
 }
 
 /**
@@ -1115,7 +1137,7 @@ smarthost_domain_normalize (const char  *domain,
   if (_smarthost_host_is_address (domain, NULL) || domain[0] == '[')
     return _smarthost_set_invalid (error, "domain", "must be a domain name, not an address"), NULL;
 
-  ascii = g_hostname_to_ascii (domain);
+  ascii = is_plain_ascii_hostname (domain) ? g_strdup (domain) : g_hostname_to_ascii (domain);
   if (ascii == NULL)
     return _smarthost_set_invalid (error, "domain", "is not a valid domain name"), NULL;
   len = strlen (ascii);

@@ -41,6 +41,29 @@ typedef enum {
 #define SMARTHOST_PASSWORD_MASK "********"
 
 /**
+ * SMARTHOST_JSON_MAX_SIZE:
+ *
+ * The longest JSON text [ctor@State.new_from_json] and
+ * [ctor@Relay.new_from_json] read, in bytes: 128 MiB. A state of 200,000
+ * domains, each with its own relay and credentials, as
+ * `smarthostctl status --json` prints it, takes about 70 MB; longer text is
+ * refused before it is parsed, since the parse would take several times
+ * its size in memory.
+ */
+#define SMARTHOST_JSON_MAX_SIZE (128 * 1024 * 1024)
+
+/**
+ * SMARTHOST_JSON_MAX_DEPTH:
+ *
+ * How deep arrays and objects may be nested in JSON text that
+ * [ctor@State.new_from_json] and [ctor@Relay.new_from_json] read: 32. A
+ * state nests three deep (the state, its domains, a relay); text nested
+ * deeper is refused before it is parsed, since the parser would need a
+ * level of the process's stack for each level of nesting.
+ */
+#define SMARTHOST_JSON_MAX_DEPTH 32
+
+/**
  * SmarthostJsonFlags:
  * @SMARTHOST_JSON_FLAGS_NONE: passwords only by reference: `password_file`
  *   (a file holding the password) or `password_env` (an environment

@@ -164,6 +164,71 @@ smarthost_state_new (void)
   return g_object_new (SMARTHOST_TYPE_STATE, NULL);
 }
 
+typedef struct {
+  SmarthostState *self;
+  SmarthostJsonFlags flags;
+  /* normalized domain -> its first spelling, or NULL when the same; for
+   * the domains that are not keys of self->domains as they were given
+   * (null ones, and ones spelled otherwise), since most are. */
+  GHashTable *seen;
+} ReadDomains;
+
+/* One member of "domains", as the reader reads it: the text's tree of a
+ * state of 100,000 domains would take 130 MB, a relay's takes little. */
+static gboolean
+read_domain (const char  *name,
+             JsonNode    *node,
+             gpointer     user_data,
+             GError     **error)
+{
+  ReadDomains *rd = user_data;
+  g_autofree char *where = NULL;
+  g_autofree char *shown = _smarthost_quote (name, -1);
+  g_autofree char *domain = smarthost_domain_normalize (name, error);
+  gpointer first;
+  SmarthostRelay *relay = NULL;
+
+  if (domain == NULL)
+    return g_prefix_error (error, "domains: %s: ", shown), FALSE;
+  /* A second spelling of a domain is found in one lookup (comparing with
+   * every earlier name made a state of 100,000 domains take hours). Null
+   * domains count too: listed twice, even as null, is an error. */
+  if (g_hash_table_lookup_extended (rd->seen, domain, NULL, &first) ||
+      (first = NULL, g_hash_table_contains (rd->self->domains, domain)))
+    {
+      if (first == NULL)
+        first = domain;
+      g_autofree char *first_shown = _smarthost_quote (first, -1);
+
+      if (g_str_equal (first, name) && _smarthost_json_key_is_showable (name))
+        g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
+                     "state: the key %s is given twice in one object; give it once", shown);
+      else if (g_str_equal (first, name))
+        g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
+                     "state: a key is given twice in one object; give it once");
+      else
+        g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
+                     "domains: %s and %s are the same domain, %s; list it once",
+                     first_shown, shown, domain);
+      return FALSE;
+    }
+  if (!JSON_NODE_HOLDS_NULL (node))
+    {
+      /* "domains.example.com.port" names the place of an error, as long as
+       * the key is plainly a domain name; anything else is shown quoted. */
+      where = g_strconcat ("domains.", _smarthost_json_key_is_showable (name) ? name : shown, NULL);
+      relay = _smarthost_relay_from_json_node (where, node, rd->flags, error);
+      if (relay == NULL)
+        return FALSE;
+    }
+  if (relay == NULL || !g_str_equal (domain, name))
+    g_hash_table_insert (rd->seen, g_strdup (domain), g_str_equal (domain, name) ? NULL : g_strdup (name));
+  /* null: the domain has no relay of its own, as if it were not listed. */
+  if (relay != NULL)
+    g_hash_table_insert (rd->self->domains, g_steal_pointer (&domain), relay);
+  return TRUE;
+}
+
 /**
  * smarthost_state_new_from_json:
  * @json: a state as JSON text, the shape [method@State.to_json] writes
@@ -180,6 +245,10 @@ smarthost_state_new (void)
  * in an object and a domain only once (`Example.com` and `example.com.`
  * are the same domain), and errors name the key
  * (`domains.example.com.port: …`) without quoting the data.
+ * Text longer than %SMARTHOST_JSON_MAX_SIZE, or with arrays and objects
+ * nested deeper than %SMARTHOST_JSON_MAX_DEPTH, is refused before it is
+ * parsed. The domains are read one by one as the text is, so that reading
+ * a state takes little more memory than the state itself.
  *
  * This reads the password files the state refers to, at once: they are
  * small local files, but a program that must never block (a GJS user
@@ -197,15 +266,23 @@ smarthost_state_new_from_json (const char          *json,
   g_autoptr(SmarthostState) self = NULL;
   g_autoptr(SmarthostSecretJson) root = NULL;
   g_autoptr(GList) members = NULL;
-  JsonObject *o, *domains;
+  g_autoptr(GHashTable) seen = NULL;
+  ReadDomains rd;
+  JsonObject *o;
   JsonNode *node;
 
   g_return_val_if_fail (json != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  root = _smarthost_parse_json ("state", json, error);
+  /* The domains are read as the text is, each relay from a tree of its
+   * own; the rest of the state after. */
+  self = smarthost_state_new ();
+  seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  rd = (ReadDomains) { self, flags, seen };
+  root = _smarthost_parse_json_streaming ("state", json, "domains", read_domain, &rd, error);
   if (root == NULL)
     return NULL;
+  g_clear_pointer (&seen, g_hash_table_unref);
   if (!JSON_NODE_HOLDS_OBJECT (root))
     return g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
                         "state: must be a JSON object with \"server\" and \"domains\""), NULL;
@@ -219,7 +296,6 @@ smarthost_state_new_from_json (const char          *json,
                         "state: must say \"server\" (null for none) and \"domains\" ({} for none): "
                         "it is the complete state"), NULL;
 
-  self = smarthost_state_new ();
   node = json_object_get_member (o, "backend");
   if (node != NULL && !JSON_NODE_HOLDS_NULL (node))
     {
@@ -237,45 +313,11 @@ smarthost_state_new_from_json (const char          *json,
         return NULL;
     }
 
+  /* An object was read member by member above; anything else is here. */
   node = json_object_get_member (o, "domains");
   if (!JSON_NODE_HOLDS_OBJECT (node))
     return g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
                         "domains: must be an object of domain: relay ({} for none)"), NULL;
-  domains = json_node_get_object (node);
-  g_clear_pointer (&members, g_list_free);
-  members = json_object_get_members (domains);
-  for (GList *l = members; l; l = l->next)
-    {
-      const char *name = l->data;
-      g_autofree char *shown = _smarthost_quote (name, -1);
-      /* "domains.example.com.port" names the place of an error, as long as
-       * the key is plainly a domain name; anything else is shown quoted. */
-      g_autofree char *where = g_strdup_printf ("domains.%s", _smarthost_json_key_is_showable (name) ? name : shown);
-      g_autofree char *domain = smarthost_domain_normalize (name, error);
-      SmarthostRelay *relay;
-
-      if (domain == NULL)
-        return g_prefix_error (error, "domains: %s: ", shown), NULL;
-      node = json_object_get_member (domains, name);
-      relay = JSON_NODE_HOLDS_NULL (node) ? NULL : _smarthost_relay_from_json_node (where, node, flags, error);
-      if (relay == NULL && !JSON_NODE_HOLDS_NULL (node))
-        return NULL;
-      for (GList *m = members; m != l; m = m->next)
-        {
-          g_autofree char *other = smarthost_domain_normalize (m->data, NULL);
-          if (g_strcmp0 (other, domain) == 0)
-            {
-              g_autofree char *other_shown = _smarthost_quote (m->data, -1);
-              g_clear_object (&relay);
-              return g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
-                                  "domains: %s and %s are the same domain, %s; list it once",
-                                  other_shown, shown, domain), NULL;
-            }
-        }
-      /* null: the domain has no relay of its own, as if it were not listed. */
-      if (relay != NULL)
-        g_hash_table_insert (self->domains, g_steal_pointer (&domain), relay);
-    }
   return g_steal_pointer (&self);
 }
 
@@ -533,7 +575,7 @@ _smarthost_state_get_domains (SmarthostState *self)
  *
  * Reads a state from a file, as [ctor@State.new_from_json] reads it from
  * text; `smarthostctl apply` reads its input this way. The file must be a
- * regular file of at most 256 MiB (a FIFO or a device is refused at once,
+ * regular file of at most %SMARTHOST_JSON_MAX_SIZE bytes (a FIFO or a device is refused at once,
  * never waited on); `-` reads standard input, which may be a pipe. The text
  * may hold inline passwords, so it is wiped as soon as it is parsed.
  *
@@ -555,7 +597,7 @@ smarthost_state_new_from_file (const char          *path,
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   name = g_str_equal (path, "-") ? "standard input" : path;
-  if (!_smarthost_read_file_limited (path, SMARTHOST_READ_STDIN, SMARTHOST_READ_DEFAULT_LIMIT, &text, &len, NULL,
+  if (!_smarthost_read_file_limited (path, SMARTHOST_READ_STDIN, SMARTHOST_JSON_MAX_SIZE, &text, &len, NULL,
                                      &local_error))
     {
       g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID, "%s", local_error->message);

@@ -4,6 +4,8 @@
  */
 #include "config.h"
 
+#include <string.h>
+
 #include <glib.h>
 #include <glib/gstdio.h>
 
@@ -51,6 +53,36 @@ static const ReadCase read_cases[] = {
   { "truncated", "{\"server\": {\"host\": \"a.b", "state: not valid JSON" },
   { "bareword-password", "{\"server\": {\"host\": \"a.example.net\", \"username\": \"u\", \"password\": "
     SECRET "}, \"domains\": {}}", "state: not valid JSON: syntax error at line 1" },
+  /* the reader: strict JSON, errors that give the place only */
+  { "escapes", "{\"server\": {\"host\": \"a.example.net\", \"username\": \"\\u00e9\\ud83d\\ude00\\\"\\\\\\/\","
+    " \"password_set\": true}, \"domains\": {}}", NULL },
+  { "escaped-line-break", "{\"server\": {\"host\": \"a.example.net\", \"username\": \"u\\nv\", \"password_set\": true},"
+    " \"domains\": {}}", "server.username: must not contain control characters" },
+  { "lone-low-surrogate", "{\"server\": null, \"domains\": {}, \"\\udc00\": 1}", "state: not valid JSON: syntax error at line 1, column 34" },
+  { "lone-high-surrogate", "{\"server\": null, \"domains\": {}, \"\\ud800x\": 1}", "state: not valid JSON: syntax error at line 1" },
+  { "escaped-nul", "{\"server\": null, \"domains\": {}, \"\\u0000\": 1}", "state: not valid JSON: syntax error at line 1" },
+  { "bad-escape", "{\"server\": null, \"domains\": {}, \"\\x41\": 1}", "state: not valid JSON: syntax error at line 1" },
+  { "control-character", "{\"server\": null, \"domains\": {}, \"a\tb\": 1}", "state: not valid JSON: syntax error at line 1" },
+  { "trailing-comma", "{\"server\": null, \"domains\": {},}", "state: not valid JSON: syntax error at line 1, column 32" },
+  { "trailing-comma-domains", "{\"server\": null,\n \"domains\": {\"a.example\": null,}}",
+    "state: not valid JSON: syntax error at line 2, column 32" },
+  { "single-quotes", "{'server': null, \"domains\": {}}", "state: not valid JSON: syntax error at line 1, column 2" },
+  { "leading-zero", "{\"server\": {\"host\": \"a.example.net\", \"port\": 0587}, \"domains\": {}}",
+    "state: not valid JSON: syntax error" },
+  { "port-exponent", "{\"server\": {\"host\": \"a.example.net\", \"port\": 5.87e2}, \"domains\": {}}",
+    "server.port: must be a whole number" },
+  { "port-minus", "{\"server\": {\"host\": \"a.example.net\", \"port\": -}, \"domains\": {}}",
+    "state: not valid JSON: syntax error" },
+  { "number-100-digits", "{\"server\": {\"host\": \"a.example.net\", \"port\": "
+    "1000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000587}, \"domains\": {}}",
+    "server.port: must be a whole number" },
+  { "values-of-every-kind", "{\"server\": null, \"domains\": {}, \"x\": [1, -2.5e-3, true, false, null, \"s\", {}, []]}",
+    "state: unknown key \"x\"" },
+  { "literal-cut", "{\"server\": nul", "state: not valid JSON" },
+  { "domains-twice", "{\"server\": null, \"domains\": {}, \"domains\": {\"a.example\": null}}",
+    "state: the key \"domains\" is given twice" },
+  { "domain-relay-key-twice", "{\"server\": null, \"domains\": {\"a.example\": {\"host\": \"x.example.net\", "
+    "\"host\": \"y.example.net\"}}}", "state: the key \"host\" is given twice" },
   /* relays: every key known and of its type */
   { "relay-unknown-key", "{\"server\": {\"host\": \"a.example.net\", \"hots\": 1}, \"domains\": {}}",
     "server: unknown key \"hots\"" },
@@ -99,6 +131,16 @@ static const ReadCase read_cases[] = {
   { "domain-invalid", "{\"server\": null, \"domains\": {\"bad domain\": null}}", "domains: \"bad domain\": domain:" },
   { "domain-twice", "{\"server\": null, \"domains\": {\"A.example\": null, \"a.example.\": null}}",
     "domains: \"A.example\" and \"a.example.\" are the same domain" },
+  { "domain-null-twice", "{\"server\": null, \"domains\": {\"a.example\": {\"host\": \"x.example.net\"}, "
+    "\"b.example\": null, \"A.EXAMPLE.\": null}}", "domains: \"a.example\" and \"A.EXAMPLE.\" are the same domain" },
+  { "domain-null-first", "{\"server\": null, \"domains\": {\"a.example\": null, \"A.example\": {\"host\": \"x.example.net\"}}}",
+    "domains: \"a.example\" and \"A.example\" are the same domain" },
+  /* nesting: the format's own depth passes, brackets in strings do not count */
+  { "brackets-in-strings", "{\"server\": {\"host\": \"a.example.net\", \"username\": "
+    "\"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{\\\"[[[[\", "
+    "\"password_set\": true}, \"domains\": {}}", NULL },
+  { "nested-too-deep-in-key", "{\"server\": null, \"domains\": {}, \"x\": [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}",
+    "state: nested too deep: arrays and objects inside each other more than 32 levels deep are refused" },
   { "domain-relay-invalid", "{\"server\": null, \"domains\": {\"a.example\": {\"host\": \"x.example.net\", \"port\": 0}}}",
     "domains.a.example.port:" },
 };
@@ -220,6 +262,161 @@ test_write_and_read_back (void)
   g_assert_null (smarthost_state_get_server (state));
 }
 
+/* Text nested @depth deep: @open @depth times (the rest of the text is
+ * never looked at, as nesting that deep is refused first). */
+static char *
+nested (const char *open,
+        guint       depth)
+{
+  GString *s = g_string_sized_new (strlen (open) * depth + 1);
+
+  for (guint i = 0; i < depth; i++)
+    g_string_append (s, open);
+  return g_string_free (s, FALSE);
+}
+
+/* json-glib parses by recursion: a million levels of nesting crashed the
+ * process (issue 10). They are refused before the parser sees them, by
+ * State.new_from_json and Relay.new_from_json alike. */
+static void
+test_deep_nesting (void)
+{
+  const char *opens[] = { "[", "{\"a\":", "{\"domains\":" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (opens); i++)
+    {
+      g_autofree char *inner = nested (opens[i], 1000000);
+      g_autofree char *text = g_strconcat ("{\"server\": null, \"domains\": ", inner, NULL);
+      g_autofree char *relay_text = g_strconcat ("{\"host\": ", inner, NULL);
+      g_autoptr(GError) error = NULL;
+      g_autoptr(SmarthostState) state = NULL;
+      g_autoptr(SmarthostRelay) relay = NULL;
+
+      state = smarthost_state_new_from_json (text, SMARTHOST_JSON_FLAGS_NONE, &error);
+      g_assert_null (state);
+      g_assert_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID);
+      g_assert_true (g_str_has_prefix (error->message, "state: nested too deep"));
+      g_assert_nonnull (strstr (error->message, "32 levels"));
+      g_clear_error (&error);
+
+      /* The nesting alone, without an object around it: not an object. */
+      state = smarthost_state_new_from_json (inner, SMARTHOST_JSON_FLAGS_NONE, &error);
+      g_assert_null (state);
+      g_assert_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID);
+      g_clear_error (&error);
+
+      relay = smarthost_relay_new_from_json (relay_text, SMARTHOST_JSON_FLAGS_NONE, &error);
+      g_assert_null (relay);
+      g_assert_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID);
+      g_assert_true (g_str_has_prefix (error->message, "relay: nested too deep"));
+    }
+}
+
+/* Nesting up to the limit is the parser's to judge; one more is refused. */
+static void
+test_nesting_limit (void)
+{
+  for (guint depth = SMARTHOST_JSON_MAX_DEPTH; depth <= SMARTHOST_JSON_MAX_DEPTH + 1; depth++)
+    {
+      /* The state and "x" are two levels; the array fills up the rest. */
+      g_autofree char *open = nested ("[", depth - 1);
+      g_autofree char *close = nested ("]", depth - 1);
+      g_autofree char *text = g_strdup_printf ("{\"server\": null, \"domains\": {}, \"x\": %s%s}", open, close);
+      g_autoptr(GError) error = NULL;
+      g_autoptr(SmarthostState) state = smarthost_state_new_from_json (text, SMARTHOST_JSON_FLAGS_NONE, &error);
+
+      g_assert_null (state);
+      g_assert_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID);
+      if (depth <= SMARTHOST_JSON_MAX_DEPTH)
+        g_assert_cmpstr (error->message, ==, "state: unknown key \"x\"; known: backend, server, domains");
+      else
+        g_assert_true (g_str_has_prefix (error->message, "state: nested too deep"));
+    }
+}
+
+/* Text longer than SMARTHOST_JSON_MAX_SIZE is refused, and said so, before
+ * it is parsed or even read to its end. */
+static void
+test_too_large (void)
+{
+  gsize size = (gsize) SMARTHOST_JSON_MAX_SIZE + 1;
+  g_autofree char *text = g_malloc (size + 1);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SmarthostState) state = NULL;
+  g_autoptr(SmarthostRelay) relay = NULL;
+  const char *head = "{\"server\": null, \"domains\": {}, \"x\": \"";
+
+  /* A valid state but for its size. */
+  memset (text, 'a', size);
+  memcpy (text, head, strlen (head));
+  text[size - 2] = '"';
+  text[size - 1] = '}';
+  text[size] = '\0';
+  state = smarthost_state_new_from_json (text, SMARTHOST_JSON_FLAGS_NONE, &error);
+  g_assert_null (state);
+  g_assert_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID);
+  g_assert_cmpstr (error->message, ==, "state: too large: JSON text of more than 128 MiB (134217728 bytes) is refused");
+  g_clear_error (&error);
+  relay = smarthost_relay_new_from_json (text, SMARTHOST_JSON_FLAGS_NONE, &error);
+  g_assert_null (relay);
+  g_assert_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID);
+  g_assert_true (g_str_has_prefix (error->message, "relay: too large"));
+
+  /* One byte less is handed to the parser, which stops at the first error
+   * (a whole string of 128 MiB would take a while to parse). */
+  g_clear_error (&error);
+  text[size - 1] = '\0';
+  memcpy (text, "{ x", 3);
+  state = smarthost_state_new_from_json (text, SMARTHOST_JSON_FLAGS_NONE, &error);
+  g_assert_null (state);
+  g_assert_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID);
+  g_assert_true (g_str_has_prefix (error->message, "state: not valid JSON: syntax error at line 1"));
+}
+
+/* Two spellings of one domain far apart among many are found (by a table
+ * of the names seen, issue 10), null ones too, and many distinct domains
+ * are all read. */
+static void
+test_many_domains (void)
+{
+  const guint n = 10000;
+
+  for (guint variant = 0; variant < 3; variant++)
+    {
+      GString *text = g_string_new ("{\"server\": null, \"domains\": {");
+      g_autoptr(GError) error = NULL;
+      g_autoptr(SmarthostState) state = NULL;
+      g_auto(GStrv) domains = NULL;
+
+      for (guint i = 0; i < n; i++)
+        g_string_append_printf (text, "%s\"d%05u.example\": %s", i ? ", " : "", i,
+                                i % 2 ? "null" : "{\"host\": \"relay.example.net\"}");
+      /* variant 1: d00010 again, a relay spelled otherwise, at the end;
+       * variant 2: d00007 (null) again, as null, at the end. */
+      if (variant == 1)
+        g_string_append (text, ", \"D00010.Example.\": {\"host\": \"relay.example.net\"}");
+      else if (variant == 2)
+        g_string_append (text, ", \"d00007.EXAMPLE\": null");
+      g_string_append (text, "}}");
+      state = smarthost_state_new_from_json (text->str, SMARTHOST_JSON_FLAGS_NONE, &error);
+      g_string_free (text, TRUE);
+      if (variant == 0)
+        {
+          g_assert_no_error (error);
+          domains = smarthost_state_list_domains (state);
+          g_assert_cmpuint (g_strv_length (domains), ==, n / 2);
+          continue;
+        }
+      g_assert_null (state);
+      g_assert_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID);
+      g_assert_cmpstr (error->message, ==,
+                       variant == 1 ? "domains: \"d00010.example\" and \"D00010.Example.\" are the same domain, "
+                                      "d00010.example; list it once"
+                                    : "domains: \"d00007.example\" and \"d00007.EXAMPLE\" are the same domain, "
+                                      "d00007.example; list it once");
+    }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -233,5 +430,9 @@ main (int   argc,
     }
   g_test_add_func ("/state/passwords", test_passwords);
   g_test_add_func ("/state/write-and-read-back", test_write_and_read_back);
+  g_test_add_func ("/state/deep-nesting", test_deep_nesting);
+  g_test_add_func ("/state/nesting-limit", test_nesting_limit);
+  g_test_add_func ("/state/too-large", test_too_large);
+  g_test_add_func ("/state/many-domains", test_many_domains);
   return g_test_run ();
 }

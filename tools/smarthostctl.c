@@ -12,6 +12,7 @@
 #include <locale.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <smarthost.h>
@@ -435,16 +436,31 @@ print_quirks (SmarthostRelay * const *relays,
     }
 }
 
-static void
-print_state_quirks (SmarthostState *state)
+/* The relays of @state whose quirks print_quirks() tells: one of each
+ * host, the server's first, then in the order of the domains. Looking up
+ * the service of each of 100,000 relays that use a few hosts was most of
+ * the time; and the state can go before the commit, with its memory. */
+static GPtrArray *
+state_quirk_relays (SmarthostState *state)
 {
   g_auto(GStrv) domains = smarthost_state_list_domains (state);
-  g_autoptr(GPtrArray) relays = g_ptr_array_new ();
+  g_autoptr(GHashTable) hosts = g_hash_table_new (g_str_hash, g_str_equal);
+  GPtrArray *relays = g_ptr_array_new_with_free_func (g_object_unref);
+  SmarthostRelay *server = smarthost_state_get_server (state);
 
-  g_ptr_array_add (relays, smarthost_state_get_server (state));
+  if (server != NULL)
+    {
+      g_hash_table_add (hosts, (gpointer) smarthost_relay_get_host (server));
+      g_ptr_array_add (relays, g_object_ref (server));
+    }
   for (guint i = 0; domains[i]; i++)
-    g_ptr_array_add (relays, smarthost_state_get_domain (state, domains[i]));
-  print_quirks ((SmarthostRelay * const *) relays->pdata, relays->len);
+    {
+      SmarthostRelay *relay = smarthost_state_get_domain (state, domains[i]);
+
+      if (relay != NULL && g_hash_table_add (hosts, (gpointer) smarthost_relay_get_host (relay)))
+        g_ptr_array_add (relays, g_object_ref (relay));
+    }
+  return relays;
 }
 
 static int run_probe (SmarthostRelay *relay,
@@ -1073,6 +1089,7 @@ cmd_apply (SmarthostBackend *backend,
   g_autoptr(GError) error = NULL;
   g_autoptr(SmarthostTransaction) tx = smarthost_backend_begin (backend);
   g_autoptr(SmarthostState) state = NULL;
+  g_autoptr(GPtrArray) quirk_relays = NULL;
   gboolean changed;
 
   state = smarthost_state_new_from_file (file,
@@ -1089,6 +1106,9 @@ cmd_apply (SmarthostBackend *backend,
   smarthost_transaction_set_policy (tx, policy);
   if (!smarthost_transaction_set_state (tx, state, &error))
     return fail_error (error);
+  /* The transaction has its own copy: only the quirks are needed after. */
+  quirk_relays = state_quirk_relays (state);
+  g_clear_object (&state);
 
   if (opt.dry_run)
     {
@@ -1100,7 +1120,7 @@ cmd_apply (SmarthostBackend *backend,
        * unchanged state applied again (configuration management does that
        * all the time) is no news. */
       if (changed)
-        print_state_quirks (state);
+        print_quirks ((SmarthostRelay * const *) quirk_relays->pdata, quirk_relays->len);
       if (opt.json)
         {
           g_autoptr(JsonBuilder) b = json_builder_new ();
@@ -1125,7 +1145,7 @@ cmd_apply (SmarthostBackend *backend,
     return fail_error (error);
   changed = smarthost_transaction_get_changed (tx);
   if (changed)
-    print_state_quirks (state);
+    print_quirks ((SmarthostRelay * const *) quirk_relays->pdata, quirk_relays->len);
   if (opt.json)
     {
       g_autoptr(JsonBuilder) b = json_builder_new ();

@@ -400,6 +400,25 @@ test('a complete state as JSON: read, applied, read back', async () => {
     }
 });
 
+test('deeply nested JSON is refused, not a crash', () => {
+    // json-glib parses by recursion: a million levels crashed the process.
+    assertEqual(Smarthost.JSON_MAX_DEPTH, 32);
+    for (const inner of ['['.repeat(1000000), '{"a":'.repeat(1000000)]) {
+        for (const [ctor, text] of [[Smarthost.State.new_from_json, `{"server": null, "domains": ${inner}`],
+            [Smarthost.Relay.new_from_json, `{"host": ${inner}`]]) {
+            try {
+                ctor(text, Smarthost.JsonFlags.NONE);
+                throw new AssertionError('deep nesting was read');
+            } catch (e) {
+                if (e instanceof AssertionError)
+                    throw e;
+                assertSmarthostError(e, Smarthost.Error.INVALID);
+                assert(e.message.includes('nested too deep') && e.message.includes('32 levels'), e.message);
+            }
+        }
+    }
+});
+
 test('providers and SPF', () => {
     const sendgrid = Smarthost.Provider.lookup('sendgrid');
     assertEqual(sendgrid.get_username(), 'apikey');

@@ -764,6 +764,30 @@ class TestState(TempConfigTestCase):
             Smarthost.State.new_from_json('{"server": null}', Smarthost.JsonFlags.NONE)
         self.assertIn('complete state', cm.exception.message)
 
+    def test_deep_nesting_and_size_are_refused(self):
+        # A million levels of nesting crashed the process in json-glib's
+        # recursive parser (issue 10): now an error, before parsing, also
+        # when the brackets are in a password's place.
+        self.assertEqual(Smarthost.JSON_MAX_DEPTH, 32)
+        self.assertEqual(Smarthost.JSON_MAX_SIZE, 128 * 1024 * 1024)
+        for inner in ('[' * 1000000, '{"a":' * 1000000):
+            for ctor, text in ((Smarthost.State.new_from_json, '{"server": null, "domains": ' + inner),
+                               (Smarthost.Relay.new_from_json, '{"host": "a.example.net", "password": ' + inner)):
+                with self.assertRaises(GLib.Error) as cm:
+                    ctor(text, Smarthost.JsonFlags.ALLOW_INLINE_PASSWORD)
+                self.assertTrue(cm.exception.matches(Smarthost.error_quark(), Smarthost.Error.INVALID))
+                self.assertIn('nested too deep', cm.exception.message)
+                self.assertIn('32 levels', cm.exception.message)
+        # Brackets in strings are not nesting.
+        relay = Smarthost.Relay.new_from_json(json.dumps({'host': 'a.example.net', 'username': 'u',
+                                                          'password': '[{' * 200 + '\\"'}),
+                                              Smarthost.JsonFlags.ALLOW_INLINE_PASSWORD)
+        self.assertEqual(relay.get_password(), '[{' * 200 + '\\"')
+        with self.assertRaises(GLib.Error) as cm:
+            Smarthost.State.new_from_json(' ' * Smarthost.JSON_MAX_SIZE + '{}', Smarthost.JsonFlags.NONE)
+        self.assertIn('too large', cm.exception.message)
+        self.assertIn('128 MiB', cm.exception.message)
+
     def test_set_state_replaces_every_domain(self):
         self.backend.set_domain('old.example', make_relay(), None)
         state = Smarthost.State()

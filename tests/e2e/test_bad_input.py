@@ -255,6 +255,22 @@ ROWS = [
     Row("apply_truncated_json", ["apply", "{tmp}/state.json"], setup=json_file('{"server": {"host": "a.b'),
         needles=("apply",)),
     Row("apply_binary_garbage", ["apply", "{tmp}/state.json"], setup=json_file(GARBAGE), needles=("apply",)),
+    # json-glib parses by recursion: a million levels of nesting crashed
+    # the process (issue 10). Refused before parsing, brackets in strings
+    # not counted.
+    Row("apply_deeply_nested_arrays", ["apply", "{tmp}/state.json"], managed=True,
+        setup=json_file('{"server": null, "domains": ' + "[" * 1000000), needles=("apply", "nested too deep", "32 levels")),
+    Row("apply_deeply_nested_objects", ["apply", "{tmp}/state.json"], managed=True,
+        setup=json_file('{"server": null, "domains": ' + '{"a":' * 1000000 + "null" + "}" * 1000000 + "}"),
+        needles=("apply", "nested too deep", "32 levels")),
+    Row("apply_deeply_nested_dry_run_stdin", ["--dry-run", "apply", "-"], managed=True,
+        stdin=b'{"server": null, "domains": {"a.example": {"host": "a.example.net", "username": "[[[[\\\"{{", '
+              b'"password": ' + b"[" * 1000000 + b"}}}",
+        needles=("standard input", "nested too deep", "32 levels")),
+    # Longer than the library reads: said so, without reading it all.
+    Row("apply_too_large_stdin", ["apply", "-"], managed=True,
+        stdin=b'{"server": null, "domains": {}, "x": "' + b"a" * (128 * 1024 * 1024) + b'"}',
+        needles=("standard input", "too large", "128 MiB")),
 
     # --- quoting: what comes back of the input is short and escaped --------
     Row("apply_domain_key_10MB", ["apply", "{tmp}/state.json"],

@@ -190,7 +190,27 @@ _smarthost_open_regular (const char   *path,
 
   if (exists != NULL)
     *exists = TRUE;
-  fd = open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | (nofollow ? O_NOFOLLOW : 0));
+  /* Looked at before it is opened for reading: opening some devices has
+   * effects of its own (a tape rewinds, a watchdog arms), so the file is
+   * first reached with O_PATH, which opens nothing, and reopened for
+   * reading only once fstat() says it is a regular file. */
+  fd = open (path, O_PATH | O_CLOEXEC | (nofollow ? O_NOFOLLOW : 0));
+  if (fd >= 0 && fstat (fd, st) == 0 && S_ISLNK (st->st_mode))
+    {
+      close (fd);
+      fd = -1;
+      errno = ELOOP;
+    }
+  else if (fd >= 0 && fstat (fd, st) == 0 && S_ISREG (st->st_mode))
+    {
+      g_autofree char *proc = g_strdup_printf ("/proc/self/fd/%d", fd);
+      int reading = open (proc, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+
+      saved = errno;
+      close (fd);
+      fd = reading;
+      errno = saved;
+    }
   if (fd < 0)
     {
       saved = errno;
@@ -330,6 +350,55 @@ owned_by_us (const struct stat *st)
   return st->st_uid == geteuid () || st->st_uid == 0;
 }
 
+/* Every component of @path as given (not resolved) that is a symbolic
+ * link must be one only the running user or root can change: owned by one
+ * of them, in a directory no one else may write (or a sticky one). The
+ * directories the links lead to are checked by the caller, resolved. */
+static gboolean
+check_given_path (const char  *path,
+                  const char  *what,
+                  const char  *shown,
+                  GError     **error)
+{
+  g_autofree char *prefix = g_strdup (path);
+  char *end = prefix;
+
+  if (*prefix != '/')
+    return TRUE;   /* realpath() made it absolute; relative paths are the caller's */
+  for (;;)
+    {
+      struct stat st, parent;
+      char saved;
+
+      end = strchr (end + 1, '/');
+      saved = end ? *end : '\0';
+      if (end)
+        *end = '\0';
+      if (*prefix != '\0' && lstat (prefix, &st) == 0 && S_ISLNK (st.st_mode))
+        {
+          g_autofree char *dir = g_path_get_dirname (prefix);
+
+          if (!owned_by_us (&st) || lstat (dir, &parent) != 0 ||
+              (writable_by_others (&parent) && !(parent.st_mode & S_ISVTX)))
+            {
+              g_autofree char *owner = user_name (st.st_uid);
+              g_autofree char *shown_link = _smarthost_quote_path (prefix);
+              g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
+                           "%s %s is reached through the symbolic link %s, which %s%s could point "
+                           "elsewhere at any time. Use the directory it points to, or make the link "
+                           "root's, in a directory only root may write",
+                           what, shown, shown_link, owned_by_us (&st) ? "anyone who may write its directory" : owner,
+                           "");
+              return FALSE;
+            }
+        }
+      if (end == NULL)
+        break;
+      *end = saved;
+    }
+  return TRUE;
+}
+
 /**
  * _smarthost_check_trusted_directory:
  * @path: a directory that is to hold secrets, a journal or a lock
@@ -354,6 +423,13 @@ _smarthost_check_trusted_directory (const char  *path,
   g_autofree char *shown = _smarthost_quote_path (path);
   g_autofree char *shown_real = real ? _smarthost_quote_path (real) : NULL;
   struct stat st;
+
+  /* The path as given first: a symbolic link on the way (/tmp/x ->
+   * /etc/postfix) that another user owns, or may replace, could be
+   * pointed elsewhere between this check and our writes, which use the
+   * path as given. */
+  if (real != NULL && !check_given_path (path, what, shown, error))
+    return FALSE;
 
   if (real == NULL)
     {

@@ -111,6 +111,13 @@ gboolean  _smarthost_run              (const char * const *argv,
                                        char              **out_stdout,
                                        char              **out_stderr,
                                        GError            **error);
+gboolean  _smarthost_run_full         (const char * const *argv,
+                                       guint               timeout_seconds,
+                                       GCancellable       *cancellable,
+                                       int                *exit_status,
+                                       char              **out_stdout,
+                                       char              **out_stderr,
+                                       GError            **error);
 char     *_smarthost_argv_to_string   (const char * const *argv);
 
 /* Files (smarthost-files.c) */

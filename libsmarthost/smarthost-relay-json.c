@@ -420,6 +420,15 @@ _smarthost_json_wipe_passwords (JsonNode *node)
   const char *name;
   JsonNode *member;
 
+  if (node != NULL && JSON_NODE_HOLDS_ARRAY (node))
+    {
+      /* A password may sit anywhere an error stops the reading, even in
+       * an array where none belongs. */
+      JsonArray *array = json_node_get_array (node);
+      for (guint i = 0; i < json_array_get_length (array); i++)
+        _smarthost_json_wipe_passwords (json_array_get_element (array, i));
+      return;
+    }
   if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
     return;
   json_object_iter_init (&iter, json_node_get_object (node));
@@ -530,6 +539,21 @@ static gboolean
 read_string (Reader  *r,
              GError **error)
 {
+  gsize raw = 0;
+
+  /* The decoded string is never longer than the raw one: the scratch is
+   * made big enough for it first, so that it never grows (moves) while
+   * it holds part of a password, which g_string's growth would leave
+   * behind in freed memory. The old buffer is wiped whole. */
+  for (const char *q = r->p + 1; q < r->end && *q != '"'; q++, raw++)
+    if (*q == '\\' && q + 1 < r->end)
+      q++, raw++;
+  if (r->scratch->allocated_len <= raw + 1)
+    {
+      explicit_bzero (r->scratch->str, r->scratch->allocated_len);
+      g_string_free (r->scratch, TRUE);
+      r->scratch = g_string_sized_new (raw + 8);
+    }
   g_string_truncate (r->scratch, 0);
   r->p++;
   for (;;)

@@ -603,6 +603,33 @@ read_child_output (GSubprocess   *proc,
   return ok;
 }
 
+/* Waits for a child whose output is read (or was not asked for) to end,
+ * for at most @timeout_seconds in all: a child may close its output and
+ * go on. GLib reaps it in its worker thread; its identifier is gone then. */
+static gboolean
+wait_child (GSubprocess   *proc,
+            const char    *name,
+            guint          timeout_seconds,
+            GCancellable  *cancellable,
+            GError       **error)
+{
+  gint64 deadline = g_get_monotonic_time () + (gint64) timeout_seconds * G_USEC_PER_SEC;
+
+  while (g_subprocess_get_identifier (proc) != NULL)
+    {
+      if (g_cancellable_set_error_if_cancelled (cancellable, error))
+        return FALSE;
+      if (g_get_monotonic_time () >= deadline)
+        {
+          g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
+                       "%s did not finish within %u s; it was stopped", name, timeout_seconds);
+          return FALSE;
+        }
+      g_usleep (2000);
+    }
+  return g_subprocess_wait (proc, cancellable, error);
+}
+
 /* Runs a program to completion with no standard input, in the C locale so
  * that its messages are the documented ones, for at most
  * SMARTHOST_RUN_TIMEOUT seconds. Fails only when the program could not be
@@ -619,6 +646,19 @@ _smarthost_run (const char * const  *argv,
                 char               **out_stdout,
                 char               **out_stderr,
                 GError             **error)
+{
+  return _smarthost_run_full (argv, SMARTHOST_RUN_TIMEOUT, cancellable, exit_status, out_stdout, out_stderr, error);
+}
+
+/* The same, with a timeout of one's own. */
+gboolean
+_smarthost_run_full (const char * const  *argv,
+                     guint                timeout_seconds,
+                     GCancellable        *cancellable,
+                     int                 *exit_status,
+                     char               **out_stdout,
+                     char               **out_stderr,
+                     GError             **error)
 {
   g_autoptr(GSubprocessLauncher) launcher = NULL;
   g_autoptr(GSubprocess) proc = NULL;
@@ -639,8 +679,8 @@ _smarthost_run (const char * const  *argv,
                    "could not run %s: %s", argv[0], local_error->message);
       return FALSE;
     }
-  if (!read_child_output (proc, argv[0], SMARTHOST_RUN_TIMEOUT, cancellable, out, err, &local_error) ||
-      !g_subprocess_wait (proc, cancellable, &local_error))
+  if (!read_child_output (proc, argv[0], timeout_seconds, cancellable, out, err, &local_error) ||
+      !wait_child (proc, argv[0], timeout_seconds, cancellable, &local_error))
     {
       g_subprocess_force_exit (proc);
       g_subprocess_wait (proc, NULL, NULL);
@@ -776,11 +816,15 @@ void
 _smarthost_unlock_directory (const char *path,
                              int         fd)
 {
+  g_autofree char *proc = NULL;
   g_autofree char *lock_path = NULL;
 
   if (fd < 0)
     return;
-  lock_path = lock_path_for (path, NULL);
+  /* The lock file this descriptor is on (the directory @path may have
+   * been renamed or replaced since, which would name another one). */
+  proc = g_strdup_printf ("/proc/self/fd/%d", fd);
+  lock_path = g_file_read_link (proc, NULL);
   if (lock_path != NULL)
     _smarthost_unlock_file (lock_path, fd);
   else

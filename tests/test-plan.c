@@ -820,6 +820,38 @@ test_journal_recover_nothing (Fixture       *fx,
   assert_same_snapshot (before, after);
 }
 
+/* --- the programs a plan runs -------------------------------------------- */
+
+/* A program that hangs is stopped at the timeout, whether it keeps its
+ * output open, closes it, or was asked for none. */
+static void
+test_run_timeout (void)
+{
+  const char *keeps[] = { "/bin/sh", "-c", "sleep 30", NULL };
+  const char *closes[] = { "/bin/sh", "-c", "exec >&- 2>&-; sleep 30", NULL };
+  const char * const *cases[] = { keeps, closes, keeps };
+  const char *fine[] = { "/bin/sh", "-c", "echo out; echo err >&2; exit 3", NULL };
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  int status = -1;
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autofree char *o = NULL;
+      gint64 start = g_get_monotonic_time ();
+
+      g_assert_false (_smarthost_run_full (cases[i], 1, NULL, &status, i < 2 ? &o : NULL, NULL, &error));
+      g_assert_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED);
+      g_assert_nonnull (strstr (error->message, "did not finish within 1 s"));
+      g_assert_cmpint (g_get_monotonic_time () - start, <, 15 * G_USEC_PER_SEC);
+    }
+  g_assert_true (_smarthost_run_full (fine, 5, NULL, &status, &out, &err, NULL));
+  g_assert_cmpint (status, ==, 3);
+  g_assert_cmpstr (out, ==, "out\n");
+  g_assert_cmpstr (err, ==, "err\n");
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -829,6 +861,7 @@ main (int   argc,
   g_test_add_func ("/plan/diff/small", test_diff_small);
   g_test_add_func ("/plan/diff/hunks", test_diff_hunks);
   g_test_add_func ("/plan/diff/patch-roundtrip", test_diff_patch_roundtrip);
+  g_test_add_func ("/plan/run/timeout", test_run_timeout);
 
 #define ADD(path, func) g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
   ADD ("/plan/execute/create", test_execute_create);

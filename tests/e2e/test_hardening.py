@@ -196,6 +196,25 @@ class Hardening(unittest.TestCase):
             self.assertFalse(os.path.exists(os.path.join(conf, "smarthost")))
             self.assertIn("config-parent", self.doctor_errors(conf=conf))
 
+    def test_config_directory_reached_through_a_link_of_another_user_is_refused(self):
+        with throwaway_user() as user:
+            # The link sits in the sticky /tmp-like directory and is the
+            # other user's: they could point it elsewhere after the check.
+            sticky = os.path.join(self.tmp, "sticky")
+            os.mkdir(sticky)
+            os.chmod(sticky, 0o1777)
+            link = os.path.join(sticky, "pf")
+            os.symlink(self.conf, link)
+            os.lchown(link, user.pw_uid, user.pw_gid)
+            code, out, err = self.ctl("set-server", *self.relay(), conf=link)
+            self.assertEqual(code, 1, err)
+            self.assertIn("symbolic link", err)
+            self.assertFalse(os.path.exists(self.path("smarthost")))
+            # The same link made root's is fine.
+            os.lchown(link, 0, 0)
+            code, out, err = self.ctl("set-server", *self.relay(), conf=link)
+            self.assertEqual(code, 0, err)
+
     # --- 3. no other user can block commits and reads -------------------------
 
     def test_another_user_cannot_block_by_locking_the_directory(self):

@@ -67,7 +67,7 @@ enum {
   PROP_BACKEND,
   PROP_RELOAD,
   PROP_POLICY,
-  PROP_ADOPT,
+  PROP_ADOPTING,
   PROP_REPLACE_DOMAINS,
   PROP_CHANGED,
   PROP_WOULD_CHANGE,
@@ -108,7 +108,7 @@ smarthost_transaction_get_property (GObject    *object,
     case PROP_POLICY:
       g_value_set_object (value, self->policy);
       break;
-    case PROP_ADOPT:
+    case PROP_ADOPTING:
       g_value_set_boolean (value, self->adopt);
       break;
     case PROP_REPLACE_DOMAINS:
@@ -118,7 +118,7 @@ smarthost_transaction_get_property (GObject    *object,
       g_value_set_boolean (value, self->changed);
       break;
     case PROP_WOULD_CHANGE:
-      g_value_set_boolean (value, self->would_change);
+      g_value_set_boolean (value, smarthost_transaction_get_would_change (self));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -204,16 +204,20 @@ smarthost_transaction_class_init (SmarthostTransactionClass *klass)
                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   /**
-   * SmarthostTransaction:adopt: (attributes org.gtk.Property.get=smarthost_transaction_get_adopt)
+   * SmarthostTransaction:adopting: (attributes org.gtk.Property.get=smarthost_transaction_get_adopt)
    *
    * Whether the commit takes a smarthost configuration made by hand under
    * the library's management, keeping the mail flowing exactly as before.
    * The preview says which settings are taken over, which are kept as they
    * are, and the commit fails with %SMARTHOST_ERROR_CONFLICT when a setting
    * cannot be taken over safely. Set it with [method@Transaction.adopt].
+   *
+   * The property is not called "adopt": a property of the method's name
+   * would hide the method in GJS, and introspection would take the method,
+   * which stages a change, for the property's getter.
    */
-  properties[PROP_ADOPT] =
-    g_param_spec_boolean ("adopt", NULL, NULL, FALSE,
+  properties[PROP_ADOPTING] =
+    g_param_spec_boolean ("adopting", NULL, NULL, FALSE,
                           G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
 
   /**
@@ -242,10 +246,11 @@ smarthost_transaction_class_init (SmarthostTransactionClass *klass)
    * SmarthostTransaction:would-change: (attributes org.gtk.Property.get=smarthost_transaction_get_would_change)
    *
    * Whether committing would change anything, as the last preview found;
-   * %TRUE before a preview and after a change is staged.
+   * %FALSE while nothing is staged, %TRUE after a change is staged and
+   * before the next preview.
    */
   properties[PROP_WOULD_CHANGE] =
-    g_param_spec_boolean ("would-change", NULL, NULL, TRUE,
+    g_param_spec_boolean ("would-change", NULL, NULL, FALSE,
                           G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
@@ -310,6 +315,15 @@ smarthost_transaction_get_backend (SmarthostTransaction *self)
 {
   g_return_val_if_fail (SMARTHOST_IS_TRANSACTION (self), NULL);
   return self->backend;
+}
+
+/* Whether anything is staged at all: a relay, a removal, adoption, or
+ * "the staged domains are all" (which, with none staged, removes them all). */
+static gboolean
+has_staged_changes (SmarthostTransaction *self)
+{
+  return self->server_staged || g_hash_table_size (self->domains) > 0 ||
+         self->adopt || self->replace_domains;
 }
 
 static gboolean
@@ -509,7 +523,7 @@ smarthost_transaction_set_policy (SmarthostTransaction *self,
 }
 
 /**
- * smarthost_transaction_get_adopt: (get-property adopt)
+ * smarthost_transaction_get_adopt: (get-property adopting)
  * @self: a transaction
  *
  * Tells whether the commit adopts a hand-made configuration.
@@ -529,7 +543,7 @@ smarthost_transaction_get_adopt (SmarthostTransaction *self)
  * @error: return location for a #GError
  *
  * Asks the commit to take a hand-made smarthost configuration under the
- * library's management; see [property@Transaction:adopt]. Adoption changes
+ * library's management; see [property@Transaction:adopting]. Adoption changes
  * the server-wide and domain smarthosts, so the policy must allow both.
  * Changes staged on the same transaction apply on top of what is adopted.
  *
@@ -689,14 +703,18 @@ fail:
  * [method@Transaction.preview] found. Configuration-management tools use
  * it to report "changed" in a dry run.
  *
- * Returns: whether the last preview found a change; %TRUE before any
- *   preview, after a change is staged since (until the next preview), and
- *   with backends that cannot tell
+ * Returns: whether the last preview found a change; %FALSE while nothing
+ *   is staged, preview or not; otherwise %TRUE before any preview, after a
+ *   change is staged since (until the next preview), and with backends that
+ *   cannot tell
  */
 gboolean
 smarthost_transaction_get_would_change (SmarthostTransaction *self)
 {
   g_return_val_if_fail (SMARTHOST_IS_TRANSACTION (self), TRUE);
+  /* A commit of nothing changes nothing: no need to ask the backend. */
+  if (!has_staged_changes (self))
+    return FALSE;
   return self->would_change;
 }
 

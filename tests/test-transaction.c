@@ -523,6 +523,38 @@ test_commit_nothing_changed (Fixture       *fx,
   g_assert_false (smarthost_transaction_get_changed (fx->tx));
 }
 
+/* Regression test: would-change was TRUE on a transaction with nothing
+ * staged, before any preview. */
+static void
+test_would_change_empty (Fixture       *fx,
+                         gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *preview = NULL;
+  g_autoptr(SmarthostTransaction) other = NULL;
+  gboolean would_change = TRUE;
+
+  g_assert_false (smarthost_transaction_get_would_change (fx->tx));
+  g_object_get (fx->tx, "would-change", &would_change, NULL);
+  g_assert_false (would_change);
+  /* The fake backend's preview does not say; nothing staged still is nothing. */
+  preview = smarthost_transaction_preview (fx->tx, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_false (smarthost_transaction_get_would_change (fx->tx));
+
+  g_assert_true (smarthost_transaction_set_server (fx->tx, fx->relay, &error));
+  g_assert_no_error (error);
+  g_assert_true (smarthost_transaction_get_would_change (fx->tx));
+  g_object_get (fx->tx, "would-change", &would_change, NULL);
+  g_assert_true (would_change);
+
+  /* "The staged domains are all there is", with none staged, removes them all. */
+  other = smarthost_backend_begin (SMARTHOST_BACKEND (fx->backend));
+  g_assert_false (smarthost_transaction_get_would_change (other));
+  smarthost_transaction_set_replace_domains (other, TRUE);
+  g_assert_true (smarthost_transaction_get_would_change (other));
+}
+
 static void
 test_preview_and_async (Fixture       *fx,
                         gconstpointer  data)
@@ -574,6 +606,7 @@ main (int   argc,
   ADD ("/transaction/commit/failure-can-retry", test_commit_failure_can_retry);
   ADD ("/transaction/commit/nothing-changed", test_commit_nothing_changed);
   ADD ("/transaction/preview-and-async", test_preview_and_async);
+  ADD ("/transaction/would-change/empty", test_would_change_empty);
 #undef ADD
   for (guint i = 0; i < G_N_ELEMENTS (not_supported_cases); i++)
     {

@@ -69,7 +69,7 @@
  *
  * A server relay set by hand (relayhost, with the global smtp_sasl_* and
  * smtp_tls_* settings) is reported as it is and left alone until the
- * caller replaces or removes it, or adopts it (a transaction with "adopt":
+ * caller replaces or removes it, or adopts it (smarthost_transaction_adopt():
  * see smarthost-postfix-adopt.c). The doctor is smarthost-postfix-doctor.c;
  * the domain maps a plan writes are computed in smarthost-postfix-maps.c,
  * and lookup tables are read by smarthost-postfix-tables.c.

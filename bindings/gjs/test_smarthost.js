@@ -419,6 +419,28 @@ test('deeply nested JSON is refused, not a crash', () => {
     }
 });
 
+// Regression test: a property called "adopt" hid the method of that name.
+test('adopt is a method; the adopting property reads it', async () => {
+    const dir = makeConfigDir();
+    try {
+        const tx = Smarthost.PostfixBackend.new(dir).begin();
+        assertEqual(typeof tx.adopt, 'function');
+        assertEqual([tx.adopting, tx.get_adopt()], [false, false]);
+        assert(tx.adopt());
+        assertEqual([tx.adopting, tx.get_adopt()], [true, true]);
+    } finally {
+        await removeTree(dir);
+    }
+});
+
+// Regression test: would-change was true before anything was staged.
+test('would-change is false while nothing is staged', () => {
+    const tx = new ToyBackend().begin();
+    assertEqual([tx.would_change, tx.get_would_change()], [false, false]);
+    assert(tx.set_server(relay()));
+    assertEqual([tx.would_change, tx.get_would_change()], [true, true]);
+});
+
 test('providers and SPF', () => {
     const sendgrid = Smarthost.Provider.lookup('sendgrid');
     assertEqual(sendgrid.get_username(), 'apikey');

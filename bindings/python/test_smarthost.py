@@ -788,6 +788,15 @@ class TestState(TempConfigTestCase):
         self.assertIn('too large', cm.exception.message)
         self.assertIn('128 MiB', cm.exception.message)
 
+    # Regression test: would-change was True before anything was staged.
+    def test_would_change_is_false_while_nothing_is_staged(self):
+        tx = self.backend.begin()
+        self.assertFalse(tx.get_would_change())
+        self.assertFalse(tx.props.would_change)
+        tx.set_server(make_relay())
+        self.assertTrue(tx.get_would_change())
+        self.assertTrue(tx.props.would_change)
+
     def test_set_state_replaces_every_domain(self):
         self.backend.set_domain('old.example', make_relay(), None)
         state = Smarthost.State()
@@ -1530,8 +1539,28 @@ class TestDiagnosisAndAdoption(unittest.TestCase):
     def test_adopt_is_staged(self):
         tx = self.backend.begin()
         self.assertFalse(tx.get_adopt())
+        self.assertFalse(tx.props.adopting)
         self.assertTrue(tx.adopt())
-        self.assertTrue(tx.props.adopt)
+        self.assertTrue(tx.props.adopting)
+
+    # Regression test: the property was called "adopt", which hid the
+    # method in GJS and made introspection take the method, which stages a
+    # change, for the property's getter.
+    def test_adopt_is_not_a_property_getter(self):
+        self.assertNotIn('adopt', [p.name for p in Smarthost.Transaction.list_properties()])
+        gir = os.environ.get('SMARTHOST_GIR')
+        if not gir or not os.path.exists(gir):
+            self.skipTest('SMARTHOST_GIR does not name the built Smarthost-1.0.gir')
+        core = '{http://www.gtk.org/introspection/core/1.0}'
+        glib = '{http://www.gtk.org/introspection/glib/1.0}'
+        cls = [c for c in ET.parse(gir).iter(core + 'class') if c.get('name') == 'Transaction'][0]
+        methods = {m.get('name'): m for m in cls.iter(core + 'method')}
+        self.assertIsNone(methods['adopt'].get(glib + 'get-property'))
+        self.assertEqual(methods['get_adopt'].get(glib + 'get-property'), 'adopting')
+        props = {p.get('name'): p for p in cls.iter(core + 'property')}
+        self.assertNotEqual(props['adopting'].get('getter'), 'adopt')
+        attrs = {a.get('name'): a.get('value') for a in props['adopting'].iter(core + 'attribute')}
+        self.assertEqual(attrs['org.gtk.Property.get'], 'smarthost_transaction_get_adopt')
 
     def test_diagnose_finds_a_duplicate_parameter(self):
         conf = self.backend.get_config_directory()

@@ -59,6 +59,17 @@ struct _SmarthostPolicy
 
 G_DEFINE_FINAL_TYPE (SmarthostPolicy, smarthost_policy, G_TYPE_OBJECT)
 
+enum {
+  PROP_0,
+  PROP_PATH,
+  PROP_SERVER_ENABLED,
+  PROP_DOMAIN_ENABLED,
+  PROP_RESTRICTED,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
 #define KEY_SERVER_ENABLED "smarthost.server.enabled"
 #define KEY_DOMAIN_ENABLED "smarthost.domain.enabled"
 #define KEY_SERVER_CHECK_CERT "smarthost.server.checkConnection.checkCertificate"
@@ -75,9 +86,80 @@ smarthost_policy_finalize (GObject *object)
 }
 
 static void
+smarthost_policy_get_property (GObject    *object,
+                               guint       prop_id,
+                               GValue     *value,
+                               GParamSpec *pspec)
+{
+  SmarthostPolicy *self = SMARTHOST_POLICY (object);
+
+  switch (prop_id)
+    {
+    case PROP_PATH:
+      g_value_set_string (value, smarthost_policy_get_path (self));
+      break;
+    case PROP_SERVER_ENABLED:
+      g_value_set_boolean (value, smarthost_policy_get_server_enabled (self));
+      break;
+    case PROP_DOMAIN_ENABLED:
+      g_value_set_boolean (value, smarthost_policy_get_domain_enabled (self));
+      break;
+    case PROP_RESTRICTED:
+      g_value_set_boolean (value, smarthost_policy_get_restricted (self));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
 smarthost_policy_class_init (SmarthostPolicyClass *klass)
 {
-  G_OBJECT_CLASS (klass)->finalize = smarthost_policy_finalize;
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->finalize = smarthost_policy_finalize;
+  object_class->get_property = smarthost_policy_get_property;
+
+  /**
+   * SmarthostPolicy:path: (attributes org.gtk.Property.get=smarthost_policy_get_path)
+   *
+   * The file the policy was read from, or %NULL for a policy that allows
+   * everything because there was no file.
+   */
+  properties[PROP_PATH] =
+    g_param_spec_string ("path", NULL, NULL, NULL,
+                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * SmarthostPolicy:server-enabled: (attributes org.gtk.Property.get=smarthost_policy_get_server_enabled)
+   *
+   * Whether server-wide smarthosts may be changed
+   * (`smarthost.server.enabled`).
+   */
+  properties[PROP_SERVER_ENABLED] =
+    g_param_spec_boolean ("server-enabled", NULL, NULL, TRUE,
+                          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * SmarthostPolicy:domain-enabled: (attributes org.gtk.Property.get=smarthost_policy_get_domain_enabled)
+   *
+   * Whether per-domain smarthosts may be changed
+   * (`smarthost.domain.enabled`).
+   */
+  properties[PROP_DOMAIN_ENABLED] =
+    g_param_spec_boolean ("domain-enabled", NULL, NULL, TRUE,
+                          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * SmarthostPolicy:restricted: (attributes org.gtk.Property.get=smarthost_policy_get_restricted)
+   *
+   * Whether restricted mode forbids every change (`smarthost.restricted`).
+   */
+  properties[PROP_RESTRICTED] =
+    g_param_spec_boolean ("restricted", NULL, NULL, FALSE,
+                          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
 }
 
 static void
@@ -324,7 +406,7 @@ smarthost_policy_load_default (GError **error)
 }
 
 /**
- * smarthost_policy_get_path:
+ * smarthost_policy_get_path: (get-property path)
  * @self: a policy
  *
  * Gets the file the policy was read from.
@@ -340,7 +422,7 @@ smarthost_policy_get_path (SmarthostPolicy *self)
 }
 
 /**
- * smarthost_policy_get_server_enabled:
+ * smarthost_policy_get_server_enabled: (get-property server-enabled)
  * @self: a policy
  *
  * Tells whether server-wide smarthosts may be changed
@@ -356,7 +438,7 @@ smarthost_policy_get_server_enabled (SmarthostPolicy *self)
 }
 
 /**
- * smarthost_policy_get_domain_enabled:
+ * smarthost_policy_get_domain_enabled: (get-property domain-enabled)
  * @self: a policy
  *
  * Tells whether per-domain smarthosts may be changed
@@ -372,7 +454,7 @@ smarthost_policy_get_domain_enabled (SmarthostPolicy *self)
 }
 
 /**
- * smarthost_policy_get_restricted:
+ * smarthost_policy_get_restricted: (get-property restricted)
  * @self: a policy
  *
  * Tells whether restricted mode forbids every change

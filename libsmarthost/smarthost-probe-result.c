@@ -27,6 +27,31 @@
 
 G_DEFINE_FINAL_TYPE (SmarthostProbeResult, smarthost_probe_result, G_TYPE_OBJECT)
 
+enum {
+  PROP_0,
+  PROP_SUCCESS,
+  PROP_FAILED_STAGE,
+  PROP_MESSAGE,
+  PROP_HINT,
+  PROP_ADDRESS,
+  PROP_GREETING,
+  PROP_CAPABILITIES,
+  PROP_TLS_VERSION,
+  PROP_TLS_CIPHER,
+  PROP_CERTIFICATE_SUBJECT,
+  PROP_CERTIFICATE_ISSUER,
+  PROP_CERTIFICATE_NAMES,
+  PROP_CERTIFICATE_EXPIRY,
+  PROP_CERTIFICATE_VERIFIED,
+  PROP_VERIFICATION,
+  PROP_AUTH_MECHANISM,
+  PROP_QUEUE_REPLY,
+  PROP_TRANSCRIPT,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
 static void
 smarthost_probe_result_finalize (GObject *object)
 {
@@ -54,9 +79,250 @@ smarthost_probe_result_finalize (GObject *object)
 }
 
 static void
+smarthost_probe_result_get_property (GObject    *object,
+                                     guint       prop_id,
+                                     GValue     *value,
+                                     GParamSpec *pspec)
+{
+  SmarthostProbeResult *self = SMARTHOST_PROBE_RESULT (object);
+
+  switch (prop_id)
+    {
+    case PROP_SUCCESS:
+      g_value_set_boolean (value, smarthost_probe_result_get_success (self));
+      break;
+    case PROP_FAILED_STAGE:
+      g_value_set_enum (value, smarthost_probe_result_get_failed_stage (self));
+      break;
+    case PROP_MESSAGE:
+      g_value_set_string (value, smarthost_probe_result_get_message (self));
+      break;
+    case PROP_HINT:
+      g_value_set_string (value, smarthost_probe_result_get_hint (self));
+      break;
+    case PROP_ADDRESS:
+      g_value_set_string (value, smarthost_probe_result_get_address (self));
+      break;
+    case PROP_GREETING:
+      g_value_set_string (value, smarthost_probe_result_get_greeting (self));
+      break;
+    case PROP_CAPABILITIES:
+      g_value_set_boxed (value, (gpointer) smarthost_probe_result_get_capabilities (self));
+      break;
+    case PROP_TLS_VERSION:
+      g_value_set_string (value, smarthost_probe_result_get_tls_version (self));
+      break;
+    case PROP_TLS_CIPHER:
+      g_value_set_string (value, smarthost_probe_result_get_tls_cipher (self));
+      break;
+    case PROP_CERTIFICATE_SUBJECT:
+      g_value_set_string (value, smarthost_probe_result_get_certificate_subject (self));
+      break;
+    case PROP_CERTIFICATE_ISSUER:
+      g_value_set_string (value, smarthost_probe_result_get_certificate_issuer (self));
+      break;
+    case PROP_CERTIFICATE_NAMES:
+      g_value_set_boxed (value, (gpointer) smarthost_probe_result_get_certificate_names (self));
+      break;
+    case PROP_CERTIFICATE_EXPIRY:
+      g_value_set_boxed (value, smarthost_probe_result_get_certificate_expiry (self));
+      break;
+    case PROP_CERTIFICATE_VERIFIED:
+      g_value_set_boolean (value, smarthost_probe_result_get_certificate_verified (self));
+      break;
+    case PROP_VERIFICATION:
+      g_value_set_string (value, smarthost_probe_result_get_verification (self));
+      break;
+    case PROP_AUTH_MECHANISM:
+      g_value_set_string (value, smarthost_probe_result_get_auth_mechanism (self));
+      break;
+    case PROP_QUEUE_REPLY:
+      g_value_set_string (value, smarthost_probe_result_get_queue_reply (self));
+      break;
+    case PROP_TRANSCRIPT:
+      g_value_set_boxed (value, (gpointer) smarthost_probe_result_get_transcript (self));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
 smarthost_probe_result_class_init (SmarthostProbeResultClass *klass)
 {
-  G_OBJECT_CLASS (klass)->finalize = smarthost_probe_result_finalize;
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->finalize = smarthost_probe_result_finalize;
+  object_class->get_property = smarthost_probe_result_get_property;
+
+  /**
+   * SmarthostProbeResult:success: (attributes org.gtk.Property.get=smarthost_probe_result_get_success)
+   *
+   * Whether every stage worked.
+   */
+  properties[PROP_SUCCESS] =
+    g_param_spec_boolean ("success", NULL, NULL, FALSE,
+                          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * SmarthostProbeResult:failed-stage: (attributes org.gtk.Property.get=smarthost_probe_result_get_failed_stage)
+   *
+   * The stage that failed, or %SMARTHOST_PROBE_STAGE_NONE when the check
+   * succeeded.
+   */
+  properties[PROP_FAILED_STAGE] =
+    g_param_spec_enum ("failed-stage", NULL, NULL, SMARTHOST_TYPE_PROBE_STAGE, SMARTHOST_PROBE_STAGE_NONE,
+                       G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * SmarthostProbeResult:message: (attributes org.gtk.Property.get=smarthost_probe_result_get_message)
+   *
+   * What went wrong, in words, including the relay's reply where there
+   * was one; %NULL on success.
+   */
+  properties[PROP_MESSAGE] =
+    g_param_spec_string ("message", NULL, NULL, NULL,
+                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * SmarthostProbeResult:hint: (attributes org.gtk.Property.get=smarthost_probe_result_get_hint)
+   *
+   * What to do about the failure, when it is one of the common mistakes.
+   */
+  properties[PROP_HINT] =
+    g_param_spec_string ("hint", NULL, NULL, NULL,
+                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * SmarthostProbeResult:address: (attributes org.gtk.Property.get=smarthost_probe_result_get_address)
+   *
+   * The IP address the check connected to, if any.
+   */
+  properties[PROP_ADDRESS] =
+    g_param_spec_string ("address", NULL, NULL, NULL,
+                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * SmarthostProbeResult:greeting: (attributes org.gtk.Property.get=smarthost_probe_result_get_greeting)
+   *
+   * The greeting the relay sent, such as `220 smtp.example.net ESMTP`.
+   */
+  properties[PROP_GREETING] =
+    g_param_spec_string ("greeting", NULL, NULL, NULL,
+                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * SmarthostProbeResult:capabilities: (attributes org.gtk.Property.get=smarthost_probe_result_get_capabilities)
+   *
+   * The extensions the relay announced in its last EHLO reply, such as
+   * `STARTTLS` or `AUTH PLAIN LOGIN`.
+   */
+  properties[PROP_CAPABILITIES] =
+    g_param_spec_boxed ("capabilities", NULL, NULL, G_TYPE_STRV,
+                        G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * SmarthostProbeResult:tls-version: (attributes org.gtk.Property.get=smarthost_probe_result_get_tls_version)
+   *
+   * The TLS version of the connection, such as `TLSv1.3`.
+   */
+  properties[PROP_TLS_VERSION] =
+    g_param_spec_string ("tls-version", NULL, NULL, NULL,
+                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * SmarthostProbeResult:tls-cipher: (attributes org.gtk.Property.get=smarthost_probe_result_get_tls_cipher)
+   *
+   * The TLS cipher of the connection.
+   */
+  properties[PROP_TLS_CIPHER] =
+    g_param_spec_string ("tls-cipher", NULL, NULL, NULL,
+                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * SmarthostProbeResult:certificate-subject: (attributes org.gtk.Property.get=smarthost_probe_result_get_certificate_subject)
+   *
+   * The subject of the relay's certificate.
+   */
+  properties[PROP_CERTIFICATE_SUBJECT] =
+    g_param_spec_string ("certificate-subject", NULL, NULL, NULL,
+                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * SmarthostProbeResult:certificate-issuer: (attributes org.gtk.Property.get=smarthost_probe_result_get_certificate_issuer)
+   *
+   * The issuer of the relay's certificate.
+   */
+  properties[PROP_CERTIFICATE_ISSUER] =
+    g_param_spec_string ("certificate-issuer", NULL, NULL, NULL,
+                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * SmarthostProbeResult:certificate-names: (attributes org.gtk.Property.get=smarthost_probe_result_get_certificate_names)
+   *
+   * The host names and addresses the relay's certificate is for.
+   */
+  properties[PROP_CERTIFICATE_NAMES] =
+    g_param_spec_boxed ("certificate-names", NULL, NULL, G_TYPE_STRV,
+                        G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * SmarthostProbeResult:certificate-expiry: (attributes org.gtk.Property.get=smarthost_probe_result_get_certificate_expiry)
+   *
+   * When the relay's certificate expires.
+   */
+  properties[PROP_CERTIFICATE_EXPIRY] =
+    g_param_spec_boxed ("certificate-expiry", NULL, NULL, G_TYPE_DATE_TIME,
+                        G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * SmarthostProbeResult:certificate-verified: (attributes org.gtk.Property.get=smarthost_probe_result_get_certificate_verified)
+   *
+   * Whether the relay's certificate was verified and passed.
+   */
+  properties[PROP_CERTIFICATE_VERIFIED] =
+    g_param_spec_boolean ("certificate-verified", NULL, NULL, FALSE,
+                          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * SmarthostProbeResult:verification: (attributes org.gtk.Property.get=smarthost_probe_result_get_verification)
+   *
+   * How the certificate verification went, in words.
+   */
+  properties[PROP_VERIFICATION] =
+    g_param_spec_string ("verification", NULL, NULL, NULL,
+                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * SmarthostProbeResult:auth-mechanism: (attributes org.gtk.Property.get=smarthost_probe_result_get_auth_mechanism)
+   *
+   * The SASL mechanism used, such as `PLAIN`, or %NULL when the check
+   * did not authenticate.
+   */
+  properties[PROP_AUTH_MECHANISM] =
+    g_param_spec_string ("auth-mechanism", NULL, NULL, NULL,
+                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * SmarthostProbeResult:queue-reply: (attributes org.gtk.Property.get=smarthost_probe_result_get_queue_reply)
+   *
+   * The relay's reply to a test message, which usually names its queue ID.
+   */
+  properties[PROP_QUEUE_REPLY] =
+    g_param_spec_string ("queue-reply", NULL, NULL, NULL,
+                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * SmarthostProbeResult:transcript: (attributes org.gtk.Property.get=smarthost_probe_result_get_transcript)
+   *
+   * The dialogue, one line each, `C: ` for what was sent and `S: ` for
+   * what the relay replied. Credentials are masked.
+   */
+  properties[PROP_TRANSCRIPT] =
+    g_param_spec_boxed ("transcript", NULL, NULL, G_TYPE_STRV,
+                        G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
 }
 
 static void
@@ -73,7 +339,7 @@ _smarthost_probe_result_new (void)
 }
 
 /**
- * smarthost_probe_result_get_success:
+ * smarthost_probe_result_get_success: (get-property success)
  * @self: a result
  *
  * Tells whether the relay works.
@@ -88,7 +354,7 @@ smarthost_probe_result_get_success (SmarthostProbeResult *self)
 }
 
 /**
- * smarthost_probe_result_get_failed_stage:
+ * smarthost_probe_result_get_failed_stage: (get-property failed-stage)
  * @self: a result
  *
  * Tells which stage failed.
@@ -104,7 +370,7 @@ smarthost_probe_result_get_failed_stage (SmarthostProbeResult *self)
 }
 
 /**
- * smarthost_probe_result_get_message:
+ * smarthost_probe_result_get_message: (get-property message)
  * @self: a result
  *
  * Describes the failure.
@@ -120,7 +386,7 @@ smarthost_probe_result_get_message (SmarthostProbeResult *self)
 }
 
 /**
- * smarthost_probe_result_get_hint:
+ * smarthost_probe_result_get_hint: (get-property hint)
  * @self: a result
  *
  * Says what to do about the failure.
@@ -137,7 +403,7 @@ smarthost_probe_result_get_hint (SmarthostProbeResult *self)
 }
 
 /**
- * smarthost_probe_result_get_address:
+ * smarthost_probe_result_get_address: (get-property address)
  * @self: a result
  *
  * Gets the address the check connected to.
@@ -170,7 +436,7 @@ smarthost_probe_result_get_stage_time (SmarthostProbeResult *self,
 }
 
 /**
- * smarthost_probe_result_get_greeting:
+ * smarthost_probe_result_get_greeting: (get-property greeting)
  * @self: a result
  *
  * Gets the greeting the relay sent.
@@ -185,24 +451,27 @@ smarthost_probe_result_get_greeting (SmarthostProbeResult *self)
 }
 
 /**
- * smarthost_probe_result_get_capabilities:
+ * smarthost_probe_result_get_capabilities: (get-property capabilities)
  * @self: a result
  *
  * Gets the SMTP extensions the relay announced.
  *
- * Returns: (nullable) (array zero-terminated=1) (transfer none): the
- *   extensions the relay announced in its last EHLO reply, such as
- *   `STARTTLS` or `AUTH PLAIN LOGIN`
+ * Returns: (array zero-terminated=1) (transfer none): the extensions the
+ *   relay announced in its last EHLO reply, such as `STARTTLS` or
+ *   `AUTH PLAIN LOGIN`; empty when the check did not get that far
  */
 const char * const *
 smarthost_probe_result_get_capabilities (SmarthostProbeResult *self)
 {
+  /* Empty, not NULL: GJS gives null for a NULL array, Python gives []. */
+  static const char * const none[] = { NULL };
+
   g_return_val_if_fail (SMARTHOST_IS_PROBE_RESULT (self), NULL);
-  return (const char * const *) self->capabilities;
+  return self->capabilities != NULL ? (const char * const *) self->capabilities : none;
 }
 
 /**
- * smarthost_probe_result_get_tls_version:
+ * smarthost_probe_result_get_tls_version: (get-property tls-version)
  * @self: a result
  *
  * Gets the TLS version of the connection.
@@ -218,7 +487,7 @@ smarthost_probe_result_get_tls_version (SmarthostProbeResult *self)
 }
 
 /**
- * smarthost_probe_result_get_tls_cipher:
+ * smarthost_probe_result_get_tls_cipher: (get-property tls-cipher)
  * @self: a result
  *
  * Gets the TLS cipher suite of the connection.
@@ -233,7 +502,7 @@ smarthost_probe_result_get_tls_cipher (SmarthostProbeResult *self)
 }
 
 /**
- * smarthost_probe_result_get_certificate_subject:
+ * smarthost_probe_result_get_certificate_subject: (get-property certificate-subject)
  * @self: a result
  *
  * Gets the subject of the relay's certificate.
@@ -248,7 +517,7 @@ smarthost_probe_result_get_certificate_subject (SmarthostProbeResult *self)
 }
 
 /**
- * smarthost_probe_result_get_certificate_issuer:
+ * smarthost_probe_result_get_certificate_issuer: (get-property certificate-issuer)
  * @self: a result
  *
  * Gets the issuer of the relay's certificate.
@@ -263,23 +532,26 @@ smarthost_probe_result_get_certificate_issuer (SmarthostProbeResult *self)
 }
 
 /**
- * smarthost_probe_result_get_certificate_names:
+ * smarthost_probe_result_get_certificate_names: (get-property certificate-names)
  * @self: a result
  *
  * Gets the host names and addresses of the relay's certificate.
  *
- * Returns: (nullable) (array zero-terminated=1) (transfer none): the names
- *   and addresses the relay's certificate is for
+ * Returns: (array zero-terminated=1) (transfer none): the names and
+ *   addresses the relay's certificate is for; empty without a certificate
  */
 const char * const *
 smarthost_probe_result_get_certificate_names (SmarthostProbeResult *self)
 {
+  /* Empty, not NULL, as for the capabilities. */
+  static const char * const none[] = { NULL };
+
   g_return_val_if_fail (SMARTHOST_IS_PROBE_RESULT (self), NULL);
-  return (const char * const *) self->cert_names;
+  return self->cert_names != NULL ? (const char * const *) self->cert_names : none;
 }
 
 /**
- * smarthost_probe_result_get_certificate_expiry:
+ * smarthost_probe_result_get_certificate_expiry: (get-property certificate-expiry)
  * @self: a result
  *
  * Gets the expiry of the relay's certificate.
@@ -294,7 +566,7 @@ smarthost_probe_result_get_certificate_expiry (SmarthostProbeResult *self)
 }
 
 /**
- * smarthost_probe_result_get_certificate_verified:
+ * smarthost_probe_result_get_certificate_verified: (get-property certificate-verified)
  * @self: a result
  *
  * Tells whether the relay's certificate was verified.
@@ -311,7 +583,7 @@ smarthost_probe_result_get_certificate_verified (SmarthostProbeResult *self)
 }
 
 /**
- * smarthost_probe_result_get_verification:
+ * smarthost_probe_result_get_verification: (get-property verification)
  * @self: a result
  *
  * Describes how the certificate verification went.
@@ -327,7 +599,7 @@ smarthost_probe_result_get_verification (SmarthostProbeResult *self)
 }
 
 /**
- * smarthost_probe_result_get_auth_mechanism:
+ * smarthost_probe_result_get_auth_mechanism: (get-property auth-mechanism)
  * @self: a result
  *
  * Gets the authentication mechanism used.
@@ -343,7 +615,7 @@ smarthost_probe_result_get_auth_mechanism (SmarthostProbeResult *self)
 }
 
 /**
- * smarthost_probe_result_get_queue_reply:
+ * smarthost_probe_result_get_queue_reply: (get-property queue-reply)
  * @self: a result
  *
  * Gets the relay's reply to the test message.
@@ -359,7 +631,7 @@ smarthost_probe_result_get_queue_reply (SmarthostProbeResult *self)
 }
 
 /**
- * smarthost_probe_result_get_transcript:
+ * smarthost_probe_result_get_transcript: (get-property transcript)
  * @self: a result
  *
  * The dialogue, one line each, `C: ` for what was sent and `S: ` for what

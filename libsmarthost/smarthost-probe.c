@@ -1179,6 +1179,8 @@ send_message (Run *run)
   g_autofree char *body = NULL;
   g_autoptr(GError) error = NULL;
   const char *at = strrchr (probe->sender, '@');
+  /* The transcript shows the message as this line, not the message itself. */
+  static const char summary[] = "(message: headers and one line of text)";
   gboolean ok;
 
   begin_stage (run, SMARTHOST_PROBE_STAGE_MAIL);
@@ -1218,7 +1220,7 @@ send_message (Run *run)
                           ".\r\n",
                           probe->sender, probe->recipient, date, id, at ? at + 1 : "localhost",
                           smarthost_relay_get_host (probe->relay));
-  transcript_add (&run->c, "C: ", "(message: headers and one line of text)", 40);
+  transcript_add (&run->c, "C: ", summary, sizeof summary - 1);
   if (!conn_send (&run->c, body, strlen (body), stage_deadline (run), &error))
     {
       if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))

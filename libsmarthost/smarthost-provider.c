@@ -70,6 +70,20 @@ struct _SmarthostProvider
 
 G_DEFINE_FINAL_TYPE (SmarthostProvider, smarthost_provider, G_TYPE_OBJECT)
 
+enum {
+  PROP_0,
+  PROP_ID,
+  PROP_NAME,
+  PROP_REGIONS,
+  PROP_DEFAULT_REGION,
+  PROP_USERNAME,
+  PROP_SPF_INCLUDE,
+  PROP_QUIRKS,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
 static void
 smarthost_provider_finalize (GObject *object)
 {
@@ -90,9 +104,117 @@ smarthost_provider_finalize (GObject *object)
 }
 
 static void
+smarthost_provider_get_property (GObject    *object,
+                                 guint       prop_id,
+                                 GValue     *value,
+                                 GParamSpec *pspec)
+{
+  SmarthostProvider *self = SMARTHOST_PROVIDER (object);
+
+  switch (prop_id)
+    {
+    case PROP_ID:
+      g_value_set_string (value, smarthost_provider_get_id (self));
+      break;
+    case PROP_NAME:
+      g_value_set_string (value, smarthost_provider_get_name (self));
+      break;
+    case PROP_REGIONS:
+      g_value_set_boxed (value, (gpointer) smarthost_provider_get_regions (self));
+      break;
+    case PROP_DEFAULT_REGION:
+      g_value_set_string (value, smarthost_provider_get_default_region (self));
+      break;
+    case PROP_USERNAME:
+      g_value_set_string (value, smarthost_provider_get_username (self));
+      break;
+    case PROP_SPF_INCLUDE:
+      g_value_set_string (value, smarthost_provider_get_spf_include (self));
+      break;
+    case PROP_QUIRKS:
+      g_value_set_boxed (value, (gpointer) smarthost_provider_get_quirks (self));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
 smarthost_provider_class_init (SmarthostProviderClass *klass)
 {
-  G_OBJECT_CLASS (klass)->finalize = smarthost_provider_finalize;
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->finalize = smarthost_provider_finalize;
+  object_class->get_property = smarthost_provider_get_property;
+
+  /**
+   * SmarthostProvider:id: (attributes org.gtk.Property.get=smarthost_provider_get_id)
+   *
+   * The provider's identifier, as [func@Provider.lookup] takes it, such as
+   * `sendgrid`.
+   */
+  properties[PROP_ID] =
+    g_param_spec_string ("id", NULL, NULL, NULL,
+                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * SmarthostProvider:name: (attributes org.gtk.Property.get=smarthost_provider_get_name)
+   *
+   * The provider's name for people, such as `Amazon SES`.
+   */
+  properties[PROP_NAME] =
+    g_param_spec_string ("name", NULL, NULL, NULL,
+                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * SmarthostProvider:regions: (attributes org.gtk.Property.get=smarthost_provider_get_regions)
+   *
+   * The known regions of a service whose host depends on the region;
+   * empty for a service without regions.
+   */
+  properties[PROP_REGIONS] =
+    g_param_spec_boxed ("regions", NULL, NULL, G_TYPE_STRV,
+                        G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * SmarthostProvider:default-region: (attributes org.gtk.Property.get=smarthost_provider_get_default_region)
+   *
+   * The region used when none is given, or %NULL for a service without
+   * regions.
+   */
+  properties[PROP_DEFAULT_REGION] =
+    g_param_spec_string ("default-region", NULL, NULL, NULL,
+                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * SmarthostProvider:username: (attributes org.gtk.Property.get=smarthost_provider_get_username)
+   *
+   * The fixed user name of the service, such as SendGrid's `apikey`, or
+   * %NULL when every account has its own.
+   */
+  properties[PROP_USERNAME] =
+    g_param_spec_string ("username", NULL, NULL, NULL,
+                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * SmarthostProvider:spf-include: (attributes org.gtk.Property.get=smarthost_provider_get_spf_include)
+   *
+   * The domain the service's customers include in their SPF records.
+   */
+  properties[PROP_SPF_INCLUDE] =
+    g_param_spec_string ("spf-include", NULL, NULL, NULL,
+                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * SmarthostProvider:quirks: (attributes org.gtk.Property.get=smarthost_provider_get_quirks)
+   *
+   * What users of this service trip over, one sentence each.
+   */
+  properties[PROP_QUIRKS] =
+    g_param_spec_boxed ("quirks", NULL, NULL, G_TYPE_STRV,
+                        G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
 }
 
 static void
@@ -352,7 +474,7 @@ smarthost_provider_lookup (const char  *id,
 }
 
 /**
- * smarthost_provider_get_id:
+ * smarthost_provider_get_id: (get-property id)
  * @self: a provider
  *
  * Gets the provider's identifier, as [func@Provider.lookup] takes it.
@@ -367,7 +489,7 @@ smarthost_provider_get_id (SmarthostProvider *self)
 }
 
 /**
- * smarthost_provider_get_name:
+ * smarthost_provider_get_name: (get-property name)
  * @self: a provider
  *
  * Gets the provider's name for people.
@@ -382,7 +504,7 @@ smarthost_provider_get_name (SmarthostProvider *self)
 }
 
 /**
- * smarthost_provider_get_regions:
+ * smarthost_provider_get_regions: (get-property regions)
  * @self: a provider
  *
  * Lists the known regions of a service whose host depends on the region,
@@ -403,7 +525,7 @@ smarthost_provider_get_regions (SmarthostProvider *self)
 }
 
 /**
- * smarthost_provider_get_default_region:
+ * smarthost_provider_get_default_region: (get-property default-region)
  * @self: a provider
  *
  * Gets the region [method@Provider.get_host] and
@@ -528,7 +650,7 @@ smarthost_provider_get_ports (SmarthostProvider *self,
 }
 
 /**
- * smarthost_provider_get_username:
+ * smarthost_provider_get_username: (get-property username)
  * @self: a provider
  *
  * Gets the fixed user name of the service, where there is one.
@@ -544,7 +666,7 @@ smarthost_provider_get_username (SmarthostProvider *self)
 }
 
 /**
- * smarthost_provider_get_spf_include:
+ * smarthost_provider_get_spf_include: (get-property spf-include)
  * @self: a provider
  *
  * Gets the domain the service's customers include in their SPF records;
@@ -560,7 +682,7 @@ smarthost_provider_get_spf_include (SmarthostProvider *self)
 }
 
 /**
- * smarthost_provider_get_quirks:
+ * smarthost_provider_get_quirks: (get-property quirks)
  * @self: a provider
  *
  * Lists what users of this service trip over, one sentence each, for

@@ -441,6 +441,56 @@ test('would-change is false while nothing is staged', () => {
     assertEqual([tx.would_change, tx.get_would_change()], [true, true]);
 });
 
+// A loopback port nothing listens on: a check fails at once there.
+function closedPort() {
+    const socket = Gio.Socket.new(Gio.SocketFamily.IPV4, Gio.SocketType.STREAM, Gio.SocketProtocol.TCP);
+    socket.bind(Gio.InetSocketAddress.new_from_string('127.0.0.1', 0), false);
+    const port = socket.get_local_address().get_port();
+    socket.close();
+    return port;
+}
+
+Gio._promisify(Smarthost.Probe.prototype, 'run_async', 'run_finish');
+
+// Regression tests: ProbeResult, Provider and Policy had no properties, so
+// result.success was undefined; an empty capabilities list was null.
+test('probe results, providers and policies have properties', async () => {
+    const probe = Smarthost.Probe.new(relay({
+        host: '127.0.0.1', port: closedPort(), security: Security.NONE, username: null, password: null,
+    }));
+    probe.set_connect_timeout(5);
+    const result = await probe.run_async(null);
+    assertEqual(result.success, false);
+    assertEqual(result.success, result.get_success());
+    assertEqual(result.failed_stage, Smarthost.ProbeStage.CONNECT);
+    assertEqual(result.failed_stage, result.get_failed_stage());
+    assert(result.message && result.message === result.get_message(), result.message);
+    assertEqual(result.hint, result.get_hint());
+    assertEqual(result.greeting, null);
+    assertEqual(result.get_capabilities(), []);
+    assertEqual(result.capabilities, []);
+    assertEqual(result.transcript, result.get_transcript());
+    for (const name of ['address', 'tls_version', 'tls_cipher', 'certificate_subject', 'certificate_issuer',
+        'certificate_names', 'certificate_expiry', 'certificate_verified', 'verification', 'auth_mechanism',
+        'queue_reply'])
+        assertEqual(result[name], result[`get_${name}`](), name);
+
+    for (const provider of Smarthost.Provider.list()) {
+        for (const name of ['id', 'name', 'regions', 'default_region', 'username', 'spf_include', 'quirks'])
+            assertEqual(provider[name], provider[`get_${name}`](), `${provider.get_id()} ${name}`);
+    }
+    const ses = Smarthost.Provider.lookup('ses');
+    assertEqual([ses.id, ses.default_region], ['ses', 'us-east-1']);
+    assert(ses.regions.includes('eu-west-1'));
+
+    const policy = Smarthost.Policy.load_default();
+    assert(policy.path && policy.path === policy.get_path(), policy.path);
+    for (const name of ['server_enabled', 'domain_enabled', 'restricted'])
+        assertEqual(policy[name], policy[`get_${name}`](), name);
+    const open = Smarthost.Policy.new();
+    assertEqual([open.path, open.server_enabled, open.domain_enabled, open.restricted], [null, true, true, false]);
+});
+
 test('providers and SPF', () => {
     const sendgrid = Smarthost.Provider.lookup('sendgrid');
     assertEqual(sendgrid.get_username(), 'apikey');

@@ -18,6 +18,7 @@ import gc
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -1360,7 +1361,47 @@ class TestProbe(unittest.TestCase):
         self.assertEqual(Smarthost.ProbeStage.to_string(Smarthost.ProbeStage.STARTTLS), 'starttls')
         self.assertEqual(Smarthost.probe_stage_to_string(Smarthost.ProbeStage.DONE), 'done')
 
-    def test_wrong_password_and_untrusted_certificate(self):
+    # Regression test: the transcript's line for the message ended in
+    # U+FFFD (a byte past the literal was read).
+    def test_transcript_is_valid_text(self):
+        probe = Smarthost.Probe.new(self.relay())
+        probe.set_sender('a@example.com')
+        probe.set_recipient('b@example.net')
+        result = probe.run(None)
+        self.assertTrue(result.get_success(), result.to_string())
+        transcript = result.get_transcript()
+        self.assertIn('C: (message: headers and one line of text)', transcript)
+        for line in transcript:
+            self.assertNotIn('\ufffd', line)
+        self.assertEqual(json.loads(result.to_json())['transcript'], transcript)
+        self.assertNotIn('\ufffd', result.to_json())
+
+    # Regression test: a result had no properties (GJS read them as
+    # undefined).
+    def test_result_properties_read_as_the_getters(self):
+        result = Smarthost.Probe.new(self.relay()).run(None)
+        self.assertTrue(result.props.success)
+        for pspec in result.list_properties():
+            name = pspec.name.replace('-', '_')
+            self.assertEqual(getattr(result.props, name), getattr(result, 'get_' + name)(), name)
+
+    # Regression test: the capabilities of a check that never got to EHLO
+    # were None in GJS (and [] in Python).
+    def test_capabilities_empty_when_not_reached(self):
+        with socket.socket() as s:
+            s.bind(('127.0.0.1', 0))
+            port = s.getsockname()[1]
+        probe = Smarthost.Probe.new(self.relay(host='127.0.0.1', port=port, security=Security.NONE,
+                                               ca_file=None, username=None, password=None))
+        probe.set_connect_timeout(5)
+        result = probe.run(None)
+        self.assertFalse(result.get_success())
+        self.assertEqual(result.get_failed_stage(), Smarthost.ProbeStage.CONNECT)
+        self.assertEqual(result.get_capabilities(), [])
+        self.assertEqual(result.props.capabilities, [])
+        self.assertEqual(result.get_certificate_names(), [])
+
+
         result = Smarthost.Probe.new(self.relay(password=OTHER_PASSWORD)).run(None)
         self.assertFalse(result.get_success())
         self.assertEqual(result.get_failed_stage(), Smarthost.ProbeStage.AUTH)
@@ -1415,6 +1456,13 @@ class TestPolicy(unittest.TestCase):
         with open(path, 'w') as f:
             f.write(text)
         return path
+
+    # Regression test: a policy had no properties.
+    def test_properties_read_as_the_getters(self):
+        for policy in (Smarthost.Policy.new(), Smarthost.Policy.load_default()):
+            for name in ('path', 'server_enabled', 'domain_enabled', 'restricted'):
+                self.assertEqual(getattr(policy.props, name), getattr(policy, 'get_' + name)(), name)
+        self.assertIsNone(Smarthost.Policy.new().props.path)
 
     def test_defaults_allow_everything(self):
         policy = Smarthost.Policy.new()
@@ -1634,6 +1682,12 @@ class TestSpf(unittest.TestCase):
 
 
 class TestProviders(unittest.TestCase):
+    # Regression test: a provider had no properties.
+    def test_properties_read_as_the_getters(self):
+        for provider in Smarthost.Provider.list():
+            for name in ('id', 'name', 'regions', 'default_region', 'username', 'spf_include', 'quirks'):
+                self.assertEqual(getattr(provider.props, name), getattr(provider, 'get_' + name)(), name)
+
     def test_presets(self):
         ids = [p.get_id() for p in Smarthost.Provider.list()]
         for wanted in ('sendgrid', 'mailgun', 'mailgun-eu', 'mailjet', 'ses', 'postmark', 'brevo',

@@ -821,6 +821,10 @@ class TestConfigured(ProbeTestCase):
         r = self.conf_ctl("--json", "send-test", "--from", "sender@example.org", "--to", "rcpt@example.net")
         self.assertWorks(r)
         self.assertEqual(r.json["queue_reply"], "250 2.0.0 OK queued by starttls")
+        # Regression test: the line for the message ended in U+FFFD (one
+        # byte too many was taken from the literal).
+        self.assertIn("C: (message: headers and one line of text)", r.json["transcript"])
+        self.assertNotIn("\ufffd", r.stdout)
 
     def test_send_test_through_the_domain_relay(self):
         relay = RELAYS["tls"]

@@ -37,6 +37,7 @@ struct _SmarthostProbeResult
   char *auth_mechanism;
   char *queue_reply;
   GPtrArray *transcript;
+  GPtrArray *warnings;                /* NULL-terminated */
 };
 
 SmarthostProbeResult *_smarthost_probe_result_new (void);

@@ -47,6 +47,7 @@ enum {
   PROP_AUTH_MECHANISM,
   PROP_QUEUE_REPLY,
   PROP_TRANSCRIPT,
+  PROP_WARNINGS,
   N_PROPS
 };
 
@@ -74,6 +75,7 @@ smarthost_probe_result_finalize (GObject *object)
   g_free (self->auth_mechanism);
   g_free (self->queue_reply);
   g_ptr_array_unref (self->transcript);
+  g_ptr_array_unref (self->warnings);
 
   G_OBJECT_CLASS (smarthost_probe_result_parent_class)->finalize (object);
 }
@@ -141,6 +143,9 @@ smarthost_probe_result_get_property (GObject    *object,
       break;
     case PROP_TRANSCRIPT:
       g_value_set_boxed (value, (gpointer) smarthost_probe_result_get_transcript (self));
+      break;
+    case PROP_WARNINGS:
+      g_value_set_boxed (value, (gpointer) smarthost_probe_result_get_warnings (self));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -322,6 +327,16 @@ smarthost_probe_result_class_init (SmarthostProbeResultClass *klass)
     g_param_spec_boxed ("transcript", NULL, NULL, G_TYPE_STRV,
                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
 
+  /**
+   * SmarthostProbeResult:warnings: (attributes org.gtk.Property.get=smarthost_probe_result_get_warnings)
+   *
+   * What is wrong with the relay's settings even when the check works,
+   * such as a setting the mail server would refuse.
+   */
+  properties[PROP_WARNINGS] =
+    g_param_spec_boxed ("warnings", NULL, NULL, G_TYPE_STRV,
+                        G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
 
@@ -330,6 +345,8 @@ smarthost_probe_result_init (SmarthostProbeResult *self)
 {
   self->transcript = g_ptr_array_new_with_free_func (g_free);
   g_ptr_array_add (self->transcript, NULL);
+  self->warnings = g_ptr_array_new_with_free_func (g_free);
+  g_ptr_array_add (self->warnings, NULL);
 }
 
 SmarthostProbeResult *
@@ -647,6 +664,25 @@ smarthost_probe_result_get_transcript (SmarthostProbeResult *self)
 }
 
 /**
+ * smarthost_probe_result_get_warnings: (get-property warnings)
+ * @self: a result
+ *
+ * Lists what is wrong with the relay's settings whether or not the check
+ * works: a check connects the way it is told to, while the mail server may
+ * refuse the same settings (for instance a certificate verified against an
+ * IP address, which Postfix cannot do).
+ *
+ * Returns: (array zero-terminated=1) (transfer none): the warnings, one
+ *   sentence each; empty when there are none
+ */
+const char * const *
+smarthost_probe_result_get_warnings (SmarthostProbeResult *self)
+{
+  g_return_val_if_fail (SMARTHOST_IS_PROBE_RESULT (self), NULL);
+  return (const char * const *) self->warnings->pdata;
+}
+
+/**
  * smarthost_probe_stage_to_string:
  * @stage: a stage
  *
@@ -690,6 +726,8 @@ smarthost_probe_result_to_string (SmarthostProbeResult *self)
                             self->message ? self->message : "unknown error");
   if (self->hint)
     g_string_append_printf (s, "  What to do: %s\n", self->hint);
+  for (guint i = 0; i + 1 < self->warnings->len; i++)
+    g_string_append_printf (s, "  Warning: %s\n", (const char *) g_ptr_array_index (self->warnings, i));
   if (self->address)
     g_string_append_printf (s, "  Address: %s\n", self->address);
   if (self->greeting)
@@ -751,7 +789,7 @@ add_strv (JsonBuilder        *b,
  * `address`, `timings_ms` (per stage), `greeting`, `capabilities`, `tls`
  * (`version`, `cipher`, `certificate` with `subject`, `issuer`, `names`,
  * `expires`, and `verified`, `verification`), `auth_mechanism`,
- * `queue_reply` and `transcript`.
+ * `queue_reply`, `transcript` and `warnings`.
  *
  * Returns: (transfer full): a JSON object, pretty-printed
  */
@@ -820,6 +858,7 @@ smarthost_probe_result_to_json (SmarthostProbeResult *self)
   add_string (b, "auth_mechanism", self->auth_mechanism);
   add_string (b, "queue_reply", self->queue_reply);
   add_strv (b, "transcript", (const char * const *) self->transcript->pdata);
+  add_strv (b, "warnings", (const char * const *) self->warnings->pdata);
   json_builder_end_object (b);
 
   root = json_builder_get_root (b);

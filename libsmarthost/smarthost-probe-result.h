@@ -93,6 +93,8 @@ const char          *smarthost_probe_result_get_queue_reply          (SmarthostP
 SMARTHOST_AVAILABLE_IN_ALL
 const char * const  *smarthost_probe_result_get_transcript           (SmarthostProbeResult *self);
 SMARTHOST_AVAILABLE_IN_ALL
+const char * const  *smarthost_probe_result_get_warnings             (SmarthostProbeResult *self);
+SMARTHOST_AVAILABLE_IN_ALL
 char                *smarthost_probe_result_to_json                  (SmarthostProbeResult *self);
 SMARTHOST_AVAILABLE_IN_ALL
 char                *smarthost_probe_result_to_string                (SmarthostProbeResult *self);

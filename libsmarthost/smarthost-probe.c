@@ -1379,6 +1379,18 @@ smarthost_probe_run (SmarthostProbe  *self,
   result->host = g_strdup (smarthost_relay_get_host (self->relay));
   result->port = smarthost_relay_get_effective_port (self->relay);
   result->security = g_strdup (smarthost_security_to_string (smarthost_relay_get_security (self->relay)));
+  /* The relay is valid, but not for Postfix, which verifies a certificate
+   * against a host name only (its backend refuses such a relay); the check
+   * itself verifies against the address, and may well work. */
+  if (_smarthost_host_is_address (smarthost_relay_get_host (self->relay), NULL) &&
+      smarthost_relay_get_security (self->relay) != SMARTHOST_SECURITY_NONE &&
+      smarthost_relay_get_verify_certificate (self->relay))
+    {
+      result->warnings->pdata[result->warnings->len - 1] =
+        g_strdup ("Postfix cannot verify a certificate against an IP address, so it refuses this relay: "
+                  "give the relay's host name, or turn certificate verification off.");
+      g_ptr_array_add (result->warnings, NULL);
+    }
 
   run.probe = self;
   run.port = result->port;

@@ -470,6 +470,7 @@ test('probe results, providers and policies have properties', async () => {
     assertEqual(result.get_capabilities(), []);
     assertEqual(result.capabilities, []);
     assertEqual(result.transcript, result.get_transcript());
+    assertEqual([result.warnings, result.get_warnings()], [[], []]);
     for (const name of ['address', 'tls_version', 'tls_cipher', 'certificate_subject', 'certificate_issuer',
         'certificate_names', 'certificate_expiry', 'certificate_verified', 'verification', 'auth_mechanism',
         'queue_reply'])
@@ -482,6 +483,13 @@ test('probe results, providers and policies have properties', async () => {
     const ses = Smarthost.Provider.lookup('ses');
     assertEqual([ses.id, ses.default_region], ['ses', 'us-east-1']);
     assert(ses.regions.includes('eu-west-1'));
+
+    // Regression test: a relay Postfix refuses was checked without a word.
+    const refused = Smarthost.Probe.new(relay({host: '127.0.0.1', port: closedPort()}));
+    refused.set_connect_timeout(5);
+    const warned = await refused.run_async(null);
+    assertEqual(warned.warnings.length, 1);
+    assert(warned.warnings[0].includes('IP address'), warned.warnings[0]);
 
     const policy = Smarthost.Policy.load_default();
     assert(policy.path && policy.path === policy.get_path(), policy.path);

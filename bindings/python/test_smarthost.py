@@ -1376,6 +1376,21 @@ class TestProbe(unittest.TestCase):
         self.assertEqual(json.loads(result.to_json())['transcript'], transcript)
         self.assertNotIn('\ufffd', result.to_json())
 
+    # Regression test: the check of a relay that Postfix refuses (an IP
+    # address with certificate verification) did not say so.
+    def test_warns_of_a_relay_postfix_refuses(self):
+        result = Smarthost.Probe.new(self.relay(host='127.0.0.1')).run(None)
+        warnings = result.get_warnings()
+        self.assertEqual(len(warnings), 1, warnings)
+        self.assertIn('IP address', warnings[0])
+        self.assertEqual(result.props.warnings, warnings)
+        self.assertEqual(json.loads(result.to_json())['warnings'], warnings)
+        self.assertIn('Warning: ' + warnings[0], result.to_string())
+        for relay in (self.relay(), self.relay(host='127.0.0.1', verify_certificate=False, ca_file=None)):
+            result = Smarthost.Probe.new(relay).run(None)
+            self.assertEqual(result.get_warnings(), [])
+            self.assertEqual(json.loads(result.to_json())['warnings'], [])
+
     # Regression test: a result had no properties (GJS read them as
     # undefined).
     def test_result_properties_read_as_the_getters(self):

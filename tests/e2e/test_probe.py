@@ -278,7 +278,11 @@ class TestGoodRelays(ProbeTestCase):
         self.assertNotIn("starttls", r.json["timings_ms"])
 
     def test_ip_address_verifies_against_ip_san(self):
-        self.assertWorks(self.check(RELAYS["tls"].port, host="127.0.0.1", security="tls"))
+        r = self.check(RELAYS["tls"].port, host="127.0.0.1", security="tls")
+        self.assertWorks(r)
+        # Regression test: it works here, but Postfix refuses such a relay.
+        self.assertEqual(len(r.json["warnings"]), 1, r)
+        self.assertIn("IP address", r.json["warnings"][0])
 
     def test_plain_relay_with_security_none(self):
         r = self.check(RELAYS["plain"].port, security="none")

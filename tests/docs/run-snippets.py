@@ -44,6 +44,9 @@
 #           temporary one where `_build` is the build tree and `examples`
 #           the source's examples/.
 #
+#   The languages of a page run one after the other (python, js, c, sh),
+#   each in the order of the page.
+#
 #   Errors point at the Markdown: each snippet is placed at its own line
 #   numbers (Python's compile(), C's #line, blank lines before js and sh).
 #

@@ -280,6 +280,13 @@ def run_python(page, snippets, report):
     if os.path.exists(results_path):
         with open(results_path) as f:
             results = json.load(f)
+    if rc != 0 and len(results) == len(snippets) and results[-1]['ok']:
+        # Every snippet ran, but the interpreter failed on its way out.
+        results[-1] = {'ok': False, 'output': results[-1]['output']
+                       + 'the interpreter exited with status %d after the last snippet:\n%s' % (rc, output)}
+    elif output.strip() and results:
+        # What went to standard error (GLib's warnings) or around Python's print.
+        results[-1]['output'] += output
     for i, s in enumerate(snippets):
         if i < len(results):
             r = results[i]

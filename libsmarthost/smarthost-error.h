@@ -33,6 +33,10 @@ G_BEGIN_DECLS
  *   message names the step that failed
  * @SMARTHOST_ERROR_CONFLICT: the mail server's configuration holds settings
  *   that conflict with the change; the message explains what to resolve
+ * @SMARTHOST_ERROR_PARTIAL: the change failed and could not be wholly
+ *   undone: the message lists what was applied and is not undone. The
+ *   journal keeps it, and the next commit or read finishes the undo first
+ *   (Since: 1.0, issue 11)
  *
  * Error codes in the %SMARTHOST_ERROR domain. Messages say what went wrong and
  * what to do about it; they never contain a password. More codes may be added
@@ -44,6 +48,7 @@ typedef enum {
   SMARTHOST_ERROR_DISABLED,
   SMARTHOST_ERROR_FAILED,
   SMARTHOST_ERROR_CONFLICT,
+  SMARTHOST_ERROR_PARTIAL,
 } SmarthostError;
 
 SMARTHOST_AVAILABLE_IN_ALL

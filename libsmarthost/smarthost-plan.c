@@ -1797,6 +1797,12 @@ fail:
     g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED, "%s", local_error->message);
   if (rollback_error != NULL)
     {
+      /* FAILED promises that nothing was changed; this is not that. */
+      if (error != NULL && *error != NULL)
+        {
+          (*error)->domain = SMARTHOST_ERROR;
+          (*error)->code = SMARTHOST_ERROR_PARTIAL;
+        }
       if (journaled)
         g_prefix_error (error, "%s (the next commit or read finishes undoing it, from the journal in %s): ",
                         rollback_error->message, plan->journal_dir);

@@ -443,6 +443,41 @@ test_rollback_failing_step (Fixture       *fx,
   assert_no_leftovers (fx->dir);
 }
 
+/* A step that fails after it has made the backup of main.cf something a
+ * rollback will not put back (a directory where the file was). */
+static gboolean
+step_spoil_backup (gpointer       user_data,
+                   GCancellable  *cancellable,
+                   GError       **error)
+{
+  Fixture *fx = user_data;
+  g_autofree char *backup = path_in (fx, ".main.cf.smarthost-old");
+
+  g_assert_cmpint (unlink (backup), ==, 0);
+  g_assert_cmpint (mkdir (backup, 0700), ==, 0);
+  g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED, "validate: refused");
+  return FALSE;
+}
+
+/* An undo that fails is PARTIAL, never "nothing was changed". */
+static void
+test_rollback_that_fails_is_partial (Fixture       *fx,
+                                     gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *backup = path_in (fx, ".main.cf.smarthost-old");
+
+  setup_rollback (fx);
+  _smarthost_plan_add_step (fx->plan, "validate", step_spoil_backup, fx, NULL);
+  g_assert_false (_smarthost_plan_execute (fx->plan, NULL, &error));
+  g_assert_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_PARTIAL);
+  g_assert_null (strstr (error->message, "nothing was changed"));
+  g_assert_nonnull (strstr (error->message, "main.cf"));
+  g_assert_nonnull (strstr (error->message, "validate: refused"));
+  g_assert_null (strstr (error->message, "hunter2"));
+  g_assert_cmpint (rmdir (backup), ==, 0);
+}
+
 static void
 test_rollback_failing_build (Fixture       *fx,
                              gconstpointer  data)
@@ -871,6 +906,7 @@ main (int   argc,
   ADD ("/plan/execute/stale-leftovers", test_execute_removes_stale_leftovers);
   ADD ("/plan/execute/cancelled", test_execute_cancelled);
   ADD ("/plan/rollback/failing-step", test_rollback_failing_step);
+  ADD ("/plan/rollback/undo-fails-is-partial", test_rollback_that_fails_is_partial);
   ADD ("/plan/rollback/failing-build", test_rollback_failing_build);
   ADD ("/plan/rollback/missing-build-output", test_rollback_missing_build_output);
   ADD ("/plan/rollback/missing-program", test_rollback_missing_program);

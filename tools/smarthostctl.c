@@ -22,6 +22,7 @@ enum {
   EXIT_FAILED = 1,
   EXIT_USAGE = 2,
   EXIT_DISABLED = 3,
+  EXIT_PARTIAL = 4,
 };
 
 typedef struct {
@@ -117,7 +118,8 @@ static const char summary[] =
   "The options from --port on are relay options, for set-server and set-domain.\n"
   "No option takes the password itself: use --password-stdin or --password-file.\n"
   "Exit status: 0 ok; 1 the operation (or the check) failed and nothing changed;\n"
-  "2 usage error or invalid input, nothing changed; 3 refused by policy.";
+  "2 usage error or invalid input, nothing changed; 3 refused by policy;\n"
+  "4 the change failed and could not be wholly undone (the message says what is left).";
 
 /* What the library says is printed to a root terminal, and may still hold
  * bytes of hostile input (a path in a system error, a line a relay sent):
@@ -210,6 +212,8 @@ exit_status_for (const GError *error)
         return EXIT_USAGE;
       case SMARTHOST_ERROR_DISABLED:
         return EXIT_DISABLED;
+      case SMARTHOST_ERROR_PARTIAL:
+        return EXIT_PARTIAL;
       default:
         return EXIT_FAILED;
       }

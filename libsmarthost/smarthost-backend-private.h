@@ -19,4 +19,10 @@ gboolean _smarthost_backend_missing                 (SmarthostBackend  *self,
                                                     const char        *name,
                                                     GError           **error);
 
+gboolean _smarthost_backend_setting_to_value        (SmarthostBackendSetting  *setting,
+                                                    GType                     type,
+                                                    const char               *text,
+                                                    GValue                   *value,
+                                                    GError                  **error);
+
 G_END_DECLS

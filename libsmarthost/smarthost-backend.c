@@ -188,6 +188,32 @@ smarthost_backend_get_name (SmarthostBackend *self)
   return iface->get_name ? iface->get_name (self) : G_OBJECT_TYPE_NAME (self);
 }
 
+/**
+ * smarthost_backend_list_settings: (virtual list_settings)
+ * @self: a backend
+ *
+ * Lists the settings the backend is constructed with, such as the Postfix
+ * backend's `config-directory`. Each is the name of one of the backend's
+ * properties; [func@Backend.new_for_name_with_settings] sets them from
+ * text, and [func@Backend.list_settings_for_name] lists them without a
+ * backend at hand.
+ *
+ * Returns: (transfer container) (element-type SmarthostBackendSetting): the
+ *   settings, possibly none
+ */
+GPtrArray *
+smarthost_backend_list_settings (SmarthostBackend *self)
+{
+  SmarthostBackendInterface *iface;
+  GPtrArray *settings = NULL;
+
+  g_return_val_if_fail (SMARTHOST_IS_BACKEND (self), NULL);
+  iface = SMARTHOST_BACKEND_GET_IFACE (self);
+  if (iface->list_settings)
+    settings = iface->list_settings (self);
+  return settings ? settings : g_ptr_array_new_with_free_func (g_object_unref);
+}
+
 /* A backend missing a required method fails cleanly instead of crashing. */
 gboolean
 _smarthost_backend_missing (SmarthostBackend  *self,
@@ -781,7 +807,9 @@ smarthost_backend_get_state_finish (SmarthostBackend  *self,
  *
  * Returns: (transfer container) (element-type SmarthostFinding): the
  *   findings, most serious first, possibly none; %NULL with @error set when
- *   the configuration cannot be read
+ *   the configuration cannot be read, or to %SMARTHOST_ERROR_NOT_SUPPORTED
+ *   when the backend cannot diagnose (it lacks
+ *   %SMARTHOST_CAPABILITY_DIAGNOSE)
  */
 GPtrArray *
 smarthost_backend_diagnose (SmarthostBackend  *self,
@@ -797,8 +825,14 @@ smarthost_backend_diagnose (SmarthostBackend  *self,
   if (g_cancellable_set_error_if_cancelled (cancellable, error))
     return NULL;
   iface = SMARTHOST_BACKEND_GET_IFACE (self);
-  if (iface->diagnose == NULL)
-    return g_ptr_array_new_with_free_func (g_object_unref);
+  if (iface->diagnose == NULL ||
+      !(smarthost_backend_get_capabilities (self) & SMARTHOST_CAPABILITY_DIAGNOSE))
+    {
+      g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_NOT_SUPPORTED,
+                   "diagnose: the %s backend cannot diagnose its mail server's setup",
+                   smarthost_backend_get_name (self));
+      return NULL;
+    }
   return iface->diagnose (self, cancellable, error);
 }
 

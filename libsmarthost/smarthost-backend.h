@@ -13,6 +13,7 @@
 #include "smarthost-relay.h"
 #include "smarthost-finding.h"
 #include "smarthost-state.h"
+#include "smarthost-backend-setting.h"
 
 G_BEGIN_DECLS
 
@@ -39,9 +40,20 @@ G_BEGIN_DECLS
  *   MX records are looked up
  * @SMARTHOST_CAPABILITY_PREVIEW: [method@Transaction.preview] shows the
  *   exact change before it is made
+ * @SMARTHOST_CAPABILITY_ADOPT: [method@Transaction.adopt] takes a
+ *   hand-made smarthost setup under the library's management
+ * @SMARTHOST_CAPABILITY_DIAGNOSE: [method@Backend.diagnose] finds what is
+ *   wrong with the mail server's smarthost setup
+ * @SMARTHOST_CAPABILITY_CRASH_SAFE: a commit interrupted by a crash or a
+ *   power cut is finished or undone the next time the backend is used; the
+ *   configuration is never left half-written
+ * @SMARTHOST_CAPABILITY_RESTART_NEEDED: a change takes effect only once the
+ *   mail service restarts (which the commit does, unless told not to),
+ *   interrupting mail for a moment; without it, the server reloads its
+ *   configuration or needs nothing
  *
- * What a backend can configure. Asking for anything else fails with
- * %SMARTHOST_ERROR_NOT_SUPPORTED.
+ * What a backend can configure and how it behaves. Asking for anything it
+ * cannot do fails with %SMARTHOST_ERROR_NOT_SUPPORTED.
  */
 typedef enum /*< flags >*/ {
   SMARTHOST_CAPABILITY_NONE = 0,
@@ -54,6 +66,10 @@ typedef enum /*< flags >*/ {
   SMARTHOST_CAPABILITY_NO_VERIFY = 1 << 6,
   SMARTHOST_CAPABILITY_MX_LOOKUP = 1 << 7,
   SMARTHOST_CAPABILITY_PREVIEW = 1 << 8,
+  SMARTHOST_CAPABILITY_ADOPT = 1 << 9,
+  SMARTHOST_CAPABILITY_DIAGNOSE = 1 << 10,
+  SMARTHOST_CAPABILITY_CRASH_SAFE = 1 << 11,
+  SMARTHOST_CAPABILITY_RESTART_NEEDED = 1 << 12,
 } SmarthostCapabilities;
 
 typedef struct _SmarthostTransaction SmarthostTransaction;
@@ -85,10 +101,15 @@ G_DECLARE_INTERFACE (SmarthostBackend, smarthost_backend, SMARTHOST, BACKEND, GO
  *   optional (the default calls @list_domains, then @get_domain for each)
  * @diagnose: reads the mail server's configuration and returns what is
  *   wrong with its smarthost setup, as [class@Finding]s; changes nothing;
- *   optional (without it, a diagnosis finds nothing)
+ *   optional (a backend that has it declares
+ *   %SMARTHOST_CAPABILITY_DIAGNOSE; without either, a diagnosis fails with
+ *   %SMARTHOST_ERROR_NOT_SUPPORTED)
  * @get_state: reads the server-wide relay and every domain's relay in one
  *   consistent read; optional (the default calls @get_server, then
  *   @get_domains, and a commit may come in between)
+ * @list_settings: declares the settings the backend is constructed with,
+ *   each the name of one of its properties; optional (the default declares
+ *   none)
  *
  * The virtual methods of [iface@Backend]. The async methods of transactions
  * run @preview and @commit in a thread, so both must be thread-safe with
@@ -170,14 +191,18 @@ struct _SmarthostBackendInterface
                                                 GCancellable         *cancellable,
                                                 GError              **error);
 
+  GPtrArray            *(*list_settings)       (SmarthostBackend     *self);
+
   /*< private >*/
-  gpointer padding[9];
+  gpointer padding[8];
 };
 
 SMARTHOST_AVAILABLE_IN_ALL
 const char            *smarthost_backend_get_name          (SmarthostBackend     *self);
 SMARTHOST_AVAILABLE_IN_ALL
 SmarthostCapabilities  smarthost_backend_get_capabilities  (SmarthostBackend     *self);
+SMARTHOST_AVAILABLE_IN_ALL
+GPtrArray             *smarthost_backend_list_settings     (SmarthostBackend     *self);
 SMARTHOST_AVAILABLE_IN_ALL
 gboolean               smarthost_backend_validate_relay    (SmarthostBackend     *self,
                                                             SmarthostRelay       *relay,

@@ -340,6 +340,25 @@ check_policy (SmarthostTransaction  *self,
   return smarthost_policy_check_change (self->policy, for_domain, error);
 }
 
+/* What the backend cannot do is refused by name, before anything is read:
+ * when staged (adoption) and again before a preview or a commit, so that no
+ * backend is handed a change it does not declare it can make. */
+static gboolean
+check_adoptable (SmarthostTransaction  *self,
+                 gboolean               adopting,
+                 GError               **error)
+{
+  if (adopting && !(smarthost_backend_get_capabilities (self->backend) & SMARTHOST_CAPABILITY_ADOPT))
+    {
+      g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_NOT_SUPPORTED,
+                   "adopt: the %s backend cannot take a hand-made setup over; "
+                   "set the smarthosts with set_server and set_domain instead",
+                   smarthost_backend_get_name (self->backend));
+      return FALSE;
+    }
+  return TRUE;
+}
+
 static gboolean
 check_stageable (SmarthostTransaction  *self,
                  GError               **error)
@@ -548,7 +567,9 @@ smarthost_transaction_get_adopt (SmarthostTransaction *self)
  * Changes staged on the same transaction apply on top of what is adopted.
  *
  * Returns: %TRUE if staged; %FALSE with @error set when the policy forbids
- *   it (%SMARTHOST_ERROR_DISABLED) or the transaction is committed
+ *   it (%SMARTHOST_ERROR_DISABLED), the backend cannot adopt (it lacks
+ *   %SMARTHOST_CAPABILITY_ADOPT: %SMARTHOST_ERROR_NOT_SUPPORTED) or the
+ *   transaction is committed
  */
 gboolean
 smarthost_transaction_adopt (SmarthostTransaction  *self,
@@ -557,8 +578,8 @@ smarthost_transaction_adopt (SmarthostTransaction  *self,
   g_return_val_if_fail (SMARTHOST_IS_TRANSACTION (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  if (!check_stageable (self, error) || !check_policy (self, FALSE, error) ||
-      !check_policy (self, TRUE, error))
+  if (!check_stageable (self, error) || !check_adoptable (self, TRUE, error) ||
+      !check_policy (self, FALSE, error) || !check_policy (self, TRUE, error))
     return FALSE;
   self->adopt = TRUE;
   return TRUE;
@@ -759,7 +780,8 @@ smarthost_transaction_preview (SmarthostTransaction  *self,
 
   if (g_cancellable_set_error_if_cancelled (cancellable, error) ||
       _smarthost_backend_missing (self->backend, SMARTHOST_BACKEND_GET_IFACE (self->backend)->preview,
-                                  "preview", error))
+                                  "preview", error) ||
+      !check_adoptable (self, self->adopt, error))
     return NULL;
   return SMARTHOST_BACKEND_GET_IFACE (self->backend)->preview (self->backend, self, cancellable, error);
 }
@@ -849,7 +871,8 @@ smarthost_transaction_commit (SmarthostTransaction  *self,
   g_return_val_if_fail (SMARTHOST_IS_BACKEND (self->backend), FALSE);
 
   if (_smarthost_backend_missing (self->backend, SMARTHOST_BACKEND_GET_IFACE (self->backend)->commit,
-                                  "commit", error))
+                                  "commit", error) ||
+      !check_adoptable (self, self->adopt, error))
     return FALSE;
   if (self->committed)
     {

@@ -15,6 +15,7 @@
 #include "smarthost-finding.h"
 #include "smarthost-spf.h"
 #include "smarthost-provider.h"
+#include "smarthost-backend-setting.h"
 #include "smarthost-backend.h"
 #include "smarthost-transaction.h"
 #include "smarthost-probe-result.h"

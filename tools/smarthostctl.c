@@ -34,6 +34,7 @@ typedef struct {
   gboolean no_reload;
   char *policy_file;
   int lock_timeout;
+  char **options;
   /* relay options */
   char *port;
   char *security;
@@ -63,11 +64,12 @@ static SmarthostPolicy *policy;
 
 static const GOptionEntry global_entries[] = {
   { "backend", 0, 0, G_OPTION_ARG_STRING, &opt.backend_name, "Mail server backend (default: postfix)", "NAME" },
-  { "config-dir", 0, 0, G_OPTION_ARG_FILENAME, &opt.config_dir, "Mail server configuration directory (Postfix: default /etc/postfix)", "DIR" },
+  { "config-dir", 0, 0, G_OPTION_ARG_FILENAME, &opt.config_dir, "Mail server configuration directory (Postfix: default /etc/postfix); same as --option config-directory=DIR", "DIR" },
   { "json", 0, 0, G_OPTION_ARG_NONE, &opt.json, "Print JSON", NULL },
   { "dry-run", 0, 0, G_OPTION_ARG_NONE, &opt.dry_run, "Print the diff and the commands, change nothing", NULL },
   { "no-reload", 0, 0, G_OPTION_ARG_NONE, &opt.no_reload, "Do not reload the mail server after a change", NULL },
-  { "lock-timeout", 0, 0, G_OPTION_ARG_INT, &opt.lock_timeout, "Wait at most SECONDS for another commit to end (default 300)", "SECONDS" },
+  { "lock-timeout", 0, 0, G_OPTION_ARG_INT, &opt.lock_timeout, "Wait at most SECONDS for another commit to end (default 300); same as --option lock-timeout=SECONDS", "SECONDS" },
+  { "option", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &opt.options, "A backend setting (see settings); a secret only as KEY-file=PATH or KEY-env=VARIABLE; repeatable", "KEY=VALUE" },
   { "policy", 0, 0, G_OPTION_ARG_FILENAME, &opt.policy_file, "Policy file (default: $SMARTHOST_POLICY, else /etc/smarthost/policy.ini)", "FILE" },
   /* Relay options: set-server and set-domain only. */
   { "port", 0, 0, G_OPTION_ARG_STRING, &opt.port, "Relay port (default 587; 465 with --security tls)", "N" },
@@ -112,6 +114,8 @@ static const char summary[] =
   "  apply FILE|-                             set the complete state from JSON (the shape of\n"
   "                                           status --json; domains not listed lose theirs)\n"
   "  providers                                relay services with presets (--provider NAME)\n"
+  "  settings                                 the backend's settings (--option KEY=VALUE) and\n"
+  "                                           capabilities\n"
   "  spf DOMAIN [--provider NAME | --include DOMAIN] [--record TEXT]\n"
   "                                           the domain's SPF record with the relay's include\n"
   "\n"
@@ -831,39 +835,234 @@ cmd_doctor (SmarthostBackend *backend)
   return any_error ? EXIT_FAILED : EXIT_OK;
 }
 
+static void
+secret_free (gpointer data)
+{
+  char *text = data;
+
+  if (text != NULL)
+    explicit_bzero (text, strlen (text));
+  g_free (text);
+}
+
+static SmarthostBackendSetting *
+find_setting (GPtrArray  *settings,
+              const char *name)
+{
+  for (guint i = 0; i < settings->len; i++)
+    if (g_str_equal (smarthost_backend_setting_get_name (g_ptr_array_index (settings, i)), name))
+      return g_ptr_array_index (settings, i);
+  return NULL;
+}
+
+/* Whether standard input is spoken for (a password, the JSON of apply -),
+ * so that a secret setting cannot also be read from it. */
+static gboolean stdin_in_use;
+
+/* The value of a secret setting, from --option KEY-file=PATH (read with the
+ * library's bounded reader) or --option KEY-env=VARIABLE: never from argv. */
+static char *
+read_secret_setting (const char  *key,
+                     const char  *name,
+                     gboolean     from_file,
+                     const char  *where,
+                     GError     **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  char *value;
+
+  if (!from_file)
+    {
+      const char *env = g_getenv (where);
+      if (env == NULL || *env == '\0')
+        return g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
+                            "%s: the environment variable %s is %s", key, where,
+                            env ? "empty" : "not set"), NULL;
+      return g_strdup (env);
+    }
+  if (g_str_equal (where, "-"))
+    {
+      if (stdin_in_use)
+        return g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
+                            "%s: standard input is already read for something else "
+                            "(--password-stdin, apply -, another %s-file=-): give a file", key, name), NULL;
+      stdin_in_use = TRUE;
+    }
+  value = smarthost_read_password_file (where, &local_error);
+  if (value == NULL)
+    g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID, "%s: %s", key, local_error->message);
+  return value;
+}
+
+/* --option KEY=VALUE, plus the shorthands --config-dir and --lock-timeout,
+ * as setting names and values for the library, which converts and checks
+ * them (an unknown name is its error, listing the known ones). */
+static GHashTable *
+settings_from_options (const char  *backend_name,
+                       GError     **error)
+{
+  g_autoptr(GHashTable) table = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, secret_free);
+  g_autoptr(GPtrArray) declared = smarthost_backend_list_settings_for_name (backend_name, error);
+
+  if (declared == NULL)
+    return NULL;
+
+  for (guint i = 0; opt.options && opt.options[i]; i++)
+    {
+      const char *arg = opt.options[i];
+      const char *eq = strchr (arg, '=');
+      g_autofree char *key = NULL;
+      const char *value;
+      SmarthostBackendSetting *setting;
+
+      if (eq == NULL || eq == arg)
+        return g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
+                            "option: give --option KEY=VALUE (see: smarthostctl --backend %s settings)",
+                            backend_name), NULL;
+      key = g_strndup (arg, eq - arg);
+      value = eq + 1;
+      setting = find_setting (declared, key);
+      if (setting != NULL && smarthost_backend_setting_get_secret (setting))
+        return g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
+                            "%s: a secret is never taken from the command line: give --option %s-file=PATH "
+                            "or --option %s-env=VARIABLE", key, key, key), NULL;
+      if (setting == NULL && (g_str_has_suffix (key, "-file") || g_str_has_suffix (key, "-env")))
+        {
+          gboolean from_file = g_str_has_suffix (key, "-file");
+          g_autofree char *name = g_strndup (key, strlen (key) - (from_file ? 5 : 4));
+          SmarthostBackendSetting *base = find_setting (declared, name);
+
+          if (base != NULL && !smarthost_backend_setting_get_secret (base))
+            return g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
+                                "%s: %s is not a secret: give --option %s=VALUE", key, name, name), NULL;
+          if (base != NULL)
+            {
+              char *secret;
+
+              if (g_hash_table_contains (table, name))
+                return g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
+                                    "%s: given twice", name), NULL;
+              secret = read_secret_setting (key, name, from_file, value, error);
+              if (secret == NULL)
+                return NULL;
+              g_hash_table_insert (table, g_steal_pointer (&name), secret);
+              continue;
+            }
+        }
+      if (g_hash_table_contains (table, key))
+        return g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID, "%s: given twice", key), NULL;
+      g_hash_table_insert (table, g_steal_pointer (&key), g_strdup (value));
+    }
+
+  if (opt.config_dir)
+    {
+      if (find_setting (declared, "config-directory") == NULL)
+        return g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
+                            "config-dir: the %s backend has no configuration directory", backend_name), NULL;
+      if (g_hash_table_contains (table, "config-directory"))
+        return g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
+                            "config-dir: give --config-dir or --option config-directory=DIR, not both"), NULL;
+      g_hash_table_insert (table, g_strdup ("config-directory"), g_strdup (opt.config_dir));
+    }
+  if (opt.lock_timeout != G_MININT)
+    {
+      if (find_setting (declared, "lock-timeout") == NULL)
+        return g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
+                            "lock-timeout: the %s backend takes no lock", backend_name), NULL;
+      if (opt.lock_timeout < 0 || opt.lock_timeout > 24 * 3600)
+        return g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
+                            "lock-timeout: from 0 to 86400 seconds (a day)"), NULL;
+      if (g_hash_table_contains (table, "lock-timeout"))
+        return g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
+                            "lock-timeout: give --lock-timeout or --option lock-timeout=SECONDS, not both"), NULL;
+      g_hash_table_insert (table, g_strdup ("lock-timeout"), g_strdup_printf ("%d", opt.lock_timeout));
+    }
+  return g_steal_pointer (&table);
+}
+
 static SmarthostBackend *
 make_backend (GError **error)
 {
-  g_autoptr(SmarthostBackend) backend = NULL;
+  const char *name = opt.backend_name ? opt.backend_name : "postfix";
+  g_autoptr(GHashTable) settings = settings_from_options (name, error);
 
-  backend = smarthost_backend_new_for_name (opt.backend_name ? opt.backend_name : "postfix", error);
-  if (backend == NULL)
+  if (settings == NULL)
     return NULL;
-  if (opt.config_dir)
+  return smarthost_backend_new_for_name_with_settings (name, settings, error);
+}
+
+/* What a backend takes (and can do), for people and for programs that
+ * construct it by name. */
+static int
+cmd_settings (void)
+{
+  const char *name = opt.backend_name ? opt.backend_name : "postfix";
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) settings = smarthost_backend_list_settings_for_name (name, &error);
+  g_autoptr(SmarthostBackend) backend = NULL;
+  g_autoptr(GFlagsClass) caps_class = g_type_class_ref (SMARTHOST_TYPE_CAPABILITIES);
+  SmarthostCapabilities caps;
+
+  if (settings == NULL || (backend = smarthost_backend_new_for_name (name, &error)) == NULL)
+    return fail_error (error);
+  caps = smarthost_backend_get_capabilities (backend);
+
+  if (opt.json)
     {
-      g_autofree char *absolute = g_canonicalize_filename (opt.config_dir, NULL);
-      if (g_object_class_find_property (G_OBJECT_GET_CLASS (backend), "config-directory") == NULL)
-        return g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
-                            "config-dir: the %s backend has no configuration directory",
-                            smarthost_backend_get_name (backend)), NULL;
-      /* config-directory is construct-only: make a new object with it. */
-      {
-        GType type = G_OBJECT_TYPE (backend);
-        g_object_unref (g_steal_pointer (&backend));
-        backend = g_object_new (type, "config-directory", absolute, NULL);
-      }
+      g_autoptr(JsonBuilder) b = json_builder_new ();
+      g_autoptr(JsonNode) root = NULL;
+
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "backend");
+      json_builder_add_string_value (b, smarthost_backend_get_name (backend));
+      json_builder_set_member_name (b, "settings");
+      json_builder_begin_array (b);
+      for (guint i = 0; i < settings->len; i++)
+        {
+          SmarthostBackendSetting *s = g_ptr_array_index (settings, i);
+          json_builder_begin_object (b);
+          json_builder_set_member_name (b, "name");
+          json_builder_add_string_value (b, smarthost_backend_setting_get_name (s));
+          json_builder_set_member_name (b, "type");
+          json_builder_add_string_value (b, smarthost_setting_type_to_string (smarthost_backend_setting_get_value_type (s)));
+          json_builder_set_member_name (b, "secret");
+          json_builder_add_boolean_value (b, smarthost_backend_setting_get_secret (s));
+          json_builder_set_member_name (b, "help");
+          json_builder_add_string_value (b, smarthost_backend_setting_get_help (s));
+          json_builder_end_object (b);
+        }
+      json_builder_end_array (b);
+      json_builder_set_member_name (b, "capabilities");
+      json_builder_begin_array (b);
+      for (guint i = 0; i < caps_class->n_values; i++)
+        if (caps_class->values[i].value != 0 && (caps & caps_class->values[i].value) == caps_class->values[i].value)
+          json_builder_add_string_value (b, caps_class->values[i].value_nick);
+      json_builder_end_array (b);
+      json_builder_end_object (b);
+      root = json_builder_get_root (b);
+      print_json (root);
+      return EXIT_OK;
     }
-  if (opt.lock_timeout >= 0)
+
+  g_print ("Settings of the %s backend (--option KEY=VALUE):\n", smarthost_backend_get_name (backend));
+  if (settings->len == 0)
+    g_print ("  (none)\n");
+  for (guint i = 0; i < settings->len; i++)
     {
-      if (g_object_class_find_property (G_OBJECT_GET_CLASS (backend), "lock-timeout") == NULL)
-        return g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
-                            "lock-timeout: the %s backend takes no lock", smarthost_backend_get_name (backend)), NULL;
-      if (opt.lock_timeout > 24 * 3600)
-        return g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
-                            "lock-timeout: at most 86400 seconds (a day)"), NULL;
-      g_object_set (backend, "lock-timeout", (guint) opt.lock_timeout, NULL);
+      SmarthostBackendSetting *s = g_ptr_array_index (settings, i);
+      const char *key = smarthost_backend_setting_get_name (s);
+      g_autofree char *help = terminal_safe (smarthost_backend_setting_get_help (s), FALSE, MAX_MESSAGE);
+
+      g_print ("  %-20s %-8s %s\n", key, smarthost_setting_type_to_string (smarthost_backend_setting_get_value_type (s)), help);
+      if (smarthost_backend_setting_get_secret (s))
+        g_print ("  %-20s %-8s secret: --option %s-file=PATH or --option %s-env=VARIABLE only\n", "", "", key, key);
     }
-  return g_steal_pointer (&backend);
+  g_print ("Capabilities:");
+  for (guint i = 0; i < caps_class->n_values; i++)
+    if (caps_class->values[i].value != 0 && (caps & caps_class->values[i].value) == caps_class->values[i].value)
+      g_print (" %s", caps_class->values[i].value_nick);
+  g_print ("\n");
+  return EXIT_OK;
 }
 
 static int
@@ -1220,7 +1419,7 @@ main (int   argc,
   int status;
 
   setlocale (LC_ALL, "");
-  opt.lock_timeout = -1;   /* the backend's own default */
+  opt.lock_timeout = G_MININT;   /* not given: the backend's own default */
 
   context = g_option_context_new ("COMMAND [ARGS]");
   g_option_context_set_summary (context, "Configure outbound smarthosts (SMTP relays) of a mail server.");
@@ -1237,7 +1436,7 @@ main (int   argc,
 
   /* Reading is always allowed, whatever the policy file holds. */
   if (g_str_equal (command, "status") || g_str_equal (command, "list-domains") ||
-      g_str_equal (command, "doctor"))
+      g_str_equal (command, "doctor") || g_str_equal (command, "settings"))
     policy = smarthost_policy_new ();
   else
     policy = opt.policy_file ? smarthost_policy_new_from_file (opt.policy_file, &error)
@@ -1270,6 +1469,8 @@ main (int   argc,
     }
   else if (g_str_equal (command, "providers"))
     return argc == 2 ? cmd_providers () : fail (EXIT_USAGE, "providers takes no arguments");
+  else if (g_str_equal (command, "settings"))
+    return argc == 2 ? cmd_settings () : fail (EXIT_USAGE, "settings takes no arguments");
   else if (g_str_equal (command, "spf"))
     {
       if (argc != 3 || (any_relay_option () && !(opt.provider && !opt.region && !opt.port && !opt.security &&
@@ -1299,6 +1500,7 @@ main (int   argc,
   if (g_str_equal (command, "send-test") && (opt.from == NULL || opt.to == NULL))
     return fail (EXIT_USAGE, "usage: smarthostctl send-test --from ADDR --to ADDR [--domain DOMAIN]");
 
+  stdin_in_use = opt.password_stdin || (g_str_equal (command, "apply") && argc == 3 && g_str_equal (argv[2], "-"));
   backend = make_backend (&error);
   if (backend == NULL)
     return fail_error (error);

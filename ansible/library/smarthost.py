@@ -31,6 +31,17 @@ options:
       C(config-directory) property; Postfix only).
     type: path
     default: /etc/postfix
+  backend_options:
+    description:
+      - Settings of the backend, by name (C(smarthostctl --backend NAME
+        settings) lists them; C(_) may stand for C(-)), such as
+        C(lock-timeout) for Postfix. Passed to the library as text, which
+        converts and checks them; an unknown name fails, listing the known
+        ones. A secret setting's value is never logged or returned.
+      - C(config-directory) here and I(config_dir) must agree when both are
+        given.
+    type: dict
+    default: {}
   server:
     description:
       - The server-wide smarthost, a relay (see I(domains) for its keys).
@@ -195,17 +206,47 @@ def state_to_result(state):
     return data['server'], data['domains']
 
 
+DEFAULT_CONFIG_DIR = '/etc/postfix'
+
+
+def backend_settings(params):
+    """backend_options (and config_dir, for a backend that has a
+    config-directory) as setting names and values as text, for
+    Smarthost.Backend.new_for_name_with_settings, which converts and
+    checks them."""
+    name = params['backend']
+    declared = {s.get_name(): s for s in Smarthost.Backend.list_settings_for_name(name)}
+    settings = {}
+    for key, value in (params.get('backend_options') or {}).items():
+        key = str(key).replace('_', '-')
+        if key in settings:
+            raise InputError('backend_options.%s: given twice' % key)
+        if value is None or value == '':
+            raise InputError('backend_options.%s: no value given' % key)
+        if isinstance(value, bool):
+            value = 'true' if value else 'false'
+        settings[key] = str(value)
+    config_dir = params.get('config_dir')
+    if 'config-directory' in declared and config_dir:
+        given = settings.get('config-directory')
+        if given is None:
+            settings['config-directory'] = config_dir
+        elif config_dir != DEFAULT_CONFIG_DIR and os.path.realpath(given) != os.path.realpath(config_dir):
+            raise InputError('config_dir: backend_options.config-directory says %s; give one of them'
+                             % given)
+    return settings
+
+
 def open_backend(params):
-    """The backend named in the playbook, on its configuration directory.
-    config-directory is construct-only: a backend made by name is made
-    again with it, and checked, so that it never silently works on the
-    default directory."""
-    backend = Smarthost.Backend.new_for_name(params['backend'])
-    if backend.find_property('config-directory') is not None and params['config_dir']:
-        backend = type(backend)(config_directory=params['config_dir'])
-        if os.path.realpath(backend.props.config_directory or '') != os.path.realpath(params['config_dir']):
-            raise InputError('config_dir: the %s backend did not take %s'
-                             % (params['backend'], params['config_dir']))
+    """The backend named in the playbook, constructed with its settings.
+    Settings are construct-only; the configuration directory is checked
+    afterwards, so that the backend never silently works on another."""
+    settings = backend_settings(params)
+    backend = Smarthost.Backend.new_for_name_with_settings(params['backend'], settings)
+    wanted = settings.get('config-directory')
+    if wanted is not None and \
+            os.path.realpath(backend.props.config_directory or '') != os.path.realpath(wanted):
+        raise InputError('config_dir: the %s backend did not take %s' % (params['backend'], wanted))
     return backend
 
 
@@ -232,6 +273,22 @@ def inline_passwords(params):
             yield str(spec['password'])
 
 
+def secret_backend_options(params):
+    """The values of backend_options that the backend declares secret (all
+    of them when the backend cannot be asked)."""
+    options = params.get('backend_options')
+    if not isinstance(options, dict):
+        return
+    try:
+        secret = {s.get_name() for s in Smarthost.Backend.list_settings_for_name(str(params.get('backend') or 'postfix'))
+                  if s.get_secret()}
+    except Exception:
+        secret = None
+    for key, value in options.items():
+        if value not in (None, '') and (secret is None or str(key).replace('_', '-') in secret):
+            yield str(value)
+
+
 class SmarthostModule(AnsibleModule):
     """Passwords sit inside free-form dicts (a domain name is a key), where
     no_log cannot be declared. They are added to no_log_values as soon as
@@ -241,6 +298,7 @@ class SmarthostModule(AnsibleModule):
     def _load_params(self):
         super(SmarthostModule, self)._load_params()
         self.no_log_values.update(inline_passwords(self.params))
+        self.no_log_values.update(secret_backend_options(self.params))
 
 
 def run(module):
@@ -313,7 +371,8 @@ def main():
     module = SmarthostModule(
         argument_spec=dict(
             backend=dict(type='str', default='postfix'),
-            config_dir=dict(type='path', default='/etc/postfix'),
+            config_dir=dict(type='path', default=DEFAULT_CONFIG_DIR),
+            backend_options=dict(type='dict', default={}),
             server=dict(type='raw'),
             domains=dict(type='dict', default={}),
             exclusive=dict(type='bool', default=True),

@@ -1529,11 +1529,13 @@ smarthost_postfix_backend_get_name (SmarthostBackend *backend)
 static SmarthostCapabilities
 smarthost_postfix_backend_get_capabilities (SmarthostBackend *backend)
 {
+  /* No SMARTHOST_CAPABILITY_RESTART_NEEDED: `postfix reload` is enough. */
   return SMARTHOST_CAPABILITY_SERVER_RELAY | SMARTHOST_CAPABILITY_DOMAIN_RELAY |
          SMARTHOST_CAPABILITY_DOMAIN_CREDENTIALS | SMARTHOST_CAPABILITY_STARTTLS |
          SMARTHOST_CAPABILITY_IMPLICIT_TLS | SMARTHOST_CAPABILITY_CA_FILE |
          SMARTHOST_CAPABILITY_NO_VERIFY | SMARTHOST_CAPABILITY_MX_LOOKUP |
-         SMARTHOST_CAPABILITY_PREVIEW;
+         SMARTHOST_CAPABILITY_PREVIEW | SMARTHOST_CAPABILITY_ADOPT |
+         SMARTHOST_CAPABILITY_DIAGNOSE | SMARTHOST_CAPABILITY_CRASH_SAFE;
 }
 
 /* What Postfix's formats cannot carry: a lookup table value is
@@ -1791,6 +1793,24 @@ smarthost_postfix_backend_commit (SmarthostBackend      *backend,
   return ok;
 }
 
+/* The settings front ends construct the backend with, one per property
+ * (see the properties' documentation below). */
+static GPtrArray *
+smarthost_postfix_backend_list_settings (SmarthostBackend *backend)
+{
+  GPtrArray *settings = g_ptr_array_new_with_free_func (g_object_unref);
+
+  g_ptr_array_add (settings,
+                   smarthost_backend_setting_new ("config-directory", SMARTHOST_SETTING_TYPE_PATH,
+                                                  "The Postfix configuration directory, holding main.cf "
+                                                  "and master.cf (default /etc/postfix)", FALSE));
+  g_ptr_array_add (settings,
+                   smarthost_backend_setting_new ("lock-timeout", SMARTHOST_SETTING_TYPE_UINT,
+                                                  "Seconds to wait for another commit to end, "
+                                                  "0 not to wait (default 300, at most 86400)", FALSE));
+  return settings;
+}
+
 static void
 smarthost_postfix_backend_iface_init (SmarthostBackendInterface *iface)
 {
@@ -1805,6 +1825,7 @@ smarthost_postfix_backend_iface_init (SmarthostBackendInterface *iface)
   iface->diagnose = pf_diagnose;
   iface->get_domains = smarthost_postfix_backend_get_domains;
   iface->get_state = smarthost_postfix_backend_get_state;
+  iface->list_settings = smarthost_postfix_backend_list_settings;
 }
 
 /* --- GObject ------------------------------------------------------------ */

@@ -290,6 +290,28 @@ class AnsibleModuleTest(unittest.TestCase):
         self.assertEqual(snapshot(self.conf), before, "a failed task changed the configuration")
 
 
+    def test_backend_options(self):
+        """backend_options go through the library's settings: converted,
+        checked, unknown names refused with the known ones listed."""
+        before = snapshot(self.conf)
+        results = self.play([
+            dict(self.desired(), backend_options={"lock_timeout": 5, "config-directory": self.conf}),
+            dict(self.desired(), backend_options={"lock-timout": 5}),
+            dict(self.desired(), backend_options={"lock-timeout": "soon"}),
+            dict(self.desired(), backend_options={"config-directory": os.path.join(self.tmp, "elsewhere")}),
+        ], expect_failed=True)
+        self.assertFalse(results[0].get("failed"), results[0])
+        self.assertTrue(results[0]["changed"])
+        self.assertEqual(results[0]["server"]["host"], self.SERVER["host"])
+        for r, message in zip(results[1:], ('"lock-timout"; it takes: config-directory, lock-timeout',
+                                            'lock-timeout: "soon"',
+                                            "config_dir: backend_options.config-directory says")):
+            self.assertTrue(r.get("failed"), r)
+            self.assertFalse(r.get("changed"))
+            self.assertIn(message, r.get("msg", ""))
+        self.assertNotEqual(snapshot(self.conf), before)
+
+
 if __name__ == "__main__":
     if ANSIBLE_PLAYBOOK is None:
         print("SKIP: ansible-playbook is not installed (Debian's ansible package)")

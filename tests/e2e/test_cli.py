@@ -644,5 +644,71 @@ class TestProvidersSpfApply(CliTestCase):
         self.assertEqual(before, snapshot(self.tmp))
 
 
+class TestBackendSettings(CliTestCase):
+    """--option KEY=VALUE, the shorthands, and the settings command."""
+
+    def test_option_config_directory(self):
+        proc = self.run_ctl("--option", "config-directory=" + self.conf, "--json", "set-server",
+                            "smtp.example.net", config_dir=False)
+        self.assertExit(proc, 0)
+        self.assertEqual(self.status_json()["server"]["host"], "smtp.example.net")
+        proc = self.run_ctl("--option", "config-directory=" + self.conf, "--option", "lock-timeout=5",
+                            "--json", "status", config_dir=False)
+        self.assertExit(proc, 0)
+        self.assertEqual(json.loads(proc.stdout)["server"]["host"], "smtp.example.net")
+
+    def test_unknown_key(self):
+        before = snapshot(self.tmp)
+        proc = self.run_ctl("--option", "config-dir=" + self.conf, "status", config_dir=False)
+        self.assertExit(proc, 2)
+        self.assertIn('"config-dir"', proc.stderr)
+        self.assertIn("config-directory, lock-timeout", proc.stderr)
+        self.assertEqual(before, snapshot(self.tmp))
+
+    def test_file_for_a_setting_that_is_no_secret(self):
+        proc = self.run_ctl("--option", "config-directory-file=" + self.secret_file, "status", config_dir=False)
+        self.assertExit(proc, 2)
+        self.assertIn("config-directory is not a secret", proc.stderr)
+        proc = self.run_ctl("--option", "lock-timeout-env=HOME", "status")
+        self.assertExit(proc, 2)
+        self.assertIn("lock-timeout is not a secret", proc.stderr)
+
+    def test_bad_values(self):
+        for args, needle in ((["--option", "lock-timeout=soon"], 'lock-timeout: "soon"'),
+                             (["--option", "lock-timeout=86401"], "86400"),
+                             (["--option", "novalue"], "KEY=VALUE"),
+                             (["--option", "config-directory=" + self.conf], "not both"),
+                             (["--option", "lock-timeout=1", "--lock-timeout", "2"], "not both"),
+                             (["--option", "lock-timeout=1", "--option", "lock-timeout=2"], "given twice")):
+            proc = self.run_ctl(*args, "status")
+            self.assertExit(proc, 2)
+            self.assertIn(needle, proc.stderr)
+        proc = self.run_ctl("--option", "config-directory=", "status", config_dir=False)
+        self.assertExit(proc, 2)
+        self.assertIn("config-directory: the path is empty", proc.stderr)
+
+    def test_settings(self):
+        proc = self.run_ctl("settings", config_dir=False)
+        self.assertExit(proc, 0)
+        self.assertIn("config-directory", proc.stdout)
+        self.assertIn("lock-timeout", proc.stdout)
+        self.assertIn("Capabilities:", proc.stdout)
+        proc = self.run_ctl("--backend", "postfix", "--json", "settings", config_dir=False)
+        self.assertExit(proc, 0)
+        out = json.loads(proc.stdout)
+        self.assertEqual(out["backend"], "postfix")
+        self.assertEqual([(s["name"], s["type"], s["secret"]) for s in out["settings"]],
+                         [("config-directory", "path", False), ("lock-timeout", "uint", False)])
+        self.assertTrue(all(s["help"] for s in out["settings"]))
+        for cap in ("server-relay", "domain-relay", "adopt", "diagnose", "crash-safe"):
+            self.assertIn(cap, out["capabilities"])
+        self.assertNotIn("restart-needed", out["capabilities"])
+        proc = self.run_ctl("--backend", "exim", "settings", config_dir=False)
+        self.assertExit(proc, 2)
+        self.assertIn("postfix", proc.stderr)
+        proc = self.run_ctl("settings", "extra", config_dir=False)
+        self.assertExit(proc, 2)
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -1164,6 +1164,8 @@ build_plan (SmarthostPostfixBackend  *self,
       adoption = pf_adopt (self, st, notes, cancellable, error);
       if (adoption == NULL)
         return FALSE;
+      _smarthost_transaction_set_adopted (tx, adoption->server,
+                                          (const char * const *) adoption->domain_order->pdata);
     }
 
   server_staged = _smarthost_transaction_get_server (tx, &staged_server);

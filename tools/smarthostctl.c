@@ -216,10 +216,26 @@ exit_status_for (const GError *error)
   return EXIT_FAILED;
 }
 
+/* Where a library message names an API flag or call, a user of the
+ * command line is told the option or command that does it. */
+static const struct {
+  const char *api;
+  const char *cli;
+} cli_hints[] = {
+  { "(SMARTHOST_JSON_FLAGS_ALLOW_INLINE_PASSWORD)", "(smarthostctl apply --allow-inline-password)" },
+  { "(smarthost_transaction_adopt())", "(smarthostctl import)" },
+  { "read the configuration first (smarthost_backend_get_state())",
+    "run a command that reads the configuration (smarthostctl status)" },
+};
+
 static int
 fail_error (const GError *error)
 {
-  return fail (exit_status_for (error), "%s", error->message);
+  g_autoptr(GString) message = g_string_new (error->message);
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cli_hints); i++)
+    g_string_replace (message, cli_hints[i].api, cli_hints[i].cli, 1);
+  return fail (exit_status_for (error), "%s", message->str);
 }
 
 static gboolean

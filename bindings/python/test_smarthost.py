@@ -687,6 +687,15 @@ class TestState(TempConfigTestCase):
         self.assertTrue(back.get_password_set())
         self.assertIsNone(back.get_password())     # kept, not known
 
+    def test_errors_name_the_api_not_the_command_line(self):
+        with self.assertRaises(GLib.Error) as cm:
+            Smarthost.State.new_from_json('{"server": {"host": "smtp.example.net", "username": "u", '
+                                          '"password": "%s"}, "domains": {}}' % PASSWORD,
+                                          Smarthost.JsonFlags.NONE)
+        self.assertIn('SMARTHOST_JSON_FLAGS_ALLOW_INLINE_PASSWORD', cm.exception.message)
+        self.assertNotIn('smarthostctl', cm.exception.message)
+        self.assertNotIn(PASSWORD, cm.exception.message)
+
     def test_effective_relay(self):
         state = Smarthost.State.new()
         self.assertIsNone(state.get_effective_relay('shop.example'))

@@ -6,6 +6,7 @@
 
 #include "smarthost-enum-types.h"
 #include "smarthost-finding.h"
+#include "smarthost-private.h"
 
 /**
  * SmarthostFinding:
@@ -260,4 +261,36 @@ smarthost_severity_to_string (SmarthostSeverity severity)
     default:
       return "invalid";
     }
+}
+
+/**
+ * smarthost_finding_to_json:
+ * @self: a finding
+ *
+ * Describes the finding in JSON, as `smarthostctl doctor --json` lists
+ * findings: an object with `severity` (`info`, `warning` or `error`),
+ * `code`, `message` and `fix`.
+ *
+ * Returns: (transfer full): a JSON object, pretty-printed
+ */
+char *
+smarthost_finding_to_json (SmarthostFinding *self)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autoptr(JsonNode) root = NULL;
+
+  g_return_val_if_fail (SMARTHOST_IS_FINDING (self), NULL);
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "severity");
+  json_builder_add_string_value (b, smarthost_severity_to_string (smarthost_finding_get_severity (self)));
+  json_builder_set_member_name (b, "code");
+  json_builder_add_string_value (b, smarthost_finding_get_code (self));
+  json_builder_set_member_name (b, "message");
+  json_builder_add_string_value (b, smarthost_finding_get_message (self));
+  json_builder_set_member_name (b, "fix");
+  json_builder_add_string_value (b, smarthost_finding_get_fix (self));
+  json_builder_end_object (b);
+  root = json_builder_get_root (b);
+  return _smarthost_json_to_data (root, NULL);
 }

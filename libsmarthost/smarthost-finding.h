@@ -46,6 +46,8 @@ const char        *smarthost_finding_get_message  (SmarthostFinding  *self);
 SMARTHOST_AVAILABLE_IN_ALL
 const char        *smarthost_finding_get_fix      (SmarthostFinding  *self);
 SMARTHOST_AVAILABLE_IN_ALL
+char              *smarthost_finding_to_json      (SmarthostFinding  *self);
+SMARTHOST_AVAILABLE_IN_ALL
 const char        *smarthost_severity_to_string   (SmarthostSeverity  severity);
 
 G_END_DECLS

@@ -85,6 +85,9 @@ gboolean    _smarthost_transaction_get_server  (SmarthostTransaction  *self,
 GHashTable *_smarthost_transaction_get_domains (SmarthostTransaction  *self);
 void        _smarthost_transaction_set_would_change (SmarthostTransaction *self,
                                                      gboolean              would_change);
+void        _smarthost_transaction_set_adopted (SmarthostTransaction  *self,
+                                                SmarthostRelay        *server,
+                                                const char * const    *domains);
 
 /* States */
 GHashTable *_smarthost_state_get_domains       (SmarthostState        *self);

@@ -830,3 +830,135 @@ smarthost_provider_find_for_relay (SmarthostRelay  *relay,
     }
   return NULL;
 }
+
+/**
+ * smarthost_provider_to_json:
+ * @self: a provider
+ *
+ * Describes the provider in JSON, as `smarthostctl providers --json` lists
+ * them: an object with `id`, `name`, `host` (of the default region),
+ * `ports` (each security mode that has any, with its ports, the default
+ * first), `username` (or null), `spf_include`, `default_region` (or null),
+ * `regions` and `quirks`.
+ *
+ * Returns: (transfer full): a JSON object, pretty-printed
+ */
+char *
+smarthost_provider_to_json (SmarthostProvider *self)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autoptr(JsonNode) root = NULL;
+  g_autofree char *host = NULL;
+  const char *region;
+
+  g_return_val_if_fail (SMARTHOST_IS_PROVIDER (self), NULL);
+
+  host = smarthost_provider_get_host (self, NULL, NULL);
+  region = smarthost_provider_get_default_region (self);
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "id");
+  json_builder_add_string_value (b, smarthost_provider_get_id (self));
+  json_builder_set_member_name (b, "name");
+  json_builder_add_string_value (b, smarthost_provider_get_name (self));
+  json_builder_set_member_name (b, "host");
+  json_builder_add_string_value (b, host);
+  json_builder_set_member_name (b, "ports");
+  json_builder_begin_object (b);
+  for (SmarthostSecurity sec = SMARTHOST_SECURITY_NONE; sec <= SMARTHOST_SECURITY_TLS; sec++)
+    {
+      gsize n = 0;
+      const guint *ports = smarthost_provider_get_ports (self, sec, &n);
+
+      if (n == 0)
+        continue;
+      json_builder_set_member_name (b, smarthost_security_to_string (sec));
+      json_builder_begin_array (b);
+      for (gsize j = 0; j < n; j++)
+        json_builder_add_int_value (b, ports[j]);
+      json_builder_end_array (b);
+    }
+  json_builder_end_object (b);
+  json_builder_set_member_name (b, "username");
+  if (smarthost_provider_get_username (self) != NULL)
+    json_builder_add_string_value (b, smarthost_provider_get_username (self));
+  else
+    json_builder_add_null_value (b);
+  json_builder_set_member_name (b, "spf_include");
+  json_builder_add_string_value (b, smarthost_provider_get_spf_include (self));
+  json_builder_set_member_name (b, "default_region");
+  if (region != NULL)
+    json_builder_add_string_value (b, region);
+  else
+    json_builder_add_null_value (b);
+  json_builder_set_member_name (b, "regions");
+  json_builder_begin_array (b);
+  for (const char * const *r = smarthost_provider_get_regions (self); *r; r++)
+    json_builder_add_string_value (b, *r);
+  json_builder_end_array (b);
+  json_builder_set_member_name (b, "quirks");
+  json_builder_begin_array (b);
+  for (const char * const *q = smarthost_provider_get_quirks (self); *q; q++)
+    json_builder_add_string_value (b, *q);
+  json_builder_end_array (b);
+  json_builder_end_object (b);
+  root = json_builder_get_root (b);
+  return _smarthost_json_to_data (root, NULL);
+}
+
+/**
+ * smarthost_provider_quirks_for_state:
+ * @state: a state
+ *
+ * Collects what users of the relay services that @state uses trip over:
+ * the quirks of each [class@Provider] whose relay @state holds (the
+ * server's first, then the domains', in order), each service once, as
+ * "NAME: QUIRK". Front ends show them as warnings when they set a state.
+ *
+ * Returns: (transfer full) (array zero-terminated=1): the quirks, possibly
+ *   none
+ */
+char **
+smarthost_provider_quirks_for_state (SmarthostState *state)
+{
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+  g_autoptr(GHashTable) hosts = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(GPtrArray) relays = g_ptr_array_new ();
+  g_auto(GStrv) domains = NULL;
+  SmarthostRelay *server;
+
+  g_return_val_if_fail (SMARTHOST_IS_STATE (state), NULL);
+
+  /* One relay of each host: looking up the service of each of 100,000
+   * relays that use a few hosts would be most of the time. */
+  server = smarthost_state_get_server (state);
+  if (server != NULL)
+    {
+      g_hash_table_add (hosts, (gpointer) smarthost_relay_get_host (server));
+      g_ptr_array_add (relays, server);
+    }
+  domains = smarthost_state_list_domains (state);
+  for (guint i = 0; domains[i]; i++)
+    {
+      SmarthostRelay *relay = smarthost_state_get_domain (state, domains[i]);
+
+      if (relay != NULL && g_hash_table_add (hosts, (gpointer) smarthost_relay_get_host (relay)))
+        g_ptr_array_add (relays, relay);
+    }
+
+  for (guint r = 0; r < relays->len; r++)
+    {
+      g_autoptr(SmarthostProvider) provider = smarthost_provider_find_for_relay (g_ptr_array_index (relays, r), NULL);
+      const char * const *quirks;
+
+      if (provider == NULL || !g_hash_table_add (seen, (gpointer) smarthost_provider_get_id (provider)))
+        continue;
+      quirks = smarthost_provider_get_quirks (provider);
+      for (guint i = 0; quirks[i]; i++)
+        {
+          g_autofree char *quirk = g_strdup_printf ("%s: %s", smarthost_provider_get_name (provider), quirks[i]);
+          g_strv_builder_add (builder, quirk);
+        }
+    }
+  return g_strv_builder_end (builder);
+}

@@ -11,6 +11,7 @@
 #include <glib-object.h>
 #include "smarthost-version.h"
 #include "smarthost-relay.h"
+#include "smarthost-state.h"
 
 G_BEGIN_DECLS
 
@@ -57,5 +58,10 @@ SmarthostRelay     *smarthost_provider_create_relay         (SmarthostProvider  
 SMARTHOST_AVAILABLE_IN_ALL
 SmarthostProvider  *smarthost_provider_find_for_relay       (SmarthostRelay     *relay,
                                                              char              **region);
+
+SMARTHOST_AVAILABLE_IN_ALL
+char               *smarthost_provider_to_json              (SmarthostProvider  *self);
+SMARTHOST_AVAILABLE_IN_ALL
+char              **smarthost_provider_quirks_for_state     (SmarthostState     *state);
 
 G_END_DECLS

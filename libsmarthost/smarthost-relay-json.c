@@ -243,7 +243,7 @@ read_password (JsonObject          *o,
       if (!(flags & SMARTHOST_JSON_FLAGS_ALLOW_INLINE_PASSWORD))
         return g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
                             "%s.password: a password written into the data itself is refused unless "
-                            "allowed explicitly (smarthostctl apply --allow-inline-password); give "
+                            "allowed explicitly (SMARTHOST_JSON_FLAGS_ALLOW_INLINE_PASSWORD); give "
                             "password_file or password_env instead", where), FALSE;
       *password = g_strdup (inline_password);
     }

@@ -808,3 +808,60 @@ smarthost_spf_lookup_finish (GAsyncResult  *result,
   g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
   return g_task_propagate_pointer (G_TASK (result), error);
 }
+
+/**
+ * smarthost_spf_result_to_json:
+ * @domain: the domain, normalized
+ * @current: (nullable): the domain's SPF record before, or %NULL when it has
+ *   none
+ * @record: the record it needs, as [func@spf_merge_for_domain] returns it
+ * @include: the SPF domain of the relay service
+ * @warnings: (nullable) (array zero-terminated=1): what to tell about it
+ *
+ * Describes an SPF record a domain needs for its relay service in JSON, as
+ * `smarthostctl spf --json` prints it: an object with `domain`, `current`
+ * (or null), `record`, `changed` (whether the record must change for the
+ * relay to pass SPF, per [func@spf_authorizes]: not merely tidied),
+ * `zone` ([func@spf_to_zone_text]) and `warnings`.
+ *
+ * Returns: (transfer full): a JSON object, pretty-printed
+ */
+char *
+smarthost_spf_result_to_json (const char         *domain,
+                              const char         *current,
+                              const char         *record,
+                              const char         *include,
+                              const char * const *warnings)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autoptr(JsonNode) root = NULL;
+  g_autofree char *zone = NULL;
+
+  g_return_val_if_fail (domain != NULL, NULL);
+  g_return_val_if_fail (record != NULL, NULL);
+  g_return_val_if_fail (include != NULL, NULL);
+
+  zone = smarthost_spf_to_zone_text (record);
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "domain");
+  json_builder_add_string_value (b, domain);
+  json_builder_set_member_name (b, "current");
+  if (current != NULL)
+    json_builder_add_string_value (b, current);
+  else
+    json_builder_add_null_value (b);
+  json_builder_set_member_name (b, "record");
+  json_builder_add_string_value (b, record);
+  json_builder_set_member_name (b, "changed");
+  json_builder_add_boolean_value (b, !smarthost_spf_authorizes (current, include));
+  json_builder_set_member_name (b, "zone");
+  json_builder_add_string_value (b, zone);
+  json_builder_set_member_name (b, "warnings");
+  json_builder_begin_array (b);
+  for (guint i = 0; warnings != NULL && warnings[i] != NULL; i++)
+    json_builder_add_string_value (b, warnings[i]);
+  json_builder_end_array (b);
+  json_builder_end_object (b);
+  root = json_builder_get_root (b);
+  return _smarthost_json_to_data (root, NULL);
+}

@@ -52,4 +52,11 @@ SMARTHOST_AVAILABLE_IN_ALL
 char  **smarthost_spf_lookup_finish  (GAsyncResult         *result,
                                       GError              **error);
 
+SMARTHOST_AVAILABLE_IN_ALL
+char   *smarthost_spf_result_to_json (const char           *domain,
+                                      const char           *current,
+                                      const char           *record,
+                                      const char           *include,
+                                      const char * const   *warnings);
+
 G_END_DECLS

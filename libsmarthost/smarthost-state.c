@@ -455,6 +455,31 @@ smarthost_state_get_domain (SmarthostState *self,
 }
 
 /**
+ * smarthost_state_get_effective_relay:
+ * @self: a state
+ * @domain: (nullable): a sender domain, or %NULL for mail of no domain with
+ *   a relay of its own
+ *
+ * Gets the relay that carries @domain's mail: the domain's own relay, which
+ * wins, else the server-wide one.
+ *
+ * Returns: (transfer none) (nullable): the relay, or %NULL when the mail
+ *   goes out directly (no relay of its own, no server-wide one)
+ */
+SmarthostRelay *
+smarthost_state_get_effective_relay (SmarthostState *self,
+                                     const char     *domain)
+{
+  SmarthostRelay *relay = NULL;
+
+  g_return_val_if_fail (SMARTHOST_IS_STATE (self), NULL);
+
+  if (domain != NULL)
+    relay = smarthost_state_get_domain (self, domain);
+  return relay != NULL ? relay : self->server;
+}
+
+/**
  * smarthost_state_set_domain:
  * @self: a state
  * @domain: a sender domain, such as `example.com`

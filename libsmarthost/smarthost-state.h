@@ -46,6 +46,9 @@ SMARTHOST_AVAILABLE_IN_ALL
 SmarthostRelay  *smarthost_state_get_domain     (SmarthostState       *self,
                                                  const char           *domain);
 SMARTHOST_AVAILABLE_IN_ALL
+SmarthostRelay  *smarthost_state_get_effective_relay (SmarthostState  *self,
+                                                      const char      *domain);
+SMARTHOST_AVAILABLE_IN_ALL
 gboolean         smarthost_state_set_domain     (SmarthostState       *self,
                                                  const char           *domain,
                                                  SmarthostRelay       *relay,

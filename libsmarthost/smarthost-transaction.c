@@ -58,6 +58,9 @@ struct _SmarthostTransaction
   gboolean changed;
   gboolean would_change;
   gint busy;
+  /* What the last preview or commit adopted, set by the backend. */
+  SmarthostRelay *adopted_server;
+  GPtrArray *adopted_domains;   /* char *, in the order adopted */
 };
 
 G_DEFINE_FINAL_TYPE (SmarthostTransaction, smarthost_transaction, G_TYPE_OBJECT)
@@ -85,6 +88,8 @@ smarthost_transaction_finalize (GObject *object)
   g_clear_object (&self->server);
   g_clear_object (&self->policy);
   g_hash_table_unref (self->domains);
+  g_clear_object (&self->adopted_server);
+  g_clear_pointer (&self->adopted_domains, g_ptr_array_unref);
 
   G_OBJECT_CLASS (smarthost_transaction_parent_class)->finalize (object);
 }
@@ -583,6 +588,73 @@ smarthost_transaction_adopt (SmarthostTransaction  *self,
     return FALSE;
   self->adopt = TRUE;
   return TRUE;
+}
+
+/* Backends say, when they build a preview or a commit of an adopting
+ * transaction, what adoption took over. The server relay is kept without
+ * its password: callers only need to know which relays these are. */
+void
+_smarthost_transaction_set_adopted (SmarthostTransaction *self,
+                                    SmarthostRelay       *server,
+                                    const char * const   *domains)
+{
+  g_clear_object (&self->adopted_server);
+  g_clear_pointer (&self->adopted_domains, g_ptr_array_unref);
+  if (server != NULL)
+    {
+      self->adopted_server = smarthost_relay_copy (server);
+      if (smarthost_relay_get_password (server) != NULL)
+        {
+          smarthost_relay_set_password (self->adopted_server, NULL);
+          _smarthost_relay_mark_password_set (self->adopted_server);
+        }
+    }
+  self->adopted_domains = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 0; domains != NULL && domains[i] != NULL; i++)
+    g_ptr_array_add (self->adopted_domains, g_strdup (domains[i]));
+}
+
+/**
+ * smarthost_transaction_get_adopted_server:
+ * @self: a transaction
+ *
+ * Gets the hand-made server-wide smarthost that adoption takes over (after
+ * [method@Transaction.preview]) or took over (after a commit): see
+ * [method@Transaction.adopt]. The relay is as adoption read it, its
+ * password never included (`password-set` tells whether it has one).
+ *
+ * Returns: (transfer none) (nullable): the adopted server relay, or %NULL
+ *   when the transaction does not adopt one, or before a preview or commit
+ */
+SmarthostRelay *
+smarthost_transaction_get_adopted_server (SmarthostTransaction *self)
+{
+  g_return_val_if_fail (SMARTHOST_IS_TRANSACTION (self), NULL);
+  return self->adopted_server;
+}
+
+/**
+ * smarthost_transaction_get_adopted_domains:
+ * @self: a transaction
+ *
+ * Gets the domains whose hand-made smarthosts adoption takes over (after
+ * [method@Transaction.preview]) or took over (after a commit): see
+ * [method@Transaction.adopt]. They are in the order the backend took them
+ * over (for Postfix, the order of the tables that route them).
+ *
+ * Returns: (transfer full) (array zero-terminated=1): the adopted domains,
+ *   normalized; empty when the transaction adopts none, or before a preview
+ *   or commit
+ */
+char **
+smarthost_transaction_get_adopted_domains (SmarthostTransaction *self)
+{
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+
+  g_return_val_if_fail (SMARTHOST_IS_TRANSACTION (self), NULL);
+  for (guint i = 0; self->adopted_domains != NULL && i < self->adopted_domains->len; i++)
+    g_strv_builder_add (builder, g_ptr_array_index (self->adopted_domains, i));
+  return g_strv_builder_end (builder);
 }
 
 /**

@@ -54,6 +54,10 @@ gboolean          smarthost_transaction_adopt         (SmarthostTransaction  *se
                                                        GError               **error);
 
 SMARTHOST_AVAILABLE_IN_ALL
+SmarthostRelay   *smarthost_transaction_get_adopted_server  (SmarthostTransaction *self);
+SMARTHOST_AVAILABLE_IN_ALL
+char            **smarthost_transaction_get_adopted_domains (SmarthostTransaction *self);
+SMARTHOST_AVAILABLE_IN_ALL
 gboolean          smarthost_transaction_get_replace_domains (SmarthostTransaction *self);
 SMARTHOST_AVAILABLE_IN_ALL
 void              smarthost_transaction_set_replace_domains (SmarthostTransaction *self,

@@ -1026,6 +1026,64 @@ test_conflict (Fixture       *fx,
   g_assert_no_error (error);
 }
 
+/* What adoption took over is a result of the transaction, for every
+ * front end: the preview tells it, the commit too, and a second adoption
+ * finds nothing. */
+static void
+test_adopted (Fixture       *fx,
+              gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *text = g_strconcat (fx->main_text, "relayhost = [smtp.example.com]:2525\n"
+                                       "sender_dependent_relayhost_maps = inline:{ @b.example=[relay-b.example.com]:587, "
+                                       "@a.example=[relay-a.example.com]:465 }\n", NULL);
+  g_autoptr(SmarthostTransaction) tx = smarthost_backend_begin (fx->backend);
+  g_autoptr(SmarthostTransaction) again = smarthost_backend_begin (fx->backend);
+  g_autofree char *preview = NULL;
+  g_auto(GStrv) domains = NULL;
+  g_auto(GStrv) none = NULL;
+  SmarthostRelay *server;
+  const char *expected[] = { "b.example", "a.example", NULL };
+
+  write_file (fx->main_path, text, 0644);
+  date_back (fx->main_path);
+  smarthost_transaction_set_reload (tx, FALSE);
+  g_assert_null (smarthost_transaction_get_adopted_server (tx));
+  none = smarthost_transaction_get_adopted_domains (tx);
+  g_assert_cmpuint (g_strv_length (none), ==, 0);
+  g_assert_true (smarthost_transaction_adopt (tx, &error));
+  g_assert_no_error (error);
+
+  preview = smarthost_transaction_preview (tx, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (preview);
+  server = smarthost_transaction_get_adopted_server (tx);
+  g_assert_nonnull (server);
+  g_assert_cmpstr (smarthost_relay_get_host (server), ==, "smtp.example.com");
+  g_assert_cmpuint (smarthost_relay_get_port (server), ==, 2525);
+  domains = smarthost_transaction_get_adopted_domains (tx);
+  /* In the order of the table's entries. */
+  g_assert_cmpstrv (domains, expected);
+  g_clear_pointer (&domains, g_strfreev);
+
+  g_assert_true (smarthost_transaction_commit (tx, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (smarthost_transaction_get_changed (tx));
+  g_assert_nonnull (smarthost_transaction_get_adopted_server (tx));
+  domains = smarthost_transaction_get_adopted_domains (tx);
+  g_assert_cmpstrv (domains, expected);
+  g_clear_pointer (&domains, g_strfreev);
+
+  smarthost_transaction_set_reload (again, FALSE);
+  g_assert_true (smarthost_transaction_adopt (again, &error));
+  g_assert_true (smarthost_transaction_commit (again, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_false (smarthost_transaction_get_changed (again));
+  g_assert_null (smarthost_transaction_get_adopted_server (again));
+  domains = smarthost_transaction_get_adopted_domains (again);
+  g_assert_cmpuint (g_strv_length (domains), ==, 0);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1059,6 +1117,7 @@ main (int   argc,
   ADD ("/postfix-backend/cancel-after-commit", test_cancel_after_commit);
   ADD ("/postfix-backend/manual-relay", test_manual_relay);
   ADD ("/postfix-backend/conflict", test_conflict);
+  ADD ("/postfix-backend/adopted", test_adopted);
 #undef ADD
 
   return g_test_run ();

@@ -7,11 +7,14 @@
 #include <string.h>
 
 #include <glib.h>
+#include <json-glib/json-glib.h>
 
 #include "smarthost-error.h"
+#include "smarthost-finding.h"
 #include "smarthost-provider.h"
 #include "smarthost-relay.h"
 #include "smarthost-spf.h"
+#include "smarthost-state.h"
 
 #define N_SECURITY (SMARTHOST_SECURITY_TLS + 1)
 
@@ -488,6 +491,106 @@ test_facts (void)
   g_assert_nonnull (ports);
 }
 
+static JsonObject *
+parse_object (const char *text)
+{
+  g_autoptr(GError) error = NULL;
+  JsonNode *node = json_from_string (text, &error);
+  JsonObject *object;
+
+  g_assert_no_error (error);
+  g_assert_true (JSON_NODE_HOLDS_OBJECT (node));
+  object = json_object_ref (json_node_get_object (node));
+  json_node_unref (node);
+  return object;
+}
+
+static void
+test_to_json (void)
+{
+  g_autoptr(GPtrArray) all = smarthost_provider_list ();
+
+  for (guint i = 0; i < all->len; i++)
+    {
+      SmarthostProvider *p = g_ptr_array_index (all, i);
+      g_autofree char *text = smarthost_provider_to_json (p);
+      g_autoptr(JsonObject) o = parse_object (text);
+      g_autofree char *host = smarthost_provider_get_host (p, NULL, NULL);
+      const char * const *quirks = smarthost_provider_get_quirks (p);
+      const char * const *regions = smarthost_provider_get_regions (p);
+      JsonObject *ports = json_object_get_object_member (o, "ports");
+
+      g_assert_cmpstr (json_object_get_string_member (o, "id"), ==, smarthost_provider_get_id (p));
+      g_assert_cmpstr (json_object_get_string_member (o, "name"), ==, smarthost_provider_get_name (p));
+      g_assert_cmpstr (json_object_get_string_member (o, "host"), ==, host);
+      g_assert_cmpstr (json_object_get_string_member (o, "spf_include"), ==, smarthost_provider_get_spf_include (p));
+      g_assert_cmpstr (json_object_get_string_member_with_default (o, "username", NULL), ==,
+                       smarthost_provider_get_username (p));
+      g_assert_cmpstr (json_object_get_string_member_with_default (o, "default_region", NULL), ==,
+                       smarthost_provider_get_default_region (p));
+      g_assert_cmpuint (json_array_get_length (json_object_get_array_member (o, "quirks")), ==,
+                        g_strv_length ((char **) quirks));
+      g_assert_cmpuint (json_array_get_length (json_object_get_array_member (o, "regions")), ==,
+                        g_strv_length ((char **) regions));
+      for (SmarthostSecurity sec = SMARTHOST_SECURITY_NONE; sec <= SMARTHOST_SECURITY_TLS; sec++)
+        {
+          gsize n = 0;
+          const guint *list = smarthost_provider_get_ports (p, sec, &n);
+          const char *name = smarthost_security_to_string (sec);
+
+          g_assert_cmpint (json_object_has_member (ports, name), ==, n > 0);
+          for (gsize j = 0; j < n; j++)
+            g_assert_cmpint (json_array_get_int_element (json_object_get_array_member (ports, name), j), ==, list[j]);
+        }
+    }
+}
+
+static void
+test_quirks_for_state (void)
+{
+  g_autoptr(SmarthostState) state = smarthost_state_new ();
+  g_autoptr(SmarthostProvider) sendgrid = lookup ("sendgrid");
+  g_autoptr(SmarthostProvider) mailgun = lookup ("mailgun");
+  g_autoptr(SmarthostRelay) a = smarthost_provider_create_relay (sendgrid, NULL, SMARTHOST_SECURITY_STARTTLS, NULL);
+  g_autoptr(SmarthostRelay) b = smarthost_provider_create_relay (sendgrid, NULL, SMARTHOST_SECURITY_TLS, NULL);
+  g_autoptr(SmarthostRelay) c = smarthost_provider_create_relay (mailgun, NULL, SMARTHOST_SECURITY_STARTTLS, NULL);
+  g_autoptr(SmarthostRelay) other = smarthost_relay_new ("relay.example.net");
+  g_autoptr(GPtrArray) expected = g_ptr_array_new_with_free_func (g_free);
+  g_auto(GStrv) none = smarthost_provider_quirks_for_state (state);
+  g_auto(GStrv) quirks = NULL;
+
+  g_assert_cmpuint (g_strv_length (none), ==, 0);
+  /* The domains' services in their order, each once: the domain using
+   * mailgun ("a") comes before those using the server's service. */
+  smarthost_state_set_server (state, other);
+  g_assert_true (smarthost_state_set_domain (state, "a.example", c, NULL));
+  g_assert_true (smarthost_state_set_domain (state, "b.example", a, NULL));
+  g_assert_true (smarthost_state_set_domain (state, "c.example", b, NULL));
+  g_assert_true (smarthost_state_set_domain (state, "d.example", c, NULL));
+  for (const char * const *q = smarthost_provider_get_quirks (mailgun); *q; q++)
+    g_ptr_array_add (expected, g_strdup_printf ("%s: %s", smarthost_provider_get_name (mailgun), *q));
+  for (const char * const *q = smarthost_provider_get_quirks (sendgrid); *q; q++)
+    g_ptr_array_add (expected, g_strdup_printf ("%s: %s", smarthost_provider_get_name (sendgrid), *q));
+  g_ptr_array_add (expected, NULL);
+  quirks = smarthost_provider_quirks_for_state (state);
+  g_assert_cmpstrv (quirks, (char **) expected->pdata);
+}
+
+static void
+test_finding_to_json (void)
+{
+  g_autoptr(SmarthostFinding) f = smarthost_finding_new (SMARTHOST_SEVERITY_WARNING, "duplicate-parameter",
+                                                         "relayhost is set \"twice\"", "remove one");
+  g_autofree char *text = smarthost_finding_to_json (f);
+  g_autoptr(JsonObject) o = parse_object (text);
+
+  g_assert_cmpuint (json_object_get_size (o), ==, 4);
+  g_assert_cmpstr (json_object_get_string_member (o, "severity"), ==, "warning");
+  g_assert_cmpstr (json_object_get_string_member (o, "code"), ==, "duplicate-parameter");
+  g_assert_cmpstr (json_object_get_string_member (o, "message"), ==, "relayhost is set \"twice\"");
+  g_assert_cmpstr (json_object_get_string_member (o, "fix"), ==, "remove one");
+}
+
 int
 main (int    argc,
       char **argv)
@@ -500,6 +603,9 @@ main (int    argc,
   g_test_add_func ("/provider/find-for-relay", test_find_for_relay);
   g_test_add_func ("/provider/sendgrid", test_sendgrid);
   g_test_add_func ("/provider/facts", test_facts);
+  g_test_add_func ("/provider/to-json", test_to_json);
+  g_test_add_func ("/provider/quirks-for-state", test_quirks_for_state);
+  g_test_add_func ("/finding/to-json", test_finding_to_json);
 
   return g_test_run ();
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include <gio/gio.h>
+#include <json-glib/json-glib.h>
 
 #include "smarthost-error.h"
 #include "smarthost-spf.h"
@@ -539,6 +540,38 @@ test_authorizes (void)
                cases[i].authorizes ? "" : " not");
 }
 
+static void
+test_result_to_json (void)
+{
+  const char *warnings[] = { "one", "two", NULL };
+  const char *record = "v=spf1 mx include:sendgrid.net -all";
+  g_autofree char *text = smarthost_spf_result_to_json ("shop.example", "v=spf1 mx -all", record,
+                                                        "sendgrid.net", warnings);
+  g_autofree char *again = smarthost_spf_result_to_json ("shop.example", record, record, "sendgrid.net", NULL);
+  g_autofree char *none = smarthost_spf_result_to_json ("shop.example", NULL, record, "sendgrid.net", NULL);
+  g_autofree char *zone = smarthost_spf_to_zone_text (record);
+  g_autoptr(JsonNode) node = json_from_string (text, NULL);
+  g_autoptr(JsonNode) node_again = json_from_string (again, NULL);
+  g_autoptr(JsonNode) node_none = json_from_string (none, NULL);
+  JsonObject *o = json_node_get_object (node);
+  JsonArray *w = json_object_get_array_member (o, "warnings");
+
+  g_assert_cmpstr (json_object_get_string_member (o, "domain"), ==, "shop.example");
+  g_assert_cmpstr (json_object_get_string_member (o, "current"), ==, "v=spf1 mx -all");
+  g_assert_cmpstr (json_object_get_string_member (o, "record"), ==, record);
+  g_assert_cmpstr (json_object_get_string_member (o, "zone"), ==, zone);
+  g_assert_true (json_object_get_boolean_member (o, "changed"));
+  g_assert_cmpuint (json_array_get_length (w), ==, 2);
+  g_assert_cmpstr (json_array_get_string_element (w, 1), ==, "two");
+  /* Authorized already: nothing must change. */
+  o = json_node_get_object (node_again);
+  g_assert_false (json_object_get_boolean_member (o, "changed"));
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (o, "warnings")), ==, 0);
+  o = json_node_get_object (node_none);
+  g_assert_true (json_object_get_null_member (o, "current"));
+  g_assert_true (json_object_get_boolean_member (o, "changed"));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -551,6 +584,7 @@ main (int   argc,
   g_test_add_func ("/spf/authorizes", test_authorizes);
   g_test_add_func ("/spf/count-lookups/nothing", test_count_lookups_of_nothing);
   g_test_add_func ("/spf/zone-text", test_zone_text);
+  g_test_add_func ("/spf/result-to-json", test_result_to_json);
   g_test_add_func ("/spf/count-lookups", test_count_lookups);
   g_test_add ("/spf/lookup", LookupFixture, NULL, lookup_setup, test_lookup, lookup_teardown);
   g_test_add ("/spf/lookup/async", LookupFixture, NULL, lookup_setup, test_lookup_async, lookup_teardown);

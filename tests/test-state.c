@@ -417,6 +417,28 @@ test_many_domains (void)
     }
 }
 
+static void
+test_effective_relay (void)
+{
+  g_autoptr(SmarthostState) state = smarthost_state_new ();
+  g_autoptr(SmarthostRelay) server = smarthost_relay_new ("smtp.example.net");
+  g_autoptr(SmarthostRelay) own = smarthost_relay_new ("relay.shop.example");
+
+  g_assert_null (smarthost_state_get_effective_relay (state, "shop.example"));
+  g_assert_null (smarthost_state_get_effective_relay (state, NULL));
+  g_assert_true (smarthost_state_set_domain (state, "shop.example", own, NULL));
+  /* No server relay: a domain without its own goes out directly. */
+  g_assert_null (smarthost_state_get_effective_relay (state, "other.example"));
+  smarthost_state_set_server (state, server);
+  g_assert_cmpstr (smarthost_relay_get_host (smarthost_state_get_effective_relay (state, "Shop.Example.")), ==,
+                   "relay.shop.example");
+  g_assert_cmpstr (smarthost_relay_get_host (smarthost_state_get_effective_relay (state, "other.example")), ==,
+                   "smtp.example.net");
+  g_assert_cmpstr (smarthost_relay_get_host (smarthost_state_get_effective_relay (state, NULL)), ==,
+                   "smtp.example.net");
+  g_assert_true (smarthost_state_get_effective_relay (state, "not a domain") == smarthost_state_get_server (state));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -429,6 +451,7 @@ main (int   argc,
       g_test_add_data_func (path, &read_cases[i], test_read);
     }
   g_test_add_func ("/state/passwords", test_passwords);
+  g_test_add_func ("/state/effective-relay", test_effective_relay);
   g_test_add_func ("/state/write-and-read-back", test_write_and_read_back);
   g_test_add_func ("/state/deep-nesting", test_deep_nesting);
   g_test_add_func ("/state/nesting-limit", test_nesting_limit);

@@ -224,10 +224,26 @@ exit_status_for (const GError *error)
   return EXIT_FAILED;
 }
 
+/* Where a library message names an API flag or call, a user of the
+ * command line is told the option or command that does it. */
+static const struct {
+  const char *api;
+  const char *cli;
+} cli_hints[] = {
+  { "(SMARTHOST_JSON_FLAGS_ALLOW_INLINE_PASSWORD)", "(smarthostctl apply --allow-inline-password)" },
+  { "(smarthost_transaction_adopt())", "(smarthostctl import)" },
+  { "read the configuration first (smarthost_backend_get_state())",
+    "run a command that reads the configuration (smarthostctl status)" },
+};
+
 static int
 fail_error (const GError *error)
 {
-  return fail (exit_status_for (error), "%s", error->message);
+  g_autoptr(GString) message = g_string_new (error->message);
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cli_hints); i++)
+    g_string_replace (message, cli_hints[i].api, cli_hints[i].cli, 1);
+  return fail (exit_status_for (error), "%s", message->str);
 }
 
 static gboolean
@@ -330,16 +346,22 @@ relay_from_options (const char  *host,
   return g_steal_pointer (&relay);
 }
 
+/* What the library writes in JSON, as a node to print within more. */
+static JsonNode *
+library_json (char *text)
+{
+  g_autofree char *owned = text;
+
+  return json_from_string (owned, NULL);
+}
+
 /* A relay as the library writes it in JSON (never the password). */
 static JsonNode *
 relay_to_json (SmarthostRelay *relay)
 {
-  g_autofree char *text = NULL;
-
   if (relay == NULL)
     return json_node_new (JSON_NODE_NULL);
-  text = smarthost_relay_to_json (relay);
-  return json_from_string (text, NULL);
+  return library_json (smarthost_relay_to_json (relay));
 }
 
 static void
@@ -423,52 +445,13 @@ cmd_list_domains (SmarthostBackend *backend)
   return EXIT_OK;
 }
 
-/* The quirks of the relay services the relays use, as warnings on
- * standard error, once per service. */
+/* The quirks of the relay services @state uses, as warnings on standard
+ * error, once per service. */
 static void
-print_quirks (SmarthostRelay * const *relays,
-              guint                   n_relays)
+print_quirks (char **quirks)
 {
-  g_autoptr(GHashTable) seen = g_hash_table_new (g_direct_hash, g_direct_equal);
-
-  for (guint r = 0; r < n_relays; r++)
-    {
-      g_autoptr(SmarthostProvider) provider = relays[r] ? smarthost_provider_find_for_relay (relays[r], NULL) : NULL;
-      const char * const *quirks;
-
-      if (provider == NULL || !g_hash_table_add (seen, (gpointer) smarthost_provider_get_id (provider)))
-        continue;
-      quirks = smarthost_provider_get_quirks (provider);
-      for (guint i = 0; quirks[i]; i++)
-        g_printerr ("smarthostctl: warning: %s: %s\n", smarthost_provider_get_name (provider), quirks[i]);
-    }
-}
-
-/* The relays of @state whose quirks print_quirks() tells: one of each
- * host, the server's first, then in the order of the domains. Looking up
- * the service of each of 100,000 relays that use a few hosts was most of
- * the time; and the state can go before the commit, with its memory. */
-static GPtrArray *
-state_quirk_relays (SmarthostState *state)
-{
-  g_auto(GStrv) domains = smarthost_state_list_domains (state);
-  g_autoptr(GHashTable) hosts = g_hash_table_new (g_str_hash, g_str_equal);
-  GPtrArray *relays = g_ptr_array_new_with_free_func (g_object_unref);
-  SmarthostRelay *server = smarthost_state_get_server (state);
-
-  if (server != NULL)
-    {
-      g_hash_table_add (hosts, (gpointer) smarthost_relay_get_host (server));
-      g_ptr_array_add (relays, g_object_ref (server));
-    }
-  for (guint i = 0; domains[i]; i++)
-    {
-      SmarthostRelay *relay = smarthost_state_get_domain (state, domains[i]);
-
-      if (relay != NULL && g_hash_table_add (hosts, (gpointer) smarthost_relay_get_host (relay)))
-        g_ptr_array_add (relays, g_object_ref (relay));
-    }
-  return relays;
+  for (guint i = 0; quirks[i]; i++)
+    g_printerr ("smarthostctl: warning: %s\n", quirks[i]);
 }
 
 static int run_probe (SmarthostRelay *relay,
@@ -497,7 +480,14 @@ run_change (SmarthostBackend *backend,
   if (!ok)
     return fail_error (error);
   if (relay != NULL)
-    print_quirks (&relay, 1);
+    {
+      g_autoptr(SmarthostState) one = smarthost_state_new ();
+      g_auto(GStrv) quirks = NULL;
+
+      smarthost_state_set_server (one, relay);
+      quirks = smarthost_provider_quirks_for_state (one);
+      print_quirks (quirks);
+    }
 
   /* --check: like Cloudron, verify the relay before saving it. */
   if (opt.check && relay != NULL)
@@ -635,45 +625,22 @@ static SmarthostRelay *
 configured_relay (SmarthostBackend  *backend,
                   GError           **error)
 {
-  g_autoptr(SmarthostRelay) relay = NULL;
+  g_autoptr(SmarthostState) state = NULL;
+  g_autofree char *domain = NULL;
+  SmarthostRelay *relay;
 
-  if (opt.domain != NULL)
-    {
-      relay = smarthost_backend_get_domain (backend, opt.domain, NULL, error);
-      if (relay != NULL || (error && *error))
-        return g_steal_pointer (&relay);
-      if (!opt.json)
-        g_print ("%s has no smarthost of its own: its mail uses the server-wide smarthost.\n", opt.domain);
-    }
-  relay = smarthost_backend_get_server (backend, NULL, error);
-  if (relay == NULL && error && *error == NULL)
-    g_set_error_literal (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
-                         "check: no smarthost is configured; give a HOST to check one");
-  return g_steal_pointer (&relay);
-}
-
-/* What an import took over, from the notes of its preview ("adopts ... as
- * the server-wide smarthost", "... as the smarthost of DOMAIN (..."). */
-static void
-adopted_from_preview (const char  *preview,
-                      gboolean    *server,
-                      GPtrArray   *domains)
-{
-  g_auto(GStrv) lines = g_strsplit (preview, "\n", 0);
-
-  for (guint i = 0; lines[i]; i++)
-    {
-      const char *as;
-      if (!g_str_has_prefix (lines[i], "# note: adopts "))
-        continue;
-      if (strstr (lines[i], " as the server-wide smarthost (") != NULL)
-        *server = TRUE;
-      else if ((as = strstr (lines[i], " as the smarthost of ")) != NULL)
-        {
-          as += strlen (" as the smarthost of ");
-          g_ptr_array_add (domains, g_strndup (as, strcspn (as, " ")));
-        }
-    }
+  if (opt.domain != NULL && (domain = smarthost_domain_normalize (opt.domain, error)) == NULL)
+    return NULL;
+  state = smarthost_backend_get_state (backend, NULL, error);
+  if (state == NULL)
+    return NULL;
+  relay = smarthost_state_get_effective_relay (state, domain);
+  if (domain != NULL && !opt.json && smarthost_state_get_domain (state, domain) == NULL)
+    g_print ("%s has no smarthost of its own: its mail uses the server-wide smarthost.\n", opt.domain);
+  if (relay == NULL)
+    return g_set_error_literal (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
+                                "check: no smarthost is configured; give a HOST to check one"), NULL;
+  return g_object_ref (relay);
 }
 
 static int
@@ -681,18 +648,17 @@ cmd_import (SmarthostBackend *backend)
 {
   g_autoptr(SmarthostTransaction) tx = smarthost_backend_begin (backend);
   g_autoptr(GError) error = NULL;
-  g_autoptr(GPtrArray) domains = g_ptr_array_new_with_free_func (g_free);
+  g_auto(GStrv) domains = NULL;
   g_autoptr(SmarthostRelay) server = NULL;
   g_autofree char *preview = NULL;
-  gboolean adopted_server = FALSE;
 
   smarthost_transaction_set_reload (tx, !opt.no_reload);
   smarthost_transaction_set_policy (tx, policy);
   if (!smarthost_transaction_adopt (tx, &error))
     return fail_error (error);
-  /* The preview names what is adopted. A read first, for a real import:
-   * it finishes a commit that was interrupted, which a preview (changing
-   * nothing) would refuse to look past. */
+  /* A read first, for a real import: it finishes a commit that was
+   * interrupted, which a preview (changing nothing) would refuse to look
+   * past. */
   if (!opt.dry_run)
     {
       g_autoptr(SmarthostState) before = smarthost_backend_get_state (backend, NULL, &error);
@@ -727,9 +693,12 @@ cmd_import (SmarthostBackend *backend)
 
   if (!smarthost_transaction_commit (tx, NULL, &error))
     return fail_error (error);
+  /* What the commit took over, as the relays now read back. */
   if (smarthost_transaction_get_changed (tx))
-    adopted_from_preview (preview, &adopted_server, domains);
-  if (adopted_server)
+    domains = smarthost_transaction_get_adopted_domains (tx);
+  else
+    domains = g_new0 (char *, 1);
+  if (smarthost_transaction_get_changed (tx) && smarthost_transaction_get_adopted_server (tx) != NULL)
     server = smarthost_backend_get_server (backend, NULL, NULL);
 
   if (opt.json)
@@ -745,11 +714,10 @@ cmd_import (SmarthostBackend *backend)
       json_builder_add_value (b, relay_to_json (server));
       json_builder_set_member_name (b, "domains");
       json_builder_begin_object (b);
-      for (guint i = 0; i < domains->len; i++)
+      for (guint i = 0; domains[i]; i++)
         {
-          g_autoptr(SmarthostRelay) r = smarthost_backend_get_domain (backend, g_ptr_array_index (domains, i),
-                                                                      NULL, NULL);
-          json_builder_set_member_name (b, g_ptr_array_index (domains, i));
+          g_autoptr(SmarthostRelay) r = smarthost_backend_get_domain (backend, domains[i], NULL, NULL);
+          json_builder_set_member_name (b, domains[i]);
           json_builder_add_value (b, relay_to_json (r));
         }
       json_builder_end_object (b);
@@ -767,14 +735,13 @@ cmd_import (SmarthostBackend *backend)
           g_autofree char *text = smarthost_relay_to_string (server);
           g_print ("Imported the server-wide smarthost: %s\n", text);
         }
-      for (guint i = 0; i < domains->len; i++)
+      for (guint i = 0; domains[i]; i++)
         {
-          g_autoptr(SmarthostRelay) r = smarthost_backend_get_domain (backend, g_ptr_array_index (domains, i),
-                                                                      NULL, NULL);
+          g_autoptr(SmarthostRelay) r = smarthost_backend_get_domain (backend, domains[i], NULL, NULL);
           g_autofree char *text = r ? smarthost_relay_to_string (r) : g_strdup ("?");
-          g_print ("Imported the smarthost of %s: %s\n", (char *) g_ptr_array_index (domains, i), text);
+          g_print ("Imported the smarthost of %s: %s\n", domains[i], text);
         }
-      if (server == NULL && domains->len == 0)
+      if (server == NULL && domains[0] == NULL)
         g_print ("Imported: the hand-made settings are now managed.\n");
     }
   return EXIT_OK;
@@ -803,17 +770,7 @@ cmd_doctor (SmarthostBackend *backend)
       json_builder_begin_array (b);
       for (guint i = 0; i < findings->len; i++)
         {
-          SmarthostFinding *f = g_ptr_array_index (findings, i);
-          json_builder_begin_object (b);
-          json_builder_set_member_name (b, "severity");
-          json_builder_add_string_value (b, smarthost_severity_to_string (smarthost_finding_get_severity (f)));
-          json_builder_set_member_name (b, "code");
-          json_builder_add_string_value (b, smarthost_finding_get_code (f));
-          json_builder_set_member_name (b, "message");
-          json_builder_add_string_value (b, smarthost_finding_get_message (f));
-          json_builder_set_member_name (b, "fix");
-          json_builder_add_string_value (b, smarthost_finding_get_fix (f));
-          json_builder_end_object (b);
+          json_builder_add_value (b, library_json (smarthost_finding_to_json (g_ptr_array_index (findings, i))));
         }
       json_builder_end_array (b);
       json_builder_end_object (b);
@@ -1077,61 +1034,7 @@ cmd_providers (void)
 
       json_builder_begin_array (b);
       for (guint i = 0; i < providers->len; i++)
-        {
-          SmarthostProvider *p = g_ptr_array_index (providers, i);
-          g_autofree char *host = smarthost_provider_get_host (p, NULL, NULL);
-          const char * const *regions = smarthost_provider_get_regions (p);
-          const char * const *quirks = smarthost_provider_get_quirks (p);
-          const char *region = smarthost_provider_get_default_region (p);
-
-          json_builder_begin_object (b);
-          json_builder_set_member_name (b, "id");
-          json_builder_add_string_value (b, smarthost_provider_get_id (p));
-          json_builder_set_member_name (b, "name");
-          json_builder_add_string_value (b, smarthost_provider_get_name (p));
-          json_builder_set_member_name (b, "host");
-          json_builder_add_string_value (b, host);
-          /* Each mode's ports, the default first. */
-          json_builder_set_member_name (b, "ports");
-          json_builder_begin_object (b);
-          for (SmarthostSecurity sec = SMARTHOST_SECURITY_NONE; sec <= SMARTHOST_SECURITY_TLS; sec++)
-            {
-              gsize n = 0;
-              const guint *ports = smarthost_provider_get_ports (p, sec, &n);
-
-              if (n == 0)
-                continue;
-              json_builder_set_member_name (b, smarthost_security_to_string (sec));
-              json_builder_begin_array (b);
-              for (gsize j = 0; j < n; j++)
-                json_builder_add_int_value (b, ports[j]);
-              json_builder_end_array (b);
-            }
-          json_builder_end_object (b);
-          json_builder_set_member_name (b, "username");
-          if (smarthost_provider_get_username (p))
-            json_builder_add_string_value (b, smarthost_provider_get_username (p));
-          else
-            json_builder_add_null_value (b);
-          json_builder_set_member_name (b, "spf_include");
-          json_builder_add_string_value (b, smarthost_provider_get_spf_include (p));
-          json_builder_set_member_name (b, "default_region");
-          if (region != NULL)
-            json_builder_add_string_value (b, region);
-          else
-            json_builder_add_null_value (b);
-          json_builder_set_member_name (b, "regions");
-          json_builder_begin_array (b);
-          for (guint j = 0; regions[j]; j++)
-            json_builder_add_string_value (b, regions[j]);
-          json_builder_end_array (b);
-          json_builder_set_member_name (b, "quirks");
-          json_builder_begin_array (b);
-          for (guint j = 0; quirks[j]; j++)
-            json_builder_add_string_value (b, quirks[j]);
-          json_builder_end_array (b);
-          json_builder_end_object (b);
-        }
+        json_builder_add_value (b, library_json (smarthost_provider_to_json (g_ptr_array_index (providers, i))));
       json_builder_end_array (b);
       root = json_builder_get_root (b);
       print_json (root);
@@ -1204,15 +1107,15 @@ cmd_spf (const char *domain)
     {
       /* The relay this domain's mail uses tells which service to include. */
       g_autoptr(SmarthostBackend) backend = make_backend (&error);
-      g_autoptr(SmarthostRelay) relay = NULL;
+      g_autoptr(SmarthostState) state = NULL;
+      SmarthostRelay *relay;
 
       if (backend == NULL)
         return fail_error (error);
-      relay = smarthost_backend_get_domain (backend, normalized, NULL, &error);
-      if (relay == NULL && error == NULL)
-        relay = smarthost_backend_get_server (backend, NULL, &error);
-      if (error != NULL)
+      state = smarthost_backend_get_state (backend, NULL, &error);
+      if (state == NULL)
         return fail_error (error);
+      relay = smarthost_state_get_effective_relay (state, normalized);
       if (relay == NULL || (provider = smarthost_provider_find_for_relay (relay, NULL)) == NULL)
         return fail (EXIT_USAGE, "spf: %s", relay ? "the relay of this domain is not a known provider: give --provider or --include"
                                                   : "no smarthost is configured for this domain: give --provider or --include");
@@ -1241,40 +1144,19 @@ cmd_spf (const char *domain)
     return fail_error (error);
   for (guint i = 0; warnings[i]; i++)
     g_ptr_array_add (all_warnings, g_strdup (warnings[i]));
-  zone = smarthost_spf_to_zone_text (merged);
 
   if (opt.json)
     {
-      g_autoptr(JsonBuilder) b = json_builder_new ();
-      g_autoptr(JsonNode) root = NULL;
+      g_autofree char *json = NULL;
 
-      json_builder_begin_object (b);
-      json_builder_set_member_name (b, "domain");
-      json_builder_add_string_value (b, normalized);
-      json_builder_set_member_name (b, "current");
-      if (current)
-        json_builder_add_string_value (b, current);
-      else
-        json_builder_add_null_value (b);
-      json_builder_set_member_name (b, "record");
-      json_builder_add_string_value (b, merged);
-      json_builder_set_member_name (b, "changed");
-      /* Changed: the record must change for the relay to pass SPF (not
-       * merely tidied: quotes, spaces, dead terms). */
-      json_builder_add_boolean_value (b, !smarthost_spf_authorizes (current, include));
-      json_builder_set_member_name (b, "zone");
-      json_builder_add_string_value (b, zone);
-      json_builder_set_member_name (b, "warnings");
-      json_builder_begin_array (b);
-      for (guint i = 0; i < all_warnings->len; i++)
-        json_builder_add_string_value (b, g_ptr_array_index (all_warnings, i));
-      json_builder_end_array (b);
-      json_builder_end_object (b);
-      root = json_builder_get_root (b);
-      print_json (root);
+      g_ptr_array_add (all_warnings, NULL);
+      json = smarthost_spf_result_to_json (normalized, current, merged, include,
+                                           (const char * const *) all_warnings->pdata);
+      g_print ("%s\n", json);
     }
   else
     {
+      zone = smarthost_spf_to_zone_text (merged);
       g_print ("%s. TXT %s\n", normalized, zone);
       for (guint i = 0; i < all_warnings->len; i++)
         {
@@ -1292,7 +1174,7 @@ cmd_apply (SmarthostBackend *backend,
   g_autoptr(GError) error = NULL;
   g_autoptr(SmarthostTransaction) tx = smarthost_backend_begin (backend);
   g_autoptr(SmarthostState) state = NULL;
-  g_autoptr(GPtrArray) quirk_relays = NULL;
+  g_auto(GStrv) quirks = NULL;
   gboolean changed;
 
   state = smarthost_state_new_from_file (file,
@@ -1310,7 +1192,7 @@ cmd_apply (SmarthostBackend *backend,
   if (!smarthost_transaction_set_state (tx, state, &error))
     return fail_error (error);
   /* The transaction has its own copy: only the quirks are needed after. */
-  quirk_relays = state_quirk_relays (state);
+  quirks = smarthost_provider_quirks_for_state (state);
   g_clear_object (&state);
 
   if (opt.dry_run)
@@ -1323,7 +1205,7 @@ cmd_apply (SmarthostBackend *backend,
        * unchanged state applied again (configuration management does that
        * all the time) is no news. */
       if (changed)
-        print_quirks ((SmarthostRelay * const *) quirk_relays->pdata, quirk_relays->len);
+        print_quirks (quirks);
       if (opt.json)
         {
           g_autoptr(JsonBuilder) b = json_builder_new ();
@@ -1348,7 +1230,7 @@ cmd_apply (SmarthostBackend *backend,
     return fail_error (error);
   changed = smarthost_transaction_get_changed (tx);
   if (changed)
-    print_quirks ((SmarthostRelay * const *) quirk_relays->pdata, quirk_relays->len);
+    print_quirks (quirks);
   if (opt.json)
     {
       g_autoptr(JsonBuilder) b = json_builder_new ();

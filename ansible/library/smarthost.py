@@ -250,20 +250,6 @@ def open_backend(params):
     return backend
 
 
-def quirks(state):
-    """What users of the relay services in *state* trip over, once per
-    service, as smarthostctl warns about them."""
-    relays = [state.get_server()] + [state.get_domain(d) for d in state.list_domains()]
-    seen = set()
-    for relay in relays:
-        provider = Smarthost.Provider.find_for_relay(relay)[0] if relay is not None else None
-        if provider is None or provider.get_id() in seen:
-            continue
-        seen.add(provider.get_id())
-        for quirk in provider.get_quirks():
-            yield '%s: %s' % (provider.get_name(), quirk)
-
-
 def inline_passwords(params):
     """The inline passwords of the raw module arguments."""
     domains = params.get('domains')
@@ -357,7 +343,7 @@ def run(module):
     # Warned about when something changes: a state applied again and again
     # (what configuration management does) is no news.
     if changed:
-        for quirk in quirks(desired):
+        for quirk in Smarthost.Provider.quirks_for_state(desired):
             module.warn(quirk)
     if module._diff and changed:
         result['diff'] = {'prepared': preview}

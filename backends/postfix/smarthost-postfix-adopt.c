@@ -125,6 +125,7 @@ pf_adoption_free (PfAdoption *adoption)
 {
   g_clear_object (&adoption->server);
   g_clear_pointer (&adoption->domains, g_hash_table_unref);
+  g_clear_pointer (&adoption->domain_order, g_ptr_array_unref);
   g_clear_pointer (&adoption->drop_sdr_maps, g_ptr_array_unref);
   g_free (adoption->relayhost);
   g_free (adoption);
@@ -1043,6 +1044,7 @@ pf_adopt (SmarthostPostfixBackend  *self,
   PfAdoption *result = NULL;
 
   a->domains = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
+  a->domain_order = g_ptr_array_new_null_terminated (0, g_free, TRUE);
   a->drop_sdr_maps = g_ptr_array_new_with_free_func (g_free);
 
   if (!load_settings (&c, error))
@@ -1128,6 +1130,7 @@ pf_adopt (SmarthostPostfixBackend  *self,
           if (relay == NULL || !valid (self, relay, what, error))
             goto out;
           g_hash_table_insert (a->domains, g_strdup (domain), g_steal_pointer (&relay));
+          g_ptr_array_add (a->domain_order, g_strdup (domain));
           taken++;
         next:
           ;
@@ -1204,6 +1207,7 @@ pf_adopt (SmarthostPostfixBackend  *self,
               if (relay == NULL || !valid (self, relay, what, error))
                 goto out;
               g_hash_table_insert (a->domains, g_strdup (domain), g_steal_pointer (&relay));
+              g_ptr_array_add (a->domain_order, g_strdup (domain));
             }
         }
     }

@@ -1164,6 +1164,8 @@ build_plan (SmarthostPostfixBackend  *self,
       adoption = pf_adopt (self, st, notes, cancellable, error);
       if (adoption == NULL)
         return FALSE;
+      _smarthost_transaction_set_adopted (tx, adoption->server,
+                                          (const char * const *) adoption->domain_order->pdata);
     }
 
   server_staged = _smarthost_transaction_get_server (tx, &staged_server);
@@ -1184,7 +1186,7 @@ build_plan (SmarthostPostfixBackend  *self,
               g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
                            "server.password: is to be kept, but the server-wide relay is set by hand and its "
                            "password is in a table of yours (smtp_sasl_password_maps): give the password, or "
-                           "take the relay over first (smarthostctl import), which keeps it");
+                           "take the relay over first (smarthost_transaction_adopt()), which keeps it");
               return FALSE;
             }
           if (!pf_kept_password ("server", current, server, &password, error))
@@ -1725,7 +1727,7 @@ smarthost_postfix_backend_preview (SmarthostBackend      *backend,
       g_autofree char *journal_shown = _smarthost_quote_path (journal);
       g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
                    "dry run: a commit in %s was interrupted and left %s; a dry run changes nothing, so it "
-                   "cannot finish it: run a command that reads the configuration (smarthostctl status) to "
+                   "cannot finish it: read the configuration first (smarthost_backend_get_state()) to "
                    "finish or undo that commit, then try again", dir_shown, journal_shown);
       return NULL;
     }

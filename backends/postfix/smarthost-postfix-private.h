@@ -143,6 +143,7 @@ GPtrArray      *pf_map_list          (PfState                  *st,
 typedef struct {
   SmarthostRelay *server;       /* the hand-made server relay, or NULL */
   GHashTable *domains;          /* domain -> SmarthostRelay */
+  GPtrArray *domain_order;      /* the keys of domains, in the order adopted; NULL-terminated */
   GPtrArray *drop_sdr_maps;     /* sender_dependent_relayhost_maps items to drop */
   char *relayhost;              /* the hand-made relayhost value, or NULL */
 } PfAdoption;

@@ -738,6 +738,28 @@ class TestState(TempConfigTestCase):
         self.assertTrue(back.get_password_set())
         self.assertIsNone(back.get_password())     # kept, not known
 
+    def test_errors_name_the_api_not_the_command_line(self):
+        with self.assertRaises(GLib.Error) as cm:
+            Smarthost.State.new_from_json('{"server": {"host": "smtp.example.net", "username": "u", '
+                                          '"password": "%s"}, "domains": {}}' % PASSWORD,
+                                          Smarthost.JsonFlags.NONE)
+        self.assertIn('SMARTHOST_JSON_FLAGS_ALLOW_INLINE_PASSWORD', cm.exception.message)
+        self.assertNotIn('smarthostctl', cm.exception.message)
+        self.assertNotIn(PASSWORD, cm.exception.message)
+
+    def test_effective_relay(self):
+        state = Smarthost.State.new()
+        self.assertIsNone(state.get_effective_relay('shop.example'))
+        self.assertIsNone(state.get_effective_relay(None))
+        server = Smarthost.Relay(host='smtp.example.net')
+        state.set_server(server)
+        self.assertEqual(state.get_effective_relay('shop.example').get_host(), 'smtp.example.net')
+        self.assertEqual(state.get_effective_relay(None).get_host(), 'smtp.example.net')
+        state.set_domain('shop.example', Smarthost.Relay(host='relay.shop.example'))
+        # The domain's own wins, however the domain is spelt.
+        self.assertEqual(state.get_effective_relay('SHOP.example.').get_host(), 'relay.shop.example')
+        self.assertEqual(state.get_effective_relay('other.example').get_host(), 'smtp.example.net')
+
     def test_read_password_file_is_bounded_and_never_blocks(self):
         path = os.path.join(self.tmp, 'pw')
         with open(path, 'w') as f:
@@ -1631,6 +1653,12 @@ class TestDiagnosisAndAdoption(unittest.TestCase):
         self.assertEqual(Smarthost.severity_to_string(Smarthost.Severity.ERROR), 'error')
         self.assertEqual(Smarthost.Severity.to_string(Smarthost.Severity.INFO), 'info')
 
+    def test_finding_to_json(self):
+        finding = Smarthost.Finding.new(Smarthost.Severity.ERROR, 'relay-refused', 'a "quoted" message', 'fix it')
+        self.assertEqual(json.loads(finding.to_json()),
+                         {'severity': 'error', 'code': 'relay-refused',
+                          'message': 'a "quoted" message', 'fix': 'fix it'})
+
     def test_diagnose_sync_and_async(self):
         findings = self.backend.diagnose(None)
         self.assertIsInstance(findings, list)
@@ -1675,6 +1703,23 @@ class TestDiagnosisAndAdoption(unittest.TestCase):
         self.assertFalse(tx.props.adopting)
         self.assertTrue(tx.adopt())
         self.assertTrue(tx.props.adopting)
+
+    def test_adopted_server_and_domains(self):
+        tx = self.backend.begin()
+        self.assertIsNone(tx.get_adopted_server())
+        self.assertEqual(tx.get_adopted_domains(), [])
+        if shutil.which('postconf') is None:
+            self.skipTest('adoption reads the configuration with postconf')
+        main_cf = os.path.join(self.backend.get_config_directory(), 'main.cf')
+        with open(main_cf, 'a') as f:
+            f.write('relayhost = [smtp.example.com]:2525\n')
+        tx.adopt()
+        preview = tx.preview(None)
+        self.assertIn('adopts relayhost', preview)
+        server = tx.get_adopted_server()
+        self.assertEqual((server.get_host(), server.get_port()), ('smtp.example.com', 2525))
+        self.assertIsNone(server.get_password())
+        self.assertEqual(tx.get_adopted_domains(), [])
 
     # Regression test: the property was called "adopt", which hid the
     # method in GJS and made introspection take the method, which stages a
@@ -1740,6 +1785,21 @@ class TestSpf(unittest.TestCase):
         parts = zone.split('" "')
         self.assertGreater(len(parts), 1)
         self.assertEqual(''.join(parts).strip('"'), long_record)
+
+    def test_result_to_json(self):
+        record, warnings = Smarthost.spf_merge_for_domain('shop.example', 'v=spf1 mx -all', 'sendgrid.net')
+        data = json.loads(Smarthost.spf_result_to_json('shop.example', 'v=spf1 mx -all', record,
+                                                       'sendgrid.net', ['one warning']))
+        self.assertEqual(data, {'domain': 'shop.example', 'current': 'v=spf1 mx -all', 'record': record,
+                                'changed': True, 'zone': Smarthost.spf_to_zone_text(record),
+                                'warnings': ['one warning']})
+        # Already authorized: no change needed; no record before: null.
+        data = json.loads(Smarthost.spf_result_to_json('shop.example', record, record, 'sendgrid.net', None))
+        self.assertFalse(data['changed'])
+        self.assertEqual(data['warnings'], [])
+        data = json.loads(Smarthost.spf_result_to_json('shop.example', None, record, 'sendgrid.net', None))
+        self.assertIsNone(data['current'])
+        self.assertTrue(data['changed'])
 
     def test_lookup(self):
         # No DNS here, most likely: either records or a clean error.
@@ -1816,6 +1876,36 @@ class TestProviders(unittest.TestCase):
         self.assertEqual((provider.get_id(), region), ('ses', 'eu-west-1'))
         provider, region = Smarthost.Provider.find_for_relay(Smarthost.Relay(host='relay.example.net'))
         self.assertIsNone(provider)
+
+
+    def test_to_json(self):
+        ses = Smarthost.Provider.lookup('ses')
+        data = json.loads(ses.to_json())
+        self.assertEqual(data['id'], 'ses')
+        self.assertEqual(data['name'], ses.get_name())
+        self.assertEqual(data['host'], ses.get_host(None))
+        self.assertEqual(data['ports']['tls'], list(ses.get_ports(Security.TLS)))
+        self.assertEqual(data['default_region'], 'us-east-1')
+        self.assertEqual(data['regions'], ses.get_regions())
+        self.assertEqual(data['quirks'], ses.get_quirks())
+        self.assertEqual(data['spf_include'], ses.get_spf_include())
+        postmark = json.loads(Smarthost.Provider.lookup('postmark').to_json())
+        self.assertNotIn('tls', postmark['ports'])
+        self.assertIsNone(json.loads(Smarthost.Provider.lookup('sendgrid').to_json())['default_region'])
+
+    def test_quirks_for_state(self):
+        state = Smarthost.State.new()
+        self.assertEqual(Smarthost.Provider.quirks_for_state(state), [])
+        sendgrid = Smarthost.Provider.lookup('sendgrid')
+        state.set_server(sendgrid.create_relay(None, Security.STARTTLS))
+        # Two domains on the same service: its quirks once; an unknown relay adds none.
+        state.set_domain('a.example', sendgrid.create_relay(None, Security.TLS))
+        state.set_domain('b.example', Smarthost.Relay(host='relay.example.net'))
+        mailgun = Smarthost.Provider.lookup('mailgun')
+        state.set_domain('c.example', mailgun.create_relay(None, Security.STARTTLS))
+        expected = (['SendGrid: %s' % q for q in sendgrid.get_quirks()] +
+                    ['%s: %s' % (mailgun.get_name(), q) for q in mailgun.get_quirks()])
+        self.assertEqual(Smarthost.Provider.quirks_for_state(state), expected)
 
 
 class TestApiCoverage(unittest.TestCase):

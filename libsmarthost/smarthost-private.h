@@ -38,6 +38,13 @@ char     *_smarthost_quote_full       (const char  *untrusted,
 gboolean  _smarthost_host_is_address  (const char  *host,
                                        char       **address);
 void      _smarthost_relay_mark_password_set (SmarthostRelay *self);
+SmarthostRelay *_smarthost_relay_new_full (const char        *host,
+                                           SmarthostSecurity  security,
+                                           guint              port,
+                                           gboolean           mx_lookup,
+                                           gboolean           verify_certificate,
+                                           const char        *ca_file,
+                                           const char        *username);
 gboolean  _smarthost_relay_check      (SmarthostRelay  *self,
                                        gboolean         keep_password,
                                        GError         **error);
@@ -52,11 +59,19 @@ SmarthostRelay *_smarthost_relay_from_json_node (const char          *where,
 JsonNode *_smarthost_parse_json       (const char  *what,
                                        const char  *text,
                                        GError     **error);
-/* A member of the streamed object; the tree is freed after the call. */
-typedef gboolean (*SmarthostJsonMemberFunc) (const char  *name,
-                                             JsonNode    *value,
-                                             gpointer     user_data,
-                                             GError     **error);
+/* The members of a relay object (every key a relay's). */
+typedef struct _SmarthostJsonRelay SmarthostJsonRelay;
+SmarthostRelay *_smarthost_relay_from_json_fields (const char                *where,
+                                                   const SmarthostJsonRelay  *fields,
+                                                   SmarthostJsonFlags         flags,
+                                                   GError                   **error);
+/* A member of the streamed object, freed after the call: @relay when it
+ * is an object of relay keys alone, @value (a tree) otherwise. */
+typedef gboolean (*SmarthostJsonMemberFunc) (const char                *name,
+                                             JsonNode                  *value,
+                                             const SmarthostJsonRelay  *relay,
+                                             gpointer                   user_data,
+                                             GError                   **error);
 JsonNode *_smarthost_parse_json_streaming (const char               *what,
                                            const char               *text,
                                            const char               *stream_key,

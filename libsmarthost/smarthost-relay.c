@@ -50,7 +50,21 @@ struct _SmarthostRelay
   char *username;
   char *password;
   gboolean password_set;
+  /* What _smarthost_relay_check() found the relay to be since it last
+   * changed: CHECKED_KEEP (valid when staged, a kept password included),
+   * CHECKED_FULL (valid), or 0 (not known). A relay staged goes through
+   * the same checks as it is read, copied and staged: each setter clears
+   * it, so that a relay is checked once until it changes. */
+  int checked;
 };
+
+enum {
+  CHECKED_KEEP = 1 << 0,
+  CHECKED_FULL = 1 << 1,
+};
+
+/* Every change to a relay's settings goes through here. */
+#define relay_changed(self) g_atomic_int_set (&(self)->checked, 0)
 
 G_DEFINE_FINAL_TYPE (SmarthostRelay, smarthost_relay, G_TYPE_OBJECT)
 
@@ -290,6 +304,31 @@ smarthost_relay_new (const char *host)
   return g_object_new (SMARTHOST_TYPE_RELAY, "host", host, NULL);
 }
 
+/* A new relay with these settings, set without the property machinery
+ * (nothing can listen to a relay yet): what the JSON reader creates
+ * 100,000 of. */
+SmarthostRelay *
+_smarthost_relay_new_full (const char        *host,
+                           SmarthostSecurity  security,
+                           guint              port,
+                           gboolean           mx_lookup,
+                           gboolean           verify_certificate,
+                           const char        *ca_file,
+                           const char        *username)
+{
+  SmarthostRelay *self = g_object_new (SMARTHOST_TYPE_RELAY, NULL);
+
+  self->host = host ? g_ref_string_new_intern (host) : NULL;
+  self->security = security;
+  self->port = port;
+  self->port_set = port != 0;
+  self->mx_lookup = !!mx_lookup;
+  self->verify_certificate = !!verify_certificate;
+  self->ca_file = g_strdup (ca_file);
+  self->username = g_strdup (username);
+  return self;
+}
+
 /**
  * smarthost_relay_copy:
  * @self: a relay
@@ -316,6 +355,7 @@ smarthost_relay_copy (SmarthostRelay *self)
   copy->username = g_strdup (self->username);
   copy->password = g_strdup (self->password);
   copy->password_set = self->password_set;
+  copy->checked = g_atomic_int_get (&self->checked);
   return copy;
 }
 
@@ -605,10 +645,31 @@ smarthost_relay_validate (SmarthostRelay  *self,
  * is set but not known (read from a configuration that does not reveal
  * it, or a state that only says "password_set") is valid too: staged, it
  * keeps the password the backend has stored for it. */
+static gboolean relay_check (SmarthostRelay *self, gboolean keep_password, GError **error);
+
 gboolean
 _smarthost_relay_check (SmarthostRelay  *self,
                         gboolean         keep_password,
                         GError         **error)
+{
+  /* Valid with the password known is valid with a kept one too. */
+  int wanted = keep_password ? CHECKED_KEEP | CHECKED_FULL : CHECKED_FULL;
+  int checked = g_atomic_int_get (&self->checked);
+
+  if (checked & wanted)
+    return TRUE;
+  if (!relay_check (self, keep_password, error))
+    return FALSE;
+  /* A change made meanwhile (from another thread) cleared it: keep that. */
+  g_atomic_int_compare_and_exchange (&self->checked, checked,
+                                     checked | (keep_password ? CHECKED_KEEP : CHECKED_FULL));
+  return TRUE;
+}
+
+static gboolean
+relay_check (SmarthostRelay  *self,
+             gboolean         keep_password,
+             GError         **error)
 {
   if (!validate_host (self->host, self->mx_lookup, error))
     return FALSE;
@@ -741,6 +802,7 @@ smarthost_relay_set_host (SmarthostRelay *self,
   g_return_if_fail (SMARTHOST_IS_RELAY (self));
   if (g_strcmp0 (self->host, host) == 0)
     return;
+  relay_changed (self);
   /* Interned: a hosting server's 100,000 relays, and the copies a
    * transaction makes of them, use a few hosts. */
   old = self->host;
@@ -778,6 +840,7 @@ smarthost_relay_set_port (SmarthostRelay *self,
                           guint           port)
 {
   g_return_if_fail (SMARTHOST_IS_RELAY (self));
+  relay_changed (self);
   self->port_set = TRUE;
   if (self->port != port)
     {
@@ -831,6 +894,7 @@ smarthost_relay_set_security (SmarthostRelay    *self,
   g_return_if_fail (SMARTHOST_IS_RELAY (self));
   if (self->security != security)
     {
+      relay_changed (self);
       self->security = security;
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SECURITY]);
     }
@@ -867,6 +931,7 @@ smarthost_relay_set_mx_lookup (SmarthostRelay *self,
   mx_lookup = !!mx_lookup;
   if (self->mx_lookup != mx_lookup)
     {
+      relay_changed (self);
       self->mx_lookup = mx_lookup;
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MX_LOOKUP]);
     }
@@ -902,6 +967,7 @@ smarthost_relay_set_verify_certificate (SmarthostRelay *self,
   verify_certificate = !!verify_certificate;
   if (self->verify_certificate != verify_certificate)
     {
+      relay_changed (self);
       self->verify_certificate = verify_certificate;
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_VERIFY_CERTIFICATE]);
     }
@@ -936,6 +1002,7 @@ smarthost_relay_set_ca_file (SmarthostRelay *self,
                              const char     *ca_file)
 {
   g_return_if_fail (SMARTHOST_IS_RELAY (self));
+  relay_changed (self);
   if (_smarthost_set_str (&self->ca_file, ca_file))
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CA_FILE]);
 }
@@ -967,6 +1034,7 @@ smarthost_relay_set_username (SmarthostRelay *self,
                               const char     *username)
 {
   g_return_if_fail (SMARTHOST_IS_RELAY (self));
+  relay_changed (self);
   if (_smarthost_set_str (&self->username, username))
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_USERNAME]);
 }
@@ -1000,6 +1068,7 @@ smarthost_relay_set_password (SmarthostRelay *self,
   g_return_if_fail (SMARTHOST_IS_RELAY (self));
   if (g_strcmp0 (self->password, password) == 0)
     return;
+  relay_changed (self);
   _smarthost_secret_free (self->password);
   self->password = g_strdup (password);
   self->password_set = FALSE;
@@ -1033,6 +1102,7 @@ _smarthost_relay_keeps_password (SmarthostRelay *self)
 void
 _smarthost_relay_mark_password_set (SmarthostRelay *self)
 {
+  relay_changed (self);
   self->password_set = TRUE;
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PASSWORD_SET]);
 }

@@ -725,6 +725,68 @@ test_redact_many (void)
   g_assert_cmpstr (short_one, ==, "pw");
 }
 
+/* A relay found valid is checked again once changed, through any setter
+ * (the check remembers its verdict until then), and a copy of it too. */
+static void
+test_validate_after_change (void)
+{
+  static const char * const changes[] = {
+    "host", "port", "security", "ca-file", "verify-certificate", "username", "password", "mx-lookup",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (changes); i++)
+    {
+      g_autoptr(SmarthostRelay) relay = smarthost_relay_new ("smtp.example.com");
+      g_autoptr(SmarthostRelay) copy = NULL;
+      g_autoptr(GError) error = NULL;
+
+      smarthost_relay_set_username (relay, "user");
+      smarthost_relay_set_password (relay, "secret");
+      smarthost_relay_set_ca_file (relay, "/etc/ssl/ca.pem");
+      g_assert_true (smarthost_relay_validate (relay, NULL));
+      g_assert_true (_smarthost_relay_check (relay, TRUE, NULL));
+      copy = smarthost_relay_copy (relay);
+      g_assert_true (_smarthost_relay_check (copy, TRUE, NULL));
+
+      if (g_str_equal (changes[i], "host"))
+        smarthost_relay_set_host (relay, "bad host");
+      else if (g_str_equal (changes[i], "port"))
+        smarthost_relay_set_port (relay, 0);
+      else if (g_str_equal (changes[i], "security"))
+        smarthost_relay_set_security (relay, SMARTHOST_SECURITY_NONE);
+      else if (g_str_equal (changes[i], "ca-file"))
+        smarthost_relay_set_ca_file (relay, "relative.pem");
+      else if (g_str_equal (changes[i], "verify-certificate"))
+        smarthost_relay_set_verify_certificate (relay, FALSE);
+      else if (g_str_equal (changes[i], "username"))
+        smarthost_relay_set_username (relay, "");
+      else if (g_str_equal (changes[i], "password"))
+        smarthost_relay_set_password (relay, "");
+      else
+        g_object_set (relay, "host", "192.0.2.1", "mx-lookup", TRUE, NULL);
+
+      g_test_message ("%s", changes[i]);
+      g_assert_false (smarthost_relay_validate (relay, &error));
+      g_assert_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID);
+      g_clear_error (&error);
+      g_assert_false (_smarthost_relay_check (relay, TRUE, &error));
+      g_assert_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID);
+      /* The copy did not change. */
+      g_assert_true (smarthost_relay_validate (copy, NULL));
+    }
+
+  /* Valid with a kept password is not valid without one. */
+  {
+    g_autoptr(SmarthostRelay) relay = smarthost_relay_new ("smtp.example.com");
+
+    smarthost_relay_set_username (relay, "user");
+    _smarthost_relay_mark_password_set (relay);
+    g_assert_true (_smarthost_relay_check (relay, TRUE, NULL));
+    g_assert_false (smarthost_relay_validate (relay, NULL));
+    g_assert_true (_smarthost_relay_check (relay, TRUE, NULL));
+  }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -750,6 +812,7 @@ main (int   argc,
   g_test_add_func ("/relay/security-strings", test_security_strings);
   g_test_add_func ("/relay/redact", test_redact);
   g_test_add_func ("/relay/redact-many", test_redact_many);
+  g_test_add_func ("/relay/validate/after-change", test_validate_after_change);
 
   return g_test_run ();
 }

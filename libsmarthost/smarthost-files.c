@@ -185,7 +185,7 @@ _smarthost_open_regular (const char   *path,
                          gboolean     *exists,
                          GError      **error)
 {
-  g_autofree char *shown = _smarthost_quote_path (path);
+  g_autofree char *shown = NULL;   /* for errors alone: 100,000 password files are read */
   int fd, saved;
 
   if (exists != NULL)
@@ -199,6 +199,7 @@ _smarthost_open_regular (const char   *path,
           *exists = FALSE;
           return -1;
         }
+      shown = _smarthost_quote_path (path);
       if (saved == ELOOP && nofollow)
         g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
                      "%s is a symbolic link, where a file of its own is expected; "
@@ -212,12 +213,14 @@ _smarthost_open_regular (const char   *path,
     {
       saved = errno;
       close (fd);
+      shown = _smarthost_quote_path (path);
       g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED, "cannot read %s: %s", shown, g_strerror (saved));
       return -1;
     }
   if (!S_ISREG (st->st_mode))
     {
       close (fd);
+      shown = _smarthost_quote_path (path);
       g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED, "%s is %s, not a regular file", shown,
                    S_ISDIR (st->st_mode) ? "a directory" :
                    S_ISFIFO (st->st_mode) ? "a pipe (FIFO)" :

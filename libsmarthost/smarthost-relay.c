@@ -1185,6 +1185,38 @@ smarthost_security_get_default_port (SmarthostSecurity security)
  * Returns: (transfer full): the normalized domain, or %NULL with @error set
  *   to %SMARTHOST_ERROR_INVALID
  */
+/* Whether @domain is normalized already and passes every check of
+ * smarthost_domain_normalize(), as the domains of a state usually are:
+ * lower-case letters, digits, hyphens and dots alone, labels of 1 to 63
+ * characters that neither start nor end with a hyphen, no "--" (no
+ * punycode), at least two labels, 253 characters in all, and a last label
+ * that starts with a letter, so that no resolver reads it as a number (an
+ * IPv4 address in any form, a numeric top-level domain). */
+static gboolean
+is_normalized_domain (const char *domain)
+{
+  const char *label = domain, *p;
+
+  for (p = domain; *p; p++)
+    {
+      if (*p == '.')
+        {
+          if (p == label || p - label > 63 || p[-1] == '-')
+            return FALSE;
+          label = p + 1;
+        }
+      else if (*p == '-')
+        {
+          if (p == label || p[1] == '-')
+            return FALSE;
+        }
+      else if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9')))
+        return FALSE;
+    }
+  return label != domain && p > label && p - label <= 63 && p[-1] != '-' && p - domain <= 253 &&
+         *label >= 'a' && *label <= 'z';
+}
+
 char *
 smarthost_domain_normalize (const char  *domain,
                             GError     **error)
@@ -1194,6 +1226,8 @@ smarthost_domain_normalize (const char  *domain,
 
   if (domain == NULL || *domain == '\0')
     return _smarthost_set_invalid (error, "domain", "is required"), NULL;
+  if (is_normalized_domain (domain))
+    return g_strdup (domain);
   if (!g_utf8_validate (domain, -1, NULL))
     return _smarthost_set_invalid (error, "domain", "must be valid UTF-8"), NULL;
   if (has_control_chars (domain))

@@ -381,6 +381,7 @@ _smarthost_plan_to_preview (SmarthostPlan *plan)
 {
   GString *out = g_string_new (NULL);
   g_autoptr(GPtrArray) secrets = NULL;
+  g_autoptr(SmarthostRedactor) redactor = NULL;   /* built once for every file */
   gboolean any_command = FALSE;
 
   for (guint i = 0; i < plan->files->len; i++)
@@ -401,9 +402,12 @@ _smarthost_plan_to_preview (SmarthostPlan *plan)
         {
           char *redacted;
 
-          if (secrets == NULL)
-            secrets = all_secrets (plan);
-          redacted = _smarthost_redact (diff, secrets);
+          if (redactor == NULL)
+            {
+              secrets = all_secrets (plan);
+              redactor = _smarthost_redactor_new (secrets);
+            }
+          redacted = _smarthost_redactor_apply (redactor, diff);
           g_free (diff);
           diff = redacted;
         }

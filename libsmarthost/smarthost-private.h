@@ -26,6 +26,12 @@ gboolean  _smarthost_set_str          (char       **str_ptr,
 void      _smarthost_secret_free      (char        *secret);
 char     *_smarthost_redact           (const char  *text,
                                        GPtrArray   *secrets);
+typedef struct _SmarthostRedactor SmarthostRedactor;
+SmarthostRedactor *_smarthost_redactor_new   (GPtrArray         *secrets);
+char              *_smarthost_redactor_apply (SmarthostRedactor *redactor,
+                                              const char        *text);
+void               _smarthost_redactor_free  (SmarthostRedactor *redactor);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SmarthostRedactor, _smarthost_redactor_free)
 /* Anything quoted from input in a message: quoted, escaped and cut short. */
 char     *_smarthost_quote            (const char  *untrusted,
                                        gssize       len);

@@ -395,24 +395,20 @@ _smarthost_plan_to_preview (SmarthostPlan *plan)
                                       f->new_contents ? f->path : "/dev/null",
                                       old_text ? old_text : "",
                                       new_text ? new_text : "");
-      /* A file shown as it is may still hold one of the plan's secrets,
-       * written there by hand (main.cf with an inline: table of
-       * passwords, as context of the change): mask them too. */
-      if (f->masked_old == NULL && f->masked_new == NULL && *diff != '\0')
+      if (*diff == '\0')
+        g_string_append_printf (out, "# %s: a password changes (not shown)\n", f->path);
+      else if (f->masked_old == NULL && f->masked_new == NULL)
         {
-          char *redacted;
-
+          /* A file shown as it is may still hold one of the plan's
+           * secrets, written there by hand (main.cf with an inline: table
+           * of passwords, as context of the change): mask them too. */
           if (redactor == NULL)
             {
               secrets = all_secrets (plan);
               redactor = _smarthost_redactor_new (secrets);
             }
-          redacted = _smarthost_redactor_apply (redactor, diff);
-          g_free (diff);
-          diff = redacted;
+          _smarthost_redactor_append (redactor, out, diff);
         }
-      if (*diff == '\0')
-        g_string_append_printf (out, "# %s: a password changes (not shown)\n", f->path);
       else
         g_string_append (out, diff);
     }

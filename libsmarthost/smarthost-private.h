@@ -30,6 +30,9 @@ typedef struct _SmarthostRedactor SmarthostRedactor;
 SmarthostRedactor *_smarthost_redactor_new   (GPtrArray         *secrets);
 char              *_smarthost_redactor_apply (SmarthostRedactor *redactor,
                                               const char        *text);
+void               _smarthost_redactor_append (SmarthostRedactor *redactor,
+                                               GString           *out,
+                                               const char        *text);
 void               _smarthost_redactor_free  (SmarthostRedactor *redactor);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SmarthostRedactor, _smarthost_redactor_free)
 /* Anything quoted from input in a message: quoted, escaped and cut short. */

@@ -172,26 +172,29 @@ _smarthost_redactor_free (SmarthostRedactor *r)
   g_free (r);
 }
 
-char *
-_smarthost_redactor_apply (SmarthostRedactor *r,
-                           const char        *text)
+/* Appends @text to @out, redacted. */
+void
+_smarthost_redactor_append (SmarthostRedactor *r,
+                            GString           *out,
+                            const char        *text)
 {
   RedactLength *lengths = (RedactLength *) (gpointer) r->lengths->data;
   const guint64 *filter = r->filter;
   gsize n = strlen (text), i = 0, written = 0;
   guint n_lengths = 0;
-  GString *out;
 
   /* The lengths that fit in the text, longest first. */
   while (n_lengths < r->lengths->len && lengths[n_lengths].len > n)
     lengths++, n_lengths++;
   n_lengths = r->lengths->len - n_lengths;
   if (n_lengths == 0)
-    return g_strdup (text);
+    {
+      g_string_append_len (out, text, n);
+      return;
+    }
   for (guint k = 0; k < n_lengths; k++)
     lengths[k].hash = hash_bytes (text, lengths[k].len);
 
-  out = g_string_sized_new (n + 1);
   while (i < n)
     {
       gsize matched = 0;
@@ -232,6 +235,15 @@ _smarthost_redactor_apply (SmarthostRedactor *r,
           }
     }
   g_string_append_len (out, text + written, n - written);
+}
+
+char *
+_smarthost_redactor_apply (SmarthostRedactor *r,
+                           const char        *text)
+{
+  GString *out = g_string_sized_new (strlen (text) + 1);
+
+  _smarthost_redactor_append (r, out, text);
   return g_string_free (out, FALSE);
 }
 
@@ -444,16 +456,57 @@ _smarthost_escape_invalid_utf8 (const char *text)
 }
 
 static void
-append_line (GString    *out,
-             char        prefix,
-             const char *line)
+append_line_len (GString    *out,
+                 char        prefix,
+                 const char *line,
+                 gsize       len)
 {
-  gsize len = strlen (line);
-
   g_string_append_c (out, prefix);
   _smarthost_append_escaped (out, line, len);
   if (len == 0 || line[len - 1] != '\n')
     g_string_append (out, "\n\\ No newline at end of file\n");
+}
+
+static void
+append_line (GString    *out,
+             char        prefix,
+             const char *line)
+{
+  append_line_len (out, prefix, line, strlen (line));
+}
+
+/* The diff of a file that is new (@prefix '+') or gone ('-'): one hunk of
+ * every line of @text, written as it is read, with no array of its lines
+ * (a map of 100,000 domains). The same as the general case gives. */
+static char *
+whole_file_diff (const char *old_label,
+                 const char *new_label,
+                 const char *text,
+                 char        prefix)
+{
+  gsize len = strlen (text), lines = 0;
+  const char *p, *end = text + len;
+  GString *out;
+
+  for (p = text; (p = memchr (p, '\n', end - p)) != NULL; p++)
+    lines++;
+  if (end[-1] != '\n')
+    lines++;
+  out = g_string_sized_new (len + lines + 128);
+  g_string_append_printf (out, "--- %s\n+++ %s\n", old_label, new_label);
+  if (prefix == '+')
+    g_string_append_printf (out, "@@ -0,0 +1,%" G_GSIZE_FORMAT " @@\n", lines);
+  else
+    g_string_append_printf (out, "@@ -1,%" G_GSIZE_FORMAT " +0,0 @@\n", lines);
+  for (p = text; p < end;)
+    {
+      const char *nl = memchr (p, '\n', end - p);
+      gsize line_len = nl ? (gsize) (nl - p) + 1 : (gsize) (end - p);
+
+      append_line_len (out, prefix, p, line_len);
+      p += line_len;
+    }
+  return g_string_free (out, FALSE);
 }
 
 char *
@@ -469,6 +522,10 @@ _smarthost_unified_diff (const char *old_label,
   GString *out;
   gsize i;
 
+  if (*old_text == '\0' && *new_text != '\0')
+    return whole_file_diff (old_label, new_label, new_text, '+');
+  if (*new_text == '\0' && *old_text != '\0')
+    return whole_file_diff (old_label, new_label, old_text, '-');
   a = _smarthost_split_lines (old_text, &n);
   b = _smarthost_split_lines (new_text, &m);
 

@@ -40,16 +40,18 @@ struct _SmarthostRelay
 {
   GObject parent_instance;
 
+  /* Packed: a hosting server has 100,000 relays, and a transaction a
+   * copy of each. */
   char *host;           /* a GRefString, interned */
-  guint port;
-  gboolean port_set;
-  SmarthostSecurity security;
-  gboolean mx_lookup;
-  gboolean verify_certificate;
   char *ca_file;
-  char *username;
-  char *password;
-  gboolean password_set;
+  char *username;       /* shared with copies (shared_str_new()) */
+  char *password;       /* shared with copies, wiped when the last goes */
+  guint port;
+  SmarthostSecurity security;
+  guint port_set : 1;
+  guint mx_lookup : 1;
+  guint verify_certificate : 1;
+  guint password_set : 1;
   /* What _smarthost_relay_check() found the relay to be since it last
    * changed: CHECKED_KEEP (valid when staged, a kept password included),
    * CHECKED_FULL (valid), or 0 (not known). A relay staged goes through
@@ -62,6 +64,51 @@ enum {
   CHECKED_KEEP = 1 << 0,
   CHECKED_FULL = 1 << 1,
 };
+
+/* The user name and the password of a relay are shared with its copies:
+ * they never change in place (a setter puts a new one), and a transaction
+ * copies every relay it stages (100,000 of them for a hosting server).
+ * A reference-counted box; a password is wiped when its last reference
+ * goes. */
+static char *
+shared_str_new (const char *text)
+{
+  gsize size;
+  char *copy;
+
+  if (text == NULL)
+    return NULL;
+  size = strlen (text) + 1;
+  copy = g_atomic_rc_box_alloc (size);
+  memcpy (copy, text, size);
+  return copy;
+}
+
+static char *
+shared_str_ref (char *text)
+{
+  return text != NULL ? g_atomic_rc_box_acquire (text) : NULL;
+}
+
+static void
+shared_str_unref (char *text)
+{
+  if (text != NULL)
+    g_atomic_rc_box_release (text);
+}
+
+static void
+wipe_str (gpointer text)
+{
+  explicit_bzero (text, strlen (text));
+}
+
+static void
+shared_secret_unref (char *secret)
+{
+  if (secret != NULL)
+    g_atomic_rc_box_release_full (secret, wipe_str);
+}
 
 /* Every change to a relay's settings goes through here. */
 #define relay_changed(self) g_atomic_int_set (&(self)->checked, 0)
@@ -91,8 +138,8 @@ smarthost_relay_finalize (GObject *object)
 
   g_clear_pointer (&self->host, g_ref_string_release);
   g_free (self->ca_file);
-  g_free (self->username);
-  _smarthost_secret_free (self->password);
+  shared_str_unref (self->username);
+  shared_secret_unref (self->password);
 
   G_OBJECT_CLASS (smarthost_relay_parent_class)->finalize (object);
 }
@@ -325,7 +372,7 @@ _smarthost_relay_new_full (const char        *host,
   self->mx_lookup = !!mx_lookup;
   self->verify_certificate = !!verify_certificate;
   self->ca_file = g_strdup (ca_file);
-  self->username = g_strdup (username);
+  self->username = shared_str_new (username);
   return self;
 }
 
@@ -352,8 +399,8 @@ smarthost_relay_copy (SmarthostRelay *self)
   copy->mx_lookup = self->mx_lookup;
   copy->verify_certificate = self->verify_certificate;
   copy->ca_file = g_strdup (self->ca_file);
-  copy->username = g_strdup (self->username);
-  copy->password = g_strdup (self->password);
+  copy->username = shared_str_ref (self->username);
+  copy->password = shared_str_ref (self->password);
   copy->password_set = self->password_set;
   copy->checked = g_atomic_int_get (&self->checked);
   return copy;
@@ -1035,8 +1082,11 @@ smarthost_relay_set_username (SmarthostRelay *self,
 {
   g_return_if_fail (SMARTHOST_IS_RELAY (self));
   relay_changed (self);
-  if (_smarthost_set_str (&self->username, username))
-    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_USERNAME]);
+  if (g_strcmp0 (self->username, username) == 0)
+    return;
+  shared_str_unref (self->username);
+  self->username = shared_str_new (username);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_USERNAME]);
 }
 
 /**
@@ -1069,8 +1119,8 @@ smarthost_relay_set_password (SmarthostRelay *self,
   if (g_strcmp0 (self->password, password) == 0)
     return;
   relay_changed (self);
-  _smarthost_secret_free (self->password);
-  self->password = g_strdup (password);
+  shared_secret_unref (self->password);
+  self->password = shared_str_new (password);
   self->password_set = FALSE;
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PASSWORD]);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PASSWORD_SET]);

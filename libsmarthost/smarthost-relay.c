@@ -622,10 +622,40 @@ is_plain_ascii_hostname (const char *name)
   return len > 0 && name[len] == '\0' && name[len - 1] != '.' && strstr (name, "--") == NULL;
 }
 
+static gboolean validate_host_uncached (const char *host, gboolean mx_lookup, GError **error);
+
+/* The last host found valid, in this thread: the relays of a hosting
+ * server (100,000 of them) use a few hosts. */
+static _Thread_local struct {
+  char host[256];
+  gboolean mx_lookup;
+} last_valid_host;
+
 static gboolean
 validate_host (const char  *host,
                gboolean     mx_lookup,
                GError     **error)
+{
+  gsize len;
+
+  if (host != NULL && *host != '\0' && last_valid_host.host[0] != '\0' &&
+      last_valid_host.mx_lookup == mx_lookup && strcmp (host, last_valid_host.host) == 0)
+    return TRUE;
+  if (!validate_host_uncached (host, mx_lookup, error))
+    return FALSE;
+  len = strlen (host);
+  if (len < sizeof last_valid_host.host)
+    {
+      memcpy (last_valid_host.host, host, len + 1);
+      last_valid_host.mx_lookup = mx_lookup;
+    }
+  return TRUE;
+}
+
+static gboolean
+validate_host_uncached (const char  *host,
+                        gboolean     mx_lookup,
+                        GError     **error)
 {
   g_autofree char *ascii = NULL;
 

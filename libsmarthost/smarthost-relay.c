@@ -624,12 +624,16 @@ is_plain_ascii_hostname (const char *name)
 
 static gboolean validate_host_uncached (const char *host, gboolean mx_lookup, GError **error);
 
-/* The last host found valid, in this thread: the relays of a hosting
+/* The last hosts found valid, in this thread: the relays of a hosting
  * server (100,000 of them) use a few hosts. */
+#define N_VALID_HOSTS 8
 static _Thread_local struct {
-  char host[256];
-  gboolean mx_lookup;
-} last_valid_host;
+  struct {
+    char host[256];     /* "" for none */
+    gboolean mx_lookup;
+  } hosts[N_VALID_HOSTS];
+  guint next;
+} valid_hosts;
 
 static gboolean
 validate_host (const char  *host,
@@ -637,17 +641,20 @@ validate_host (const char  *host,
                GError     **error)
 {
   gsize len;
+  guint i;
 
-  if (host != NULL && *host != '\0' && last_valid_host.host[0] != '\0' &&
-      last_valid_host.mx_lookup == mx_lookup && strcmp (host, last_valid_host.host) == 0)
-    return TRUE;
+  if (host != NULL && *host != '\0')
+    for (i = 0; i < N_VALID_HOSTS; i++)
+      if (valid_hosts.hosts[i].mx_lookup == mx_lookup && strcmp (host, valid_hosts.hosts[i].host) == 0)
+        return TRUE;
   if (!validate_host_uncached (host, mx_lookup, error))
     return FALSE;
   len = strlen (host);
-  if (len < sizeof last_valid_host.host)
+  if (len < sizeof valid_hosts.hosts[0].host)
     {
-      memcpy (last_valid_host.host, host, len + 1);
-      last_valid_host.mx_lookup = mx_lookup;
+      i = valid_hosts.next++ % N_VALID_HOSTS;
+      memcpy (valid_hosts.hosts[i].host, host, len + 1);
+      valid_hosts.hosts[i].mx_lookup = mx_lookup;
     }
   return TRUE;
 }

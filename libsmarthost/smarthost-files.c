@@ -293,7 +293,7 @@ _smarthost_read_file_limited (const char          *path,
       const char *end = NULL;
       const char *nul = memchr (data, '\0', len);
 
-      if (nul != NULL || ((flags & SMARTHOST_READ_TEXT) && !g_utf8_validate_len (data, len, &end)))
+      if (nul != NULL || ((flags & SMARTHOST_READ_TEXT) && !_smarthost_utf8_validate_len (data, len, &end)))
         {
           const char *bad = nul != NULL ? nul : end;
           gsize line = 1;

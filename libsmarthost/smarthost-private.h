@@ -24,6 +24,9 @@ gboolean  _smarthost_set_invalid      (GError     **error,
 gboolean  _smarthost_set_str          (char       **str_ptr,
                                        const char  *new_str);
 void      _smarthost_secret_free      (char        *secret);
+gboolean  _smarthost_utf8_validate_len (const char  *text,
+                                        gsize        len,
+                                        const char **end);
 char     *_smarthost_redact           (const char  *text,
                                        GPtrArray   *secrets);
 typedef struct _SmarthostRedactor SmarthostRedactor;

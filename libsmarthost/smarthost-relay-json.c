@@ -975,7 +975,7 @@ _smarthost_parse_json_streaming (const char               *what,
     return g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
                         "%s: too large: JSON text of more than %u MiB (%u bytes) is refused", what,
                         SMARTHOST_JSON_MAX_SIZE / (1024 * 1024), SMARTHOST_JSON_MAX_SIZE), NULL;
-  if (!g_utf8_validate_len (text, length, NULL))
+  if (!_smarthost_utf8_validate_len (text, length, NULL))
     return g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
                         "%s: not JSON text: it is not valid UTF-8", what), NULL;
   start = text + strspn (text, " \t\r\n");

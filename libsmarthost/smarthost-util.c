@@ -47,6 +47,30 @@ _smarthost_secret_free (char *secret)
   g_free (secret);
 }
 
+/* g_utf8_validate_len(), with the same result and *@end, faster on text
+ * that is mostly ASCII (a JSON state of 100,000 domains is 20 MB of it):
+ * a run of ASCII bytes is valid, whatever precedes or follows it, and is
+ * skipped a word at a time. */
+gboolean
+_smarthost_utf8_validate_len (const char  *text,
+                              gsize        len,
+                              const char **end)
+{
+  const guint64 high = G_GUINT64_CONSTANT (0x8080808080808080);
+  gsize i = 0;
+
+  while (len - i >= sizeof (guint64))
+    {
+      guint64 word;
+
+      memcpy (&word, text + i, sizeof word);
+      if ((word & high) != 0)
+        break;
+      i += sizeof word;
+    }
+  return g_utf8_validate_len (text + i, len - i, end);
+}
+
 /* The secrets of one length, by the rolling hash of their text. */
 typedef struct {
   gsize len;

@@ -787,6 +787,36 @@ test_validate_after_change (void)
   }
 }
 
+/* The fast UTF-8 check gives what g_utf8_validate_len() gives, the place
+ * of the first bad byte included. */
+static void
+test_utf8_validate (void)
+{
+  static const char * const pieces[] = { "a", "bcdefgh", "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80",
+                                    "\xc3", "\x80", "\xff", "\xed\xa0\x80", "\xc0\xaf" };
+  g_autoptr(GRand) rand = g_rand_new_with_seed (7);
+
+  for (guint n = 0; n < 20000; n++)
+    {
+      g_autoptr(GString) text = g_string_new (NULL);
+      guint parts = g_rand_int_range (rand, 0, 12);
+      const char *end1 = NULL, *end2 = NULL;
+      gboolean ok1, ok2;
+
+      for (guint i = 0; i < parts; i++)
+        {
+          /* Mostly ASCII, as JSON is. */
+          guint k = g_rand_int_range (rand, 0, 100) < 80 ? g_rand_int_range (rand, 0, 2)
+                                                         : g_rand_int_range (rand, 0, G_N_ELEMENTS (pieces));
+          g_string_append (text, pieces[k]);
+        }
+      ok1 = g_utf8_validate_len (text->str, text->len, &end1);
+      ok2 = _smarthost_utf8_validate_len (text->str, text->len, &end2);
+      g_assert_cmpint (ok1, ==, ok2);
+      g_assert_true (end1 == end2);
+    }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -813,6 +843,7 @@ main (int   argc,
   g_test_add_func ("/relay/redact", test_redact);
   g_test_add_func ("/relay/redact-many", test_redact_many);
   g_test_add_func ("/relay/validate/after-change", test_validate_after_change);
+  g_test_add_func ("/relay/utf8-validate", test_utf8_validate);
 
   return g_test_run ();
 }

@@ -54,6 +54,9 @@ G_STATIC_ASSERT (G_N_ELEMENTS (relay_keys) == N_KEYS + 1);
 struct _SmarthostJsonRelay
 {
   JsonNode *values[N_KEYS];
+  /* A string value as the reader read it, in place of a node (most values
+   * of a relay are strings); the value of "password" is wiped. */
+  char *strings[N_KEYS];
 };
 
 static int
@@ -182,12 +185,17 @@ type_error (GError     **error,
 
 /* A string member; absent or null gives NULL. */
 static gboolean
-get_string (JsonNode    *node,
-            const char  *where,
-            const char  *key,
-            const char **out,
-            GError     **error)
+get_string (const SmarthostJsonRelay  *o,
+            int                        k,
+            const char                *where,
+            const char               **out,
+            GError                   **error)
 {
+  JsonNode *node = o->values[k];
+  const char *key = relay_keys[k];
+
+  if (o->strings[k] != NULL)
+    return *out = o->strings[k], TRUE;
   *out = NULL;
   if (node == NULL || JSON_NODE_HOLDS_NULL (node))
     return TRUE;
@@ -199,12 +207,17 @@ get_string (JsonNode    *node,
 
 /* A boolean member; absent leaves *@out as it is. */
 static gboolean
-get_boolean (JsonNode    *node,
-             const char  *where,
-             const char  *key,
-             gboolean    *out,
-             GError     **error)
+get_boolean (const SmarthostJsonRelay  *o,
+             int                        k,
+             const char                *where,
+             gboolean                  *out,
+             GError                   **error)
 {
+  JsonNode *node = o->values[k];
+  const char *key = relay_keys[k];
+
+  if (o->strings[k] != NULL)
+    return type_error (error, where, key, "true or false");
   if (node == NULL)
     return TRUE;
   if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_BOOLEAN)
@@ -215,12 +228,16 @@ get_boolean (JsonNode    *node,
 
 /* The port; absent or null gives 0 (the usual port of the mode). */
 static gboolean
-get_port (JsonNode    *node,
-          const char  *where,
-          guint       *out,
-          GError     **error)
+get_port (const SmarthostJsonRelay  *o,
+          const char                *where,
+          guint                     *out,
+          GError                   **error)
 {
+  JsonNode *node = o->values[KEY_PORT];
   gint64 port;
+
+  if (o->strings[KEY_PORT] != NULL)
+    return type_error (error, where, "port", "a whole number between 1 and 65535, or null");
 
   *out = 0;
   if (node == NULL || JSON_NODE_HOLDS_NULL (node))
@@ -249,9 +266,10 @@ read_password (const SmarthostJsonRelay  *o,
   if (node != NULL && !JSON_NODE_HOLDS_NULL (node) &&
       (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING))
     return type_error (error, where, "password", "a string");
-  inline_password = node != NULL && !JSON_NODE_HOLDS_NULL (node) ? json_node_get_string (node) : NULL;
-  if (!get_string (o->values[KEY_PASSWORD_FILE], where, "password_file", &file, error) ||
-      !get_string (o->values[KEY_PASSWORD_ENV], where, "password_env", &env, error))
+  inline_password = o->strings[KEY_PASSWORD] != NULL ? o->strings[KEY_PASSWORD] :
+                    node != NULL && !JSON_NODE_HOLDS_NULL (node) ? json_node_get_string (node) : NULL;
+  if (!get_string (o, KEY_PASSWORD_FILE, where, &file, error) ||
+      !get_string (o, KEY_PASSWORD_ENV, where, &env, error))
     return FALSE;
 
   if ((inline_password != NULL) + (file != NULL) + (env != NULL) > 1)
@@ -303,7 +321,7 @@ _smarthost_relay_from_json_node (const char          *where,
                                  GError             **error)
 {
   g_autoptr(GList) members = NULL;
-  SmarthostJsonRelay fields;
+  SmarthostJsonRelay fields = { { NULL }, { NULL } };
   JsonObject *o;
 
   if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
@@ -336,16 +354,16 @@ _smarthost_relay_from_json_fields (const char                *where,
   char *password = NULL;
   guint port;
 
-  if (!get_string (o->values[KEY_HOST], where, "host", &host, error) ||
-      !get_port (o->values[KEY_PORT], where, &port, error) ||
-      !get_string (o->values[KEY_SECURITY], where, "security", &security_name, error) ||
-      !get_boolean (o->values[KEY_MX_LOOKUP], where, "mx_lookup", &mx_lookup, error) ||
-      !get_boolean (o->values[KEY_VERIFY_CERTIFICATE], where, "verify_certificate", &verify, error) ||
-      !get_string (o->values[KEY_CA_FILE], where, "ca_file", &ca_file, error) ||
-      !get_string (o->values[KEY_USERNAME], where, "username", &username, error) ||
-      !get_boolean (o->values[KEY_PASSWORD_SET], where, "password_set", &password_set, error) ||
-      !get_string (o->values[KEY_PROVIDER], where, "provider", &provider_id, error) ||
-      !get_string (o->values[KEY_REGION], where, "region", &region, error))
+  if (!get_string (o, KEY_HOST, where, &host, error) ||
+      !get_port (o, where, &port, error) ||
+      !get_string (o, KEY_SECURITY, where, &security_name, error) ||
+      !get_boolean (o, KEY_MX_LOOKUP, where, &mx_lookup, error) ||
+      !get_boolean (o, KEY_VERIFY_CERTIFICATE, where, &verify, error) ||
+      !get_string (o, KEY_CA_FILE, where, &ca_file, error) ||
+      !get_string (o, KEY_USERNAME, where, &username, error) ||
+      !get_boolean (o, KEY_PASSWORD_SET, where, &password_set, error) ||
+      !get_string (o, KEY_PROVIDER, where, &provider_id, error) ||
+      !get_string (o, KEY_REGION, where, &region, error))
     return NULL;
   if (security_name != NULL && !smarthost_security_from_string (security_name, &security, error))
     return g_prefix_error (error, "%s.", where), NULL;
@@ -712,6 +730,10 @@ relay_fields_clear (SmarthostJsonRelay *fields)
 {
   JsonNode *password = fields->values[KEY_PASSWORD];
 
+  if (fields->strings[KEY_PASSWORD] != NULL)
+    explicit_bzero (fields->strings[KEY_PASSWORD], strlen (fields->strings[KEY_PASSWORD]));
+  for (int i = 0; i < N_KEYS; i++)
+    g_clear_pointer (&fields->strings[i], g_free);
   if (password != NULL && JSON_NODE_HOLDS_VALUE (password) && json_node_get_value_type (password) == G_TYPE_STRING)
     {
       char *text = (char *) json_node_get_string (password);
@@ -760,9 +782,16 @@ read_relay_fields (Reader              *r,
         return syntax_error (r, error);
       r->p++;
       skip_space (r);
-      if (fields->values[i] != NULL)
+      if (fields->values[i] != NULL || fields->strings[i] != NULL)
         return duplicate_key (r, relay_keys[i], error);
-      if ((fields->values[i] = read_value (r, FALSE, error)) == NULL)
+      if (r->p < r->end && *r->p == '"')
+        {
+          /* A string, as read_value() reads it, without a node. */
+          if (!read_string (r, error))
+            return FALSE;
+          fields->strings[i] = g_strdup (r->scratch->str);
+        }
+      else if ((fields->values[i] = read_value (r, FALSE, error)) == NULL)
         return FALSE;
       skip_space (r);
       if (r->p < r->end && *r->p == '}')
@@ -805,7 +834,7 @@ stream_object (Reader  *r,
       skip_space (r);
       if (*r->p == '{')
         {
-          SmarthostJsonRelay fields = { { NULL } };
+          SmarthostJsonRelay fields = { { NULL }, { NULL } };
           gboolean ok;
 
           ok = read_relay_fields (r, &fields, &known, error) &&

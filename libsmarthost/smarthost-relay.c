@@ -68,46 +68,53 @@ enum {
 /* The user name and the password of a relay are shared with its copies:
  * they never change in place (a setter puts a new one), and a transaction
  * copies every relay it stages (100,000 of them for a hosting server).
- * A reference-counted box; a password is wiped when its last reference
- * goes. */
+ * A reference count before the text (a GRefString's header is four times
+ * that); a password is wiped when its last reference goes. */
+typedef struct {
+  gatomicrefcount refs;
+  char text[];
+} SharedStr;
+
+#define SHARED_STR(str) ((SharedStr *) (gpointer) ((str) - offsetof (SharedStr, text)))
+
 static char *
 shared_str_new (const char *text)
 {
+  SharedStr *shared;
   gsize size;
-  char *copy;
 
   if (text == NULL)
     return NULL;
   size = strlen (text) + 1;
-  copy = g_atomic_rc_box_alloc (size);
-  memcpy (copy, text, size);
-  return copy;
+  shared = g_malloc (offsetof (SharedStr, text) + size);
+  g_atomic_ref_count_init (&shared->refs);
+  memcpy (shared->text, text, size);
+  return shared->text;
 }
 
 static char *
 shared_str_ref (char *text)
 {
-  return text != NULL ? g_atomic_rc_box_acquire (text) : NULL;
+  if (text != NULL)
+    g_atomic_ref_count_inc (&SHARED_STR (text)->refs);
+  return text;
 }
 
 static void
 shared_str_unref (char *text)
 {
-  if (text != NULL)
-    g_atomic_rc_box_release (text);
-}
-
-static void
-wipe_str (gpointer text)
-{
-  explicit_bzero (text, strlen (text));
+  if (text != NULL && g_atomic_ref_count_dec (&SHARED_STR (text)->refs))
+    g_free (SHARED_STR (text));
 }
 
 static void
 shared_secret_unref (char *secret)
 {
-  if (secret != NULL)
-    g_atomic_rc_box_release_full (secret, wipe_str);
+  if (secret != NULL && g_atomic_ref_count_dec (&SHARED_STR (secret)->refs))
+    {
+      explicit_bzero (secret, strlen (secret));
+      g_free (SHARED_STR (secret));
+    }
 }
 
 /* Every change to a relay's settings goes through here. */

@@ -817,6 +817,37 @@ test_utf8_validate (void)
     }
 }
 
+/* What _smarthost_json_key_is_showable() said before it was one pass. */
+static gboolean
+key_is_showable_reference (const char *key)
+{
+  gsize len = strlen (key);
+
+  if (len == 0 || len > 253)
+    return FALSE;
+  if (strspn (key, "abcdefghijklmnopqrstuvwxyz_") == len)
+    return len <= 32;
+  return strchr (key, '.') != NULL && strspn (key, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") == len;
+}
+
+static void
+test_key_is_showable (void)
+{
+  static const char alphabet[] = "az_AZ09.-\"\xc3\xa9 :";
+  g_autoptr(GRand) rand = g_rand_new_with_seed (11);
+
+  for (guint n = 0; n < 50000; n++)
+    {
+      char key[300];
+      guint len = g_rand_int_range (rand, 0, 100) < 95 ? g_rand_int_range (rand, 0, 40) : g_rand_int_range (rand, 0, 299);
+
+      for (guint i = 0; i < len; i++)
+        key[i] = alphabet[g_rand_int_range (rand, 0, sizeof alphabet - 1)];
+      key[len] = '\0';
+      g_assert_cmpint (_smarthost_json_key_is_showable (key), ==, key_is_showable_reference (key));
+    }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -844,6 +875,7 @@ main (int   argc,
   g_test_add_func ("/relay/redact-many", test_redact_many);
   g_test_add_func ("/relay/validate/after-change", test_validate_after_change);
   g_test_add_func ("/relay/utf8-validate", test_utf8_validate);
+  g_test_add_func ("/relay/json-key-is-showable", test_key_is_showable);
 
   return g_test_run ();
 }

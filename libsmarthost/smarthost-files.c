@@ -185,7 +185,7 @@ _smarthost_open_regular (const char   *path,
                          gboolean     *exists,
                          GError      **error)
 {
-  g_autofree char *shown = _smarthost_quote_path (path);
+  g_autofree char *shown = NULL;   /* for errors alone: 100,000 password files are read */
   int fd, saved;
 
   if (exists != NULL)
@@ -219,6 +219,7 @@ _smarthost_open_regular (const char   *path,
           *exists = FALSE;
           return -1;
         }
+      shown = _smarthost_quote_path (path);
       if (saved == ELOOP && nofollow)
         g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
                      "%s is a symbolic link, where a file of its own is expected; "
@@ -232,12 +233,14 @@ _smarthost_open_regular (const char   *path,
     {
       saved = errno;
       close (fd);
+      shown = _smarthost_quote_path (path);
       g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED, "cannot read %s: %s", shown, g_strerror (saved));
       return -1;
     }
   if (!S_ISREG (st->st_mode))
     {
       close (fd);
+      shown = _smarthost_quote_path (path);
       g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED, "%s is %s, not a regular file", shown,
                    S_ISDIR (st->st_mode) ? "a directory" :
                    S_ISFIFO (st->st_mode) ? "a pipe (FIFO)" :
@@ -310,7 +313,7 @@ _smarthost_read_file_limited (const char          *path,
       const char *end = NULL;
       const char *nul = memchr (data, '\0', len);
 
-      if (nul != NULL || ((flags & SMARTHOST_READ_TEXT) && !g_utf8_validate_len (data, len, &end)))
+      if (nul != NULL || ((flags & SMARTHOST_READ_TEXT) && !_smarthost_utf8_validate_len (data, len, &end)))
         {
           const char *bad = nul != NULL ? nul : end;
           gsize line = 1;

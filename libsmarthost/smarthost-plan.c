@@ -381,6 +381,7 @@ _smarthost_plan_to_preview (SmarthostPlan *plan)
 {
   GString *out = g_string_new (NULL);
   g_autoptr(GPtrArray) secrets = NULL;
+  g_autoptr(SmarthostRedactor) redactor = NULL;   /* built once for every file */
   gboolean any_command = FALSE;
 
   for (guint i = 0; i < plan->files->len; i++)
@@ -394,21 +395,20 @@ _smarthost_plan_to_preview (SmarthostPlan *plan)
                                       f->new_contents ? f->path : "/dev/null",
                                       old_text ? old_text : "",
                                       new_text ? new_text : "");
-      /* A file shown as it is may still hold one of the plan's secrets,
-       * written there by hand (main.cf with an inline: table of
-       * passwords, as context of the change): mask them too. */
-      if (f->masked_old == NULL && f->masked_new == NULL && *diff != '\0')
-        {
-          char *redacted;
-
-          if (secrets == NULL)
-            secrets = all_secrets (plan);
-          redacted = _smarthost_redact (diff, secrets);
-          g_free (diff);
-          diff = redacted;
-        }
       if (*diff == '\0')
         g_string_append_printf (out, "# %s: a password changes (not shown)\n", f->path);
+      else if (f->masked_old == NULL && f->masked_new == NULL)
+        {
+          /* A file shown as it is may still hold one of the plan's
+           * secrets, written there by hand (main.cf with an inline: table
+           * of passwords, as context of the change): mask them too. */
+          if (redactor == NULL)
+            {
+              secrets = all_secrets (plan);
+              redactor = _smarthost_redactor_new (secrets);
+            }
+          _smarthost_redactor_append (redactor, out, diff);
+        }
       else
         g_string_append (out, diff);
     }

@@ -24,8 +24,20 @@ gboolean  _smarthost_set_invalid      (GError     **error,
 gboolean  _smarthost_set_str          (char       **str_ptr,
                                        const char  *new_str);
 void      _smarthost_secret_free      (char        *secret);
+gboolean  _smarthost_utf8_validate_len (const char  *text,
+                                        gsize        len,
+                                        const char **end);
 char     *_smarthost_redact           (const char  *text,
                                        GPtrArray   *secrets);
+typedef struct _SmarthostRedactor SmarthostRedactor;
+SmarthostRedactor *_smarthost_redactor_new   (GPtrArray         *secrets);
+char              *_smarthost_redactor_apply (SmarthostRedactor *redactor,
+                                              const char        *text);
+void               _smarthost_redactor_append (SmarthostRedactor *redactor,
+                                               GString           *out,
+                                               const char        *text);
+void               _smarthost_redactor_free  (SmarthostRedactor *redactor);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SmarthostRedactor, _smarthost_redactor_free)
 /* Anything quoted from input in a message: quoted, escaped and cut short. */
 char     *_smarthost_quote            (const char  *untrusted,
                                        gssize       len);
@@ -38,6 +50,13 @@ char     *_smarthost_quote_full       (const char  *untrusted,
 gboolean  _smarthost_host_is_address  (const char  *host,
                                        char       **address);
 void      _smarthost_relay_mark_password_set (SmarthostRelay *self);
+SmarthostRelay *_smarthost_relay_new_full (const char        *host,
+                                           SmarthostSecurity  security,
+                                           guint              port,
+                                           gboolean           mx_lookup,
+                                           gboolean           verify_certificate,
+                                           const char        *ca_file,
+                                           const char        *username);
 gboolean  _smarthost_relay_check      (SmarthostRelay  *self,
                                        gboolean         keep_password,
                                        GError         **error);
@@ -52,11 +71,19 @@ SmarthostRelay *_smarthost_relay_from_json_node (const char          *where,
 JsonNode *_smarthost_parse_json       (const char  *what,
                                        const char  *text,
                                        GError     **error);
-/* A member of the streamed object; the tree is freed after the call. */
-typedef gboolean (*SmarthostJsonMemberFunc) (const char  *name,
-                                             JsonNode    *value,
-                                             gpointer     user_data,
-                                             GError     **error);
+/* The members of a relay object (every key a relay's). */
+typedef struct _SmarthostJsonRelay SmarthostJsonRelay;
+SmarthostRelay *_smarthost_relay_from_json_fields (const char                *where,
+                                                   const SmarthostJsonRelay  *fields,
+                                                   SmarthostJsonFlags         flags,
+                                                   GError                   **error);
+/* A member of the streamed object, freed after the call: @relay when it
+ * is an object of relay keys alone, @value (a tree) otherwise. */
+typedef gboolean (*SmarthostJsonMemberFunc) (const char                *name,
+                                             JsonNode                  *value,
+                                             const SmarthostJsonRelay  *relay,
+                                             gpointer                   user_data,
+                                             GError                   **error);
 JsonNode *_smarthost_parse_json_streaming (const char               *what,
                                            const char               *text,
                                            const char               *stream_key,

@@ -41,6 +41,33 @@ static const char * const relay_keys[] = {
   "password_file", "password_env", "password", "provider", "region", NULL
 };
 
+/* The places of relay_keys. */
+enum {
+  KEY_HOST, KEY_PORT, KEY_SECURITY, KEY_MX_LOOKUP, KEY_VERIFY_CERTIFICATE, KEY_CA_FILE, KEY_USERNAME,
+  KEY_PASSWORD_SET, KEY_PASSWORD_FILE, KEY_PASSWORD_ENV, KEY_PASSWORD, KEY_PROVIDER, KEY_REGION, N_KEYS
+};
+G_STATIC_ASSERT (G_N_ELEMENTS (relay_keys) == N_KEYS + 1);
+
+/* The members of a relay object, by the place of their key in relay_keys
+ * (NULL when absent): what the reader reads a relay of a state into, with
+ * no tree (a JsonObject and its tables) to build and free for each. */
+struct _SmarthostJsonRelay
+{
+  JsonNode *values[N_KEYS];
+  /* A string value as the reader read it, in place of a node (most values
+   * of a relay are strings); the value of "password" is wiped. */
+  char *strings[N_KEYS];
+};
+
+static int
+relay_key_index (const char *key)
+{
+  for (int i = 0; i < N_KEYS; i++)
+    if (strcmp (key, relay_keys[i]) == 0)
+      return i;
+  return -1;
+}
+
 /* An unknown key, named in the error if it looks like one: a key name
  * mistyped. Anything else (a value pasted where a key belongs, a
  * password among them) is not quoted. */
@@ -50,13 +77,29 @@ static const char * const relay_keys[] = {
 gboolean
 _smarthost_json_key_is_showable (const char *key)
 {
-  gsize len = strlen (key);
+  /* One pass (strspn() with a long set builds a table each call: it was
+   * called for each of 100,000 domains). */
+  gboolean key_name = TRUE, domain_name = TRUE, dot = FALSE;
+  const char *p;
+  gsize len;
 
+  for (p = key; *p; p++)
+    {
+      char c = *p;
+
+      if (!((c >= 'a' && c <= 'z') || c == '_'))
+        key_name = FALSE;
+      if (!(g_ascii_isalnum (c) || c == '.' || c == '-'))
+        domain_name = FALSE;
+      if (c == '.')
+        dot = TRUE;
+    }
+  len = (gsize) (p - key);
   if (len == 0 || len > 253)
     return FALSE;
-  if (strspn (key, "abcdefghijklmnopqrstuvwxyz_") == len)
+  if (key_name)
     return len <= 32;
-  return strchr (key, '.') != NULL && strspn (key, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") == len;
+  return dot && domain_name;
 }
 
 gboolean
@@ -158,14 +201,17 @@ type_error (GError     **error,
 
 /* A string member; absent or null gives NULL. */
 static gboolean
-get_string (JsonObject  *o,
-            const char  *where,
-            const char  *key,
-            const char **out,
-            GError     **error)
+get_string (const SmarthostJsonRelay  *o,
+            int                        k,
+            const char                *where,
+            const char               **out,
+            GError                   **error)
 {
-  JsonNode *node = json_object_get_member (o, key);
+  JsonNode *node = o->values[k];
+  const char *key = relay_keys[k];
 
+  if (o->strings[k] != NULL)
+    return *out = o->strings[k], TRUE;
   *out = NULL;
   if (node == NULL || JSON_NODE_HOLDS_NULL (node))
     return TRUE;
@@ -177,14 +223,17 @@ get_string (JsonObject  *o,
 
 /* A boolean member; absent leaves *@out as it is. */
 static gboolean
-get_boolean (JsonObject  *o,
-             const char  *where,
-             const char  *key,
-             gboolean    *out,
-             GError     **error)
+get_boolean (const SmarthostJsonRelay  *o,
+             int                        k,
+             const char                *where,
+             gboolean                  *out,
+             GError                   **error)
 {
-  JsonNode *node = json_object_get_member (o, key);
+  JsonNode *node = o->values[k];
+  const char *key = relay_keys[k];
 
+  if (o->strings[k] != NULL)
+    return type_error (error, where, key, "true or false");
   if (node == NULL)
     return TRUE;
   if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_BOOLEAN)
@@ -195,13 +244,16 @@ get_boolean (JsonObject  *o,
 
 /* The port; absent or null gives 0 (the usual port of the mode). */
 static gboolean
-get_port (JsonObject  *o,
-          const char  *where,
-          guint       *out,
-          GError     **error)
+get_port (const SmarthostJsonRelay  *o,
+          const char                *where,
+          guint                     *out,
+          GError                   **error)
 {
-  JsonNode *node = json_object_get_member (o, "port");
+  JsonNode *node = o->values[KEY_PORT];
   gint64 port;
+
+  if (o->strings[KEY_PORT] != NULL)
+    return type_error (error, where, "port", "a whole number between 1 and 65535, or null");
 
   *out = 0;
   if (node == NULL || JSON_NODE_HOLDS_NULL (node))
@@ -215,14 +267,14 @@ get_port (JsonObject  *o,
 
 /* The password a relay refers to, or NULL with nothing referred to. */
 static gboolean
-read_password (JsonObject          *o,
-               const char          *where,
-               SmarthostJsonFlags   flags,
-               char               **password,
-               GError             **error)
+read_password (const SmarthostJsonRelay  *o,
+               const char                *where,
+               SmarthostJsonFlags         flags,
+               char                     **password,
+               GError                   **error)
 {
   const char *inline_password, *file, *env;
-  JsonNode *node = json_object_get_member (o, "password");
+  JsonNode *node = o->values[KEY_PASSWORD];
 
   *password = NULL;
   /* Not get_string(): its error could only say "must be a string", but
@@ -230,9 +282,10 @@ read_password (JsonObject          *o,
   if (node != NULL && !JSON_NODE_HOLDS_NULL (node) &&
       (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING))
     return type_error (error, where, "password", "a string");
-  inline_password = node != NULL && !JSON_NODE_HOLDS_NULL (node) ? json_node_get_string (node) : NULL;
-  if (!get_string (o, where, "password_file", &file, error) ||
-      !get_string (o, where, "password_env", &env, error))
+  inline_password = o->strings[KEY_PASSWORD] != NULL ? o->strings[KEY_PASSWORD] :
+                    node != NULL && !JSON_NODE_HOLDS_NULL (node) ? json_node_get_string (node) : NULL;
+  if (!get_string (o, KEY_PASSWORD_FILE, where, &file, error) ||
+      !get_string (o, KEY_PASSWORD_ENV, where, &env, error))
     return FALSE;
 
   if ((inline_password != NULL) + (file != NULL) + (env != NULL) > 1)
@@ -283,14 +336,9 @@ _smarthost_relay_from_json_node (const char          *where,
                                  SmarthostJsonFlags   flags,
                                  GError             **error)
 {
-  g_autoptr(SmarthostRelay) relay = NULL;
   g_autoptr(GList) members = NULL;
+  SmarthostJsonRelay fields = { { NULL }, { NULL } };
   JsonObject *o;
-  const char *host, *security_name, *ca_file, *username, *provider_id, *region;
-  SmarthostSecurity security = SMARTHOST_SECURITY_STARTTLS;
-  gboolean mx_lookup = FALSE, verify = TRUE, password_set = FALSE;
-  char *password = NULL;
-  guint port;
 
   if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
     return g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
@@ -303,17 +351,35 @@ _smarthost_relay_from_json_node (const char          *where,
         g_autofree char *known = g_strjoinv (", ", (char **) relay_keys);
         return _smarthost_json_unknown_key (error, where, l->data, known), NULL;
       }
+  for (int i = 0; i < N_KEYS; i++)
+    fields.values[i] = json_object_get_member (o, relay_keys[i]);
+  return _smarthost_relay_from_json_fields (where, &fields, flags, error);
+}
 
-  if (!get_string (o, where, "host", &host, error) ||
+/* The same from the members of a relay object, every key a known one. */
+SmarthostRelay *
+_smarthost_relay_from_json_fields (const char                *where,
+                                   const SmarthostJsonRelay  *o,
+                                   SmarthostJsonFlags         flags,
+                                   GError                   **error)
+{
+  g_autoptr(SmarthostRelay) relay = NULL;
+  const char *host, *security_name, *ca_file, *username, *provider_id, *region;
+  SmarthostSecurity security = SMARTHOST_SECURITY_STARTTLS;
+  gboolean mx_lookup = FALSE, verify = TRUE, password_set = FALSE;
+  char *password = NULL;
+  guint port;
+
+  if (!get_string (o, KEY_HOST, where, &host, error) ||
       !get_port (o, where, &port, error) ||
-      !get_string (o, where, "security", &security_name, error) ||
-      !get_boolean (o, where, "mx_lookup", &mx_lookup, error) ||
-      !get_boolean (o, where, "verify_certificate", &verify, error) ||
-      !get_string (o, where, "ca_file", &ca_file, error) ||
-      !get_string (o, where, "username", &username, error) ||
-      !get_boolean (o, where, "password_set", &password_set, error) ||
-      !get_string (o, where, "provider", &provider_id, error) ||
-      !get_string (o, where, "region", &region, error))
+      !get_string (o, KEY_SECURITY, where, &security_name, error) ||
+      !get_boolean (o, KEY_MX_LOOKUP, where, &mx_lookup, error) ||
+      !get_boolean (o, KEY_VERIFY_CERTIFICATE, where, &verify, error) ||
+      !get_string (o, KEY_CA_FILE, where, &ca_file, error) ||
+      !get_string (o, KEY_USERNAME, where, &username, error) ||
+      !get_boolean (o, KEY_PASSWORD_SET, where, &password_set, error) ||
+      !get_string (o, KEY_PROVIDER, where, &provider_id, error) ||
+      !get_string (o, KEY_REGION, where, &region, error))
     return NULL;
   if (security_name != NULL && !smarthost_security_from_string (security_name, &security, error))
     return g_prefix_error (error, "%s.", where), NULL;
@@ -337,15 +403,18 @@ _smarthost_relay_from_json_node (const char          *where,
     return g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
                         "%s: needs a host (or a provider)", where), NULL;
   else
-    relay = g_object_new (SMARTHOST_TYPE_RELAY, "host", host, "security", security, NULL);
+    relay = _smarthost_relay_new_full (host, security, port, mx_lookup, verify, ca_file, username);
 
-  if (port != 0)
-    smarthost_relay_set_port (relay, port);
-  smarthost_relay_set_mx_lookup (relay, mx_lookup);
-  smarthost_relay_set_verify_certificate (relay, verify);
-  smarthost_relay_set_ca_file (relay, ca_file);
-  if (username != NULL)
-    smarthost_relay_set_username (relay, username);
+  if (provider_id != NULL)
+    {
+      if (port != 0)
+        smarthost_relay_set_port (relay, port);
+      smarthost_relay_set_mx_lookup (relay, mx_lookup);
+      smarthost_relay_set_verify_certificate (relay, verify);
+      smarthost_relay_set_ca_file (relay, ca_file);
+      if (username != NULL)
+        smarthost_relay_set_username (relay, username);
+    }
 
   if (!read_password (o, where, flags, &password, error))
     return NULL;
@@ -694,9 +763,91 @@ duplicate_key (Reader      *r,
   return FALSE;
 }
 
+/* Frees the members, wiping the passwords as _smarthost_json_free_secret()
+ * wipes those of a tree: the value of "password" itself too. */
+static void
+relay_fields_clear (SmarthostJsonRelay *fields)
+{
+  JsonNode *password = fields->values[KEY_PASSWORD];
+
+  if (fields->strings[KEY_PASSWORD] != NULL)
+    explicit_bzero (fields->strings[KEY_PASSWORD], strlen (fields->strings[KEY_PASSWORD]));
+  for (int i = 0; i < N_KEYS; i++)
+    g_clear_pointer (&fields->strings[i], g_free);
+  if (password != NULL && JSON_NODE_HOLDS_VALUE (password) && json_node_get_value_type (password) == G_TYPE_STRING)
+    {
+      char *text = (char *) json_node_get_string (password);
+      explicit_bzero (text, strlen (text));
+    }
+  for (int i = 0; i < N_KEYS; i++)
+    g_clear_pointer (&fields->values[i], _smarthost_json_free_secret);
+}
+
+/* The object at r->p read as a relay's members, into @fields, as
+ * read_object() would read it (the same errors at the same places): when
+ * it has a key that is not a relay's, *@known is FALSE and r->p is back at
+ * the object's start, for read_object() to read it (and the caller to
+ * name the key). */
+static gboolean
+read_relay_fields (Reader              *r,
+                   SmarthostJsonRelay  *fields,
+                   gboolean            *known,
+                   GError             **error)
+{
+  const char *start = r->p;
+
+  *known = TRUE;
+  r->p++;
+  skip_space (r);
+  if (r->p < r->end && *r->p == '}')
+    return r->p++, TRUE;
+  for (;;)
+    {
+      int i;
+
+      if (r->p >= r->end || *r->p != '"')
+        return syntax_error (r, error);
+      if (!read_string (r, error))
+        return FALSE;
+      i = relay_key_index (r->scratch->str);
+      if (i < 0 || strlen (r->scratch->str) != r->scratch->len)
+        {
+          relay_fields_clear (fields);
+          r->p = start;
+          *known = FALSE;
+          return TRUE;
+        }
+      skip_space (r);
+      if (r->p >= r->end || *r->p != ':')
+        return syntax_error (r, error);
+      r->p++;
+      skip_space (r);
+      if (fields->values[i] != NULL || fields->strings[i] != NULL)
+        return duplicate_key (r, relay_keys[i], error);
+      if (r->p < r->end && *r->p == '"')
+        {
+          /* A string, as read_value() reads it, without a node. */
+          if (!read_string (r, error))
+            return FALSE;
+          fields->strings[i] = g_strdup (r->scratch->str);
+        }
+      else if ((fields->values[i] = read_value (r, FALSE, error)) == NULL)
+        return FALSE;
+      skip_space (r);
+      if (r->p < r->end && *r->p == '}')
+        return r->p++, TRUE;
+      if (r->p >= r->end || *r->p != ',')
+        return syntax_error (r, error);
+      r->p++;
+      skip_space (r);
+    }
+}
+
 /* The members of the object at r->p handed to r->func one by one, each
- * freed (its passwords wiped) as soon as it is used. Keys given twice are
- * the caller's to find: it keeps a table of them anyway. */
+ * freed (its passwords wiped) as soon as it is used: an object of relay
+ * keys alone as its members (read_relay_fields()), any other value as a
+ * tree. Keys given twice are the caller's to find: it keeps a table of
+ * them anyway. */
 static gboolean
 stream_object (Reader  *r,
                GError **error)
@@ -709,6 +860,7 @@ stream_object (Reader  *r,
     {
       g_autofree char *key = NULL;
       g_autoptr(SmarthostSecretJson) value = NULL;
+      gboolean known = FALSE;
 
       if (r->p >= r->end || *r->p != '"')
         return syntax_error (r, error);
@@ -720,9 +872,23 @@ stream_object (Reader  *r,
         return syntax_error (r, error);
       r->p++;
       skip_space (r);
-      value = read_value (r, FALSE, error);
-      if (value == NULL || !r->func (key, value, r->user_data, error))
-        return FALSE;
+      if (*r->p == '{')
+        {
+          SmarthostJsonRelay fields = { { NULL }, { NULL } };
+          gboolean ok;
+
+          ok = read_relay_fields (r, &fields, &known, error) &&
+               (!known || r->func (key, NULL, &fields, r->user_data, error));
+          relay_fields_clear (&fields);
+          if (!ok)
+            return FALSE;
+        }
+      if (!known)
+        {
+          value = read_value (r, FALSE, error);
+          if (value == NULL || !r->func (key, value, NULL, r->user_data, error))
+            return FALSE;
+        }
       skip_space (r);
       if (r->p < r->end && *r->p == '}')
         return r->p++, TRUE;
@@ -878,7 +1044,7 @@ _smarthost_parse_json_streaming (const char               *what,
     return g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
                         "%s: too large: JSON text of more than %u MiB (%u bytes) is refused", what,
                         SMARTHOST_JSON_MAX_SIZE / (1024 * 1024), SMARTHOST_JSON_MAX_SIZE), NULL;
-  if (!g_utf8_validate_len (text, length, NULL))
+  if (!_smarthost_utf8_validate_len (text, length, NULL))
     return g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
                         "%s: not JSON text: it is not valid UTF-8", what), NULL;
   start = text + strspn (text, " \t\r\n");

@@ -40,17 +40,85 @@ struct _SmarthostRelay
 {
   GObject parent_instance;
 
+  /* Packed: a hosting server has 100,000 relays, and a transaction a
+   * copy of each. */
   char *host;           /* a GRefString, interned */
-  guint port;
-  gboolean port_set;
-  SmarthostSecurity security;
-  gboolean mx_lookup;
-  gboolean verify_certificate;
   char *ca_file;
-  char *username;
-  char *password;
-  gboolean password_set;
+  char *username;       /* shared with copies (shared_str_new()) */
+  char *password;       /* shared with copies, wiped when the last goes */
+  guint port;
+  SmarthostSecurity security;
+  guint port_set : 1;
+  guint mx_lookup : 1;
+  guint verify_certificate : 1;
+  guint password_set : 1;
+  /* What _smarthost_relay_check() found the relay to be since it last
+   * changed: CHECKED_KEEP (valid when staged, a kept password included),
+   * CHECKED_FULL (valid), or 0 (not known). A relay staged goes through
+   * the same checks as it is read, copied and staged: each setter clears
+   * it, so that a relay is checked once until it changes. */
+  int checked;
 };
+
+enum {
+  CHECKED_KEEP = 1 << 0,
+  CHECKED_FULL = 1 << 1,
+};
+
+/* The user name and the password of a relay are shared with its copies:
+ * they never change in place (a setter puts a new one), and a transaction
+ * copies every relay it stages (100,000 of them for a hosting server).
+ * A reference count before the text (a GRefString's header is four times
+ * that); a password is wiped when its last reference goes. */
+typedef struct {
+  gatomicrefcount refs;
+  char text[];
+} SharedStr;
+
+#define SHARED_STR(str) ((SharedStr *) (gpointer) ((str) - offsetof (SharedStr, text)))
+
+static char *
+shared_str_new (const char *text)
+{
+  SharedStr *shared;
+  gsize size;
+
+  if (text == NULL)
+    return NULL;
+  size = strlen (text) + 1;
+  shared = g_malloc (offsetof (SharedStr, text) + size);
+  g_atomic_ref_count_init (&shared->refs);
+  memcpy (shared->text, text, size);
+  return shared->text;
+}
+
+static char *
+shared_str_ref (char *text)
+{
+  if (text != NULL)
+    g_atomic_ref_count_inc (&SHARED_STR (text)->refs);
+  return text;
+}
+
+static void
+shared_str_unref (char *text)
+{
+  if (text != NULL && g_atomic_ref_count_dec (&SHARED_STR (text)->refs))
+    g_free (SHARED_STR (text));
+}
+
+static void
+shared_secret_unref (char *secret)
+{
+  if (secret != NULL && g_atomic_ref_count_dec (&SHARED_STR (secret)->refs))
+    {
+      explicit_bzero (secret, strlen (secret));
+      g_free (SHARED_STR (secret));
+    }
+}
+
+/* Every change to a relay's settings goes through here. */
+#define relay_changed(self) g_atomic_int_set (&(self)->checked, 0)
 
 G_DEFINE_FINAL_TYPE (SmarthostRelay, smarthost_relay, G_TYPE_OBJECT)
 
@@ -77,8 +145,8 @@ smarthost_relay_finalize (GObject *object)
 
   g_clear_pointer (&self->host, g_ref_string_release);
   g_free (self->ca_file);
-  g_free (self->username);
-  _smarthost_secret_free (self->password);
+  shared_str_unref (self->username);
+  shared_secret_unref (self->password);
 
   G_OBJECT_CLASS (smarthost_relay_parent_class)->finalize (object);
 }
@@ -290,6 +358,31 @@ smarthost_relay_new (const char *host)
   return g_object_new (SMARTHOST_TYPE_RELAY, "host", host, NULL);
 }
 
+/* A new relay with these settings, set without the property machinery
+ * (nothing can listen to a relay yet): what the JSON reader creates
+ * 100,000 of. */
+SmarthostRelay *
+_smarthost_relay_new_full (const char        *host,
+                           SmarthostSecurity  security,
+                           guint              port,
+                           gboolean           mx_lookup,
+                           gboolean           verify_certificate,
+                           const char        *ca_file,
+                           const char        *username)
+{
+  SmarthostRelay *self = g_object_new (SMARTHOST_TYPE_RELAY, NULL);
+
+  self->host = host ? g_ref_string_new_intern (host) : NULL;
+  self->security = security;
+  self->port = port;
+  self->port_set = port != 0;
+  self->mx_lookup = !!mx_lookup;
+  self->verify_certificate = !!verify_certificate;
+  self->ca_file = g_strdup (ca_file);
+  self->username = shared_str_new (username);
+  return self;
+}
+
 /**
  * smarthost_relay_copy:
  * @self: a relay
@@ -313,9 +406,10 @@ smarthost_relay_copy (SmarthostRelay *self)
   copy->mx_lookup = self->mx_lookup;
   copy->verify_certificate = self->verify_certificate;
   copy->ca_file = g_strdup (self->ca_file);
-  copy->username = g_strdup (self->username);
-  copy->password = g_strdup (self->password);
+  copy->username = shared_str_ref (self->username);
+  copy->password = shared_str_ref (self->password);
   copy->password_set = self->password_set;
+  copy->checked = g_atomic_int_get (&self->checked);
   return copy;
 }
 
@@ -535,10 +629,47 @@ is_plain_ascii_hostname (const char *name)
   return len > 0 && name[len] == '\0' && name[len - 1] != '.' && strstr (name, "--") == NULL;
 }
 
+static gboolean validate_host_uncached (const char *host, gboolean mx_lookup, GError **error);
+
+/* The last hosts found valid, in this thread: the relays of a hosting
+ * server (100,000 of them) use a few hosts. */
+#define N_VALID_HOSTS 8
+static _Thread_local struct {
+  struct {
+    char host[256];     /* "" for none */
+    gboolean mx_lookup;
+  } hosts[N_VALID_HOSTS];
+  guint next;
+} valid_hosts;
+
 static gboolean
 validate_host (const char  *host,
                gboolean     mx_lookup,
                GError     **error)
+{
+  gsize len;
+  guint i;
+
+  if (host != NULL && *host != '\0')
+    for (i = 0; i < N_VALID_HOSTS; i++)
+      if (valid_hosts.hosts[i].mx_lookup == mx_lookup && strcmp (host, valid_hosts.hosts[i].host) == 0)
+        return TRUE;
+  if (!validate_host_uncached (host, mx_lookup, error))
+    return FALSE;
+  len = strlen (host);
+  if (len < sizeof valid_hosts.hosts[0].host)
+    {
+      i = valid_hosts.next++ % N_VALID_HOSTS;
+      memcpy (valid_hosts.hosts[i].host, host, len + 1);
+      valid_hosts.hosts[i].mx_lookup = mx_lookup;
+    }
+  return TRUE;
+}
+
+static gboolean
+validate_host_uncached (const char  *host,
+                        gboolean     mx_lookup,
+                        GError     **error)
 {
   g_autofree char *ascii = NULL;
 
@@ -605,10 +736,31 @@ smarthost_relay_validate (SmarthostRelay  *self,
  * is set but not known (read from a configuration that does not reveal
  * it, or a state that only says "password_set") is valid too: staged, it
  * keeps the password the backend has stored for it. */
+static gboolean relay_check (SmarthostRelay *self, gboolean keep_password, GError **error);
+
 gboolean
 _smarthost_relay_check (SmarthostRelay  *self,
                         gboolean         keep_password,
                         GError         **error)
+{
+  /* Valid with the password known is valid with a kept one too. */
+  int wanted = keep_password ? CHECKED_KEEP | CHECKED_FULL : CHECKED_FULL;
+  int checked = g_atomic_int_get (&self->checked);
+
+  if (checked & wanted)
+    return TRUE;
+  if (!relay_check (self, keep_password, error))
+    return FALSE;
+  /* A change made meanwhile (from another thread) cleared it: keep that. */
+  g_atomic_int_compare_and_exchange (&self->checked, checked,
+                                     checked | (keep_password ? CHECKED_KEEP : CHECKED_FULL));
+  return TRUE;
+}
+
+static gboolean
+relay_check (SmarthostRelay  *self,
+             gboolean         keep_password,
+             GError         **error)
 {
   if (!validate_host (self->host, self->mx_lookup, error))
     return FALSE;
@@ -741,6 +893,7 @@ smarthost_relay_set_host (SmarthostRelay *self,
   g_return_if_fail (SMARTHOST_IS_RELAY (self));
   if (g_strcmp0 (self->host, host) == 0)
     return;
+  relay_changed (self);
   /* Interned: a hosting server's 100,000 relays, and the copies a
    * transaction makes of them, use a few hosts. */
   old = self->host;
@@ -778,6 +931,7 @@ smarthost_relay_set_port (SmarthostRelay *self,
                           guint           port)
 {
   g_return_if_fail (SMARTHOST_IS_RELAY (self));
+  relay_changed (self);
   self->port_set = TRUE;
   if (self->port != port)
     {
@@ -831,6 +985,7 @@ smarthost_relay_set_security (SmarthostRelay    *self,
   g_return_if_fail (SMARTHOST_IS_RELAY (self));
   if (self->security != security)
     {
+      relay_changed (self);
       self->security = security;
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SECURITY]);
     }
@@ -867,6 +1022,7 @@ smarthost_relay_set_mx_lookup (SmarthostRelay *self,
   mx_lookup = !!mx_lookup;
   if (self->mx_lookup != mx_lookup)
     {
+      relay_changed (self);
       self->mx_lookup = mx_lookup;
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MX_LOOKUP]);
     }
@@ -902,6 +1058,7 @@ smarthost_relay_set_verify_certificate (SmarthostRelay *self,
   verify_certificate = !!verify_certificate;
   if (self->verify_certificate != verify_certificate)
     {
+      relay_changed (self);
       self->verify_certificate = verify_certificate;
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_VERIFY_CERTIFICATE]);
     }
@@ -936,6 +1093,7 @@ smarthost_relay_set_ca_file (SmarthostRelay *self,
                              const char     *ca_file)
 {
   g_return_if_fail (SMARTHOST_IS_RELAY (self));
+  relay_changed (self);
   if (_smarthost_set_str (&self->ca_file, ca_file))
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CA_FILE]);
 }
@@ -967,8 +1125,12 @@ smarthost_relay_set_username (SmarthostRelay *self,
                               const char     *username)
 {
   g_return_if_fail (SMARTHOST_IS_RELAY (self));
-  if (_smarthost_set_str (&self->username, username))
-    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_USERNAME]);
+  relay_changed (self);
+  if (g_strcmp0 (self->username, username) == 0)
+    return;
+  shared_str_unref (self->username);
+  self->username = shared_str_new (username);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_USERNAME]);
 }
 
 /**
@@ -1000,8 +1162,9 @@ smarthost_relay_set_password (SmarthostRelay *self,
   g_return_if_fail (SMARTHOST_IS_RELAY (self));
   if (g_strcmp0 (self->password, password) == 0)
     return;
-  _smarthost_secret_free (self->password);
-  self->password = g_strdup (password);
+  relay_changed (self);
+  shared_secret_unref (self->password);
+  self->password = shared_str_new (password);
   self->password_set = FALSE;
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PASSWORD]);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PASSWORD_SET]);
@@ -1033,6 +1196,7 @@ _smarthost_relay_keeps_password (SmarthostRelay *self)
 void
 _smarthost_relay_mark_password_set (SmarthostRelay *self)
 {
+  relay_changed (self);
   self->password_set = TRUE;
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PASSWORD_SET]);
 }
@@ -1115,6 +1279,38 @@ smarthost_security_get_default_port (SmarthostSecurity security)
  * Returns: (transfer full): the normalized domain, or %NULL with @error set
  *   to %SMARTHOST_ERROR_INVALID
  */
+/* Whether @domain is normalized already and passes every check of
+ * smarthost_domain_normalize(), as the domains of a state usually are:
+ * lower-case letters, digits, hyphens and dots alone, labels of 1 to 63
+ * characters that neither start nor end with a hyphen, no "--" (no
+ * punycode), at least two labels, 253 characters in all, and a last label
+ * that starts with a letter, so that no resolver reads it as a number (an
+ * IPv4 address in any form, a numeric top-level domain). */
+static gboolean
+is_normalized_domain (const char *domain)
+{
+  const char *label = domain, *p;
+
+  for (p = domain; *p; p++)
+    {
+      if (*p == '.')
+        {
+          if (p == label || p - label > 63 || p[-1] == '-')
+            return FALSE;
+          label = p + 1;
+        }
+      else if (*p == '-')
+        {
+          if (p == label || p[1] == '-')
+            return FALSE;
+        }
+      else if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9')))
+        return FALSE;
+    }
+  return label != domain && p > label && p - label <= 63 && p[-1] != '-' && p - domain <= 253 &&
+         *label >= 'a' && *label <= 'z';
+}
+
 char *
 smarthost_domain_normalize (const char  *domain,
                             GError     **error)
@@ -1124,6 +1320,8 @@ smarthost_domain_normalize (const char  *domain,
 
   if (domain == NULL || *domain == '\0')
     return _smarthost_set_invalid (error, "domain", "is required"), NULL;
+  if (is_normalized_domain (domain))
+    return g_strdup (domain);
   if (!g_utf8_validate (domain, -1, NULL))
     return _smarthost_set_invalid (error, "domain", "must be valid UTF-8"), NULL;
   if (has_control_chars (domain))

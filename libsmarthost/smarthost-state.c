@@ -176,20 +176,24 @@ typedef struct {
 /* One member of "domains", as the reader reads it: the text's tree of a
  * state of 100,000 domains would take 130 MB, a relay's takes little. */
 static gboolean
-read_domain (const char  *name,
-             JsonNode    *node,
-             gpointer     user_data,
-             GError     **error)
+read_domain (const char                *name,
+             JsonNode                  *node,
+             const SmarthostJsonRelay  *fields,
+             gpointer                   user_data,
+             GError                   **error)
 {
   ReadDomains *rd = user_data;
   g_autofree char *where = NULL;
-  g_autofree char *shown = _smarthost_quote (name, -1);
+  g_autofree char *shown = NULL;   /* for errors, and names that are not plainly domains */
   g_autofree char *domain = smarthost_domain_normalize (name, error);
   gpointer first;
   SmarthostRelay *relay = NULL;
 
   if (domain == NULL)
-    return g_prefix_error (error, "domains: %s: ", shown), FALSE;
+    {
+      shown = _smarthost_quote (name, -1);
+      return g_prefix_error (error, "domains: %s: ", shown), FALSE;
+    }
   /* A second spelling of a domain is found in one lookup (comparing with
    * every earlier name made a state of 100,000 domains take hours). Null
    * domains count too: listed twice, even as null, is an error. */
@@ -200,6 +204,7 @@ read_domain (const char  *name,
         first = domain;
       g_autofree char *first_shown = _smarthost_quote (first, -1);
 
+      shown = _smarthost_quote (name, -1);
       if (g_str_equal (first, name) && _smarthost_json_key_is_showable (name))
         g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
                      "state: the key %s is given twice in one object; give it once", shown);
@@ -212,12 +217,15 @@ read_domain (const char  *name,
                      first_shown, shown, domain);
       return FALSE;
     }
-  if (!JSON_NODE_HOLDS_NULL (node))
+  if (fields != NULL || !JSON_NODE_HOLDS_NULL (node))
     {
       /* "domains.example.com.port" names the place of an error, as long as
        * the key is plainly a domain name; anything else is shown quoted. */
-      where = g_strconcat ("domains.", _smarthost_json_key_is_showable (name) ? name : shown, NULL);
-      relay = _smarthost_relay_from_json_node (where, node, rd->flags, error);
+      if (!_smarthost_json_key_is_showable (name))
+        shown = _smarthost_quote (name, -1);
+      where = g_strconcat ("domains.", shown != NULL ? shown : name, NULL);
+      relay = fields != NULL ? _smarthost_relay_from_json_fields (where, fields, rd->flags, error)
+                             : _smarthost_relay_from_json_node (where, node, rd->flags, error);
       if (relay == NULL)
         return FALSE;
     }
@@ -446,10 +454,16 @@ smarthost_state_get_domain (SmarthostState *self,
                             const char     *domain)
 {
   g_autofree char *normalized = NULL;
+  SmarthostRelay *relay;
 
   g_return_val_if_fail (SMARTHOST_IS_STATE (self), NULL);
   g_return_val_if_fail (domain != NULL, NULL);
 
+  /* The keys are normalized, and normalizing one gives itself: a domain
+   * as listed is found without normalizing it again. */
+  relay = g_hash_table_lookup (self->domains, domain);
+  if (relay != NULL)
+    return relay;
   normalized = smarthost_domain_normalize (domain, NULL);
   return normalized ? g_hash_table_lookup (self->domains, normalized) : NULL;
 }

@@ -102,6 +102,29 @@ test_diff_hunks (void)
                "@@ -10,7 +10,7 @@\n 10\n 11\n 12\n-13\n+thirteen\n 14\n 15\n 16\n");
 }
 
+/* A file that is new, or gone, is one hunk of all its lines (written
+ * without splitting the text into lines first: the same as before). */
+static void
+test_diff_whole_file (void)
+{
+  static const struct { const char *old_text, *new_text, *diff; } cases[] = {
+    { "", "a\nb\n", "--- old\n+++ new\n@@ -0,0 +1,2 @@\n+a\n+b\n" },
+    { "", "a\nb", "--- old\n+++ new\n@@ -0,0 +1,2 @@\n+a\n+b\n\\ No newline at end of file\n" },
+    { "", "\n", "--- old\n+++ new\n@@ -0,0 +1,1 @@\n+\n" },
+    { "", "x", "--- old\n+++ new\n@@ -0,0 +1,1 @@\n+x\n\\ No newline at end of file\n" },
+    { "", "\n\nz\xff\n", "--- old\n+++ new\n@@ -0,0 +1,3 @@\n+\n+\n+z\\xFF\n" },
+    { "a\nb\n", "", "--- old\n+++ new\n@@ -1,2 +0,0 @@\n-a\n-b\n" },
+    { "a\nb", "", "--- old\n+++ new\n@@ -1,2 +0,0 @@\n-a\n-b\n\\ No newline at end of file\n" },
+    { "", "", "" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *diff = _smarthost_unified_diff ("old", "new", cases[i].old_text, cases[i].new_text);
+      g_assert_cmpstr (diff, ==, cases[i].diff);
+    }
+}
+
 /* Applies @diff to @old_text with patch(1) and checks that it gives
  * @new_text: the diff is one that real tools accept. */
 static void
@@ -895,6 +918,7 @@ main (int   argc,
 
   g_test_add_func ("/plan/diff/small", test_diff_small);
   g_test_add_func ("/plan/diff/hunks", test_diff_hunks);
+  g_test_add_func ("/plan/diff/whole-file", test_diff_whole_file);
   g_test_add_func ("/plan/diff/patch-roundtrip", test_diff_patch_roundtrip);
   g_test_add_func ("/plan/run/timeout", test_run_timeout);
 

@@ -725,6 +725,129 @@ test_redact_many (void)
   g_assert_cmpstr (short_one, ==, "pw");
 }
 
+/* A relay found valid is checked again once changed, through any setter
+ * (the check remembers its verdict until then), and a copy of it too. */
+static void
+test_validate_after_change (void)
+{
+  static const char * const changes[] = {
+    "host", "port", "security", "ca-file", "verify-certificate", "username", "password", "mx-lookup",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (changes); i++)
+    {
+      g_autoptr(SmarthostRelay) relay = smarthost_relay_new ("smtp.example.com");
+      g_autoptr(SmarthostRelay) copy = NULL;
+      g_autoptr(GError) error = NULL;
+
+      smarthost_relay_set_username (relay, "user");
+      smarthost_relay_set_password (relay, "secret");
+      smarthost_relay_set_ca_file (relay, "/etc/ssl/ca.pem");
+      g_assert_true (smarthost_relay_validate (relay, NULL));
+      g_assert_true (_smarthost_relay_check (relay, TRUE, NULL));
+      copy = smarthost_relay_copy (relay);
+      g_assert_true (_smarthost_relay_check (copy, TRUE, NULL));
+
+      if (g_str_equal (changes[i], "host"))
+        smarthost_relay_set_host (relay, "bad host");
+      else if (g_str_equal (changes[i], "port"))
+        smarthost_relay_set_port (relay, 0);
+      else if (g_str_equal (changes[i], "security"))
+        smarthost_relay_set_security (relay, SMARTHOST_SECURITY_NONE);
+      else if (g_str_equal (changes[i], "ca-file"))
+        smarthost_relay_set_ca_file (relay, "relative.pem");
+      else if (g_str_equal (changes[i], "verify-certificate"))
+        smarthost_relay_set_verify_certificate (relay, FALSE);
+      else if (g_str_equal (changes[i], "username"))
+        smarthost_relay_set_username (relay, "");
+      else if (g_str_equal (changes[i], "password"))
+        smarthost_relay_set_password (relay, "");
+      else
+        g_object_set (relay, "host", "192.0.2.1", "mx-lookup", TRUE, NULL);
+
+      g_test_message ("%s", changes[i]);
+      g_assert_false (smarthost_relay_validate (relay, &error));
+      g_assert_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID);
+      g_clear_error (&error);
+      g_assert_false (_smarthost_relay_check (relay, TRUE, &error));
+      g_assert_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID);
+      /* The copy did not change. */
+      g_assert_true (smarthost_relay_validate (copy, NULL));
+    }
+
+  /* Valid with a kept password is not valid without one. */
+  {
+    g_autoptr(SmarthostRelay) relay = smarthost_relay_new ("smtp.example.com");
+
+    smarthost_relay_set_username (relay, "user");
+    _smarthost_relay_mark_password_set (relay);
+    g_assert_true (_smarthost_relay_check (relay, TRUE, NULL));
+    g_assert_false (smarthost_relay_validate (relay, NULL));
+    g_assert_true (_smarthost_relay_check (relay, TRUE, NULL));
+  }
+}
+
+/* The fast UTF-8 check gives what g_utf8_validate_len() gives, the place
+ * of the first bad byte included. */
+static void
+test_utf8_validate (void)
+{
+  static const char * const pieces[] = { "a", "bcdefgh", "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80",
+                                    "\xc3", "\x80", "\xff", "\xed\xa0\x80", "\xc0\xaf" };
+  g_autoptr(GRand) rand = g_rand_new_with_seed (7);
+
+  for (guint n = 0; n < 20000; n++)
+    {
+      g_autoptr(GString) text = g_string_new (NULL);
+      guint parts = g_rand_int_range (rand, 0, 12);
+      const char *end1 = NULL, *end2 = NULL;
+      gboolean ok1, ok2;
+
+      for (guint i = 0; i < parts; i++)
+        {
+          /* Mostly ASCII, as JSON is. */
+          guint k = g_rand_int_range (rand, 0, 100) < 80 ? g_rand_int_range (rand, 0, 2)
+                                                         : g_rand_int_range (rand, 0, G_N_ELEMENTS (pieces));
+          g_string_append (text, pieces[k]);
+        }
+      ok1 = g_utf8_validate_len (text->str, text->len, &end1);
+      ok2 = _smarthost_utf8_validate_len (text->str, text->len, &end2);
+      g_assert_cmpint (ok1, ==, ok2);
+      g_assert_true (end1 == end2);
+    }
+}
+
+/* What _smarthost_json_key_is_showable() said before it was one pass. */
+static gboolean
+key_is_showable_reference (const char *key)
+{
+  gsize len = strlen (key);
+
+  if (len == 0 || len > 253)
+    return FALSE;
+  if (strspn (key, "abcdefghijklmnopqrstuvwxyz_") == len)
+    return len <= 32;
+  return strchr (key, '.') != NULL && strspn (key, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") == len;
+}
+
+static void
+test_key_is_showable (void)
+{
+  static const char alphabet[] = "az_AZ09.-\"\xc3\xa9 :";
+  g_autoptr(GRand) rand = g_rand_new_with_seed (11);
+
+  for (guint n = 0; n < 50000; n++)
+    {
+      char key[300];
+      guint len = g_rand_int_range (rand, 0, 100) < 95 ? g_rand_int_range (rand, 0, 40) : g_rand_int_range (rand, 0, 299);
+
+      for (guint i = 0; i < len; i++)
+        key[i] = alphabet[g_rand_int_range (rand, 0, sizeof alphabet - 1)];
+      key[len] = '\0';
+      g_assert_cmpint (_smarthost_json_key_is_showable (key), ==, key_is_showable_reference (key));
+    }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -750,6 +873,9 @@ main (int   argc,
   g_test_add_func ("/relay/security-strings", test_security_strings);
   g_test_add_func ("/relay/redact", test_redact);
   g_test_add_func ("/relay/redact-many", test_redact_many);
+  g_test_add_func ("/relay/validate/after-change", test_validate_after_change);
+  g_test_add_func ("/relay/utf8-validate", test_utf8_validate);
+  g_test_add_func ("/relay/json-key-is-showable", test_key_is_showable);
 
   return g_test_run ();
 }

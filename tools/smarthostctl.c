@@ -1167,6 +1167,32 @@ cmd_spf (const char *domain)
   return EXIT_OK;
 }
 
+/* g_print() of a text that may be long (the preview of 100,000 domains):
+ * whole lines at a time, since g_print() makes a copy of what it prints
+ * (and one more to convert it to the locale's character set). */
+static void
+print_long (const char *text)
+{
+  const gsize piece = 64 * 1024;
+
+  while (*text != '\0')
+    {
+      gsize len = strnlen (text, piece);
+      const char *nl;
+
+      if (text[len] != '\0')
+        {
+          if ((nl = memrchr (text, '\n', len)) != NULL)
+            len = (gsize) (nl - text) + 1;
+          else
+            while (len > 1 && ((guchar) text[len] & 0xc0) == 0x80)
+              len--;   /* not inside a character */
+        }
+      g_print ("%.*s", (int) len, text);
+      text += len;
+    }
+}
+
 static int
 cmd_apply (SmarthostBackend *backend,
            const char       *file)
@@ -1187,12 +1213,14 @@ cmd_apply (SmarthostBackend *backend,
       return fail_error (error);
     }
 
+  /* Only the quirks are needed after staging (the transaction has its own
+   * copy): found before, so that what finding them allocates is gone
+   * before the copy is made. */
+  quirks = smarthost_provider_quirks_for_state (state);
   smarthost_transaction_set_reload (tx, !opt.no_reload);
   smarthost_transaction_set_policy (tx, policy);
   if (!smarthost_transaction_set_state (tx, state, &error))
     return fail_error (error);
-  /* The transaction has its own copy: only the quirks are needed after. */
-  quirks = smarthost_provider_quirks_for_state (state);
   g_clear_object (&state);
 
   if (opt.dry_run)
@@ -1222,7 +1250,7 @@ cmd_apply (SmarthostBackend *backend,
           print_json (out);
         }
       else
-        g_print ("%s", preview);
+        print_long (preview);
       return EXIT_OK;
     }
 

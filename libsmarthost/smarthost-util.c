@@ -205,12 +205,13 @@ _smarthost_redactor_append (SmarthostRedactor *r,
   RedactLength *lengths = (RedactLength *) (gpointer) r->lengths->data;
   const guint64 *filter = r->filter;
   gsize n = strlen (text), i = 0, written = 0;
-  guint n_lengths = 0;
+  guint n_lengths, skip = 0;
 
   /* The lengths that fit in the text, longest first. */
-  while (n_lengths < r->lengths->len && lengths[n_lengths].len > n)
-    lengths++, n_lengths++;
-  n_lengths = r->lengths->len - n_lengths;
+  while (skip < r->lengths->len && lengths[skip].len > n)
+    skip++;
+  lengths += skip;
+  n_lengths = r->lengths->len - skip;
   if (n_lengths == 0)
     {
       g_string_append_len (out, text, n);

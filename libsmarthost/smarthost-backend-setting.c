@@ -253,6 +253,83 @@ smarthost_backend_setting_get_secret (SmarthostBackendSetting *self)
   return self->secret;
 }
 
+/* The setting as a JSON object, to build into more. */
+static JsonNode *
+setting_to_json_node (SmarthostBackendSetting *self)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "name");
+  json_builder_add_string_value (b, self->name);
+  json_builder_set_member_name (b, "type");
+  json_builder_add_string_value (b, smarthost_setting_type_to_string (self->value_type));
+  json_builder_set_member_name (b, "secret");
+  json_builder_add_boolean_value (b, self->secret);
+  json_builder_set_member_name (b, "help");
+  /* The help is nullable; JSON says so rather than writing "". */
+  if (self->help != NULL)
+    json_builder_add_string_value (b, self->help);
+  else
+    json_builder_add_null_value (b);
+  json_builder_end_object (b);
+  return json_builder_get_root (b);
+}
+
+/**
+ * smarthost_backend_setting_to_json:
+ * @self: a setting
+ *
+ * Describes the setting in JSON, as `smarthostctl settings --json` lists
+ * a backend's settings: an object with `name`, `type` (`string`,
+ * `boolean`, `uint` or `path`, see [func@SettingType.to_string]),
+ * `secret` (a boolean) and `help` (or null). A declaration holds no value,
+ * so there is never a secret to hide.
+ *
+ * Returns: (transfer full): a JSON object, pretty-printed
+ */
+char *
+smarthost_backend_setting_to_json (SmarthostBackendSetting *self)
+{
+  g_autoptr(JsonNode) root = NULL;
+
+  g_return_val_if_fail (SMARTHOST_IS_BACKEND_SETTING (self), NULL);
+
+  root = setting_to_json_node (self);
+  return _smarthost_json_to_data (root, NULL);
+}
+
+/**
+ * smarthost_backend_settings_to_json:
+ * @settings: (element-type SmarthostBackendSetting): settings, such as
+ *   [func@Backend.list_settings_for_name] returns
+ *
+ * Describes settings in JSON, in their order: an array of the objects
+ * [method@BackendSetting.to_json] writes, as the `settings` member of
+ * `smarthostctl settings --json`.
+ *
+ * Returns: (transfer full): a JSON array, pretty-printed
+ */
+char *
+smarthost_backend_settings_to_json (GPtrArray *settings)
+{
+  g_autoptr(JsonNode) root = json_node_new (JSON_NODE_ARRAY);
+  g_autoptr(JsonArray) array = NULL;
+
+  g_return_val_if_fail (settings != NULL, NULL);
+
+  array = json_array_sized_new (settings->len);
+  for (guint i = 0; i < settings->len; i++)
+    {
+      SmarthostBackendSetting *setting = g_ptr_array_index (settings, i);
+
+      g_return_val_if_fail (SMARTHOST_IS_BACKEND_SETTING (setting), NULL);
+      json_array_add_element (array, setting_to_json_node (setting));
+    }
+  json_node_set_array (root, array);
+  return _smarthost_json_to_data (root, NULL);
+}
+
 /**
  * smarthost_setting_type_to_string:
  * @value_type: a setting type

@@ -52,6 +52,10 @@ const char              *smarthost_backend_setting_get_help       (SmarthostBack
 SMARTHOST_AVAILABLE_IN_ALL
 gboolean                 smarthost_backend_setting_get_secret     (SmarthostBackendSetting *self);
 SMARTHOST_AVAILABLE_IN_ALL
+char                    *smarthost_backend_setting_to_json        (SmarthostBackendSetting *self);
+SMARTHOST_AVAILABLE_IN_ALL
+char                    *smarthost_backend_settings_to_json       (GPtrArray               *settings);
+SMARTHOST_AVAILABLE_IN_ALL
 const char              *smarthost_setting_type_to_string         (SmarthostSettingType     value_type);
 
 G_END_DECLS

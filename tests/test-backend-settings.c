@@ -12,6 +12,8 @@
 
 #include <string.h>
 
+#include <json-glib/json-glib.h>
+
 #include "smarthost-backend-private.h"
 #include "smarthost-backends.h"
 #include "smarthost-error.h"
@@ -295,6 +297,97 @@ test_unknown_backend (void)
   g_assert_error (error2, SMARTHOST_ERROR, SMARTHOST_ERROR_NOT_SUPPORTED);
 }
 
+/* --- JSON ---------------------------------------------------------------- */
+
+static JsonNode *
+parse_json (const char *text)
+{
+  g_autoptr(GError) error = NULL;
+  JsonNode *node = json_from_string (text, &error);
+
+  g_assert_no_error (error);
+  g_assert_nonnull (node);
+  return node;
+}
+
+/* What smarthostctl --json settings prints for each setting, and the array
+ * that is the same objects in order. */
+static void
+test_settings_json (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) settings = smarthost_backend_list_settings_for_name ("postfix", &error);
+  g_autoptr(GPtrArray) secret_settings = smarthost_backend_list_settings_for_name ("test-secret", &error);
+  g_autofree char *text = NULL;
+  g_autoptr(JsonNode) node = NULL;
+  JsonObject *o;
+  JsonArray *a;
+
+  g_assert_no_error (error);
+  text = smarthost_backend_setting_to_json (setting_named (settings, "config-directory"));
+  /* Pretty-printed the way the CLI prints it. */
+  g_assert_true (g_str_has_prefix (text, "{\n  \"name\" : \"config-directory\",\n  \"type\" : \"path\",\n"));
+  node = parse_json (text);
+  o = json_node_get_object (node);
+  g_assert_cmpuint (json_object_get_size (o), ==, 4);
+  g_assert_cmpstr (json_object_get_string_member (o, "name"), ==, "config-directory");
+  g_assert_cmpstr (json_object_get_string_member (o, "type"), ==, "path");
+  g_assert_false (json_object_get_boolean_member (o, "secret"));
+  g_assert_cmpstr (json_object_get_string_member (o, "help"), ==,
+                   smarthost_backend_setting_get_help (setting_named (settings, "config-directory")));
+  g_clear_pointer (&text, g_free);
+  g_clear_pointer (&node, json_node_unref);
+
+  /* The array: each setting's object, in the order listed. */
+  text = smarthost_backend_settings_to_json (secret_settings);
+  node = parse_json (text);
+  a = json_node_get_array (node);
+  g_assert_cmpuint (json_array_get_length (a), ==, secret_settings->len);
+  for (guint i = 0; i < secret_settings->len; i++)
+    {
+      SmarthostBackendSetting *s = g_ptr_array_index (secret_settings, i);
+      g_autofree char *one = smarthost_backend_setting_to_json (s);
+      g_autoptr(JsonNode) one_node = parse_json (one);
+
+      g_assert_true (json_node_equal (one_node, json_array_get_element (a, i)));
+      o = json_array_get_object_element (a, i);
+      g_assert_cmpstr (json_object_get_string_member (o, "name"), ==, smarthost_backend_setting_get_name (s));
+      g_assert_cmpstr (json_object_get_string_member (o, "type"), ==,
+                       smarthost_setting_type_to_string (smarthost_backend_setting_get_value_type (s)));
+      g_assert_true (json_object_get_boolean_member (o, "secret") == smarthost_backend_setting_get_secret (s));
+    }
+  /* A declaration holds no value: no token to leak, but say so. */
+  g_assert_null (strstr (text, TOKEN));
+  g_assert_nonnull (strstr (text, "\"secret\" : true"));
+  g_clear_pointer (&text, g_free);
+  g_clear_pointer (&node, json_node_unref);
+
+  /* No settings: an empty array. */
+  {
+    g_autoptr(GPtrArray) none = g_ptr_array_new_with_free_func (g_object_unref);
+
+    text = smarthost_backend_settings_to_json (none);
+    node = parse_json (text);
+    g_assert_true (JSON_NODE_HOLDS_ARRAY (node));
+    g_assert_cmpuint (json_array_get_length (json_node_get_array (node)), ==, 0);
+    g_clear_pointer (&text, g_free);
+    g_clear_pointer (&node, json_node_unref);
+  }
+
+  /* The help is nullable: null in JSON, not "" and not a crash. */
+  {
+    g_autoptr(SmarthostBackendSetting) bare = smarthost_backend_setting_new ("verbose", SMARTHOST_SETTING_TYPE_BOOLEAN,
+                                                                              NULL, FALSE);
+
+    text = smarthost_backend_setting_to_json (bare);
+    node = parse_json (text);
+    o = json_node_get_object (node);
+    g_assert_cmpstr (json_object_get_string_member (o, "type"), ==, "boolean");
+    g_assert_true (json_object_has_member (o, "help"));
+    g_assert_true (json_object_get_null_member (o, "help"));
+  }
+}
+
 /* --- a backend with a secret --------------------------------------------- */
 
 static void
@@ -435,6 +528,7 @@ main (int   argc,
   g_test_add_func ("/backend-settings/postfix/defaults", test_postfix_defaults);
   g_test_add_func ("/backend-settings/postfix/bad", test_postfix_bad_settings);
   g_test_add_func ("/backend-settings/unknown-backend", test_unknown_backend);
+  g_test_add_func ("/backend-settings/json", test_settings_json);
   g_test_add_func ("/backend-settings/secret/listed", test_secret_listed);
   g_test_add_func ("/backend-settings/secret/with-settings", test_secret_with_settings);
   g_test_add_func ("/backend-settings/secret/never-quoted", test_secret_never_quoted);

@@ -973,22 +973,7 @@ cmd_settings (void)
       json_builder_set_member_name (b, "backend");
       json_builder_add_string_value (b, smarthost_backend_get_name (backend));
       json_builder_set_member_name (b, "settings");
-      json_builder_begin_array (b);
-      for (guint i = 0; i < settings->len; i++)
-        {
-          SmarthostBackendSetting *s = g_ptr_array_index (settings, i);
-          json_builder_begin_object (b);
-          json_builder_set_member_name (b, "name");
-          json_builder_add_string_value (b, smarthost_backend_setting_get_name (s));
-          json_builder_set_member_name (b, "type");
-          json_builder_add_string_value (b, smarthost_setting_type_to_string (smarthost_backend_setting_get_value_type (s)));
-          json_builder_set_member_name (b, "secret");
-          json_builder_add_boolean_value (b, smarthost_backend_setting_get_secret (s));
-          json_builder_set_member_name (b, "help");
-          json_builder_add_string_value (b, smarthost_backend_setting_get_help (s));
-          json_builder_end_object (b);
-        }
-      json_builder_end_array (b);
+      json_builder_add_value (b, library_json (smarthost_backend_settings_to_json (settings)));
       json_builder_set_member_name (b, "capabilities");
       json_builder_begin_array (b);
       for (guint i = 0; i < caps_class->n_values; i++)

@@ -442,6 +442,14 @@ class TestPostfixBackend(TempConfigTestCase):
         self.assertTrue(all(s.get_help() for s in listed))
         self.assertEqual(listed[0].props.name, 'config-directory')
 
+        # The JSON of smarthostctl --json settings, from the library.
+        self.assertEqual(json.loads(listed[0].to_json()),
+                         {'name': 'config-directory', 'type': 'path', 'secret': False,
+                          'help': listed[0].get_help()})
+        self.assertEqual(json.loads(Smarthost.Backend.settings_to_json(listed)),
+                         [json.loads(s.to_json()) for s in listed])
+        self.assertEqual(json.loads(Smarthost.Backend.settings_to_json([])), [])
+
         backend = Smarthost.Backend.new_for_name_with_settings(
             'postfix', {'config-directory': self.conf, 'lock-timeout': '9'})
         self.assertIsInstance(backend, Smarthost.PostfixBackend)
@@ -473,6 +481,10 @@ class TestPostfixBackend(TempConfigTestCase):
         s = Smarthost.BackendSetting(name='verbose', value_type=Smarthost.SettingType.BOOLEAN)
         self.assertFalse(s.props.secret)
         self.assertEqual(Smarthost.setting_type_to_string(Smarthost.SettingType.BOOLEAN), 'boolean')
+        self.assertEqual(json.loads(s.to_json()),
+                         {'name': 'verbose', 'type': 'boolean', 'secret': False, 'help': None})
+        token = Smarthost.BackendSetting.new('token', Smarthost.SettingType.STRING, 'An API token', True)
+        self.assertTrue(json.loads(token.to_json())['secret'])
 
     def test_validate_relay(self):
         self.assertTrue(self.backend.validate_relay(make_relay()))

@@ -249,6 +249,11 @@ smarthost_operation_new_from_record (const char * const  *record,
   g_return_val_if_fail (directory != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
+  /* Types are registered when first used: in a process that recovers
+   * before it made any operation, the core's kinds are not yet. */
+  g_type_ensure (SMARTHOST_TYPE_DIRECTORY_OPERATION);
+  g_type_ensure (SMARTHOST_TYPE_FILE_OPERATION);
+  g_type_ensure (SMARTHOST_TYPE_COMMAND_OPERATION);
   if (record[0] == NULL || (type = find_kind (SMARTHOST_TYPE_OPERATION, record[0])) == G_TYPE_INVALID)
     {
       g_autofree char *shown = _smarthost_quote (record[0] ? record[0] : "", -1);

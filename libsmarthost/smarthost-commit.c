@@ -99,7 +99,7 @@ static const char * const fault_point_names[] = {
   "backup",   /* after each hard link of an old target to .NAME.smarthost-old */
   "rename",   /* after each new file or output is renamed over its target */
   "delete",   /* after each target the commit deletes is removed */
-  "apply",    /* after each operation of a backend's own kind is applied */
+  "apply",    /* after each operation is applied, whatever its kind (the points above are inside) */
   "step",     /* after each command; in the Postfix backend 1 validates, 2 reloads */
   "commit",   /* the journal is marked committed; backups are still there */
   "cleanup",  /* backups and new files are gone; only the committed journal is left */
@@ -751,6 +751,7 @@ _smarthost_operations_execute (GPtrArray     *operations,
       if (fault_fail_apply (i, &local_error) ||
           !SMARTHOST_OPERATION_GET_CLASS (op)->apply (op, cancellable, &local_error))
         goto fail;
+      _smarthost_fault_point ("apply");
     }
 
   /* 3. The commit point: once the journal is renamed, recovery keeps the

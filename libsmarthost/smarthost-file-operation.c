@@ -550,30 +550,18 @@ target_is_sane (Target     *t,
          strstr (source_base, ".smarthost-new") != NULL;
 }
 
-/**
- * smarthost_file_operation_load_record:
- * @self: a file operation, just created
- * @fields: (array zero-terminated=1): the fields of its record, without
- *   the kind
- * @directory: the state directory the journal is in
- * @error: return location for a #GError
- *
- * Loads a journal record into @self: for subclasses, whose
- * [vfunc@Operation.from_record] creates an instance and calls this.
- *
- * Returns: %TRUE if the record is sound; %FALSE with @error set otherwise
- */
-gboolean
-smarthost_file_operation_load_record (SmarthostFileOperation  *self,
-                                      const char * const      *fields,
-                                      const char              *directory,
-                                      GError                 **error)
+/* Loads a record: the targets, outputs first and the file last. Subclasses
+ * that keep more than the file's record chain up. */
+static gboolean
+file_operation_load_record (SmarthostOperation  *op,
+                            const char * const  *fields,
+                            const char          *directory,
+                            GError             **error)
 {
-  SmarthostFileOperationPrivate *priv;
+  SmarthostFileOperation *self = SMARTHOST_FILE_OPERATION (op);
+  SmarthostFileOperationPrivate *priv = smarthost_file_operation_get_instance_private (self);
   guint n;
 
-  g_return_val_if_fail (SMARTHOST_IS_FILE_OPERATION (self), FALSE);
-  priv = smarthost_file_operation_get_instance_private (self);
   n = g_strv_length ((char **) fields);
   if (n == 0 || n % 4 != 0)
     goto damaged;
@@ -611,18 +599,6 @@ damaged:
   return FALSE;
 }
 
-static SmarthostOperation *
-file_operation_from_record (const char * const  *fields,
-                            const char          *directory,
-                            GError             **error)
-{
-  g_autoptr(SmarthostFileOperation) self = g_object_new (SMARTHOST_TYPE_FILE_OPERATION, NULL);
-
-  if (!smarthost_file_operation_load_record (self, fields, directory, error))
-    return NULL;
-  return SMARTHOST_OPERATION (g_steal_pointer (&self));
-}
-
 static void
 smarthost_file_operation_class_init (SmarthostFileOperationClass *klass)
 {
@@ -641,7 +617,7 @@ smarthost_file_operation_class_init (SmarthostFileOperationClass *klass)
   op_class->apply = file_operation_apply;
   op_class->undo = file_operation_undo;
   op_class->finish = file_operation_finish;
-  op_class->from_record = file_operation_from_record;
+  op_class->load_record = file_operation_load_record;
 
   /**
    * SmarthostFileOperation:path: (attributes org.gtk.Property.get=smarthost_file_operation_get_path)

@@ -57,6 +57,12 @@
 
 G_DEFINE_ABSTRACT_TYPE (SmarthostOperation, smarthost_operation, G_TYPE_OBJECT)
 
+static const char *
+kind_of (SmarthostOperationClass *klass)
+{
+  return klass->kind != NULL ? klass->kind : G_OBJECT_CLASS_NAME (klass);
+}
+
 static char *
 operation_real_describe (SmarthostOperation *self,
                          gboolean           *masked)
@@ -91,9 +97,21 @@ operation_real_to_record (SmarthostOperation *self)
   return NULL;
 }
 
+static gboolean
+operation_real_load_record (SmarthostOperation  *self,
+                            const char * const  *fields,
+                            const char          *directory,
+                            GError             **error)
+{
+  g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
+               "journal: %s cannot be rebuilt from a record", G_OBJECT_TYPE_NAME (self));
+  return FALSE;
+}
+
 static void
 smarthost_operation_class_init (SmarthostOperationClass *klass)
 {
+  klass->load_record = operation_real_load_record;
   klass->describe = operation_real_describe;
   klass->check = operation_real_check;
   klass->prepare = operation_real_true;
@@ -113,16 +131,16 @@ smarthost_operation_init (SmarthostOperation *self)
  * smarthost_operation_get_kind:
  * @self: an operation
  *
- * Gets the name of the operation's journal records.
+ * Gets the name of the operation's journal records: its class's
+ * [struct@OperationClass].kind, or the name of its type.
  *
- * Returns: (nullable): the kind, or %NULL for an operation that keeps no
- *   record
+ * Returns: the kind
  */
 const char *
 smarthost_operation_get_kind (SmarthostOperation *self)
 {
   g_return_val_if_fail (SMARTHOST_IS_OPERATION (self), NULL);
-  return SMARTHOST_OPERATION_GET_CLASS (self)->kind;
+  return kind_of (SMARTHOST_OPERATION_GET_CLASS (self));
 }
 
 /**
@@ -183,10 +201,10 @@ smarthost_operation_to_record (SmarthostOperation *self)
 
   g_return_val_if_fail (SMARTHOST_IS_OPERATION (self), NULL);
   klass = SMARTHOST_OPERATION_GET_CLASS (self);
-  if (klass->kind == NULL || (fields = klass->to_record (self)) == NULL)
+  if ((fields = klass->to_record (self)) == NULL)
     return NULL;
   builder = g_strv_builder_new ();
-  g_strv_builder_add (builder, klass->kind);
+  g_strv_builder_add (builder, kind_of (klass));
   g_strv_builder_addv (builder, (const char **) fields);
   return g_strv_builder_end (builder);
 }
@@ -208,7 +226,7 @@ find_kind (GType       parent,
       if (!G_TYPE_IS_ABSTRACT (children[i]))
         {
           SmarthostOperationClass *klass = g_type_class_ref (children[i]);
-          gboolean match = klass->kind != NULL && g_str_equal (klass->kind, kind) && klass->from_record != NULL;
+          gboolean match = g_str_equal (kind_of (klass), kind);
 
           g_type_class_unref (klass);
           if (match)
@@ -242,8 +260,7 @@ smarthost_operation_new_from_record (const char * const  *record,
                                      GError             **error)
 {
   GType type;
-  SmarthostOperationClass *klass;
-  SmarthostOperation *op;
+  g_autoptr(SmarthostOperation) op = NULL;
 
   g_return_val_if_fail (record != NULL, NULL);
   g_return_val_if_fail (directory != NULL, NULL);
@@ -261,11 +278,38 @@ smarthost_operation_new_from_record (const char * const  *record,
                    "journal: a record of an unknown kind of operation (%s)", shown);
       return NULL;
     }
-  klass = g_type_class_ref (type);
-  op = klass->from_record (record + 1, directory, error);
-  g_type_class_unref (klass);
-  g_return_val_if_fail (op == NULL || G_TYPE_CHECK_INSTANCE_TYPE (op, type), NULL);
-  return op;
+  op = g_object_new (type, NULL);
+  if (!smarthost_operation_load_record (op, record + 1, directory, error))
+    return NULL;
+  return g_steal_pointer (&op);
+}
+
+/**
+ * smarthost_operation_load_record:
+ * @self: an operation just created, with no properties set
+ * @fields: (array zero-terminated=1): the fields of its journal record,
+ *   without the kind
+ * @directory: the state directory the journal is in
+ * @error: return location for a #GError
+ *
+ * Loads a journal record into @self, which can then undo or finish what
+ * it records; [func@Operation.new_from_record] does this for the kind
+ * the record names.
+ *
+ * Returns: %TRUE if the record is sound; %FALSE with @error set
+ *   (%SMARTHOST_ERROR_FAILED) for a record its kind refuses
+ */
+gboolean
+smarthost_operation_load_record (SmarthostOperation  *self,
+                                 const char * const  *fields,
+                                 const char          *directory,
+                                 GError             **error)
+{
+  g_return_val_if_fail (SMARTHOST_IS_OPERATION (self), FALSE);
+  g_return_val_if_fail (fields != NULL, FALSE);
+  g_return_val_if_fail (directory != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+  return SMARTHOST_OPERATION_GET_CLASS (self)->load_record (self, fields, directory, error);
 }
 
 /* --- plumbing shared by the kinds ------------------------------------------ */
@@ -507,24 +551,25 @@ directory_operation_undo (SmarthostOperation  *op,
   return TRUE;
 }
 
-static SmarthostOperation *
-directory_operation_from_record (const char * const  *fields,
+static gboolean
+directory_operation_load_record (SmarthostOperation  *op,
+                                 const char * const  *fields,
                                  const char          *directory,
                                  GError             **error)
 {
-  SmarthostDirectoryOperation *self;
+  SmarthostDirectoryOperation *self = SMARTHOST_DIRECTORY_OPERATION (op);
 
   if (g_strv_length ((char **) fields) != 1 || !g_path_is_absolute (fields[0]) ||
       !_smarthost_journal_path_inside (directory, fields[0]))
     {
       g_set_error_literal (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED, "journal: a damaged dir record");
-      return NULL;
+      return FALSE;
     }
-  self = g_object_new (SMARTHOST_TYPE_DIRECTORY_OPERATION, NULL);
+  g_free (self->path);
   self->path = g_strdup (fields[0]);
   self->mode = 0700;
   self->created = TRUE;
-  return SMARTHOST_OPERATION (self);
+  return TRUE;
 }
 
 static void
@@ -540,7 +585,7 @@ smarthost_directory_operation_class_init (SmarthostDirectoryOperationClass *klas
   op_class->to_record = directory_operation_to_record;
   op_class->prepare = directory_operation_prepare;
   op_class->undo = directory_operation_undo;
-  op_class->from_record = directory_operation_from_record;
+  op_class->load_record = directory_operation_load_record;
 }
 
 static void
@@ -655,6 +700,7 @@ smarthost_command_operation_class_init (SmarthostCommandOperationClass *klass)
   SmarthostOperationClass *op_class = SMARTHOST_OPERATION_CLASS (klass);
 
   object_class->finalize = command_operation_finalize;
+  op_class->kind = "command";
   op_class->after_changes = TRUE;
   op_class->describe = command_operation_describe;
   op_class->apply = command_operation_apply;

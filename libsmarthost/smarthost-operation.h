@@ -22,8 +22,8 @@ G_DECLARE_DERIVABLE_TYPE (SmarthostOperation, smarthost_operation, SMARTHOST, OP
  * SmarthostOperationClass:
  * @parent_class: the parent class
  * @kind: the name of the operation's journal records, unique among all
- *   operation types (the core's are `"dir"`, `"file"` and `"command"`);
- *   %NULL for an operation that keeps no record (nothing to undo)
+ *   operation types (the core's are `"dir"` and `"file"`); %NULL for the
+ *   name of the type (which bindings cannot set otherwise)
  * @after_changes: whether the operation runs once every change is in
  *   place, as validation and reload do; its preview line comes after the
  *   notes
@@ -45,11 +45,13 @@ G_DECLARE_DERIVABLE_TYPE (SmarthostOperation, smarthost_operation, SMARTHOST, OP
  *   journal after a crash: it must be idempotent
  * @finish: after the commit point: removes backups and staged leftovers
  * @to_record: the fields of the operation's journal record, written before
- *   anything is prepared, from which @from_record rebuilds an operation
- *   that can @undo or @finish it in another process
- * @from_record: rebuilds an operation from its journal record; @directory
- *   is the state directory the journal is in. It must refuse a record that
- *   names anything the operation could not have written
+ *   anything is prepared, from which @load_record rebuilds an operation
+ *   that can @undo or @finish it in another process; %NULL for an
+ *   operation that has nothing to undo (a command)
+ * @load_record: loads a journal record into an operation just created
+ *   (with g_object_new() and no properties); @directory is the state
+ *   directory the journal is in. It must refuse a record that names
+ *   anything the operation could not have written
  *
  * The virtual functions of an operation. See [class@Operation].
  */
@@ -78,7 +80,8 @@ struct _SmarthostOperationClass
                                          GError             **error);
   void                 (*finish)        (SmarthostOperation  *self);
   char               **(*to_record)     (SmarthostOperation  *self);
-  SmarthostOperation  *(*from_record)   (const char * const  *fields,
+  gboolean             (*load_record)   (SmarthostOperation  *self,
+                                         const char * const  *fields,
                                          const char          *directory,
                                          GError             **error);
 
@@ -95,6 +98,11 @@ gboolean    smarthost_operation_check        (SmarthostOperation  *self,
                                               GError             **error);
 SMARTHOST_AVAILABLE_IN_ALL
 char      **smarthost_operation_to_record    (SmarthostOperation  *self);
+SMARTHOST_AVAILABLE_IN_ALL
+gboolean    smarthost_operation_load_record  (SmarthostOperation  *self,
+                                              const char * const  *fields,
+                                              const char          *directory,
+                                              GError             **error);
 SMARTHOST_AVAILABLE_IN_ALL
 SmarthostOperation *smarthost_operation_new_from_record (const char * const  *record,
                                                          const char          *directory,
@@ -144,11 +152,6 @@ void                smarthost_file_operation_set_masked (SmarthostFileOperation 
 SMARTHOST_AVAILABLE_IN_ALL
 void                smarthost_file_operation_add_output (SmarthostFileOperation *self,
                                                          const char          *suffix);
-SMARTHOST_AVAILABLE_IN_ALL
-gboolean            smarthost_file_operation_load_record (SmarthostFileOperation *self,
-                                                          const char * const  *fields,
-                                                          const char          *directory,
-                                                          GError             **error);
 SMARTHOST_AVAILABLE_IN_ALL
 const char         *smarthost_file_operation_get_path   (SmarthostFileOperation *self);
 SMARTHOST_AVAILABLE_IN_ALL

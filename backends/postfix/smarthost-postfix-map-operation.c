@@ -258,18 +258,6 @@ map_operation_undo (SmarthostOperation  *op,
   return ok;
 }
 
-static SmarthostOperation *
-map_operation_from_record (const char * const  *fields,
-                           const char          *directory,
-                           GError             **error)
-{
-  g_autoptr(SmarthostFileOperation) self = g_object_new (SMARTHOST_TYPE_POSTFIX_MAP_OPERATION, NULL);
-
-  if (!smarthost_file_operation_load_record (self, fields, directory, error))
-    return NULL;
-  return SMARTHOST_OPERATION (g_steal_pointer (&self));
-}
-
 static void
 smarthost_postfix_map_operation_class_init (SmarthostPostfixMapOperationClass *klass)
 {
@@ -282,7 +270,6 @@ smarthost_postfix_map_operation_class_init (SmarthostPostfixMapOperationClass *k
   op_class->prepare = map_operation_prepare;
   op_class->wait_prepared = map_operation_wait_prepared;
   op_class->undo = map_operation_undo;
-  op_class->from_record = map_operation_from_record;
 }
 
 static void

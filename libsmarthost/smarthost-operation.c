@@ -45,7 +45,7 @@
  * the error is %SMARTHOST_ERROR_PARTIAL and the journal stays: the next
  * commit or read finishes undoing it. A process killed anywhere leaves the
  * journal, from which the next commit or read rebuilds the operations
- * ([func@Operation.new_from_record]) and undoes them (before the commit
+ * ([ctor@Operation.new_from_record]) and undoes them (before the commit
  * point) or finishes them (after it).
  *
  * The core provides three kinds: [class@DirectoryOperation],
@@ -53,6 +53,38 @@
  * backend does for its lookup tables) and [class@CommandOperation]. A
  * backend adds its own by subclassing #SmarthostOperation and giving its
  * class a unique [struct@OperationClass].kind; see `doc/overview.md`.
+ */
+
+/**
+ * SmarthostOperationClass::describe:
+ * @self: an operation
+ * @masked: (out): whether the text masks every secret it could show
+ *
+ * Describes the operation for a preview; see [method@Operation.describe].
+ *
+ * Returns: (transfer full): the description, possibly empty
+ */
+
+/**
+ * SmarthostOperationClass::to_record:
+ * @self: an operation
+ *
+ * Gets the fields of the operation's journal record, without the kind.
+ *
+ * Returns: (transfer full) (nullable) (array zero-terminated=1): the
+ *   fields, or %NULL when there is nothing to undo
+ */
+
+/**
+ * SmarthostOperationClass::load_record:
+ * @self: an operation just created
+ * @fields: (array zero-terminated=1): the fields of its record
+ * @directory: the state directory the journal is in
+ * @error: return location for a #GError
+ *
+ * Loads a journal record; see [method@Operation.load_record].
+ *
+ * Returns: %TRUE if the record is sound
  */
 
 G_DEFINE_ABSTRACT_TYPE (SmarthostOperation, smarthost_operation, G_TYPE_OBJECT)
@@ -293,7 +325,7 @@ smarthost_operation_new_from_record (const char * const  *record,
  * @error: return location for a #GError
  *
  * Loads a journal record into @self, which can then undo or finish what
- * it records; [func@Operation.new_from_record] does this for the kind
+ * it records; [ctor@Operation.new_from_record] does this for the kind
  * the record names.
  *
  * Returns: %TRUE if the record is sound; %FALSE with @error set

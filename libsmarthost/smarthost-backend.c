@@ -4,11 +4,14 @@
  */
 #include "config.h"
 
+#include <unistd.h>
+
 #include "smarthost-backend.h"
 #include "smarthost-backend-private.h"
 #include "smarthost-error.h"
 #include "smarthost-private.h"
 #include "smarthost-transaction.h"
+#include "smarthost-change-private.h"
 
 /**
  * SmarthostBackend:
@@ -353,7 +356,8 @@ smarthost_backend_get_server (SmarthostBackend  *self,
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   if (g_cancellable_set_error_if_cancelled (cancellable, error) ||
-      _smarthost_backend_missing (self, SMARTHOST_BACKEND_GET_IFACE (self)->get_server, "get_server", error))
+      _smarthost_backend_missing (self, SMARTHOST_BACKEND_GET_IFACE (self)->get_server, "get_server", error) ||
+      !_smarthost_backend_recover_quietly (self, cancellable, error))
     return NULL;
   return SMARTHOST_BACKEND_GET_IFACE (self)->get_server (self, cancellable, error);
 }
@@ -429,7 +433,8 @@ smarthost_backend_get_domain (SmarthostBackend  *self,
   normalized = smarthost_domain_normalize (domain, error);
   if (normalized == NULL ||
       g_cancellable_set_error_if_cancelled (cancellable, error) ||
-      _smarthost_backend_missing (self, SMARTHOST_BACKEND_GET_IFACE (self)->get_domain, "get_domain", error))
+      _smarthost_backend_missing (self, SMARTHOST_BACKEND_GET_IFACE (self)->get_domain, "get_domain", error) ||
+      !_smarthost_backend_recover_quietly (self, cancellable, error))
     return NULL;
   return SMARTHOST_BACKEND_GET_IFACE (self)->get_domain (self, normalized, cancellable, error);
 }
@@ -511,7 +516,8 @@ smarthost_backend_list_domains (SmarthostBackend  *self,
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   if (g_cancellable_set_error_if_cancelled (cancellable, error) ||
-      _smarthost_backend_missing (self, SMARTHOST_BACKEND_GET_IFACE (self)->list_domains, "list_domains", error))
+      _smarthost_backend_missing (self, SMARTHOST_BACKEND_GET_IFACE (self)->list_domains, "list_domains", error) ||
+      !_smarthost_backend_recover_quietly (self, cancellable, error))
     return NULL;
   return SMARTHOST_BACKEND_GET_IFACE (self)->list_domains (self, cancellable, error);
 }
@@ -590,7 +596,11 @@ smarthost_backend_get_domains (SmarthostBackend  *self,
     return NULL;
   iface = SMARTHOST_BACKEND_GET_IFACE (self);
   if (iface->get_domains != NULL)
-    return iface->get_domains (self, cancellable, error);
+    {
+      if (!_smarthost_backend_recover_quietly (self, cancellable, error))
+        return NULL;
+      return iface->get_domains (self, cancellable, error);
+    }
 
   domains = smarthost_backend_list_domains (self, cancellable, error);
   if (domains == NULL)
@@ -708,6 +718,8 @@ smarthost_backend_get_state (SmarthostBackend  *self,
     return NULL;
   if (SMARTHOST_BACKEND_GET_IFACE (self)->get_state != NULL)
     {
+      if (!_smarthost_backend_recover_quietly (self, cancellable, error))
+        return NULL;
       state = SMARTHOST_BACKEND_GET_IFACE (self)->get_state (self, cancellable, error);
       if (state != NULL && smarthost_state_get_backend_name (state) == NULL)
         smarthost_state_set_backend_name (state, smarthost_backend_get_name (self));
@@ -1122,4 +1134,130 @@ smarthost_backend_set_domain_finish (SmarthostBackend  *self,
 {
   g_return_val_if_fail (G_IS_TASK (result), FALSE);
   return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/**
+ * smarthost_backend_get_state_directory:
+ * @self: a backend
+ * @error: return location for a #GError
+ *
+ * Gets the directory where commits through @self keep their lock and
+ * journal: the configuration directory for Postfix, a local directory for
+ * a backend that changes a remote server (see
+ * [func@Backend.get_default_state_directory]).
+ *
+ * Returns: (transfer full) (type filename): the directory, or %NULL with
+ *   @error set (%SMARTHOST_ERROR_INVALID when a setting names none that
+ *   can be used, %SMARTHOST_ERROR_NOT_SUPPORTED for a backend that does
+ *   not build operations)
+ */
+char *
+smarthost_backend_get_state_directory (SmarthostBackend  *self,
+                                       GError           **error)
+{
+  SmarthostBackendInterface *iface;
+
+  g_return_val_if_fail (SMARTHOST_IS_BACKEND (self), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+  iface = SMARTHOST_BACKEND_GET_IFACE (self);
+  if (_smarthost_backend_missing (self, iface->get_state_directory, "get_state_directory", error))
+    return NULL;
+  return iface->get_state_directory (self, error);
+}
+
+/**
+ * smarthost_backend_get_default_state_directory:
+ * @name: a name for the directory, such as the backend's and the
+ *   server's (`smartermail-mail.example.com`)
+ *
+ * Gets the default state directory of a backend that has no directory of
+ * its own to keep its journal and lock in: `/var/lib/libsmarthost/NAME`
+ * for root, `$XDG_STATE_HOME/libsmarthost/NAME` (by default
+ * `~/.local/state/libsmarthost/NAME`) for anyone else. It is not
+ * created here; the commit creates it (mode 0700) when it is missing.
+ *
+ * Returns: (transfer full) (type filename): the directory
+ */
+char *
+smarthost_backend_get_default_state_directory (const char *name)
+{
+  g_autofree char *safe = NULL;
+  const char *base;
+  g_autofree char *home_state = NULL;
+
+  g_return_val_if_fail (name != NULL && *name != '\0', NULL);
+  /* One path component, whatever the caller passed. */
+  safe = g_strdup (name);
+  g_strcanon (safe, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_@", '_');
+  if (safe[0] == '.')
+    safe[0] = '_';
+  if (geteuid () == 0)
+    base = "/var/lib";
+  else if ((base = g_getenv ("XDG_STATE_HOME")) == NULL || !g_path_is_absolute (base))
+    base = home_state = g_build_filename (g_get_home_dir (), ".local", "state", NULL);
+  return g_build_filename (base, "libsmarthost", safe, NULL);
+}
+
+/**
+ * smarthost_backend_build_change:
+ * @self: a backend
+ * @change: what is asked, and where the operations go
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Lets the backend read its current state and add to @change the
+ * operations that make what @change asks for; see [class@Change]. Nothing
+ * is carried out: transactions do that ([method@Transaction.commit]),
+ * under the lock. Called directly, set [property@Change:dry-run] so that
+ * the backend changes nothing while it reads.
+ *
+ * Returns: %TRUE if the operations were built; otherwise @error says why
+ */
+gboolean
+smarthost_backend_build_change (SmarthostBackend  *self,
+                                SmarthostChange   *change,
+                                GCancellable      *cancellable,
+                                GError           **error)
+{
+  SmarthostBackendInterface *iface;
+
+  g_return_val_if_fail (SMARTHOST_IS_BACKEND (self), FALSE);
+  g_return_val_if_fail (SMARTHOST_IS_CHANGE (change), FALSE);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+  iface = SMARTHOST_BACKEND_GET_IFACE (self);
+  if (g_cancellable_set_error_if_cancelled (cancellable, error) ||
+      _smarthost_backend_missing (self, iface->build_change, "build_change", error))
+    return FALSE;
+  return iface->build_change (self, change, cancellable, error);
+}
+
+/**
+ * smarthost_backend_recover:
+ * @self: a backend
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Finishes a commit that was interrupted (its process killed, its machine
+ * turned off) or whose undo failed: before its commit point it is undone,
+ * after it completed. Every read and commit does this by itself; this is
+ * for tools that want it done now. Costs two lstat() calls when there is
+ * nothing to do.
+ *
+ * Returns: %TRUE if there was nothing to finish or it is finished;
+ *   otherwise @error says what is left
+ */
+gboolean
+smarthost_backend_recover (SmarthostBackend  *self,
+                           GCancellable      *cancellable,
+                           GError           **error)
+{
+  g_autofree char *dir = NULL;
+
+  g_return_val_if_fail (SMARTHOST_IS_BACKEND (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+  dir = smarthost_backend_get_state_directory (self, error);
+  if (dir == NULL)
+    return FALSE;
+  return _smarthost_backend_recover_quietly (self, cancellable, error);
 }

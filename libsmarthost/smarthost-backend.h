@@ -14,6 +14,7 @@
 #include "smarthost-finding.h"
 #include "smarthost-state.h"
 #include "smarthost-backend-setting.h"
+#include "smarthost-change.h"
 
 G_BEGIN_DECLS
 
@@ -193,8 +194,15 @@ struct _SmarthostBackendInterface
 
   GPtrArray            *(*list_settings)       (SmarthostBackend     *self);
 
+  char                 *(*get_state_directory) (SmarthostBackend     *self,
+                                                GError              **error);
+  gboolean              (*build_change)        (SmarthostBackend     *self,
+                                                SmarthostChange      *change,
+                                                GCancellable         *cancellable,
+                                                GError              **error);
+
   /*< private >*/
-  gpointer padding[8];
+  gpointer padding[6];
 };
 
 SMARTHOST_AVAILABLE_IN_ALL
@@ -292,6 +300,21 @@ void                   smarthost_backend_diagnose_async    (SmarthostBackend    
 SMARTHOST_AVAILABLE_IN_ALL
 GPtrArray             *smarthost_backend_diagnose_finish   (SmarthostBackend     *self,
                                                             GAsyncResult         *result,
+                                                            GError              **error);
+
+SMARTHOST_AVAILABLE_IN_ALL
+char                  *smarthost_backend_get_state_directory (SmarthostBackend   *self,
+                                                              GError            **error);
+SMARTHOST_AVAILABLE_IN_ALL
+char                  *smarthost_backend_get_default_state_directory (const char  *name);
+SMARTHOST_AVAILABLE_IN_ALL
+gboolean               smarthost_backend_build_change      (SmarthostBackend     *self,
+                                                            SmarthostChange      *change,
+                                                            GCancellable         *cancellable,
+                                                            GError              **error);
+SMARTHOST_AVAILABLE_IN_ALL
+gboolean               smarthost_backend_recover           (SmarthostBackend     *self,
+                                                            GCancellable         *cancellable,
                                                             GError              **error);
 
 SMARTHOST_AVAILABLE_IN_ALL

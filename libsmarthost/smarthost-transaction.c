@@ -7,6 +7,7 @@
 #include "smarthost-backend-private.h"
 #include "smarthost-error.h"
 #include "smarthost-policy.h"
+#include "smarthost-change-private.h"
 #include "smarthost-private.h"
 #include "smarthost-state.h"
 #include "smarthost-transaction.h"
@@ -826,6 +827,57 @@ smarthost_transaction_get_changed (SmarthostTransaction *self)
   return self->changed;
 }
 
+/* The public form of what is staged, for a backend's build_change(). */
+static SmarthostChange *
+change_of (SmarthostTransaction *self,
+           gboolean              dry_run)
+{
+  SmarthostChange *change = smarthost_change_new ();
+
+  if (self->server_staged)
+    smarthost_change_set_server (change, self->server);
+  _smarthost_change_set_domains_table (change, self->domains);
+  smarthost_change_set_replace_domains (change, self->replace_domains);
+  smarthost_change_set_adopting (change, self->adopt);
+  smarthost_change_set_reload (change, self->reload);
+  smarthost_change_set_dry_run (change, dry_run);
+  return change;
+}
+
+static void
+take_adopted (SmarthostTransaction *self,
+              SmarthostChange      *change)
+{
+  SmarthostRelay *server;
+  const char * const *domains;
+
+  if (_smarthost_change_get_adopted (change, &server, &domains))
+    _smarthost_transaction_set_adopted (self, server, domains);
+}
+
+/* The core's commit protocol (smarthost-commit.c), for backends that build
+ * operations; the others still commit by themselves. */
+static gboolean
+run_change (SmarthostTransaction  *self,
+            gboolean               dry_run,
+            char                 **preview,
+            gboolean              *changed,
+            GCancellable          *cancellable,
+            GError               **error)
+{
+  g_autoptr(SmarthostChange) change = change_of (self, dry_run);
+
+  if (!_smarthost_change_run (self->backend, change, changed, cancellable, error))
+    return FALSE;
+  take_adopted (self, change);
+  if (dry_run)
+    {
+      self->would_change = _smarthost_change_has_changes (change);
+      *preview = smarthost_change_to_preview (change);
+    }
+  return TRUE;
+}
+
 /**
  * smarthost_transaction_preview:
  * @self: a transaction
@@ -851,9 +903,17 @@ smarthost_transaction_preview (SmarthostTransaction  *self,
   g_return_val_if_fail (SMARTHOST_IS_BACKEND (self->backend), NULL);
 
   if (g_cancellable_set_error_if_cancelled (cancellable, error) ||
-      _smarthost_backend_missing (self->backend, SMARTHOST_BACKEND_GET_IFACE (self->backend)->preview,
-                                  "preview", error) ||
       !check_adoptable (self, self->adopt, error))
+    return NULL;
+  if (SMARTHOST_BACKEND_GET_IFACE (self->backend)->build_change != NULL)
+    {
+      char *preview = NULL;
+      gboolean changed;
+
+      return run_change (self, TRUE, &preview, &changed, cancellable, error) ? preview : NULL;
+    }
+  if (_smarthost_backend_missing (self->backend, SMARTHOST_BACKEND_GET_IFACE (self->backend)->preview,
+                                  "preview", error))
     return NULL;
   return SMARTHOST_BACKEND_GET_IFACE (self->backend)->preview (self->backend, self, cancellable, error);
 }
@@ -942,8 +1002,9 @@ smarthost_transaction_commit (SmarthostTransaction  *self,
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
   g_return_val_if_fail (SMARTHOST_IS_BACKEND (self->backend), FALSE);
 
-  if (_smarthost_backend_missing (self->backend, SMARTHOST_BACKEND_GET_IFACE (self->backend)->commit,
-                                  "commit", error) ||
+  if ((SMARTHOST_BACKEND_GET_IFACE (self->backend)->build_change == NULL &&
+       _smarthost_backend_missing (self->backend, SMARTHOST_BACKEND_GET_IFACE (self->backend)->commit,
+                                   "commit", error)) ||
       !check_adoptable (self, self->adopt, error))
     return FALSE;
   if (self->committed)
@@ -959,8 +1020,10 @@ smarthost_transaction_commit (SmarthostTransaction  *self,
       return FALSE;
     }
 
-  if (!SMARTHOST_BACKEND_GET_IFACE (self->backend)->commit (self->backend, self, &changed,
-                                                            cancellable, error))
+  if (SMARTHOST_BACKEND_GET_IFACE (self->backend)->build_change != NULL
+      ? !run_change (self, FALSE, NULL, &changed, cancellable, error)
+      : !SMARTHOST_BACKEND_GET_IFACE (self->backend)->commit (self->backend, self, &changed,
+                                                              cancellable, error))
     {
       g_atomic_int_set (&self->busy, 0);
       return FALSE;

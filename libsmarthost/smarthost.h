@@ -16,6 +16,8 @@
 #include "smarthost-spf.h"
 #include "smarthost-provider.h"
 #include "smarthost-backend-setting.h"
+#include "smarthost-operation.h"
+#include "smarthost-change.h"
 #include "smarthost-backend.h"
 #include "smarthost-transaction.h"
 #include "smarthost-probe-result.h"

@@ -1,4 +1,4 @@
-/* test-plan.c: unified diffs, previews and all-or-nothing execution
+/* test-plan.c: unified diffs, previews and all-or-nothing execution of operations
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -12,10 +12,222 @@
 #include <glib/gstdio.h>
 
 #include "smarthost-error.h"
-#include "smarthost-plan-private.h"
+#include "smarthost-operation-private.h"
+#include "smarthost-postfix-map-operation.h"
 #include "smarthost-private.h"
 
 #include "test-util.h"
+
+/* The operations of these tests, built the way a backend builds them: the
+ * directories first, then the files in order (deletions last), then the
+ * commands; a file with a build command is a Postfix table operation. */
+typedef struct {
+  char *path;
+  char *old_contents;
+  char *new_contents;
+  guint mode;
+  char *masked_old;
+  char *masked_new;
+  char **argv;
+  char **outputs;
+} PlanFile;
+
+typedef struct {
+  GPtrArray *dirs;      /* SmarthostOperation */
+  GPtrArray *files;     /* PlanFile */
+  GPtrArray *commands;  /* SmarthostOperation */
+  GPtrArray *notes;
+  GPtrArray *secrets;
+  char *journal_dir;
+  GPtrArray *ops;       /* built from the above when needed */
+} SmarthostPlan;
+
+static void
+plan_file_free (gpointer data)
+{
+  PlanFile *f = data;
+
+  g_free (f->path);
+  g_free (f->old_contents);
+  g_free (f->new_contents);
+  g_free (f->masked_old);
+  g_free (f->masked_new);
+  g_strfreev (f->argv);
+  g_strfreev (f->outputs);
+  g_free (f);
+}
+
+static SmarthostPlan *
+_smarthost_plan_new (void)
+{
+  SmarthostPlan *plan = g_new0 (SmarthostPlan, 1);
+
+  plan->dirs = g_ptr_array_new_with_free_func (g_object_unref);
+  plan->files = g_ptr_array_new_with_free_func (plan_file_free);
+  plan->commands = g_ptr_array_new_with_free_func (g_object_unref);
+  plan->notes = g_ptr_array_new_with_free_func (g_free);
+  plan->secrets = g_ptr_array_new_with_free_func (g_free);
+  return plan;
+}
+
+static void
+_smarthost_plan_free (SmarthostPlan *plan)
+{
+  g_ptr_array_unref (plan->dirs);
+  g_ptr_array_unref (plan->files);
+  g_ptr_array_unref (plan->commands);
+  g_ptr_array_unref (plan->notes);
+  g_ptr_array_unref (plan->secrets);
+  g_clear_pointer (&plan->ops, g_ptr_array_unref);
+  g_free (plan->journal_dir);
+  g_free (plan);
+}
+
+static void
+_smarthost_plan_add_directory (SmarthostPlan *plan,
+                               const char    *path,
+                               guint          mode)
+{
+  g_ptr_array_add (plan->dirs, smarthost_directory_operation_new (path, mode));
+}
+
+static void
+_smarthost_plan_add_file (SmarthostPlan *plan,
+                          const char    *path,
+                          const char    *old_contents,
+                          const char    *new_contents,
+                          guint          mode,
+                          const char    *masked_old,
+                          const char    *masked_new)
+{
+  PlanFile *f = g_new0 (PlanFile, 1);
+
+  f->path = g_strdup (path);
+  f->old_contents = g_strdup (old_contents);
+  f->new_contents = g_strdup (new_contents);
+  f->mode = mode;
+  f->masked_old = g_strdup (masked_old);
+  f->masked_new = g_strdup (masked_new);
+  g_ptr_array_add (plan->files, f);
+}
+
+static void
+_smarthost_plan_set_build (SmarthostPlan      *plan,
+                           const char         *path,
+                           const char * const *argv,
+                           const char * const *outputs)
+{
+  for (guint i = 0; i < plan->files->len; i++)
+    {
+      PlanFile *f = g_ptr_array_index (plan->files, i);
+      if (g_str_equal (f->path, path))
+        {
+          f->argv = g_strdupv ((char **) argv);
+          f->outputs = g_strdupv ((char **) outputs);
+        }
+    }
+}
+
+static void
+_smarthost_plan_add_step (SmarthostPlan        *plan,
+                          const char           *description,
+                          SmarthostCommandFunc  func,
+                          gpointer              user_data,
+                          GDestroyNotify        destroy)
+{
+  g_ptr_array_add (plan->commands, smarthost_command_operation_new_func (description, func, user_data, destroy));
+}
+
+static void G_GNUC_PRINTF (2, 3)
+_smarthost_plan_add_note (SmarthostPlan *plan,
+                          const char    *format,
+                          ...)
+{
+  va_list args;
+
+  va_start (args, format);
+  g_ptr_array_add (plan->notes, g_strdup_vprintf (format, args));
+  va_end (args);
+}
+
+static void
+_smarthost_plan_add_secret (SmarthostPlan *plan,
+                            const char    *secret)
+{
+  g_ptr_array_add (plan->secrets, g_strdup (secret));
+}
+
+static void
+_smarthost_plan_set_journal (SmarthostPlan *plan,
+                             const char    *directory)
+{
+  g_free (plan->journal_dir);
+  plan->journal_dir = g_strdup (directory);
+}
+
+static GPtrArray *
+plan_operations (SmarthostPlan *plan)
+{
+  g_autoptr(GPtrArray) deletions = g_ptr_array_new_with_free_func (g_object_unref);
+
+  g_clear_pointer (&plan->ops, g_ptr_array_unref);
+  plan->ops = g_ptr_array_new_with_free_func (g_object_unref);
+  for (guint i = 0; i < plan->dirs->len; i++)
+    g_ptr_array_add (plan->ops, g_object_ref (g_ptr_array_index (plan->dirs, i)));
+  for (guint i = 0; i < plan->files->len; i++)
+    {
+      PlanFile *f = g_ptr_array_index (plan->files, i);
+      SmarthostOperation *op;
+
+      if (f->argv != NULL)
+        op = _smarthost_postfix_map_operation_new_take (f->path, g_strdup (f->old_contents), FALSE,
+                                                        g_strdup (f->new_contents), f->mode,
+                                                        g_strdup (f->masked_old), g_strdup (f->masked_new),
+                                                        (const char * const *) f->argv,
+                                                        (const char * const *) f->outputs);
+      else
+        op = _smarthost_file_operation_new_take (f->path, g_strdup (f->old_contents), FALSE,
+                                                 g_strdup (f->new_contents), f->mode,
+                                                 g_strdup (f->masked_old), g_strdup (f->masked_new));
+      if (op != NULL)
+        g_ptr_array_add (f->new_contents ? plan->ops : deletions, op);
+    }
+  g_ptr_array_extend_and_steal (plan->ops, g_steal_pointer (&deletions));
+  for (guint i = 0; i < plan->commands->len; i++)
+    g_ptr_array_add (plan->ops, g_object_ref (g_ptr_array_index (plan->commands, i)));
+  return plan->ops;
+}
+
+static gboolean
+_smarthost_plan_has_changes (SmarthostPlan *plan)
+{
+  GPtrArray *ops = plan_operations (plan);
+
+  for (guint i = 0; i < ops->len; i++)
+    {
+      SmarthostOperation *op = g_ptr_array_index (ops, i);
+      if (SMARTHOST_IS_FILE_OPERATION (op))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+static char *
+_smarthost_plan_to_preview (SmarthostPlan *plan)
+{
+  return _smarthost_operations_preview (plan_operations (plan), plan->notes, plan->secrets);
+}
+
+static gboolean
+_smarthost_plan_execute (SmarthostPlan  *plan,
+                         GCancellable   *cancellable,
+                         GError        **error)
+{
+  return _smarthost_operations_execute (plan_operations (plan), plan->journal_dir, plan->secrets, cancellable,
+                                        error);
+}
+
+#define _smarthost_plan_recover _smarthost_journal_recover
 
 /* --- the unified diff ------------------------------------------------------ */
 

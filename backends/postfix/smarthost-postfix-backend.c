@@ -14,7 +14,9 @@
 #include "smarthost-backend-private.h"
 #include "smarthost-enum-types.h"
 #include "smarthost-error.h"
-#include "smarthost-plan-private.h"
+#include "smarthost-change-private.h"
+#include "smarthost-operation-private.h"
+#include "smarthost-postfix-map-operation.h"
 #include "smarthost-postfix-backend.h"
 #include "smarthost-postfix-conf.h"
 #include "smarthost-postfix-private.h"
@@ -362,7 +364,7 @@ load_state_full (SmarthostPostfixBackend  *self,
       /* Never read what a killed commit left halfway (no-op without a
        * journal). */
       if (mode == LOAD_READ &&
-          !_smarthost_plan_recover (self->config_directory, FALSE, self->lock_timeout, NULL, error))
+          !_smarthost_journal_recover (self->config_directory, FALSE, self->lock_timeout, NULL, error))
         return NULL;
       /* A directory we may not write or trust (a non-root reader, a
        * directory another user controls, whose lock could be theirs):
@@ -1053,8 +1055,24 @@ credentials_of (SmarthostRelay *relay)
   return g_strdup_printf ("%s:%s", smarthost_relay_get_username (relay), password ? password : "");
 }
 
+/* A changed file, if it changes. */
 static void
-add_map (SmarthostPlan *plan,
+add_file (GPtrArray  *ops,
+          const char *path,
+          const char *old_contents,
+          const char *new_contents)
+{
+  SmarthostOperation *op = _smarthost_file_operation_new_take (path, g_strdup (old_contents), FALSE,
+                                                               g_strdup (new_contents), 0644, NULL, NULL);
+  if (op != NULL)
+    g_ptr_array_add (ops, op);
+}
+
+/* A map, if it changes: into @ops, or when it is deleted into @deletions
+ * (which come last, after main.cf no longer names the map). */
+static void
+add_map (GPtrArray     *ops,
+         GPtrArray     *deletions,
          PfState       *st,
          guint          which,
          char          *text,        /* taken; NULL: no map */
@@ -1062,6 +1080,8 @@ add_map (SmarthostPlan *plan,
          gboolean       secret,
          gboolean       preview)
 {
+  SmarthostOperation *op;
+
   g_autofree char *path = map_path (st, map_names[which]);
   char *masked_old = NULL;
   const char *argv[] = { POSTFIX_SBINDIR "/postmap", "-c", st->dir, "hash:{}", NULL };
@@ -1074,8 +1094,10 @@ add_map (SmarthostPlan *plan,
     masked_old = st->map[which] ? map_text (st->map[which], TRUE) : NULL;
   else
     g_clear_pointer (&masked_new, g_free);
-  _smarthost_plan_add_file_take (plan, path, st->map_text[which], TRUE, text, 0600, masked_old, masked_new);
-  _smarthost_plan_set_build (plan, path, argv, outputs);
+  op = _smarthost_postfix_map_operation_new_take (path, st->map_text[which], TRUE, text, 0600, masked_old,
+                                                  masked_new, argv, outputs);
+  if (op != NULL)
+    g_ptr_array_add (smarthost_file_operation_get_deletes (SMARTHOST_FILE_OPERATION (op)) ? deletions : ops, op);
 }
 
 static gboolean
@@ -1128,14 +1150,14 @@ unset_param (PfConf     *main_cf,
 
 static gboolean
 build_plan (SmarthostPostfixBackend  *self,
-            SmarthostTransaction     *tx,
+            SmarthostChange          *change,
             PfState                  *st,
-            gboolean                  preview,
-            SmarthostPlan           **out_plan,
             GCancellable             *cancellable,
             GError                  **error)
 {
-  g_autoptr(SmarthostPlan) plan = _smarthost_plan_new ();
+  gboolean preview = smarthost_change_get_dry_run (change);
+  g_autoptr(GPtrArray) ops = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GPtrArray) deletions = g_ptr_array_new_with_free_func (g_object_unref);
   g_autoptr(GPtrArray) notes = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(GHashTable) svpasswd = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                                           (GDestroyNotify) _smarthost_secret_free);
@@ -1159,16 +1181,16 @@ build_plan (SmarthostPostfixBackend  *self,
     return FALSE;
 
   /* 1. Adoption: the hand-made relays, under the staged changes. */
-  if (smarthost_transaction_get_adopt (tx))
+  if (smarthost_change_get_adopting (change))
     {
       adoption = pf_adopt (self, st, notes, cancellable, error);
       if (adoption == NULL)
         return FALSE;
-      _smarthost_transaction_set_adopted (tx, adoption->server,
+      smarthost_change_set_adopted (change, adoption->server,
                                           (const char * const *) adoption->domain_order->pdata);
     }
 
-  server_staged = _smarthost_transaction_get_server (tx, &staged_server);
+  server_staged = smarthost_change_get_server (change, &staged_server);
   if (server_staged)
     {
       server = staged_server ? g_object_ref (staged_server) : NULL;
@@ -1209,8 +1231,8 @@ build_plan (SmarthostPostfixBackend  *self,
 
   /* 2. Maps and transports: the domains configured, with the staged
    * changes, in one pass. */
-  if (!pf_build_domain_maps (st, plan, _smarthost_transaction_get_domains (tx),
-                             smarthost_transaction_get_replace_domains (tx),
+  if (!pf_build_domain_maps (st, change, smarthost_change_get_domains (change),
+                             smarthost_change_get_replace_domains (change),
                              adoption ? adoption->domains : NULL, preview, &dm, error))
     return FALSE;
   pf_add_domain_transports (st, &dm, transports);
@@ -1222,7 +1244,7 @@ build_plan (SmarthostPostfixBackend  *self,
       if (smarthost_relay_get_username (server) != NULL)
         {
           g_hash_table_insert (svpasswd, g_strdup (nexthop), credentials_of (server));
-          _smarthost_plan_add_secret (plan, smarthost_relay_get_password (server));
+          smarthost_change_add_secret (change, smarthost_relay_get_password (server));
         }
       g_hash_table_insert (transports, g_strdup (name), transport_entry (st, name, TRUE, server));
     }
@@ -1250,7 +1272,7 @@ build_plan (SmarthostPostfixBackend  *self,
     }
   /* A complete state leaves hand-made sender routes alone, but must not
    * hide that they still route mail it does not list. */
-  if (smarthost_transaction_get_replace_domains (tx))
+  if (smarthost_change_get_replace_domains (change))
     {
       const char *sdr = pf_conf_get (main_cf, P_SDR_MAPS);
       g_autofree char *others = merge_map_list (pf_conf_get (main_cf, P_SDD_TRANSPORT_MAPS), our_map, FALSE);
@@ -1341,21 +1363,26 @@ build_plan (SmarthostPostfixBackend  *self,
   }
   new_master = pf_conf_to_string (master_cf);
 
-  /* 5. The plan. */
+  /* 5. The operations: the secrets' directory, the files in order, then
+   * the deletions, then validation and reload. */
   if (dm.n_domains > 0 || (manage_server && server != NULL))
-    _smarthost_plan_add_directory (plan, st->own_dir, 0700);
-  add_map (plan, st, MAP_TRANSPORT, dm.n_domains ? g_string_free (g_steal_pointer (&dm.routes), FALSE) : NULL,
+    {
+      g_autoptr(SmarthostOperation) dir_op = smarthost_directory_operation_new (st->own_dir, 0700);
+      smarthost_change_add_operation (change, dir_op);
+    }
+  add_map (ops, deletions, st, MAP_TRANSPORT, dm.n_domains ? g_string_free (g_steal_pointer (&dm.routes), FALSE) : NULL,
            NULL, FALSE, preview);
-  add_map (plan, st, MAP_SPASSWD, dm.n_domains ? g_string_free (g_steal_pointer (&dm.passwd), FALSE) : NULL,
+  add_map (ops, deletions, st, MAP_SPASSWD, dm.n_domains ? g_string_free (g_steal_pointer (&dm.passwd), FALSE) : NULL,
            dm.n_domains && dm.masked ? g_string_free (g_steal_pointer (&dm.masked), FALSE) : NULL, TRUE, preview);
-  add_map (plan, st, MAP_SVPASSWD, manage_server && server ? map_text (svpasswd, FALSE) : NULL,
+  add_map (ops, deletions, st, MAP_SVPASSWD, manage_server && server ? map_text (svpasswd, FALSE) : NULL,
            manage_server && server && preview ? map_text (svpasswd, TRUE) : NULL, TRUE, preview);
-  _smarthost_plan_add_file (plan, st->master_path, st->master_text, new_master, 0644, NULL, NULL);
-  _smarthost_plan_add_file (plan, st->main_path, st->main_text, new_main, 0644, NULL, NULL);
+  add_file (ops, st->master_path, st->master_text, new_master);
+  add_file (ops, st->main_path, st->main_text, new_main);
+  g_ptr_array_extend_and_steal (ops, g_steal_pointer (&deletions));
   for (guint i = 0; i < notes->len; i++)
-    _smarthost_plan_add_note (plan, "%s", (char *) g_ptr_array_index (notes, i));
+    smarthost_change_add_note (change, g_ptr_array_index (notes, i));
 
-  if (_smarthost_plan_has_changes (plan))
+  if (ops->len > 0)
     {
       g_autofree char *desc = g_strdup_printf ("%s/postconf -c %s -h %s %s %s %s; %s/postconf -c %s -M (validate)",
                                                POSTFIX_SBINDIR, st->dir, checked_params[0], checked_params[1],
@@ -1372,14 +1399,14 @@ build_plan (SmarthostPostfixBackend  *self,
           const char *v = pf_conf_get (main_cf, checked_params[i]);
           pc->expected[i] = g_strdup (v ? v : param_defaults[i]);
         }
-      _smarthost_plan_add_step (plan, desc, validate_step, pc, post_commit_free);
+      g_ptr_array_add (ops, smarthost_command_operation_new_func (desc, validate_step, pc, post_commit_free));
 
       /* Postfix needs a reload for main.cf and master.cf changes; map
        * changes it notices by itself, but only seconds later, and under
        * traffic up to half a minute later (trivial-rewrite keeps serving
        * its open clients). A reload makes every change effective for the
        * very next message, so any change reloads. */
-      if (smarthost_transaction_get_reload (tx))
+      if (smarthost_change_get_reload (change))
         {
           g_autofree char *rdesc = g_strdup_printf ("%s/postfix -c %s reload (only if Postfix is running)",
                                                     POSTFIX_SBINDIR, st->dir);
@@ -1387,11 +1414,12 @@ build_plan (SmarthostPostfixBackend  *self,
           pc->dir = g_strdup (st->dir);
           for (guint i = 0; i < 4; i++)
             pc->expected[i] = g_strdup ("");
-          _smarthost_plan_add_step (plan, rdesc, reload_step, pc, post_commit_free);
+          g_ptr_array_add (ops, smarthost_command_operation_new_func (rdesc, reload_step, pc, post_commit_free));
         }
     }
 
-  *out_plan = g_steal_pointer (&plan);
+  for (guint i = 0; i < ops->len; i++)
+    smarthost_change_add_operation (change, g_ptr_array_index (ops, i));
   return TRUE;
 }
 
@@ -1699,100 +1727,41 @@ smarthost_postfix_backend_get_state (SmarthostBackend  *backend,
   return g_steal_pointer (&state);
 }
 
+/* Commits lock the configuration directory and keep their journal in
+ * it: no other user may be able to plant or swap a file there. */
 static char *
-smarthost_postfix_backend_preview (SmarthostBackend      *backend,
-                                   SmarthostTransaction  *tx,
-                                   GCancellable          *cancellable,
-                                   GError               **error)
+smarthost_postfix_backend_get_state_directory (SmarthostBackend  *backend,
+                                               GError           **error)
 {
   SmarthostPostfixBackend *self = SMARTHOST_POSTFIX_BACKEND (backend);
-  g_autoptr(PfState) st = NULL;
-  g_autoptr(SmarthostPlan) plan = NULL;
-  g_autoptr(GError) local_error = NULL;
-  g_autofree char *journal = NULL;
 
-  /* A dry run changes nothing, not even to finish an interrupted commit;
-   * and a diff against a mix of old and new files would mislead. */
-  journal = _smarthost_plan_find_interrupted (self->config_directory, self->lock_timeout, cancellable, &local_error);
-  if (local_error != NULL)
-    {
-      g_propagate_error (error, g_steal_pointer (&local_error));
-      return NULL;
-    }
-  /* Past its commit point, an interrupted commit left the new files whole
-   * (only its backups are to be removed): they can be read. */
-  if (journal != NULL && !g_str_has_suffix (journal, ".committed"))
-    {
-      g_autofree char *dir_shown = _smarthost_quote_path (self->config_directory);
-      g_autofree char *journal_shown = _smarthost_quote_path (journal);
-      g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
-                   "dry run: a commit in %s was interrupted and left %s; a dry run changes nothing, so it "
-                   "cannot finish it: read the configuration first (smarthost_backend_get_state()) to "
-                   "finish or undo that commit, then try again", dir_shown, journal_shown);
-      return NULL;
-    }
-  st = load_state_full (self, LOAD_READ_ONLY, error);
-  if (st == NULL || !build_plan (self, tx, st, TRUE, &plan, cancellable, error))
-    return NULL;
-  /* What the commit would refuse, the dry run refuses too. */
-  if (_smarthost_plan_has_changes (plan))
-    {
-      _smarthost_plan_set_journal (plan, self->config_directory);
-      if (!_smarthost_plan_check (plan, error))
-        return g_prefix_error (error, "dry run: "), NULL;
-    }
-  _smarthost_transaction_set_would_change (tx, _smarthost_plan_has_changes (plan));
-  return _smarthost_plan_to_preview (plan);
-}
-
-static gboolean
-smarthost_postfix_backend_commit (SmarthostBackend      *backend,
-                                  SmarthostTransaction  *tx,
-                                  gboolean              *changed,
-                                  GCancellable          *cancellable,
-                                  GError               **error)
-{
-  SmarthostPostfixBackend *self = SMARTHOST_POSTFIX_BACKEND (backend);
-  g_autoptr(PfState) st = NULL;
-  g_autoptr(SmarthostPlan) plan = NULL;
-  gboolean ok;
-  int lock;
-
-  *changed = FALSE;
   if (!check_config_directory (self->config_directory, error))
-    return FALSE;
+    return NULL;
   if (!g_file_test (self->config_directory, G_FILE_TEST_IS_DIR))
     {
       g_autofree char *shown = _smarthost_quote_path (self->config_directory);
       g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
                    "config-directory: %s is not a directory", shown);
-      return FALSE;
+      return NULL;
     }
-
-  /* The lock, the journal and the secrets live here: no other user may
-   * be able to plant or swap a file in it. */
   if (!_smarthost_check_trusted_directory (self->config_directory, "the configuration directory", error))
-    return g_prefix_error (error, "nothing was changed: "), FALSE;
+    return g_prefix_error (error, "nothing was changed: "), NULL;
+  return g_strdup (self->config_directory);
+}
 
-  /* The plan is computed under the lock, from the state the commit will
-   * replace, so that concurrent commits never lose each other's changes. */
-  lock = _smarthost_lock_directory_full (self->config_directory, FALSE, self->lock_timeout, cancellable, error);
-  if (lock < 0)
-    return FALSE;
+/* Called by the core under the lock, after recovery (or for a dry run,
+ * without either: then nothing is changed, not even a journal finished). */
+static gboolean
+smarthost_postfix_backend_build_change (SmarthostBackend  *backend,
+                                        SmarthostChange   *change,
+                                        GCancellable      *cancellable,
+                                        GError           **error)
+{
+  SmarthostPostfixBackend *self = SMARTHOST_POSTFIX_BACKEND (backend);
+  g_autoptr(PfState) st = NULL;
 
-  /* A commit killed halfway left a journal: undo it (or finish it, past
-   * its commit point) before reading the state. */
-  ok = _smarthost_plan_recover (self->config_directory, TRUE, self->lock_timeout, cancellable, error);
-  st = ok ? load_state_full (self, LOAD_LOCKED, error) : NULL;
-  ok = st != NULL && build_plan (self, tx, st, FALSE, &plan, cancellable, error);
-  if (ok && _smarthost_plan_has_changes (plan))
-    {
-      _smarthost_plan_set_journal (plan, self->config_directory);
-      ok = _smarthost_plan_execute (plan, cancellable, error);
-      *changed = ok;
-    }
-  _smarthost_unlock_directory (self->config_directory, lock);
-  return ok;
+  st = load_state_full (self, smarthost_change_get_dry_run (change) ? LOAD_READ_ONLY : LOAD_LOCKED, error);
+  return st != NULL && build_plan (self, change, st, cancellable, error);
 }
 
 /* The settings front ends construct the backend with, one per property
@@ -1822,8 +1791,8 @@ smarthost_postfix_backend_iface_init (SmarthostBackendInterface *iface)
   iface->get_server = smarthost_postfix_backend_get_server;
   iface->get_domain = smarthost_postfix_backend_get_domain;
   iface->list_domains = smarthost_postfix_backend_list_domains;
-  iface->preview = smarthost_postfix_backend_preview;
-  iface->commit = smarthost_postfix_backend_commit;
+  iface->get_state_directory = smarthost_postfix_backend_get_state_directory;
+  iface->build_change = smarthost_postfix_backend_build_change;
   iface->diagnose = pf_diagnose;
   iface->get_domains = smarthost_postfix_backend_get_domains;
   iface->get_state = smarthost_postfix_backend_get_state;
@@ -1895,6 +1864,9 @@ static void
 smarthost_postfix_backend_class_init (SmarthostPostfixBackendClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  /* Recovery rebuilds its tables' operations from their journal records. */
+  g_type_ensure (SMARTHOST_TYPE_POSTFIX_MAP_OPERATION);
 
   object_class->finalize = smarthost_postfix_backend_finalize;
   object_class->get_property = smarthost_postfix_backend_get_property;

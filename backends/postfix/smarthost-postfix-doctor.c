@@ -12,6 +12,7 @@
 
 #include "smarthost-error.h"
 #include "smarthost-finding.h"
+#include "smarthost-operation-private.h"
 #include "smarthost-postfix-private.h"
 #include "smarthost-private.h"
 
@@ -1622,7 +1623,7 @@ pf_diagnose (SmarthostBackend  *backend,
   /* The doctor only reads: an interrupted commit is reported, not
    * finished (a read through the library would finish it). */
   g_object_get (self, "config-directory", &dir, "lock-timeout", &lock_timeout, NULL);
-  journal = dir ? _smarthost_plan_find_interrupted (dir, lock_timeout, cancellable, &local_error) : NULL;
+  journal = dir ? _smarthost_journal_find_interrupted (dir, lock_timeout, cancellable, &local_error) : NULL;
   if (local_error != NULL)
     {
       g_propagate_error (error, g_steal_pointer (&local_error));
@@ -1643,7 +1644,7 @@ pf_diagnose (SmarthostBackend  *backend,
   doc.findings = findings;
   doc.cancellable = cancellable;
 
-  if (journal != NULL && !_smarthost_plan_journal_is_trusted (journal, &trust_error))
+  if (journal != NULL && !_smarthost_journal_is_trusted (journal, &trust_error))
     add (&doc, SMARTHOST_SEVERITY_ERROR, "untrusted-journal",
          "find out who put it there; if no commit of root's was interrupted, remove it, and make the "
          "directory root's and writable by root alone",

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "smarthost-error.h"
+#include "smarthost-change-private.h"
 #include "smarthost-postfix-private.h"
 #include "smarthost-private.h"
 
@@ -276,7 +277,7 @@ emit_domain (PfDomainMaps *m,
  * "user[:password]" writes them, "user:password" or "user:". */
 static void
 emit_read_domain (PfDomainMaps  *m,
-                  SmarthostPlan *plan,
+                  SmarthostChange *change,
                   PfState       *st,
                   const char    *key,
                   Route         *route)
@@ -290,7 +291,7 @@ emit_read_domain (PfDomainMaps  *m,
       emit_domain (m, key + 1, route, NULL, 0, NULL);
       return;
     }
-  _smarthost_plan_add_secret_borrowed (plan, password);
+  _smarthost_change_add_secret_borrowed (change, password);
   emit_domain (m, key + 1, route, cred, colon ? (gsize) (colon - cred) : strlen (cred), password);
 }
 
@@ -359,7 +360,7 @@ pf_kept_password (const char      *what,
 
 static gboolean
 emit_staged_domain (PfDomainMaps   *m,
-                    SmarthostPlan  *plan,
+                    SmarthostChange *change,
                     PfState        *st,
                     const Change   *c,
                     GError        **error)
@@ -378,12 +379,10 @@ emit_staged_domain (PfDomainMaps   *m,
     }
   if (user != NULL)
     {
-      /* The staged relays live as long as the plan; adopted ones and the
-       * relays read for a kept password do not. */
+      /* The change knows the staged relays' passwords; adopted ones and
+       * the passwords read for a kept one it must be told. */
       if (c->adopted || current != NULL)
-        _smarthost_plan_add_secret (plan, password);
-      else
-        _smarthost_plan_add_secret_borrowed (plan, password);
+        smarthost_change_add_secret (change, password);
     }
   emit_domain (m, c->domain, route_of_relay (m->relay_routes, c->relay),
                user, user ? strlen (user) : 0, password);
@@ -394,7 +393,7 @@ emit_staged_domain (PfDomainMaps   *m,
  * @replace, only the staged (and adopted) domains. */
 gboolean
 pf_build_domain_maps (PfState       *st,
-                      SmarthostPlan *plan,
+                      SmarthostChange *change,
                       GHashTable    *staged,          /* domain -> relay or NULL */
                       gboolean       replace,
                       GHashTable    *adopted,         /* domain -> relay, or NULL */
@@ -469,13 +468,13 @@ pf_build_domain_maps (PfState       *st,
       if (cmp < 0)
         {
           if (r != NULL && !replace)
-            emit_read_domain (m, plan, st, k, r);
+            emit_read_domain (m, change, st, k, r);
           i++;
           continue;
         }
       if (cmp == 0 && c->adopted && r != NULL)
-        emit_read_domain (m, plan, st, k, r);    /* ours already: adoption leaves it */
-      else if (c->relay != NULL && !emit_staged_domain (m, plan, st, c, error))
+        emit_read_domain (m, change, st, k, r);    /* ours already: adoption leaves it */
+      else if (c->relay != NULL && !emit_staged_domain (m, change, st, c, error))
         return FALSE;
       if (cmp == 0)
         i++;

@@ -6,7 +6,7 @@
 
 #include <gio/gio.h>
 
-#include "smarthost-plan-private.h"
+#include "smarthost-change.h"
 #include "smarthost-postfix-backend.h"
 #include "smarthost-postfix-conf.h"
 #include "smarthost-relay.h"
@@ -113,7 +113,7 @@ gboolean        pf_check_own_maps    (PfState                  *st,
                                       PfDomainMaps             *maps,
                                       GError                  **error);
 gboolean        pf_build_domain_maps (PfState                  *st,
-                                      SmarthostPlan            *plan,
+                                      SmarthostChange          *change,
                                       GHashTable               *staged,
                                       gboolean                  replace,
                                       GHashTable               *adopted,

@@ -522,6 +522,19 @@ class TestPostfixBackend(TempConfigTestCase):
                                   b.get_domain_finish)[1])
         self.assertSmarthostError(cm, Smarthost.Error.INVALID, 'domain')
 
+    def test_state_directory_and_operations(self):
+        # The journal and the lock live in the configuration directory.
+        self.assertEqual(self.backend.get_state_directory(), self.conf)
+        self.assertTrue(self.backend.recover(None))
+        change = Smarthost.Change()
+        change.set_server(make_relay())
+        change.set_dry_run(True)
+        self.assertTrue(self.backend.build_change(change, None))
+        kinds = [op.get_kind() for op in change.get_operations()]
+        self.assertEqual(kinds, ['dir', 'postfix-map', 'file', 'file', 'command', 'command'])
+        self.assertNoSecret(change.to_preview())
+        self.assertFalse(os.path.exists(os.path.join(self.conf, 'smarthost')))   # built, not carried out
+
     def test_bad_config_directory(self):
         for directory in ('relative/postfix', os.path.join(self.tmp, 'missing')):
             with self.subTest(directory=directory):
@@ -1109,6 +1122,320 @@ class TestPythonBackend(SmarthostTestCase):
         self.assertEqual(self.backend.commits, 1)
         self.assertTrue(self.backend.set_server(make_relay(), None))
         self.assertEqual(self.backend.commits, 2)
+
+
+# --- the backend contract: changes and operations ----------------------------
+
+# What each DictBackend holds, by state directory: an operation rebuilt
+# from the journal (in recovery) finds its store there.
+DICT_STORES = {}
+
+
+class DictOperation(Smarthost.Operation):
+    """Sets one key (the server or a domain) of a DictBackend: an operation
+    kind written in Python, journaled under its type's name."""
+    __gtype_name__ = 'SmarthostTestDictOperation'
+
+    def setup(self, directory, key, old, new):
+        self.directory, self.key, self.old, self.new = directory, key, old, new
+        return self
+
+    def store(self):
+        return DICT_STORES[self.directory]
+
+    def do_describe(self):
+        return ('# dict: %s: %s -> %s\n' % (self.key, self.old or '(none)', self.new or '(none)'), True)
+
+    def do_check(self):
+        if self.key.endswith('.refused'):
+            raise GLib.Error.new_literal(ERROR, 'check: %s is refused' % self.key, Smarthost.Error.FAILED)
+        return True
+
+    def do_prepare(self, cancellable):
+        self.store().log.append('prepare ' + self.key)
+        return True
+
+    def do_wait_prepared(self, cancellable):
+        return True
+
+    def do_apply(self, cancellable):
+        store = self.store()
+        if store.fail_apply == self.key:
+            raise GLib.Error.new_literal(ERROR, 'apply: %s failed' % self.key, Smarthost.Error.FAILED)
+        store.put(self.key, self.new)
+        store.log.append('apply ' + self.key)
+        return True
+
+    def do_undo(self, cancellable):
+        store = self.store()
+        if store.fail_undo:
+            raise GLib.Error.new_literal(ERROR, 'cannot put %s back' % self.key, Smarthost.Error.FAILED)
+        store.put(self.key, self.old)
+        store.log.append('undo ' + self.key)
+        return True
+
+    def do_finish(self):
+        self.store().log.append('finish ' + self.key)
+
+    def do_to_record(self):
+        return [self.key, self.old, self.new]
+
+    def do_load_record(self, fields, directory):
+        if len(fields) != 3 or directory not in DICT_STORES:
+            raise GLib.Error.new_literal(ERROR, 'journal: a damaged dict record', Smarthost.Error.FAILED)
+        self.setup(directory, *fields)
+        return True
+
+
+class DictBackend(GObject.Object, Smarthost.Backend):
+    """Relays by host name in a dictionary, changed through the core's
+    commit protocol: build_change() makes DictOperations."""
+
+    def __init__(self, directory):
+        super().__init__()
+        self.directory = directory
+        self.hosts = {}
+        self.log = []
+        self.fail_apply = None
+        self.fail_undo = False
+        DICT_STORES[directory] = self
+
+    def put(self, key, host):
+        if host:
+            self.hosts[key] = host
+        else:
+            self.hosts.pop(key, None)
+
+    def do_get_name(self):
+        return 'dict'
+
+    def do_get_capabilities(self):
+        return Caps.SERVER_RELAY | Caps.DOMAIN_RELAY | Caps.STARTTLS | Caps.PREVIEW | Caps.CRASH_SAFE
+
+    def do_validate_relay(self, relay):
+        return True
+
+    def relay(self, key):
+        host = self.hosts.get(key)
+        return Smarthost.Relay(host=host) if host else None
+
+    def do_get_server(self, cancellable):
+        return self.relay('server')
+
+    def do_get_domain(self, domain, cancellable):
+        return self.relay(domain)
+
+    def do_list_domains(self, cancellable):
+        return sorted(k for k in self.hosts if k != 'server')
+
+    def do_get_state(self, cancellable):
+        state = Smarthost.State()
+        state.set_server(self.relay('server'))
+        for domain in self.do_list_domains(None):
+            state.set_domain(domain, self.relay(domain))
+        return state
+
+    def do_get_state_directory(self):
+        return self.directory
+
+    def do_build_change(self, change, cancellable):
+        desired = change.apply_to(self.do_get_state(None))
+        wanted = {'server': desired.get_server().get_host()} if desired.get_server() else {}
+        wanted.update({d: desired.get_domain(d).get_host() for d in desired.list_domains()})
+        for key in sorted(set(self.hosts) | set(wanted)):
+            if self.hosts.get(key) != wanted.get(key):
+                op = DictOperation().setup(self.directory, key, self.hosts.get(key, ''), wanted.get(key, ''))
+                change.add_operation(op)
+        if change.get_adopting():
+            change.set_adopted(None, [])
+        change.add_note('the dict backend keeps everything in memory')
+        return True
+
+
+class TestBackendContract(SmarthostTestCase):
+    """A backend written outside the library, on the public contract only:
+    Change in, Operations out, the core commits them all or nothing."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix='smarthost-py-')
+        self.backend = DictBackend(self.tmp)
+
+    def tearDown(self):
+        DICT_STORES.pop(self.tmp, None)
+        shutil.rmtree(self.tmp)
+
+    def commit(self, server=None, **domains):
+        tx = self.backend.begin()
+        if server is not None:
+            tx.set_server(Smarthost.Relay(host=server) if server else None)
+        for domain, host in domains.items():
+            tx.set_domain(domain.replace('_', '.'), Smarthost.Relay(host=host) if host else None)
+        self.assertTrue(tx.commit(None))
+        return tx
+
+    def test_commit_and_repeat(self):
+        self.assertEqual(self.backend.get_state_directory(), self.tmp)
+        tx = self.backend.begin()
+        tx.set_server(Smarthost.Relay(host='smtp.a.example'))
+        tx.set_domain('b.example', Smarthost.Relay(host='smtp.b.example'))
+        preview = tx.preview(None)
+        self.assertEqual(preview, '# dict: b.example: (none) -> smtp.b.example\n'
+                                  '# dict: server: (none) -> smtp.a.example\n'
+                                  '# note: the dict backend keeps everything in memory\n')
+        self.assertTrue(tx.props.would_change)
+        self.assertEqual(self.backend.hosts, {})
+        self.assertTrue(tx.commit(None))
+        self.assertTrue(tx.props.changed)
+        self.assertEqual(self.backend.hosts, {'server': 'smtp.a.example', 'b.example': 'smtp.b.example'})
+        self.assertEqual(self.backend.log, ['prepare b.example', 'prepare server', 'apply b.example',
+                                            'apply server', 'finish b.example', 'finish server'])
+        self.assertEqual(os.listdir(self.tmp), [])    # the journal is gone
+        # The same again changes nothing: no operation at all.
+        self.backend.log.clear()
+        tx = self.commit(server='smtp.a.example', b_example='smtp.b.example')
+        self.assertFalse(tx.props.changed)
+        self.assertEqual(self.backend.log, [])
+
+    def test_failed_apply_undoes_in_reverse(self):
+        self.commit(server='smtp.old.example')
+        self.backend.log.clear()
+        self.backend.fail_apply = 'server'
+        tx = self.backend.begin()
+        tx.set_server(Smarthost.Relay(host='smtp.new.example'))
+        tx.set_domain('a.example', Smarthost.Relay(host='smtp.a.example'))
+        with self.assertRaises(GLib.Error) as cm:
+            tx.commit(None)
+        self.assertSmarthostError(cm, Smarthost.Error.FAILED)
+        self.assertIn('nothing was changed: apply: server failed', cm.exception.message)
+        self.assertEqual(self.backend.hosts, {'server': 'smtp.old.example'})
+        self.assertEqual(self.backend.log, ['prepare a.example', 'prepare server', 'apply a.example',
+                                            'undo server', 'undo a.example'])
+        self.assertEqual(os.listdir(self.tmp), [])
+
+    def test_failed_undo_is_partial_and_recovered(self):
+        self.commit(server='smtp.old.example')
+        self.backend.fail_apply = 'server'
+        self.backend.fail_undo = True
+        tx = self.backend.begin()
+        tx.set_server(Smarthost.Relay(host='smtp.new.example'))
+        tx.set_domain('a.example', Smarthost.Relay(host='smtp.a.example'))
+        with self.assertRaises(GLib.Error) as cm:
+            tx.commit(None)
+        self.assertSmarthostError(cm, Smarthost.Error.PARTIAL)
+        self.assertIn('cannot put a.example back', cm.exception.message)
+        self.assertEqual(self.backend.hosts['a.example'], 'smtp.a.example')   # applied, not undone
+        self.assertEqual(os.listdir(self.tmp), ['.smarthost-journal'])
+        # The journal names the operations by their type, with their records.
+        with open(os.path.join(self.tmp, '.smarthost-journal')) as f:
+            self.assertIn('SmarthostTestDictOperation\ta.example\t\tsmtp.a.example\n', f.read())
+        # The next read finishes the undo, from operations rebuilt from it.
+        self.backend.fail_undo = False
+        self.assertTrue(self.backend.recover(None))
+        self.assertEqual(self.backend.hosts, {'server': 'smtp.old.example'})
+        self.assertEqual(os.listdir(self.tmp), [])
+        self.assertTrue(self.backend.recover(None))   # nothing left: two lstat() calls
+
+    def test_check_refuses_before_anything(self):
+        tx = self.backend.begin()
+        tx.set_domain('x.refused', Smarthost.Relay(host='smtp.x.example'))
+        with self.assertRaises(GLib.Error) as cm:
+            tx.preview(None)
+        self.assertIn('dry run: check: x.refused is refused', cm.exception.message)
+        with self.assertRaises(GLib.Error) as cm:
+            tx.commit(None)
+        self.assertIn('nothing was changed: check: x.refused is refused', cm.exception.message)
+        self.assertEqual(self.backend.log, [])
+
+    def test_change_and_records(self):
+        self.commit(server='smtp.old.example', a_example='smtp.a.example')
+        change = Smarthost.Change()
+        self.assertFalse(change.get_server()[0])
+        change.set_server(Smarthost.Relay(host='smtp.new.example'))
+        change.set_domain('a.example', None)
+        change.set_domain('b.example', Smarthost.Relay(host='smtp.b.example', username='u', password=PASSWORD))
+        change.set_dry_run(True)
+        change.set_adopting(True)
+        self.assertTrue(change.get_dry_run() and change.props.dry_run)
+        self.assertTrue(change.get_adopting())
+        self.assertFalse(change.get_replace_domains())
+        change.set_replace_domains(False)
+        self.assertTrue(change.get_reload())
+        change.set_reload(True)
+        staged, relay = change.get_server()
+        self.assertTrue(staged)
+        self.assertEqual(relay.get_host(), 'smtp.new.example')
+        self.assertEqual(sorted(change.get_domains()), ['a.example', 'b.example'])
+        desired = change.apply_to(self.backend.get_state(None))
+        self.assertEqual(desired.get_server().get_host(), 'smtp.new.example')
+        self.assertEqual(desired.list_domains(), ['b.example'])
+
+        self.assertTrue(self.backend.build_change(change, None))
+        ops = change.get_operations()
+        self.assertEqual([op.describe() for op in ops],
+                         ['# dict: a.example: smtp.a.example -> (none)\n',
+                          '# dict: b.example: (none) -> smtp.b.example\n',
+                          '# dict: server: smtp.old.example -> smtp.new.example\n'])
+        self.assertEqual(ops[0].get_kind(), 'SmarthostTestDictOperation')
+        self.assertTrue(ops[0].check())
+        record = ops[0].to_record()
+        self.assertEqual(record, ['SmarthostTestDictOperation', 'a.example', 'smtp.a.example', ''])
+        again = Smarthost.Operation.new_from_record(record, self.tmp)
+        self.assertIsInstance(again, DictOperation)
+        self.assertEqual(again.to_record(), record)
+        loaded = DictOperation()
+        self.assertTrue(loaded.load_record(record[1:], self.tmp))
+        with self.assertRaises(GLib.Error) as cm:
+            Smarthost.Operation.new_from_record(['no-such-kind', 'x'], self.tmp)
+        self.assertIn('unknown kind', cm.exception.message)
+        with self.assertRaises(GLib.Error):
+            Smarthost.Operation.new_from_record(record[:2], self.tmp)
+
+        # The preview masks the change's secrets wherever an operation
+        # shows them unmasked.
+        change.add_operation(Smarthost.CommandOperation.new(['/bin/echo', PASSWORD], 0))
+        change.add_secret(OTHER_PASSWORD)
+        preview = change.to_preview()
+        self.assertIn('# note: the dict backend keeps everything in memory\n# runs: /bin/echo ', preview)
+        self.assertNoSecret(preview)
+        self.assertEqual(self.backend.hosts['server'], 'smtp.old.example')   # a dry run changed nothing
+
+    def test_adopted_through_the_change(self):
+        tx = self.backend.begin()
+        with self.assertRaises(GLib.Error):
+            tx.adopt()     # no ADOPT capability
+        self.assertEqual(tx.get_adopted_domains(), [])
+
+    def test_generic_operations(self):
+        target = os.path.join(self.tmp, 'table')
+        op = Smarthost.FileOperation.new(target, None, 'k user:%s\n' % PASSWORD, 0o600)
+        op.set_masked(None, 'k user:********\n')
+        op.add_output('.db')
+        self.assertEqual(op.get_outputs(), ['.db'])
+        self.assertEqual(op.get_path(), target)
+        self.assertEqual(op.get_new_path(), os.path.join(self.tmp, '.table.smarthost-new'))
+        self.assertFalse(op.get_deletes())
+        self.assertFalse(op.get_existed())
+        self.assertEqual(op.get_kind(), 'file')
+        self.assertTrue(op.check())
+        self.assertNotIn(PASSWORD, op.describe())
+        record = op.to_record()
+        self.assertEqual(record[:3], ['file', '0', target + '.db'])
+        rebuilt = Smarthost.Operation.new_from_record(record, self.tmp)
+        self.assertEqual(rebuilt.get_path(), target)
+        self.assertEqual(rebuilt.get_outputs(), ['.db'])
+        gone = Smarthost.FileOperation.new(target, 'x\n', None, 0o644)
+        self.assertTrue(gone.get_deletes() and gone.get_existed())
+        mkdir = Smarthost.DirectoryOperation.new(os.path.join(self.tmp, 'own'), 0o700)
+        self.assertEqual(mkdir.describe(), '# creates directory %s/own (mode 0700)\n' % self.tmp)
+        self.assertEqual(mkdir.to_record(), ['dir', os.path.join(self.tmp, 'own')])
+        self.assertEqual(Smarthost.CommandOperation.new(['/bin/true'], 5).describe(), '# runs: /bin/true\n')
+        self.assertFalse(Smarthost.CommandOperation.new(['/bin/true'], 5).to_record())   # no record
+
+    def test_state_directories(self):
+        default = Smarthost.Backend.get_default_state_directory('smartermail-mail.example.com')
+        self.assertTrue(default.endswith('/libsmarthost/smartermail-mail.example.com'))
+        self.assertTrue(default.startswith('/var/lib/') if os.geteuid() == 0 else True)
+        self.assertNotIn('/../', Smarthost.Backend.get_default_state_directory('../../etc'))
 
 
 # --- async calls whose objects are dropped -------------------------------------

@@ -1,23 +1,26 @@
-/* fuzz-journal.c: libFuzzer target for the commit journal (smarthost-plan.c)
+/* fuzz-journal.c: libFuzzer target for the commit journal (smarthost-commit.c)
  *
  * The input is a journal file, ".smarthost-journal" as a commit writes it
  * and recovery reads it after a crash. It is written to a file in a
  * temporary folder of this process (removed at exit) and read with the
- * static journal_load; this target includes the source (run-fuzz.sh then
- * leaves it out of the library objects it links). Nothing is recovered:
- * the paths of a fuzzed journal are never touched.
+ * static journal_load, which rebuilds the journal's operations from their
+ * records; this target includes the source (run-fuzz.sh then leaves it out
+ * of the library objects it links). Nothing is recovered: the paths of a
+ * fuzzed journal are never touched.
  *
  * Properties, besides the sanitizers:
  *  - a journal either loads or is reported damaged: SMARTHOST_ERROR_FAILED,
  *    "recover: FILE is damaged, ...", and GLib logs no warning;
  *  - one that loads starts with the magic line and has its "end" line,
  *    with only empty lines after it (a journal cut short never loads);
- *  - what it names is what journal_entry_is_sane promises, checked here
- *    on its own: directories and targets are absolute paths; every backup
+ *  - what it names is what the operation kinds promise when they rebuild
+ *    themselves from a record (dir, file, postfix-map), checked here on
+ *    its own: directories and targets are absolute paths; every backup
  *    is ".NAME.smarthost-old" and every source a ".*.smarthost-new*" file
  *    in the target's directory, so that recovery touches nothing but the
  *    targets, the directories and files of ours;
- *  - written back (journal_to_string) it loads again to the same text,
+ *  - written back (the operations' records, journal_to_string) it loads
+ *    again to the same text,
  *    and that text cut anywhere before its end, or with its tail zeroed
  *    (as a power loss may leave it), is damaged.
  *
@@ -25,7 +28,8 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
-#include "smarthost-plan.c"
+#include "smarthost-commit.c"
+#include "smarthost-postfix-map-operation.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -75,6 +79,8 @@ write_journal (const void *data,
   CHECK (f != NULL && fwrite (data, 1, size, f) == size && fclose (f) == 0, "cannot write %s\n", journal_path);
 }
 
+#define Journal GPtrArray   /* the operations rebuilt from a journal */
+
 static Journal *
 load (GError **error)
 {
@@ -118,35 +124,62 @@ check_loaded (Journal    *j,
   const char *end;
 
   /* Up to the first NUL, which ends what journal_load reads. */
-  CHECK (g_str_has_prefix (text, JOURNAL_MAGIC "\n"), "a journal without the magic line loads\n");
+  CHECK (g_str_has_prefix (text, JOURNAL_MAGIC "\n") || g_str_has_prefix (text, JOURNAL_MAGIC_1 "\n"),
+         "a journal without the magic line loads\n");
   end = text + strlen (text);
   while (end > text && end[-1] == '\n')
     end--;
   CHECK (end - text >= 4 && strncmp (end - 4, "\nend", 4) == 0, "a journal without its end line loads\n");
 
-  for (guint i = 0; i < j->dirs->len; i++)
-    CHECK (g_path_is_absolute (g_ptr_array_index (j->dirs, i)) &&
-           journal_path_inside (tmp_dir, g_ptr_array_index (j->dirs, i)), "directory %s\n",
-           (char *) g_ptr_array_index (j->dirs, i));
-  for (guint i = 0; i < j->entries->len; i++)
+  for (guint i = 0; i < j->len; i++)
     {
-      JournalEntry *e = g_ptr_array_index (j->entries, i);
-      g_autofree char *dir = NULL;
-      g_autofree char *base = NULL;
-      g_autofree char *backup_base = NULL;
+      g_auto(GStrv) record = smarthost_operation_to_record (g_ptr_array_index (j, i));
+      guint n = record ? g_strv_length (record) : 0;
 
-      CHECK (e->target != NULL && g_path_is_absolute (e->target) && journal_path_inside (tmp_dir, e->target),
-             "target %s\n", e->target);
-      CHECK (e->backup != NULL, "no backup\n");
-      dir = g_path_get_dirname (e->target);
-      base = g_path_get_basename (e->target);
-      backup_base = g_strdup_printf (".%s.smarthost-old", base);
-      CHECK (is_ours_in (e->backup, dir, ".smarthost-old") && g_str_has_suffix (e->backup, backup_base),
-             "target %s has the backup %s\n", e->target, e->backup);
-      if (e->source != NULL)
-        CHECK (is_ours_in (e->source, dir, ".smarthost-new"), "target %s has the source %s\n", e->target,
-               e->source);
+      /* A directory's record is gone once the directory exists. */
+      if (record == NULL)
+        continue;
+      if (g_str_equal (record[0], "dir"))
+        {
+          CHECK (n == 2 && g_path_is_absolute (record[1]) && _smarthost_journal_path_inside (tmp_dir, record[1]),
+                 "directory %s\n", record[1]);
+          continue;
+        }
+      CHECK (g_str_equal (record[0], "file") || g_str_equal (record[0], "postfix-map"), "kind %s\n", record[0]);
+      CHECK (n >= 5 && (n - 1) % 4 == 0, "a file record of %u fields\n", n);
+      for (guint k = 1; k < n; k += 4)
+        {
+          const char *target = record[k + 1], *backup = record[k + 2], *source = record[k + 3];
+          g_autofree char *dir = NULL;
+          g_autofree char *base = NULL;
+          g_autofree char *backup_base = NULL;
+
+          CHECK (g_path_is_absolute (target) && _smarthost_journal_path_inside (tmp_dir, target),
+                 "target %s\n", target);
+          dir = g_path_get_dirname (target);
+          base = g_path_get_basename (target);
+          backup_base = g_strdup_printf (".%s.smarthost-old", base);
+          CHECK (is_ours_in (backup, dir, ".smarthost-old") && g_str_has_suffix (backup, backup_base),
+                 "target %s has the backup %s\n", target, backup);
+          if (*source)
+            CHECK (is_ours_in (source, dir, ".smarthost-new"), "target %s has the source %s\n", target, source);
+        }
     }
+}
+
+/* The journal's text as a commit would write it for these operations. */
+static char *
+journal_text (Journal *j)
+{
+  g_autoptr(GPtrArray) records = g_ptr_array_new_with_free_func ((GDestroyNotify) g_strfreev);
+
+  for (guint i = 0; i < j->len; i++)
+    {
+      char **record = smarthost_operation_to_record (g_ptr_array_index (j, i));
+      if (record != NULL)
+        g_ptr_array_add (records, record);
+    }
+  return journal_to_string (records);
 }
 
 static void
@@ -167,6 +200,7 @@ LLVMFuzzerInitialize (int    *argc,
   g_autoptr(GError) error = NULL;
   g_autoptr(Journal) j = NULL;
 
+  g_type_ensure (SMARTHOST_TYPE_POSTFIX_MAP_OPERATION);
   logged = g_string_new (NULL);
   g_log_set_writer_func (log_writer, NULL, NULL);
   tmp_dir = g_dir_make_tmp ("fuzz-journal-XXXXXX", NULL);
@@ -181,7 +215,7 @@ LLVMFuzzerInitialize (int    *argc,
   }
   j = journal_load (journal_path, &error);
   g_assert_nonnull (j);
-  g_free (journal_to_string (j));
+  g_free (journal_text (j));
   write_journal ("x", 1);
   g_assert_null (journal_load (journal_path, &error));
   (void) argc;
@@ -219,12 +253,12 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
     }
   check_loaded (j, text);
 
-  written = journal_to_string (j);
+  written = journal_text (j);
   write_journal (written, strlen (written));
   j2 = load (&error);
   CHECK (j2 != NULL, "the journal written back does not load: %s\n%s", error->message, written);
   check_loaded (j2, written);
-  again = journal_to_string (j2);
+  again = journal_text (j2);
   CHECK (g_str_equal (written, again), "written back:\n%s\nthen:\n%s", written, again);
 
   /* Cut short, or zeroed from some point on, it is damaged: everything

@@ -10,7 +10,7 @@
 #include "smarthost-backend-setting.h"
 #include "smarthost-enum-types.h"
 #include "smarthost-error.h"
-#include "smarthost-private.h"
+#include "smarthost-util-private.h"
 
 /**
  * SmarthostBackendSetting:

@@ -9,6 +9,7 @@
 #include "smarthost-error.h"
 #include "smarthost-private.h"
 #include "smarthost-transaction.h"
+#include "smarthost-util-private.h"
 
 /**
  * SmarthostBackend:

@@ -14,8 +14,9 @@
 #include <unistd.h>
 
 #include "smarthost-error.h"
+#include "smarthost-files-private.h"
 #include "smarthost-plan-private.h"
-#include "smarthost-private.h"
+#include "smarthost-util-private.h"
 
 /*
  * Implementation notes

@@ -19,10 +19,12 @@
 
 #include "smarthost-enum-types.h"
 #include "smarthost-error.h"
+#include "smarthost-files-private.h"
 #include "smarthost-private.h"
-#include "smarthost-probe.h"
 #include "smarthost-probe-private.h"
+#include "smarthost-probe.h"
 #include "smarthost-smtp-private.h"
+#include "smarthost-util-private.h"
 
 /**
  * SmarthostProbe:

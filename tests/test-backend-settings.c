@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "smarthost-backend-private.h"
-#include "smarthost-backends.h"
+#include "smarthost-postfix.h"
 #include "smarthost-error.h"
 #include "smarthost-transaction.h"
 

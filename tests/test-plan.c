@@ -13,7 +13,8 @@
 
 #include "smarthost-error.h"
 #include "smarthost-plan-private.h"
-#include "smarthost-private.h"
+#include "smarthost-relay.h"
+#include "smarthost-util-private.h"
 
 #include "test-util.h"
 

@@ -14,12 +14,14 @@
 #include "smarthost-backend-private.h"
 #include "smarthost-enum-types.h"
 #include "smarthost-error.h"
+#include "smarthost-files-private.h"
 #include "smarthost-plan-private.h"
 #include "smarthost-postfix-backend.h"
 #include "smarthost-postfix-conf.h"
 #include "smarthost-postfix-private.h"
 #include "smarthost-private.h"
 #include "smarthost-transaction.h"
+#include "smarthost-util-private.h"
 
 /**
  * SmarthostPostfixBackend:

@@ -11,9 +11,11 @@
 #include <unistd.h>
 
 #include "smarthost-error.h"
+#include "smarthost-files-private.h"
 #include "smarthost-finding.h"
 #include "smarthost-postfix-private.h"
 #include "smarthost-private.h"
+#include "smarthost-util-private.h"
 
 /*
  * Implementation notes

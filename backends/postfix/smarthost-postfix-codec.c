@@ -40,13 +40,43 @@ pf_relay_nexthop (SmarthostRelay *relay)
   return g_strdup_printf ("[%s]:%u", host, port);
 }
 
+/* A port given as a service name, as Postfix allows ("[relay]:smtps").
+ * The names relays use are known here, since /etc/services may lack them
+ * (Debian's calls 465 "submissions", with "smtps" an alias). */
+static guint
+service_port (const char *name)
+{
+  static const struct { const char *name; guint port; } known[] = {
+    { "smtp", 25 }, { "submission", 587 }, { "submissions", 465 }, { "smtps", 465 }, { "ssmtp", 465 },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (known); i++)
+    if (g_ascii_strcasecmp (name, known[i].name) == 0)
+      return known[i].port;
+#ifdef __GLIBC__
+  {
+    struct servent se, *res = NULL;
+    char buf[1024];
+
+    /* The reentrant form: diagnose_async runs this in a worker thread. */
+    if (getservbyname_r (name, "tcp", &se, buf, sizeof buf, &res) == 0 && res != NULL)
+      return g_ntohs ((guint16) res->s_port);
+  }
+#endif
+  return 0;
+}
+
 /* Parses "[host]:port", "[host]", "host:port" or "host"; the first of a
- * list. Returns FALSE if it is not a nexthop we understand. */
+ * list. Returns FALSE if it is not a nexthop we understand. With
+ * @service_names, the port may also be a service name, as Postfix allows
+ * ("[relay]:submission"; the doctor reads nexthops written by hand). The
+ * backend's own nexthops have a number (pf_relay_nexthop()). */
 gboolean
-pf_parse_nexthop (const char  *text,
-                  char       **host,
-                  guint       *port,
-                  gboolean    *mx_lookup)
+pf_parse_nexthop_full (const char  *text,
+                       gboolean     service_names,
+                       char       **host,
+                       guint       *port,
+                       gboolean    *mx_lookup)
 {
   g_autofree char *first = NULL;
   const char *rest;
@@ -85,12 +115,15 @@ pf_parse_nexthop (const char  *text,
   if (*rest == ':')
     {
       guint64 v;
-      if (!g_ascii_string_to_unsigned (rest + 1, 10, 1, 65535, &v, NULL))
+      if (g_ascii_string_to_unsigned (rest + 1, 10, 1, 65535, &v, NULL))
+        *port = (guint) v;
+      else if (service_names && (*port = service_port (rest + 1)) != 0)
+        ;
+      else
         {
           g_clear_pointer (host, g_free);
           return FALSE;
         }
-      *port = (guint) v;
     }
   else if (*rest != '\0')
     {
@@ -98,6 +131,15 @@ pf_parse_nexthop (const char  *text,
       return FALSE;
     }
   return **host != '\0';
+}
+
+gboolean
+pf_parse_nexthop (const char  *text,
+                  char       **host,
+                  guint       *port,
+                  gboolean    *mx_lookup)
+{
+  return pf_parse_nexthop_full (text, FALSE, host, port, mx_lookup);
 }
 
 

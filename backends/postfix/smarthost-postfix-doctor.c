@@ -4,7 +4,6 @@
  */
 #include "config.h"
 
-#include <netdb.h>
 #include <pwd.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -1266,57 +1265,6 @@ manual_nexthops (Doctor    *doc,
   return out;
 }
 
-/* A port given as a service name, as Postfix allows ("[relay]:smtps").
- * The names relays use are known here, since /etc/services may lack them
- * (Debian's calls 465 "submissions", with "smtps" an alias). */
-static guint
-service_port (const char *name)
-{
-  static const struct { const char *name; guint port; } known[] = {
-    { "smtp", 25 }, { "submission", 587 }, { "submissions", 465 }, { "smtps", 465 }, { "ssmtp", 465 },
-  };
-
-  for (guint i = 0; i < G_N_ELEMENTS (known); i++)
-    if (g_ascii_strcasecmp (name, known[i].name) == 0)
-      return known[i].port;
-#ifdef __GLIBC__
-  {
-    struct servent se, *res = NULL;
-    char buf[1024];
-
-    /* The reentrant form: diagnose_async runs this in a worker thread. */
-    if (getservbyname_r (name, "tcp", &se, buf, sizeof buf, &res) == 0 && res != NULL)
-      return g_ntohs ((guint16) res->s_port);
-  }
-#endif
-  return 0;
-}
-
-/* pf_parse_nexthop(), also for a port given as a service name. */
-static gboolean
-parse_hop (const char  *hop,
-           char       **host,
-           guint       *port,
-           gboolean    *mx)
-{
-  g_autofree char *first = NULL;
-  g_autofree char *numeric = NULL;
-  const char *close, *colon;
-  guint number;
-
-  if (pf_parse_nexthop (hop, host, port, mx))
-    return TRUE;
-  while (*hop == ' ' || *hop == ',')
-    hop++;
-  first = g_strndup (hop, strcspn (hop, " ,\t"));
-  close = first[0] == '[' ? strchr (first, ']') : NULL;
-  colon = close ? (close[1] == ':' ? close + 1 : NULL) : strrchr (first, ':');
-  if (colon == NULL || (number = service_port (colon + 1)) == 0)
-    return FALSE;
-  numeric = g_strdup_printf ("%.*s:%u", (int) (colon - first), first, number);
-  return pf_parse_nexthop (numeric, host, port, mx);
-}
-
 /* The client that delivers to relayhost and to the nexthops of
  * sender_dependent_relayhost_maps: the service default_transport names. */
 static Client *
@@ -1348,7 +1296,7 @@ check_port_465 (Doctor    *doc,
       guint port;
       gboolean mx;
 
-      if (!parse_hop (hop, &host, &port, &mx) || port != 465)
+      if (!pf_parse_nexthop_full (hop, TRUE, &host, &port, &mx) || port != 465)
         continue;
       if (!wrapper)
         add (doc, SMARTHOST_SEVERITY_ERROR, "port-465-without-wrappermode",
@@ -1486,7 +1434,7 @@ add_lookup (GPtrArray      *lookups,
       mx = smarthost_relay_get_mx_lookup (relay);
       port = smarthost_relay_get_effective_port (relay);
     }
-  else if (!parse_hop (nexthop, &host, &port, &mx))
+  else if (!pf_parse_nexthop_full (nexthop, TRUE, &host, &port, &mx))
     return;
   if (_smarthost_host_is_address (host, NULL))
     return;

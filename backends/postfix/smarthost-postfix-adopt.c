@@ -6,6 +6,7 @@
 
 #include <string.h>
 
+#include "smarthost-dns-private.h"
 #include "smarthost-error.h"
 #include "smarthost-postfix-private.h"
 #include "smarthost-private.h"
@@ -660,16 +661,8 @@ tls_for (Ctx                *c,
 
 /* --- credentials --------------------------------------------------------- */
 
-static int
-by_preference (gconstpointer a,
-               gconstpointer b)
-{
-  guint16 pa, pb;
-
-  g_variant_get (*(GVariant * const *) a, "(q&s)", &pa, NULL);
-  g_variant_get (*(GVariant * const *) b, "(q&s)", &pb, NULL);
-  return (int) pa - (int) pb;
-}
+/* How long the MX hosts of a nexthop may take to look up. */
+#define MX_TIMEOUT_US (10 * G_USEC_PER_SEC)
 
 /* The names of the servers a nexthop leads to, which smtp_sasl_glue.c
  * looks up before the nexthop: the host of "[host]:port"; for an MX-style
@@ -684,27 +677,19 @@ server_names (Ctx        *c,
 
   if (mx && c->resolve_mx && !_smarthost_host_is_address (host, NULL))
     {
-      g_autoptr(GResolver) resolver = g_resolver_get_default ();
-      g_autoptr(GError) local_error = NULL;
-      g_autoptr(GPtrArray) records = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
-      GList *list = g_resolver_lookup_records (resolver, host, G_RESOLVER_RECORD_MX, c->cancellable,
-                                               &local_error);
+      g_auto(SmarthostDnsQuery) q = { host, SMARTHOST_DNS_MX, };
 
-      for (GList *l = list; l; l = l->next)
-        g_ptr_array_add (records, l->data);
-      g_list_free (list);
-      g_ptr_array_sort (records, by_preference);
-      for (guint i = 0; i < records->len; i++)
+      _smarthost_dns_resolve (&q, 1, g_get_monotonic_time () + MX_TIMEOUT_US, c->cancellable);
+      for (guint i = 0; q.answers != NULL && i < q.answers->len; i++)
         {
-          const char *name;
-          g_variant_get (g_ptr_array_index (records, i), "(q&s)", NULL, &name);
+          const char *name = g_ptr_array_index (q.answers, i);
           if (*name && !g_str_equal (name, "."))
             g_ptr_array_add (servers, g_ascii_strdown (name, strlen (name) - g_str_has_suffix (name, ".")));
         }
-      if (local_error != NULL && !g_error_matches (local_error, G_RESOLVER_ERROR, G_RESOLVER_ERROR_NOT_FOUND))
+      if (q.error != NULL && !g_error_matches (q.error, G_RESOLVER_ERROR, G_RESOLVER_ERROR_NOT_FOUND))
         g_ptr_array_add (c->notes, g_strdup_printf ("could not look up the MX hosts of %s (%s): credentials "
                                                     "smtp_sasl_password_maps keeps under an MX host's name, if "
-                                                    "any, were not considered", host, local_error->message));
+                                                    "any, were not considered", host, q.error->message));
     }
   if (servers->len == 0)
     g_ptr_array_add (servers, g_strdup (host));

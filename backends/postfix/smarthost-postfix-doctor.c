@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "smarthost-dns-private.h"
 #include "smarthost-error.h"
 #include "smarthost-files-private.h"
 #include "smarthost-finding.h"
@@ -1358,7 +1359,6 @@ typedef struct {
   char *host;
   char *nexthop;
   gboolean mx;
-  guint pending;
   gboolean resolved;
   GError *error;
 } Lookup;
@@ -1374,49 +1374,20 @@ lookup_free (gpointer data)
   g_free (l);
 }
 
+/* One answer for @l: the host resolves if it has an address or an MX
+ * record; otherwise keep the most telling error, a temporary failure over
+ * "not found". */
 static void
 lookup_record (Lookup *l,
                GError *error)
 {
-  l->pending--;
   if (error == NULL)
     l->resolved = TRUE;
   else if (l->error == NULL || g_error_matches (l->error, G_RESOLVER_ERROR, G_RESOLVER_ERROR_NOT_FOUND))
     {
-      /* Keep the most telling error: a temporary failure over "not found". */
       g_clear_error (&l->error);
       l->error = g_error_copy (error);
     }
-}
-
-static void
-by_name_done (GObject      *source,
-              GAsyncResult *res,
-              gpointer      data)
-{
-  g_autoptr(GError) error = NULL;
-  GList *list = g_resolver_lookup_by_name_finish (G_RESOLVER (source), res, &error);
-
-  g_resolver_free_addresses (list);
-  lookup_record (data, error);
-}
-
-static void
-mx_done (GObject      *source,
-         GAsyncResult *res,
-         gpointer      data)
-{
-  g_autoptr(GError) error = NULL;
-  GList *list = g_resolver_lookup_records_finish (G_RESOLVER (source), res, &error);
-
-  g_list_free_full (list, (GDestroyNotify) g_variant_unref);
-  lookup_record (data, error);
-}
-
-static gboolean
-wake_up (gpointer data)
-{
-  return G_SOURCE_CONTINUE;
 }
 
 static void
@@ -1456,13 +1427,8 @@ check_resolution (Doctor    *doc,
 {
   g_autoptr(GPtrArray) lookups = g_ptr_array_new_with_free_func (lookup_free);
   g_autoptr(GPtrArray) domains = pf_list_domains (doc->st);
-  g_autoptr(GMainContext) ctx = NULL;
-  g_autoptr(GResolver) resolver = NULL;
-  g_autoptr(GCancellable) cancel = NULL;
+  g_autoptr(GArray) queries = NULL;
   g_autoptr(SmarthostRelay) server = NULL;
-  gint64 deadline;
-  GSource *tick;
-  guint pending = 0;
 
   if (pf_server_is_ours (doc->st))
     server = pf_read_server (doc->st, doc->cancellable, NULL);
@@ -1479,41 +1445,32 @@ check_resolution (Doctor    *doc,
   if (lookups->len == 0)
     return;
 
-  ctx = g_main_context_new ();
-  resolver = g_resolver_get_default ();
-  cancel = g_cancellable_new ();
-  g_main_context_push_thread_default (ctx);
+  /* The addresses of each host, and its MX records when Postfix looks
+   * them up, all at once. */
+  queries = g_array_new (FALSE, TRUE, sizeof (SmarthostDnsQuery));
+  g_array_set_clear_func (queries, (GDestroyNotify) _smarthost_dns_query_clear);
   for (guint i = 0; i < lookups->len; i++)
     {
       Lookup *l = g_ptr_array_index (lookups, i);
-      l->pending++;
-      g_resolver_lookup_by_name_async (resolver, l->host, cancel, by_name_done, l);
+      SmarthostDnsQuery q = { l->host, SMARTHOST_DNS_ADDRESSES, };
+
+      g_array_append_val (queries, q);
       if (l->mx)
         {
-          l->pending++;
-          g_resolver_lookup_records_async (resolver, l->host, G_RESOLVER_RECORD_MX, cancel, mx_done, l);
+          q.type = SMARTHOST_DNS_MX;
+          g_array_append_val (queries, q);
         }
     }
-  tick = g_timeout_source_new (100);
-  g_source_set_callback (tick, wake_up, NULL, NULL);
-  g_source_attach (tick, ctx);
-  deadline = g_get_monotonic_time () + RESOLVE_TIMEOUT_US;
-  do
+  _smarthost_dns_resolve ((SmarthostDnsQuery *) queries->data, queries->len,
+                          g_get_monotonic_time () + RESOLVE_TIMEOUT_US, doc->cancellable);
+  for (guint i = 0, q = 0; i < lookups->len; i++)
     {
-      pending = 0;
-      for (guint i = 0; i < lookups->len; i++)
-        pending += ((Lookup *) g_ptr_array_index (lookups, i))->pending;
-      if (pending == 0)
-        break;
-      if (g_get_monotonic_time () >= deadline ||
-          (doc->cancellable && g_cancellable_is_cancelled (doc->cancellable)))
-        g_cancellable_cancel (cancel);
-      g_main_context_iteration (ctx, TRUE);
+      Lookup *l = g_ptr_array_index (lookups, i);
+
+      lookup_record (l, g_array_index (queries, SmarthostDnsQuery, q++).error);
+      if (l->mx)
+        lookup_record (l, g_array_index (queries, SmarthostDnsQuery, q++).error);
     }
-  while (TRUE);
-  g_source_destroy (tick);
-  g_source_unref (tick);
-  g_main_context_pop_thread_default (ctx);
 
   for (guint i = 0; i < lookups->len; i++)
     {

@@ -154,12 +154,6 @@ conflict (GError    **error,
   return FALSE;
 }
 
-static gboolean
-is_yes (const char *value)
-{
-  return value != NULL && g_ascii_strcasecmp (value, "yes") == 0;
-}
-
 /* --- the settings of the smtp client ----------------------------------- */
 
 typedef struct {
@@ -498,20 +492,16 @@ check_tables (Ctx     *c,
 
 /* --- TLS ----------------------------------------------------------------- */
 
-static const char *tls_levels[] = {
-  "none", "may", "encrypt", "dane", "dane-only", "fingerprint", "verify", "secure", NULL,
-};
-
-/* The level Postfix uses where no TLS policy entry applies, as
- * global_tls_level() in smtp_tls_policy.c computes it. */
+/* The level Postfix uses where no TLS policy entry applies
+ * (smarthost-postfix-tls.c). */
 static const char *
 global_level (Client *cl)
 {
-  if (*cl->v[S_TLS_LEVEL])
-    return cl->v[S_TLS_LEVEL];
-  if (is_yes (cl->v[S_ENFORCE_TLS]))
-    return is_yes (cl->v[S_ENFORCE_PEERNAME]) ? "verify" : "encrypt";
-  return is_yes (cl->v[S_USE_TLS]) ? "may" : "none";
+  const PfTlsSettings settings = {
+    cl->v[S_TLS_LEVEL], cl->v[S_ENFORCE_TLS], cl->v[S_ENFORCE_PEERNAME], cl->v[S_USE_TLS],
+  };
+
+  return pf_tls_effective_level (&settings, NULL);
 }
 
 /* The smtp_tls_policy_maps entry of a nexthop, as tls_policy_lookup()
@@ -560,7 +550,7 @@ tls_for (Ctx                *c,
   g_autofree char *key = NULL;
   g_autofree char *level = NULL;
   g_autoptr(GPtrArray) words = NULL;
-  gboolean has_match = FALSE, match_hostname = FALSE, known = FALSE;
+  gboolean has_match = FALSE, match_hostname = FALSE;
 
   *ca_file = NULL;
   if (*cl->v[S_TLS_POLICY_MAPS] == '\0' && *cl->v[S_TLS_PER_SITE] != '\0')
@@ -611,9 +601,7 @@ tls_for (Ctx                *c,
   else
     level = g_ascii_strdown (global_level (cl), -1);
 
-  for (guint i = 0; tls_levels[i]; i++)
-    known = known || g_str_equal (level, tls_levels[i]);
-  if (!known)
+  if (!pf_tls_level_is_known (level))
     return conflict (error, "%s uses TLS security level \"%s\", which Postfix does not know (it defers "
                      "such mail or does not start); fix the level first", nexthop, level);
   if (g_str_equal (level, "dane") || g_str_equal (level, "dane-only") || g_str_equal (level, "fingerprint"))
@@ -629,7 +617,7 @@ tls_for (Ctx                *c,
                      "each MX host (TLS level verify), which a smarthost cannot express (it checks the "
                      "nexthop); write the relay as [host]:port, or keep this relay by hand", nexthop);
 
-  if (is_yes (cl->v[S_TLS_WRAPPER]))
+  if (pf_is_yes (cl->v[S_TLS_WRAPPER]))
     {
       if (!*verify && !g_str_equal (level, "encrypt"))
         return conflict (error, "%s is reached with smtp_tls_wrappermode = yes but TLS security level "
@@ -718,7 +706,7 @@ find_credentials (Ctx             *c,
   gboolean nexthop_done = FALSE;
   const char *colon;
 
-  if (!is_yes (c->client->v[S_SASL_ENABLE]) || *maps == '\0')
+  if (!pf_is_yes (c->client->v[S_SASL_ENABLE]) || *maps == '\0')
     return TRUE;
   if (at != NULL && (value = pf_postmap_query (c->st, maps, at, c->cancellable)) != NULL)
     *found_key = g_strdup (at);
@@ -827,7 +815,7 @@ relay_for (Ctx         *c,
 
   relay = g_object_new (SMARTHOST_TYPE_RELAY, "host", host, "port", port, "security", security,
                         "mx-lookup", mx, "verify-certificate", verify, "ca-file", ca, NULL);
-  if (domain && is_yes (cl->v[S_SENDER_AUTH]))
+  if (domain && pf_is_yes (cl->v[S_SENDER_AUTH]))
     at = g_strconcat ("@", domain, NULL);
   if (!find_credentials (c, relay, at, host, nexthop, mx, &found, error))
     return NULL;
@@ -1136,7 +1124,7 @@ pf_adopt (SmarthostPostfixBackend  *self,
 
   /* With sender-dependent authentication, a domain may log in to the
    * relayhost as itself. */
-  if (a->server && is_yes (c.client->v[S_SENDER_AUTH]) && is_yes (c.client->v[S_SASL_ENABLE]) &&
+  if (a->server && pf_is_yes (c.client->v[S_SENDER_AUTH]) && pf_is_yes (c.client->v[S_SASL_ENABLE]) &&
       *c.client->v[S_SASL_MAPS])
     {
       g_autoptr(GPtrArray) maps = pf_split_list (c.client->v[S_SASL_MAPS]);
@@ -1250,7 +1238,7 @@ pf_read_manual_server (PfState       *st,
 
       if (!pf_parse_nexthop (relayhost, &host, &port, &mx))
         goto out;
-      if (is_yes (c.client->v[S_TLS_WRAPPER]))
+      if (pf_is_yes (c.client->v[S_TLS_WRAPPER]))
         security = SMARTHOST_SECURITY_TLS;
       else if (g_str_equal (level, "encrypt") || g_str_equal (level, "secure") ||
                g_str_equal (level, "verify") || g_str_equal (level, "dane-only") ||

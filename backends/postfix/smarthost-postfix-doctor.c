@@ -45,8 +45,10 @@
  * The TLS level a delivery runs with is the one of the master.cf service
  * that delivers it: its own "-o name=value" options, else main.cf's. An
  * empty smtp_tls_security_level still lets the obsolete smtp_enforce_tls
- * decide (with smtp_tls_enforce_peername = yes, its default, that means
- * "verify"), as Postfix's smtp_tls_policy.c does.
+ * (with smtp_tls_enforce_peername = yes, its default, that means
+ * "verify") and smtp_use_tls ("may") decide, as Postfix's
+ * smtp_tls_policy.c does; adoption reads it the same way
+ * (smarthost-postfix-tls.c).
  */
 
 #define RESOLVE_TIMEOUT_US (5 * G_USEC_PER_SEC)
@@ -894,30 +896,6 @@ check_maps (Doctor *doc)
 
 /* --- TLS: levels, CAs, port 465 --------------------------------------- */
 
-static gboolean
-is_yes (const char *value)
-{
-  return value != NULL && g_ascii_strcasecmp (value, "yes") == 0;
-}
-
-static gboolean
-level_verifies (const char *level)
-{
-  return g_ascii_strcasecmp (level, "secure") == 0 || g_ascii_strcasecmp (level, "verify") == 0;
-}
-
-static gboolean
-level_encrypts (const char *level)
-{
-  static const char *levels[] = { "encrypt", "dane", "dane-only", "fingerprint", NULL };
-
-  if (level_verifies (level))
-    return TRUE;
-  for (guint i = 0; levels[i]; i++)
-    if (g_ascii_strcasecmp (level, levels[i]) == 0)
-      return TRUE;
-  return FALSE;
-}
 
 /* How an SMTP client runs: main.cf's values, or a master.cf service's,
  * which its own -o options override. A "$name" in an option stays as it
@@ -963,38 +941,45 @@ option_or (const char *entry,
   return v;
 }
 
-/* The level Postfix derives: smtp_tls_security_level, or when it is empty
- * the obsolete smtp_enforce_tls / smtp_tls_enforce_peername / smtp_use_tls
- * (smtp_tls_policy.c). */
+/* The level Postfix derives (smarthost-postfix-tls.c), and where it comes
+ * from for messages. A level that no parameter sets is "" here ("none"
+ * for Postfix), which messages show as empty. */
 static void
-client_set_level (Client     *c,
-                  const char *level,
-                  const char *enforce_tls,
-                  const char *enforce_peername,
-                  gboolean    peername_default)
+client_set_level (Client              *c,
+                  const PfTlsSettings *settings,
+                  gboolean             peername_default)
 {
   const char *how = c->service ? "-o " : "";
+  const char *eq = c->service ? "=" : " = ";
+  PfTlsSource source;
+  const char *level = pf_tls_effective_level (settings, &source);
 
-  if (*level)
+  switch (source)
     {
+    case PF_TLS_FROM_SECURITY_LEVEL:
       c->level = g_strdup (level);
       c->level_text = c->service && c->own_level
         ? g_strdup_printf ("-o smtp_tls_security_level=%s", level)
         : g_strdup_printf ("smtp_tls_security_level = %s", level);
-    }
-  else if (is_yes (enforce_tls))
-    {
-      gboolean peer = is_yes (enforce_peername);
-      c->level = g_strdup (peer ? "verify" : "encrypt");
+      break;
+    case PF_TLS_FROM_ENFORCE_TLS:
+      c->level = g_strdup (level);
       c->level_text = g_strdup_printf ("%ssmtp_enforce_tls%syes and smtp_tls_enforce_peername = %s "
                                        "(%sthe obsolete form of smtp_tls_security_level = %s)",
-                                       how, c->service ? "=" : " = ", enforce_peername,
+                                       how, eq, settings->enforce_peername,
                                        peername_default ? "its default; " : "", c->level);
-    }
-  else
-    {
+      break;
+    case PF_TLS_FROM_USE_TLS:
+      c->level = g_strdup (level);
+      c->level_text = g_strdup_printf ("%s (the obsolete form of smtp_tls_security_level = %s)",
+                                       c->service && c->own_level ? "-o smtp_use_tls=yes" : "smtp_use_tls = yes",
+                                       c->level);
+      break;
+    case PF_TLS_FROM_DEFAULT:
+    default:
       c->level = g_strdup ("");
       c->level_text = g_strdup ("smtp_tls_security_level = (empty)");
+      break;
     }
 }
 
@@ -1002,14 +987,11 @@ static Client *
 client_main (Doctor *doc)
 {
   Client *c = g_new0 (Client, 1);
+  const PfTlsSettings settings = {
+    doc->v[V_TLS_LEVEL], doc->v[V_ENFORCE_TLS], doc->v[V_ENFORCE_PEERNAME], doc->v[V_USE_TLS],
+  };
 
-  client_set_level (c, doc->v[V_TLS_LEVEL], doc->v[V_ENFORCE_TLS], doc->v[V_ENFORCE_PEERNAME],
-                    pf_conf_get (doc->st->main, "smtp_tls_enforce_peername") == NULL);
-  if (!*c->level && is_yes (doc->v[V_USE_TLS]))
-    {
-      g_free (c->level);
-      c->level = g_strdup ("may");
-    }
+  client_set_level (c, &settings, pf_conf_get (doc->st->main, "smtp_tls_enforce_peername") == NULL);
   c->cafile = g_strdup (doc->v[V_TLS_CAFILE]);
   c->capath = g_strdup (doc->v[V_TLS_CAPATH]);
   c->policy_maps = g_strdup (doc->v[V_TLS_POLICY_MAPS]);
@@ -1028,6 +1010,8 @@ client_service (Doctor     *doc,
   g_autofree char *level = NULL;
   g_autofree char *enforce = NULL;
   g_autofree char *peername = NULL;
+  g_autofree char *use_tls = NULL;
+  PfTlsSettings settings;
   gboolean own_peername = FALSE;
   gboolean own_wrapper = FALSE;
   Client *c;
@@ -1051,8 +1035,10 @@ client_service (Doctor     *doc,
   level = option_or (entry, "smtp_tls_security_level", doc->v[V_TLS_LEVEL], &c->own_level);
   enforce = option_or (entry, "smtp_enforce_tls", doc->v[V_ENFORCE_TLS], &c->own_level);
   peername = option_or (entry, "smtp_tls_enforce_peername", doc->v[V_ENFORCE_PEERNAME], &own_peername);
+  use_tls = option_or (entry, "smtp_use_tls", doc->v[V_USE_TLS], &c->own_level);
   c->own_level |= own_peername;
-  client_set_level (c, level, enforce, peername,
+  settings = (PfTlsSettings) { level, enforce, peername, use_tls };
+  client_set_level (c, &settings,
                     !own_peername && pf_conf_get (doc->st->main, "smtp_tls_enforce_peername") == NULL);
   c->cafile = option_or (entry, "smtp_tls_CAfile", doc->v[V_TLS_CAFILE], &c->own_ca);
   c->capath = option_or (entry, "smtp_tls_CApath", doc->v[V_TLS_CAPATH], &c->own_ca);
@@ -1092,7 +1078,7 @@ check_policy_ca (Doctor *doc,
           const char *value = g_ptr_array_index (entries, j + 1);
           g_autofree char *level = g_strndup (value, strcspn (value, " \t,"));
 
-          if (!level_verifies (level) || strstr (value, "tafile=") != NULL)
+          if (!pf_tls_level_verifies (level) || strstr (value, "tafile=") != NULL)
             continue;
           if (n++ < 3)
             g_string_append_printf (hops, "%s%s (%s)", hops->len ? ", " : "",
@@ -1132,9 +1118,9 @@ check_ca (Doctor *doc)
   const char *cafile = global->cafile;
   const char *capath = global->capath;
 
-  if (level_verifies (level) && !client_has_ca (global))
+  if (pf_tls_level_verifies (level) && !client_has_ca (global))
     add (doc, SMARTHOST_SEVERITY_ERROR, "no-ca",
-         is_yes (doc->v[V_ENFORCE_TLS]) && !*doc->v[V_TLS_LEVEL]
+         pf_is_yes (doc->v[V_ENFORCE_TLS]) && !*doc->v[V_TLS_LEVEL]
            ? "Set smtp_tls_CAfile = /etc/ssl/certs/ca-certificates.crt (package ca-certificates), or "
              "replace the obsolete smtp_enforce_tls with smtp_tls_security_level = encrypt"
            : "Set smtp_tls_CAfile = /etc/ssl/certs/ca-certificates.crt (package ca-certificates), "
@@ -1144,12 +1130,12 @@ check_ca (Doctor *doc)
   else if (*level != '\0' && g_ascii_strcasecmp (level, "none") != 0)
     {
       if (*cafile && !g_file_test (cafile, G_FILE_TEST_IS_REGULAR))
-        add (doc, level_verifies (level) ? SMARTHOST_SEVERITY_ERROR : SMARTHOST_SEVERITY_WARNING,
+        add (doc, pf_tls_level_verifies (level) ? SMARTHOST_SEVERITY_ERROR : SMARTHOST_SEVERITY_WARNING,
              "no-ca", "Point smtp_tls_CAfile at an existing PEM file, such as "
              "/etc/ssl/certs/ca-certificates.crt",
              "smtp_tls_CAfile = %s does not exist: Postfix disables TLS for its SMTP client", cafile);
       if (*capath && !g_file_test (capath, G_FILE_TEST_IS_DIR))
-        add (doc, level_verifies (level) ? SMARTHOST_SEVERITY_ERROR : SMARTHOST_SEVERITY_WARNING,
+        add (doc, pf_tls_level_verifies (level) ? SMARTHOST_SEVERITY_ERROR : SMARTHOST_SEVERITY_WARNING,
              "no-ca", "Point smtp_tls_CApath at an existing folder, such as /etc/ssl/certs",
              "smtp_tls_CApath = %s does not exist", capath);
     }
@@ -1165,7 +1151,7 @@ check_ca (Doctor *doc)
 
       if (c == NULL || client_has_ca (c))
         continue;
-      if ((c->own_level || c->own_ca) && level_verifies (c->level))
+      if ((c->own_level || c->own_ca) && pf_tls_level_verifies (c->level))
         {
           fix = g_strdup_printf ("Add -o smtp_tls_CAfile=/etc/ssl/certs/ca-certificates.crt to the service "
                                  "%s in %s, or set smtp_tls_CAfile in main.cf", c->service,
@@ -1284,7 +1270,7 @@ check_port_465 (Doctor    *doc,
                 GPtrArray *hops)
 {
   g_autoptr(Client) c = relay_client (doc);
-  gboolean wrapper = is_yes (c->wrapper);
+  gboolean wrapper = pf_is_yes (c->wrapper);
   g_autofree char *via = c->service
     ? g_strdup_printf (" for the master.cf service %s that delivers to it (in its -o options or in main.cf)",
                        c->service)
@@ -1307,7 +1293,7 @@ check_port_465 (Doctor    *doc,
              "The relay %s is on port 465 (implicit TLS), but smtp_tls_wrappermode is not yes%s: "
              "Postfix waits for a plain-text greeting that never comes, and the mail is deferred "
              "after a timeout", hop, via);
-      else if (!level_encrypts (c->level))
+      else if (!pf_tls_level_encrypts (c->level))
         add (doc, SMARTHOST_SEVERITY_ERROR, "port-465-without-wrappermode",
              "Set smtp_tls_security_level = encrypt (or secure) together with smtp_tls_wrappermode = yes",
              "The relay %s uses smtp_tls_wrappermode = yes with %s%s: Postfix skips such a host "
@@ -1338,7 +1324,7 @@ check_sasl_options (Doctor    *doc,
            "offer, are forbidden even over TLS, and logins fail with \"no mechanism available\"",
            which);
     }
-  else if (has_token (doc->v[V_SASL_OPTS], "noplaintext") && !level_encrypts (level) &&
+  else if (has_token (doc->v[V_SASL_OPTS], "noplaintext") && !pf_tls_level_encrypts (level) &&
            g_ascii_strcasecmp (level, "may") != 0)
     add (doc, SMARTHOST_SEVERITY_ERROR, "sasl-plaintext-forbidden",
          "Turn TLS on for the relay: smtp_tls_security_level = encrypt (or secure)",

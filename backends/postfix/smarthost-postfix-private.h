@@ -199,6 +199,29 @@ SmarthostRelay *pf_read_manual_server (PfState                 *st,
                                        GCancellable            *cancellable,
                                        GError                 **error);
 
+/* smarthost-postfix-tls.c: the TLS level of Postfix's smtp client where
+ * no policy entry applies, obsolete parameters included. */
+typedef struct {
+  const char *security_level;    /* smtp_tls_security_level */
+  const char *enforce_tls;       /* smtp_enforce_tls (obsolete) */
+  const char *enforce_peername;  /* smtp_tls_enforce_peername (obsolete) */
+  const char *use_tls;           /* smtp_use_tls (obsolete) */
+} PfTlsSettings;
+
+typedef enum {
+  PF_TLS_FROM_SECURITY_LEVEL,
+  PF_TLS_FROM_ENFORCE_TLS,
+  PF_TLS_FROM_USE_TLS,
+  PF_TLS_FROM_DEFAULT,
+} PfTlsSource;
+
+gboolean        pf_is_yes            (const char               *value);
+const char     *pf_tls_effective_level (const PfTlsSettings    *settings,
+                                        PfTlsSource            *source);
+gboolean        pf_tls_level_is_known (const char              *level);
+gboolean        pf_tls_level_verifies (const char              *level);
+gboolean        pf_tls_level_encrypts (const char              *level);
+
 /* smarthost-postfix-tables.c: lookup tables as Postfix names them in a
  * list; inline: and static: tables (and unionmap:/pipemap: ones holding
  * them) are read in process, never handed to postmap, since their text

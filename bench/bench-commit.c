@@ -19,7 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include <smarthost.h>
+#include <smarthost-postfix.h>
 
 /* Fixed fake secrets: a benchmark never needs real ones. */
 #define FAKE_PASSWORD "Fake-Bench-Pa55w0rd-%07u"

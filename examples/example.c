@@ -15,7 +15,7 @@
 #include <utime.h>
 
 #include <glib/gstdio.h>
-#include <smarthost.h>
+#include <smarthost-postfix.h>
 
 /* A fixed fake API key: the example never prints it. */
 #define API_KEY "Fake-Example-Key-c0ffee"

@@ -11,6 +11,7 @@
 #include "smarthost-enum-types.h"
 #include "smarthost-error.h"
 #include "smarthost-private.h"
+#include "smarthost-util-private.h"
 
 /**
  * SmarthostBackendSetting:

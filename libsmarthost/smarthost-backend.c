@@ -12,6 +12,7 @@
 #include "smarthost-private.h"
 #include "smarthost-transaction.h"
 #include "smarthost-change-private.h"
+#include "smarthost-util-private.h"
 
 /**
  * SmarthostBackend:

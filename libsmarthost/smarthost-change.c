@@ -8,7 +8,9 @@
 #include "smarthost-change.h"
 #include "smarthost-change-private.h"
 #include "smarthost-operation-private.h"
+#include "smarthost-files-private.h"
 #include "smarthost-private.h"
+#include "smarthost-util-private.h"
 
 /**
  * SmarthostChange:

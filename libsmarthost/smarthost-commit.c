@@ -18,7 +18,9 @@
 #include "smarthost-change-private.h"
 #include "smarthost-operation.h"
 #include "smarthost-operation-private.h"
+#include "smarthost-files-private.h"
 #include "smarthost-private.h"
+#include "smarthost-util-private.h"
 
 /*
  * Implementation notes

@@ -13,7 +13,9 @@
 #include "smarthost-error.h"
 #include "smarthost-operation.h"
 #include "smarthost-operation-private.h"
+#include "smarthost-files-private.h"
 #include "smarthost-private.h"
+#include "smarthost-util-private.h"
 
 /**
  * SmarthostOperation:

@@ -7,8 +7,9 @@
 #include <string.h>
 
 #include "smarthost-error.h"
+#include "smarthost-files-private.h"
 #include "smarthost-policy.h"
-#include "smarthost-private.h"
+#include "smarthost-util-private.h"
 
 /**
  * SmarthostPolicy:

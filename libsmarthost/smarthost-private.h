@@ -1,11 +1,14 @@
-/* smarthost-private.h: internals shared by the core and the backends
+/* smarthost-private.h: the object model's internals
+ *
+ * What the core and the backends use of relays, JSON, transactions and
+ * states beyond their public API. The plumbing that knows none of them is
+ * in smarthost-util-private.h and smarthost-files-private.h.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #pragma once
 
 #include <gio/gio.h>
-#include <sys/stat.h>
 #include <json-glib/json-glib.h>
 
 #include "smarthost-relay.h"
@@ -14,37 +17,6 @@
 #include "smarthost-transaction.h"
 
 G_BEGIN_DECLS
-
-/* Errors */
-gboolean  _smarthost_set_invalid      (GError     **error,
-                                       const char  *field,
-                                       const char  *message);
-
-/* Strings and secrets */
-gboolean  _smarthost_set_str          (char       **str_ptr,
-                                       const char  *new_str);
-void      _smarthost_secret_free      (char        *secret);
-gboolean  _smarthost_utf8_validate_len (const char  *text,
-                                        gsize        len,
-                                        const char **end);
-char     *_smarthost_redact           (const char  *text,
-                                       GPtrArray   *secrets);
-typedef struct _SmarthostRedactor SmarthostRedactor;
-SmarthostRedactor *_smarthost_redactor_new   (GPtrArray         *secrets);
-char              *_smarthost_redactor_apply (SmarthostRedactor *redactor,
-                                              const char        *text);
-void               _smarthost_redactor_append (SmarthostRedactor *redactor,
-                                               GString           *out,
-                                               const char        *text);
-void               _smarthost_redactor_free  (SmarthostRedactor *redactor);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (SmarthostRedactor, _smarthost_redactor_free)
-/* Anything quoted from input in a message: quoted, escaped and cut short. */
-char     *_smarthost_quote            (const char  *untrusted,
-                                       gssize       len);
-char     *_smarthost_quote_path       (const char  *path);
-char     *_smarthost_quote_full       (const char  *untrusted,
-                                       gssize       len,
-                                       guint        max_chars);
 
 /* Relays */
 gboolean  _smarthost_host_is_address  (const char  *host,
@@ -118,101 +90,5 @@ void        _smarthost_transaction_set_adopted (SmarthostTransaction  *self,
 
 /* States */
 GHashTable *_smarthost_state_get_domains       (SmarthostState        *self);
-
-/* Text */
-char    **_smarthost_split_lines      (const char  *text,
-                                       gsize       *n_lines);
-void      _smarthost_append_escaped   (GString     *out,
-                                       const char  *text,
-                                       gssize       len);
-char     *_smarthost_escape_invalid_utf8 (const char *text);
-char     *_smarthost_unified_diff     (const char  *old_label,
-                                       const char  *new_label,
-                                       const char  *old_text,
-                                       const char  *new_text);
-
-/* Processes: how long a program we run may take, and print */
-#define SMARTHOST_RUN_TIMEOUT      120
-#define SMARTHOST_RUN_OUTPUT_LIMIT (64u * 1024 * 1024)
-
-gboolean  _smarthost_run              (const char * const *argv,
-                                       GCancellable       *cancellable,
-                                       int                *exit_status,
-                                       char              **out_stdout,
-                                       char              **out_stderr,
-                                       GError            **error);
-gboolean  _smarthost_run_full         (const char * const *argv,
-                                       guint               timeout_seconds,
-                                       GCancellable       *cancellable,
-                                       int                *exit_status,
-                                       char              **out_stdout,
-                                       char              **out_stderr,
-                                       GError            **error);
-char     *_smarthost_argv_to_string   (const char * const *argv);
-
-/* Files (smarthost-files.c) */
-typedef enum {
-  SMARTHOST_READ_TEXT     = 1 << 0,   /* valid UTF-8 without NUL bytes */
-  SMARTHOST_READ_NOFOLLOW = 1 << 1,   /* refuse a symbolic link */
-  SMARTHOST_READ_NO_NUL   = 1 << 2,   /* no NUL bytes (any other byte goes) */
-  SMARTHOST_READ_STDIN    = 1 << 3,   /* "-" is standard input */
-} SmarthostReadFlags;
-
-/* How much a file may hold, by what it is for. Each is far beyond what a
- * real file of its kind holds, and keeps a hostile one (/dev/zero, a huge
- * file) from exhausting memory. */
-#define SMARTHOST_READ_DEFAULT_LIMIT  (256u * 1024 * 1024)  /* main.cf, maps of 1,000,000 domains */
-#define SMARTHOST_READ_PASSWORD_LIMIT (64u * 1024)
-#define SMARTHOST_READ_CA_LIMIT       (16u * 1024 * 1024)   /* a CA bundle is about 200 KiB */
-#define SMARTHOST_READ_POLICY_LIMIT   (1024u * 1024)
-#define SMARTHOST_READ_JOURNAL_LIMIT  (16u * 1024 * 1024)
-
-#define SMARTHOST_LOCK_DIR_NAME        "libsmarthost"
-#define SMARTHOST_LOCK_DEFAULT_TIMEOUT 300
-
-gboolean  _smarthost_read_fd          (int                  fd,
-                                       const char          *name,
-                                       gsize                size_hint,
-                                       gsize                limit,
-                                       char               **contents,
-                                       gsize               *length,
-                                       GError             **error);
-int       _smarthost_open_regular     (const char          *path,
-                                       gboolean             nofollow,
-                                       struct stat         *st,
-                                       gboolean            *exists,
-                                       GError             **error);
-gboolean  _smarthost_read_file_limited (const char          *path,
-                                        SmarthostReadFlags   flags,
-                                        gsize                limit,
-                                        char               **contents,
-                                        gsize               *length,
-                                        gboolean            *exists,
-                                        GError             **error);
-gboolean  _smarthost_read_file        (const char          *path,
-                                       SmarthostReadFlags   flags,
-                                       char               **contents,
-                                       gboolean            *exists,
-                                       GError             **error);
-gboolean  _smarthost_check_trusted_directory (const char  *path,
-                                              const char  *what,
-                                              GError     **error);
-int       _smarthost_lock_file        (const char   *path,
-                                       gboolean      shared,
-                                       guint         timeout_seconds,
-                                       GCancellable *cancellable,
-                                       GError      **error);
-void      _smarthost_unlock_file      (const char   *path,
-                                       int           fd);
-void      _smarthost_unlock_directory (const char   *path,
-                                       int           fd);
-int       _smarthost_lock_directory   (const char   *path,
-                                       GCancellable *cancellable,
-                                       GError      **error);
-int       _smarthost_lock_directory_full (const char   *path,
-                                          gboolean      shared,
-                                          guint         timeout_seconds,
-                                          GCancellable *cancellable,
-                                          GError      **error);
 
 G_END_DECLS

@@ -17,12 +17,15 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "smarthost-dns-private.h"
 #include "smarthost-enum-types.h"
 #include "smarthost-error.h"
+#include "smarthost-files-private.h"
 #include "smarthost-private.h"
-#include "smarthost-probe.h"
 #include "smarthost-probe-private.h"
+#include "smarthost-probe.h"
 #include "smarthost-smtp-private.h"
+#include "smarthost-util-private.h"
 
 /**
  * SmarthostProbe:
@@ -554,92 +557,6 @@ send_line (Run        *run,
   return FALSE;
 }
 
-/* Resolves a name without blocking past the deadline: the lookup runs in
- * GIO's resolver thread while this thread waits on a private context. */
-typedef struct {
-  gboolean done;
-  GList *addresses;
-  GList *records;
-  GError *error;
-} Lookup;
-
-static void
-lookup_done (GObject      *source,
-             GAsyncResult *res,
-             gpointer      data)
-{
-  Lookup *l = data;
-
-  l->addresses = g_resolver_lookup_by_name_finish (G_RESOLVER (source), res, &l->error);
-  l->done = TRUE;
-}
-
-static void
-records_done (GObject      *source,
-              GAsyncResult *res,
-              gpointer      data)
-{
-  Lookup *l = data;
-
-  l->records = g_resolver_lookup_records_finish (G_RESOLVER (source), res, &l->error);
-  l->done = TRUE;
-}
-
-static gboolean
-wake_up (gpointer data)
-{
-  return G_SOURCE_CONTINUE;
-}
-
-static gboolean
-run_lookup (Run         *run,
-            const char  *name,
-            gboolean     mx,
-            Lookup      *l,
-            gint64       deadline)
-{
-  g_autoptr(GMainContext) ctx = g_main_context_new ();
-  g_autoptr(GResolver) resolver = g_resolver_get_default ();
-  g_autoptr(GCancellable) cancel = g_cancellable_new ();
-  GSource *tick;
-  gulong handler = 0;
-
-  if (run->c.cancellable)
-    handler = g_cancellable_connect (run->c.cancellable, G_CALLBACK (g_cancellable_cancel),
-                                     g_object_ref (cancel), g_object_unref);
-  g_main_context_push_thread_default (ctx);
-  if (mx)
-    g_resolver_lookup_records_async (resolver, name, G_RESOLVER_RECORD_MX, cancel, records_done, l);
-  else
-    g_resolver_lookup_by_name_async (resolver, name, cancel, lookup_done, l);
-  tick = g_timeout_source_new (100);
-  g_source_set_callback (tick, wake_up, NULL, NULL);
-  g_source_attach (tick, ctx);
-  while (!l->done)
-    {
-      if (g_get_monotonic_time () >= MIN (deadline, run->c.deadline))
-        g_cancellable_cancel (cancel);
-      g_main_context_iteration (ctx, TRUE);
-    }
-  g_source_destroy (tick);
-  g_source_unref (tick);
-  g_main_context_pop_thread_default (ctx);
-  if (handler)
-    g_cancellable_disconnect (run->c.cancellable, handler);
-  return l->error == NULL;
-}
-
-static gint
-compare_mx (gconstpointer a,
-            gconstpointer b)
-{
-  guint16 pa, pb;
-
-  g_variant_get ((GVariant *) a, "(q&s)", &pa, NULL);
-  g_variant_get ((GVariant *) b, "(q&s)", &pb, NULL);
-  return (gint) pa - (gint) pb;
-}
-
 static gboolean
 try_connect (Run           *run,
              GInetAddress  *address,
@@ -683,6 +600,22 @@ try_connect (Run           *run,
   return TRUE;
 }
 
+/* Looks @name up (its addresses, or with @type SMARTHOST_DNS_MX its MX
+ * hosts) without blocking past the connection's deadline or the
+ * probe's cancellation. */
+static gboolean
+resolve (Run               *run,
+         const char        *name,
+         SmarthostDnsType   type,
+         gint64             deadline,
+         SmarthostDnsQuery *query)
+{
+  query->name = name;
+  query->type = type;
+  _smarthost_dns_resolve (query, 1, MIN (deadline, run->c.deadline), run->c.cancellable);
+  return query->error == NULL;
+}
+
 static gboolean
 connect_relay (Run *run)
 {
@@ -697,27 +630,18 @@ connect_relay (Run *run)
 
   if (smarthost_relay_get_mx_lookup (relay))
     {
-      Lookup l = { 0, };
-      if (!run_lookup (run, host, TRUE, &l, connect_deadline))
+      g_auto(SmarthostDnsQuery) q = { 0, };
+
+      if (!resolve (run, host, SMARTHOST_DNS_MX, connect_deadline, &q))
         {
           if (g_cancellable_is_cancelled (run->c.cancellable))
-            {
-              g_clear_error (&l.error);
-              return FALSE;
-            }
+            return FALSE;
           fail (run, "The relay domain has no MX records: turn mx-lookup off to connect to the host itself.",
-                "cannot look up the MX records of %s: %s", host, l.error->message);
-          g_clear_error (&l.error);
+                "cannot look up the MX records of %s: %s", host, q.error->message);
           return FALSE;
         }
-      l.records = g_list_sort (l.records, compare_mx);
-      for (GList *r = l.records; r; r = r->next)
-        {
-          const char *mx;
-          g_variant_get (r->data, "(q&s)", NULL, &mx);
-          g_ptr_array_add (hosts, g_strdup (mx));
-        }
-      g_list_free_full (l.records, (GDestroyNotify) g_variant_unref);
+      for (guint i = 0; i < q.answers->len; i++)
+        g_ptr_array_add (hosts, g_strdup (g_ptr_array_index (q.answers, i)));
     }
   else
     g_ptr_array_add (hosts, g_strdup (host));
@@ -726,52 +650,49 @@ connect_relay (Run *run)
     {
       const char *name = g_ptr_array_index (hosts, h);
       g_autofree char *address = NULL;
-      GList *addresses = NULL;
+      g_autoptr(GPtrArray) addresses = NULL;
+      g_auto(SmarthostDnsQuery) q = { 0, };
 
       run->stage = SMARTHOST_PROBE_STAGE_RESOLVE;
       /* The resolver's reading of an address ("127.1" too), which GLib's
        * parser alone would not take. */
       if (_smarthost_host_is_address (name, &address))
-        addresses = g_list_append (NULL, g_inet_address_new_from_string (address));
+        {
+          addresses = g_ptr_array_new_with_free_func (g_object_unref);
+          g_ptr_array_add (addresses, g_inet_address_new_from_string (address));
+        }
       else
         {
-          Lookup l = { 0, };
-          if (!run_lookup (run, name, FALSE, &l, connect_deadline))
+          if (!resolve (run, name, SMARTHOST_DNS_ADDRESSES, connect_deadline, &q))
             {
               if (g_cancellable_is_cancelled (run->c.cancellable))
-                {
-                  g_clear_error (&l.error);
-                  return FALSE;
-                }
+                return FALSE;
               g_clear_error (&last_error);
-              last_error = l.error;
+              last_error = g_steal_pointer (&q.error);
               continue;
             }
-          addresses = l.addresses;
+          addresses = g_steal_pointer (&q.answers);
         }
       end_stage (run);
 
       begin_stage (run, SMARTHOST_PROBE_STAGE_CONNECT);
-      for (GList *a = addresses; a; a = a->next)
+      for (guint i = 0; i < addresses->len; i++)
         {
+          GInetAddress *a = g_ptr_array_index (addresses, i);
+
           g_clear_error (&last_error);
-          if (try_connect (run, a->data, connect_deadline, &last_error))
+          if (try_connect (run, a, connect_deadline, &last_error))
             {
               g_free (run->c.result->address);
-              run->c.result->address = g_inet_address_to_string (a->data);
+              run->c.result->address = g_inet_address_to_string (a);
               g_free (run->host);
               run->host = g_strdup (name);
-              g_list_free_full (addresses, g_object_unref);
               end_stage (run);
               return TRUE;
             }
           if (g_error_matches (last_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-            {
-              g_list_free_full (addresses, g_object_unref);
-              return FALSE;
-            }
+            return FALSE;
         }
-      g_list_free_full (addresses, g_object_unref);
     }
 
   if (run->stage == SMARTHOST_PROBE_STAGE_RESOLVE)

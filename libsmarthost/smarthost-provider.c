@@ -11,6 +11,7 @@
 #include "smarthost-private.h"
 #include "smarthost-provider.h"
 #include "smarthost-resources.h"
+#include "smarthost-util-private.h"
 
 /**
  * SmarthostProvider:

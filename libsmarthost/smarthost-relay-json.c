@@ -9,9 +9,11 @@
 #include <string.h>
 
 #include "smarthost-error.h"
+#include "smarthost-files-private.h"
 #include "smarthost-private.h"
 #include "smarthost-provider.h"
 #include "smarthost-relay.h"
+#include "smarthost-util-private.h"
 
 /*
  * Implementation notes

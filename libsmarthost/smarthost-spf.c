@@ -9,6 +9,7 @@
 #include "smarthost-error.h"
 #include "smarthost-private.h"
 #include "smarthost-spf.h"
+#include "smarthost-util-private.h"
 
 /*
  * A relay service sends mail in the sender domain's name, so the domain's

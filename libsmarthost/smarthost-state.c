@@ -7,8 +7,10 @@
 #include <string.h>
 
 #include "smarthost-error.h"
+#include "smarthost-files-private.h"
 #include "smarthost-private.h"
 #include "smarthost-state.h"
+#include "smarthost-util-private.h"
 
 /**
  * SmarthostState:

@@ -14,7 +14,8 @@
 #include <gio/gunixinputstream.h>
 
 #include "smarthost-error.h"
-#include "smarthost-private.h"
+#include "smarthost-relay.h"   /* SMARTHOST_PASSWORD_MASK, what a secret becomes */
+#include "smarthost-util-private.h"
 
 gboolean
 _smarthost_set_invalid (GError     **error,
@@ -849,115 +850,4 @@ _smarthost_run_full (const char * const  *argv,
   if (exit_status)
     *exit_status = g_subprocess_get_if_exited (proc) ? g_subprocess_get_exit_status (proc) : 128 + g_subprocess_get_term_sig (proc);
   return TRUE;
-}
-
-/* Reads a whole regular file of at most SMARTHOST_READ_DEFAULT_LIMIT
- * bytes; a missing file is not an error when @exists is given.
- *
- * With SMARTHOST_READ_NOFOLLOW a symbolic link is refused rather than
- * followed: a file of ours that points elsewhere would have us read (and
- * show, or write back) whatever it points to. With SMARTHOST_READ_TEXT the
- * file must be text: valid UTF-8 without NUL bytes; SMARTHOST_READ_NO_NUL
- * asks for no NUL byte only (a file we keep byte for byte). A NUL byte matters
- * most: C strings end there, so a file with one would be read, edited and
- * written back only up to it. A FIFO, a device or a directory is refused
- * without blocking (see smarthost-files.c). Errors name the file and say
- * what is wrong; the caller adds what it was reading it for. */
-gboolean
-_smarthost_read_file (const char          *path,
-                      SmarthostReadFlags   flags,
-                      char               **contents,
-                      gboolean            *exists,
-                      GError             **error)
-{
-  return _smarthost_read_file_limited (path, flags, SMARTHOST_READ_DEFAULT_LIMIT, contents, NULL, exists, error);
-}
-
-/* Where the lock of a directory lives: a file named after the directory's
- * device and inode, in a runtime directory only the running user can
- * write (/run/libsmarthost for root). Not in the directory itself: anyone
- * who can read a directory can open and flock() it, or a file in it that
- * is readable, and so block every commit and read; and a lock file there
- * would change the directory whenever something merely looked at it. */
-static char *
-lock_path_for (const char  *path,
-               GError     **error)
-{
-  g_autofree char *runtime = NULL;
-  struct stat st;
-
-  if (stat (path, &st) != 0)
-    {
-      int saved = errno;
-      g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
-                   "lock: cannot use %s: %s", path, g_strerror (saved));
-      return NULL;
-    }
-  runtime = geteuid () == 0 ? g_strdup ("/run/" SMARTHOST_LOCK_DIR_NAME)
-                            : g_build_filename (g_get_user_runtime_dir (), SMARTHOST_LOCK_DIR_NAME, NULL);
-  if (mkdir (runtime, 0700) != 0 && errno != EEXIST)
-    {
-      int saved = errno;
-      g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
-                   "lock: cannot create %s: %s", runtime, g_strerror (saved));
-      return NULL;
-    }
-  if (!_smarthost_check_trusted_directory (runtime, "lock: the directory of locks", error))
-    return NULL;
-  return g_strdup_printf ("%s/%" G_GUINT64_FORMAT "-%" G_GUINT64_FORMAT ".lock", runtime,
-                          (guint64) st.st_dev, (guint64) st.st_ino);
-}
-
-/* Takes an exclusive lock on a directory, waiting for other committers (in
- * this process or another) while honouring @cancellable. Returns the
- * descriptor to give to _smarthost_unlock_directory(), or -1. */
-int
-_smarthost_lock_directory (const char    *path,
-                           GCancellable  *cancellable,
-                           GError       **error)
-{
-  return _smarthost_lock_directory_full (path, FALSE, SMARTHOST_LOCK_DEFAULT_TIMEOUT, cancellable, error);
-}
-
-/* The same; with @shared, a lock that readers share and that waits only
- * for a commit (which holds the exclusive one), so that what they read is
- * one commit's files, never some of the next one's. The lock is on a file
- * only the running user can open (see lock_path_for). */
-int
-_smarthost_lock_directory_full (const char    *path,
-                                gboolean       shared,
-                                guint          timeout_seconds,
-                                GCancellable  *cancellable,
-                                GError       **error)
-{
-  g_autofree char *lock_path = lock_path_for (path, error);
-  int fd;
-
-  if (lock_path == NULL)
-    return -1;
-  fd = _smarthost_lock_file (lock_path, shared, timeout_seconds, cancellable, error);
-  if (fd < 0 && error != NULL && *error != NULL)
-    g_prefix_error (error, "%s: ", path);
-  return fd;
-}
-
-/* Releases a lock taken with _smarthost_lock_directory_full(); the last
- * holder removes the lock file, so that locks do not pile up. */
-void
-_smarthost_unlock_directory (const char *path,
-                             int         fd)
-{
-  g_autofree char *proc = NULL;
-  g_autofree char *lock_path = NULL;
-
-  if (fd < 0)
-    return;
-  /* The lock file this descriptor is on (the directory @path may have
-   * been renamed or replaced since, which would name another one). */
-  proc = g_strdup_printf ("/proc/self/fd/%d", fd);
-  lock_path = g_file_read_link (proc, NULL);
-  if (lock_path != NULL)
-    _smarthost_unlock_file (lock_path, fd);
-  else
-    close (fd);
 }

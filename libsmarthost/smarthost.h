@@ -1,5 +1,8 @@
 /* smarthost.h: the libsmarthost API
  *
+ * The core alone: it names no backend. Each backend has a public header of
+ * its own, which includes this one.
+ *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #pragma once
@@ -19,9 +22,9 @@
 #include "smarthost-operation.h"
 #include "smarthost-change.h"
 #include "smarthost-backend.h"
+#include "smarthost-backend-registry.h"
 #include "smarthost-transaction.h"
 #include "smarthost-probe-result.h"
 #include "smarthost-probe.h"
-#include "smarthost-backends.h"
 
 #undef __SMARTHOST_H_INSIDE__

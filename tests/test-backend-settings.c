@@ -15,7 +15,7 @@
 #include <json-glib/json-glib.h>
 
 #include "smarthost-backend-private.h"
-#include "smarthost-backends.h"
+#include "smarthost-postfix.h"
 #include "smarthost-error.h"
 #include "smarthost-transaction.h"
 

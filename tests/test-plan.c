@@ -15,6 +15,8 @@
 #include "smarthost-operation-private.h"
 #include "smarthost-postfix-map-operation.h"
 #include "smarthost-private.h"
+#include "smarthost-relay.h"
+#include "smarthost-util-private.h"
 
 #include "test-util.h"
 

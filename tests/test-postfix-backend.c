@@ -14,10 +14,10 @@
 #include <sys/stat.h>
 
 #include "smarthost-error.h"
-#include "smarthost-postfix-backend.h"
-#include "smarthost-private.h"
+#include "smarthost-postfix.h"
 #include "smarthost-relay.h"
 #include "smarthost-transaction.h"
+#include "smarthost-util-private.h"
 
 #include "test-util.h"
 

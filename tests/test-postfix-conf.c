@@ -9,7 +9,7 @@
 #include <glib/gstdio.h>
 
 #include "smarthost-postfix-conf.h"
-#include "smarthost-private.h"
+#include "smarthost-util-private.h"
 
 #define MAIN_MARKER "# Smarthost settings managed by libsmarthost: change them with smarthostctl\n"
 #define MASTER_MARKER "# Smarthost transports managed by libsmarthost: change them with smarthostctl\n"

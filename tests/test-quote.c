@@ -6,7 +6,7 @@
 
 #include <string.h>
 
-#include "smarthost-private.h"
+#include "smarthost-util-private.h"
 
 static void
 assert_quote (const char *input,

@@ -8,8 +8,9 @@
 
 #include "smarthost-enum-types.h"
 #include "smarthost-error.h"
-#include "smarthost-relay.h"
 #include "smarthost-private.h"
+#include "smarthost-relay.h"
+#include "smarthost-util-private.h"
 
 typedef struct {
   SmarthostRelay *relay;

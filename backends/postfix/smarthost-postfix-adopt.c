@@ -6,9 +6,11 @@
 
 #include <string.h>
 
+#include "smarthost-dns-private.h"
 #include "smarthost-error.h"
 #include "smarthost-postfix-private.h"
 #include "smarthost-private.h"
+#include "smarthost-util-private.h"
 
 /*
  * Implementation notes
@@ -150,12 +152,6 @@ conflict (GError    **error,
   g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_CONFLICT,
                "import: %s; nothing was changed", message);
   return FALSE;
-}
-
-static gboolean
-is_yes (const char *value)
-{
-  return value != NULL && g_ascii_strcasecmp (value, "yes") == 0;
 }
 
 /* --- the settings of the smtp client ----------------------------------- */
@@ -496,20 +492,16 @@ check_tables (Ctx     *c,
 
 /* --- TLS ----------------------------------------------------------------- */
 
-static const char *tls_levels[] = {
-  "none", "may", "encrypt", "dane", "dane-only", "fingerprint", "verify", "secure", NULL,
-};
-
-/* The level Postfix uses where no TLS policy entry applies, as
- * global_tls_level() in smtp_tls_policy.c computes it. */
+/* The level Postfix uses where no TLS policy entry applies
+ * (smarthost-postfix-tls.c). */
 static const char *
 global_level (Client *cl)
 {
-  if (*cl->v[S_TLS_LEVEL])
-    return cl->v[S_TLS_LEVEL];
-  if (is_yes (cl->v[S_ENFORCE_TLS]))
-    return is_yes (cl->v[S_ENFORCE_PEERNAME]) ? "verify" : "encrypt";
-  return is_yes (cl->v[S_USE_TLS]) ? "may" : "none";
+  const PfTlsSettings settings = {
+    cl->v[S_TLS_LEVEL], cl->v[S_ENFORCE_TLS], cl->v[S_ENFORCE_PEERNAME], cl->v[S_USE_TLS],
+  };
+
+  return pf_tls_effective_level (&settings, NULL);
 }
 
 /* The smtp_tls_policy_maps entry of a nexthop, as tls_policy_lookup()
@@ -558,7 +550,7 @@ tls_for (Ctx                *c,
   g_autofree char *key = NULL;
   g_autofree char *level = NULL;
   g_autoptr(GPtrArray) words = NULL;
-  gboolean has_match = FALSE, match_hostname = FALSE, known = FALSE;
+  gboolean has_match = FALSE, match_hostname = FALSE;
 
   *ca_file = NULL;
   if (*cl->v[S_TLS_POLICY_MAPS] == '\0' && *cl->v[S_TLS_PER_SITE] != '\0')
@@ -609,9 +601,7 @@ tls_for (Ctx                *c,
   else
     level = g_ascii_strdown (global_level (cl), -1);
 
-  for (guint i = 0; tls_levels[i]; i++)
-    known = known || g_str_equal (level, tls_levels[i]);
-  if (!known)
+  if (!pf_tls_level_is_known (level))
     return conflict (error, "%s uses TLS security level \"%s\", which Postfix does not know (it defers "
                      "such mail or does not start); fix the level first", nexthop, level);
   if (g_str_equal (level, "dane") || g_str_equal (level, "dane-only") || g_str_equal (level, "fingerprint"))
@@ -627,7 +617,7 @@ tls_for (Ctx                *c,
                      "each MX host (TLS level verify), which a smarthost cannot express (it checks the "
                      "nexthop); write the relay as [host]:port, or keep this relay by hand", nexthop);
 
-  if (is_yes (cl->v[S_TLS_WRAPPER]))
+  if (pf_is_yes (cl->v[S_TLS_WRAPPER]))
     {
       if (!*verify && !g_str_equal (level, "encrypt"))
         return conflict (error, "%s is reached with smtp_tls_wrappermode = yes but TLS security level "
@@ -659,16 +649,8 @@ tls_for (Ctx                *c,
 
 /* --- credentials --------------------------------------------------------- */
 
-static int
-by_preference (gconstpointer a,
-               gconstpointer b)
-{
-  guint16 pa, pb;
-
-  g_variant_get (*(GVariant * const *) a, "(q&s)", &pa, NULL);
-  g_variant_get (*(GVariant * const *) b, "(q&s)", &pb, NULL);
-  return (int) pa - (int) pb;
-}
+/* How long the MX hosts of a nexthop may take to look up. */
+#define MX_TIMEOUT_US (10 * G_USEC_PER_SEC)
 
 /* The names of the servers a nexthop leads to, which smtp_sasl_glue.c
  * looks up before the nexthop: the host of "[host]:port"; for an MX-style
@@ -683,27 +665,19 @@ server_names (Ctx        *c,
 
   if (mx && c->resolve_mx && !_smarthost_host_is_address (host, NULL))
     {
-      g_autoptr(GResolver) resolver = g_resolver_get_default ();
-      g_autoptr(GError) local_error = NULL;
-      g_autoptr(GPtrArray) records = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
-      GList *list = g_resolver_lookup_records (resolver, host, G_RESOLVER_RECORD_MX, c->cancellable,
-                                               &local_error);
+      g_auto(SmarthostDnsQuery) q = { host, SMARTHOST_DNS_MX, };
 
-      for (GList *l = list; l; l = l->next)
-        g_ptr_array_add (records, l->data);
-      g_list_free (list);
-      g_ptr_array_sort (records, by_preference);
-      for (guint i = 0; i < records->len; i++)
+      _smarthost_dns_resolve (&q, 1, g_get_monotonic_time () + MX_TIMEOUT_US, c->cancellable);
+      for (guint i = 0; q.answers != NULL && i < q.answers->len; i++)
         {
-          const char *name;
-          g_variant_get (g_ptr_array_index (records, i), "(q&s)", NULL, &name);
+          const char *name = g_ptr_array_index (q.answers, i);
           if (*name && !g_str_equal (name, "."))
             g_ptr_array_add (servers, g_ascii_strdown (name, strlen (name) - g_str_has_suffix (name, ".")));
         }
-      if (local_error != NULL && !g_error_matches (local_error, G_RESOLVER_ERROR, G_RESOLVER_ERROR_NOT_FOUND))
+      if (q.error != NULL && !g_error_matches (q.error, G_RESOLVER_ERROR, G_RESOLVER_ERROR_NOT_FOUND))
         g_ptr_array_add (c->notes, g_strdup_printf ("could not look up the MX hosts of %s (%s): credentials "
                                                     "smtp_sasl_password_maps keeps under an MX host's name, if "
-                                                    "any, were not considered", host, local_error->message));
+                                                    "any, were not considered", host, q.error->message));
     }
   if (servers->len == 0)
     g_ptr_array_add (servers, g_strdup (host));
@@ -732,7 +706,7 @@ find_credentials (Ctx             *c,
   gboolean nexthop_done = FALSE;
   const char *colon;
 
-  if (!is_yes (c->client->v[S_SASL_ENABLE]) || *maps == '\0')
+  if (!pf_is_yes (c->client->v[S_SASL_ENABLE]) || *maps == '\0')
     return TRUE;
   if (at != NULL && (value = pf_postmap_query (c->st, maps, at, c->cancellable)) != NULL)
     *found_key = g_strdup (at);
@@ -841,7 +815,7 @@ relay_for (Ctx         *c,
 
   relay = g_object_new (SMARTHOST_TYPE_RELAY, "host", host, "port", port, "security", security,
                         "mx-lookup", mx, "verify-certificate", verify, "ca-file", ca, NULL);
-  if (domain && is_yes (cl->v[S_SENDER_AUTH]))
+  if (domain && pf_is_yes (cl->v[S_SENDER_AUTH]))
     at = g_strconcat ("@", domain, NULL);
   if (!find_credentials (c, relay, at, host, nexthop, mx, &found, error))
     return NULL;
@@ -1150,7 +1124,7 @@ pf_adopt (SmarthostPostfixBackend  *self,
 
   /* With sender-dependent authentication, a domain may log in to the
    * relayhost as itself. */
-  if (a->server && is_yes (c.client->v[S_SENDER_AUTH]) && is_yes (c.client->v[S_SASL_ENABLE]) &&
+  if (a->server && pf_is_yes (c.client->v[S_SENDER_AUTH]) && pf_is_yes (c.client->v[S_SASL_ENABLE]) &&
       *c.client->v[S_SASL_MAPS])
     {
       g_autoptr(GPtrArray) maps = pf_split_list (c.client->v[S_SASL_MAPS]);
@@ -1264,7 +1238,7 @@ pf_read_manual_server (PfState       *st,
 
       if (!pf_parse_nexthop (relayhost, &host, &port, &mx))
         goto out;
-      if (is_yes (c.client->v[S_TLS_WRAPPER]))
+      if (pf_is_yes (c.client->v[S_TLS_WRAPPER]))
         security = SMARTHOST_SECURITY_TLS;
       else if (g_str_equal (level, "encrypt") || g_str_equal (level, "secure") ||
                g_str_equal (level, "verify") || g_str_equal (level, "dane-only") ||

@@ -17,11 +17,13 @@
 #include "smarthost-change-private.h"
 #include "smarthost-operation-private.h"
 #include "smarthost-postfix-map-operation.h"
+#include "smarthost-files-private.h"
 #include "smarthost-postfix-backend.h"
 #include "smarthost-postfix-conf.h"
 #include "smarthost-postfix-private.h"
 #include "smarthost-private.h"
 #include "smarthost-transaction.h"
+#include "smarthost-util-private.h"
 
 /**
  * SmarthostPostfixBackend:
@@ -74,7 +76,9 @@
  * caller replaces or removes it, or adopts it (smarthost_transaction_adopt():
  * see smarthost-postfix-adopt.c). The doctor is smarthost-postfix-doctor.c;
  * the domain maps a plan writes are computed in smarthost-postfix-maps.c,
- * and lookup tables are read by smarthost-postfix-tables.c.
+ * lookup tables are read by smarthost-postfix-tables.c, the configuration
+ * directory and its relays by smarthost-postfix-read.c, and nexthops and
+ * transports are written and read back by smarthost-postfix-codec.c.
  */
 
 /* OWN_FOLDER, TRANSPORT_PREFIX, the map names and PfState are in
@@ -145,198 +149,64 @@ map_spec (PfState    *st,
   return g_strconcat ("hash:", path, NULL);
 }
 
-static gboolean
-is_space (char c)
-{
-  return g_ascii_isspace (c);
-}
-
-/* Parses a Postfix lookup table source: "key whitespace value" lines.
- * Sets *@order to the keys in file order (owned by the table) when they
- * are strictly ascending, as in the maps we write; to NULL otherwise.
- * Sets *@bad_line to the number of the first line that is not an entry
- * (postmap skips those), 0 if there is none. */
-static GHashTable *
-parse_map_ordered (const char  *text,
-                   GPtrArray  **order,
-                   guint       *bad_line)
-{
-  GHashTable *map = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                           (GDestroyNotify) _smarthost_secret_free);
-  GPtrArray *keys = g_ptr_array_new ();
-  const char *prev = NULL;
-  const char *p = text;
-  guint line = 0;
-
-  *bad_line = 0;
-  while (p && *p)
-    {
-      const char *nl = strchr (p, '\n');
-      const char *end = nl ? nl : p + strlen (p);
-      const char *key = p, *sep, *value;
-      char *k;
-
-      p = nl ? nl + 1 : end;
-      line++;
-      /* The line, whitespace stripped at both ends (as g_strstrip). */
-      while (key < end && is_space (*key))
-        key++;
-      while (end > key && is_space (end[-1]))
-        end--;
-      if (key == end || *key == '#')
-        continue;
-      for (sep = key; sep < end && *sep != ' ' && *sep != '\t'; sep++)
-        ;
-      if (sep == end)
-        {
-          if (*bad_line == 0)
-            *bad_line = line;
-          continue;
-        }
-      for (value = sep + 1; value < end && is_space (*value); value++)
-        ;
-      k = g_ascii_strdown (key, sep - key);
-      if (keys != NULL && (prev == NULL || strcmp (prev, k) < 0))
-        g_ptr_array_add (keys, k);
-      else
-        g_clear_pointer (&keys, g_ptr_array_unref);
-      g_hash_table_replace (map, k, g_strndup (value, end - value));
-      prev = keys ? k : NULL;
-    }
-  *order = keys;
-  return map;
-}
-
-/* The table alone (the fuzz target of tests/fuzz uses this one). */
-G_GNUC_UNUSED static GHashTable *
-parse_map (const char *text)
-{
-  g_autoptr(GPtrArray) order = NULL;
-  guint bad_line;
-
-  return parse_map_ordered (text, &order, &bad_line);
-}
-
+/* The reader (smarthost-postfix-read.c) and the codec
+ * (smarthost-postfix-codec.c), by the short names the plan code and the
+ * commit steps below use. */
 static gboolean
 check_config_directory (const char  *dir,
                         GError     **error)
 {
-  if (dir == NULL || !g_path_is_absolute (dir))
-    return _smarthost_set_invalid (error, "config-directory", "must be an absolute path");
-  for (const char *p = dir; *p; p++)
-    if ((guchar) *p < 0x20 || *p == 0x7f || *p == ' ' || *p == ',')
-      return _smarthost_set_invalid (error, "config-directory",
-                                     "must not contain spaces, commas or control characters "
-                                     "(Postfix could not name its files)");
-    else if (*p == '$')
-      return _smarthost_set_invalid (error, "config-directory",
-                                     "must not contain '$': Postfix would expand it as a parameter "
-                                     "and read files elsewhere than the ones written");
-  return TRUE;
+  return pf_check_config_directory (dir, error);
 }
 
-/* main.cf or master.cf, which must exist and hold no NUL byte (a C
- * string ends there, and we would write back only what comes before).
- * Other bytes that are not UTF-8 are Postfix's business as long as we do
- * not interpret them (a Latin-1 comment, a banner): we keep those lines
- * byte for byte, and check_interpreted_text() refuses the others. */
-static gboolean
-read_config_file (const char  *dir,
-                  const char  *path,
-                  char       **text,
-                  GError     **error)
+static PfState *
+read_state_files (SmarthostPostfixBackend  *self,
+                  GError                  **error)
 {
-  g_autoptr(GError) local_error = NULL;
-  gboolean exists = FALSE;
-
-  if (!_smarthost_read_file (path, SMARTHOST_READ_NO_NUL, text, &exists, &local_error))
-    {
-      g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID, "config-directory: %s", local_error->message);
-      return FALSE;
-    }
-  if (!exists)
-    {
-      g_autofree char *path_shown = _smarthost_quote_path (path);
-      g_autofree char *dir_shown = _smarthost_quote_path (dir);
-      g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
-                   "config-directory: %s does not exist; is %s a Postfix configuration directory?",
-                   path_shown, dir_shown);
-      return FALSE;
-    }
-  return TRUE;
-}
-
-static char *postconf_message (const char *err);
-static PfState *read_state_files (SmarthostPostfixBackend  *self,
-                                  GError                  **error);
-
-/* The main.cf parameters that libsmarthost reads (for status, import or
- * the doctor) or writes: their values must be text. */
-static gboolean
-is_interpreted_param (const char *name)
-{
-  static const char *names[] = {
-    P_RELAYHOST, P_DEFAULT_TRANSPORT, P_RELAY_TRANSPORT, "transport_maps", "relay_domains",
-    "fallback_relay", "smtp_fallback_relay", "queue_directory", "smtp_enforce_tls", "smtp_use_tls", NULL,
-  };
-  static const char *prefixes[] = { "smtp_sasl_", "smtp_tls_", "sender_dependent_", "smtp_sender_dependent_", NULL };
-
-  for (guint i = 0; names[i]; i++)
-    if (g_str_equal (name, names[i]))
-      return TRUE;
-  for (guint i = 0; prefixes[i]; i++)
-    if (g_str_has_prefix (name, prefixes[i]))
-      return TRUE;
-  return FALSE;
+  return pf_read_state_files (self->config_directory, error);
 }
 
 static char *
-main_text_check (const char *key,
-                 const char *line)
+postconf_message (const char *err)
 {
-  return is_interpreted_param (key) ? g_strdup (key) : NULL;
-}
-
-/* master.cf: a transport of ours, or an "-o name=value" override of a
- * parameter we interpret (the doctor and import read any service's). */
-static char *
-master_text_check (const char *key,
-                   const char *line)
-{
-  g_auto(GStrv) words = NULL;
-
-  if (g_str_has_prefix (key, TRANSPORT_PREFIX))
-    {
-      g_autofree char *name = _smarthost_escape_invalid_utf8 (key);
-      return g_strdup_printf ("the service %.*s of libsmarthost", (int) strcspn (name, "/"), name);
-    }
-  words = g_strsplit_set (line, " \t\r\v\f", 0);
-  for (guint i = 0; words[i]; i++)
-    {
-      const char *w = g_str_has_prefix (words[i], "-o") ? words[i] + 2 : words[i];
-      g_autofree char *name = g_strndup (w, strcspn (w, "="));
-
-      if (w[strlen (name)] == '=' && is_interpreted_param (name) && !g_utf8_validate (w, -1, NULL))
-        return g_strdup_printf ("-o %s", name);
-    }
-  return NULL;
+  return pf_postconf_message (err);
 }
 
 static gboolean
-check_interpreted_text (PfState  *st,
-                        GError  **error)
+server_is_ours (PfState *st)
 {
-  guint line = 0;
-  g_autofree char *main_what = pf_conf_find_not_utf8 (st->main, main_text_check, &line);
-  g_autofree char *master_what = main_what ? NULL : pf_conf_find_not_utf8 (st->master, master_text_check, &line);
+  return pf_server_is_ours (st);
+}
 
-  if (main_what == NULL && master_what == NULL)
-    return TRUE;
-  g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
-               "config-directory: %s, line %u: %s has bytes that are not UTF-8; libsmarthost reads it and "
-               "needs it as text: write it in UTF-8 (comments and other parameters may stay as they are)",
-               main_what ? st->main_path : st->master_path, line, main_what ? main_what : master_what);
-  return FALSE;
+static SmarthostRelay *
+read_server (PfState       *st,
+             gboolean       manual_too,
+             GCancellable  *cancellable,
+             GError       **error)
+{
+  return pf_read_server_full (st, manual_too, cancellable, error);
+}
+
+static char *
+relay_nexthop (SmarthostRelay *relay)
+{
+  return pf_relay_nexthop (relay);
+}
+
+static char *
+transport_name (gboolean        server,
+                SmarthostRelay *relay)
+{
+  return pf_transport_name (server, relay);
+}
+
+static char *
+transport_entry (PfState        *st,
+                 const char     *name,
+                 gboolean        server,
+                 SmarthostRelay *relay)
+{
+  return pf_transport_entry (st, name, server, relay);
 }
 
 /* The configuration as it is, read under a lock that readers share and a
@@ -388,469 +258,10 @@ load_state_full (SmarthostPostfixBackend  *self,
 }
 
 static PfState *
-read_state_files (SmarthostPostfixBackend  *self,
-                  GError                  **error)
-{
-  g_autoptr(PfState) st = g_new0 (PfState, 1);
-  g_autoptr(GError) local_error = NULL;
-  gboolean exists = FALSE;
-
-  st->dir = g_strdup (self->config_directory);
-  st->own_dir = g_build_filename (st->dir, OWN_FOLDER, NULL);
-  st->main_path = g_build_filename (st->dir, "main.cf", NULL);
-  st->master_path = g_build_filename (st->dir, "master.cf", NULL);
-
-  /* main.cf and master.cf must hold no NUL byte, which would end what
-   * we edit and write back. Our own maps must be text, and files of their
-   * own. */
-  if (!read_config_file (st->dir, st->main_path, &st->main_text, error) ||
-      !read_config_file (st->dir, st->master_path, &st->master_text, error))
-    return NULL;
-  st->main = pf_conf_parse (PF_CONF_MAIN, st->main_text);
-  st->master = pf_conf_parse (PF_CONF_MASTER, st->master_text);
-  if (!check_interpreted_text (st, error))
-    return NULL;
-
-  for (guint i = 0; i < 3; i++)
-    {
-      g_autofree char *path = map_path (st, map_names[i]);
-      if (!_smarthost_read_file (path, SMARTHOST_READ_TEXT | SMARTHOST_READ_NOFOLLOW, &st->map_text[i], &exists,
-                                 &local_error))
-        {
-          g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED, "read: %s%s", local_error->message,
-                       geteuid () != 0 && access (path, R_OK) != 0 && errno == EACCES ? " (run as root)" : "");
-          return NULL;
-        }
-      if (exists)
-        st->map[i] = parse_map_ordered (st->map_text[i], &st->map_order[i], &st->map_bad_line[i]);
-    }
-  return g_steal_pointer (&st);
-}
-
-static PfState *
 load_state (SmarthostPostfixBackend  *self,
             GError                  **error)
 {
   return load_state_full (self, LOAD_READ, error);
-}
-
-/* --- relays, nexthops and transports -------------------------------- */
-
-static gboolean
-is_ipv6 (const char *host)
-{
-  return strchr (host, ':') != NULL;
-}
-
-/* The nexthop as Postfix spells it: "[host]:port" connects to the host
- * itself, "host:port" looks up its MX records. */
-static char *
-relay_nexthop (SmarthostRelay *relay)
-{
-  g_autofree char *ascii = g_hostname_to_ascii (smarthost_relay_get_host (relay));
-  g_autofree char *host = g_ascii_strdown (ascii ? ascii : smarthost_relay_get_host (relay), -1);
-  guint port = smarthost_relay_get_effective_port (relay);
-
-  if (smarthost_relay_get_mx_lookup (relay) && !is_ipv6 (host))
-    return g_strdup_printf ("%s:%u", host, port);
-  return g_strdup_printf ("[%s]:%u", host, port);
-}
-
-/* Parses "[host]:port", "[host]", "host:port" or "host"; the first of a
- * list. Returns FALSE if it is not a nexthop we understand. */
-static gboolean
-parse_nexthop (const char  *text,
-               char       **host,
-               guint       *port,
-               gboolean    *mx_lookup)
-{
-  g_autofree char *first = NULL;
-  const char *rest;
-  gsize n;
-
-  while (*text == ' ' || *text == ',')
-    text++;
-  n = strcspn (text, " ,\t");
-  if (n == 0)
-    return FALSE;
-  first = g_strndup (text, n);
-
-  if (first[0] == '[')
-    {
-      char *close = strchr (first, ']');
-      if (close == NULL)
-        return FALSE;
-      *host = g_strndup (first + 1, close - first - 1);
-      if (g_str_has_prefix (*host, "ipv6:") || g_str_has_prefix (*host, "IPv6:"))
-        {
-          char *h = g_strdup (*host + 5);
-          g_free (*host);
-          *host = h;
-        }
-      *mx_lookup = FALSE;
-      rest = close + 1;
-    }
-  else
-    {
-      char *colon = strrchr (first, ':');
-      *host = colon ? g_strndup (first, colon - first) : g_strdup (first);
-      *mx_lookup = TRUE;
-      rest = colon ? colon : "";
-    }
-  *port = 25;
-  if (*rest == ':')
-    {
-      guint64 v;
-      if (!g_ascii_string_to_unsigned (rest + 1, 10, 1, 65535, &v, NULL))
-        {
-          g_clear_pointer (host, g_free);
-          return FALSE;
-        }
-      *port = (guint) v;
-    }
-  else if (*rest != '\0')
-    {
-      g_clear_pointer (host, g_free);
-      return FALSE;
-    }
-  return **host != '\0';
-}
-
-typedef struct {
-  gboolean server;
-  SmarthostSecurity security;
-  gboolean verify;
-  char *ca_file;
-} Transport;
-
-static char *
-transport_name (gboolean        server,
-                SmarthostRelay *relay)
-{
-  GString *name = g_string_new (TRANSPORT_PREFIX);
-  const char *ca = smarthost_relay_get_ca_file (relay);
-
-  g_string_append (name, server ? "server-" : "domain-");
-  g_string_append (name, smarthost_security_to_string (smarthost_relay_get_security (relay)));
-  if (!smarthost_relay_get_verify_certificate (relay))
-    g_string_append (name, "-noverify");
-  if (ca != NULL)
-    {
-      g_autofree char *sum = g_compute_checksum_for_string (G_CHECKSUM_SHA256, ca, -1);
-      g_string_append_printf (name, "-ca%.8s", sum);
-    }
-  return g_string_free (name, FALSE);
-}
-
-/* Reads back what a transport name of ours says. */
-static gboolean
-parse_transport_name (const char *name,
-                      Transport  *t)
-{
-  g_auto(GStrv) parts = NULL;
-  guint n;
-
-  memset (t, 0, sizeof *t);
-  if (!g_str_has_prefix (name, TRANSPORT_PREFIX))
-    return FALSE;
-  parts = g_strsplit (name + strlen (TRANSPORT_PREFIX), "-", 0);
-  n = g_strv_length (parts);
-  if (n < 2)
-    return FALSE;
-  if (g_str_equal (parts[0], "server"))
-    t->server = TRUE;
-  else if (!g_str_equal (parts[0], "domain"))
-    return FALSE;
-  if (!smarthost_security_from_string (parts[1], &t->security, NULL))
-    return FALSE;
-  t->verify = TRUE;
-  for (guint i = 2; i < n; i++)
-    {
-      if (g_str_equal (parts[i], "noverify"))
-        t->verify = FALSE;
-      else if (!g_str_has_prefix (parts[i], "ca"))
-        return FALSE;
-    }
-  return TRUE;
-}
-
-static char *
-master_option (const char *entry,
-               const char *name)
-{
-  g_autofree char *needle = g_strconcat ("-o ", name, "=", NULL);
-  const char *p = entry ? strstr (entry, needle) : NULL;
-
-  if (p == NULL)
-    return NULL;
-  p += strlen (needle);
-  return g_strndup (p, strcspn (p, " \t\r\n"));
-}
-
-static const char *
-chroot_column (PfState *st)
-{
-  const char *smtp = pf_conf_get (st->master, "smtp/unix");
-  g_auto(GStrv) fields = NULL;
-  guint n = 0;
-  static const char *values[] = { "y", "n", "-" };
-
-  if (smtp == NULL)
-    return "-";
-  fields = g_strsplit_set (smtp, " \t\n", 0);
-  for (guint i = 0; fields[i]; i++)
-    {
-      if (*fields[i] == '\0')
-        continue;
-      if (n++ == 4)
-        for (guint j = 0; j < G_N_ELEMENTS (values); j++)
-          if (g_str_equal (fields[i], values[j]))
-            return values[j];
-    }
-  return "-";
-}
-
-static char *
-transport_entry (PfState        *st,
-                 const char     *name,
-                 gboolean        server,
-                 SmarthostRelay *relay)
-{
-  SmarthostSecurity security = smarthost_relay_get_security (relay);
-  gboolean verify = smarthost_relay_get_verify_certificate (relay);
-  const char *ca = smarthost_relay_get_ca_file (relay);
-  g_autofree char *passwd = map_spec (st, server ? MAP_SERVER_PASSWD : MAP_SENDER_PASSWD);
-  GString *e = g_string_new (NULL);
-  const char *level;
-
-  if (security == SMARTHOST_SECURITY_NONE)
-    level = "may";
-  else
-    level = verify ? "secure" : "encrypt";
-
-  g_string_append_printf (e, "%s unix - - %s - - smtp\n", name, chroot_column (st));
-  g_string_append (e, "  -o syslog_name=postfix/$service_name\n");
-  g_string_append (e, "  -o smtp_sasl_auth_enable=yes\n");
-  g_string_append_printf (e, "  -o smtp_sasl_password_maps=%s\n", passwd);
-  g_string_append_printf (e, "  -o smtp_sender_dependent_authentication=%s\n", server ? "no" : "yes");
-  g_string_append_printf (e, "  -o smtp_sasl_security_options=%s\n",
-                          security == SMARTHOST_SECURITY_NONE ? "noanonymous" : "noplaintext,noanonymous");
-  g_string_append (e, "  -o smtp_sasl_tls_security_options=noanonymous\n");
-  g_string_append (e, "  -o smtp_sasl_auth_soft_bounce=yes\n");
-  g_string_append_printf (e, "  -o smtp_tls_security_level=%s\n", level);
-  g_string_append_printf (e, "  -o smtp_tls_wrappermode=%s\n", security == SMARTHOST_SECURITY_TLS ? "yes" : "no");
-  if (security != SMARTHOST_SECURITY_NONE && verify)
-    {
-      g_string_append_printf (e, "  -o smtp_tls_CAfile=%s\n", ca ? ca : SYSTEM_CA_BUNDLE);
-      g_string_append (e, "  -o smtp_tls_CApath=\n");
-    }
-  g_string_append (e, "  -o smtp_tls_policy_maps=\n");
-  g_string_append (e, "  -o smtp_tls_loglevel=1\n");
-  g_string_append (e, "  -o smtp_host_lookup=dns,native\n");
-  g_string_append (e, "  -o smtp_tls_mandatory_protocols=>=TLSv1.2\n");
-  g_string_append (e, "  -o smtp_fallback_relay=\n");
-  return g_string_free (e, FALSE);
-}
-
-/* Splits a SASL map value "user:password" into the relay; a password that
- * is not ours to reveal (a hand-made map) is only marked as present. */
-static void
-set_credentials (SmarthostRelay *relay,
-                 const char     *credentials,
-                 gboolean        reveal)
-{
-  const char *colon = strchr (credentials, ':');
-  g_autofree char *user = colon ? g_strndup (credentials, colon - credentials) : g_strdup (credentials);
-
-  smarthost_relay_set_username (relay, user);
-  if (colon && colon[1])
-    {
-      if (reveal)
-        smarthost_relay_set_password (relay, colon + 1);
-      else
-        _smarthost_relay_mark_password_set (relay);
-    }
-}
-
-static SmarthostRelay *
-relay_from_route (PfState    *st,
-                  const char *transport,
-                  const char *nexthop,
-                  const char *credentials)
-{
-  Transport t;
-  g_autofree char *host = NULL;
-  g_autofree char *entry_key = g_strconcat (transport, "/unix", NULL);
-  guint port;
-  gboolean mx;
-  SmarthostRelay *relay;
-
-  if (!parse_transport_name (transport, &t) || !parse_nexthop (nexthop, &host, &port, &mx))
-    return NULL;
-
-  relay = g_object_new (SMARTHOST_TYPE_RELAY,
-                        "host", host,
-                        "port", port,
-                        "security", t.security,
-                        "mx-lookup", mx,
-                        "verify-certificate", t.verify,
-                        NULL);
-  if (strstr (transport, "-ca") != NULL)
-    {
-      g_autofree char *ca = master_option (pf_conf_get (st->master, entry_key), "smtp_tls_CAfile");
-      smarthost_relay_set_ca_file (relay, ca);
-    }
-  if (credentials != NULL)
-    set_credentials (relay, credentials, TRUE);
-  return relay;
-}
-
-static gboolean
-server_is_ours (PfState *st)
-{
-  const char *dt = pf_conf_get (st->main, P_DEFAULT_TRANSPORT);
-  return dt != NULL && g_str_has_prefix (dt, TRANSPORT_PREFIX "server-");
-}
-
-/* --- reading a relay set up by hand --------------------------------- */
-
-/* Frees values that may hold a password (postconf's, with an inline:
- * table), wiping them first. */
-void
-pf_strv_secret_free (char **values)
-{
-  for (guint i = 0; values && values[i]; i++)
-    explicit_bzero (values[i], strlen (values[i]));
-  g_strfreev (values);
-}
-
-static char **
-postconf_values (PfState       *st,
-                 const char   **names,
-                 GCancellable  *cancellable,
-                 GError       **error)
-{
-  g_autoptr(GStrvBuilder) b = g_strv_builder_new ();
-  g_auto(GStrv) argv = NULL;
-  g_autofree char *out = NULL;
-  g_autofree char *err = NULL;
-  g_auto(PfSecretStrv) lines = NULL;
-  int status;
-
-  g_strv_builder_add_many (b, POSTFIX_SBINDIR "/postconf", "-c", st->dir, "-x", "-h", NULL);
-  for (guint i = 0; names[i]; i++)
-    g_strv_builder_add (b, names[i]);
-  argv = g_strv_builder_end (b);
-  if (!_smarthost_run ((const char * const *) argv, cancellable, &status, &out, &err, error))
-    return NULL;
-  if (status != 0)
-    {
-      g_autofree char *dir_shown = _smarthost_quote_path (st->dir);
-      g_autofree char *message = postconf_message (err);
-      g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
-                   "postconf -c %s failed: %s", dir_shown, message);
-      _smarthost_secret_free (g_steal_pointer (&out));
-      return NULL;
-    }
-  /* A value may hold a password (an inline: table): only the copies the
-   * caller asked for outlive this call. */
-  lines = g_strsplit (out, "\n", 0);
-  explicit_bzero (out, strlen (out));
-  if (g_strv_length (lines) < g_strv_length ((char **) names))
-    {
-      g_autofree char *dir_shown = _smarthost_quote_path (st->dir);
-      g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
-                   "postconf -c %s printed fewer values than asked for", dir_shown);
-      return NULL;
-    }
-  return g_steal_pointer (&lines);
-}
-
-/* A server relay set up by hand reads as adoption would take it over: the
- * smtp client settings of the service carrying the mail (master.cf "-o"
- * overrides included), the TLS level Postfix derives, the credentials it
- * would find. That lives beside adoption (smarthost-postfix-adopt.c), so
- * that status before an import and after it agree. */
-static SmarthostRelay *
-read_manual_server (PfState       *st,
-                    const char    *relayhost,
-                    GCancellable  *cancellable,
-                    GError       **error)
-{
-  return pf_read_manual_server (st, relayhost, cancellable, error);
-}
-
-static SmarthostRelay *
-read_server (PfState       *st,
-             gboolean       manual_too,
-             GCancellable  *cancellable,
-             GError       **error)
-{
-  const char *relayhost = pf_conf_get (st->main, P_RELAYHOST);
-
-  if (relayhost == NULL || *relayhost == '\0')
-    return NULL;
-  if (server_is_ours (st))
-    {
-      g_autofree char *host = NULL;
-      guint port;
-      gboolean mx;
-      const char *credentials = NULL;
-      g_autofree char *nexthop = g_strndup (relayhost, strcspn (relayhost, " ,\t"));
-
-      if (st->map[MAP_SVPASSWD] && parse_nexthop (relayhost, &host, &port, &mx))
-        {
-          g_autofree char *key = g_ascii_strdown (nexthop, -1);
-          credentials = g_hash_table_lookup (st->map[MAP_SVPASSWD], key);
-        }
-      return relay_from_route (st, pf_conf_get (st->main, P_DEFAULT_TRANSPORT), nexthop, credentials);
-    }
-  if (!manual_too)
-    return NULL;
-  return read_manual_server (st, relayhost, cancellable, error);
-}
-
-static SmarthostRelay *
-read_domain (PfState    *st,
-             const char *domain)
-{
-  g_autofree char *key = g_strconcat ("@", domain, NULL);
-  const char *route;
-  const char *colon;
-  g_autofree char *transport = NULL;
-
-  if (st->map[MAP_TRANSPORT] == NULL)
-    return NULL;
-  route = g_hash_table_lookup (st->map[MAP_TRANSPORT], key);
-  if (route == NULL || (colon = strchr (route, ':')) == NULL)
-    return NULL;
-  transport = g_strndup (route, colon - route);
-  return relay_from_route (st, transport, colon + 1,
-                           st->map[MAP_SPASSWD] ? g_hash_table_lookup (st->map[MAP_SPASSWD], key) : NULL);
-}
-
-static int
-compare_strings (gconstpointer a,
-                 gconstpointer b)
-{
-  return strcmp (*(char * const *) a, *(char * const *) b);
-}
-
-static GPtrArray *
-list_domains (PfState *st)
-{
-  GPtrArray *domains = g_ptr_array_new_with_free_func (g_free);
-  GHashTableIter iter;
-  gpointer key, value;
-
-  if (st->map[MAP_TRANSPORT] == NULL)
-    return domains;
-  g_hash_table_iter_init (&iter, st->map[MAP_TRANSPORT]);
-  while (g_hash_table_iter_next (&iter, &key, &value))
-    if (((char *) key)[0] == '@' && g_str_has_prefix (value, TRANSPORT_PREFIX "domain-"))
-      g_ptr_array_add (domains, g_strdup ((char *) key + 1));
-  g_ptr_array_sort (domains, compare_strings);
-  return domains;
 }
 
 /* --- computing a plan ------------------------------------------------ */
@@ -874,27 +285,6 @@ post_commit_free (gpointer data)
     g_free (pc->expected[i]);
   g_clear_pointer (&pc->written, g_ptr_array_unref);
   g_free (pc);
-}
-
-/* What postconf said, for an error message: its first fatal line (or
- * first line), quoted, for it quotes main.cf and master.cf, and cut
- * after 300 characters. */
-static char *
-postconf_message (const char *err)
-{
-  g_auto(GStrv) lines = g_strsplit (err ? err : "", "\n", 0);
-  char *line = lines[0] ? lines[0] : "";
-
-  for (guint i = 0; lines[i]; i++)
-    if (strstr (lines[i], "fatal:") != NULL)
-      {
-        line = lines[i];
-        break;
-      }
-  g_strstrip (line);
-  if (*line == '\0')
-    return g_strdup ("(no message)");
-  return _smarthost_quote_full (line, -1, 300);
 }
 
 /* Has Postfix itself read the new files the way we meant them? */
@@ -1020,7 +410,7 @@ sorted_keys (GHashTable *table)
   g_hash_table_iter_init (&iter, table);
   while (g_hash_table_iter_next (&iter, &key, NULL))
     g_ptr_array_add (keys, key);
-  g_ptr_array_sort (keys, compare_strings);
+  g_ptr_array_sort (keys, pf_compare_strings);
   return keys;
 }
 
@@ -1440,56 +830,11 @@ pf_map_path (PfState    *st,
   return map_path (st, name);
 }
 
-gboolean
-pf_parse_nexthop (const char  *text,
-                  char       **host,
-                  guint       *port,
-                  gboolean    *mx_lookup)
-{
-  return parse_nexthop (text, host, port, mx_lookup);
-}
-
-char **
-pf_postconf_values (PfState       *st,
-                    const char   **names,
-                    GCancellable  *cancellable,
-                    GError       **error)
-{
-  return postconf_values (st, names, cancellable, error);
-}
-
 char *
-pf_master_option (const char *entry,
-                  const char *name)
+pf_map_spec (PfState    *st,
+             const char *name)
 {
-  return master_option (entry, name);
-}
-
-gboolean
-pf_server_is_ours (PfState *st)
-{
-  return server_is_ours (st);
-}
-
-GPtrArray *
-pf_list_domains (PfState *st)
-{
-  return list_domains (st);
-}
-
-SmarthostRelay *
-pf_read_domain (PfState    *st,
-                const char *domain)
-{
-  return read_domain (st, domain);
-}
-
-SmarthostRelay *
-pf_read_server (PfState       *st,
-                GCancellable  *cancellable,
-                GError       **error)
-{
-  return read_server (st, TRUE, cancellable, error);
+  return map_spec (st, name);
 }
 
 const char *
@@ -1497,37 +842,6 @@ pf_map_name (guint which)
 {
   g_return_val_if_fail (which < G_N_ELEMENTS (map_names), NULL);
   return map_names[which];
-}
-
-char *
-pf_relay_nexthop (SmarthostRelay *relay)
-{
-  return relay_nexthop (relay);
-}
-
-char *
-pf_transport_name (gboolean        server,
-                   SmarthostRelay *relay)
-{
-  return transport_name (server, relay);
-}
-
-char *
-pf_transport_entry (PfState        *st,
-                    const char     *name,
-                    gboolean        server,
-                    SmarthostRelay *relay)
-{
-  return transport_entry (st, name, server, relay);
-}
-
-SmarthostRelay *
-pf_relay_from_route (PfState    *st,
-                     const char *transport,
-                     const char *nexthop,
-                     const char *credentials)
-{
-  return relay_from_route (st, transport, nexthop, credentials);
 }
 
 GPtrArray *
@@ -1621,23 +935,6 @@ smarthost_postfix_backend_validate_relay (SmarthostBackend  *backend,
   return TRUE;
 }
 
-/* Every domain's relay, read from @st. */
-static GHashTable *
-read_domains (PfState *st)
-{
-  g_autoptr(GPtrArray) domains = list_domains (st);
-  GHashTable *result = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
-
-  for (guint i = 0; i < domains->len; i++)
-    {
-      const char *domain = g_ptr_array_index (domains, i);
-      SmarthostRelay *relay = read_domain (st, domain);
-      if (relay != NULL)
-        g_hash_table_insert (result, g_strdup (domain), relay);
-    }
-  return result;
-}
-
 static SmarthostRelay *
 smarthost_postfix_backend_get_server (SmarthostBackend  *backend,
                                       GCancellable      *cancellable,
@@ -1648,7 +945,7 @@ smarthost_postfix_backend_get_server (SmarthostBackend  *backend,
 
   if (st == NULL)
     return NULL;
-  return read_server (st, TRUE, cancellable, error);
+  return pf_read_server (st, cancellable, error);
 }
 
 static SmarthostRelay *
@@ -1662,7 +959,7 @@ smarthost_postfix_backend_get_domain (SmarthostBackend  *backend,
 
   if (st == NULL)
     return NULL;
-  return read_domain (st, domain);
+  return pf_read_domain (st, domain);
 }
 
 static char **
@@ -1676,7 +973,7 @@ smarthost_postfix_backend_list_domains (SmarthostBackend  *backend,
 
   if (st == NULL)
     return NULL;
-  domains = list_domains (st);
+  domains = pf_list_domains (st);
   g_ptr_array_add (domains, NULL);
   return (char **) g_ptr_array_steal (domains, NULL);
 }
@@ -1689,7 +986,7 @@ smarthost_postfix_backend_get_domains (SmarthostBackend  *backend,
   SmarthostPostfixBackend *self = SMARTHOST_POSTFIX_BACKEND (backend);
   g_autoptr(PfState) st = load_state (self, error);
 
-  return st ? read_domains (st) : NULL;
+  return st ? pf_read_domains (st) : NULL;
 }
 
 /* The server and the domains from one read of the files, so that a commit
@@ -1710,13 +1007,13 @@ smarthost_postfix_backend_get_state (SmarthostBackend  *backend,
 
   if (st == NULL)
     return NULL;
-  server = read_server (st, TRUE, cancellable, &local_error);
+  server = pf_read_server (st, cancellable, &local_error);
   if (local_error != NULL)
     {
       g_propagate_error (error, local_error);
       return NULL;
     }
-  domains = read_domains (st);
+  domains = pf_read_domains (st);
   state = smarthost_state_new ();
   smarthost_state_set_backend_name (state, "postfix");
   smarthost_state_set_server (state, server);

@@ -4,8 +4,8 @@
  */
 #pragma once
 
-#if !defined(__SMARTHOST_H_INSIDE__) && !defined(SMARTHOST_COMPILATION)
-#error "Only <smarthost.h> can be included directly."
+#if !defined(__SMARTHOST_POSTFIX_H_INSIDE__) && !defined(SMARTHOST_COMPILATION)
+#error "Only <smarthost-postfix.h> can be included directly."
 #endif
 
 #include "smarthost-backend.h"

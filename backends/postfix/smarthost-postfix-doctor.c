@@ -4,17 +4,19 @@
  */
 #include "config.h"
 
-#include <netdb.h>
 #include <pwd.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "smarthost-dns-private.h"
 #include "smarthost-error.h"
+#include "smarthost-files-private.h"
 #include "smarthost-finding.h"
 #include "smarthost-operation-private.h"
 #include "smarthost-postfix-private.h"
 #include "smarthost-private.h"
+#include "smarthost-util-private.h"
 
 /*
  * Implementation notes
@@ -44,8 +46,10 @@
  * The TLS level a delivery runs with is the one of the master.cf service
  * that delivers it: its own "-o name=value" options, else main.cf's. An
  * empty smtp_tls_security_level still lets the obsolete smtp_enforce_tls
- * decide (with smtp_tls_enforce_peername = yes, its default, that means
- * "verify"), as Postfix's smtp_tls_policy.c does.
+ * (with smtp_tls_enforce_peername = yes, its default, that means
+ * "verify") and smtp_use_tls ("may") decide, as Postfix's
+ * smtp_tls_policy.c does; adoption reads it the same way
+ * (smarthost-postfix-tls.c).
  */
 
 #define RESOLVE_TIMEOUT_US (5 * G_USEC_PER_SEC)
@@ -893,30 +897,6 @@ check_maps (Doctor *doc)
 
 /* --- TLS: levels, CAs, port 465 --------------------------------------- */
 
-static gboolean
-is_yes (const char *value)
-{
-  return value != NULL && g_ascii_strcasecmp (value, "yes") == 0;
-}
-
-static gboolean
-level_verifies (const char *level)
-{
-  return g_ascii_strcasecmp (level, "secure") == 0 || g_ascii_strcasecmp (level, "verify") == 0;
-}
-
-static gboolean
-level_encrypts (const char *level)
-{
-  static const char *levels[] = { "encrypt", "dane", "dane-only", "fingerprint", NULL };
-
-  if (level_verifies (level))
-    return TRUE;
-  for (guint i = 0; levels[i]; i++)
-    if (g_ascii_strcasecmp (level, levels[i]) == 0)
-      return TRUE;
-  return FALSE;
-}
 
 /* How an SMTP client runs: main.cf's values, or a master.cf service's,
  * which its own -o options override. A "$name" in an option stays as it
@@ -962,38 +942,45 @@ option_or (const char *entry,
   return v;
 }
 
-/* The level Postfix derives: smtp_tls_security_level, or when it is empty
- * the obsolete smtp_enforce_tls / smtp_tls_enforce_peername / smtp_use_tls
- * (smtp_tls_policy.c). */
+/* The level Postfix derives (smarthost-postfix-tls.c), and where it comes
+ * from for messages. A level that no parameter sets is "" here ("none"
+ * for Postfix), which messages show as empty. */
 static void
-client_set_level (Client     *c,
-                  const char *level,
-                  const char *enforce_tls,
-                  const char *enforce_peername,
-                  gboolean    peername_default)
+client_set_level (Client              *c,
+                  const PfTlsSettings *settings,
+                  gboolean             peername_default)
 {
   const char *how = c->service ? "-o " : "";
+  const char *eq = c->service ? "=" : " = ";
+  PfTlsSource source;
+  const char *level = pf_tls_effective_level (settings, &source);
 
-  if (*level)
+  switch (source)
     {
+    case PF_TLS_FROM_SECURITY_LEVEL:
       c->level = g_strdup (level);
       c->level_text = c->service && c->own_level
         ? g_strdup_printf ("-o smtp_tls_security_level=%s", level)
         : g_strdup_printf ("smtp_tls_security_level = %s", level);
-    }
-  else if (is_yes (enforce_tls))
-    {
-      gboolean peer = is_yes (enforce_peername);
-      c->level = g_strdup (peer ? "verify" : "encrypt");
+      break;
+    case PF_TLS_FROM_ENFORCE_TLS:
+      c->level = g_strdup (level);
       c->level_text = g_strdup_printf ("%ssmtp_enforce_tls%syes and smtp_tls_enforce_peername = %s "
                                        "(%sthe obsolete form of smtp_tls_security_level = %s)",
-                                       how, c->service ? "=" : " = ", enforce_peername,
+                                       how, eq, settings->enforce_peername,
                                        peername_default ? "its default; " : "", c->level);
-    }
-  else
-    {
+      break;
+    case PF_TLS_FROM_USE_TLS:
+      c->level = g_strdup (level);
+      c->level_text = g_strdup_printf ("%s (the obsolete form of smtp_tls_security_level = %s)",
+                                       c->service && c->own_level ? "-o smtp_use_tls=yes" : "smtp_use_tls = yes",
+                                       c->level);
+      break;
+    case PF_TLS_FROM_DEFAULT:
+    default:
       c->level = g_strdup ("");
       c->level_text = g_strdup ("smtp_tls_security_level = (empty)");
+      break;
     }
 }
 
@@ -1001,14 +988,11 @@ static Client *
 client_main (Doctor *doc)
 {
   Client *c = g_new0 (Client, 1);
+  const PfTlsSettings settings = {
+    doc->v[V_TLS_LEVEL], doc->v[V_ENFORCE_TLS], doc->v[V_ENFORCE_PEERNAME], doc->v[V_USE_TLS],
+  };
 
-  client_set_level (c, doc->v[V_TLS_LEVEL], doc->v[V_ENFORCE_TLS], doc->v[V_ENFORCE_PEERNAME],
-                    pf_conf_get (doc->st->main, "smtp_tls_enforce_peername") == NULL);
-  if (!*c->level && is_yes (doc->v[V_USE_TLS]))
-    {
-      g_free (c->level);
-      c->level = g_strdup ("may");
-    }
+  client_set_level (c, &settings, pf_conf_get (doc->st->main, "smtp_tls_enforce_peername") == NULL);
   c->cafile = g_strdup (doc->v[V_TLS_CAFILE]);
   c->capath = g_strdup (doc->v[V_TLS_CAPATH]);
   c->policy_maps = g_strdup (doc->v[V_TLS_POLICY_MAPS]);
@@ -1027,6 +1011,8 @@ client_service (Doctor     *doc,
   g_autofree char *level = NULL;
   g_autofree char *enforce = NULL;
   g_autofree char *peername = NULL;
+  g_autofree char *use_tls = NULL;
+  PfTlsSettings settings;
   gboolean own_peername = FALSE;
   gboolean own_wrapper = FALSE;
   Client *c;
@@ -1050,8 +1036,10 @@ client_service (Doctor     *doc,
   level = option_or (entry, "smtp_tls_security_level", doc->v[V_TLS_LEVEL], &c->own_level);
   enforce = option_or (entry, "smtp_enforce_tls", doc->v[V_ENFORCE_TLS], &c->own_level);
   peername = option_or (entry, "smtp_tls_enforce_peername", doc->v[V_ENFORCE_PEERNAME], &own_peername);
+  use_tls = option_or (entry, "smtp_use_tls", doc->v[V_USE_TLS], &c->own_level);
   c->own_level |= own_peername;
-  client_set_level (c, level, enforce, peername,
+  settings = (PfTlsSettings) { level, enforce, peername, use_tls };
+  client_set_level (c, &settings,
                     !own_peername && pf_conf_get (doc->st->main, "smtp_tls_enforce_peername") == NULL);
   c->cafile = option_or (entry, "smtp_tls_CAfile", doc->v[V_TLS_CAFILE], &c->own_ca);
   c->capath = option_or (entry, "smtp_tls_CApath", doc->v[V_TLS_CAPATH], &c->own_ca);
@@ -1091,7 +1079,7 @@ check_policy_ca (Doctor *doc,
           const char *value = g_ptr_array_index (entries, j + 1);
           g_autofree char *level = g_strndup (value, strcspn (value, " \t,"));
 
-          if (!level_verifies (level) || strstr (value, "tafile=") != NULL)
+          if (!pf_tls_level_verifies (level) || strstr (value, "tafile=") != NULL)
             continue;
           if (n++ < 3)
             g_string_append_printf (hops, "%s%s (%s)", hops->len ? ", " : "",
@@ -1131,9 +1119,9 @@ check_ca (Doctor *doc)
   const char *cafile = global->cafile;
   const char *capath = global->capath;
 
-  if (level_verifies (level) && !client_has_ca (global))
+  if (pf_tls_level_verifies (level) && !client_has_ca (global))
     add (doc, SMARTHOST_SEVERITY_ERROR, "no-ca",
-         is_yes (doc->v[V_ENFORCE_TLS]) && !*doc->v[V_TLS_LEVEL]
+         pf_is_yes (doc->v[V_ENFORCE_TLS]) && !*doc->v[V_TLS_LEVEL]
            ? "Set smtp_tls_CAfile = /etc/ssl/certs/ca-certificates.crt (package ca-certificates), or "
              "replace the obsolete smtp_enforce_tls with smtp_tls_security_level = encrypt"
            : "Set smtp_tls_CAfile = /etc/ssl/certs/ca-certificates.crt (package ca-certificates), "
@@ -1143,12 +1131,12 @@ check_ca (Doctor *doc)
   else if (*level != '\0' && g_ascii_strcasecmp (level, "none") != 0)
     {
       if (*cafile && !g_file_test (cafile, G_FILE_TEST_IS_REGULAR))
-        add (doc, level_verifies (level) ? SMARTHOST_SEVERITY_ERROR : SMARTHOST_SEVERITY_WARNING,
+        add (doc, pf_tls_level_verifies (level) ? SMARTHOST_SEVERITY_ERROR : SMARTHOST_SEVERITY_WARNING,
              "no-ca", "Point smtp_tls_CAfile at an existing PEM file, such as "
              "/etc/ssl/certs/ca-certificates.crt",
              "smtp_tls_CAfile = %s does not exist: Postfix disables TLS for its SMTP client", cafile);
       if (*capath && !g_file_test (capath, G_FILE_TEST_IS_DIR))
-        add (doc, level_verifies (level) ? SMARTHOST_SEVERITY_ERROR : SMARTHOST_SEVERITY_WARNING,
+        add (doc, pf_tls_level_verifies (level) ? SMARTHOST_SEVERITY_ERROR : SMARTHOST_SEVERITY_WARNING,
              "no-ca", "Point smtp_tls_CApath at an existing folder, such as /etc/ssl/certs",
              "smtp_tls_CApath = %s does not exist", capath);
     }
@@ -1164,7 +1152,7 @@ check_ca (Doctor *doc)
 
       if (c == NULL || client_has_ca (c))
         continue;
-      if ((c->own_level || c->own_ca) && level_verifies (c->level))
+      if ((c->own_level || c->own_ca) && pf_tls_level_verifies (c->level))
         {
           fix = g_strdup_printf ("Add -o smtp_tls_CAfile=/etc/ssl/certs/ca-certificates.crt to the service "
                                  "%s in %s, or set smtp_tls_CAfile in main.cf", c->service,
@@ -1265,57 +1253,6 @@ manual_nexthops (Doctor    *doc,
   return out;
 }
 
-/* A port given as a service name, as Postfix allows ("[relay]:smtps").
- * The names relays use are known here, since /etc/services may lack them
- * (Debian's calls 465 "submissions", with "smtps" an alias). */
-static guint
-service_port (const char *name)
-{
-  static const struct { const char *name; guint port; } known[] = {
-    { "smtp", 25 }, { "submission", 587 }, { "submissions", 465 }, { "smtps", 465 }, { "ssmtp", 465 },
-  };
-
-  for (guint i = 0; i < G_N_ELEMENTS (known); i++)
-    if (g_ascii_strcasecmp (name, known[i].name) == 0)
-      return known[i].port;
-#ifdef __GLIBC__
-  {
-    struct servent se, *res = NULL;
-    char buf[1024];
-
-    /* The reentrant form: diagnose_async runs this in a worker thread. */
-    if (getservbyname_r (name, "tcp", &se, buf, sizeof buf, &res) == 0 && res != NULL)
-      return g_ntohs ((guint16) res->s_port);
-  }
-#endif
-  return 0;
-}
-
-/* pf_parse_nexthop(), also for a port given as a service name. */
-static gboolean
-parse_hop (const char  *hop,
-           char       **host,
-           guint       *port,
-           gboolean    *mx)
-{
-  g_autofree char *first = NULL;
-  g_autofree char *numeric = NULL;
-  const char *close, *colon;
-  guint number;
-
-  if (pf_parse_nexthop (hop, host, port, mx))
-    return TRUE;
-  while (*hop == ' ' || *hop == ',')
-    hop++;
-  first = g_strndup (hop, strcspn (hop, " ,\t"));
-  close = first[0] == '[' ? strchr (first, ']') : NULL;
-  colon = close ? (close[1] == ':' ? close + 1 : NULL) : strrchr (first, ':');
-  if (colon == NULL || (number = service_port (colon + 1)) == 0)
-    return FALSE;
-  numeric = g_strdup_printf ("%.*s:%u", (int) (colon - first), first, number);
-  return pf_parse_nexthop (numeric, host, port, mx);
-}
-
 /* The client that delivers to relayhost and to the nexthops of
  * sender_dependent_relayhost_maps: the service default_transport names. */
 static Client *
@@ -1334,7 +1271,7 @@ check_port_465 (Doctor    *doc,
                 GPtrArray *hops)
 {
   g_autoptr(Client) c = relay_client (doc);
-  gboolean wrapper = is_yes (c->wrapper);
+  gboolean wrapper = pf_is_yes (c->wrapper);
   g_autofree char *via = c->service
     ? g_strdup_printf (" for the master.cf service %s that delivers to it (in its -o options or in main.cf)",
                        c->service)
@@ -1347,7 +1284,7 @@ check_port_465 (Doctor    *doc,
       guint port;
       gboolean mx;
 
-      if (!parse_hop (hop, &host, &port, &mx) || port != 465)
+      if (!pf_parse_nexthop_full (hop, TRUE, &host, &port, &mx) || port != 465)
         continue;
       if (!wrapper)
         add (doc, SMARTHOST_SEVERITY_ERROR, "port-465-without-wrappermode",
@@ -1357,7 +1294,7 @@ check_port_465 (Doctor    *doc,
              "The relay %s is on port 465 (implicit TLS), but smtp_tls_wrappermode is not yes%s: "
              "Postfix waits for a plain-text greeting that never comes, and the mail is deferred "
              "after a timeout", hop, via);
-      else if (!level_encrypts (c->level))
+      else if (!pf_tls_level_encrypts (c->level))
         add (doc, SMARTHOST_SEVERITY_ERROR, "port-465-without-wrappermode",
              "Set smtp_tls_security_level = encrypt (or secure) together with smtp_tls_wrappermode = yes",
              "The relay %s uses smtp_tls_wrappermode = yes with %s%s: Postfix skips such a host "
@@ -1388,7 +1325,7 @@ check_sasl_options (Doctor    *doc,
            "offer, are forbidden even over TLS, and logins fail with \"no mechanism available\"",
            which);
     }
-  else if (has_token (doc->v[V_SASL_OPTS], "noplaintext") && !level_encrypts (level) &&
+  else if (has_token (doc->v[V_SASL_OPTS], "noplaintext") && !pf_tls_level_encrypts (level) &&
            g_ascii_strcasecmp (level, "may") != 0)
     add (doc, SMARTHOST_SEVERITY_ERROR, "sasl-plaintext-forbidden",
          "Turn TLS on for the relay: smtp_tls_security_level = encrypt (or secure)",
@@ -1409,7 +1346,6 @@ typedef struct {
   char *host;
   char *nexthop;
   gboolean mx;
-  guint pending;
   gboolean resolved;
   GError *error;
 } Lookup;
@@ -1425,49 +1361,20 @@ lookup_free (gpointer data)
   g_free (l);
 }
 
+/* One answer for @l: the host resolves if it has an address or an MX
+ * record; otherwise keep the most telling error, a temporary failure over
+ * "not found". */
 static void
 lookup_record (Lookup *l,
                GError *error)
 {
-  l->pending--;
   if (error == NULL)
     l->resolved = TRUE;
   else if (l->error == NULL || g_error_matches (l->error, G_RESOLVER_ERROR, G_RESOLVER_ERROR_NOT_FOUND))
     {
-      /* Keep the most telling error: a temporary failure over "not found". */
       g_clear_error (&l->error);
       l->error = g_error_copy (error);
     }
-}
-
-static void
-by_name_done (GObject      *source,
-              GAsyncResult *res,
-              gpointer      data)
-{
-  g_autoptr(GError) error = NULL;
-  GList *list = g_resolver_lookup_by_name_finish (G_RESOLVER (source), res, &error);
-
-  g_resolver_free_addresses (list);
-  lookup_record (data, error);
-}
-
-static void
-mx_done (GObject      *source,
-         GAsyncResult *res,
-         gpointer      data)
-{
-  g_autoptr(GError) error = NULL;
-  GList *list = g_resolver_lookup_records_finish (G_RESOLVER (source), res, &error);
-
-  g_list_free_full (list, (GDestroyNotify) g_variant_unref);
-  lookup_record (data, error);
-}
-
-static gboolean
-wake_up (gpointer data)
-{
-  return G_SOURCE_CONTINUE;
 }
 
 static void
@@ -1485,7 +1392,7 @@ add_lookup (GPtrArray      *lookups,
       mx = smarthost_relay_get_mx_lookup (relay);
       port = smarthost_relay_get_effective_port (relay);
     }
-  else if (!parse_hop (nexthop, &host, &port, &mx))
+  else if (!pf_parse_nexthop_full (nexthop, TRUE, &host, &port, &mx))
     return;
   if (_smarthost_host_is_address (host, NULL))
     return;
@@ -1507,13 +1414,8 @@ check_resolution (Doctor    *doc,
 {
   g_autoptr(GPtrArray) lookups = g_ptr_array_new_with_free_func (lookup_free);
   g_autoptr(GPtrArray) domains = pf_list_domains (doc->st);
-  g_autoptr(GMainContext) ctx = NULL;
-  g_autoptr(GResolver) resolver = NULL;
-  g_autoptr(GCancellable) cancel = NULL;
+  g_autoptr(GArray) queries = NULL;
   g_autoptr(SmarthostRelay) server = NULL;
-  gint64 deadline;
-  GSource *tick;
-  guint pending = 0;
 
   if (pf_server_is_ours (doc->st))
     server = pf_read_server (doc->st, doc->cancellable, NULL);
@@ -1530,41 +1432,32 @@ check_resolution (Doctor    *doc,
   if (lookups->len == 0)
     return;
 
-  ctx = g_main_context_new ();
-  resolver = g_resolver_get_default ();
-  cancel = g_cancellable_new ();
-  g_main_context_push_thread_default (ctx);
+  /* The addresses of each host, and its MX records when Postfix looks
+   * them up, all at once. */
+  queries = g_array_new (FALSE, TRUE, sizeof (SmarthostDnsQuery));
+  g_array_set_clear_func (queries, (GDestroyNotify) _smarthost_dns_query_clear);
   for (guint i = 0; i < lookups->len; i++)
     {
       Lookup *l = g_ptr_array_index (lookups, i);
-      l->pending++;
-      g_resolver_lookup_by_name_async (resolver, l->host, cancel, by_name_done, l);
+      SmarthostDnsQuery q = { l->host, SMARTHOST_DNS_ADDRESSES, };
+
+      g_array_append_val (queries, q);
       if (l->mx)
         {
-          l->pending++;
-          g_resolver_lookup_records_async (resolver, l->host, G_RESOLVER_RECORD_MX, cancel, mx_done, l);
+          q.type = SMARTHOST_DNS_MX;
+          g_array_append_val (queries, q);
         }
     }
-  tick = g_timeout_source_new (100);
-  g_source_set_callback (tick, wake_up, NULL, NULL);
-  g_source_attach (tick, ctx);
-  deadline = g_get_monotonic_time () + RESOLVE_TIMEOUT_US;
-  do
+  _smarthost_dns_resolve ((SmarthostDnsQuery *) queries->data, queries->len,
+                          g_get_monotonic_time () + RESOLVE_TIMEOUT_US, doc->cancellable);
+  for (guint i = 0, q = 0; i < lookups->len; i++)
     {
-      pending = 0;
-      for (guint i = 0; i < lookups->len; i++)
-        pending += ((Lookup *) g_ptr_array_index (lookups, i))->pending;
-      if (pending == 0)
-        break;
-      if (g_get_monotonic_time () >= deadline ||
-          (doc->cancellable && g_cancellable_is_cancelled (doc->cancellable)))
-        g_cancellable_cancel (cancel);
-      g_main_context_iteration (ctx, TRUE);
+      Lookup *l = g_ptr_array_index (lookups, i);
+
+      lookup_record (l, g_array_index (queries, SmarthostDnsQuery, q++).error);
+      if (l->mx)
+        lookup_record (l, g_array_index (queries, SmarthostDnsQuery, q++).error);
     }
-  while (TRUE);
-  g_source_destroy (tick);
-  g_source_unref (tick);
-  g_main_context_pop_thread_default (ctx);
 
   for (guint i = 0; i < lookups->len; i++)
     {

@@ -12,7 +12,9 @@
 
 #include "smarthost-error.h"
 #include "smarthost-operation-private.h"
+#include "smarthost-files-private.h"
 #include "smarthost-private.h"
+#include "smarthost-util-private.h"
 #include "smarthost-postfix-map-operation.h"
 
 /*

@@ -10,6 +10,7 @@
 #include "smarthost-change-private.h"
 #include "smarthost-postfix-private.h"
 #include "smarthost-private.h"
+#include "smarthost-util-private.h"
 
 /*
  * Implementation notes

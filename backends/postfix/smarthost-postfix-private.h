@@ -56,10 +56,54 @@ PfState        *pf_load_state        (SmarthostPostfixBackend  *self,
                                       GError                  **error);
 char           *pf_map_path          (PfState                  *st,
                                       const char               *name);
+char           *pf_map_spec          (PfState                  *st,
+                                      const char               *name);
+gboolean        pf_validate_relay    (SmarthostPostfixBackend  *self,
+                                      SmarthostRelay           *relay,
+                                      GError                  **error);
+const char     *pf_map_name          (guint                     which);
+GPtrArray      *pf_sorted_keys       (GHashTable               *table);
+
+/* smarthost-postfix-codec.c: nexthops and transports as Postfix spells
+ * them, both ways. */
+
+/* What the name of a transport of ours says. */
+typedef struct {
+  gboolean server;
+  SmarthostSecurity security;
+  gboolean verify;
+  char *ca_file;
+} PfTransport;
+
+char           *pf_relay_nexthop     (SmarthostRelay           *relay);
 gboolean        pf_parse_nexthop     (const char               *text,
                                       char                    **host,
                                       guint                    *port,
                                       gboolean                 *mx_lookup);
+gboolean        pf_parse_nexthop_full (const char              *text,
+                                       gboolean                 service_names,
+                                       char                   **host,
+                                       guint                   *port,
+                                       gboolean                *mx_lookup);
+char           *pf_transport_name    (gboolean                  server,
+                                      SmarthostRelay           *relay);
+gboolean        pf_parse_transport_name (const char            *name,
+                                         PfTransport           *t);
+char           *pf_master_option     (const char               *entry,
+                                      const char               *name);
+char           *pf_transport_entry   (PfState                  *st,
+                                      const char               *name,
+                                      gboolean                  server,
+                                      SmarthostRelay           *relay);
+
+/* smarthost-postfix-read.c: the configuration directory as it is, and
+ * the relays it holds. */
+GHashTable     *pf_parse_map         (const char               *text);
+gboolean        pf_check_config_directory (const char          *dir,
+                                           GError             **error);
+PfState        *pf_read_state_files  (const char               *config_directory,
+                                      GError                  **error);
+char           *pf_postconf_message  (const char               *err);
 /* The values may hold passwords: free them with pf_strv_secret_free(). */
 char          **pf_postconf_values   (PfState                  *st,
                                       const char              **names,
@@ -68,31 +112,25 @@ char          **pf_postconf_values   (PfState                  *st,
 void            pf_strv_secret_free  (char                    **values);
 typedef char **PfSecretStrv;
 G_DEFINE_AUTO_CLEANUP_FREE_FUNC (PfSecretStrv, pf_strv_secret_free, NULL)
-char           *pf_master_option     (const char               *entry,
-                                      const char               *name);
 gboolean        pf_server_is_ours    (PfState                  *st);
+int             pf_compare_strings   (gconstpointer             a,
+                                      gconstpointer             b);
 GPtrArray      *pf_list_domains      (PfState                  *st);
 SmarthostRelay *pf_read_domain       (PfState                  *st,
                                       const char               *domain);
+GHashTable     *pf_read_domains      (PfState                  *st);
 SmarthostRelay *pf_read_server       (PfState                  *st,
                                       GCancellable             *cancellable,
                                       GError                  **error);
-gboolean        pf_validate_relay    (SmarthostPostfixBackend  *self,
-                                      SmarthostRelay           *relay,
+/* With @manual_too FALSE, only a server relay of ours (no postconf run). */
+SmarthostRelay *pf_read_server_full  (PfState                  *st,
+                                      gboolean                  manual_too,
+                                      GCancellable             *cancellable,
                                       GError                  **error);
-const char     *pf_map_name          (guint                     which);
-char           *pf_relay_nexthop     (SmarthostRelay           *relay);
-char           *pf_transport_name    (gboolean                  server,
-                                      SmarthostRelay           *relay);
-char           *pf_transport_entry   (PfState                  *st,
-                                      const char               *name,
-                                      gboolean                  server,
-                                      SmarthostRelay           *relay);
 SmarthostRelay *pf_relay_from_route  (PfState                  *st,
                                       const char               *transport,
                                       const char               *nexthop,
                                       const char               *credentials);
-GPtrArray      *pf_sorted_keys       (GHashTable               *table);
 
 /* smarthost-postfix-maps.c: sender_transport and sender_passwd as a plan
  * writes them, the entries read merged with the staged changes. */
@@ -160,6 +198,29 @@ SmarthostRelay *pf_read_manual_server (PfState                 *st,
                                        const char              *relayhost,
                                        GCancellable            *cancellable,
                                        GError                 **error);
+
+/* smarthost-postfix-tls.c: the TLS level of Postfix's smtp client where
+ * no policy entry applies, obsolete parameters included. */
+typedef struct {
+  const char *security_level;    /* smtp_tls_security_level */
+  const char *enforce_tls;       /* smtp_enforce_tls (obsolete) */
+  const char *enforce_peername;  /* smtp_tls_enforce_peername (obsolete) */
+  const char *use_tls;           /* smtp_use_tls (obsolete) */
+} PfTlsSettings;
+
+typedef enum {
+  PF_TLS_FROM_SECURITY_LEVEL,
+  PF_TLS_FROM_ENFORCE_TLS,
+  PF_TLS_FROM_USE_TLS,
+  PF_TLS_FROM_DEFAULT,
+} PfTlsSource;
+
+gboolean        pf_is_yes            (const char               *value);
+const char     *pf_tls_effective_level (const PfTlsSettings    *settings,
+                                        PfTlsSource            *source);
+gboolean        pf_tls_level_is_known (const char              *level);
+gboolean        pf_tls_level_verifies (const char              *level);
+gboolean        pf_tls_level_encrypts (const char              *level);
 
 /* smarthost-postfix-tables.c: lookup tables as Postfix names them in a
  * list; inline: and static: tables (and unionmap:/pipemap: ones holding

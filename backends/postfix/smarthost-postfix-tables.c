@@ -8,7 +8,7 @@
 
 #include "smarthost-error.h"
 #include "smarthost-postfix-private.h"
-#include "smarthost-private.h"
+#include "smarthost-util-private.h"
 
 /*
  * Implementation notes

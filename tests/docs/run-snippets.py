@@ -37,7 +37,8 @@
 #   c       Each snippet is compiled and linked against the uninstalled
 #           library (meson-uninstalled/libsmarthost-1.0-uninstalled.pc) with
 #           -Wall -Werror, then run. A snippet without a main() is the body
-#           of one, after #include <smarthost.h>.
+#           of one, after #include <smarthost-postfix.h> (which includes
+#           <smarthost.h>).
 #   sh      Each snippet runs with bash -e -o pipefail. `smarthostctl` on
 #           PATH is the built one, with --config-dir set to the page's
 #           temporary Postfix directory. The working directory is a
@@ -331,7 +332,7 @@ def run_c(page, snippets, report):
         if re.search(r'\bmain\s*\(', code):
             source = directive + code
         else:
-            source = ('#include <smarthost.h>\n\nint\nmain (void)\n{\n'
+            source = ('#include <smarthost-postfix.h>\n\nint\nmain (void)\n{\n'
                       + directive + code + '\n  return 0;\n}\n')
         src = os.path.join(page.tmp, 'snippet%d.c' % n)
         exe = os.path.join(page.tmp, 'snippet%d' % n)

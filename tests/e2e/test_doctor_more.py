@@ -289,6 +289,26 @@ class TestPort465(ConfTestCase):
         self.write_main("relayhost = [127.0.0.1]:465\ndefault_transport = smtps-out\n")
         self.assertNotIn("port-465-without-wrappermode", self.codes(self.doctor()))
 
+    def test_obsolete_use_tls(self):
+        # With smtp_tls_security_level empty, Postfix still honours the
+        # obsolete smtp_use_tls (level may), in main.cf or as a service's
+        # -o option: the doctor reads the level the delivering service
+        # gets as Postfix does (smarthost-postfix-tls.c), not as empty.
+        wrapper = {self.SMTP_UNIX: self.SMTP_UNIX.rstrip("\n") + "\n  -o smtp_tls_wrappermode=yes\n"}
+        self.write_main("relayhost = [127.0.0.1]:465\nsmtp_use_tls = yes\n")
+        self.write_master(wrapper)
+        f = self.the(self.doctor(), "port-465-without-wrappermode")
+        self.assertIn("smtp_use_tls = yes (the obsolete form of smtp_tls_security_level = may)", f["message"])
+        self.write_main("relayhost = [127.0.0.1]:465\n")
+        self.write_master({self.SMTP_UNIX: self.SMTP_UNIX.rstrip("\n") +
+                           "\n  -o smtp_tls_wrappermode=yes -o smtp_use_tls=yes\n"})
+        f = self.the(self.doctor(), "port-465-without-wrappermode")
+        self.assertIn("-o smtp_use_tls=yes (the obsolete form of smtp_tls_security_level = may)", f["message"])
+        # smtp_enforce_tls, which the same model reads, encrypts: no finding.
+        self.write_main("relayhost = [127.0.0.1]:465\nsmtp_use_tls = yes\nsmtp_enforce_tls = yes\n")
+        self.write_master(wrapper)
+        self.assertNotIn("port-465-without-wrappermode", self.codes(self.doctor()))
+
     def test_port_given_by_name(self):
         for port in ("smtps", "submissions"):
             self.write_main("relayhost = [127.0.0.1]:%s\nsmtp_tls_security_level = encrypt\n" % port)

@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "smarthost-private.h"
+#include "smarthost-util-private.h"
 
 #define CHECK(cond, ...)                                                \
   do {                                                                  \

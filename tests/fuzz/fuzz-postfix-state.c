@@ -1,16 +1,15 @@
 /* fuzz-postfix-state.c: libFuzzer target for what the Postfix backend reads
  *
- * parse_map (lookup table sources), parse_nexthop, parse_transport_name
- * and master_option are static in smarthost-postfix-backend.c, so this
- * target includes that file (run-fuzz.sh then leaves it out of the
- * library objects it links).
+ * pf_parse_map (lookup table sources; smarthost-postfix-read.c),
+ * pf_parse_nexthop, pf_parse_transport_name and pf_master_option
+ * (smarthost-postfix-codec.c), through the backend's private header.
  *
  * The input is up to five NUL-separated parts: main.cf, master.cf,
  * smarthost/sender_transport, smarthost/sender_passwd and
  * smarthost/server_passwd. They become a PfState as load_state() would
  * build it from files, and every relay is read back from it the way
- * `smarthostctl status` does (list_domains, read_domain, read_server
- * without the hand-made path, which runs postconf).
+ * `smarthostctl status` does (pf_list_domains, pf_read_domain,
+ * pf_read_server_full without the hand-made path, which runs postconf).
  *
  * Properties, besides the sanitizers:
  *  - parse_map: keys are lower case, non-empty, without whitespace, never
@@ -26,7 +25,11 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
-#include "smarthost-postfix-backend.c"
+#include "config.h"
+
+#include "smarthost-postfix-private.h"
+#include "smarthost-private.h"
+#include "smarthost-util-private.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -52,22 +55,22 @@ check_nexthop (const char *text)
   guint port = 0, again_port = 0;
   gboolean mx = FALSE, again_mx = FALSE;
 
-  if (!parse_nexthop (text, &host, &port, &mx))
+  if (!pf_parse_nexthop (text, &host, &port, &mx))
     {
       /* "[]" fails with an empty host left for the caller to free (every
        * caller uses g_autofree); any other failure clears it. */
       CHECK (host == NULL || *host == '\0', "a failed parse_nexthop left the host '%s'\n", host);
       return;
     }
-  CHECK (host != NULL && *host != '\0', "parse_nexthop (%s): empty host\n", text);
-  CHECK (strpbrk (host, " ,\t") == NULL, "parse_nexthop (%s): host '%s' has a separator\n", text, host);
-  CHECK (port >= 1 && port <= 65535, "parse_nexthop (%s): port %u\n", text, port);
+  CHECK (host != NULL && *host != '\0', "pf_parse_nexthop (%s): empty host\n", text);
+  CHECK (strpbrk (host, " ,\t") == NULL, "pf_parse_nexthop (%s): host '%s' has a separator\n", text, host);
+  CHECK (port >= 1 && port <= 65535, "pf_parse_nexthop (%s): port %u\n", text, port);
   /* "[ipv6:ipv6:x]" strips one prefix per reading: not a fixed point, and
    * no relay of ours is written that way. */
   if (g_str_has_prefix (host, "ipv6:") || g_str_has_prefix (host, "IPv6:"))
     return;
   written = mx ? g_strdup_printf ("%s:%u", host, port) : g_strdup_printf ("[%s]:%u", host, port);
-  CHECK (parse_nexthop (written, &again_host, &again_port, &again_mx),
+  CHECK (pf_parse_nexthop (written, &again_host, &again_port, &again_mx),
          "nexthop %s (from %s) does not read back\n", written, text);
   CHECK (strcmp (host, again_host) == 0 && port == again_port && mx == again_mx,
          "nexthop %s (from %s) reads back as %s:%u mx=%d\n", written, text, again_host, again_port, again_mx);
@@ -161,29 +164,29 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
     if (parts[2 + i] != NULL)
       {
         st->map_text[i] = g_strdup (parts[2 + i]);
-        st->map[i] = parse_map (st->map_text[i]);
+        st->map[i] = pf_parse_map (st->map_text[i]);
         check_map (st->map_text[i], st->map[i]);
       }
 
   if (pf_conf_get (st->main, P_RELAYHOST))
     check_nexthop (pf_conf_get (st->main, P_RELAYHOST));
   {
-    Transport t;
+    PfTransport t;
     const char *dt = pf_conf_get (st->main, P_DEFAULT_TRANSPORT);
-    if (dt != NULL && parse_transport_name (dt, &t))
+    if (dt != NULL && pf_parse_transport_name (dt, &t))
       CHECK (g_str_has_prefix (dt, TRANSPORT_PREFIX) && t.security <= SMARTHOST_SECURITY_TLS,
              "transport name %s\n", dt);
   }
 
-  domains = list_domains (st);
+  domains = pf_list_domains (st);
   for (guint i = 0; i < domains->len; i++)
-    check_relay (read_domain (st, g_ptr_array_index (domains, i)), NULL);
-  check_relay (read_domain (st, "example.com"), NULL);
-  check_relay (read_server (st, FALSE, NULL, NULL), NULL);
+    check_relay (pf_read_domain (st, g_ptr_array_index (domains, i)), NULL);
+  check_relay (pf_read_domain (st, "example.com"), NULL);
+  check_relay (pf_read_server_full (st, FALSE, NULL, NULL), NULL);
   {
     g_autofree char *server_master = NULL;
     const char *entry = pf_conf_get (st->master, "smarthost-server-starttls-ca12345678/unix");
-    server_master = master_option (entry, "smtp_tls_CAfile");
+    server_master = pf_master_option (entry, "smtp_tls_CAfile");
     (void) server_master;
   }
   return 0;

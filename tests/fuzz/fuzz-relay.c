@@ -11,19 +11,24 @@
  *  - smarthost_relay_validate: an error is SMARTHOST_ERROR_INVALID and its
  *    message starts with a property name and ": ".
  *  - a relay it accepts is one Postfix's files can carry: the nexthop the
- *    backend writes for it (relay_nexthop) reads back (parse_nexthop) as
+ *    backend writes for it (pf_relay_nexthop) reads back (pf_parse_nexthop) as
  *    the same host and port; its transport name reads back
- *    (parse_transport_name) as its security and verification; no field
+ *    (pf_parse_transport_name) as its security and verification; no field
  *    holds a line break; its description never shows the password.
  *
- * The backend's static functions are reached by including its source
- * (run-fuzz.sh leaves it out of the library objects it links).
+ * The codec (smarthost-postfix-codec.c) is reached through the backend's
+ * private header.
  *
  * Built by run-fuzz.sh with clang -fsanitize=fuzzer,address,undefined.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
-#include "smarthost-postfix-backend.c"
+#include "config.h"
+
+#include "smarthost-error.h"
+#include "smarthost-postfix-private.h"
+#include "smarthost-private.h"
+#include "smarthost-util-private.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -84,7 +89,7 @@ check_domain (const char *domain)
 static void
 check_valid_relay (SmarthostRelay *relay)
 {
-  g_autofree char *nexthop = relay_nexthop (relay);
+  g_autofree char *nexthop = pf_relay_nexthop (relay);
   g_autofree char *host = NULL;
   g_autofree char *name = NULL;
   g_autofree char *ascii = g_hostname_to_ascii (smarthost_relay_get_host (relay));
@@ -92,10 +97,10 @@ check_valid_relay (SmarthostRelay *relay)
   g_autofree char *desc = NULL;
   guint port;
   gboolean mx;
-  Transport t;
+  PfTransport t;
 
   CHECK (ascii != NULL, "valid host '%s' has no ASCII form\n", smarthost_relay_get_host (relay));
-  CHECK (parse_nexthop (nexthop, &host, &port, &mx), "nexthop '%s' does not read back\n", nexthop);
+  CHECK (pf_parse_nexthop (nexthop, &host, &port, &mx), "nexthop '%s' does not read back\n", nexthop);
   CHECK (strcmp (host, lower) == 0, "nexthop '%s' reads back host '%s', not '%s'\n", nexthop, host, lower);
   CHECK (port == smarthost_relay_get_effective_port (relay), "nexthop '%s' reads back port %u\n", nexthop, port);
   CHECK (mx == (smarthost_relay_get_mx_lookup (relay) && strchr (lower, ':') == NULL),
@@ -105,8 +110,8 @@ check_valid_relay (SmarthostRelay *relay)
   for (int server = 0; server < 2; server++)
     {
       g_free (name);
-      name = transport_name (server, relay);
-      CHECK (parse_transport_name (name, &t), "transport '%s' does not read back\n", name);
+      name = pf_transport_name (server, relay);
+      CHECK (pf_parse_transport_name (name, &t), "transport '%s' does not read back\n", name);
       CHECK (t.server == server && t.security == smarthost_relay_get_security (relay) &&
              t.verify == smarthost_relay_get_verify_certificate (relay), "transport '%s' reads back wrong\n", name);
     }
@@ -183,7 +188,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
   /* What the Postfix backend refuses on top (without reading a CA file). */
   if (smarthost_relay_get_ca_file (relay) != NULL)
     smarthost_relay_set_ca_file (relay, NULL);
-  if (!smarthost_postfix_backend_validate_relay (NULL, relay, &error))
+  if (!pf_validate_relay (NULL, relay, &error))
     {
       check_error (error);
       return 0;

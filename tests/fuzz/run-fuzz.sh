@@ -10,7 +10,7 @@
 #   smtp-reply      the SMTP reply parser (libsmarthost/smarthost-smtp.c)
 #   postfix-conf    the main.cf/master.cf reader and editor
 #   postfix-state   the lookup-table parser, nexthops and transport names,
-#                   read back as relays (the backend's static functions)
+#                   read back as relays (smarthost-postfix-read.c, -codec.c)
 #   relay           domain normalization, relay validation, and what a
 #                   valid relay becomes in Postfix's files (read back)
 #   diff            the unified diff of dry runs, applied back

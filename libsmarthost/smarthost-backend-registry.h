@@ -1,4 +1,4 @@
-/* smarthost-backends.h: the built-in backends
+/* smarthost-backend-registry.h: backends chosen by name
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -9,7 +9,6 @@
 #endif
 
 #include "smarthost-backend.h"
-#include "postfix/smarthost-postfix-backend.h"
 
 G_BEGIN_DECLS
 

@@ -559,7 +559,8 @@ target_is_sane (Target     *t,
  * @error: return location for a #GError
  *
  * Loads a journal record into @self: for subclasses, whose
- * [vfunc@Operation.from_record] creates an instance and calls this.
+ * `from_record` (a class function, see [class@Operation]) creates an instance and calls
+ * this.
  *
  * Returns: %TRUE if the record is sound; %FALSE with @error set otherwise
  */

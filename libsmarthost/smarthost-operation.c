@@ -45,14 +45,15 @@
  * the error is %SMARTHOST_ERROR_PARTIAL and the journal stays: the next
  * commit or read finishes undoing it. A process killed anywhere leaves the
  * journal, from which the next commit or read rebuilds the operations
- * ([func@Operation.new_from_record]) and undoes them (before the commit
+ * ([ctor@Operation.new_from_record]) and undoes them (before the commit
  * point) or finishes them (after it).
  *
  * The core provides three kinds: [class@DirectoryOperation],
  * [class@FileOperation] (which a backend may subclass, as the Postfix
  * backend does for its lookup tables) and [class@CommandOperation]. A
  * backend adds its own by subclassing #SmarthostOperation and giving its
- * class a unique [struct@OperationClass].kind; see `doc/overview.md`.
+ * class a unique `kind` (in its class structure); see `doc/overview.md`,
+ * "Writing a backend".
  */
 
 G_DEFINE_ABSTRACT_TYPE (SmarthostOperation, smarthost_operation, G_TYPE_OBJECT)

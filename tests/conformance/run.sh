@@ -37,7 +37,7 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/conformance-XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 
 # 1. Install, as a packager would (headers, library, .pc; no docs).
-if ! meson install -C "$build" --destdir "$tmp/root" --no-rebuild --quiet --tags devel,runtime >"$tmp/install.log" 2>&1; then
+if ! "${MESON:-meson}" install -C "$build" --destdir "$tmp/root" --no-rebuild --quiet --tags devel,runtime >"$tmp/install.log" 2>&1; then
   cat "$tmp/install.log" >&2
   fail "meson install into a temporary DESTDIR failed"
 fi
@@ -91,6 +91,9 @@ case "$loaded" in
   *) fail "the suite would load libsmarthost from ${loaded:-nowhere}, not from the temporary installation" ;;
 esac
 echo "conformance: built against $tmp/root, running $tmp/conformance" >&2
+# Its scratch directories go into $tmp too, so that even an aborted run
+# leaves nothing behind.
+mkdir "$tmp/scratch"
 status=0
-(cd "$tmp" && "$tmp/conformance" --tap "$@") || status=$?
+(cd "$tmp" && TMPDIR="$tmp/scratch" "$tmp/conformance" --tap "$@") || status=$?
 exit $status

@@ -19,6 +19,10 @@
  * group and writes the file back atomically: a temporary file beside it
  * (".NAME.smarthost-new"), fsynced, renamed over it, and the directory
  * fsynced. When the group is already as wanted, nothing is written.
+ * Every write puts the groups in one order ([server], the domains by name,
+ * then any other group as it came), so the bytes of the file depend on its
+ * groups alone: undoing a change gives back the very file it began with,
+ * even where a group was deleted and is put back.
  *
  * So apply and undo are idempotent, and independent of the other
  * operations of the change, since the backend makes one operation per

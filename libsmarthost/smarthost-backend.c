@@ -36,7 +36,13 @@
  * for it fails with %SMARTHOST_ERROR_NOT_SUPPORTED.
  */
 
-G_DEFINE_INTERFACE (SmarthostBackend, smarthost_backend, G_TYPE_OBJECT)
+/* The extension point exists as soon as the interface does: a backend
+ * written outside the library implements it from its type's definition,
+ * as the built-in ones do, with public API only. */
+G_DEFINE_INTERFACE_WITH_CODE (SmarthostBackend, smarthost_backend, G_TYPE_OBJECT,
+                              g_io_extension_point_set_required_type (
+                                g_io_extension_point_register (SMARTHOST_BACKEND_EXTENSION_POINT_NAME),
+                                g_define_type_id))
 
 static void
 get_server_thread (GTask        *task,
@@ -161,17 +167,11 @@ smarthost_backend_default_init (SmarthostBackendInterface *iface)
   iface->list_domains_finish = real_list_domains_finish;
 }
 
+/* Registers the extension point (the interface's type does). */
 void
 _smarthost_backend_ensure_extension_point (void)
 {
-  static gsize registered = 0;
-
-  if (g_once_init_enter (&registered))
-    {
-      GIOExtensionPoint *ep = g_io_extension_point_register (SMARTHOST_BACKEND_EXTENSION_POINT_NAME);
-      g_io_extension_point_set_required_type (ep, SMARTHOST_TYPE_BACKEND);
-      g_once_init_leave (&registered, 1);
-    }
+  g_type_ensure (SMARTHOST_TYPE_BACKEND);
 }
 
 /**

@@ -54,7 +54,8 @@
  * [class@FileOperation] (which a backend may subclass, as the Postfix
  * backend does for its lookup tables) and [class@CommandOperation]. A
  * backend adds its own by subclassing #SmarthostOperation and giving its
- * class a unique [struct@OperationClass].kind; see `doc/overview.md`.
+ * class a unique `kind` (in its class structure); see `doc/overview.md`,
+ * "Writing a backend".
  */
 
 /**

@@ -352,13 +352,15 @@ smarthost_backend_get_server (SmarthostBackend  *self,
                               GCancellable      *cancellable,
                               GError           **error)
 {
+  g_autoptr(SmarthostReadLock) lock = NULL;
+
   g_return_val_if_fail (SMARTHOST_IS_BACKEND (self), NULL);
   g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   if (g_cancellable_set_error_if_cancelled (cancellable, error) ||
       _smarthost_backend_missing (self, SMARTHOST_BACKEND_GET_IFACE (self)->get_server, "get_server", error) ||
-      !_smarthost_backend_recover_quietly (self, cancellable, error))
+      (lock = _smarthost_backend_begin_read (self, cancellable, error)) == NULL)
     return NULL;
   return SMARTHOST_BACKEND_GET_IFACE (self)->get_server (self, cancellable, error);
 }
@@ -425,6 +427,7 @@ smarthost_backend_get_domain (SmarthostBackend  *self,
                               GCancellable      *cancellable,
                               GError           **error)
 {
+  g_autoptr(SmarthostReadLock) lock = NULL;
   g_autofree char *normalized = NULL;
 
   g_return_val_if_fail (SMARTHOST_IS_BACKEND (self), NULL);
@@ -435,7 +438,7 @@ smarthost_backend_get_domain (SmarthostBackend  *self,
   if (normalized == NULL ||
       g_cancellable_set_error_if_cancelled (cancellable, error) ||
       _smarthost_backend_missing (self, SMARTHOST_BACKEND_GET_IFACE (self)->get_domain, "get_domain", error) ||
-      !_smarthost_backend_recover_quietly (self, cancellable, error))
+      (lock = _smarthost_backend_begin_read (self, cancellable, error)) == NULL)
     return NULL;
   return SMARTHOST_BACKEND_GET_IFACE (self)->get_domain (self, normalized, cancellable, error);
 }
@@ -512,13 +515,15 @@ smarthost_backend_list_domains (SmarthostBackend  *self,
                                 GCancellable      *cancellable,
                                 GError           **error)
 {
+  g_autoptr(SmarthostReadLock) lock = NULL;
+
   g_return_val_if_fail (SMARTHOST_IS_BACKEND (self), NULL);
   g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   if (g_cancellable_set_error_if_cancelled (cancellable, error) ||
       _smarthost_backend_missing (self, SMARTHOST_BACKEND_GET_IFACE (self)->list_domains, "list_domains", error) ||
-      !_smarthost_backend_recover_quietly (self, cancellable, error))
+      (lock = _smarthost_backend_begin_read (self, cancellable, error)) == NULL)
     return NULL;
   return SMARTHOST_BACKEND_GET_IFACE (self)->list_domains (self, cancellable, error);
 }
@@ -598,7 +603,9 @@ smarthost_backend_get_domains (SmarthostBackend  *self,
   iface = SMARTHOST_BACKEND_GET_IFACE (self);
   if (iface->get_domains != NULL)
     {
-      if (!_smarthost_backend_recover_quietly (self, cancellable, error))
+      g_autoptr(SmarthostReadLock) lock = _smarthost_backend_begin_read (self, cancellable, error);
+
+      if (lock == NULL)
         return NULL;
       return iface->get_domains (self, cancellable, error);
     }
@@ -719,7 +726,9 @@ smarthost_backend_get_state (SmarthostBackend  *self,
     return NULL;
   if (SMARTHOST_BACKEND_GET_IFACE (self)->get_state != NULL)
     {
-      if (!_smarthost_backend_recover_quietly (self, cancellable, error))
+      g_autoptr(SmarthostReadLock) lock = _smarthost_backend_begin_read (self, cancellable, error);
+
+      if (lock == NULL)
         return NULL;
       state = SMARTHOST_BACKEND_GET_IFACE (self)->get_state (self, cancellable, error);
       if (state != NULL && smarthost_state_get_backend_name (state) == NULL)

@@ -1046,3 +1046,65 @@ _smarthost_backend_recover_quietly (SmarthostBackend  *backend,
     return TRUE;
   return _smarthost_journal_recover (dir, FALSE, lock_timeout_of (backend), cancellable, error);
 }
+
+/* A read in progress: the state directory's lock, shared, so that a
+ * read sees one commit whole, never part of the next. */
+struct _SmarthostReadLock
+{
+  char *dir;
+  int fd;
+};
+
+void
+_smarthost_read_lock_free (SmarthostReadLock *lock)
+{
+  if (lock == NULL)
+    return;
+  if (lock->fd >= 0)
+    _smarthost_unlock_directory (lock->dir, lock->fd);
+  g_free (lock->dir);
+  g_free (lock);
+}
+
+/*
+ * _smarthost_backend_begin_read:
+ *
+ * Before a read through a backend that commits through the core: finishes
+ * an interrupted commit, then takes the state directory's lock shared
+ * (waiting for a commit in progress), so that a backend written outside
+ * the library reads consistently too. A directory that does not exist
+ * yet (nothing committed) or that could be another user's is not locked:
+ * the read goes on, and the backend reports what it must.
+ *
+ * Returns: (transfer full): the lock to free once read, or %NULL with
+ *   @error set
+ */
+SmarthostReadLock *
+_smarthost_backend_begin_read (SmarthostBackend  *backend,
+                               GCancellable      *cancellable,
+                               GError           **error)
+{
+  SmarthostReadLock *lock = g_new0 (SmarthostReadLock, 1);
+  guint timeout = lock_timeout_of (backend);
+  struct stat st;
+
+  lock->fd = -1;
+  if (SMARTHOST_BACKEND_GET_IFACE (backend)->get_state_directory == NULL ||
+      (lock->dir = SMARTHOST_BACKEND_GET_IFACE (backend)->get_state_directory (backend, NULL)) == NULL)
+    return lock;
+  if (!_smarthost_journal_recover (lock->dir, FALSE, timeout, cancellable, error))
+    {
+      _smarthost_read_lock_free (lock);
+      return NULL;
+    }
+  if (lstat (lock->dir, &st) != 0 || !S_ISDIR (st.st_mode) ||
+      !_smarthost_check_trusted_directory (lock->dir, "the state directory", NULL))
+    return lock;
+  lock->fd = _smarthost_lock_directory_full (lock->dir, TRUE, timeout, cancellable, error);
+  if (lock->fd < 0)
+    {
+      _smarthost_read_lock_free (lock);
+      return NULL;
+    }
+  return lock;
+}

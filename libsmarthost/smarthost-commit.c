@@ -219,24 +219,6 @@ fault_fail_apply (guint       index,
 #define JOURNAL_MAGIC          "smarthost-journal 2"
 #define JOURNAL_MAGIC_1        "smarthost-journal 1"
 
-static gboolean
-write_all (int         fd,
-           const char *p,
-           gsize       left)
-{
-  while (left > 0)
-    {
-      ssize_t n = write (fd, p, left);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        return FALSE;
-      p += n;
-      left -= (gsize) n;
-    }
-  return TRUE;
-}
-
 /* One line per record: its kind and fields, escaped, tab-separated. */
 static char *
 journal_to_string (GPtrArray *records)
@@ -276,7 +258,7 @@ journal_write (GPtrArray   *records,
   fd = open (tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0)
     return _smarthost_set_errno_error (error, errno, "journal", "cannot create", tmp);
-  if (!write_all (fd, text, strlen (text)) || fsync (fd) != 0)
+  if (!_smarthost_write_all (fd, text, strlen (text)) || fsync (fd) != 0)
     {
       int saved = errno;
       close (fd);

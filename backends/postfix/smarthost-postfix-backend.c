@@ -149,66 +149,6 @@ map_spec (PfState    *st,
   return g_strconcat ("hash:", path, NULL);
 }
 
-/* The reader (smarthost-postfix-read.c) and the codec
- * (smarthost-postfix-codec.c), by the short names the plan code and the
- * commit steps below use. */
-static gboolean
-check_config_directory (const char  *dir,
-                        GError     **error)
-{
-  return pf_check_config_directory (dir, error);
-}
-
-static PfState *
-read_state_files (SmarthostPostfixBackend  *self,
-                  GError                  **error)
-{
-  return pf_read_state_files (self->config_directory, error);
-}
-
-static char *
-postconf_message (const char *err)
-{
-  return pf_postconf_message (err);
-}
-
-static gboolean
-server_is_ours (PfState *st)
-{
-  return pf_server_is_ours (st);
-}
-
-static SmarthostRelay *
-read_server (PfState       *st,
-             gboolean       manual_too,
-             GCancellable  *cancellable,
-             GError       **error)
-{
-  return pf_read_server_full (st, manual_too, cancellable, error);
-}
-
-static char *
-relay_nexthop (SmarthostRelay *relay)
-{
-  return pf_relay_nexthop (relay);
-}
-
-static char *
-transport_name (gboolean        server,
-                SmarthostRelay *relay)
-{
-  return pf_transport_name (server, relay);
-}
-
-static char *
-transport_entry (PfState        *st,
-                 const char     *name,
-                 gboolean        server,
-                 SmarthostRelay *relay)
-{
-  return pf_transport_entry (st, name, server, relay);
-}
-
 /* The configuration as it is, read under a lock that readers share and a
  * commit holds alone, so that a read sees one commit's files and never
  * part of the next one's (main.cf, master.cf and three maps cannot be
@@ -227,7 +167,7 @@ load_state_full (SmarthostPostfixBackend  *self,
   PfState *st;
   int lock = -1;
 
-  if (!check_config_directory (self->config_directory, error))
+  if (!pf_check_config_directory (self->config_directory, error))
     return NULL;
   if (mode != LOAD_LOCKED && g_file_test (self->config_directory, G_FILE_TEST_IS_DIR))
     {
@@ -252,7 +192,7 @@ load_state_full (SmarthostPostfixBackend  *self,
             }
         }
     }
-  st = read_state_files (self, error);
+  st = pf_read_state_files (self->config_directory, error);
   _smarthost_unlock_directory (self->config_directory, lock);
   return st;
 }
@@ -318,7 +258,7 @@ validate_step (gpointer       user_data,
   if (status != 0)
     {
       /* postconf reads master.cf too; its message names the file. */
-      g_autofree char *message = postconf_message (err);
+      g_autofree char *message = pf_postconf_message (err);
       g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
                    "validate: Postfix rejects the configuration: %s", message);
       return FALSE;
@@ -350,7 +290,7 @@ validate_step (gpointer       user_data,
     return g_prefix_error (error, "validate: "), FALSE;
   if (status != 0 || strstr (err, "fatal") != NULL)
     {
-      g_autofree char *message = postconf_message (err);
+      g_autofree char *message = pf_postconf_message (err);
       g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
                    "validate: Postfix rejects master.cf: %s", message);
       return FALSE;
@@ -391,7 +331,7 @@ reload_step (gpointer       user_data,
   if (status != 0)
     {
       g_autofree char *dir_shown = _smarthost_quote_path (pc->dir);
-      g_autofree char *message = postconf_message (err);
+      g_autofree char *message = pf_postconf_message (err);
       g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
                    "reload: postfix -c %s reload failed: %s", dir_shown, message);
       return FALSE;
@@ -589,7 +529,7 @@ build_plan (SmarthostPostfixBackend  *self,
         {
           /* Only a server relay of ours has a password we can read; a
            * hand-made one keeps it in the administrator's own table. */
-          g_autoptr(SmarthostRelay) current = server_is_ours (st) ? read_server (st, FALSE, cancellable, NULL) : NULL;
+          g_autoptr(SmarthostRelay) current = pf_server_is_ours (st) ? pf_read_server_full (st, FALSE, cancellable, NULL) : NULL;
           const char *password;
 
           if (current == NULL && pf_conf_get (st->main, P_RELAYHOST) != NULL &&
@@ -615,8 +555,8 @@ build_plan (SmarthostPostfixBackend  *self,
     }
   else
     {
-      manage_server = server_is_ours (st);
-      server = manage_server ? read_server (st, FALSE, cancellable, NULL) : NULL;
+      manage_server = pf_server_is_ours (st);
+      server = manage_server ? pf_read_server_full (st, FALSE, cancellable, NULL) : NULL;
     }
 
   /* 2. Maps and transports: the domains configured, with the staged
@@ -628,15 +568,15 @@ build_plan (SmarthostPostfixBackend  *self,
   pf_add_domain_transports (st, &dm, transports);
   if (manage_server && server != NULL)
     {
-      g_autofree char *name = transport_name (TRUE, server);
-      g_autofree char *nexthop = relay_nexthop (server);
+      g_autofree char *name = pf_transport_name (TRUE, server);
+      g_autofree char *nexthop = pf_relay_nexthop (server);
 
       if (smarthost_relay_get_username (server) != NULL)
         {
           g_hash_table_insert (svpasswd, g_strdup (nexthop), credentials_of (server));
           smarthost_change_add_secret (change, smarthost_relay_get_password (server));
         }
-      g_hash_table_insert (transports, g_strdup (name), transport_entry (st, name, TRUE, server));
+      g_hash_table_insert (transports, g_strdup (name), pf_transport_entry (st, name, TRUE, server));
     }
 
   /* 3. main.cf. */
@@ -693,8 +633,8 @@ build_plan (SmarthostPostfixBackend  *self,
 
       if (server != NULL)
         {
-          g_autofree char *name = transport_name (TRUE, server);
-          g_autofree char *nexthop = relay_nexthop (server);
+          g_autofree char *name = pf_transport_name (TRUE, server);
+          g_autofree char *nexthop = pf_relay_nexthop (server);
 
           if (!dt_ours)
             {
@@ -704,7 +644,7 @@ build_plan (SmarthostPostfixBackend  *self,
                            "(or remove it) and try again", dt_shown);
               return FALSE;
             }
-          if (!server_is_ours (st) && rh != NULL && *rh != '\0' && !g_str_equal (rh, nexthop))
+          if (!pf_server_is_ours (st) && rh != NULL && *rh != '\0' && !g_str_equal (rh, nexthop))
             g_ptr_array_add (notes, g_strdup_printf ("main.cf: relayhost = %s was set by hand and is replaced; "
                                                      "the global smtp_sasl_* and smtp_tls_* settings stay as they are",
                                                      rh_shown));
@@ -719,7 +659,7 @@ build_plan (SmarthostPostfixBackend  *self,
         }
       else
         {
-          if (rh != NULL && *rh != '\0' && !server_is_ours (st))
+          if (rh != NULL && *rh != '\0' && !pf_server_is_ours (st))
             g_ptr_array_add (notes, g_strdup_printf ("main.cf: relayhost = %s was set by hand and is removed; "
                                                      "the global smtp_sasl_* and smtp_tls_* settings and their "
                                                      "files stay as they are", rh_shown));
@@ -1032,7 +972,7 @@ smarthost_postfix_backend_get_state_directory (SmarthostBackend  *backend,
 {
   SmarthostPostfixBackend *self = SMARTHOST_POSTFIX_BACKEND (backend);
 
-  if (!check_config_directory (self->config_directory, error))
+  if (!pf_check_config_directory (self->config_directory, error))
     return NULL;
   if (!g_file_test (self->config_directory, G_FILE_TEST_IS_DIR))
     {

@@ -1055,8 +1055,9 @@ _smarthost_read_lock_free (SmarthostReadLock *lock)
  * an interrupted commit, then takes the state directory's lock shared
  * (waiting for a commit in progress), so that a backend written outside
  * the library reads consistently too. A directory that does not exist
- * yet (nothing committed) or that could be another user's is not locked:
- * the read goes on, and the backend reports what it must.
+ * yet (nothing committed), that could be another user's, or whose lock the
+ * running user cannot take is not locked: the read goes on, and the
+ * backend reports what it must.
  *
  * Returns: (transfer full): the lock to free once read, or %NULL with
  *   @error set
@@ -1068,6 +1069,7 @@ _smarthost_backend_begin_read (SmarthostBackend  *backend,
 {
   SmarthostReadLock *lock = g_new0 (SmarthostReadLock, 1);
   guint timeout = lock_timeout_of (backend);
+  g_autoptr(GError) local_error = NULL;
   struct stat st;
 
   lock->fd = -1;
@@ -1082,9 +1084,14 @@ _smarthost_backend_begin_read (SmarthostBackend  *backend,
   if (lstat (lock->dir, &st) != 0 || !S_ISDIR (st.st_mode) ||
       !_smarthost_check_trusted_directory (lock->dir, "the state directory", NULL))
     return lock;
-  lock->fd = _smarthost_lock_directory_full (lock->dir, TRUE, timeout, cancellable, error);
-  if (lock->fd < 0)
+  /* A reader that cannot take the lock (a user who may not create lock
+   * files) reads without it, as the Postfix backend's reads always did;
+   * one that waited in vain for a commit says so. */
+  lock->fd = _smarthost_lock_directory_full (lock->dir, TRUE, timeout, cancellable, &local_error);
+  if (lock->fd < 0 && (g_error_matches (local_error, SMARTHOST_ERROR, SMARTHOST_ERROR_CONFLICT) ||
+                       g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_CANCELLED)))
     {
+      g_propagate_error (error, g_steal_pointer (&local_error));
       _smarthost_read_lock_free (lock);
       return NULL;
     }

@@ -108,6 +108,10 @@ void      _smarthost_json_fields_clear    (SmarthostJsonFields *fields);
 /* A parsed tree that may hold inline passwords: wiped when freed. */
 typedef json_t SmarthostSecretJson;
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SmarthostSecretJson, _smarthost_json_free_secret)
+/* A tree whose every string is wiped when freed (a login reply, a request
+ * body with a password). */
+typedef json_t SmarthostWipedJson;
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SmarthostWipedJson, _smarthost_json_free_wiped)
 
 /* --- errors ------------------------------------------------------------- */
 

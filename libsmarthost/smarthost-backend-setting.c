@@ -255,26 +255,17 @@ smarthost_backend_setting_get_secret (SmarthostBackendSetting *self)
 }
 
 /* The setting as a JSON object, to build into more. */
-static JsonNode *
+static json_t *
 setting_to_json_node (SmarthostBackendSetting *self)
 {
-  g_autoptr(JsonBuilder) b = json_builder_new ();
+  json_t *o = json_object ();
 
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "name");
-  json_builder_add_string_value (b, self->name);
-  json_builder_set_member_name (b, "type");
-  json_builder_add_string_value (b, smarthost_setting_type_to_string (self->value_type));
-  json_builder_set_member_name (b, "secret");
-  json_builder_add_boolean_value (b, self->secret);
-  json_builder_set_member_name (b, "help");
+  json_object_set_new (o, "name", _smarthost_json_string (self->name));
+  json_object_set_new (o, "type", _smarthost_json_string (smarthost_setting_type_to_string (self->value_type)));
+  json_object_set_new (o, "secret", json_boolean (self->secret));
   /* The help is nullable; JSON says so rather than writing "". */
-  if (self->help != NULL)
-    json_builder_add_string_value (b, self->help);
-  else
-    json_builder_add_null_value (b);
-  json_builder_end_object (b);
-  return json_builder_get_root (b);
+  json_object_set_new (o, "help", _smarthost_json_string (self->help));
+  return o;
 }
 
 /**
@@ -292,7 +283,7 @@ setting_to_json_node (SmarthostBackendSetting *self)
 char *
 smarthost_backend_setting_to_json (SmarthostBackendSetting *self)
 {
-  g_autoptr(JsonNode) root = NULL;
+  g_autoptr(json_t) root = NULL;
 
   g_return_val_if_fail (SMARTHOST_IS_BACKEND_SETTING (self), NULL);
 
@@ -314,20 +305,17 @@ smarthost_backend_setting_to_json (SmarthostBackendSetting *self)
 char *
 smarthost_backend_settings_to_json (GPtrArray *settings)
 {
-  g_autoptr(JsonNode) root = json_node_new (JSON_NODE_ARRAY);
-  g_autoptr(JsonArray) array = NULL;
+  g_autoptr(json_t) root = json_array ();
 
   g_return_val_if_fail (settings != NULL, NULL);
 
-  array = json_array_sized_new (settings->len);
   for (guint i = 0; i < settings->len; i++)
     {
       SmarthostBackendSetting *setting = g_ptr_array_index (settings, i);
 
       g_return_val_if_fail (SMARTHOST_IS_BACKEND_SETTING (setting), NULL);
-      json_array_add_element (array, setting_to_json_node (setting));
+      json_array_append_new (root, setting_to_json_node (setting));
     }
-  json_node_set_array (root, array);
   return _smarthost_json_to_data (root, NULL);
 }
 

@@ -276,21 +276,14 @@ smarthost_severity_to_string (SmarthostSeverity severity)
 char *
 smarthost_finding_to_json (SmarthostFinding *self)
 {
-  g_autoptr(JsonBuilder) b = json_builder_new ();
-  g_autoptr(JsonNode) root = NULL;
+  g_autoptr(json_t) root = json_object ();
 
   g_return_val_if_fail (SMARTHOST_IS_FINDING (self), NULL);
 
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "severity");
-  json_builder_add_string_value (b, smarthost_severity_to_string (smarthost_finding_get_severity (self)));
-  json_builder_set_member_name (b, "code");
-  json_builder_add_string_value (b, smarthost_finding_get_code (self));
-  json_builder_set_member_name (b, "message");
-  json_builder_add_string_value (b, smarthost_finding_get_message (self));
-  json_builder_set_member_name (b, "fix");
-  json_builder_add_string_value (b, smarthost_finding_get_fix (self));
-  json_builder_end_object (b);
-  root = json_builder_get_root (b);
+  json_object_set_new (root, "severity",
+                       _smarthost_json_string (smarthost_severity_to_string (smarthost_finding_get_severity (self))));
+  json_object_set_new (root, "code", _smarthost_json_string (smarthost_finding_get_code (self)));
+  json_object_set_new (root, "message", _smarthost_json_string (smarthost_finding_get_message (self)));
+  json_object_set_new (root, "fix", _smarthost_json_string (smarthost_finding_get_fix (self)));
   return _smarthost_json_to_data (root, NULL);
 }

@@ -4,10 +4,10 @@
  */
 #include "config.h"
 
-#include <json-glib/json-glib.h>
 #include <math.h>
 
 #include "smarthost-enum-types.h"
+#include "smarthost-json-private.h"
 #include "smarthost-probe-private.h"
 #include "smarthost-probe-result.h"
 
@@ -756,30 +756,6 @@ smarthost_probe_result_to_string (SmarthostProbeResult *self)
   return g_string_free (s, FALSE);
 }
 
-static void
-add_string (JsonBuilder *b,
-            const char  *name,
-            const char  *value)
-{
-  json_builder_set_member_name (b, name);
-  if (value)
-    json_builder_add_string_value (b, value);
-  else
-    json_builder_add_null_value (b);
-}
-
-static void
-add_strv (JsonBuilder        *b,
-          const char         *name,
-          const char * const *values)
-{
-  json_builder_set_member_name (b, name);
-  json_builder_begin_array (b);
-  for (guint i = 0; values && values[i]; i++)
-    json_builder_add_string_value (b, values[i]);
-  json_builder_end_array (b);
-}
-
 /**
  * smarthost_probe_result_to_json:
  * @self: a result
@@ -796,73 +772,53 @@ add_strv (JsonBuilder        *b,
 char *
 smarthost_probe_result_to_json (SmarthostProbeResult *self)
 {
-  g_autoptr(JsonBuilder) b = json_builder_new ();
-  g_autoptr(JsonGenerator) gen = json_generator_new ();
-  g_autoptr(JsonNode) root = NULL;
+  g_autoptr(json_t) root = json_object ();
+  json_t *timings, *tls;
 
   g_return_val_if_fail (SMARTHOST_IS_PROBE_RESULT (self), NULL);
 
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "success");
-  json_builder_add_boolean_value (b, self->success);
-  add_string (b, "stage", smarthost_probe_stage_to_string (self->stage));
-  add_string (b, "failed_stage", self->success ? NULL : smarthost_probe_stage_to_string (self->failed_stage));
-  add_string (b, "message", self->message);
-  add_string (b, "hint", self->hint);
-  add_string (b, "host", self->host);
-  json_builder_set_member_name (b, "port");
-  json_builder_add_int_value (b, self->port);
-  add_string (b, "security", self->security);
-  add_string (b, "address", self->address);
+  json_object_set_new (root, "success", json_boolean (self->success));
+  json_object_set_new (root, "stage", _smarthost_json_string (smarthost_probe_stage_to_string (self->stage)));
+  json_object_set_new (root, "failed_stage",
+                       _smarthost_json_string (self->success ? NULL : smarthost_probe_stage_to_string (self->failed_stage)));
+  json_object_set_new (root, "message", _smarthost_json_string (self->message));
+  json_object_set_new (root, "hint", _smarthost_json_string (self->hint));
+  json_object_set_new (root, "host", _smarthost_json_string (self->host));
+  json_object_set_new (root, "port", json_integer (self->port));
+  json_object_set_new (root, "security", _smarthost_json_string (self->security));
+  json_object_set_new (root, "address", _smarthost_json_string (self->address));
 
-  json_builder_set_member_name (b, "timings_ms");
-  json_builder_begin_object (b);
+  json_object_set_new (root, "timings_ms", timings = json_object ());
   for (SmarthostProbeStage s = SMARTHOST_PROBE_STAGE_RESOLVE; s < SMARTHOST_PROBE_STAGE_DONE; s++)
     if (self->stage_ms[s] > 0)
-      {
-        json_builder_set_member_name (b, smarthost_probe_stage_to_string (s));
-        json_builder_add_double_value (b, round (self->stage_ms[s] * 1000) / 1000);
-      }
-  json_builder_end_object (b);
+      json_object_set_new (timings, smarthost_probe_stage_to_string (s),
+                           json_real (round (self->stage_ms[s] * 1000) / 1000));
 
-  add_string (b, "greeting", self->greeting);
-  add_strv (b, "capabilities", (const char * const *) self->capabilities);
+  json_object_set_new (root, "greeting", _smarthost_json_string (self->greeting));
+  json_object_set_new (root, "capabilities", _smarthost_json_strv ((const char * const *) self->capabilities));
 
-  json_builder_set_member_name (b, "tls");
   if (self->tls_version == NULL)
-    json_builder_add_null_value (b);
+    json_object_set_new (root, "tls", json_null ());
   else
     {
-      json_builder_begin_object (b);
-      add_string (b, "version", self->tls_version);
-      add_string (b, "cipher", self->tls_cipher);
-      json_builder_set_member_name (b, "certificate");
-      json_builder_begin_object (b);
-      add_string (b, "subject", self->cert_subject);
-      add_string (b, "issuer", self->cert_issuer);
-      add_strv (b, "names", (const char * const *) self->cert_names);
-      if (self->cert_expiry)
-        {
-          g_autofree char *iso = g_date_time_format_iso8601 (self->cert_expiry);
-          add_string (b, "expires", iso);
-        }
-      else
-        add_string (b, "expires", NULL);
-      json_builder_end_object (b);
-      json_builder_set_member_name (b, "verified");
-      json_builder_add_boolean_value (b, self->cert_verified);
-      add_string (b, "verification", self->verification);
-      json_builder_end_object (b);
+      g_autofree char *iso = self->cert_expiry ? g_date_time_format_iso8601 (self->cert_expiry) : NULL;
+      json_t *certificate;
+
+      json_object_set_new (root, "tls", tls = json_object ());
+      json_object_set_new (tls, "version", _smarthost_json_string (self->tls_version));
+      json_object_set_new (tls, "cipher", _smarthost_json_string (self->tls_cipher));
+      json_object_set_new (tls, "certificate", certificate = json_object ());
+      json_object_set_new (certificate, "subject", _smarthost_json_string (self->cert_subject));
+      json_object_set_new (certificate, "issuer", _smarthost_json_string (self->cert_issuer));
+      json_object_set_new (certificate, "names", _smarthost_json_strv ((const char * const *) self->cert_names));
+      json_object_set_new (certificate, "expires", _smarthost_json_string (iso));
+      json_object_set_new (tls, "verified", json_boolean (self->cert_verified));
+      json_object_set_new (tls, "verification", _smarthost_json_string (self->verification));
     }
 
-  add_string (b, "auth_mechanism", self->auth_mechanism);
-  add_string (b, "queue_reply", self->queue_reply);
-  add_strv (b, "transcript", (const char * const *) self->transcript->pdata);
-  add_strv (b, "warnings", (const char * const *) self->warnings->pdata);
-  json_builder_end_object (b);
-
-  root = json_builder_get_root (b);
-  json_generator_set_pretty (gen, TRUE);
-  json_generator_set_root (gen, root);
-  return json_generator_to_data (gen, NULL);
+  json_object_set_new (root, "auth_mechanism", _smarthost_json_string (self->auth_mechanism));
+  json_object_set_new (root, "queue_reply", _smarthost_json_string (self->queue_reply));
+  json_object_set_new (root, "transcript", _smarthost_json_strv ((const char * const *) self->transcript->pdata));
+  json_object_set_new (root, "warnings", _smarthost_json_strv ((const char * const *) self->warnings->pdata));
+  return _smarthost_json_to_data (root, NULL);
 }

@@ -4,7 +4,6 @@
  */
 #include "config.h"
 
-#include <json-glib/json-glib.h>
 #include <string.h>
 
 #include "smarthost-error.h"
@@ -230,26 +229,26 @@ has_regions (SmarthostProvider *self)
 }
 
 /* The member @name of @o if it is there, checked to be of @type. */
-static JsonNode *
+static json_t *
 member (const char *where,
-        JsonObject *o,
+        json_t     *o,
         const char *name,
-        JsonNodeType type)
+        json_type   type)
 {
-  JsonNode *node = json_object_get_member (o, name);
+  json_t *node = json_object_get (o, name);
 
-  if (node != NULL && JSON_NODE_TYPE (node) != type)
+  if (node != NULL && json_typeof (node) != type)
     g_error ("providers.json: %s: %s has the wrong type", where, name);
   return node;
 }
 
 static char *
 string_member (const char *where,
-               JsonObject *o,
+               json_t     *o,
                const char *name,
                gboolean    required)
 {
-  JsonNode *node = member (where, o, name, JSON_NODE_VALUE);
+  json_t *node = member (where, o, name, JSON_STRING);
 
   if (node == NULL)
     {
@@ -257,26 +256,26 @@ string_member (const char *where,
         g_error ("providers.json: %s: %s is missing", where, name);
       return NULL;
     }
-  if (json_node_get_value_type (node) != G_TYPE_STRING || *json_node_get_string (node) == '\0')
+  if (*json_string_value (node) == '\0')
     g_error ("providers.json: %s: %s must be a non-empty string", where, name);
-  return g_strdup (json_node_get_string (node));
+  return g_strdup (json_string_value (node));
 }
 
 static GStrv
 string_array (const char *where,
-              JsonObject *o,
+              json_t     *o,
               const char *name)
 {
   g_autoptr(GStrvBuilder) b = g_strv_builder_new ();
-  JsonNode *node = member (where, o, name, JSON_NODE_ARRAY);
-  JsonArray *a = node ? json_node_get_array (node) : NULL;
+  json_t *a = member (where, o, name, JSON_ARRAY);
+  json_t *e;
+  gsize i;
 
-  for (guint i = 0; a && i < json_array_get_length (a); i++)
+  json_array_foreach (a, i, e)
     {
-      JsonNode *e = json_array_get_element (a, i);
-      if (JSON_NODE_TYPE (e) != JSON_NODE_VALUE || json_node_get_value_type (e) != G_TYPE_STRING)
+      if (!json_is_string (e))
         g_error ("providers.json: %s: %s must hold strings", where, name);
-      g_strv_builder_add (b, json_node_get_string (e));
+      g_strv_builder_add (b, json_string_value (e));
     }
   return g_strv_builder_end (b);
 }
@@ -301,36 +300,31 @@ region_is_valid (SmarthostProvider *self,
 
 static void
 parse_ports (SmarthostProvider *p,
-             JsonObject        *o)
+             json_t            *o)
 {
-  JsonNode *node = member (p->id, o, "ports", JSON_NODE_OBJECT);
-  JsonObjectIter iter;
+  json_t *node = member (p->id, o, "ports", JSON_OBJECT);
   const char *mode;
-  JsonNode *value;
+  json_t *value;
 
   if (node == NULL)
     g_error ("providers.json: %s: ports is missing", p->id);
-  json_object_iter_init (&iter, json_node_get_object (node));
-  while (json_object_iter_next (&iter, &mode, &value))
+  json_object_foreach (node, mode, value)
     {
       SmarthostSecurity s;
-      JsonArray *a;
       guint n;
 
       if (!smarthost_security_from_string (mode, &s, NULL))
         g_error ("providers.json: %s: ports: unknown security mode %s", p->id, mode);
-      if (JSON_NODE_TYPE (value) != JSON_NODE_ARRAY ||
-          (n = json_array_get_length (a = json_node_get_array (value))) == 0)
+      if (!json_is_array (value) || (n = json_array_size (value)) == 0)
         g_error ("providers.json: %s: ports: %s must be a non-empty list of ports", p->id, mode);
       p->ports[s] = g_new (guint, n);
       p->n_ports[s] = n;
       for (guint i = 0; i < n; i++)
         {
-          JsonNode *e = json_array_get_element (a, i);
-          gint64 port;
+          json_t *e = json_array_get (value, i);
+          json_int_t port;
 
-          if (JSON_NODE_TYPE (e) != JSON_NODE_VALUE || json_node_get_value_type (e) != G_TYPE_INT64 ||
-              (port = json_node_get_int (e)) < 1 || port > 65535)
+          if (!json_is_integer (e) || (port = json_integer_value (e)) < 1 || port > 65535)
             g_error ("providers.json: %s: ports: %s must hold ports from 1 to 65535", p->id, mode);
           p->ports[s][i] = (guint) port;
         }
@@ -338,8 +332,8 @@ parse_ports (SmarthostProvider *p,
 }
 
 static SmarthostProvider *
-parse_preset (JsonNode *node,
-              guint     index)
+parse_preset (json_t *o,
+              guint   index)
 {
   static const char * const members[] = {
     "id", "name", "host", "regions", "region_pattern", "default_region",
@@ -348,16 +342,13 @@ parse_preset (JsonNode *node,
   SmarthostProvider *p = g_object_new (SMARTHOST_TYPE_PROVIDER, NULL);
   g_autofree char *where = g_strdup_printf ("preset %u", index);
   g_autofree char *pattern = NULL;
-  JsonObject *o;
-  JsonObjectIter iter;
   const char *name;
+  json_t *value;
 
-  if (JSON_NODE_TYPE (node) != JSON_NODE_OBJECT)
+  if (!json_is_object (o))
     g_error ("providers.json: %s is not an object", where);
-  o = json_node_get_object (node);
   p->id = string_member (where, o, "id", TRUE);
-  json_object_iter_init (&iter, o);
-  while (json_object_iter_next (&iter, &name, NULL))
+  json_object_foreach (o, name, value)
     if (!g_strv_contains (members, name))
       g_error ("providers.json: %s: unknown member %s", p->id, name);
 
@@ -405,21 +396,20 @@ presets (void)
       g_autoptr(GBytes) bytes = g_resource_lookup_data (_smarthost_get_resource (),
                                                         "/org/libsmarthost/providers.json",
                                                         G_RESOURCE_LOOKUP_FLAGS_NONE, NULL);
-      g_autoptr(JsonParser) parser = json_parser_new ();
       g_autoptr(GError) error = NULL;
-      JsonNode *root;
-      JsonNode *array;
+      g_autoptr(json_t) root = NULL;
+      json_t *array;
       gsize len;
       const char *data = g_bytes_get_data (bytes, &len);
 
-      if (!json_parser_load_from_data (parser, data, (gssize) len, &error))
+      /* The library's own data, read as strictly as anything else. */
+      root = _smarthost_json_parse ("providers.json", data, (gssize) len, SMARTHOST_JSON_PARSE_OBJECT, &error);
+      if (root == NULL)
         g_error ("providers.json is broken: %s", error->message);
-      root = json_parser_get_root (parser);
-      if (JSON_NODE_TYPE (root) != JSON_NODE_OBJECT ||
-          (array = member ("root", json_node_get_object (root), "providers", JSON_NODE_ARRAY)) == NULL)
+      if ((array = member ("root", root, "providers", JSON_ARRAY)) == NULL)
         g_error ("providers.json: no providers list");
-      for (guint i = 0; i < json_array_get_length (json_node_get_array (array)); i++)
-        g_ptr_array_add (list, parse_preset (json_array_get_element (json_node_get_array (array), i), i));
+      for (guint i = 0; i < json_array_size (array); i++)
+        g_ptr_array_add (list, parse_preset (json_array_get (array, i), i));
       g_once_init_leave (&providers, list);
     }
   return providers;
@@ -847,62 +837,34 @@ smarthost_provider_find_for_relay (SmarthostRelay  *relay,
 char *
 smarthost_provider_to_json (SmarthostProvider *self)
 {
-  g_autoptr(JsonBuilder) b = json_builder_new ();
-  g_autoptr(JsonNode) root = NULL;
+  g_autoptr(json_t) root = json_object ();
   g_autofree char *host = NULL;
-  const char *region;
+  json_t *ports_object;
 
   g_return_val_if_fail (SMARTHOST_IS_PROVIDER (self), NULL);
 
   host = smarthost_provider_get_host (self, NULL, NULL);
-  region = smarthost_provider_get_default_region (self);
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "id");
-  json_builder_add_string_value (b, smarthost_provider_get_id (self));
-  json_builder_set_member_name (b, "name");
-  json_builder_add_string_value (b, smarthost_provider_get_name (self));
-  json_builder_set_member_name (b, "host");
-  json_builder_add_string_value (b, host);
-  json_builder_set_member_name (b, "ports");
-  json_builder_begin_object (b);
+  json_object_set_new (root, "id", _smarthost_json_string (smarthost_provider_get_id (self)));
+  json_object_set_new (root, "name", _smarthost_json_string (smarthost_provider_get_name (self)));
+  json_object_set_new (root, "host", _smarthost_json_string (host));
+  json_object_set_new (root, "ports", ports_object = json_object ());
   for (SmarthostSecurity sec = SMARTHOST_SECURITY_NONE; sec <= SMARTHOST_SECURITY_TLS; sec++)
     {
       gsize n = 0;
       const guint *ports = smarthost_provider_get_ports (self, sec, &n);
+      json_t *list;
 
       if (n == 0)
         continue;
-      json_builder_set_member_name (b, smarthost_security_to_string (sec));
-      json_builder_begin_array (b);
+      json_object_set_new (ports_object, smarthost_security_to_string (sec), list = json_array ());
       for (gsize j = 0; j < n; j++)
-        json_builder_add_int_value (b, ports[j]);
-      json_builder_end_array (b);
+        json_array_append_new (list, json_integer (ports[j]));
     }
-  json_builder_end_object (b);
-  json_builder_set_member_name (b, "username");
-  if (smarthost_provider_get_username (self) != NULL)
-    json_builder_add_string_value (b, smarthost_provider_get_username (self));
-  else
-    json_builder_add_null_value (b);
-  json_builder_set_member_name (b, "spf_include");
-  json_builder_add_string_value (b, smarthost_provider_get_spf_include (self));
-  json_builder_set_member_name (b, "default_region");
-  if (region != NULL)
-    json_builder_add_string_value (b, region);
-  else
-    json_builder_add_null_value (b);
-  json_builder_set_member_name (b, "regions");
-  json_builder_begin_array (b);
-  for (const char * const *r = smarthost_provider_get_regions (self); *r; r++)
-    json_builder_add_string_value (b, *r);
-  json_builder_end_array (b);
-  json_builder_set_member_name (b, "quirks");
-  json_builder_begin_array (b);
-  for (const char * const *q = smarthost_provider_get_quirks (self); *q; q++)
-    json_builder_add_string_value (b, *q);
-  json_builder_end_array (b);
-  json_builder_end_object (b);
-  root = json_builder_get_root (b);
+  json_object_set_new (root, "username", _smarthost_json_string (smarthost_provider_get_username (self)));
+  json_object_set_new (root, "spf_include", _smarthost_json_string (smarthost_provider_get_spf_include (self)));
+  json_object_set_new (root, "default_region", _smarthost_json_string (smarthost_provider_get_default_region (self)));
+  json_object_set_new (root, "regions", _smarthost_json_strv (smarthost_provider_get_regions (self)));
+  json_object_set_new (root, "quirks", _smarthost_json_strv (smarthost_provider_get_quirks (self)));
   return _smarthost_json_to_data (root, NULL);
 }
 

@@ -899,8 +899,7 @@ smarthost_spf_result_to_json (const char         *domain,
                               const char         *include,
                               const char * const *warnings)
 {
-  g_autoptr(JsonBuilder) b = json_builder_new ();
-  g_autoptr(JsonNode) root = NULL;
+  g_autoptr(json_t) root = json_object ();
   g_autofree char *zone = NULL;
 
   g_return_val_if_fail (domain != NULL, NULL);
@@ -908,26 +907,11 @@ smarthost_spf_result_to_json (const char         *domain,
   g_return_val_if_fail (include != NULL, NULL);
 
   zone = smarthost_spf_to_zone_text (record);
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "domain");
-  json_builder_add_string_value (b, domain);
-  json_builder_set_member_name (b, "current");
-  if (current != NULL)
-    json_builder_add_string_value (b, current);
-  else
-    json_builder_add_null_value (b);
-  json_builder_set_member_name (b, "record");
-  json_builder_add_string_value (b, record);
-  json_builder_set_member_name (b, "changed");
-  json_builder_add_boolean_value (b, !smarthost_spf_authorizes (current, include));
-  json_builder_set_member_name (b, "zone");
-  json_builder_add_string_value (b, zone);
-  json_builder_set_member_name (b, "warnings");
-  json_builder_begin_array (b);
-  for (guint i = 0; warnings != NULL && warnings[i] != NULL; i++)
-    json_builder_add_string_value (b, warnings[i]);
-  json_builder_end_array (b);
-  json_builder_end_object (b);
-  root = json_builder_get_root (b);
+  json_object_set_new (root, "domain", _smarthost_json_string (domain));
+  json_object_set_new (root, "current", _smarthost_json_string (current));
+  json_object_set_new (root, "record", _smarthost_json_string (record));
+  json_object_set_new (root, "changed", json_boolean (!smarthost_spf_authorizes (current, include)));
+  json_object_set_new (root, "zone", _smarthost_json_string (zone));
+  json_object_set_new (root, "warnings", _smarthost_json_strv (warnings));
   return _smarthost_json_to_data (root, NULL);
 }

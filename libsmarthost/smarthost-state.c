@@ -179,8 +179,8 @@ typedef struct {
  * state of 100,000 domains would take 130 MB, a relay's takes little. */
 static gboolean
 read_domain (const char                *name,
-             JsonNode                  *node,
-             const SmarthostJsonRelay  *fields,
+             json_t                    *node,
+             const SmarthostJsonFields *fields,
              gpointer                   user_data,
              GError                   **error)
 {
@@ -219,7 +219,7 @@ read_domain (const char                *name,
                      first_shown, shown, domain);
       return FALSE;
     }
-  if (fields != NULL || !JSON_NODE_HOLDS_NULL (node))
+  if (fields != NULL || !json_is_null (node))
     {
       /* "domains.example.com.port" names the place of an error, as long as
        * the key is plainly a domain name; anything else is shown quoted. */
@@ -275,11 +275,10 @@ smarthost_state_new_from_json (const char          *json,
 {
   g_autoptr(SmarthostState) self = NULL;
   g_autoptr(SmarthostSecretJson) root = NULL;
-  g_autoptr(GList) members = NULL;
   g_autoptr(GHashTable) seen = NULL;
   ReadDomains rd;
-  JsonObject *o;
-  JsonNode *node;
+  const char *key;
+  json_t *node;
 
   g_return_val_if_fail (json != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
@@ -289,34 +288,33 @@ smarthost_state_new_from_json (const char          *json,
   self = smarthost_state_new ();
   seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   rd = (ReadDomains) { self, flags, seen };
-  root = _smarthost_parse_json_streaming ("state", json, "domains", read_domain, &rd, error);
+  root = _smarthost_json_parse_streaming ("state", json, "domains", _smarthost_relay_json_keys (),
+                                          read_domain, &rd, error);
   if (root == NULL)
     return NULL;
   g_clear_pointer (&seen, g_hash_table_unref);
-  if (!JSON_NODE_HOLDS_OBJECT (root))
+  if (!json_is_object (root))
     return g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
                         "state: must be a JSON object with \"server\" and \"domains\""), NULL;
-  o = json_node_get_object (root);
-  members = json_object_get_members (o);
-  for (GList *l = members; l; l = l->next)
-    if (!g_str_equal (l->data, "server") && !g_str_equal (l->data, "domains") && !g_str_equal (l->data, "backend"))
-      return _smarthost_json_unknown_key (error, "state", l->data, "backend, server, domains"), NULL;
-  if (!json_object_has_member (o, "server") || !json_object_has_member (o, "domains"))
+  json_object_foreach (root, key, node)
+    if (!g_str_equal (key, "server") && !g_str_equal (key, "domains") && !g_str_equal (key, "backend"))
+      return _smarthost_json_unknown_key (error, "state", key, "backend, server, domains"), NULL;
+  if (json_object_get (root, "server") == NULL || json_object_get (root, "domains") == NULL)
     return g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
                         "state: must say \"server\" (null for none) and \"domains\" ({} for none): "
                         "it is the complete state"), NULL;
 
-  node = json_object_get_member (o, "backend");
-  if (node != NULL && !JSON_NODE_HOLDS_NULL (node))
+  node = json_object_get (root, "backend");
+  if (node != NULL && !json_is_null (node))
     {
-      if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
+      if (!json_is_string (node))
         return g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
                             "backend: must be a string (a backend's name) or null"), NULL;
-      self->backend_name = g_strdup (json_node_get_string (node));
+      self->backend_name = g_strdup (json_string_value (node));
     }
 
-  node = json_object_get_member (o, "server");
-  if (!JSON_NODE_HOLDS_NULL (node))
+  node = json_object_get (root, "server");
+  if (!json_is_null (node))
     {
       self->server = _smarthost_relay_from_json_node ("server", node, flags, error);
       if (self->server == NULL)
@@ -324,8 +322,8 @@ smarthost_state_new_from_json (const char          *json,
     }
 
   /* An object was read member by member above; anything else is here. */
-  node = json_object_get_member (o, "domains");
-  if (!JSON_NODE_HOLDS_OBJECT (node))
+  node = json_object_get (root, "domains");
+  if (!json_is_object (node))
     return g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
                         "domains: must be an object of domain: relay ({} for none)"), NULL;
   return g_steal_pointer (&self);
@@ -346,31 +344,20 @@ smarthost_state_new_from_json (const char          *json,
 char *
 smarthost_state_to_json (SmarthostState *self)
 {
-  g_autoptr(JsonBuilder) b = json_builder_new ();
-  g_autoptr(JsonNode) root = NULL;
+  g_autoptr(json_t) root = json_object ();
   g_auto(GStrv) names = NULL;
+  json_t *domains;
 
   g_return_val_if_fail (SMARTHOST_IS_STATE (self), NULL);
 
   names = smarthost_state_list_domains (self);
-  json_builder_begin_object (b);
   if (self->backend_name != NULL)
-    {
-      json_builder_set_member_name (b, "backend");
-      json_builder_add_string_value (b, self->backend_name);
-    }
-  json_builder_set_member_name (b, "server");
-  json_builder_add_value (b, _smarthost_relay_to_json_node (self->server));
-  json_builder_set_member_name (b, "domains");
-  json_builder_begin_object (b);
+    json_object_set_new (root, "backend", _smarthost_json_string (self->backend_name));
+  json_object_set_new (root, "server", _smarthost_relay_to_json_node (self->server));
+  json_object_set_new (root, "domains", domains = json_object ());
   for (guint i = 0; names[i]; i++)
-    {
-      json_builder_set_member_name (b, names[i]);
-      json_builder_add_value (b, _smarthost_relay_to_json_node (g_hash_table_lookup (self->domains, names[i])));
-    }
-  json_builder_end_object (b);
-  json_builder_end_object (b);
-  root = json_builder_get_root (b);
+    json_object_set_new_nocheck (domains, names[i],
+                                 _smarthost_relay_to_json_node (g_hash_table_lookup (self->domains, names[i])));
   return _smarthost_json_to_data (root, NULL);
 }
 

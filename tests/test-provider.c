@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include <glib.h>
-#include <json-glib/json-glib.h>
+#include "smarthost-json-private.h"   /* jansson, and json_t in g_autoptr() */
 
 #include "smarthost-error.h"
 #include "smarthost-finding.h"
@@ -491,18 +491,16 @@ test_facts (void)
   g_assert_nonnull (ports);
 }
 
-static JsonObject *
+static json_t *
 parse_object (const char *text)
 {
-  g_autoptr(GError) error = NULL;
-  JsonNode *node = json_from_string (text, &error);
-  JsonObject *object;
+  json_error_t error;
+  json_t *node = json_loads (text, JSON_REJECT_DUPLICATES, &error);
 
-  g_assert_no_error (error);
-  g_assert_true (JSON_NODE_HOLDS_OBJECT (node));
-  object = json_object_ref (json_node_get_object (node));
-  json_node_unref (node);
-  return object;
+  if (node == NULL)
+    g_error ("not JSON: %s", error.text);
+  g_assert_true (json_is_object (node));
+  return node;
 }
 
 static void
@@ -514,23 +512,23 @@ test_to_json (void)
     {
       SmarthostProvider *p = g_ptr_array_index (all, i);
       g_autofree char *text = smarthost_provider_to_json (p);
-      g_autoptr(JsonObject) o = parse_object (text);
+      g_autoptr(json_t) o = parse_object (text);
       g_autofree char *host = smarthost_provider_get_host (p, NULL, NULL);
       const char * const *quirks = smarthost_provider_get_quirks (p);
       const char * const *regions = smarthost_provider_get_regions (p);
-      JsonObject *ports = json_object_get_object_member (o, "ports");
+      json_t *ports = json_object_get (o, "ports");
 
-      g_assert_cmpstr (json_object_get_string_member (o, "id"), ==, smarthost_provider_get_id (p));
-      g_assert_cmpstr (json_object_get_string_member (o, "name"), ==, smarthost_provider_get_name (p));
-      g_assert_cmpstr (json_object_get_string_member (o, "host"), ==, host);
-      g_assert_cmpstr (json_object_get_string_member (o, "spf_include"), ==, smarthost_provider_get_spf_include (p));
-      g_assert_cmpstr (json_object_get_string_member_with_default (o, "username", NULL), ==,
+      g_assert_cmpstr (json_string_value (json_object_get (o, "id")), ==, smarthost_provider_get_id (p));
+      g_assert_cmpstr (json_string_value (json_object_get (o, "name")), ==, smarthost_provider_get_name (p));
+      g_assert_cmpstr (json_string_value (json_object_get (o, "host")), ==, host);
+      g_assert_cmpstr (json_string_value (json_object_get (o, "spf_include")), ==, smarthost_provider_get_spf_include (p));
+      g_assert_cmpstr (json_string_value (json_object_get (o, "username")), ==,
                        smarthost_provider_get_username (p));
-      g_assert_cmpstr (json_object_get_string_member_with_default (o, "default_region", NULL), ==,
+      g_assert_cmpstr (json_string_value (json_object_get (o, "default_region")), ==,
                        smarthost_provider_get_default_region (p));
-      g_assert_cmpuint (json_array_get_length (json_object_get_array_member (o, "quirks")), ==,
+      g_assert_cmpuint (json_array_size (json_object_get (o, "quirks")), ==,
                         g_strv_length ((char **) quirks));
-      g_assert_cmpuint (json_array_get_length (json_object_get_array_member (o, "regions")), ==,
+      g_assert_cmpuint (json_array_size (json_object_get (o, "regions")), ==,
                         g_strv_length ((char **) regions));
       for (SmarthostSecurity sec = SMARTHOST_SECURITY_NONE; sec <= SMARTHOST_SECURITY_TLS; sec++)
         {
@@ -538,9 +536,9 @@ test_to_json (void)
           const guint *list = smarthost_provider_get_ports (p, sec, &n);
           const char *name = smarthost_security_to_string (sec);
 
-          g_assert_cmpint (json_object_has_member (ports, name), ==, n > 0);
+          g_assert_cmpint (json_object_get (ports, name) != NULL, ==, n > 0);
           for (gsize j = 0; j < n; j++)
-            g_assert_cmpint (json_array_get_int_element (json_object_get_array_member (ports, name), j), ==, list[j]);
+            g_assert_cmpint (json_integer_value (json_array_get (json_object_get (ports, name), j)), ==, list[j]);
         }
     }
 }
@@ -582,13 +580,13 @@ test_finding_to_json (void)
   g_autoptr(SmarthostFinding) f = smarthost_finding_new (SMARTHOST_SEVERITY_WARNING, "duplicate-parameter",
                                                          "relayhost is set \"twice\"", "remove one");
   g_autofree char *text = smarthost_finding_to_json (f);
-  g_autoptr(JsonObject) o = parse_object (text);
+  g_autoptr(json_t) o = parse_object (text);
 
-  g_assert_cmpuint (json_object_get_size (o), ==, 4);
-  g_assert_cmpstr (json_object_get_string_member (o, "severity"), ==, "warning");
-  g_assert_cmpstr (json_object_get_string_member (o, "code"), ==, "duplicate-parameter");
-  g_assert_cmpstr (json_object_get_string_member (o, "message"), ==, "relayhost is set \"twice\"");
-  g_assert_cmpstr (json_object_get_string_member (o, "fix"), ==, "remove one");
+  g_assert_cmpuint (json_object_size (o), ==, 4);
+  g_assert_cmpstr (json_string_value (json_object_get (o, "severity")), ==, "warning");
+  g_assert_cmpstr (json_string_value (json_object_get (o, "code")), ==, "duplicate-parameter");
+  g_assert_cmpstr (json_string_value (json_object_get (o, "message")), ==, "relayhost is set \"twice\"");
+  g_assert_cmpstr (json_string_value (json_object_get (o, "fix")), ==, "remove one");
 }
 
 int

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include <gio/gio.h>
-#include <json-glib/json-glib.h>
+#include "smarthost-json-private.h"   /* jansson, and json_t in g_autoptr() */
 
 #include "smarthost-error.h"
 #include "smarthost-spf.h"
@@ -550,26 +550,26 @@ test_result_to_json (void)
   g_autofree char *again = smarthost_spf_result_to_json ("shop.example", record, record, "sendgrid.net", NULL);
   g_autofree char *none = smarthost_spf_result_to_json ("shop.example", NULL, record, "sendgrid.net", NULL);
   g_autofree char *zone = smarthost_spf_to_zone_text (record);
-  g_autoptr(JsonNode) node = json_from_string (text, NULL);
-  g_autoptr(JsonNode) node_again = json_from_string (again, NULL);
-  g_autoptr(JsonNode) node_none = json_from_string (none, NULL);
-  JsonObject *o = json_node_get_object (node);
-  JsonArray *w = json_object_get_array_member (o, "warnings");
+  g_autoptr(json_t) node = json_loads (text, JSON_REJECT_DUPLICATES, NULL);
+  g_autoptr(json_t) node_again = json_loads (again, JSON_REJECT_DUPLICATES, NULL);
+  g_autoptr(json_t) node_none = json_loads (none, JSON_REJECT_DUPLICATES, NULL);
+  json_t *o = node;
+  json_t *w = json_object_get (o, "warnings");
 
-  g_assert_cmpstr (json_object_get_string_member (o, "domain"), ==, "shop.example");
-  g_assert_cmpstr (json_object_get_string_member (o, "current"), ==, "v=spf1 mx -all");
-  g_assert_cmpstr (json_object_get_string_member (o, "record"), ==, record);
-  g_assert_cmpstr (json_object_get_string_member (o, "zone"), ==, zone);
-  g_assert_true (json_object_get_boolean_member (o, "changed"));
-  g_assert_cmpuint (json_array_get_length (w), ==, 2);
-  g_assert_cmpstr (json_array_get_string_element (w, 1), ==, "two");
+  g_assert_cmpstr (json_string_value (json_object_get (o, "domain")), ==, "shop.example");
+  g_assert_cmpstr (json_string_value (json_object_get (o, "current")), ==, "v=spf1 mx -all");
+  g_assert_cmpstr (json_string_value (json_object_get (o, "record")), ==, record);
+  g_assert_cmpstr (json_string_value (json_object_get (o, "zone")), ==, zone);
+  g_assert_true (json_is_true (json_object_get (o, "changed")));
+  g_assert_cmpuint (json_array_size (w), ==, 2);
+  g_assert_cmpstr (json_string_value (json_array_get (w, 1)), ==, "two");
   /* Authorized already: nothing must change. */
-  o = json_node_get_object (node_again);
-  g_assert_false (json_object_get_boolean_member (o, "changed"));
-  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (o, "warnings")), ==, 0);
-  o = json_node_get_object (node_none);
-  g_assert_true (json_object_get_null_member (o, "current"));
-  g_assert_true (json_object_get_boolean_member (o, "changed"));
+  o = node_again;
+  g_assert_false (json_is_true (json_object_get (o, "changed")));
+  g_assert_cmpuint (json_array_size (json_object_get (o, "warnings")), ==, 0);
+  o = node_none;
+  g_assert_true (json_is_null (json_object_get (o, "current")));
+  g_assert_true (json_is_true (json_object_get (o, "changed")));
 }
 
 int

@@ -8,7 +8,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <json-glib/json-glib.h>
 #include <locale.h>
 #include <stdio.h>
 #include <string.h>
@@ -16,6 +15,8 @@
 #include <unistd.h>
 
 #include <smarthost.h>
+
+#include "smarthost-json-private.h"   /* jansson, and the library's JSON format */
 
 enum {
   EXIT_OK = 0,
@@ -347,33 +348,42 @@ relay_from_options (const char  *host,
 }
 
 /* What the library writes in JSON, as a node to print within more. */
-static JsonNode *
+static json_t *
 library_json (char *text)
 {
   g_autofree char *owned = text;
+  json_t *node = json_loads (owned, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, NULL);
 
-  return json_from_string (owned, NULL);
+  return node != NULL ? node : json_null ();
 }
 
 /* A relay as the library writes it in JSON (never the password). */
-static JsonNode *
+static json_t *
 relay_to_json (SmarthostRelay *relay)
 {
   if (relay == NULL)
-    return json_node_new (JSON_NODE_NULL);
+    return json_null ();
   return library_json (smarthost_relay_to_json (relay));
 }
 
+/* Printed in the format of the library's own JSON. */
 static void
-print_json (JsonNode *node)
+print_json (json_t *node)
 {
-  g_autoptr(JsonGenerator) gen = json_generator_new ();
-  g_autofree char *text = NULL;
+  g_autofree char *text = _smarthost_json_to_data (node, NULL);
 
-  json_generator_set_pretty (gen, TRUE);
-  json_generator_set_root (gen, node);
-  text = json_generator_to_data (gen, NULL);
   g_print ("%s\n", text);
+}
+
+/* What a dry run would change, in JSON. */
+static void
+print_dry_run_json (const char *preview)
+{
+  g_autoptr(json_t) root = json_object ();
+
+  json_object_set_new (root, "dry_run", json_true ());
+  json_object_set_new (root, "preview", _smarthost_json_string (preview));
+  print_json (root);
 }
 
 static int
@@ -429,14 +439,8 @@ cmd_list_domains (SmarthostBackend *backend)
     return fail_error (error);
   if (opt.json)
     {
-      g_autoptr(JsonBuilder) b = json_builder_new ();
-      g_autoptr(JsonNode) root = NULL;
+      g_autoptr(json_t) root = _smarthost_json_strv ((const char * const *) domains);
 
-      json_builder_begin_array (b);
-      for (guint i = 0; domains[i]; i++)
-        json_builder_add_string_value (b, domains[i]);
-      json_builder_end_array (b);
-      root = json_builder_get_root (b);
       print_json (root);
     }
   else
@@ -496,18 +500,7 @@ print_change_preview (SmarthostTransaction *tx)
   if (preview == NULL)
     return fail_error (error);
   if (opt.json)
-    {
-      g_autoptr(JsonBuilder) b = json_builder_new ();
-      g_autoptr(JsonNode) root = NULL;
-      json_builder_begin_object (b);
-      json_builder_set_member_name (b, "dry_run");
-      json_builder_add_boolean_value (b, TRUE);
-      json_builder_set_member_name (b, "preview");
-      json_builder_add_string_value (b, preview);
-      json_builder_end_object (b);
-      root = json_builder_get_root (b);
-      print_json (root);
-    }
+    print_dry_run_json (preview);
   else
     g_print ("%s", preview);
   return EXIT_OK;
@@ -520,22 +513,15 @@ print_change_json (SmarthostTransaction *tx,
                    const char           *domain,
                    SmarthostRelay       *after)
 {
-  g_autoptr(JsonBuilder) b = json_builder_new ();
-  g_autoptr(JsonNode) root = NULL;
+  g_autoptr(json_t) root = json_object ();
 
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "changed");
-  json_builder_add_boolean_value (b, smarthost_transaction_get_changed (tx));
+  json_object_set_new (root, "changed", json_boolean (smarthost_transaction_get_changed (tx)));
   if (domain != NULL)
     {
       g_autofree char *normalized = smarthost_domain_normalize (domain, NULL);
-      json_builder_set_member_name (b, "domain");
-      json_builder_add_string_value (b, normalized);
+      json_object_set_new (root, "domain", _smarthost_json_string (normalized));
     }
-  json_builder_set_member_name (b, domain ? "relay" : "server");
-  json_builder_add_value (b, relay_to_json (after));
-  json_builder_end_object (b);
-  root = json_builder_get_root (b);
+  json_object_set_new (root, domain ? "relay" : "server", relay_to_json (after));
   print_json (root);
 }
 
@@ -711,18 +697,7 @@ cmd_import (SmarthostBackend *backend)
   if (opt.dry_run)
     {
       if (opt.json)
-        {
-          g_autoptr(JsonBuilder) b = json_builder_new ();
-          g_autoptr(JsonNode) root = NULL;
-          json_builder_begin_object (b);
-          json_builder_set_member_name (b, "dry_run");
-          json_builder_add_boolean_value (b, TRUE);
-          json_builder_set_member_name (b, "preview");
-          json_builder_add_string_value (b, preview);
-          json_builder_end_object (b);
-          root = json_builder_get_root (b);
-          print_json (root);
-        }
+        print_dry_run_json (preview);
       else if (*preview == '\0')
         g_print ("No change: there is no hand-made smarthost setup to import.\n");
       else
@@ -742,27 +717,18 @@ cmd_import (SmarthostBackend *backend)
 
   if (opt.json)
     {
-      g_autoptr(JsonBuilder) b = json_builder_new ();
-      g_autoptr(JsonNode) root = NULL;
-      json_builder_begin_object (b);
-      json_builder_set_member_name (b, "changed");
-      json_builder_add_boolean_value (b, smarthost_transaction_get_changed (tx));
-      json_builder_set_member_name (b, "adopted");
-      json_builder_begin_object (b);
-      json_builder_set_member_name (b, "server");
-      json_builder_add_value (b, relay_to_json (server));
-      json_builder_set_member_name (b, "domains");
-      json_builder_begin_object (b);
+      g_autoptr(json_t) root = json_object ();
+      json_t *adopted = json_object (), *adopted_domains = json_object ();
+
+      json_object_set_new (root, "changed", json_boolean (smarthost_transaction_get_changed (tx)));
+      json_object_set_new (root, "adopted", adopted);
+      json_object_set_new (adopted, "server", relay_to_json (server));
+      json_object_set_new (adopted, "domains", adopted_domains);
       for (guint i = 0; domains[i]; i++)
         {
           g_autoptr(SmarthostRelay) r = smarthost_backend_get_domain (backend, domains[i], NULL, NULL);
-          json_builder_set_member_name (b, domains[i]);
-          json_builder_add_value (b, relay_to_json (r));
+          json_object_set_new_nocheck (adopted_domains, domains[i], relay_to_json (r));
         }
-      json_builder_end_object (b);
-      json_builder_end_object (b);
-      json_builder_end_object (b);
-      root = json_builder_get_root (b);
       print_json (root);
     }
   else if (!smarthost_transaction_get_changed (tx))
@@ -801,19 +767,12 @@ cmd_doctor (SmarthostBackend *backend)
 
   if (opt.json)
     {
-      g_autoptr(JsonBuilder) b = json_builder_new ();
-      g_autoptr(JsonNode) root = NULL;
+      g_autoptr(json_t) root = json_object ();
+      json_t *list = json_array ();
 
-      json_builder_begin_object (b);
-      json_builder_set_member_name (b, "findings");
-      json_builder_begin_array (b);
+      json_object_set_new (root, "findings", list);
       for (guint i = 0; i < findings->len; i++)
-        {
-          json_builder_add_value (b, library_json (smarthost_finding_to_json (g_ptr_array_index (findings, i))));
-        }
-      json_builder_end_array (b);
-      json_builder_end_object (b);
-      root = json_builder_get_root (b);
+        json_array_append_new (list, library_json (smarthost_finding_to_json (g_ptr_array_index (findings, i))));
       print_json (root);
     }
   else if (findings->len == 0)
@@ -1005,22 +964,15 @@ cmd_settings (void)
 
   if (opt.json)
     {
-      g_autoptr(JsonBuilder) b = json_builder_new ();
-      g_autoptr(JsonNode) root = NULL;
+      g_autoptr(json_t) root = json_object ();
+      json_t *list = json_array ();
 
-      json_builder_begin_object (b);
-      json_builder_set_member_name (b, "backend");
-      json_builder_add_string_value (b, smarthost_backend_get_name (backend));
-      json_builder_set_member_name (b, "settings");
-      json_builder_add_value (b, library_json (smarthost_backend_settings_to_json (settings)));
-      json_builder_set_member_name (b, "capabilities");
-      json_builder_begin_array (b);
+      json_object_set_new (root, "backend", _smarthost_json_string (smarthost_backend_get_name (backend)));
+      json_object_set_new (root, "settings", library_json (smarthost_backend_settings_to_json (settings)));
+      json_object_set_new (root, "capabilities", list);
       for (guint i = 0; i < caps_class->n_values; i++)
         if (caps_class->values[i].value != 0 && (caps & caps_class->values[i].value) == caps_class->values[i].value)
-          json_builder_add_string_value (b, caps_class->values[i].value_nick);
-      json_builder_end_array (b);
-      json_builder_end_object (b);
-      root = json_builder_get_root (b);
+          json_array_append_new (list, _smarthost_json_string (caps_class->values[i].value_nick));
       print_json (root);
       return EXIT_OK;
     }
@@ -1053,14 +1005,10 @@ cmd_providers (void)
 
   if (opt.json)
     {
-      g_autoptr(JsonBuilder) b = json_builder_new ();
-      g_autoptr(JsonNode) root = NULL;
+      g_autoptr(json_t) root = json_array ();
 
-      json_builder_begin_array (b);
       for (guint i = 0; i < providers->len; i++)
-        json_builder_add_value (b, library_json (smarthost_provider_to_json (g_ptr_array_index (providers, i))));
-      json_builder_end_array (b);
-      root = json_builder_get_root (b);
+        json_array_append_new (root, library_json (smarthost_provider_to_json (g_ptr_array_index (providers, i))));
       print_json (root);
       return EXIT_OK;
     }
@@ -1260,17 +1208,11 @@ cmd_apply (SmarthostBackend *backend,
         print_quirks (quirks);
       if (opt.json)
         {
-          g_autoptr(JsonBuilder) b = json_builder_new ();
-          g_autoptr(JsonNode) out = NULL;
-          json_builder_begin_object (b);
-          json_builder_set_member_name (b, "dry_run");
-          json_builder_add_boolean_value (b, TRUE);
-          json_builder_set_member_name (b, "changed");
-          json_builder_add_boolean_value (b, changed);
-          json_builder_set_member_name (b, "preview");
-          json_builder_add_string_value (b, preview);
-          json_builder_end_object (b);
-          out = json_builder_get_root (b);
+          g_autoptr(json_t) out = json_object ();
+
+          json_object_set_new (out, "dry_run", json_true ());
+          json_object_set_new (out, "changed", json_boolean (changed));
+          json_object_set_new (out, "preview", _smarthost_json_string (preview));
           print_json (out);
         }
       else
@@ -1285,15 +1227,10 @@ cmd_apply (SmarthostBackend *backend,
     print_quirks (quirks);
   if (opt.json)
     {
-      g_autoptr(JsonBuilder) b = json_builder_new ();
-      g_autoptr(JsonNode) out = NULL;
-      json_builder_begin_object (b);
-      json_builder_set_member_name (b, "changed");
-      json_builder_add_boolean_value (b, changed);
-      json_builder_set_member_name (b, "changes_staged");
-      json_builder_add_int_value (b, smarthost_transaction_get_n_changes (tx));
-      json_builder_end_object (b);
-      out = json_builder_get_root (b);
+      g_autoptr(json_t) out = json_object ();
+
+      json_object_set_new (out, "changed", json_boolean (changed));
+      json_object_set_new (out, "changes_staged", json_integer (smarthost_transaction_get_n_changes (tx)));
       print_json (out);
     }
   else

@@ -115,7 +115,7 @@ case $target in
   *)
     # The whole library, built from its sources; a target that includes a
     # source file itself (to reach its static functions) leaves it out.
-    packages=(glib-2.0 gobject-2.0 gio-2.0 gio-unix-2.0 json-glib-1.0 openssl)
+    packages=(glib-2.0 gobject-2.0 gio-2.0 gio-unix-2.0 jansson openssl)
     for p in "${packages[@]}"; do
       if ! pkg-config --exists "$p"; then
         echo "run-fuzz: $p development files not found: skipped"

@@ -97,7 +97,8 @@ its answer was lost).
 The request log lists, per request: ``seq``, ``method``, ``path``,
 ``endpoint`` (the mapping's name, or null), ``body`` (JSON with every
 password -- and any key containing "password" -- as ``********``),
-``auth`` (none, valid, expired, unknown), ``status`` and ``fault``.
+``auth`` (none, valid, expired, unknown), ``status``, ``fault``, and
+for a gateway create that succeeded, ``created_id``.
 
 Command line
 ============
@@ -699,6 +700,10 @@ class FakeSmarterMail:
                 else:
                     status = 200 if fault.kind != 'close' else status
             entry['status'] = status
+            if endpoint == 'gateway-create' and status == 200 and isinstance(answer, dict) \
+                    and isinstance(answer.get(self.mapping.f('gateway')), dict):
+                # The id the server gave, so that tests can follow what happened to it.
+                entry['created_id'] = answer[self.mapping.f('gateway')].get(self.mapping.f('gateway-id'))
         return entry, status, answer, fault
 
     def failure(self, message):

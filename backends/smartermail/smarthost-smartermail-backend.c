@@ -440,12 +440,13 @@ relay_of_gateway (SmMapping  *m,
     }
   if (port != 0)
     smarthost_relay_set_port (relay, port);
+  /* Authentication on: there is a password, which SmarterMail never sends. */
   if (auth && user != NULL && *user != '\0')
     {
       smarthost_relay_set_username (relay, user);
       _smarthost_relay_mark_password_set (relay);
     }
-  if (!smarthost_relay_validate (relay, error))
+  if (!_smarthost_relay_check (relay, TRUE, error))
     return g_prefix_error (error, "%s: ", where), NULL;
   return g_steal_pointer (&relay);
 }
@@ -614,19 +615,74 @@ smarthost_smartermail_backend_list_domains (SmarthostBackend  *backend,
 
 /* --- the change ---------------------------------------------------------------- */
 
+static gboolean
+keeps_password (SmarthostRelay *relay)
+{
+  return smarthost_relay_get_username (relay) != NULL && smarthost_relay_get_password (relay) == NULL &&
+         smarthost_relay_get_password_set (relay);
+}
+
 /* Relays that can share a gateway: same host, port, security and
  * credentials (a kept password is a credential of its own). */
 static char *
-relay_key (SmarthostRelay *relay)
+relay_key_full (SmarthostRelay *relay,
+                gboolean        as_kept)
 {
   g_autofree char *host = g_ascii_strdown (smarthost_relay_get_host (relay), -1);
   const char *user = smarthost_relay_get_username (relay);
-  const char *password = smarthost_relay_get_password (relay);
+  const char *password = as_kept ? NULL : smarthost_relay_get_password (relay);
+  gboolean set = user != NULL && (as_kept || smarthost_relay_get_password_set (relay));
 
   return g_strdup_printf ("%s\n%u\n%d\n%s\n%s%s", host, smarthost_relay_get_effective_port (relay),
                           (int) smarthost_relay_get_security (relay), user ? user : "",
-                          password ? "p" : (smarthost_relay_get_password_set (relay) ? "k" : "-"),
-                          password ? password : "");
+                          password ? "p" : (set ? "k" : "-"), password ? password : "");
+}
+
+static char *
+relay_key (SmarthostRelay *relay)
+{
+  return relay_key_full (relay, FALSE);
+}
+
+/* Whether @want is what gateway @id has (its relay @cur): equal, or equal
+ * but for a password given that the gateway's verifier recognizes. */
+static gboolean
+relays_match (GHashTable     *verifiers,
+              SmarthostRelay *cur,
+              const char     *id,
+              SmarthostRelay *want)
+{
+  g_autofree char *a = NULL;
+  g_autofree char *b = NULL;
+  gboolean same;
+
+  if (smarthost_relay_equal (cur, want))
+    return TRUE;
+  if (smarthost_relay_get_password (want) == NULL || !keeps_password (cur) || id == NULL)
+    return FALSE;
+  a = relay_key_full (cur, TRUE);
+  b = relay_key_full (want, TRUE);
+  same = g_str_equal (a, b);
+  _smarthost_secret_free (g_steal_pointer (&b));
+  return same && sm_verifier_check (g_hash_table_lookup (verifiers, id), smarthost_relay_get_password (want));
+}
+
+/* Notes what the commit will know of a gateway's password. */
+static void
+note_verifier (GHashTable     *table,
+               const char     *key,
+               SmarthostRelay *relay)
+{
+  if (smarthost_relay_get_username (relay) == NULL)
+    g_hash_table_remove (table, key);
+  else if (smarthost_relay_get_password (relay) != NULL)
+    {
+      char *v = sm_verifier_new (smarthost_relay_get_password (relay));
+      if (v != NULL)
+        g_hash_table_replace (table, g_strdup (key), v);
+      else
+        g_hash_table_remove (table, key);
+    }
 }
 
 static void
@@ -672,13 +728,6 @@ gateway_for_relay (SmMapping      *m,
   sm_json_set_string (g, sm_mapping_field (m, "gateway-username"), user ? user : "");
   sm_json_remove (g, sm_mapping_field (m, "gateway-password"));
   return g;
-}
-
-static gboolean
-keeps_password (SmarthostRelay *relay)
-{
-  return smarthost_relay_get_username (relay) != NULL && smarthost_relay_get_password (relay) == NULL &&
-         smarthost_relay_get_password_set (relay);
 }
 
 static gboolean
@@ -747,6 +796,8 @@ build_domains (SmarthostSmarterMailBackend  *self,
                SmRead                       *r,
                SmarthostState               *current,
                SmarthostState               *desired,
+               GHashTable                   *verifiers,
+               GHashTable                   *new_verifiers,
                Plan                         *plan,
                GError                      **error)
 {
@@ -785,7 +836,8 @@ build_domains (SmarthostSmarterMailBackend  *self,
                        "domain: SmarterMail has no domain %s: add it there first", quoted);
           return FALSE;
         }
-      if ((cur == NULL && want == NULL) || (cur != NULL && want != NULL && smarthost_relay_equal (cur, want)))
+      if ((cur == NULL && want == NULL) ||
+          (cur != NULL && want != NULL && relays_match (verifiers, cur, g_hash_table_lookup (r->assigned, d), want)))
         {
           if (cur != NULL)
             {
@@ -845,6 +897,7 @@ build_domains (SmarthostSmarterMailBackend  *self,
       if (g_hash_table_contains (target_ids, key) || g_hash_table_contains (targets, key))
         continue;
       updated = gateway_for_relay (m, g, want, NULL);
+      note_verifier (new_verifiers, id, want);
       if (!sm_json_equal_except (updated, g, NULL, NULL) || smarthost_relay_get_password (want) != NULL)
         g_ptr_array_add (plan->updates,
                          sm_request_new_update (self, id, g, updated, smarthost_relay_get_password (want),
@@ -879,6 +932,16 @@ build_domains (SmarthostSmarterMailBackend  *self,
       key = relay_key (want);
       id = g_hash_table_lookup (target_ids, key);
       create = g_hash_table_lookup (targets, key);
+      if (id == NULL && create == NULL && smarthost_relay_get_password (want) != NULL)
+        {
+          /* The gateway of an equal relay, whose password is this one. */
+          g_autofree char *kept = relay_key_full (want, TRUE);
+          const char *candidate = g_hash_table_lookup (target_ids, kept);
+
+          if (candidate != NULL &&
+              sm_verifier_check (g_hash_table_lookup (verifiers, candidate), smarthost_relay_get_password (want)))
+            id = candidate;
+        }
       if (id == NULL && create == NULL)
         {
           g_autoptr(JsonNode) g = NULL;
@@ -889,6 +952,10 @@ build_domains (SmarthostSmarterMailBackend  *self,
           g = gateway_for_relay (m, NULL, want, "mode-specific-domains");
           create = sm_request_new_create (self, g, smarthost_relay_get_password (want));
           g_ptr_array_add (plan->creates, create);
+          {
+            g_autofree char *token_key = g_strconcat ("token:", sm_request_get_token (create), NULL);
+            note_verifier (new_verifiers, token_key, want);
+          }
           g_hash_table_insert (targets, g_strdup (key), g_object_ref (create));
         }
       if (id != NULL && g_strcmp0 (id, old_id) == 0)
@@ -917,10 +984,16 @@ build_domains (SmarthostSmarterMailBackend  *self,
 
       if (gateway_is_ours (m, g) && gateway_is (m, g, "gateway-mode", "mode-specific-domains") &&
           !g_hash_table_contains (final_use, id))
-        g_ptr_array_add (plan->deletes, sm_request_new_delete (self, id, g));
+        {
+          g_ptr_array_add (plan->deletes, sm_request_new_delete (self, id, g));
+          g_hash_table_remove (new_verifiers, id);
+        }
     }
   return TRUE;
 }
+
+static char *smarthost_smartermail_backend_get_state_directory (SmarthostBackend  *backend,
+                                                                GError           **error);
 
 static gboolean
 smarthost_smartermail_backend_build_change (SmarthostBackend  *backend,
@@ -940,11 +1013,62 @@ smarthost_smartermail_backend_build_change (SmarthostBackend  *backend,
   SmMapping *m;
   GPtrArray *lists[5];
   gboolean first = TRUE;
+  g_autofree char *dir = NULL;
+  g_autofree char *verifiers_text = NULL;
+  g_autofree char *server_id = NULL;
+  g_autofree char *token_key = NULL;
+  g_autoptr(GHashTable) verifiers = NULL;
+  g_autoptr(GHashTable) new_verifiers = NULL;
+  SmarthostOperation *op;
 
+  dir = smarthost_smartermail_backend_get_state_directory (backend, error);
+  if (dir == NULL)
+    return FALSE;
   r = read_server (self, TRUE, NULL, cancellable, error);
   if (r == NULL)
     return FALSE;
   m = sm_client_get_mapping (self->client);
+  verifiers = sm_verifiers_read (dir, &verifiers_text, error);
+  if (verifiers == NULL)
+    return FALSE;
+  /* Gateways created by a commit are known by their token until now. */
+  for (guint i = 0; i < r->gateways->len; i++)
+    {
+      JsonNode *g = g_ptr_array_index (r->gateways, i);
+      g_autofree char *d = NULL;
+      g_autofree char *id = gateway_id (m, g);
+      g_autofree char *tkey = NULL;
+      char *v;
+
+      sm_json_get_string (g, "gateway", sm_mapping_field (m, "gateway-description"), TRUE, &d, NULL);
+      if (id == NULL || d == NULL || !g_str_has_prefix (d, DESCRIPTION_PREFIX " "))
+        continue;
+      tkey = g_strconcat ("token:", d + strlen (DESCRIPTION_PREFIX " "), NULL);
+      if ((v = g_hash_table_lookup (verifiers, tkey)) != NULL)
+        {
+          g_hash_table_replace (verifiers, g_strdup (id), g_strdup (v));
+          g_hash_table_remove (verifiers, tkey);
+        }
+    }
+  /* Verifiers of gateways gone are dropped. */
+  {
+    GHashTableIter iter;
+    gpointer key;
+
+    g_hash_table_iter_init (&iter, verifiers);
+    while (g_hash_table_iter_next (&iter, &key, NULL))
+      if (!g_str_has_prefix (key, "token:") && gateway_by_id (m, r, key) == NULL)
+        g_hash_table_iter_remove (&iter);
+  }
+  new_verifiers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  {
+    GHashTableIter iter;
+    gpointer key, value;
+
+    g_hash_table_iter_init (&iter, verifiers);
+    while (g_hash_table_iter_next (&iter, &key, &value))
+      g_hash_table_insert (new_verifiers, g_strdup (key), g_strdup (value));
+  }
   current = state_of (m, r, error);
   if (current == NULL)
     return FALSE;
@@ -985,10 +1109,14 @@ smarthost_smartermail_backend_build_change (SmarthostBackend  *backend,
     {
       g_autofree char *id = gateway_id (m, server_g);
       g_ptr_array_add (plan.deletes, sm_request_new_delete (self, id, server_g));
+      g_hash_table_remove (new_verifiers, id);
     }
-  else if (want_server != NULL && server_g != NULL && !smarthost_relay_equal (cur_server, want_server))
+  else if (want_server != NULL && server_g != NULL &&
+           !relays_match (verifiers, cur_server, server_id = gateway_id (m, server_g), want_server))
     {
       g_autofree char *id = gateway_id (m, server_g);
+
+      note_verifier (new_verifiers, id, want_server);
       g_autoptr(JsonNode) updated = gateway_for_relay (m, server_g, want_server, NULL);
       gboolean auth = gateway_authenticates (m, server_g);
 
@@ -1003,10 +1131,13 @@ smarthost_smartermail_backend_build_change (SmarthostBackend  *backend,
       if (!need_password (want_server, "the server-wide smarthost", error))
         return FALSE;
       g = gateway_for_relay (m, NULL, want_server, "mode-round-robin");
-      g_ptr_array_add (plan.creates, sm_request_new_create (self, g, smarthost_relay_get_password (want_server)));
+      op = sm_request_new_create (self, g, smarthost_relay_get_password (want_server));
+      g_ptr_array_add (plan.creates, op);
+      token_key = g_strconcat ("token:", sm_request_get_token (op), NULL);
+      note_verifier (new_verifiers, token_key, want_server);
     }
 
-  if (!build_domains (self, m, r, current, desired, &plan, error))
+  if (!build_domains (self, m, r, current, desired, verifiers, new_verifiers, &plan, error))
     return FALSE;
 
   lists[0] = plan.creates;
@@ -1017,12 +1148,36 @@ smarthost_smartermail_backend_build_change (SmarthostBackend  *backend,
   for (guint l = 0; l < G_N_ELEMENTS (lists); l++)
     for (guint i = 0; i < lists[l]->len; i++)
       {
-        SmarthostOperation *op = g_ptr_array_index (lists[l], i);
+        SmarthostOperation *request = g_ptr_array_index (lists[l], i);
         if (first)
-          sm_request_set_first (op);
+          sm_request_set_first (request);
         first = FALSE;
-        smarthost_change_add_operation (change, op);
+        smarthost_change_add_operation (change, request);
       }
+  /* What the commit knows of the passwords it set goes with it. */
+  if (!first)
+    {
+      g_autofree char *path = g_build_filename (dir, SM_VERIFIERS_FILE, NULL);
+      g_autofree char *masked_new = NULL;
+      g_autofree char *masked_old = NULL;
+      g_autofree char *new_text = sm_verifiers_to_text (new_verifiers, &masked_new);
+      g_autofree char *old_text = NULL;
+
+      if (verifiers_text != NULL)
+        {
+          g_autoptr(GHashTable) old = sm_verifiers_read (dir, &old_text, NULL);
+          g_free (old_text);
+          old_text = old ? sm_verifiers_to_text (old, &masked_old) : NULL;
+        }
+      if (g_strcmp0 (verifiers_text, new_text) != 0)
+        {
+          SmarthostOperation *file = smarthost_file_operation_new (path, verifiers_text, new_text, 0600);
+          smarthost_file_operation_set_masked (SMARTHOST_FILE_OPERATION (file), masked_old ? masked_old : "",
+                                               masked_new);
+          smarthost_change_add_operation (change, file);
+          g_object_unref (file);
+        }
+    }
   return TRUE;
 }
 

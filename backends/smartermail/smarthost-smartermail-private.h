@@ -115,6 +115,19 @@ gboolean    sm_json_equal_except       (JsonNode    *a,
 void        sm_json_wipe_string        (JsonNode    *object,
                                         const char  *name);
 
+/* --- password verifiers (smarthost-smartermail-verifiers.c) ----------------- */
+
+#define SM_VERIFIERS_FILE "gateway-passwords"
+
+char       *sm_verifier_new            (const char  *password);
+gboolean    sm_verifier_check          (const char  *verifier,
+                                        const char  *password);
+GHashTable *sm_verifiers_read          (const char  *directory,
+                                        char       **text,
+                                        GError     **error);
+char       *sm_verifiers_to_text       (GHashTable  *table,
+                                        char       **masked);
+
 /* --- the client ------------------------------------------------------------ */
 
 typedef struct _SmClient SmClient;
@@ -189,5 +202,6 @@ SmarthostOperation *sm_request_new_delete (SmarthostSmarterMailBackend *backend,
                                            JsonNode                    *old_gateway);
 const char         *sm_request_get_created_id (SmarthostSmarterMailRequestOperation *self);
 void                sm_request_set_first      (SmarthostOperation          *op);
+const char         *sm_request_get_token      (SmarthostOperation          *op);
 
 G_END_DECLS

@@ -877,3 +877,9 @@ sm_request_set_first (SmarthostOperation *op)
 {
   SMARTHOST_SMARTERMAIL_REQUEST_OPERATION (op)->first = TRUE;
 }
+
+const char *
+sm_request_get_token (SmarthostOperation *op)
+{
+  return SMARTHOST_SMARTERMAIL_REQUEST_OPERATION (op)->token;
+}

@@ -545,19 +545,14 @@ refresh (SmClient      *client,
   return reply != NULL && status >= 200 && status < 300 && take_tokens (client, reply);
 }
 
-/* A token that works, or at least one to try: logs in when there is none,
- * refreshes one that the server said expires now. */
+/* A token to try: logs in when there is none. One that expired is
+ * answered with 401, and renewed then: the expiration the server gives is
+ * by its clock, not ours. */
 static gboolean
 ensure_token (SmClient      *client,
               GCancellable  *cancellable,
               GError       **error)
 {
-  if (client->access_token != NULL && client->access_expires != 0 &&
-      g_get_real_time () + 5 * G_USEC_PER_SEC >= client->access_expires)
-    {
-      if (!refresh (client, cancellable))
-        forget_tokens (client);
-    }
   if (client->access_token != NULL)
     return TRUE;
   return login (client, cancellable, error);

@@ -486,9 +486,23 @@ undo_assign (SmarthostSmarterMailRequestOperation  *self,
 {
   SmMapping *m = sm_client_get_mapping (client);
   g_autofree char *id = *self->old_id ? recreated_id (sm_client_get_url (client), self->old_id) : g_strdup ("");
-  g_autoptr(JsonNode) body = assign_body (m, id);
-  g_autoptr(JsonNode) reply = sm_client_call (client, "domain-update", self->domain, body, NULL, error);
+  g_autoptr(JsonNode) now = sm_client_call (client, "domain-get", self->domain, NULL, NULL, error);
+  g_autoptr(JsonNode) body = NULL;
+  g_autoptr(JsonNode) reply = NULL;
+  g_autofree char *current = NULL;
+  JsonNode *settings = NULL;
 
+  if (now == NULL)
+    return FALSE;
+  /* Already as it was (never changed, or put back): nothing to write. */
+  if (sm_json_get_object (now, "the domain", sm_mapping_field (m, "domain-settings"), &settings, NULL))
+    {
+      current = sm_json_get_id (settings, sm_mapping_field (m, "domain-gateway"));
+      if (g_strcmp0 (current ? current : "", id) == 0)
+        return TRUE;
+    }
+  body = assign_body (m, id);
+  reply = sm_client_call (client, "domain-update", self->domain, body, NULL, error);
   return reply != NULL;
 }
 
@@ -554,6 +568,9 @@ request_undo (SmarthostOperation  *op,
   gboolean ok = FALSE;
   const char *what;
 
+  /* Never sent in this process: nothing to undo. */
+  if (!self->applied)
+    return TRUE;
   /* Undo always runs, whatever the commit's clock says. */
   if (client != NULL)
     sm_client_set_deadline (client, 0);

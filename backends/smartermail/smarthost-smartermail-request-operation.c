@@ -507,6 +507,27 @@ undo_assign (SmarthostSmarterMailRequestOperation  *self,
 }
 
 static gboolean
+same_known_fields (SmMapping *m,
+                   JsonNode  *a,
+                   JsonNode  *b)
+{
+  static const char * const known[] = {
+    "gateway-address", "gateway-port", "gateway-encryption", "gateway-enabled", "gateway-mode",
+    "gateway-auth", "gateway-username", "gateway-description", NULL
+  };
+
+  for (guint i = 0; known[i]; i++)
+    {
+      JsonNode *x = sm_json_get (a, sm_mapping_field (m, known[i]));
+      JsonNode *y = sm_json_get (b, sm_mapping_field (m, known[i]));
+
+      if ((x == NULL) != (y == NULL) || (x != NULL && !json_node_equal (x, y)))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
 undo_delete (SmarthostSmarterMailRequestOperation  *self,
              SmClient                              *client,
              GError                               **error)
@@ -525,10 +546,11 @@ undo_delete (SmarthostSmarterMailRequestOperation  *self,
     return FALSE;
   if (find_gateway (m, gateways, self->id) != NULL)
     return TRUE;   /* never deleted */
-  /* Recreated already (by an undo that ran before): as it was, another id. */
+  /* Recreated already (by an undo that ran before): the same gateway as
+   * far as the library knows gateways, under another id (the server adds
+   * members of its own, a creation date, to a gateway it creates). */
   for (guint i = 0; i < gateways->len; i++)
-    if (sm_json_equal_except (g_ptr_array_index (gateways, i), self->old_gateway, id_field,
-                              sm_mapping_field (m, "gateway-password")))
+    if (same_known_fields (m, g_ptr_array_index (gateways, i), self->old_gateway))
       {
         new_id = sm_json_get_id (g_ptr_array_index (gateways, i), id_field);
         if (new_id != NULL)

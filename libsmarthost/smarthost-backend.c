@@ -36,7 +36,13 @@
  * for it fails with %SMARTHOST_ERROR_NOT_SUPPORTED.
  */
 
-G_DEFINE_INTERFACE (SmarthostBackend, smarthost_backend, G_TYPE_OBJECT)
+/* The extension point exists as soon as the interface does: a backend
+ * written outside the library implements it from its type's definition,
+ * as the built-in ones do, with public API only. */
+G_DEFINE_INTERFACE_WITH_CODE (SmarthostBackend, smarthost_backend, G_TYPE_OBJECT,
+                              g_io_extension_point_set_required_type (
+                                g_io_extension_point_register (SMARTHOST_BACKEND_EXTENSION_POINT_NAME),
+                                g_define_type_id))
 
 static void
 get_server_thread (GTask        *task,
@@ -161,17 +167,11 @@ smarthost_backend_default_init (SmarthostBackendInterface *iface)
   iface->list_domains_finish = real_list_domains_finish;
 }
 
+/* Registers the extension point (the interface's type does). */
 void
 _smarthost_backend_ensure_extension_point (void)
 {
-  static gsize registered = 0;
-
-  if (g_once_init_enter (&registered))
-    {
-      GIOExtensionPoint *ep = g_io_extension_point_register (SMARTHOST_BACKEND_EXTENSION_POINT_NAME);
-      g_io_extension_point_set_required_type (ep, SMARTHOST_TYPE_BACKEND);
-      g_once_init_leave (&registered, 1);
-    }
+  g_type_ensure (SMARTHOST_TYPE_BACKEND);
 }
 
 /**
@@ -352,13 +352,15 @@ smarthost_backend_get_server (SmarthostBackend  *self,
                               GCancellable      *cancellable,
                               GError           **error)
 {
+  g_autoptr(SmarthostReadLock) lock = NULL;
+
   g_return_val_if_fail (SMARTHOST_IS_BACKEND (self), NULL);
   g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   if (g_cancellable_set_error_if_cancelled (cancellable, error) ||
       _smarthost_backend_missing (self, SMARTHOST_BACKEND_GET_IFACE (self)->get_server, "get_server", error) ||
-      !_smarthost_backend_recover_quietly (self, cancellable, error))
+      (lock = _smarthost_backend_begin_read (self, cancellable, error)) == NULL)
     return NULL;
   return SMARTHOST_BACKEND_GET_IFACE (self)->get_server (self, cancellable, error);
 }
@@ -425,6 +427,7 @@ smarthost_backend_get_domain (SmarthostBackend  *self,
                               GCancellable      *cancellable,
                               GError           **error)
 {
+  g_autoptr(SmarthostReadLock) lock = NULL;
   g_autofree char *normalized = NULL;
 
   g_return_val_if_fail (SMARTHOST_IS_BACKEND (self), NULL);
@@ -435,7 +438,7 @@ smarthost_backend_get_domain (SmarthostBackend  *self,
   if (normalized == NULL ||
       g_cancellable_set_error_if_cancelled (cancellable, error) ||
       _smarthost_backend_missing (self, SMARTHOST_BACKEND_GET_IFACE (self)->get_domain, "get_domain", error) ||
-      !_smarthost_backend_recover_quietly (self, cancellable, error))
+      (lock = _smarthost_backend_begin_read (self, cancellable, error)) == NULL)
     return NULL;
   return SMARTHOST_BACKEND_GET_IFACE (self)->get_domain (self, normalized, cancellable, error);
 }
@@ -512,13 +515,15 @@ smarthost_backend_list_domains (SmarthostBackend  *self,
                                 GCancellable      *cancellable,
                                 GError           **error)
 {
+  g_autoptr(SmarthostReadLock) lock = NULL;
+
   g_return_val_if_fail (SMARTHOST_IS_BACKEND (self), NULL);
   g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   if (g_cancellable_set_error_if_cancelled (cancellable, error) ||
       _smarthost_backend_missing (self, SMARTHOST_BACKEND_GET_IFACE (self)->list_domains, "list_domains", error) ||
-      !_smarthost_backend_recover_quietly (self, cancellable, error))
+      (lock = _smarthost_backend_begin_read (self, cancellable, error)) == NULL)
     return NULL;
   return SMARTHOST_BACKEND_GET_IFACE (self)->list_domains (self, cancellable, error);
 }
@@ -598,7 +603,9 @@ smarthost_backend_get_domains (SmarthostBackend  *self,
   iface = SMARTHOST_BACKEND_GET_IFACE (self);
   if (iface->get_domains != NULL)
     {
-      if (!_smarthost_backend_recover_quietly (self, cancellable, error))
+      g_autoptr(SmarthostReadLock) lock = _smarthost_backend_begin_read (self, cancellable, error);
+
+      if (lock == NULL)
         return NULL;
       return iface->get_domains (self, cancellable, error);
     }
@@ -719,7 +726,9 @@ smarthost_backend_get_state (SmarthostBackend  *self,
     return NULL;
   if (SMARTHOST_BACKEND_GET_IFACE (self)->get_state != NULL)
     {
-      if (!_smarthost_backend_recover_quietly (self, cancellable, error))
+      g_autoptr(SmarthostReadLock) lock = _smarthost_backend_begin_read (self, cancellable, error);
+
+      if (lock == NULL)
         return NULL;
       state = SMARTHOST_BACKEND_GET_IFACE (self)->get_state (self, cancellable, error);
       if (state != NULL && smarthost_state_get_backend_name (state) == NULL)

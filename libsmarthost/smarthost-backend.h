@@ -22,6 +22,11 @@ G_BEGIN_DECLS
  * SMARTHOST_BACKEND_EXTENSION_POINT_NAME:
  *
  * The name of the [struct@Gio.IOExtensionPoint] that backends implement.
+ * It is registered with the type of [iface@Backend], so a backend written
+ * outside the library implements it from its own type's definition
+ * (`g_io_extension_point_implement (SMARTHOST_BACKEND_EXTENSION_POINT_NAME,
+ * g_define_type_id, "name", priority)` after `G_IMPLEMENT_INTERFACE`); then
+ * [func@Backend.new_for_name] finds it by name once its type exists.
  */
 #define SMARTHOST_BACKEND_EXTENSION_POINT_NAME "smarthost-backend"
 
@@ -97,7 +102,9 @@ G_DECLARE_INTERFACE (SmarthostBackend, smarthost_backend, SMARTHOST, BACKEND, GO
  * @list_domains_async: optional; the default runs @list_domains in a thread
  * @list_domains_finish: optional; pairs with @list_domains_async
  * @preview: describes what committing a transaction would change; required
+ *   unless the backend has @build_change
  * @commit: applies a transaction all-or-nothing; sets *@changed; required
+ *   unless the backend has @build_change
  * @get_domains: reads every domain's relay in one consistent read;
  *   optional (the default calls @list_domains, then @get_domain for each)
  * @diagnose: reads the mail server's configuration and returns what is
@@ -111,19 +118,27 @@ G_DECLARE_INTERFACE (SmarthostBackend, smarthost_backend, SMARTHOST, BACKEND, GO
  * @list_settings: declares the settings the backend is constructed with,
  *   each the name of one of its properties; optional (the default declares
  *   none)
+ * @get_state_directory: names the directory where commits keep their lock
+ *   and journal (see [method@Backend.get_state_directory]); required with
+ *   @build_change
+ * @build_change: reads the current state and adds to a [class@Change] the
+ *   [class@Operation]s that make what it asks for; the core then previews
+ *   or commits them (see [method@Backend.build_change]). A backend that has
+ *   it (and @get_state_directory) needs neither @preview nor @commit
  *
  * The virtual methods of [iface@Backend]. The async methods of transactions
- * run @preview and @commit in a thread, so both must be thread-safe with
- * respect to each other: a backend serializes commits itself (with a lock
- * that also excludes other processes). A backend that leaves out a
- * required method fails with %SMARTHOST_ERROR_NOT_SUPPORTED when it is
- * called.
+ * run @build_change (or @preview and @commit) in a thread, so it must be
+ * thread-safe; with @build_change the core serializes commits (a lock on
+ * the state directory that also excludes other processes), otherwise the
+ * backend does. A backend that leaves out a required method fails with
+ * %SMARTHOST_ERROR_NOT_SUPPORTED when it is called.
  *
- * The built-in backends are written in C inside libsmarthost, where they
- * read the staged changes of a transaction; @preview and @commit cannot be
- * implemented from other languages yet. A backend written in a language
- * whose code cannot run in other threads (GJS) must also implement the
- * async methods itself.
+ * A backend can be written outside the library with the public headers
+ * alone: @build_change, @get_state_directory, the reads and operation
+ * kinds of its own ([class@Operation]); `doc/overview.md` ("Writing a
+ * backend") walks through the test backend of the conformance suite.
+ * A backend written in a language whose code cannot run in other threads
+ * (GJS) must also implement the async methods itself.
  */
 struct _SmarthostBackendInterface
 {

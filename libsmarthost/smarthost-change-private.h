@@ -30,4 +30,11 @@ gboolean   _smarthost_backend_recover_quietly    (SmarthostBackend     *backend,
                                                   GCancellable         *cancellable,
                                                   GError              **error);
 
+typedef struct _SmarthostReadLock SmarthostReadLock;
+SmarthostReadLock *_smarthost_backend_begin_read (SmarthostBackend  *backend,
+                                                  GCancellable      *cancellable,
+                                                  GError           **error);
+void       _smarthost_read_lock_free             (SmarthostReadLock    *lock);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SmarthostReadLock, _smarthost_read_lock_free)
+
 G_END_DECLS

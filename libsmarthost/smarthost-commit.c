@@ -219,24 +219,6 @@ fault_fail_apply (guint       index,
 #define JOURNAL_MAGIC          "smarthost-journal 2"
 #define JOURNAL_MAGIC_1        "smarthost-journal 1"
 
-static gboolean
-write_all (int         fd,
-           const char *p,
-           gsize       left)
-{
-  while (left > 0)
-    {
-      ssize_t n = write (fd, p, left);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        return FALSE;
-      p += n;
-      left -= (gsize) n;
-    }
-  return TRUE;
-}
-
 /* One line per record: its kind and fields, escaped, tab-separated. */
 static char *
 journal_to_string (GPtrArray *records)
@@ -276,7 +258,7 @@ journal_write (GPtrArray   *records,
   fd = open (tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0)
     return _smarthost_set_errno_error (error, errno, "journal", "cannot create", tmp);
-  if (!write_all (fd, text, strlen (text)) || fsync (fd) != 0)
+  if (!_smarthost_write_all (fd, text, strlen (text)) || fsync (fd) != 0)
     {
       int saved = errno;
       close (fd);
@@ -663,6 +645,145 @@ take_error (GError    **error,
   g_propagate_error (error, op_error);
 }
 
+/* A journal left by an interrupted commit must have been recovered by the
+ * caller, under the lock: a second journal would overwrite it. */
+static gboolean
+refuse_unrecovered (const char  *journal_directory,
+                    GError     **error)
+{
+  g_autofree char *j1 = g_build_filename (journal_directory, JOURNAL_NAME, NULL);
+  g_autofree char *j2 = g_build_filename (journal_directory, JOURNAL_COMMITTED_NAME, NULL);
+
+  if (!_smarthost_path_present (j1) && !_smarthost_path_present (j2))
+    return TRUE;
+  g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
+               "nothing was changed: an interrupted commit in %s was not recovered", journal_directory);
+  return FALSE;
+}
+
+/* 0. The journal: every operation's record. From now on, a crash is
+ * undone by the next recovery. */
+static gboolean
+write_operations_journal (GPtrArray   *operations,
+               const char  *journal_directory,
+               GError     **error)
+{
+  g_autoptr(GPtrArray) records = g_ptr_array_new_with_free_func ((GDestroyNotify) g_strfreev);
+
+  for (guint i = 0; i < operations->len; i++)
+    {
+      char **record = smarthost_operation_to_record (g_ptr_array_index (operations, i));
+      if (record != NULL)
+        g_ptr_array_add (records, record);
+    }
+  if (!journal_write (records, journal_directory, error))
+    return FALSE;
+  _smarthost_fault_point ("journal");
+  return TRUE;
+}
+
+/* 1. Prepare: start every operation (builds run side by side), then wait
+ * for each in order. *@prepared counts the operations begun, the one that
+ * failed included: all of them are undone. */
+static gboolean
+prepare_operations (GPtrArray     *operations,
+                    guint         *prepared,
+                    GCancellable  *cancellable,
+                    GError       **error)
+{
+  for (*prepared = 0; *prepared < operations->len;)
+    {
+      SmarthostOperation *op = g_ptr_array_index (operations, *prepared);
+
+      if (g_cancellable_set_error_if_cancelled (cancellable, error))
+        return FALSE;
+      (*prepared)++;
+      if (!SMARTHOST_OPERATION_GET_CLASS (op)->prepare (op, cancellable, error))
+        return FALSE;
+    }
+  for (guint i = 0; i < operations->len; i++)
+    {
+      SmarthostOperation *op = g_ptr_array_index (operations, i);
+
+      if (!SMARTHOST_OPERATION_GET_CLASS (op)->wait_prepared (op, cancellable, error))
+        return FALSE;
+    }
+  /* From here on, cancellation is left to the operations that can be
+   * undone cleanly (a command stops, and everything is undone); the core
+   * never stops between two applies. */
+  return !g_cancellable_set_error_if_cancelled (cancellable, error);
+}
+
+/* 2. Apply, in order: the changes, then the commands. */
+static gboolean
+apply_operations (GPtrArray     *operations,
+                  GCancellable  *cancellable,
+                  GError       **error)
+{
+  for (guint i = 0; i < operations->len; i++)
+    {
+      SmarthostOperation *op = g_ptr_array_index (operations, i);
+
+      if (fault_fail_apply (i, error) || !SMARTHOST_OPERATION_GET_CLASS (op)->apply (op, cancellable, error))
+        return FALSE;
+      _smarthost_fault_point ("apply");
+    }
+  return TRUE;
+}
+
+/* 3. The commit point: once the journal is renamed, recovery keeps the
+ * new state. */
+static gboolean
+mark_committed (const char  *journal_directory,
+                GError     **error)
+{
+  g_autofree char *j1 = g_build_filename (journal_directory, JOURNAL_NAME, NULL);
+  g_autofree char *j2 = g_build_filename (journal_directory, JOURNAL_COMMITTED_NAME, NULL);
+
+  if (rename (j1, j2) != 0)
+    return _smarthost_set_errno_error (error, errno, "commit", "cannot rename", j1);
+  _smarthost_fsync_path (journal_directory, TRUE);
+  _smarthost_fault_point ("commit");
+  return TRUE;
+}
+
+/* A failure before the commit point: undoes what was prepared, and says
+ * in @error whether that left everything as it was (FAILED) or not
+ * (PARTIAL, and the journal stays for the next commit or read). */
+static void
+undo_after_failure (GPtrArray   *operations,
+                    guint        prepared,
+                    const char  *journal_directory,
+                    GPtrArray   *secrets,
+                    GError      *failure,
+                    GError     **error)
+{
+  g_autoptr(GError) undo_error = NULL;
+
+  if (undo_operations (operations, prepared, NULL, &undo_error) && journal_directory != NULL)
+    {
+      remove_journal_file (journal_directory, JOURNAL_NAME, NULL);
+      _smarthost_fsync_path (journal_directory, TRUE);
+    }
+  take_error (error, failure, secrets);
+  if (undo_error == NULL)
+    {
+      g_prefix_error (error, "nothing was changed: ");
+      return;
+    }
+  /* FAILED promises that nothing was changed; this is not that. */
+  if (error != NULL && *error != NULL)
+    {
+      (*error)->domain = SMARTHOST_ERROR;
+      (*error)->code = SMARTHOST_ERROR_PARTIAL;
+    }
+  if (journal_directory != NULL)
+    g_prefix_error (error, "%s (the next commit or read finishes undoing it, from the journal in %s): ",
+                    undo_error->message, journal_directory);
+  else
+    g_prefix_error (error, "%s: ", undo_error->message);
+}
+
 /*
  * _smarthost_operations_execute:
  * @operations: the operations, in order
@@ -679,133 +800,32 @@ _smarthost_operations_execute (GPtrArray     *operations,
                                GCancellable  *cancellable,
                                GError       **error)
 {
-  g_autoptr(GError) local_error = NULL;
-  g_autoptr(GError) undo_error = NULL;
-  gboolean journaled = FALSE;
+  GError *failure = NULL;
   guint prepared = 0;
 
-  if (journal_directory != NULL)
-    {
-      g_autofree char *j1 = g_build_filename (journal_directory, JOURNAL_NAME, NULL);
-      g_autofree char *j2 = g_build_filename (journal_directory, JOURNAL_COMMITTED_NAME, NULL);
-
-      if (_smarthost_path_present (j1) || _smarthost_path_present (j2))
-        {
-          g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
-                       "nothing was changed: an interrupted commit in %s was not recovered",
-                       journal_directory);
-          return FALSE;
-        }
-    }
-
+  if (journal_directory != NULL && !refuse_unrecovered (journal_directory, error))
+    return FALSE;
   if (!_smarthost_operations_check (operations, journal_directory, error))
     return g_prefix_error (error, "nothing was changed: "), FALSE;
 
-  /* 0. The journal: from now on, a crash is undone by the next recovery. */
-  if (journal_directory != NULL)
+  if ((journal_directory != NULL && !write_operations_journal (operations, journal_directory, &failure)) ||
+      !prepare_operations (operations, &prepared, cancellable, &failure) ||
+      !apply_operations (operations, cancellable, &failure) ||
+      (journal_directory != NULL && !mark_committed (journal_directory, &failure)))
     {
-      g_autoptr(GPtrArray) records = g_ptr_array_new_with_free_func ((GDestroyNotify) g_strfreev);
-
-      for (guint i = 0; i < operations->len; i++)
-        {
-          char **record = smarthost_operation_to_record (g_ptr_array_index (operations, i));
-          if (record != NULL)
-            g_ptr_array_add (records, record);
-        }
-      if (!journal_write (records, journal_directory, &local_error))
-        goto fail;
-      journaled = TRUE;
-      _smarthost_fault_point ("journal");
-    }
-
-  /* 1. Prepare: start every operation (builds run side by side), then
-   * wait for each in order. */
-  for (; prepared < operations->len; prepared++)
-    {
-      SmarthostOperation *op = g_ptr_array_index (operations, prepared);
-
-      if (g_cancellable_set_error_if_cancelled (cancellable, &local_error))
-        goto fail;
-      if (!SMARTHOST_OPERATION_GET_CLASS (op)->prepare (op, cancellable, &local_error))
-        {
-          prepared++;   /* what it began is undone too */
-          goto fail;
-        }
-    }
-  for (guint i = 0; i < operations->len; i++)
-    {
-      SmarthostOperation *op = g_ptr_array_index (operations, i);
-
-      if (!SMARTHOST_OPERATION_GET_CLASS (op)->wait_prepared (op, cancellable, &local_error))
-        goto fail;
-    }
-  /* From here on, cancellation is left to the operations that can be
-   * undone cleanly (a command stops, and everything is undone); the core
-   * never stops halfway between two applies. */
-  if (g_cancellable_set_error_if_cancelled (cancellable, &local_error))
-    goto fail;
-
-  /* 2. Apply, in order: the changes, then the commands. */
-  for (guint i = 0; i < operations->len; i++)
-    {
-      SmarthostOperation *op = g_ptr_array_index (operations, i);
-
-      if (fault_fail_apply (i, &local_error) ||
-          !SMARTHOST_OPERATION_GET_CLASS (op)->apply (op, cancellable, &local_error))
-        goto fail;
-      _smarthost_fault_point ("apply");
-    }
-
-  /* 3. The commit point: once the journal is renamed, recovery keeps the
-   * new state. */
-  if (journaled)
-    {
-      g_autofree char *j1 = g_build_filename (journal_directory, JOURNAL_NAME, NULL);
-      g_autofree char *j2 = g_build_filename (journal_directory, JOURNAL_COMMITTED_NAME, NULL);
-
-      if (rename (j1, j2) != 0)
-        {
-          _smarthost_set_errno_error (&local_error, errno, "commit", "cannot rename", j1);
-          goto fail;
-        }
-      _smarthost_fsync_path (journal_directory, TRUE);
-      _smarthost_fault_point ("commit");
+      undo_after_failure (operations, prepared, journal_directory, secrets, failure, error);
+      return FALSE;
     }
 
   /* 4. Clean up; a failure here changes nothing the mail server uses. */
   finish_operations (operations);
   _smarthost_fault_point ("cleanup");
-  if (journaled)
+  if (journal_directory != NULL)
     {
       remove_journal_file (journal_directory, JOURNAL_COMMITTED_NAME, NULL);
       _smarthost_fsync_path (journal_directory, TRUE);
     }
   return TRUE;
-
-fail:
-  if (undo_operations (operations, prepared, NULL, &undo_error) && journaled)
-    {
-      remove_journal_file (journal_directory, JOURNAL_NAME, NULL);
-      _smarthost_fsync_path (journal_directory, TRUE);
-    }
-  take_error (error, g_steal_pointer (&local_error), secrets);
-  if (undo_error != NULL)
-    {
-      /* FAILED promises that nothing was changed; this is not that. */
-      if (error != NULL && *error != NULL)
-        {
-          (*error)->domain = SMARTHOST_ERROR;
-          (*error)->code = SMARTHOST_ERROR_PARTIAL;
-        }
-      if (journaled)
-        g_prefix_error (error, "%s (the next commit or read finishes undoing it, from the journal in %s): ",
-                        undo_error->message, journal_directory);
-      else
-        g_prefix_error (error, "%s: ", undo_error->message);
-      return FALSE;
-    }
-  g_prefix_error (error, "nothing was changed: ");
-  return FALSE;
 }
 
 /*
@@ -1007,4 +1027,66 @@ _smarthost_backend_recover_quietly (SmarthostBackend  *backend,
   if (dir == NULL)
     return TRUE;
   return _smarthost_journal_recover (dir, FALSE, lock_timeout_of (backend), cancellable, error);
+}
+
+/* A read in progress: the state directory's lock, shared, so that a
+ * read sees one commit whole, never part of the next. */
+struct _SmarthostReadLock
+{
+  char *dir;
+  int fd;
+};
+
+void
+_smarthost_read_lock_free (SmarthostReadLock *lock)
+{
+  if (lock == NULL)
+    return;
+  if (lock->fd >= 0)
+    _smarthost_unlock_directory (lock->dir, lock->fd);
+  g_free (lock->dir);
+  g_free (lock);
+}
+
+/*
+ * _smarthost_backend_begin_read:
+ *
+ * Before a read through a backend that commits through the core: finishes
+ * an interrupted commit, then takes the state directory's lock shared
+ * (waiting for a commit in progress), so that a backend written outside
+ * the library reads consistently too. A directory that does not exist
+ * yet (nothing committed) or that could be another user's is not locked:
+ * the read goes on, and the backend reports what it must.
+ *
+ * Returns: (transfer full): the lock to free once read, or %NULL with
+ *   @error set
+ */
+SmarthostReadLock *
+_smarthost_backend_begin_read (SmarthostBackend  *backend,
+                               GCancellable      *cancellable,
+                               GError           **error)
+{
+  SmarthostReadLock *lock = g_new0 (SmarthostReadLock, 1);
+  guint timeout = lock_timeout_of (backend);
+  struct stat st;
+
+  lock->fd = -1;
+  if (SMARTHOST_BACKEND_GET_IFACE (backend)->get_state_directory == NULL ||
+      (lock->dir = SMARTHOST_BACKEND_GET_IFACE (backend)->get_state_directory (backend, NULL)) == NULL)
+    return lock;
+  if (!_smarthost_journal_recover (lock->dir, FALSE, timeout, cancellable, error))
+    {
+      _smarthost_read_lock_free (lock);
+      return NULL;
+    }
+  if (lstat (lock->dir, &st) != 0 || !S_ISDIR (st.st_mode) ||
+      !_smarthost_check_trusted_directory (lock->dir, "the state directory", NULL))
+    return lock;
+  lock->fd = _smarthost_lock_directory_full (lock->dir, TRUE, timeout, cancellable, error);
+  if (lock->fd < 0)
+    {
+      _smarthost_read_lock_free (lock);
+      return NULL;
+    }
+  return lock;
 }

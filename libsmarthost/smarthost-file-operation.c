@@ -285,24 +285,6 @@ file_operation_to_record (SmarthostOperation *op)
 }
 
 static gboolean
-write_all (int         fd,
-           const char *p,
-           gsize       left)
-{
-  while (left > 0)
-    {
-      ssize_t n = write (fd, p, left);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        return FALSE;
-      p += n;
-      left -= (gsize) n;
-    }
-  return TRUE;
-}
-
-static gboolean
 fail_fd (GError    **error,
          int         fd,
          const char *what,
@@ -327,7 +309,7 @@ write_new_file (SmarthostFileOperationPrivate  *priv,
   fd = open (tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, priv->mode & 0777);
   if (fd < 0)
     return _smarthost_set_errno_error (error, errno, "write", "cannot create", tmp);
-  if (!write_all (fd, priv->new_contents, strlen (priv->new_contents)))
+  if (!_smarthost_write_all (fd, priv->new_contents, strlen (priv->new_contents)))
     return fail_fd (error, fd, "cannot write", tmp);
 
   /* A replaced file keeps its owner and mode, unless it holds secrets: see
@@ -725,15 +707,8 @@ _smarthost_file_operation_new_take (const char *path,
 {
   SmarthostFileOperation *self;
 
-  if (g_strcmp0 (old_contents, new_contents) == 0)
-    {
-      if (!old_borrowed)
-        _smarthost_secret_free (old_contents);
-      _smarthost_secret_free (new_contents);
-      g_free (masked_old);
-      g_free (masked_new);
-      return NULL;
-    }
+  if (_smarthost_contents_unchanged (old_contents, old_borrowed, new_contents, masked_old, masked_new))
+    return NULL;
   self = g_object_new (SMARTHOST_TYPE_FILE_OPERATION, NULL);
   _smarthost_file_operation_set_contents (self, path, old_contents, old_borrowed, new_contents, mode,
                                           masked_old, masked_new);

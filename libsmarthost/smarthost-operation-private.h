@@ -26,6 +26,14 @@ gboolean  _smarthost_fsync_path             (const char  *path,
 char     *_smarthost_nearest_existing       (const char  *path);
 gboolean  _smarthost_journal_path_inside    (const char  *directory,
                                              const char  *path);
+gboolean  _smarthost_write_all              (int          fd,
+                                             const char  *p,
+                                             gsize        len);
+gboolean  _smarthost_contents_unchanged     (char        *old_contents,
+                                             gboolean     old_borrowed,
+                                             char        *new_contents,
+                                             char        *masked_old,
+                                             char        *masked_new);
 void      _smarthost_note_failure           (GString     *failures,
                                              const char  *format,
                                              ...) G_GNUC_PRINTF (2, 3);

@@ -54,7 +54,8 @@
  * [class@FileOperation] (which a backend may subclass, as the Postfix
  * backend does for its lookup tables) and [class@CommandOperation]. A
  * backend adds its own by subclassing #SmarthostOperation and giving its
- * class a unique [struct@OperationClass].kind; see `doc/overview.md`.
+ * class a unique `kind` (in its class structure); see `doc/overview.md`,
+ * "Writing a backend".
  */
 
 /**
@@ -410,6 +411,44 @@ _smarthost_journal_path_inside (const char *dir,
   if (strncmp (path, dir, n) != 0 || path[n] != '/' || strstr (path, "/./") != NULL ||
       strstr (path, "/../") != NULL || g_str_has_suffix (path, "/.") || g_str_has_suffix (path, "/.."))
     return FALSE;
+  return TRUE;
+}
+
+/* write(2) of all of @len bytes, through short writes and EINTR. */
+gboolean
+_smarthost_write_all (int         fd,
+                      const char *p,
+                      gsize       len)
+{
+  while (len > 0)
+    {
+      ssize_t n = write (fd, p, len);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        return FALSE;
+      p += n;
+      len -= (gsize) n;
+    }
+  return TRUE;
+}
+
+/* Whether a file's contents do not change; then what a _take()
+ * constructor took is freed, as it says. */
+gboolean
+_smarthost_contents_unchanged (char     *old_contents,
+                               gboolean  old_borrowed,
+                               char     *new_contents,
+                               char     *masked_old,
+                               char     *masked_new)
+{
+  if (g_strcmp0 (old_contents, new_contents) != 0)
+    return FALSE;
+  if (!old_borrowed)
+    _smarthost_secret_free (old_contents);
+  _smarthost_secret_free (new_contents);
+  g_free (masked_old);
+  g_free (masked_new);
   return TRUE;
 }
 

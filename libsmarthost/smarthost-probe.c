@@ -824,21 +824,13 @@ load_ca_file (SSL_CTX    *ctx,
   return added > 0;
 }
 
+/* The TLS context: TLS 1.2 at least, and the CAs to verify with, the
+ * relay's CA file or the system's. */
 static gboolean
-start_tls (Run *run)
+set_up_tls_context (Run *run)
 {
-  SmarthostRelay *relay = run->probe->relay;
-  SmarthostSecurity security = smarthost_relay_get_security (relay);
-  gboolean verify = smarthost_relay_get_verify_certificate (relay) && security != SMARTHOST_SECURITY_NONE;
-  const char *ca = smarthost_relay_get_ca_file (relay);
-  const char *host = smarthost_relay_get_host (relay);
-  g_autofree char *address = NULL;
-  SmarthostProbeResult *r = run->c.result;
-  X509_VERIFY_PARAM *param;
-  X509 *cert;
-  long vr;
+  const char *ca = smarthost_relay_get_ca_file (run->probe->relay);
 
-  begin_stage (run, SMARTHOST_PROBE_STAGE_TLS);
   run->c.ctx = SSL_CTX_new (TLS_client_method ());
   if (run->c.ctx == NULL)
     {
@@ -863,6 +855,19 @@ start_tls (Run *run)
       ERR_clear_error ();
       SSL_CTX_set_default_verify_paths (run->c.ctx);
     }
+  return TRUE;
+}
+
+/* The TLS session on the connection, with the names the certificate is
+ * checked against: the relay's address, or its host name (also sent as
+ * SNI). */
+static void
+set_up_tls_session (Run *run)
+{
+  SmarthostRelay *relay = run->probe->relay;
+  const char *host = smarthost_relay_get_host (relay);
+  g_autofree char *address = NULL;
+  X509_VERIFY_PARAM *param;
 
   run->c.ssl = SSL_new (run->c.ctx);
   SSL_set_fd (run->c.ssl, run->c.fd);
@@ -880,7 +885,37 @@ start_tls (Run *run)
       if (smarthost_relay_get_mx_lookup (relay))
         X509_VERIFY_PARAM_add1_host (param, subdomains, 0);
     }
+}
 
+/* Reports a handshake that failed (SSL_connect() returned @ret), with a
+ * hint for the usual causes: the wrong kind of TLS for the port, or a
+ * relay stuck on old TLS versions. */
+static void
+fail_handshake (Run *run,
+                int  ret)
+{
+  SmarthostSecurity security = smarthost_relay_get_security (run->probe->relay);
+  unsigned long code = ERR_peek_error ();
+  const char *hint = NULL;
+  g_autoptr(GError) error = NULL;
+
+  tls_error (&run->c, ret, &error);
+  if (ERR_GET_REASON (code) == SSL_R_WRONG_VERSION_NUMBER ||
+      ERR_GET_REASON (code) == SSL_R_PACKET_LENGTH_TOO_LONG)
+    hint = security == SMARTHOST_SECURITY_TLS
+             ? "The relay speaks plain SMTP on this port and expects STARTTLS: use security starttls "
+               "(usually port 587 or 2525), or implicit TLS on port 465."
+             : "The relay did not answer with TLS.";
+  else if (ERR_GET_REASON (code) == SSL_R_UNSUPPORTED_PROTOCOL ||
+           ERR_GET_REASON (code) == SSL_R_TLSV1_ALERT_PROTOCOL_VERSION)
+    hint = "The relay offers only TLS versions older than 1.2, which are not safe.";
+  fail (run, hint, "TLS handshake failed: %s", error->message);
+}
+
+/* The handshake, waiting on the socket as the stage's deadline allows. */
+static gboolean
+tls_handshake (Run *run)
+{
   for (;;)
     {
       int ret = SSL_connect (run->c.ssl);
@@ -888,36 +923,35 @@ start_tls (Run *run)
       g_autoptr(GError) error = NULL;
 
       if (ret == 1)
-        break;
+        return TRUE;
       err = SSL_get_error (run->c.ssl, ret);
-      if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE)
+      if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE)
         {
-          if (conn_wait (&run->c, err == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, stage_deadline (run), &error))
-            continue;
+          fail_handshake (run, ret);
+          return FALSE;
+        }
+      if (!conn_wait (&run->c, err == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, stage_deadline (run), &error))
+        {
           if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
             fail (run, io_hint (run, error), "TLS handshake: %s", error->message);
           return FALSE;
         }
-      {
-        unsigned long code = ERR_peek_error ();
-        const char *hint = NULL;
-
-        tls_error (&run->c, ret, &error);
-        if (ERR_GET_REASON (code) == SSL_R_WRONG_VERSION_NUMBER ||
-            ERR_GET_REASON (code) == SSL_R_PACKET_LENGTH_TOO_LONG)
-          hint = security == SMARTHOST_SECURITY_TLS
-                   ? "The relay speaks plain SMTP on this port and expects STARTTLS: use security starttls "
-                     "(usually port 587 or 2525), or implicit TLS on port 465."
-                   : "The relay did not answer with TLS.";
-        else if (ERR_GET_REASON (code) == SSL_R_UNSUPPORTED_PROTOCOL ||
-                 ERR_GET_REASON (code) == SSL_R_TLSV1_ALERT_PROTOCOL_VERSION)
-          hint = "The relay offers only TLS versions older than 1.2, which are not safe.";
-        fail (run, hint, "TLS handshake failed: %s", error->message);
-        return FALSE;
-      }
     }
+}
 
-  run->tls_active = TRUE;
+/* What the session and the relay's certificate are, and whether the
+ * certificate verifies: a failure when verification is on, a remark in
+ * the result when it is off. */
+static gboolean
+check_certificate (Run *run)
+{
+  SmarthostRelay *relay = run->probe->relay;
+  gboolean verify = smarthost_relay_get_verify_certificate (relay) &&
+                    smarthost_relay_get_security (relay) != SMARTHOST_SECURITY_NONE;
+  SmarthostProbeResult *r = run->c.result;
+  X509 *cert;
+  long vr;
+
   r->tls_version = g_strdup (SSL_get_version (run->c.ssl));
   r->tls_cipher = g_strdup (SSL_get_cipher_name (run->c.ssl));
   cert = SSL_get1_peer_certificate (run->c.ssl);
@@ -947,6 +981,21 @@ start_tls (Run *run)
                         ? g_strdup ("not verified (verification is off); it would pass")
                         : g_strdup_printf ("not verified (verification is off); it would fail: %s",
                                            X509_verify_cert_error_string (vr));
+  return TRUE;
+}
+
+static gboolean
+start_tls (Run *run)
+{
+  begin_stage (run, SMARTHOST_PROBE_STAGE_TLS);
+  if (!set_up_tls_context (run))
+    return FALSE;
+  set_up_tls_session (run);
+  if (!tls_handshake (run))
+    return FALSE;
+  run->tls_active = TRUE;
+  if (!check_certificate (run))
+    return FALSE;
   end_stage (run);
   return TRUE;
 }

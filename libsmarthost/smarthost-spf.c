@@ -325,24 +325,17 @@ warn (GStrvBuilder *warnings,
   g_strv_builder_add (warnings, text);
 }
 
-static char *
-merge (const char   *domain,
-       const char   *record,
-       const char   *include,
-       char       ***warnings,
-       GError      **error)
+/* The terms of the record to merge @include into ("v=spf1 ~all" for no
+ * record), once both are checked. */
+static char **
+record_terms (const char  *domain,
+              const char  *record,
+              const char  *include,
+              GError     **error)
 {
-  g_autoptr(GStrvBuilder) warn_b = g_strv_builder_new ();
-  g_autoptr(GString) dead = g_string_new (NULL);
-  g_autoptr(GString) out = g_string_new ("v=spf1");
   g_autofree char *text = NULL;
   g_auto(GStrv) terms = NULL;
-  int all, live = -1, last_mechanism = 0, insert_at;
-  gboolean dropped = FALSE;
-  guint lookups;
 
-  if (warnings)
-    *warnings = NULL;
   if (!is_include_domain (include))
     return _smarthost_set_invalid (error, "include", "is not a domain name"), NULL;
   if (domain != NULL && same_domain (include, domain))
@@ -359,19 +352,47 @@ merge (const char   *domain,
     }
   if (g_ascii_strcasecmp (terms[0], "v=spf1") != 0)
     return _smarthost_set_invalid (error, "record", "is not an SPF record: it must start with v=spf1"), NULL;
+  return g_steal_pointer (&terms);
+}
 
-  all = find_all (terms);
+/* The first include of @include that is tried (before @all), or -1; and
+ * in *last_mechanism the last mechanism tried, or 0 for none. */
+static int
+find_live_include (char       **terms,
+                   int          all,
+                   const char  *include,
+                   int         *last_mechanism)
+{
+  int live = -1;
+
+  *last_mechanism = 0;
   for (int i = 1; terms[i] && (all < 0 || i < all); i++)
     if (!is_modifier (terms[i]))
       {
-        last_mechanism = i;
+        *last_mechanism = i;
         if (live < 0 && includes (terms[i], include))
           live = i;
       }
+  return live;
+}
 
+/* The record with @include authorized: the include that is tried made
+ * pass-qualified, or a new one added; copies after `all` dropped. */
+static GString *
+add_include (char         **terms,
+             int            all,
+             const char    *include,
+             GStrvBuilder  *warn_b)
+{
+  GString *out = g_string_new ("v=spf1");
+  g_autoptr(GString) dead = g_string_new (NULL);
+  gboolean dropped = FALSE;
+  int last_mechanism;
+  int live = find_live_include (terms, all, include, &last_mechanism);
   /* Without an include of ours that is tried, a new one goes before `all`,
    * or else after the last mechanism, ahead of any redirect= after it. */
-  insert_at = live >= 0 ? -1 : all >= 0 ? all : last_mechanism + 1;
+  int insert_at = live >= 0 ? -1 : all >= 0 ? all : last_mechanism + 1;
+
   for (int i = 1;; i++)
     {
       if (i == insert_at)
@@ -401,6 +422,19 @@ merge (const char   *domain,
   if (dead->len)
     warn (warn_b, "terms after %s are never evaluated (RFC 7208, 5.1):%s; move them before %s or drop them",
           terms[all], dead->str, terms[all]);
+  return out;
+}
+
+/* What else is wrong with the record, term by term: an `all` that passes
+ * everyone, a redirect= that is ignored, a term that loops back to
+ * @domain, a service's old and new include side by side. */
+static void
+warn_about_terms (char         **terms,
+                  int            all,
+                  const char    *domain,
+                  const char    *include,
+                  GStrvBuilder  *warn_b)
+{
   if (all >= 0 && terms[all][0] != '-' && terms[all][0] != '~' && terms[all][0] != '?')
     warn (warn_b, "%s%s lets every host on the Internet pass as the domain: anyone can send mail in its name, and "
           "the include changes nothing; end the record with ~all or -all (RFC 7208, 5.1)",
@@ -424,8 +458,16 @@ merge (const char   *domain,
               "the %u DNS lookups (RFC 7208, 4.6.4): keep only include:%s", terms[i], include,
               aliases[alias].service, SMARTHOST_SPF_MAX_LOOKUPS, aliases[alias].name);
     }
+}
 
-  lookups = smarthost_spf_count_lookups (out->str);
+/* The limits the merged record @out may break: DNS lookups, and the
+ * length of one TXT string. */
+static void
+warn_about_limits (GString      *out,
+                   GStrvBuilder *warn_b)
+{
+  guint lookups = smarthost_spf_count_lookups (out->str);
+
   if (lookups > SMARTHOST_SPF_MAX_LOOKUPS)
     warn (warn_b, "the record has %u DNS-querying terms, more than the %u that RFC 7208 allows (not counting "
           "those inside includes): every check of it would fail; flatten or drop some includes",
@@ -434,6 +476,29 @@ merge (const char   *domain,
     warn (warn_b, "the record is %" G_GSIZE_FORMAT " characters long, more than the %u of one TXT string: publish "
           "it as several quoted strings in one TXT record, which SPF joins without spaces (RFC 7208, 3.3)",
           out->len, TXT_STRING_MAX);
+}
+
+static char *
+merge (const char   *domain,
+       const char   *record,
+       const char   *include,
+       char       ***warnings,
+       GError      **error)
+{
+  g_autoptr(GStrvBuilder) warn_b = g_strv_builder_new ();
+  g_autoptr(GString) out = NULL;
+  g_auto(GStrv) terms = NULL;
+  int all;
+
+  if (warnings)
+    *warnings = NULL;
+  terms = record_terms (domain, record, include, error);
+  if (terms == NULL)
+    return NULL;
+  all = find_all (terms);
+  out = add_include (terms, all, include, warn_b);
+  warn_about_terms (terms, all, domain, include, warn_b);
+  warn_about_limits (out, warn_b);
 
   if (warnings)
     *warnings = g_strv_builder_end (warn_b);

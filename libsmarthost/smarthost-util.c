@@ -322,26 +322,38 @@ typedef struct {
   gsize b;   /* line index in new (KEEP, ADD) */
 } DiffEdit;
 
+/* The middle as one replacement: every old line deleted, then every new
+ * line added. */
 static void
-myers_middle (char  **a, gsize a0, gsize n,
-              char  **b, gsize b0, gsize m,
-              GArray *edits)
+append_replacement (gsize a0, gsize n,
+                    gsize b0, gsize m,
+                    GArray *edits)
+{
+  for (gsize i = 0; i < n; i++)
+    {
+      DiffEdit e = { OP_DEL, a0 + i, b0 };
+      g_array_append_val (edits, e);
+    }
+  for (gsize j = 0; j < m; j++)
+    {
+      DiffEdit e = { OP_ADD, a0 + n, b0 + j };
+      g_array_append_val (edits, e);
+    }
+}
+
+/* Myers' forward pass: V, the furthest x reached on each diagonal k,
+ * grows one edit d at a time until a path reaches the end of both texts.
+ * Element d of the trace returned is V as it was before step d, which is
+ * what the walk back needs; NULL when more than MAX_D edits would be. */
+static GPtrArray *
+myers_trace (char **a, gsize a0, gsize n,
+             char **b, gsize b0, gsize m)
 {
   gsize max = n + m;
-  gssize offset;
-  gssize *v;
-  GPtrArray *trace;
-  gssize d_found = -1;
+  gssize offset = (gssize) max + 1;
+  g_autofree gssize *v = g_new0 (gssize, 2 * max + 3);
+  g_autoptr(GPtrArray) trace = g_ptr_array_new_with_free_func (g_free);
   gssize x, y;
-
-  if (max == 0)
-    return;
-  if (max > 2 * MAX_D + 2 || n == 0 || m == 0)
-    goto fallback;
-
-  offset = (gssize) max + 1;
-  v = g_new0 (gssize, 2 * max + 3);
-  trace = g_ptr_array_new_with_free_func (g_free);
 
   for (gssize d = 0; d <= (gssize) max && d <= MAX_D; d++)
     {
@@ -357,85 +369,87 @@ myers_middle (char  **a, gsize a0, gsize n,
             x++, y++;
           v[offset + k] = x;
           if (x >= (gssize) n && y >= (gssize) m)
-            {
-              d_found = d;
-              goto found;
-            }
+            return g_steal_pointer (&trace);
         }
     }
-found:
-  if (d_found < 0)
-    {
-      g_free (v);
-      g_ptr_array_unref (trace);
-      goto fallback;
-    }
+  return NULL;
+}
 
-  {
-    /* Walk back through the trace, collecting edits in reverse. */
-    GArray *rev = g_array_new (FALSE, FALSE, sizeof (DiffEdit));
-    x = (gssize) n;
-    y = (gssize) m;
-    for (gssize d = d_found; d >= 0; d--)
-      {
-        gssize *vd = g_ptr_array_index (trace, d);
-        gssize k = x - y;
-        gssize prev_k, prev_x, prev_y;
+/* Walks back through @trace from the end of both texts, collecting the
+ * edits in reverse, and appends them to @edits in order. */
+static void
+myers_backtrack (GPtrArray *trace,
+                 gsize a0, gsize n,
+                 gsize b0, gsize m,
+                 GArray *edits)
+{
+  gssize offset = (gssize) (n + m) + 1;
+  g_autoptr(GArray) rev = g_array_new (FALSE, FALSE, sizeof (DiffEdit));
+  gssize x = (gssize) n;
+  gssize y = (gssize) m;
 
-        if (d == 0)
-          {
-            while (x > 0 && y > 0)
-              {
-                DiffEdit e = { OP_KEEP, a0 + x - 1, b0 + y - 1 };
-                g_array_append_val (rev, e);
-                x--, y--;
-              }
-            break;
-          }
-        if (k == -d || (k != d && vd[offset + k - 1] < vd[offset + k + 1]))
-          prev_k = k + 1;
-        else
-          prev_k = k - 1;
-        prev_x = vd[offset + prev_k];
-        prev_y = prev_x - prev_k;
-        while (x > prev_x && y > prev_y)
-          {
-            DiffEdit e = { OP_KEEP, a0 + x - 1, b0 + y - 1 };
-            g_array_append_val (rev, e);
-            x--, y--;
-          }
-        if (x == prev_x)
-          {
-            DiffEdit e = { OP_ADD, a0 + x, b0 + y - 1 };
-            g_array_append_val (rev, e);
-          }
-        else
-          {
-            DiffEdit e = { OP_DEL, a0 + x - 1, b0 + y };
-            g_array_append_val (rev, e);
-          }
-        x = prev_x;
-        y = prev_y;
-      }
-    for (gssize i = (gssize) rev->len - 1; i >= 0; i--)
-      g_array_append_val (edits, g_array_index (rev, DiffEdit, i));
-    g_array_unref (rev);
-  }
-  g_free (v);
-  g_ptr_array_unref (trace);
-  return;
+  for (gssize d = (gssize) trace->len - 1; d >= 0; d--)
+    {
+      gssize *vd = g_ptr_array_index (trace, d);
+      gssize k = x - y;
+      gssize prev_k, prev_x, prev_y;
 
-fallback:
-  for (gsize i = 0; i < n; i++)
-    {
-      DiffEdit e = { OP_DEL, a0 + i, b0 };
-      g_array_append_val (edits, e);
+      if (d == 0)
+        {
+          while (x > 0 && y > 0)
+            {
+              DiffEdit e = { OP_KEEP, a0 + x - 1, b0 + y - 1 };
+              g_array_append_val (rev, e);
+              x--, y--;
+            }
+          break;
+        }
+      if (k == -d || (k != d && vd[offset + k - 1] < vd[offset + k + 1]))
+        prev_k = k + 1;
+      else
+        prev_k = k - 1;
+      prev_x = vd[offset + prev_k];
+      prev_y = prev_x - prev_k;
+      while (x > prev_x && y > prev_y)
+        {
+          DiffEdit e = { OP_KEEP, a0 + x - 1, b0 + y - 1 };
+          g_array_append_val (rev, e);
+          x--, y--;
+        }
+      if (x == prev_x)
+        {
+          DiffEdit e = { OP_ADD, a0 + x, b0 + y - 1 };
+          g_array_append_val (rev, e);
+        }
+      else
+        {
+          DiffEdit e = { OP_DEL, a0 + x - 1, b0 + y };
+          g_array_append_val (rev, e);
+        }
+      x = prev_x;
+      y = prev_y;
     }
-  for (gsize j = 0; j < m; j++)
-    {
-      DiffEdit e = { OP_ADD, a0 + n, b0 + j };
-      g_array_append_val (edits, e);
-    }
+  for (gssize i = (gssize) rev->len - 1; i >= 0; i--)
+    g_array_append_val (edits, g_array_index (rev, DiffEdit, i));
+}
+
+/* The edits from old lines a0..a0+n to new lines b0..b0+m: a shortest
+ * path, or one replacement when that is too long to search for. */
+static void
+myers_middle (char  **a, gsize a0, gsize n,
+              char  **b, gsize b0, gsize m,
+              GArray *edits)
+{
+  g_autoptr(GPtrArray) trace = NULL;
+
+  if (n + m == 0)
+    return;
+  if (n + m <= 2 * MAX_D + 2 && n > 0 && m > 0)
+    trace = myers_trace (a, a0, n, b, b0, m);
+  if (trace != NULL)
+    myers_backtrack (trace, a0, n, b0, m, edits);
+  else
+    append_replacement (a0, n, b0, m, edits);
 }
 
 /* Appends @len bytes of @text, each byte that is not part of valid UTF-8

@@ -464,94 +464,94 @@ static int run_probe (SmarthostRelay *relay,
                       const char     *recipient,
                       gboolean        quiet_on_success);
 
-/* Stages one change, then previews or commits it. */
-static int
-run_change (SmarthostBackend *backend,
-            const char       *domain,
-            SmarthostRelay   *relay)
+/* Stages @relay for @domain (NULL: the server-wide relay; a NULL @relay
+ * removes it). */
+static gboolean
+stage_change (SmarthostTransaction  *tx,
+              const char            *domain,
+              SmarthostRelay        *relay,
+              GError               **error)
 {
-  g_autoptr(SmarthostTransaction) tx = smarthost_backend_begin (backend);
-  g_autoptr(GError) error = NULL;
-  g_autoptr(SmarthostRelay) after = NULL;
-  gboolean ok;
-
   smarthost_transaction_set_reload (tx, !opt.no_reload);
   smarthost_transaction_set_policy (tx, policy);
   if (domain != NULL)
-    ok = smarthost_transaction_set_domain (tx, domain, relay, &error);
-  else
-    ok = smarthost_transaction_set_server (tx, relay, &error);
-  if (!ok)
+    return smarthost_transaction_set_domain (tx, domain, relay, error);
+  return smarthost_transaction_set_server (tx, relay, error);
+}
+
+/* The quirks of @relay's service, as for a state that holds it alone. */
+static void
+print_relay_quirks (SmarthostRelay *relay)
+{
+  g_autoptr(SmarthostState) one = smarthost_state_new ();
+  g_auto(GStrv) quirks = NULL;
+
+  smarthost_state_set_server (one, relay);
+  quirks = smarthost_provider_quirks_for_state (one);
+  print_quirks (quirks);
+}
+
+static int
+print_change_preview (SmarthostTransaction *tx)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *preview = smarthost_transaction_preview (tx, NULL, &error);
+
+  if (preview == NULL)
     return fail_error (error);
-  if (relay != NULL)
-    {
-      g_autoptr(SmarthostState) one = smarthost_state_new ();
-      g_auto(GStrv) quirks = NULL;
-
-      smarthost_state_set_server (one, relay);
-      quirks = smarthost_provider_quirks_for_state (one);
-      print_quirks (quirks);
-    }
-
-  /* --check: like Cloudron, verify the relay before saving it. */
-  if (opt.check && relay != NULL)
-    {
-      int status = run_probe (relay, domain != NULL, NULL, NULL, TRUE);
-      if (status != EXIT_OK)
-        return fail (status, "the relay check failed: nothing was changed");
-    }
-
-  if (opt.dry_run)
-    {
-      g_autofree char *preview = smarthost_transaction_preview (tx, NULL, &error);
-      if (preview == NULL)
-        return fail_error (error);
-      if (opt.json)
-        {
-          g_autoptr(JsonBuilder) b = json_builder_new ();
-          g_autoptr(JsonNode) root = NULL;
-          json_builder_begin_object (b);
-          json_builder_set_member_name (b, "dry_run");
-          json_builder_add_boolean_value (b, TRUE);
-          json_builder_set_member_name (b, "preview");
-          json_builder_add_string_value (b, preview);
-          json_builder_end_object (b);
-          root = json_builder_get_root (b);
-          print_json (root);
-        }
-      else
-        g_print ("%s", preview);
-      return EXIT_OK;
-    }
-
-  if (!smarthost_transaction_commit (tx, NULL, &error))
-    return fail_error (error);
-
-  if (domain != NULL)
-    after = smarthost_backend_get_domain (backend, domain, NULL, NULL);
-  else
-    after = smarthost_backend_get_server (backend, NULL, NULL);
-
   if (opt.json)
     {
       g_autoptr(JsonBuilder) b = json_builder_new ();
       g_autoptr(JsonNode) root = NULL;
       json_builder_begin_object (b);
-      json_builder_set_member_name (b, "changed");
-      json_builder_add_boolean_value (b, smarthost_transaction_get_changed (tx));
-      if (domain != NULL)
-        {
-          g_autofree char *normalized = smarthost_domain_normalize (domain, NULL);
-          json_builder_set_member_name (b, "domain");
-          json_builder_add_string_value (b, normalized);
-        }
-      json_builder_set_member_name (b, domain ? "relay" : "server");
-      json_builder_add_value (b, relay_to_json (after));
+      json_builder_set_member_name (b, "dry_run");
+      json_builder_add_boolean_value (b, TRUE);
+      json_builder_set_member_name (b, "preview");
+      json_builder_add_string_value (b, preview);
       json_builder_end_object (b);
       root = json_builder_get_root (b);
       print_json (root);
     }
-  else if (!smarthost_transaction_get_changed (tx))
+  else
+    g_print ("%s", preview);
+  return EXIT_OK;
+}
+
+/* A committed change, in JSON: whether it changed anything, and the relay
+ * (@after, read back) of @domain or of the server. */
+static void
+print_change_json (SmarthostTransaction *tx,
+                   const char           *domain,
+                   SmarthostRelay       *after)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autoptr(JsonNode) root = NULL;
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "changed");
+  json_builder_add_boolean_value (b, smarthost_transaction_get_changed (tx));
+  if (domain != NULL)
+    {
+      g_autofree char *normalized = smarthost_domain_normalize (domain, NULL);
+      json_builder_set_member_name (b, "domain");
+      json_builder_add_string_value (b, normalized);
+    }
+  json_builder_set_member_name (b, domain ? "relay" : "server");
+  json_builder_add_value (b, relay_to_json (after));
+  json_builder_end_object (b);
+  root = json_builder_get_root (b);
+  print_json (root);
+}
+
+/* A committed change, in words: the relay now in use, read back as
+ * @after, or what a removal leaves. */
+static void
+print_change_text (SmarthostBackend     *backend,
+                   SmarthostTransaction *tx,
+                   const char           *domain,
+                   SmarthostRelay       *after)
+{
+  if (!smarthost_transaction_get_changed (tx))
     g_print ("No change: the configuration already says so.\n");
   else if (after != NULL)
     {
@@ -569,6 +569,45 @@ run_change (SmarthostBackend *backend,
     }
   else
     g_print ("The server-wide smarthost is removed.\n");
+}
+
+/* Stages one change, then previews or commits it. */
+static int
+run_change (SmarthostBackend *backend,
+            const char       *domain,
+            SmarthostRelay   *relay)
+{
+  g_autoptr(SmarthostTransaction) tx = smarthost_backend_begin (backend);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SmarthostRelay) after = NULL;
+
+  if (!stage_change (tx, domain, relay, &error))
+    return fail_error (error);
+  if (relay != NULL)
+    print_relay_quirks (relay);
+
+  /* --check: like Cloudron, verify the relay before saving it. */
+  if (opt.check && relay != NULL)
+    {
+      int status = run_probe (relay, domain != NULL, NULL, NULL, TRUE);
+      if (status != EXIT_OK)
+        return fail (status, "the relay check failed: nothing was changed");
+    }
+
+  if (opt.dry_run)
+    return print_change_preview (tx);
+
+  if (!smarthost_transaction_commit (tx, NULL, &error))
+    return fail_error (error);
+
+  if (domain != NULL)
+    after = smarthost_backend_get_domain (backend, domain, NULL, NULL);
+  else
+    after = smarthost_backend_get_server (backend, NULL, NULL);
+  if (opt.json)
+    print_change_json (tx, domain, after);
+  else
+    print_change_text (backend, tx, domain, after);
   return EXIT_OK;
 }
 
@@ -1373,82 +1412,102 @@ option_with_bad_value (int    argc,
   return NULL;
 }
 
-int
-main (int   argc,
-      char *argv[])
+static GOptionContext *
+option_context_new (void)
 {
-  const char *bad_option;
-  g_autoptr(GOptionContext) context = NULL;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(SmarthostBackend) backend = NULL;
-  g_autoptr(SmarthostRelay) relay = NULL;
-  const char *command;
-  int status;
+  GOptionContext *context = g_option_context_new ("COMMAND [ARGS]");
 
-  setlocale (LC_ALL, "");
-  opt.lock_timeout = G_MININT;   /* not given: the backend's own default */
-
-  context = g_option_context_new ("COMMAND [ARGS]");
   g_option_context_set_summary (context, "Configure outbound smarthosts (SMTP relays) of a mail server.");
   g_option_context_set_description (context, summary);
   g_option_context_add_main_entries (context, global_entries, NULL);
+  return context;
+}
 
-  if ((bad_option = option_with_bad_value (argc, argv)) != NULL)
-    return fail (EXIT_USAGE, "%s: the value is not valid UTF-8", bad_option);
-  if (!g_option_context_parse (context, &argc, &argv, &error))
-    return fail (EXIT_USAGE, "%s (see --help)", error->message);
-  if (argc < 2)
-    return fail (EXIT_USAGE, "no command given (see --help)");
-  command = argv[1];
-
-  /* Reading is always allowed, whatever the policy file holds. */
+/* The policy changes are held to. Reading is always allowed, whatever the
+ * policy file holds. */
+static SmarthostPolicy *
+load_policy (const char  *command,
+             GError     **error)
+{
   if (g_str_equal (command, "status") || g_str_equal (command, "list-domains") ||
       g_str_equal (command, "doctor") || g_str_equal (command, "settings") ||
       g_str_equal (command, "schema-check"))
-    policy = smarthost_policy_new ();
-  else
-    policy = opt.policy_file ? smarthost_policy_new_from_file (opt.policy_file, &error)
-                             : smarthost_policy_load_default (&error);
-  if (policy == NULL)
-    return fail_error (error);
+    return smarthost_policy_new ();
+  return opt.policy_file ? smarthost_policy_new_from_file (opt.policy_file, error)
+                         : smarthost_policy_load_default (error);
+}
 
-  if (g_str_equal (command, "set-server") || g_str_equal (command, "set-domain"))
+/* The relay set-server and set-domain stage, from HOST and the relay
+ * options; NULL, with *status set, when there is none. */
+static SmarthostRelay *
+relay_to_stage (const char  *command,
+                int          argc,
+                char       **argv,
+                int         *status)
+{
+  g_autoptr(GError) error = NULL;
+  gboolean domain = g_str_equal (command, "set-domain");
+  int want = domain ? 4 : 3;
+  SmarthostRelay *relay;
+
+  /* With --provider, HOST may be left out. */
+  if (argc != want && !(opt.provider && argc == want - 1))
     {
-      gboolean domain = g_str_equal (command, "set-domain");
-      int want = domain ? 4 : 3;
-
-      /* With --provider, HOST may be left out. */
-      if (argc != want && !(opt.provider && argc == want - 1))
-        return fail (EXIT_USAGE, "usage: smarthostctl %s %s[RELAY-OPTIONS]", command,
-                     domain ? "DOMAIN HOST " : "HOST ");
-      relay = relay_from_options (argc == want ? argv[want - 1] : NULL, &error);
-      if (relay == NULL)
-        return fail_error (error);
+      *status = fail (EXIT_USAGE, "usage: smarthostctl %s %s[RELAY-OPTIONS]", command,
+                      domain ? "DOMAIN HOST " : "HOST ");
+      return NULL;
     }
-  else if (g_str_equal (command, "check") && argc == 3)
+  relay = relay_from_options (argc == want ? argv[want - 1] : NULL, &error);
+  if (relay == NULL)
+    *status = fail_error (error);
+  return relay;
+}
+
+/* Runs the commands that need no mail server configuration: an ad-hoc
+ * check, providers, settings and spf. Returns whether @command was one
+ * of them, with its exit status in *status. */
+static gboolean
+run_standalone_command (const char  *command,
+                        int          argc,
+                        char       **argv,
+                        int         *status)
+{
+  if (g_str_equal (command, "check") && argc == 3)
     {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(SmarthostRelay) relay = NULL;
+
       /* An ad-hoc check needs no mail server configuration at all. */
       if (opt.domain)
-        return fail (EXIT_USAGE, "check HOST takes no --domain");
-      relay = relay_from_options (argv[2], &error);
-      if (relay == NULL)
-        return fail_error (error);
-      return run_probe (relay, FALSE, NULL, NULL, FALSE);
+        *status = fail (EXIT_USAGE, "check HOST takes no --domain");
+      else if ((relay = relay_from_options (argv[2], &error)) == NULL)
+        *status = fail_error (error);
+      else
+        *status = run_probe (relay, FALSE, NULL, NULL, FALSE);
     }
   else if (g_str_equal (command, "providers"))
-    return argc == 2 ? cmd_providers () : fail (EXIT_USAGE, "providers takes no arguments");
+    *status = argc == 2 ? cmd_providers () : fail (EXIT_USAGE, "providers takes no arguments");
   else if (g_str_equal (command, "settings"))
-    return argc == 2 ? cmd_settings () : fail (EXIT_USAGE, "settings takes no arguments");
+    *status = argc == 2 ? cmd_settings () : fail (EXIT_USAGE, "settings takes no arguments");
   else if (g_str_equal (command, "spf"))
     {
       if (argc != 3 || (any_relay_option () && !(opt.provider && !opt.region && !opt.port && !opt.security &&
                                                  !opt.user && !opt.password_file && !opt.password_stdin &&
                                                  !opt.ca_file && !opt.no_verify && !opt.mx_lookup)))
-        return fail (EXIT_USAGE, "usage: smarthostctl spf DOMAIN [--provider NAME | --include DOMAIN] [--record TEXT]");
-      return cmd_spf (argv[2]);
+        *status = fail (EXIT_USAGE, "usage: smarthostctl spf DOMAIN [--provider NAME | --include DOMAIN] [--record TEXT]");
+      else
+        *status = cmd_spf (argv[2]);
     }
-  else if (any_relay_option ())
-    return fail (EXIT_USAGE, "relay options only go with set-server, set-domain and check HOST");
+  else
+    return FALSE;
+  return TRUE;
+}
+
+/* Refuses options given to a command they do not go with, and the wrong
+ * arguments of send-test; EXIT_OK when all is well. */
+static int
+check_options_fit (const char *command)
+{
   if ((opt.record || opt.include) && !g_str_equal (command, "spf"))
     return fail (EXIT_USAGE, "--record and --include only go with spf");
   if (opt.allow_inline_password && !g_str_equal (command, "apply"))
@@ -1467,48 +1526,103 @@ main (int   argc,
     return fail (EXIT_USAGE, "timeout: must be a positive number of seconds");
   if (g_str_equal (command, "send-test") && (opt.from == NULL || opt.to == NULL))
     return fail (EXIT_USAGE, "usage: smarthostctl send-test --from ADDR --to ADDR [--domain DOMAIN]");
+  return EXIT_OK;
+}
 
-  stdin_in_use = opt.password_stdin || (g_str_equal (command, "apply") && argc == 3 && g_str_equal (argv[2], "-"));
-  backend = make_backend (&error);
-  if (backend == NULL)
-    return fail_error (error);
-  warn_if_insecure (backend);
-
+/* Runs a command on the mail server's configuration; @relay is what
+ * set-server and set-domain stage. Returns the exit status. */
+static int
+run_backend_command (SmarthostBackend  *backend,
+                     const char        *command,
+                     int                argc,
+                     char             **argv,
+                     SmarthostRelay    *relay)
+{
   if (g_str_equal (command, "apply") && argc == 3)
-    status = cmd_apply (backend, argv[2]);
+    return cmd_apply (backend, argv[2]);
   else if (g_str_equal (command, "status") && argc == 2)
-    status = cmd_status (backend);
+    return cmd_status (backend);
   else if (g_str_equal (command, "list-domains") && argc == 2)
-    status = cmd_list_domains (backend);
+    return cmd_list_domains (backend);
   else if (g_str_equal (command, "doctor") && argc == 2)
-    status = cmd_doctor (backend);
+    return cmd_doctor (backend);
   else if (g_str_equal (command, "schema-check") && argc == 2)
-    status = cmd_schema_check (backend);
+    return cmd_schema_check (backend);
   else if (g_str_equal (command, "import") && argc == 2)
-    status = cmd_import (backend);
+    return cmd_import (backend);
   else if (g_str_equal (command, "set-server"))
-    status = run_change (backend, NULL, relay);
+    return run_change (backend, NULL, relay);
   else if (g_str_equal (command, "unset-server") && argc == 2)
-    status = run_change (backend, NULL, NULL);
+    return run_change (backend, NULL, NULL);
   else if (g_str_equal (command, "set-domain"))
-    status = run_change (backend, argv[2], relay);
+    return run_change (backend, argv[2], relay);
   else if (g_str_equal (command, "unset-domain") && argc == 3)
-    status = run_change (backend, argv[2], NULL);
+    return run_change (backend, argv[2], NULL);
   else if ((g_str_equal (command, "check") || g_str_equal (command, "send-test")) && argc == 2)
     {
+      g_autoptr(GError) error = NULL;
       g_autoptr(SmarthostRelay) configured = configured_relay (backend, &error);
       if (configured == NULL)
         return fail_error (error);
-      status = g_str_equal (command, "check") ? run_probe (configured, opt.domain != NULL, NULL, NULL, FALSE)
-                                              : run_probe (configured, opt.domain != NULL, opt.from, opt.to, FALSE);
+      return g_str_equal (command, "check") ? run_probe (configured, opt.domain != NULL, NULL, NULL, FALSE)
+                                            : run_probe (configured, opt.domain != NULL, opt.from, opt.to, FALSE);
     }
   else if (g_str_equal (command, "status") || g_str_equal (command, "list-domains") ||
            g_str_equal (command, "doctor") || g_str_equal (command, "import") ||
            g_str_equal (command, "schema-check") ||
            g_str_equal (command, "unset-server") || g_str_equal (command, "unset-domain") ||
            g_str_equal (command, "check") || g_str_equal (command, "send-test"))
-    status = fail (EXIT_USAGE, "wrong number of arguments for %s (see --help)", command);
+    return fail (EXIT_USAGE, "wrong number of arguments for %s (see --help)", command);
   else
-    status = fail (EXIT_USAGE, "unknown command \"%s\" (see --help)", command);
-  return status;
+    return fail (EXIT_USAGE, "unknown command \"%s\" (see --help)", command);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  const char *bad_option;
+  g_autoptr(GOptionContext) context = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SmarthostBackend) backend = NULL;
+  g_autoptr(SmarthostRelay) relay = NULL;
+  const char *command;
+  int status;
+
+  setlocale (LC_ALL, "");
+  opt.lock_timeout = G_MININT;   /* not given: the backend's own default */
+
+  context = option_context_new ();
+  if ((bad_option = option_with_bad_value (argc, argv)) != NULL)
+    return fail (EXIT_USAGE, "%s: the value is not valid UTF-8", bad_option);
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    return fail (EXIT_USAGE, "%s (see --help)", error->message);
+  if (argc < 2)
+    return fail (EXIT_USAGE, "no command given (see --help)");
+  command = argv[1];
+
+  policy = load_policy (command, &error);
+  if (policy == NULL)
+    return fail_error (error);
+
+  if (g_str_equal (command, "set-server") || g_str_equal (command, "set-domain"))
+    {
+      relay = relay_to_stage (command, argc, argv, &status);
+      if (relay == NULL)
+        return status;
+    }
+  else if (run_standalone_command (command, argc, argv, &status))
+    return status;
+  else if (any_relay_option ())
+    return fail (EXIT_USAGE, "relay options only go with set-server, set-domain and check HOST");
+  status = check_options_fit (command);
+  if (status != EXIT_OK)
+    return status;
+
+  stdin_in_use = opt.password_stdin || (g_str_equal (command, "apply") && argc == 3 && g_str_equal (argv[2], "-"));
+  backend = make_backend (&error);
+  if (backend == NULL)
+    return fail_error (error);
+  warn_if_insecure (backend);
+  return run_backend_command (backend, command, argc, argv, relay);
 }

@@ -534,6 +534,134 @@ policy_of (Ctx         *c,
   return NULL;
 }
 
+/* An attribute of a TLS policy entry: only match=, with the names a
+ * smarthost checks the certificate against (nexthop, dot-nexthop and
+ * hostname, which *match_hostname records). */
+static gboolean
+check_policy_attribute (const char  *nexthop,
+                        const char  *word,
+                        gboolean    *match_hostname,
+                        GError     **error)
+{
+  g_autofree char *inner = NULL;
+  g_auto(GStrv) m = NULL;
+  const char *err = NULL;
+  char *name, *value;
+
+  if (word[0] == '{' && (inner = pf_strip_braces (word, &err)) == NULL)
+    return conflict (error, "the TLS policy of %s (smtp_tls_policy_maps) has a malformed attribute "
+                     "(%s), which makes Postfix defer the mail; fix the entry first", nexthop, err);
+  if (inner == NULL)
+    inner = g_strdup (word);
+  if (!pf_split_nameval (inner, &name, &value, &err) || g_ascii_strcasecmp (name, "match") != 0)
+    return conflict (error, "the TLS policy of %s (smtp_tls_policy_maps) sets \"%s\", which a "
+                     "smarthost cannot express; remove the attribute, or keep this relay by hand",
+                     nexthop, word);
+  m = g_strsplit_set (value, ":", 0);
+  for (guint j = 0; m[j]; j++)
+    {
+      if (g_str_equal (m[j], "hostname"))
+        *match_hostname = TRUE;
+      else if (*m[j] && !g_str_equal (m[j], "nexthop") && !g_str_equal (m[j], "dot-nexthop"))
+        return conflict (error, "the TLS policy of %s (smtp_tls_policy_maps) matches the "
+                         "certificate against \"%s\", which a smarthost cannot express; "
+                         "remove the match= attribute, or keep this relay by hand",
+                         nexthop, m[j]);
+    }
+  return TRUE;
+}
+
+/* The TLS level of a nexthop, lower case: its smtp_tls_policy_maps
+ * entry's, else the global level; and whether that entry has match=
+ * attributes (*has_match), one of them with "hostname". */
+static gboolean
+tls_level_for (Ctx         *c,
+               const char  *nexthop,
+               char       **level,
+               gboolean    *has_match,
+               gboolean    *match_hostname,
+               GError     **error)
+{
+  Client *cl = c->client;
+  g_autofree char *policy = NULL;
+  g_autofree char *key = NULL;
+  g_autoptr(GPtrArray) words = NULL;
+
+  if (*cl->v[S_TLS_POLICY_MAPS] == '\0' && *cl->v[S_TLS_PER_SITE] != '\0')
+    return conflict (error, "the TLS of %s is set by smtp_tls_per_site, which Postfix has deprecated and a "
+                     "smarthost cannot express; convert it to smtp_tls_policy_maps (TLS_README), or keep "
+                     "this relay by hand", nexthop);
+  policy = policy_of (c, nexthop, &key);
+  if (policy == NULL)
+    {
+      *level = g_ascii_strdown (global_level (cl), -1);
+      return TRUE;
+    }
+  words = pf_split_list (policy);
+  if (words->len == 0)
+    return conflict (error, "the TLS policy entry \"%s\" of %s (smtp_tls_policy_maps) is empty, which "
+                     "makes Postfix defer the mail; fix the entry first", key, nexthop);
+  *level = g_ascii_strdown (g_ptr_array_index (words, 0), -1);
+  /* Postfix ignores the attributes of an entry that disables TLS. */
+  for (guint i = 1; i < words->len && !g_str_equal (*level, "none"); i++)
+    {
+      if (!check_policy_attribute (nexthop, g_ptr_array_index (words, i), match_hostname, error))
+        return FALSE;
+      *has_match = TRUE;
+    }
+  return TRUE;
+}
+
+/* How a nexthop at TLS level @level is reached: with implicit TLS in
+ * wrapper mode, else with STARTTLS when the level asks for encryption. */
+static gboolean
+security_for (Client             *cl,
+              const char         *nexthop,
+              const char         *level,
+              gboolean            verify,
+              SmarthostSecurity  *security,
+              GError            **error)
+{
+  if (pf_is_yes (cl->v[S_TLS_WRAPPER]))
+    {
+      if (!verify && !g_str_equal (level, "encrypt"))
+        return conflict (error, "%s is reached with smtp_tls_wrappermode = yes but TLS security level "
+                         "\"%s\": Postfix skips such a relay, so there is no working setup to take over; "
+                         "set smtp_tls_security_level = encrypt (or secure) first", nexthop, level);
+      *security = SMARTHOST_SECURITY_TLS;
+    }
+  else if (verify || g_str_equal (level, "encrypt"))
+    *security = SMARTHOST_SECURITY_STARTTLS;
+  else
+    *security = SMARTHOST_SECURITY_NONE;
+  return TRUE;
+}
+
+/* The CA file a verified nexthop is checked against: smtp_tls_CAfile,
+ * else (NULL) the system's CAs. A smarthost cannot carry a CA folder of
+ * its own. */
+static gboolean
+ca_file_for (Ctx         *c,
+             const char  *nexthop,
+             char       **ca_file,
+             GError     **error)
+{
+  Client *cl = c->client;
+
+  if (*cl->v[S_TLS_CAFILE])
+    *ca_file = g_strdup (cl->v[S_TLS_CAFILE]);
+  else if (*cl->v[S_TLS_CAPATH] && !g_str_equal (cl->v[S_TLS_CAPATH], "/etc/ssl/certs") &&
+           !g_str_equal (cl->v[S_TLS_CAPATH], "/etc/ssl/certs/"))
+    return conflict (error, "%s is verified against the CA folder smtp_tls_CApath = %s; a smarthost "
+                     "takes a CA file: set smtp_tls_CAfile to a PEM file with those CAs first",
+                     nexthop, cl->v[S_TLS_CAPATH]);
+  else if (!*cl->v[S_TLS_CAPATH])
+    g_ptr_array_add (c->notes, g_strdup_printf ("%s was verified with no CA configured (such "
+                                                "connections fail); it is now verified against the "
+                                                "system's CAs", nexthop));
+  return TRUE;
+}
+
 /* The TLS a nexthop gets today: its smtp_tls_policy_maps entry, else the
  * global level; the wrapper mode and CAs are the client's. */
 static gboolean
@@ -545,62 +673,12 @@ tls_for (Ctx                *c,
          char              **ca_file,
          GError            **error)
 {
-  Client *cl = c->client;
-  g_autofree char *policy = NULL;
-  g_autofree char *key = NULL;
   g_autofree char *level = NULL;
-  g_autoptr(GPtrArray) words = NULL;
   gboolean has_match = FALSE, match_hostname = FALSE;
 
   *ca_file = NULL;
-  if (*cl->v[S_TLS_POLICY_MAPS] == '\0' && *cl->v[S_TLS_PER_SITE] != '\0')
-    return conflict (error, "the TLS of %s is set by smtp_tls_per_site, which Postfix has deprecated and a "
-                     "smarthost cannot express; convert it to smtp_tls_policy_maps (TLS_README), or keep "
-                     "this relay by hand", nexthop);
-  policy = policy_of (c, nexthop, &key);
-  if (policy != NULL)
-    {
-      words = pf_split_list (policy);
-      if (words->len == 0)
-        return conflict (error, "the TLS policy entry \"%s\" of %s (smtp_tls_policy_maps) is empty, which "
-                         "makes Postfix defer the mail; fix the entry first", key, nexthop);
-      level = g_ascii_strdown (g_ptr_array_index (words, 0), -1);
-      /* Postfix ignores the attributes of an entry that disables TLS. */
-      for (guint i = 1; i < words->len && !g_str_equal (level, "none"); i++)
-        {
-          const char *word = g_ptr_array_index (words, i);
-          g_autofree char *inner = NULL;
-          const char *err = NULL;
-          char *name, *value;
-
-          if (word[0] == '{' && (inner = pf_strip_braces (word, &err)) == NULL)
-            return conflict (error, "the TLS policy of %s (smtp_tls_policy_maps) has a malformed attribute "
-                             "(%s), which makes Postfix defer the mail; fix the entry first", nexthop, err);
-          if (inner == NULL)
-            inner = g_strdup (word);
-          if (!pf_split_nameval (inner, &name, &value, &err) || g_ascii_strcasecmp (name, "match") != 0)
-            return conflict (error, "the TLS policy of %s (smtp_tls_policy_maps) sets \"%s\", which a "
-                             "smarthost cannot express; remove the attribute, or keep this relay by hand",
-                             nexthop, word);
-          {
-            g_auto(GStrv) m = g_strsplit_set (value, ":", 0);
-            has_match = TRUE;
-            for (guint j = 0; m[j]; j++)
-              {
-                if (g_str_equal (m[j], "hostname"))
-                  match_hostname = TRUE;
-                else if (*m[j] && !g_str_equal (m[j], "nexthop") && !g_str_equal (m[j], "dot-nexthop"))
-                  return conflict (error, "the TLS policy of %s (smtp_tls_policy_maps) matches the "
-                                   "certificate against \"%s\", which a smarthost cannot express; "
-                                   "remove the match= attribute, or keep this relay by hand",
-                                   nexthop, m[j]);
-              }
-          }
-        }
-    }
-  else
-    level = g_ascii_strdown (global_level (cl), -1);
-
+  if (!tls_level_for (c, nexthop, &level, &has_match, &match_hostname, error))
+    return FALSE;
   if (!pf_tls_level_is_known (level))
     return conflict (error, "%s uses TLS security level \"%s\", which Postfix does not know (it defers "
                      "such mail or does not start); fix the level first", nexthop, level);
@@ -617,34 +695,9 @@ tls_for (Ctx                *c,
                      "each MX host (TLS level verify), which a smarthost cannot express (it checks the "
                      "nexthop); write the relay as [host]:port, or keep this relay by hand", nexthop);
 
-  if (pf_is_yes (cl->v[S_TLS_WRAPPER]))
-    {
-      if (!*verify && !g_str_equal (level, "encrypt"))
-        return conflict (error, "%s is reached with smtp_tls_wrappermode = yes but TLS security level "
-                         "\"%s\": Postfix skips such a relay, so there is no working setup to take over; "
-                         "set smtp_tls_security_level = encrypt (or secure) first", nexthop, level);
-      *security = SMARTHOST_SECURITY_TLS;
-    }
-  else if (*verify || g_str_equal (level, "encrypt"))
-    *security = SMARTHOST_SECURITY_STARTTLS;
-  else
-    *security = SMARTHOST_SECURITY_NONE;
-
-  if (*verify)
-    {
-      if (*cl->v[S_TLS_CAFILE])
-        *ca_file = g_strdup (cl->v[S_TLS_CAFILE]);
-      else if (*cl->v[S_TLS_CAPATH] && !g_str_equal (cl->v[S_TLS_CAPATH], "/etc/ssl/certs") &&
-               !g_str_equal (cl->v[S_TLS_CAPATH], "/etc/ssl/certs/"))
-        return conflict (error, "%s is verified against the CA folder smtp_tls_CApath = %s; a smarthost "
-                         "takes a CA file: set smtp_tls_CAfile to a PEM file with those CAs first",
-                         nexthop, cl->v[S_TLS_CAPATH]);
-      else if (!*cl->v[S_TLS_CAPATH])
-        g_ptr_array_add (c->notes, g_strdup_printf ("%s was verified with no CA configured (such "
-                                                    "connections fail); it is now verified against the "
-                                                    "system's CAs", nexthop));
-    }
-  return TRUE;
+  if (!security_for (c->client, nexthop, level, *verify, security, error))
+    return FALSE;
+  return !*verify || ca_file_for (c, nexthop, ca_file, error);
 }
 
 /* --- credentials --------------------------------------------------------- */
@@ -999,6 +1052,243 @@ add_setting_notes (Ctx *c)
     }
 }
 
+/* An adoption in the making, for the steps of pf_adopt(). */
+typedef struct {
+  SmarthostPostfixBackend *self;
+  Ctx *c;
+  PfAdoption *a;
+  GPtrArray *ours;   /* the domains that have a relay of ours already */
+} Adopter;
+
+static gboolean
+has_relay_of_ours (Adopter    *ad,
+                   const char *domain)
+{
+  return g_ptr_array_find_with_equal_func (ad->ours, domain, g_str_equal, NULL);
+}
+
+/* The server-wide relay: relayhost, when it is set by hand. */
+static gboolean
+adopt_server (Adopter  *ad,
+              GError  **error)
+{
+  Ctx *c = ad->c;
+  const char *relayhost = c->v[V_RELAYHOST];
+
+  if (*relayhost == '\0' || pf_server_is_ours (c->st))
+    return TRUE;
+  ad->a->server = relay_for (c, relayhost, NULL, "relayhost", error);
+  if (ad->a->server == NULL || !valid (ad->self, ad->a->server, "relayhost", error) ||
+      !check_relay_transport (c, error))
+    return FALSE;
+  ad->a->relayhost = g_strdup (relayhost);
+  return TRUE;
+}
+
+/* A domain relay of ours for @domain, whose mail goes to @nexthop today;
+ * @what names the setting that sends it there. */
+static gboolean
+adopt_domain (Adopter     *ad,
+              const char  *domain,
+              const char  *nexthop,
+              const char  *what,
+              GError     **error)
+{
+  g_autoptr(SmarthostRelay) relay = NULL;
+
+  if (!check_sdd (ad->c, domain, error))
+    return FALSE;
+  relay = relay_for (ad->c, nexthop, domain, what, error);
+  if (relay == NULL || !valid (ad->self, relay, what, error))
+    return FALSE;
+  g_hash_table_insert (ad->a->domains, g_strdup (domain), g_steal_pointer (&relay));
+  g_ptr_array_add (ad->a->domain_order, g_strdup (domain));
+  return TRUE;
+}
+
+/* The entry @key @value of sender_dependent_relayhost_maps table @spec.
+ * A domain an earlier table decided (@decided) is not this entry's; one
+ * this entry decides goes into @decided_here. */
+static gboolean
+adopt_relayhost_entry (Adopter     *ad,
+                       const char  *spec,
+                       const char  *key,
+                       const char  *value,
+                       GHashTable  *decided,
+                       GPtrArray   *decided_here,
+                       GError     **error)
+{
+  g_autofree char *domain = NULL;
+  g_autofree char *what = NULL;
+
+  if (key[0] != '@' || (domain = smarthost_domain_normalize (key + 1, NULL)) == NULL)
+    return conflict (error, "sender_dependent_relayhost_maps table %s has an entry for \"%s\", "
+                     "not for a whole domain (\"@domain\"); a smarthost is per domain: "
+                     "remove that entry (or make it \"@domain\") first, or keep the setup by hand",
+                     spec, key);
+  if (g_hash_table_contains (decided, domain))
+    return TRUE;   /* an earlier table wins, as in Postfix */
+  g_ptr_array_add (decided_here, g_strdup (domain));
+  if (has_relay_of_ours (ad, domain))
+    {
+      g_ptr_array_add (ad->c->notes, g_strdup_printf ("%s already has a smarthost of its own, which "
+                                                      "outranks the entry %s of %s", domain, key, spec));
+      return TRUE;
+    }
+  if (g_ascii_strcasecmp (value, "DUNNO") == 0)
+    {
+      g_ptr_array_add (ad->c->notes, g_strdup_printf ("the entry %s DUNNO of %s only sends %s's mail the "
+                                                      "default way, as it will without it", key, spec, domain));
+      return TRUE;
+    }
+  what = g_strdup_printf ("sender_dependent_relayhost_maps entry %s", key);
+  return adopt_domain (ad, domain, value, what, error);
+}
+
+/* One sender_dependent_relayhost_maps table, entry by entry; one all of
+ * whose entries are taken over leaves main.cf. */
+static gboolean
+adopt_relayhost_map (Adopter     *ad,
+                     const char  *spec,
+                     GHashTable  *decided,
+                     GError     **error)
+{
+  g_autoptr(GPtrArray) entries = NULL;
+  g_autoptr(GError) local_error = NULL;
+  g_autoptr(GPtrArray) decided_here = g_ptr_array_new_with_free_func (g_free);
+  guint taken = 0;
+
+  if (!pf_map_is_listable (spec))
+    return conflict (error, "sender_dependent_relayhost_maps uses %s, a table that cannot be listed "
+                     "(only hash, btree, texthash, lmdb, cdb and inline tables can), so its "
+                     "entries cannot be taken over; convert it to a hash: table, or keep the "
+                     "setup by hand", spec);
+  entries = pf_map_list (ad->c->st, spec, ad->c->cancellable, &local_error);
+  if (entries == NULL)
+    return conflict (error, "cannot read sender_dependent_relayhost_maps table %s: %s",
+                     spec, local_error->message);
+  for (guint j = 0; j + 1 < entries->len; j += 2)
+    {
+      if (!adopt_relayhost_entry (ad, spec, g_ptr_array_index (entries, j), g_ptr_array_index (entries, j + 1),
+                                  decided, decided_here, error))
+        return FALSE;
+      taken++;
+    }
+  /* Entries of one table do not shadow each other; later tables only. */
+  for (guint j = 0; j < decided_here->len; j++)
+    g_hash_table_add (decided, g_strdup (g_ptr_array_index (decided_here, j)));
+  if (taken * 2 == entries->len)
+    {
+      g_ptr_array_add (ad->a->drop_sdr_maps, g_strdup (spec));
+      g_ptr_array_add (ad->c->notes, g_strdup_printf ("removes %s from sender_dependent_relayhost_maps: all "
+                                                      "its entries are taken over; the file itself stays", spec));
+    }
+  else
+    g_ptr_array_add (ad->c->notes, g_strdup_printf ("keeps %s in sender_dependent_relayhost_maps", spec));
+  return TRUE;
+}
+
+/* Per-domain relays: sender_dependent_relayhost_maps, table by table. */
+static gboolean
+adopt_relayhost_maps (Adopter  *ad,
+                      GError  **error)
+{
+  g_autoptr(GPtrArray) sdr = pf_split_list (ad->c->v[V_SDR_MAPS]);
+  /* Domains the relayhost maps have decided: the first table with an
+   * entry for a domain wins, DUNNO included (mail_addr_find()). */
+  g_autoptr(GHashTable) decided = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+
+  for (guint i = 0; i < sdr->len; i++)
+    if (!adopt_relayhost_map (ad, g_ptr_array_index (sdr, i), decided, error))
+      return FALSE;
+  return TRUE;
+}
+
+/* The key @key of smtp_sasl_password_maps table @label: "@domain" logs
+ * that domain in to relayhost as itself. */
+static gboolean
+adopt_login_entry (Adopter     *ad,
+                   const char  *label,
+                   const char  *key,
+                   GError     **error)
+{
+  g_autofree char *domain = NULL;
+  g_autofree char *what = NULL;
+
+  if (strchr (key, '@') == NULL)
+    return TRUE;   /* a host or nexthop key */
+  if (key[0] != '@' || (domain = smarthost_domain_normalize (key + 1, NULL)) == NULL)
+    return conflict (error, "smtp_sasl_password_maps table %s has credentials for the single "
+                     "sender \"%s\" (smtp_sender_dependent_authentication = yes); smarthost "
+                     "credentials are per domain: remove that entry first, or keep the setup "
+                     "by hand", label, key);
+  if (g_hash_table_contains (ad->a->domains, domain))
+    return TRUE;
+  /* A domain the relayhost maps decided without a relay of its
+   * own (DUNNO) still logs in to relayhost as itself. */
+  if (has_relay_of_ours (ad, domain))
+    return TRUE;
+  what = g_strdup_printf ("relayhost (for senders %s)", key);
+  return adopt_domain (ad, domain, ad->c->v[V_RELAYHOST], what, error);
+}
+
+static gboolean
+adopt_login_table (Adopter     *ad,
+                   const char  *spec,
+                   GError     **error)
+{
+  g_autofree char *label = pf_table_label (spec);
+  g_autoptr(GPtrArray) entries = NULL;
+  g_autoptr(GError) local_error = NULL;
+
+  if (!pf_map_is_listable (spec))
+    return conflict (error, "smtp_sender_dependent_authentication = yes and smtp_sasl_password_maps "
+                     "uses %s, a table that cannot be listed, so which senders log in as whom "
+                     "cannot be known; convert it to a hash: table, or keep the setup by hand", label);
+  entries = pf_map_list (ad->c->st, spec, ad->c->cancellable, &local_error);
+  if (entries == NULL)
+    return conflict (error, "cannot read smtp_sasl_password_maps table %s: %s", label, local_error->message);
+  for (guint j = 0; j + 1 < entries->len; j += 2)
+    if (!adopt_login_entry (ad, label, g_ptr_array_index (entries, j), error))
+      return FALSE;
+  return TRUE;
+}
+
+/* With sender-dependent authentication, a domain may log in to the
+ * relayhost as itself. */
+static gboolean
+adopt_sender_logins (Adopter  *ad,
+                     GError  **error)
+{
+  Client *cl = ad->c->client;
+  g_autoptr(GPtrArray) maps = NULL;
+
+  if (!(ad->a->server && pf_is_yes (cl->v[S_SENDER_AUTH]) && pf_is_yes (cl->v[S_SASL_ENABLE]) &&
+        *cl->v[S_SASL_MAPS]))
+    return TRUE;
+  maps = pf_split_list (cl->v[S_SASL_MAPS]);
+  for (guint i = 0; i < maps->len; i++)
+    if (!adopt_login_table (ad, g_ptr_array_index (maps, i), error))
+      return FALSE;
+  return TRUE;
+}
+
+/* What stays as it is, once something is taken over. */
+static void
+note_kept_settings (Ctx *c)
+{
+  g_autoptr(GString) kept = g_string_new (NULL);
+
+  for (guint i = 0; kept_params[i]; i++)
+    if (pf_conf_get (c->st->main, kept_params[i]) != NULL)
+      g_string_append_printf (kept, "%s%s", kept->len ? ", " : "", kept_params[i]);
+  add_setting_notes (c);
+  g_ptr_array_add (c->notes, g_strdup_printf ("keeps untouched: %s%severything else in main.cf and master.cf, "
+                                              "and every file they name (the smarthost transports override "
+                                              "the global smtp_* settings for the relays taken over)",
+                                              kept->str, kept->len ? "; " : ""));
+}
+
 PfAdoption *
 pf_adopt (SmarthostPostfixBackend  *self,
           PfState                  *st,
@@ -1007,198 +1297,24 @@ pf_adopt (SmarthostPostfixBackend  *self,
           GError                  **error)
 {
   g_autoptr(PfAdoption) a = g_new0 (PfAdoption, 1);
-  g_autoptr(GPtrArray) sdr = NULL;
-  g_autoptr(GPtrArray) current = pf_list_domains (st);
-  g_autoptr(GString) kept = g_string_new (NULL);
-  /* Domains the relayhost maps have decided: the first table with an
-   * entry for a domain wins, DUNNO included (mail_addr_find()). */
-  g_autoptr(GHashTable) decided = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr(GPtrArray) ours = pf_list_domains (st);
   Ctx c = { st, NULL, NULL, NULL, cancellable, notes, TRUE, FALSE, FALSE, FALSE };
-  const char *relayhost;
+  Adopter ad = { self, &c, a, ours };
   PfAdoption *result = NULL;
 
   a->domains = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
   a->domain_order = g_ptr_array_new_null_terminated (0, g_free, TRUE);
   a->drop_sdr_maps = g_ptr_array_new_with_free_func (g_free);
 
-  if (!load_settings (&c, error))
-    goto out;
-
-  /* The server-wide relay. */
-  relayhost = c.v[V_RELAYHOST];
-  if (*relayhost && !pf_server_is_ours (st))
+  if (load_settings (&c, error) &&
+      adopt_server (&ad, error) &&
+      adopt_relayhost_maps (&ad, error) &&
+      adopt_sender_logins (&ad, error))
     {
-      a->server = relay_for (&c, relayhost, NULL, "relayhost", error);
-      if (a->server == NULL || !valid (self, a->server, "relayhost", error) ||
-          !check_relay_transport (&c, error))
-        goto out;
-      a->relayhost = g_strdup (relayhost);
+      if (a->server || g_hash_table_size (a->domains) || a->drop_sdr_maps->len)
+        note_kept_settings (&c);
+      result = g_steal_pointer (&a);
     }
-
-  /* Per-domain relays. */
-  sdr = pf_split_list (c.v[V_SDR_MAPS]);
-  for (guint i = 0; i < sdr->len; i++)
-    {
-      const char *spec = g_ptr_array_index (sdr, i);
-      g_autoptr(GPtrArray) entries = NULL;
-      g_autoptr(GError) local_error = NULL;
-      g_autoptr(GPtrArray) decided_here = g_ptr_array_new_with_free_func (g_free);
-      guint taken = 0;
-
-      if (!pf_map_is_listable (spec))
-        {
-          conflict (error, "sender_dependent_relayhost_maps uses %s, a table that cannot be listed "
-                    "(only hash, btree, texthash, lmdb, cdb and inline tables can), so its "
-                    "entries cannot be taken over; convert it to a hash: table, or keep the "
-                    "setup by hand", spec);
-          goto out;
-        }
-      entries = pf_map_list (st, spec, cancellable, &local_error);
-      if (entries == NULL)
-        {
-          conflict (error, "cannot read sender_dependent_relayhost_maps table %s: %s",
-                    spec, local_error->message);
-          goto out;
-        }
-      for (guint j = 0; j + 1 < entries->len; j += 2)
-        {
-          const char *key = g_ptr_array_index (entries, j);
-          const char *value = g_ptr_array_index (entries, j + 1);
-          g_autofree char *domain = NULL;
-          g_autofree char *what = NULL;
-          g_autoptr(SmarthostRelay) relay = NULL;
-
-          if (key[0] != '@' || (domain = smarthost_domain_normalize (key + 1, NULL)) == NULL)
-            {
-              conflict (error, "sender_dependent_relayhost_maps table %s has an entry for \"%s\", "
-                        "not for a whole domain (\"@domain\"); a smarthost is per domain: "
-                        "remove that entry (or make it \"@domain\") first, or keep the setup by hand",
-                        spec, key);
-              goto out;
-            }
-          if (g_hash_table_contains (decided, domain))
-            {
-              taken++;   /* an earlier table wins, as in Postfix */
-              continue;
-            }
-          g_ptr_array_add (decided_here, g_strdup (domain));
-          for (guint k = 0; k < current->len; k++)
-            if (g_str_equal (g_ptr_array_index (current, k), domain))
-              {
-                g_ptr_array_add (notes, g_strdup_printf ("%s already has a smarthost of its own, which "
-                                                         "outranks the entry %s of %s", domain, key, spec));
-                taken++;
-                goto next;
-              }
-          if (g_ascii_strcasecmp (value, "DUNNO") == 0)
-            {
-              g_ptr_array_add (notes, g_strdup_printf ("the entry %s DUNNO of %s only sends %s's mail the "
-                                                       "default way, as it will without it", key, spec, domain));
-              taken++;
-              continue;
-            }
-          if (!check_sdd (&c, domain, error))
-            goto out;
-          what = g_strdup_printf ("sender_dependent_relayhost_maps entry %s", key);
-          relay = relay_for (&c, value, domain, what, error);
-          if (relay == NULL || !valid (self, relay, what, error))
-            goto out;
-          g_hash_table_insert (a->domains, g_strdup (domain), g_steal_pointer (&relay));
-          g_ptr_array_add (a->domain_order, g_strdup (domain));
-          taken++;
-        next:
-          ;
-        }
-      /* Entries of one table do not shadow each other; later tables only. */
-      for (guint j = 0; j < decided_here->len; j++)
-        g_hash_table_add (decided, g_strdup (g_ptr_array_index (decided_here, j)));
-      if (taken * 2 == entries->len)
-        {
-          g_ptr_array_add (a->drop_sdr_maps, g_strdup (spec));
-          g_ptr_array_add (notes, g_strdup_printf ("removes %s from sender_dependent_relayhost_maps: all "
-                                                   "its entries are taken over; the file itself stays", spec));
-        }
-      else
-        g_ptr_array_add (notes, g_strdup_printf ("keeps %s in sender_dependent_relayhost_maps", spec));
-    }
-
-  /* With sender-dependent authentication, a domain may log in to the
-   * relayhost as itself. */
-  if (a->server && pf_is_yes (c.client->v[S_SENDER_AUTH]) && pf_is_yes (c.client->v[S_SASL_ENABLE]) &&
-      *c.client->v[S_SASL_MAPS])
-    {
-      g_autoptr(GPtrArray) maps = pf_split_list (c.client->v[S_SASL_MAPS]);
-      for (guint i = 0; i < maps->len; i++)
-        {
-          const char *spec = g_ptr_array_index (maps, i);
-          g_autofree char *label = pf_table_label (spec);
-          g_autoptr(GPtrArray) entries = NULL;
-          g_autoptr(GError) local_error = NULL;
-
-          if (!pf_map_is_listable (spec))
-            {
-              conflict (error, "smtp_sender_dependent_authentication = yes and smtp_sasl_password_maps "
-                        "uses %s, a table that cannot be listed, so which senders log in as whom "
-                        "cannot be known; convert it to a hash: table, or keep the setup by hand", label);
-              goto out;
-            }
-          entries = pf_map_list (st, spec, cancellable, &local_error);
-          if (entries == NULL)
-            {
-              conflict (error, "cannot read smtp_sasl_password_maps table %s: %s", label, local_error->message);
-              goto out;
-            }
-          for (guint j = 0; j + 1 < entries->len; j += 2)
-            {
-              const char *key = g_ptr_array_index (entries, j);
-              g_autofree char *domain = NULL;
-              g_autofree char *what = NULL;
-              g_autoptr(SmarthostRelay) relay = NULL;
-              gboolean ours = FALSE;
-
-              if (strchr (key, '@') == NULL)
-                continue;   /* a host or nexthop key */
-              if (key[0] != '@' || (domain = smarthost_domain_normalize (key + 1, NULL)) == NULL)
-                {
-                  conflict (error, "smtp_sasl_password_maps table %s has credentials for the single "
-                            "sender \"%s\" (smtp_sender_dependent_authentication = yes); smarthost "
-                            "credentials are per domain: remove that entry first, or keep the setup "
-                            "by hand", label, key);
-                  goto out;
-                }
-              if (g_hash_table_contains (a->domains, domain))
-                continue;
-              /* A domain the relayhost maps decided without a relay of its
-               * own (DUNNO) still logs in to relayhost as itself. */
-              for (guint k = 0; k < current->len && !ours; k++)
-                ours = g_str_equal (g_ptr_array_index (current, k), domain);
-              if (ours)
-                continue;
-              if (!check_sdd (&c, domain, error))
-                goto out;
-              what = g_strdup_printf ("relayhost (for senders %s)", key);
-              relay = relay_for (&c, c.v[V_RELAYHOST], domain, what, error);
-              if (relay == NULL || !valid (self, relay, what, error))
-                goto out;
-              g_hash_table_insert (a->domains, g_strdup (domain), g_steal_pointer (&relay));
-              g_ptr_array_add (a->domain_order, g_strdup (domain));
-            }
-        }
-    }
-
-  if (a->server || g_hash_table_size (a->domains) || a->drop_sdr_maps->len)
-    {
-      for (guint i = 0; kept_params[i]; i++)
-        if (pf_conf_get (st->main, kept_params[i]) != NULL)
-          g_string_append_printf (kept, "%s%s", kept->len ? ", " : "", kept_params[i]);
-      add_setting_notes (&c);
-      g_ptr_array_add (notes, g_strdup_printf ("keeps untouched: %s%severything else in main.cf and master.cf, "
-                                               "and every file they name (the smarthost transports override "
-                                               "the global smtp_* settings for the relays taken over)",
-                                               kept->str, kept->len ? "; " : ""));
-    }
-  result = g_steal_pointer (&a);
-out:
   ctx_clear (&c);
   return result;
 }

@@ -149,66 +149,6 @@ map_spec (PfState    *st,
   return g_strconcat ("hash:", path, NULL);
 }
 
-/* The reader (smarthost-postfix-read.c) and the codec
- * (smarthost-postfix-codec.c), by the short names the plan code and the
- * commit steps below use. */
-static gboolean
-check_config_directory (const char  *dir,
-                        GError     **error)
-{
-  return pf_check_config_directory (dir, error);
-}
-
-static PfState *
-read_state_files (SmarthostPostfixBackend  *self,
-                  GError                  **error)
-{
-  return pf_read_state_files (self->config_directory, error);
-}
-
-static char *
-postconf_message (const char *err)
-{
-  return pf_postconf_message (err);
-}
-
-static gboolean
-server_is_ours (PfState *st)
-{
-  return pf_server_is_ours (st);
-}
-
-static SmarthostRelay *
-read_server (PfState       *st,
-             gboolean       manual_too,
-             GCancellable  *cancellable,
-             GError       **error)
-{
-  return pf_read_server_full (st, manual_too, cancellable, error);
-}
-
-static char *
-relay_nexthop (SmarthostRelay *relay)
-{
-  return pf_relay_nexthop (relay);
-}
-
-static char *
-transport_name (gboolean        server,
-                SmarthostRelay *relay)
-{
-  return pf_transport_name (server, relay);
-}
-
-static char *
-transport_entry (PfState        *st,
-                 const char     *name,
-                 gboolean        server,
-                 SmarthostRelay *relay)
-{
-  return pf_transport_entry (st, name, server, relay);
-}
-
 /* The configuration as it is, read under a lock that readers share and a
  * commit holds alone, so that a read sees one commit's files and never
  * part of the next one's (main.cf, master.cf and three maps cannot be
@@ -227,7 +167,7 @@ load_state_full (SmarthostPostfixBackend  *self,
   PfState *st;
   int lock = -1;
 
-  if (!check_config_directory (self->config_directory, error))
+  if (!pf_check_config_directory (self->config_directory, error))
     return NULL;
   if (mode != LOAD_LOCKED && g_file_test (self->config_directory, G_FILE_TEST_IS_DIR))
     {
@@ -252,7 +192,7 @@ load_state_full (SmarthostPostfixBackend  *self,
             }
         }
     }
-  st = read_state_files (self, error);
+  st = pf_read_state_files (self->config_directory, error);
   _smarthost_unlock_directory (self->config_directory, lock);
   return st;
 }
@@ -318,7 +258,7 @@ validate_step (gpointer       user_data,
   if (status != 0)
     {
       /* postconf reads master.cf too; its message names the file. */
-      g_autofree char *message = postconf_message (err);
+      g_autofree char *message = pf_postconf_message (err);
       g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
                    "validate: Postfix rejects the configuration: %s", message);
       return FALSE;
@@ -350,7 +290,7 @@ validate_step (gpointer       user_data,
     return g_prefix_error (error, "validate: "), FALSE;
   if (status != 0 || strstr (err, "fatal") != NULL)
     {
-      g_autofree char *message = postconf_message (err);
+      g_autofree char *message = pf_postconf_message (err);
       g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
                    "validate: Postfix rejects master.cf: %s", message);
       return FALSE;
@@ -391,7 +331,7 @@ reload_step (gpointer       user_data,
   if (status != 0)
     {
       g_autofree char *dir_shown = _smarthost_quote_path (pc->dir);
-      g_autofree char *message = postconf_message (err);
+      g_autofree char *message = pf_postconf_message (err);
       g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
                    "reload: postfix -c %s reload failed: %s", dir_shown, message);
       return FALSE;
@@ -538,6 +478,418 @@ unset_param (PfConf     *main_cf,
   pf_conf_unset (main_cf, name, entry, "main.cf", notes);
 }
 
+/* A plan in the making: what the steps of build_plan() read, and what
+ * each leaves for the next. */
+typedef struct {
+  SmarthostChange *change;   /* not owned */
+  PfState *st;               /* not owned */
+  gboolean preview;
+  GPtrArray *notes;          /* given to the change once the plan is complete */
+  PfAdoption *adoption;      /* NULL unless adopting */
+  SmarthostRelay *server;    /* the server relay written, or NULL for none */
+  gboolean manage_server;    /* FALSE: the server relay is left as it is */
+  PfDomainMaps dm;
+  GHashTable *transports;    /* master.cf transport name -> its entry */
+  GHashTable *svpasswd;      /* server_passwd: nexthop -> credentials */
+  PfConf *main_cf;
+  PfConf *master_cf;
+  char *our_map;             /* sender_transport, as main.cf names it */
+} Plan;
+
+static void
+plan_init (Plan            *plan,
+           SmarthostChange *change,
+           PfState         *st)
+{
+  plan->change = change;
+  plan->st = st;
+  plan->preview = smarthost_change_get_dry_run (change);
+  plan->notes = g_ptr_array_new_with_free_func (g_free);
+  pf_domain_maps_init (&plan->dm);
+  plan->transports = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  plan->svpasswd = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                          (GDestroyNotify) _smarthost_secret_free);
+  plan->main_cf = pf_conf_parse (PF_CONF_MAIN, st->main_text);
+  plan->master_cf = pf_conf_parse (PF_CONF_MASTER, st->master_text);
+  plan->our_map = map_spec (st, MAP_SENDER_TRANSPORT);
+}
+
+static void
+plan_clear (Plan *plan)
+{
+  g_clear_pointer (&plan->notes, g_ptr_array_unref);
+  g_clear_pointer (&plan->adoption, pf_adoption_free);
+  g_clear_object (&plan->server);
+  pf_domain_maps_clear (&plan->dm);
+  g_clear_pointer (&plan->transports, g_hash_table_unref);
+  g_clear_pointer (&plan->svpasswd, g_hash_table_unref);
+  g_clear_pointer (&plan->main_cf, pf_conf_free);
+  g_clear_pointer (&plan->master_cf, pf_conf_free);
+  g_clear_pointer (&plan->our_map, g_free);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Plan, plan_clear)
+
+/* 1. Adoption: the hand-made relays, under the staged changes. */
+static gboolean
+plan_adopt (Plan                     *plan,
+            SmarthostPostfixBackend  *self,
+            GCancellable             *cancellable,
+            GError                  **error)
+{
+  if (!smarthost_change_get_adopting (plan->change))
+    return TRUE;
+  plan->adoption = pf_adopt (self, plan->st, plan->notes, cancellable, error);
+  if (plan->adoption == NULL)
+    return FALSE;
+  smarthost_change_set_adopted (plan->change, plan->adoption->server,
+                                (const char * const *) plan->adoption->domain_order->pdata);
+  return TRUE;
+}
+
+/* A copy of @staged, a server relay that keeps its password, with the
+ * password of the server relay it replaces. Only a server relay of ours
+ * has a password we can read; a hand-made one keeps it in the
+ * administrator's own table. */
+static SmarthostRelay *
+server_with_kept_password (PfState         *st,
+                           SmarthostRelay  *staged,
+                           GCancellable    *cancellable,
+                           GError         **error)
+{
+  g_autoptr(SmarthostRelay) current = NULL;
+  const char *relayhost = pf_conf_get (st->main, P_RELAYHOST);
+  const char *password;
+  SmarthostRelay *server;
+
+  if (pf_server_is_ours (st))
+    current = pf_read_server_full (st, FALSE, cancellable, NULL);
+  if (current == NULL && relayhost != NULL && *relayhost != '\0')
+    {
+      g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
+                   "server.password: is to be kept, but the server-wide relay is set by hand and its "
+                   "password is in a table of yours (smtp_sasl_password_maps): give the password, or "
+                   "take the relay over first (smarthost_transaction_adopt()), which keeps it");
+      return NULL;
+    }
+  if (!pf_kept_password ("server", current, staged, &password, error))
+    return NULL;
+  server = smarthost_relay_copy (staged);
+  smarthost_relay_set_password (server, password);
+  return server;
+}
+
+/* The server relay the plan writes: the one staged, else the one adopted,
+ * else ours as it is; a hand-made one nobody asked about is not the
+ * plan's to manage. */
+static gboolean
+plan_choose_server (Plan          *plan,
+                    GCancellable  *cancellable,
+                    GError       **error)
+{
+  SmarthostRelay *staged_server = NULL;
+
+  if (smarthost_change_get_server (plan->change, &staged_server))
+    {
+      plan->manage_server = TRUE;
+      if (staged_server != NULL && _smarthost_relay_keeps_password (staged_server))
+        {
+          plan->server = server_with_kept_password (plan->st, staged_server, cancellable, error);
+          return plan->server != NULL;
+        }
+      plan->server = staged_server ? g_object_ref (staged_server) : NULL;
+    }
+  else if (plan->adoption != NULL && plan->adoption->server != NULL)
+    {
+      plan->server = g_object_ref (plan->adoption->server);
+      plan->manage_server = TRUE;
+    }
+  else
+    {
+      plan->manage_server = pf_server_is_ours (plan->st);
+      plan->server = plan->manage_server ? pf_read_server_full (plan->st, FALSE, cancellable, NULL) : NULL;
+    }
+  return TRUE;
+}
+
+/* 2. Maps and transports: the domains configured, with the staged
+ * changes, in one pass; then the server relay's transport and
+ * credentials. */
+static gboolean
+plan_routes (Plan    *plan,
+             GError **error)
+{
+  SmarthostChange *change = plan->change;
+  SmarthostRelay *server = plan->server;
+
+  if (!pf_build_domain_maps (plan->st, change, smarthost_change_get_domains (change),
+                             smarthost_change_get_replace_domains (change),
+                             plan->adoption ? plan->adoption->domains : NULL, plan->preview, &plan->dm, error))
+    return FALSE;
+  pf_add_domain_transports (plan->st, &plan->dm, plan->transports);
+  if (plan->manage_server && server != NULL)
+    {
+      g_autofree char *name = pf_transport_name (TRUE, server);
+      g_autofree char *nexthop = pf_relay_nexthop (server);
+
+      if (smarthost_relay_get_username (server) != NULL)
+        {
+          g_hash_table_insert (plan->svpasswd, g_strdup (nexthop), credentials_of (server));
+          smarthost_change_add_secret (change, smarthost_relay_get_password (server));
+        }
+      g_hash_table_insert (plan->transports, g_strdup (name), pf_transport_entry (plan->st, name, TRUE, server));
+    }
+  return TRUE;
+}
+
+/* Relayhost maps whose every entry is ours now leave main.cf. */
+static void
+drop_adopted_relayhost_maps (Plan *plan)
+{
+  GPtrArray *drop = plan->adoption->drop_sdr_maps;
+  g_autofree char *sdr = g_strdup (pf_conf_get (plan->main_cf, P_SDR_MAPS));
+
+  for (guint i = 0; i < drop->len; i++)
+    {
+      char *next = merge_map_list (sdr, g_ptr_array_index (drop, i), FALSE);
+      g_free (sdr);
+      sdr = next;
+    }
+  if (*sdr)
+    set_param (plan->main_cf, P_SDR_MAPS, sdr, plan->notes);
+  else
+    unset_param (plan->main_cf, P_SDR_MAPS, "", plan->notes);
+}
+
+/* A complete state leaves hand-made sender routes alone, but must not
+ * hide that they still route mail it does not list. */
+static void
+note_hand_made_sender_routes (Plan *plan)
+{
+  const char *sdr = pf_conf_get (plan->main_cf, P_SDR_MAPS);
+  g_autofree char *others = merge_map_list (pf_conf_get (plan->main_cf, P_SDD_TRANSPORT_MAPS), plan->our_map, FALSE);
+  /* Lists of tables, named by their paths. */
+  g_autofree char *sdr_shown = _smarthost_quote_path (sdr);
+  g_autofree char *others_shown = _smarthost_quote_path (others);
+
+  if (sdr != NULL && *sdr != '\0')
+    g_ptr_array_add (plan->notes, g_strdup_printf ("main.cf: sender_dependent_relayhost_maps = %s routes senders by "
+                                                   "hand, and keeps doing so for domains the state does not list; "
+                                                   "smarthostctl import takes them over", sdr_shown));
+  if (*others != '\0')
+    g_ptr_array_add (plan->notes, g_strdup_printf ("main.cf: sender_dependent_default_transport_maps has tables of "
+                                                   "yours (%s), which keep routing the senders they list",
+                                                   others_shown));
+}
+
+/* 3. main.cf, the sender-dependent routes: our map listed first while it
+ * routes a domain. */
+static void
+edit_sender_routes (Plan *plan)
+{
+  g_autofree char *sdd = merge_map_list (pf_conf_get (plan->main_cf, P_SDD_TRANSPORT_MAPS), plan->our_map,
+                                         plan->dm.n_domains > 0);
+
+  if (*sdd)
+    set_param (plan->main_cf, P_SDD_TRANSPORT_MAPS, sdd, plan->notes);
+  else
+    unset_param (plan->main_cf, P_SDD_TRANSPORT_MAPS, "", plan->notes);
+  if (plan->adoption != NULL && plan->adoption->drop_sdr_maps->len > 0)
+    drop_adopted_relayhost_maps (plan);
+  if (smarthost_change_get_replace_domains (plan->change))
+    note_hand_made_sender_routes (plan);
+}
+
+/* The server relay's parameters in main.cf: relayhost, and our transport
+ * as default_transport (and relay_transport, unless set by hand). */
+static gboolean
+set_server_params (Plan    *plan,
+                   GError **error)
+{
+  PfConf *main_cf = plan->main_cf;
+  const char *dt = pf_conf_get (main_cf, P_DEFAULT_TRANSPORT);
+  const char *rt = pf_conf_get (main_cf, P_RELAY_TRANSPORT);
+  const char *rh = pf_conf_get (main_cf, P_RELAYHOST);
+  g_autofree char *dt_shown = _smarthost_quote (dt, -1);
+  g_autofree char *rt_shown = _smarthost_quote (rt, -1);
+  g_autofree char *rh_shown = _smarthost_quote (rh, -1);
+  gboolean dt_ours = dt == NULL || g_str_equal (dt, "smtp") || g_str_has_prefix (dt, TRANSPORT_PREFIX);
+  gboolean rt_ours = rt == NULL || g_str_equal (rt, "relay") || g_str_has_prefix (rt, TRANSPORT_PREFIX);
+  g_autofree char *name = pf_transport_name (TRUE, plan->server);
+  g_autofree char *nexthop = pf_relay_nexthop (plan->server);
+
+  if (!dt_ours)
+    {
+      g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_CONFLICT,
+                   "main.cf sets default_transport = %s, and the server-wide smarthost needs "
+                   "default_transport for its own transport; reset default_transport to smtp "
+                   "(or remove it) and try again", dt_shown);
+      return FALSE;
+    }
+  if (!pf_server_is_ours (plan->st) && rh != NULL && *rh != '\0' && !g_str_equal (rh, nexthop))
+    g_ptr_array_add (plan->notes, g_strdup_printf ("main.cf: relayhost = %s was set by hand and is replaced; "
+                                                   "the global smtp_sasl_* and smtp_tls_* settings stay as they are",
+                                                   rh_shown));
+  set_param (main_cf, P_RELAYHOST, nexthop, plan->notes);
+  set_param (main_cf, P_DEFAULT_TRANSPORT, name, plan->notes);
+  if (rt_ours)
+    set_param (main_cf, P_RELAY_TRANSPORT, name, plan->notes);
+  else
+    g_ptr_array_add (plan->notes, g_strdup_printf ("main.cf: relay_transport = %s is kept as set by hand; "
+                                                   "mail for relay_domains does not use the smarthost's "
+                                                   "credentials", rt_shown));
+  return TRUE;
+}
+
+/* No server relay: relayhost goes, and our transports with it. */
+static void
+unset_server_params (Plan *plan)
+{
+  PfConf *main_cf = plan->main_cf;
+  const char *dt = pf_conf_get (main_cf, P_DEFAULT_TRANSPORT);
+  const char *rt = pf_conf_get (main_cf, P_RELAY_TRANSPORT);
+  const char *rh = pf_conf_get (main_cf, P_RELAYHOST);
+  g_autofree char *rh_shown = _smarthost_quote (rh, -1);
+
+  if (rh != NULL && *rh != '\0' && !pf_server_is_ours (plan->st))
+    g_ptr_array_add (plan->notes, g_strdup_printf ("main.cf: relayhost = %s was set by hand and is removed; "
+                                                   "the global smtp_sasl_* and smtp_tls_* settings and their "
+                                                   "files stay as they are", rh_shown));
+  if (rh != NULL)
+    unset_param (main_cf, P_RELAYHOST, "", plan->notes);
+  if (dt != NULL && g_str_has_prefix (dt, TRANSPORT_PREFIX))
+    unset_param (main_cf, P_DEFAULT_TRANSPORT, "smtp", plan->notes);
+  if (rt != NULL && g_str_has_prefix (rt, TRANSPORT_PREFIX))
+    unset_param (main_cf, P_RELAY_TRANSPORT, "relay", plan->notes);
+}
+
+/* 3. main.cf, the server relay, when the plan manages it. */
+static gboolean
+edit_server_params (Plan    *plan,
+                    GError **error)
+{
+  if (!plan->manage_server)
+    return TRUE;
+  if (plan->server != NULL)
+    return set_server_params (plan, error);
+  unset_server_params (plan);
+  return TRUE;
+}
+
+/* 4. master.cf: exactly the transports in use. */
+static void
+edit_master_transports (Plan *plan)
+{
+  g_autoptr(GPtrArray) old_transports = pf_conf_keys (plan->master_cf, TRANSPORT_PREFIX);
+  g_autoptr(GPtrArray) names = NULL;
+
+  for (guint i = 0; i < old_transports->len; i++)
+    {
+      const char *k = g_ptr_array_index (old_transports, i);
+      g_autofree char *name = g_strndup (k, strcspn (k, "/"));
+      if (!g_str_has_suffix (k, "/unix") || !g_hash_table_contains (plan->transports, name))
+        pf_conf_unset (plan->master_cf, k, NULL, "master.cf", plan->notes);
+    }
+  names = sorted_keys (plan->transports);
+  for (guint i = 0; i < names->len; i++)
+    {
+      const char *name = g_ptr_array_index (names, i);
+      g_autofree char *k = g_strconcat (name, "/unix", NULL);
+      pf_conf_set (plan->master_cf, k, g_hash_table_lookup (plan->transports, name), "master.cf", plan->notes);
+    }
+}
+
+/* The step asking Postfix whether it reads the new files as meant: the
+ * routing parameters main.cf will hold, and the files rewritten. */
+static SmarthostOperation *
+validate_operation (Plan       *plan,
+                    const char *new_main,
+                    const char *new_master)
+{
+  PfState *st = plan->st;
+  g_autofree char *desc = g_strdup_printf ("%s/postconf -c %s -h %s %s %s %s; %s/postconf -c %s -M (validate)",
+                                           POSTFIX_SBINDIR, st->dir, checked_params[0], checked_params[1],
+                                           checked_params[2], checked_params[3], POSTFIX_SBINDIR, st->dir);
+  PostCommit *pc = g_new0 (PostCommit, 1);
+
+  pc->dir = g_strdup (st->dir);
+  pc->written = g_ptr_array_new_with_free_func (g_free);
+  if (g_strcmp0 (new_main, st->main_text) != 0)
+    g_ptr_array_add (pc->written, g_strdup (st->main_path));
+  if (g_strcmp0 (new_master, st->master_text) != 0)
+    g_ptr_array_add (pc->written, g_strdup (st->master_path));
+  for (guint i = 0; i < 4; i++)
+    {
+      const char *v = pf_conf_get (plan->main_cf, checked_params[i]);
+      pc->expected[i] = g_strdup (v ? v : param_defaults[i]);
+    }
+  return smarthost_command_operation_new_func (desc, validate_step, pc, post_commit_free);
+}
+
+static SmarthostOperation *
+reload_operation (PfState *st)
+{
+  g_autofree char *desc = g_strdup_printf ("%s/postfix -c %s reload (only if Postfix is running)",
+                                           POSTFIX_SBINDIR, st->dir);
+  PostCommit *pc = g_new0 (PostCommit, 1);
+
+  pc->dir = g_strdup (st->dir);
+  for (guint i = 0; i < 4; i++)
+    pc->expected[i] = g_strdup ("");
+  return smarthost_command_operation_new_func (desc, reload_step, pc, post_commit_free);
+}
+
+/* 5. The operations: the secrets' directory, the files in order, then
+ * the deletions, then validation and reload. */
+static void
+plan_operations (Plan       *plan,
+                 const char *new_main,
+                 const char *new_master)
+{
+  SmarthostChange *change = plan->change;
+  PfState *st = plan->st;
+  PfDomainMaps *dm = &plan->dm;
+  gboolean preview = plan->preview;
+  gboolean with_server = plan->manage_server && plan->server != NULL;
+  g_autoptr(GPtrArray) ops = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GPtrArray) deletions = g_ptr_array_new_with_free_func (g_object_unref);
+
+  if (dm->n_domains > 0 || with_server)
+    {
+      g_autoptr(SmarthostOperation) dir_op = smarthost_directory_operation_new (st->own_dir, 0700);
+      smarthost_change_add_operation (change, dir_op);
+    }
+  add_map (ops, deletions, st, MAP_TRANSPORT,
+           dm->n_domains ? g_string_free (g_steal_pointer (&dm->routes), FALSE) : NULL, NULL, FALSE, preview);
+  add_map (ops, deletions, st, MAP_SPASSWD,
+           dm->n_domains ? g_string_free (g_steal_pointer (&dm->passwd), FALSE) : NULL,
+           dm->n_domains && dm->masked ? g_string_free (g_steal_pointer (&dm->masked), FALSE) : NULL, TRUE, preview);
+  add_map (ops, deletions, st, MAP_SVPASSWD, with_server ? map_text (plan->svpasswd, FALSE) : NULL,
+           with_server && preview ? map_text (plan->svpasswd, TRUE) : NULL, TRUE, preview);
+  add_file (ops, st->master_path, st->master_text, new_master);
+  add_file (ops, st->main_path, st->main_text, new_main);
+  g_ptr_array_extend_and_steal (ops, g_steal_pointer (&deletions));
+  for (guint i = 0; i < plan->notes->len; i++)
+    smarthost_change_add_note (change, g_ptr_array_index (plan->notes, i));
+
+  if (ops->len > 0)
+    {
+      g_ptr_array_add (ops, validate_operation (plan, new_main, new_master));
+      /* Postfix needs a reload for main.cf and master.cf changes; map
+       * changes it notices by itself, but only seconds later, and under
+       * traffic up to half a minute later (trivial-rewrite keeps serving
+       * its open clients). A reload makes every change effective for the
+       * very next message, so any change reloads. */
+      if (smarthost_change_get_reload (change))
+        g_ptr_array_add (ops, reload_operation (st));
+    }
+
+  for (guint i = 0; i < ops->len; i++)
+    smarthost_change_add_operation (change, g_ptr_array_index (ops, i));
+}
+
+/* The change's operations, computed from the state read in one pass
+ * through main.cf and master.cf; nothing is written here. */
 static gboolean
 build_plan (SmarthostPostfixBackend  *self,
             SmarthostChange          *change,
@@ -545,271 +897,24 @@ build_plan (SmarthostPostfixBackend  *self,
             GCancellable             *cancellable,
             GError                  **error)
 {
-  gboolean preview = smarthost_change_get_dry_run (change);
-  g_autoptr(GPtrArray) ops = g_ptr_array_new_with_free_func (g_object_unref);
-  g_autoptr(GPtrArray) deletions = g_ptr_array_new_with_free_func (g_object_unref);
-  g_autoptr(GPtrArray) notes = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr(GHashTable) svpasswd = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                                          (GDestroyNotify) _smarthost_secret_free);
-  g_autoptr(GHashTable) transports = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  g_autoptr(SmarthostRelay) server = NULL;
-  g_autoptr(PfConf) main_cf = pf_conf_parse (PF_CONF_MAIN, st->main_text);
-  g_autoptr(PfConf) master_cf = pf_conf_parse (PF_CONF_MASTER, st->master_text);
-  g_autoptr(GPtrArray) old_transports = NULL;
+  g_auto(Plan) plan = { 0 };
   g_autofree char *new_main = NULL;
   g_autofree char *new_master = NULL;
-  g_autofree char *our_map = map_spec (st, MAP_SENDER_TRANSPORT);
-  g_autofree char *sdd = NULL;
-  SmarthostRelay *staged_server = NULL;
-  g_autoptr(PfAdoption) adoption = NULL;
-  g_auto(PfDomainMaps) dm = { 0 };
-  gboolean server_staged, manage_server;
-  PostCommit *pc;
 
-  pf_domain_maps_init (&dm);
-  if (!pf_check_own_maps (st, &dm, error))
+  plan_init (&plan, change, st);
+  if (!pf_check_own_maps (st, &plan.dm, error))
     return FALSE;
-
-  /* 1. Adoption: the hand-made relays, under the staged changes. */
-  if (smarthost_change_get_adopting (change))
-    {
-      adoption = pf_adopt (self, st, notes, cancellable, error);
-      if (adoption == NULL)
-        return FALSE;
-      smarthost_change_set_adopted (change, adoption->server,
-                                          (const char * const *) adoption->domain_order->pdata);
-    }
-
-  server_staged = smarthost_change_get_server (change, &staged_server);
-  if (server_staged)
-    {
-      server = staged_server ? g_object_ref (staged_server) : NULL;
-      manage_server = TRUE;
-      if (server != NULL && _smarthost_relay_keeps_password (server))
-        {
-          /* Only a server relay of ours has a password we can read; a
-           * hand-made one keeps it in the administrator's own table. */
-          g_autoptr(SmarthostRelay) current = server_is_ours (st) ? read_server (st, FALSE, cancellable, NULL) : NULL;
-          const char *password;
-
-          if (current == NULL && pf_conf_get (st->main, P_RELAYHOST) != NULL &&
-              *pf_conf_get (st->main, P_RELAYHOST) != '\0')
-            {
-              g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
-                           "server.password: is to be kept, but the server-wide relay is set by hand and its "
-                           "password is in a table of yours (smtp_sasl_password_maps): give the password, or "
-                           "take the relay over first (smarthost_transaction_adopt()), which keeps it");
-              return FALSE;
-            }
-          if (!pf_kept_password ("server", current, server, &password, error))
-            return FALSE;
-          g_object_unref (server);
-          server = smarthost_relay_copy (staged_server);
-          smarthost_relay_set_password (server, password);
-        }
-    }
-  else if (adoption != NULL && adoption->server != NULL)
-    {
-      server = g_object_ref (adoption->server);
-      manage_server = TRUE;
-    }
-  else
-    {
-      manage_server = server_is_ours (st);
-      server = manage_server ? read_server (st, FALSE, cancellable, NULL) : NULL;
-    }
-
-  /* 2. Maps and transports: the domains configured, with the staged
-   * changes, in one pass. */
-  if (!pf_build_domain_maps (st, change, smarthost_change_get_domains (change),
-                             smarthost_change_get_replace_domains (change),
-                             adoption ? adoption->domains : NULL, preview, &dm, error))
+  if (!plan_adopt (&plan, self, cancellable, error) ||
+      !plan_choose_server (&plan, cancellable, error) ||
+      !plan_routes (&plan, error))
     return FALSE;
-  pf_add_domain_transports (st, &dm, transports);
-  if (manage_server && server != NULL)
-    {
-      g_autofree char *name = transport_name (TRUE, server);
-      g_autofree char *nexthop = relay_nexthop (server);
-
-      if (smarthost_relay_get_username (server) != NULL)
-        {
-          g_hash_table_insert (svpasswd, g_strdup (nexthop), credentials_of (server));
-          smarthost_change_add_secret (change, smarthost_relay_get_password (server));
-        }
-      g_hash_table_insert (transports, g_strdup (name), transport_entry (st, name, TRUE, server));
-    }
-
-  /* 3. main.cf. */
-  sdd = merge_map_list (pf_conf_get (main_cf, P_SDD_TRANSPORT_MAPS), our_map, dm.n_domains > 0);
-  if (*sdd)
-    set_param (main_cf, P_SDD_TRANSPORT_MAPS, sdd, notes);
-  else
-    unset_param (main_cf, P_SDD_TRANSPORT_MAPS, "", notes);
-  if (adoption != NULL && adoption->drop_sdr_maps->len > 0)
-    {
-      /* Relayhost maps whose every entry is ours now leave main.cf. */
-      g_autofree char *sdr = g_strdup (pf_conf_get (main_cf, P_SDR_MAPS));
-      for (guint i = 0; i < adoption->drop_sdr_maps->len; i++)
-        {
-          char *next = merge_map_list (sdr, g_ptr_array_index (adoption->drop_sdr_maps, i), FALSE);
-          g_free (sdr);
-          sdr = next;
-        }
-      if (*sdr)
-        set_param (main_cf, P_SDR_MAPS, sdr, notes);
-      else
-        unset_param (main_cf, P_SDR_MAPS, "", notes);
-    }
-  /* A complete state leaves hand-made sender routes alone, but must not
-   * hide that they still route mail it does not list. */
-  if (smarthost_change_get_replace_domains (change))
-    {
-      const char *sdr = pf_conf_get (main_cf, P_SDR_MAPS);
-      g_autofree char *others = merge_map_list (pf_conf_get (main_cf, P_SDD_TRANSPORT_MAPS), our_map, FALSE);
-      /* Lists of tables, named by their paths. */
-      g_autofree char *sdr_shown = _smarthost_quote_path (sdr);
-      g_autofree char *others_shown = _smarthost_quote_path (others);
-
-      if (sdr != NULL && *sdr != '\0')
-        g_ptr_array_add (notes, g_strdup_printf ("main.cf: sender_dependent_relayhost_maps = %s routes senders by "
-                                                 "hand, and keeps doing so for domains the state does not list; "
-                                                 "smarthostctl import takes them over", sdr_shown));
-      if (*others != '\0')
-        g_ptr_array_add (notes, g_strdup_printf ("main.cf: sender_dependent_default_transport_maps has tables of "
-                                                 "yours (%s), which keep routing the senders they list",
-                                                 others_shown));
-    }
-
-  if (manage_server)
-    {
-      const char *dt = pf_conf_get (main_cf, P_DEFAULT_TRANSPORT);
-      const char *rt = pf_conf_get (main_cf, P_RELAY_TRANSPORT);
-      const char *rh = pf_conf_get (main_cf, P_RELAYHOST);
-      g_autofree char *dt_shown = _smarthost_quote (dt, -1);
-      g_autofree char *rt_shown = _smarthost_quote (rt, -1);
-      g_autofree char *rh_shown = _smarthost_quote (rh, -1);
-      gboolean dt_ours = dt == NULL || g_str_equal (dt, "smtp") || g_str_has_prefix (dt, TRANSPORT_PREFIX);
-      gboolean rt_ours = rt == NULL || g_str_equal (rt, "relay") || g_str_has_prefix (rt, TRANSPORT_PREFIX);
-
-      if (server != NULL)
-        {
-          g_autofree char *name = transport_name (TRUE, server);
-          g_autofree char *nexthop = relay_nexthop (server);
-
-          if (!dt_ours)
-            {
-              g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_CONFLICT,
-                           "main.cf sets default_transport = %s, and the server-wide smarthost needs "
-                           "default_transport for its own transport; reset default_transport to smtp "
-                           "(or remove it) and try again", dt_shown);
-              return FALSE;
-            }
-          if (!server_is_ours (st) && rh != NULL && *rh != '\0' && !g_str_equal (rh, nexthop))
-            g_ptr_array_add (notes, g_strdup_printf ("main.cf: relayhost = %s was set by hand and is replaced; "
-                                                     "the global smtp_sasl_* and smtp_tls_* settings stay as they are",
-                                                     rh_shown));
-          set_param (main_cf, P_RELAYHOST, nexthop, notes);
-          set_param (main_cf, P_DEFAULT_TRANSPORT, name, notes);
-          if (rt_ours)
-            set_param (main_cf, P_RELAY_TRANSPORT, name, notes);
-          else
-            g_ptr_array_add (notes, g_strdup_printf ("main.cf: relay_transport = %s is kept as set by hand; "
-                                                     "mail for relay_domains does not use the smarthost's "
-                                                     "credentials", rt_shown));
-        }
-      else
-        {
-          if (rh != NULL && *rh != '\0' && !server_is_ours (st))
-            g_ptr_array_add (notes, g_strdup_printf ("main.cf: relayhost = %s was set by hand and is removed; "
-                                                     "the global smtp_sasl_* and smtp_tls_* settings and their "
-                                                     "files stay as they are", rh_shown));
-          if (rh != NULL)
-            unset_param (main_cf, P_RELAYHOST, "", notes);
-          if (dt != NULL && g_str_has_prefix (dt, TRANSPORT_PREFIX))
-            unset_param (main_cf, P_DEFAULT_TRANSPORT, "smtp", notes);
-          if (rt != NULL && g_str_has_prefix (rt, TRANSPORT_PREFIX))
-            unset_param (main_cf, P_RELAY_TRANSPORT, "relay", notes);
-        }
-    }
-  new_main = pf_conf_to_string (main_cf);
-
-  /* 4. master.cf: exactly the transports in use. */
-  old_transports = pf_conf_keys (master_cf, TRANSPORT_PREFIX);
-  for (guint i = 0; i < old_transports->len; i++)
-    {
-      const char *k = g_ptr_array_index (old_transports, i);
-      g_autofree char *name = g_strndup (k, strcspn (k, "/"));
-      if (!g_str_has_suffix (k, "/unix") || !g_hash_table_contains (transports, name))
-        pf_conf_unset (master_cf, k, NULL, "master.cf", notes);
-    }
-  {
-    g_autoptr(GPtrArray) names = sorted_keys (transports);
-    for (guint i = 0; i < names->len; i++)
-      {
-        const char *name = g_ptr_array_index (names, i);
-        g_autofree char *k = g_strconcat (name, "/unix", NULL);
-        pf_conf_set (master_cf, k, g_hash_table_lookup (transports, name), "master.cf", notes);
-      }
-  }
-  new_master = pf_conf_to_string (master_cf);
-
-  /* 5. The operations: the secrets' directory, the files in order, then
-   * the deletions, then validation and reload. */
-  if (dm.n_domains > 0 || (manage_server && server != NULL))
-    {
-      g_autoptr(SmarthostOperation) dir_op = smarthost_directory_operation_new (st->own_dir, 0700);
-      smarthost_change_add_operation (change, dir_op);
-    }
-  add_map (ops, deletions, st, MAP_TRANSPORT, dm.n_domains ? g_string_free (g_steal_pointer (&dm.routes), FALSE) : NULL,
-           NULL, FALSE, preview);
-  add_map (ops, deletions, st, MAP_SPASSWD, dm.n_domains ? g_string_free (g_steal_pointer (&dm.passwd), FALSE) : NULL,
-           dm.n_domains && dm.masked ? g_string_free (g_steal_pointer (&dm.masked), FALSE) : NULL, TRUE, preview);
-  add_map (ops, deletions, st, MAP_SVPASSWD, manage_server && server ? map_text (svpasswd, FALSE) : NULL,
-           manage_server && server && preview ? map_text (svpasswd, TRUE) : NULL, TRUE, preview);
-  add_file (ops, st->master_path, st->master_text, new_master);
-  add_file (ops, st->main_path, st->main_text, new_main);
-  g_ptr_array_extend_and_steal (ops, g_steal_pointer (&deletions));
-  for (guint i = 0; i < notes->len; i++)
-    smarthost_change_add_note (change, g_ptr_array_index (notes, i));
-
-  if (ops->len > 0)
-    {
-      g_autofree char *desc = g_strdup_printf ("%s/postconf -c %s -h %s %s %s %s; %s/postconf -c %s -M (validate)",
-                                               POSTFIX_SBINDIR, st->dir, checked_params[0], checked_params[1],
-                                               checked_params[2], checked_params[3], POSTFIX_SBINDIR, st->dir);
-      pc = g_new0 (PostCommit, 1);
-      pc->dir = g_strdup (st->dir);
-      pc->written = g_ptr_array_new_with_free_func (g_free);
-      if (g_strcmp0 (new_main, st->main_text) != 0)
-        g_ptr_array_add (pc->written, g_strdup (st->main_path));
-      if (g_strcmp0 (new_master, st->master_text) != 0)
-        g_ptr_array_add (pc->written, g_strdup (st->master_path));
-      for (guint i = 0; i < 4; i++)
-        {
-          const char *v = pf_conf_get (main_cf, checked_params[i]);
-          pc->expected[i] = g_strdup (v ? v : param_defaults[i]);
-        }
-      g_ptr_array_add (ops, smarthost_command_operation_new_func (desc, validate_step, pc, post_commit_free));
-
-      /* Postfix needs a reload for main.cf and master.cf changes; map
-       * changes it notices by itself, but only seconds later, and under
-       * traffic up to half a minute later (trivial-rewrite keeps serving
-       * its open clients). A reload makes every change effective for the
-       * very next message, so any change reloads. */
-      if (smarthost_change_get_reload (change))
-        {
-          g_autofree char *rdesc = g_strdup_printf ("%s/postfix -c %s reload (only if Postfix is running)",
-                                                    POSTFIX_SBINDIR, st->dir);
-          pc = g_new0 (PostCommit, 1);
-          pc->dir = g_strdup (st->dir);
-          for (guint i = 0; i < 4; i++)
-            pc->expected[i] = g_strdup ("");
-          g_ptr_array_add (ops, smarthost_command_operation_new_func (rdesc, reload_step, pc, post_commit_free));
-        }
-    }
-
-  for (guint i = 0; i < ops->len; i++)
-    smarthost_change_add_operation (change, g_ptr_array_index (ops, i));
+  edit_sender_routes (&plan);
+  if (!edit_server_params (&plan, error))
+    return FALSE;
+  new_main = pf_conf_to_string (plan.main_cf);
+  edit_master_transports (&plan);
+  new_master = pf_conf_to_string (plan.master_cf);
+  plan_operations (&plan, new_main, new_master);
   return TRUE;
 }
 
@@ -1032,7 +1137,7 @@ smarthost_postfix_backend_get_state_directory (SmarthostBackend  *backend,
 {
   SmarthostPostfixBackend *self = SMARTHOST_POSTFIX_BACKEND (backend);
 
-  if (!check_config_directory (self->config_directory, error))
+  if (!pf_check_config_directory (self->config_directory, error))
     return NULL;
   if (!g_file_test (self->config_directory, G_FILE_TEST_IS_DIR))
     {

@@ -300,15 +300,8 @@ _smarthost_postfix_map_operation_new_take (const char         *path,
 {
   SmarthostPostfixMapOperation *self;
 
-  if (g_strcmp0 (old_contents, new_contents) == 0)
-    {
-      if (!old_borrowed)
-        _smarthost_secret_free (old_contents);
-      _smarthost_secret_free (new_contents);
-      g_free (masked_old);
-      g_free (masked_new);
-      return NULL;
-    }
+  if (_smarthost_contents_unchanged (old_contents, old_borrowed, new_contents, masked_old, masked_new))
+    return NULL;
   self = g_object_new (SMARTHOST_TYPE_POSTFIX_MAP_OPERATION, NULL);
   _smarthost_file_operation_set_contents (SMARTHOST_FILE_OPERATION (self), path, old_contents, old_borrowed,
                                           new_contents, mode, masked_old, masked_new);

@@ -1,0 +1,1243 @@
+/* conformance.c: the same tests against every backend
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Compiled against the installed headers and library only (run.sh builds
+ * it from a temporary installation, with nothing from the source tree on
+ * the include path), with the test backend of smarthost-keyfile-backend.c,
+ * so it also proves that a backend can be written outside the library.
+ *
+ * Every backend is exercised on a scratch directory of its own: Postfix on
+ * a throwaway configuration directory (Debian's master.cf, a small main.cf
+ * with queue_directory in the scratch directory, the real postconf and
+ * postmap), the key-file backend on a key file and a state directory.
+ * For each backend, /conformance/BACKEND/...:
+ *
+ *   settings         its settings name properties; it declares PREVIEW and
+ *                    CRASH_SAFE (the tests below rely on both)
+ *   set-server       set, read back and unset the server-wide relay
+ *   domains          set, read back and unset domains' relays
+ *   replace-domains  replace-domains and set_state drop the other domains
+ *   repeat           a change repeated changes nothing: changed is FALSE, no
+ *                    operation that changes anything is built, and no file
+ *                    is touched (same inode, mtime and bytes)
+ *   preview          the preview shows the change, masks every password (old
+ *                    and new) and changes nothing
+ *   fail-apply       SMARTHOST_FAIL_APPLY=1, 2, ... (each operation's apply
+ *                    fails in turn, until the commit gets through): FAILED,
+ *                    and exactly the old state, byte for byte
+ *   kill             SMARTHOST_FAULT_POINT=POINT:N for every fault point the
+ *                    backend reaches and every N: the commit dies by SIGKILL,
+ *                    and the next read (which recovers) finds exactly the old
+ *                    state before the commit point, exactly the new one at
+ *                    "commit" and "cleanup", and no journal or leftover
+ *
+ * and for the key-file backend only:
+ *
+ *   partial          an undo that fails is PARTIAL, the journal stays, and
+ *                    the next read finishes the undo
+ *   records          its operation kind rebuilds itself from its journal
+ *                    record and refuses damaged ones and ones naming another
+ *                    file
+ *
+ * Fault points and SMARTHOST_FAIL_APPLY are read once per process, and a
+ * kill ends it: each such commit runs in a child process (this program,
+ * run again with --child), from a change to a state committed beforehand.
+ * They need a library built with -Dfault_injection=true; run.sh says
+ * whether it was (CONFORMANCE_FAULT_INJECTION).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+#include <smarthost.h>
+
+#include "smarthost-keyfile-backend.h"
+
+#define PW_SERVER_A "Srv-A-Pa55-conformance"
+#define PW_SERVER_B "Srv-B-Pa55-conformance"
+#define PW_SHOP     "Shop-Pa55-conformance"
+#define PW_SHOP_2   "Shop-2-Pa55-conformance"
+#define PW_BLOG     "Blog-Pa55-conformance"
+#define PW_NEWS     "News-Pa55-conformance"
+
+static const char *self_exe;
+
+/* --- the backends under test ------------------------------------------------ */
+
+typedef struct {
+  const char *name;
+  gboolean (*available) (char **why);
+  void (*prepare) (const char *tmp);
+  void (*add_settings) (GHashTable *settings, const char *tmp);
+  const char *watched;   /* what the backend writes, under the scratch directory */
+  const char *state_subdir;   /* its state directory, under the scratch directory */
+  const char * const *fault_points;   /* those reached before "commit" */
+} Target;
+
+#define POSTFIX_SBIN "/usr/sbin"
+#define MASTER_CF_DIST "/usr/share/postfix/master.cf.dist"
+
+static const char postfix_main_cf[] =
+  "# main.cf of a throwaway configuration directory (tests/conformance)\n"
+  "compatibility_level = 3.6\n"
+  "queue_directory = @TMP@/queue\n"
+  "data_directory = @TMP@/data\n"
+  "myhostname = mail.example.org\n"
+  "mydestination = $myhostname, localhost\n"
+  "mynetworks = 127.0.0.0/8\n"
+  "inet_interfaces = loopback-only\n"
+  "inet_protocols = ipv4\n"
+  "alias_maps =\n"
+  "alias_database =\n"
+  "smtp_tls_CApath = /etc/ssl/certs\n";
+
+static gboolean
+postfix_available (char **why)
+{
+  if (g_file_test (POSTFIX_SBIN "/postconf", G_FILE_TEST_IS_EXECUTABLE) &&
+      g_file_test (POSTFIX_SBIN "/postmap", G_FILE_TEST_IS_EXECUTABLE) &&
+      g_file_test (MASTER_CF_DIST, G_FILE_TEST_EXISTS))
+    return TRUE;
+  *why = g_strdup ("needs Debian's postfix package (postconf, postmap, " MASTER_CF_DIST ")");
+  return FALSE;
+}
+
+/* Postfix lets a main.cf or master.cf modified in the last two seconds
+ * "cool down" first: the scratch files are dated back. */
+static void
+date_back (const char *path)
+{
+  struct timespec times[2] = { { 0, UTIME_OMIT }, { time (NULL) - 10, 0 } };
+
+  g_assert_cmpint (utimensat (AT_FDCWD, path, times, 0), ==, 0);
+}
+
+static void
+write_file (const char *path,
+            const char *contents,
+            gssize      len,
+            guint       mode)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (g_file_set_contents_full (path, contents, len, G_FILE_SET_CONTENTS_CONSISTENT, (int) mode, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (g_chmod (path, (int) mode), ==, 0);
+}
+
+static void
+postfix_prepare (const char *tmp)
+{
+  g_autofree char *conf = g_build_filename (tmp, "postfix", NULL);
+  g_autofree char *main_cf = g_build_filename (conf, "main.cf", NULL);
+  g_autofree char *master_cf = g_build_filename (conf, "master.cf", NULL);
+  g_autofree char *queue = g_build_filename (tmp, "queue", NULL);
+  g_autofree char *data = g_build_filename (tmp, "data", NULL);
+  g_autoptr(GString) text = g_string_new (postfix_main_cf);
+  g_autofree char *master = NULL;
+  gsize len;
+
+  g_assert_cmpint (g_mkdir (conf, 0755), ==, 0);
+  g_assert_cmpint (g_mkdir (queue, 0755), ==, 0);
+  g_assert_cmpint (g_mkdir (data, 0755), ==, 0);
+  g_string_replace (text, "@TMP@", tmp, 0);
+  write_file (main_cf, text->str, (gssize) text->len, 0644);
+  g_assert_true (g_file_get_contents (MASTER_CF_DIST, &master, &len, NULL));
+  write_file (master_cf, master, (gssize) len, 0644);
+  date_back (main_cf);
+  date_back (master_cf);
+}
+
+static void
+postfix_add_settings (GHashTable *settings,
+                      const char *tmp)
+{
+  g_hash_table_insert (settings, g_strdup ("config-directory"), g_build_filename (tmp, "postfix", NULL));
+}
+
+static gboolean
+keyfile_available (char **why)
+{
+  return TRUE;
+}
+
+static void
+keyfile_prepare (const char *tmp)
+{
+  /* Nothing: the key file and the state directory are made by the first
+   * commit. */
+}
+
+static void
+keyfile_add_settings (GHashTable *settings,
+                      const char *tmp)
+{
+  g_hash_table_insert (settings, g_strdup ("path"), g_build_filename (tmp, "smarthosts.ini", NULL));
+  g_hash_table_insert (settings, g_strdup ("state-directory"), g_build_filename (tmp, "state", NULL));
+}
+
+static const char * const postfix_fault_points[] = {
+  "journal", "write", "build", "backup", "rename", "apply", "step", NULL
+};
+static const char * const keyfile_fault_points[] = { "journal", "apply", NULL };
+
+static const Target targets[] = {
+  { "postfix", postfix_available, postfix_prepare, postfix_add_settings, "postfix", "postfix",
+    postfix_fault_points },
+  { "keyfile", keyfile_available, keyfile_prepare, keyfile_add_settings, "", "state",
+    keyfile_fault_points },
+};
+
+static const Target *
+find_target (const char *name)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (targets); i++)
+    if (g_str_equal (targets[i].name, name))
+      return &targets[i];
+  return NULL;
+}
+
+static GHashTable *
+target_settings (const Target *target,
+                 const char   *tmp)
+{
+  GHashTable *settings = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+
+  target->add_settings (settings, tmp);
+  return settings;
+}
+
+static SmarthostBackend *
+target_backend (const Target *target,
+                const char   *tmp,
+                gboolean      fail_undo)
+{
+  g_autoptr(GHashTable) settings = target_settings (target, tmp);
+  g_autoptr(GError) error = NULL;
+  SmarthostBackend *backend;
+
+  if (fail_undo)
+    g_hash_table_insert (settings, g_strdup ("fail-undo"), g_strdup ("true"));
+  backend = smarthost_backend_new_for_name_with_settings (target->name, settings, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (backend);
+  return backend;
+}
+
+/* --- relays and states ---------------------------------------------------------- */
+
+static SmarthostRelay *
+make_relay (const char        *host,
+            guint              port,
+            SmarthostSecurity  security,
+            const char        *username,
+            const char        *password)
+{
+  SmarthostRelay *relay = smarthost_relay_new (host);
+
+  smarthost_relay_set_port (relay, port);
+  smarthost_relay_set_security (relay, security);
+  smarthost_relay_set_username (relay, username);
+  smarthost_relay_set_password (relay, password);
+  return relay;
+}
+
+static SmarthostRelay *server_a (void) { return make_relay ("smtp.relay-a.example", 587, SMARTHOST_SECURITY_STARTTLS, "server-a", PW_SERVER_A); }
+static SmarthostRelay *server_b (void) { return make_relay ("smtp.relay-b.example", 465, SMARTHOST_SECURITY_TLS, "server-b", PW_SERVER_B); }
+static SmarthostRelay *shop (void) { return make_relay ("smtp.relay-a.example", 587, SMARTHOST_SECURITY_STARTTLS, "shop", PW_SHOP); }
+static SmarthostRelay *shop_2 (void) { return make_relay ("smtp.relay-a.example", 587, SMARTHOST_SECURITY_STARTTLS, "shop", PW_SHOP_2); }
+static SmarthostRelay *blog (void) { return make_relay ("smtp.relay-b.example", 465, SMARTHOST_SECURITY_TLS, "blog", PW_BLOG); }
+static SmarthostRelay *news (void) { return make_relay ("smtp.relay-c.example", 2525, SMARTHOST_SECURITY_STARTTLS, "news", PW_NEWS); }
+
+static void
+state_set_domain (SmarthostState *state,
+                  const char     *domain,
+                  SmarthostRelay *relay)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (smarthost_state_set_domain (state, domain, relay, &error));
+  g_assert_no_error (error);
+  g_object_unref (relay);
+}
+
+/* The state the change tests start from: a server relay and two domains. */
+static SmarthostState *
+old_state (void)
+{
+  SmarthostState *state = smarthost_state_new ();
+  g_autoptr(SmarthostRelay) server = server_a ();
+
+  smarthost_state_set_server (state, server);
+  state_set_domain (state, "shop.example", shop ());
+  state_set_domain (state, "blog.example", blog ());
+  return state;
+}
+
+/* What stage_old_to_new() makes of it: another server relay, a changed
+ * password, a domain removed and one added. */
+static SmarthostState *
+new_state (void)
+{
+  SmarthostState *state = smarthost_state_new ();
+  g_autoptr(SmarthostRelay) server = server_b ();
+
+  smarthost_state_set_server (state, server);
+  state_set_domain (state, "shop.example", shop_2 ());
+  state_set_domain (state, "news.example", news ());
+  return state;
+}
+
+static gboolean
+stage_old_to_new (SmarthostTransaction  *tx,
+                  GError               **error)
+{
+  g_autoptr(SmarthostRelay) server = server_b ();
+  g_autoptr(SmarthostRelay) shop_relay = shop_2 ();
+  g_autoptr(SmarthostRelay) news_relay = news ();
+
+  return smarthost_transaction_set_server (tx, server, error) &&
+         smarthost_transaction_set_domain (tx, "shop.example", shop_relay, error) &&
+         smarthost_transaction_set_domain (tx, "blog.example", NULL, error) &&
+         smarthost_transaction_set_domain (tx, "news.example", news_relay, error);
+}
+
+static SmarthostState *
+read_state (SmarthostBackend *backend)
+{
+  g_autoptr(GError) error = NULL;
+  SmarthostState *state = smarthost_backend_get_state (backend, NULL, &error);
+
+  g_assert_no_error (error);
+  g_assert_nonnull (state);
+  return state;
+}
+
+static void
+assert_state (SmarthostState *expected,
+              SmarthostState *actual,
+              const char     *when)
+{
+  if (!smarthost_state_equal (expected, actual))
+    {
+      g_autofree char *e = smarthost_state_to_json (expected);
+      g_autofree char *a = smarthost_state_to_json (actual);
+      g_error ("%s: expected the state\n%s\nread\n%s", when, e, a);
+    }
+}
+
+static void
+assert_relay (SmarthostRelay *expected,
+              SmarthostRelay *actual)
+{
+  g_autofree char *e = expected ? smarthost_relay_to_string (expected) : g_strdup ("(none)");
+  g_autofree char *a = actual ? smarthost_relay_to_string (actual) : g_strdup ("(none)");
+
+  if (expected == NULL || actual == NULL ? expected != actual : !smarthost_relay_equal (expected, actual))
+    g_error ("expected the relay %s, read %s", e, a);
+  if (expected != NULL)
+    g_assert_cmpstr (smarthost_relay_get_password (actual), ==, smarthost_relay_get_password (expected));
+}
+
+static void
+commit_state (SmarthostBackend *backend,
+              SmarthostState   *state,
+              gboolean          expect_changed)
+{
+  g_autoptr(SmarthostTransaction) tx = smarthost_backend_begin (backend);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (smarthost_transaction_set_state (tx, state, &error));
+  g_assert_no_error (error);
+  smarthost_transaction_commit (tx, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (smarthost_transaction_get_changed (tx), ==, expect_changed);
+}
+
+/* --- scratch directories ---------------------------------------------------------- */
+
+typedef struct {
+  const Target *target;
+  char *tmp;
+  char *watched;
+  char *state_dir;
+  SmarthostBackend *backend;
+} Scratch;
+
+static Scratch *
+scratch_new (const Target *target)
+{
+  Scratch *sc = g_new0 (Scratch, 1);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *template = g_strdup_printf ("conformance-%s-XXXXXX", target->name);
+
+  sc->target = target;
+  sc->tmp = g_dir_make_tmp (template, &error);
+  g_assert_no_error (error);
+  sc->watched = *target->watched ? g_build_filename (sc->tmp, target->watched, NULL) : g_strdup (sc->tmp);
+  sc->state_dir = g_build_filename (sc->tmp, target->state_subdir, NULL);
+  target->prepare (sc->tmp);
+  sc->backend = target_backend (target, sc->tmp, FALSE);
+  return sc;
+}
+
+/* A scratch directory in the old state. */
+static Scratch *
+scratch_new_old (const Target *target)
+{
+  Scratch *sc = scratch_new (target);
+  g_autoptr(SmarthostState) old = old_state ();
+
+  commit_state (sc->backend, old, TRUE);
+  return sc;
+}
+
+static void
+rm_rf (const char *path)
+{
+  struct stat st;
+
+  if (lstat (path, &st) != 0)
+    return;
+  if (S_ISDIR (st.st_mode))
+    {
+      g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+      const char *name;
+
+      while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+        {
+          g_autofree char *child = g_build_filename (path, name, NULL);
+          rm_rf (child);
+        }
+      g_rmdir (path);
+    }
+  else
+    g_unlink (path);
+}
+
+static void
+scratch_free (Scratch *sc)
+{
+  g_object_unref (sc->backend);
+  rm_rf (sc->tmp);
+  g_free (sc->tmp);
+  g_free (sc->watched);
+  g_free (sc->state_dir);
+  g_free (sc);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Scratch, scratch_free)
+
+/* Every file and directory under @root. With @exact, also each one's
+ * inode and modification time (nothing was even rewritten); otherwise
+ * its mode and bytes (the same contents). */
+static void
+snapshot_into (GHashTable *snap,
+               const char *root,
+               const char *rel,
+               gboolean    exact)
+{
+  g_autofree char *path = rel ? g_build_filename (root, rel, NULL) : g_strdup (root);
+  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+  const char *name;
+
+  g_assert_nonnull (dir);
+  while ((name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *child_rel = rel ? g_build_filename (rel, name, NULL) : g_strdup (name);
+      g_autofree char *child = g_build_filename (root, child_rel, NULL);
+      g_autofree char *stamp = NULL;
+      struct stat st;
+
+      g_assert_cmpint (lstat (child, &st), ==, 0);
+      stamp = exact ? g_strdup_printf (" inode %llu mtime %lld.%09ld", (unsigned long long) st.st_ino,
+                                       (long long) st.st_mtim.tv_sec, st.st_mtim.tv_nsec)
+                    : g_strdup ("");
+      if (S_ISDIR (st.st_mode))
+        {
+          g_hash_table_insert (snap, g_strdup (child_rel), g_strdup_printf ("dir %o%s", st.st_mode & 07777, stamp));
+          snapshot_into (snap, root, child_rel, exact);
+        }
+      else
+        {
+          g_autofree char *contents = NULL;
+          gsize len = 0;
+
+          if (S_ISREG (st.st_mode))
+            g_assert_true (g_file_get_contents (child, &contents, &len, NULL));
+          g_hash_table_insert (snap, g_strdup (child_rel),
+                               g_strdup_printf ("%o%s %" G_GSIZE_FORMAT " bytes, sum %s", st.st_mode & 07777, stamp, len,
+                                                contents ? g_compute_checksum_for_data (G_CHECKSUM_SHA256,
+                                                                                        (const guchar *) contents, len)
+                                                         : "-"));
+        }
+    }
+}
+
+static GHashTable *
+snapshot (const char *root,
+          gboolean    exact)
+{
+  GHashTable *snap = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+
+  snapshot_into (snap, root, NULL, exact);
+  return snap;
+}
+
+static void
+assert_same_snapshot (GHashTable *before,
+                      GHashTable *after,
+                      const char *when)
+{
+  GHashTableIter iter;
+  gpointer key, value;
+
+  g_hash_table_iter_init (&iter, before);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    {
+      const char *now = g_hash_table_lookup (after, key);
+      if (now == NULL)
+        g_error ("%s: %s was removed", when, (char *) key);
+      if (!g_str_equal (now, value))
+        g_error ("%s: %s changed: was \"%s\", is \"%s\"", when, (char *) key, (char *) value, now);
+    }
+  g_hash_table_iter_init (&iter, after);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    if (!g_hash_table_contains (before, key))
+      g_error ("%s: %s was left behind", when, (char *) key);
+}
+
+/* No journal and no staged or backed-up file is left. */
+static void
+assert_no_leftovers (Scratch    *sc,
+                     const char *when)
+{
+  g_autoptr(GHashTable) snap = snapshot (sc->tmp, FALSE);
+  GHashTableIter iter;
+  gpointer key;
+
+  g_hash_table_iter_init (&iter, snap);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    if (strstr (key, ".smarthost-") != NULL)
+      g_error ("%s: %s was left behind", when, (char *) key);
+}
+
+/* --- commits in a child process ---------------------------------------------------- */
+
+typedef struct {
+  gboolean killed;      /* by SIGKILL */
+  gboolean ok;          /* the commit succeeded */
+  gboolean changed;
+  char *domain;         /* the error's, when it failed */
+  int code;
+  char *output;
+} ChildResult;
+
+static void
+child_result_clear (ChildResult *r)
+{
+  g_free (r->domain);
+  g_free (r->output);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (ChildResult, child_result_clear)
+
+/* Runs the change from the old state to the new one in a child process,
+ * with @variable=@value in its environment. */
+static void
+run_child (Scratch     *sc,
+           const char  *variable,
+           const char  *value,
+           gboolean     fail_undo,
+           ChildResult *result)
+{
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) envp = g_get_environ ();
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  const char *argv[] = { self_exe, "--child", sc->target->name, sc->tmp, fail_undo ? "fail-undo" : NULL, NULL };
+  const char *line;
+  int status = 0;
+
+  envp = g_environ_unsetenv (envp, "SMARTHOST_FAULT_POINT");
+  envp = g_environ_unsetenv (envp, "SMARTHOST_FAIL_APPLY");
+  if (variable != NULL)
+    envp = g_environ_setenv (envp, variable, value, TRUE);
+  g_assert_true (g_spawn_sync (NULL, (char **) argv, envp, G_SPAWN_DEFAULT, NULL, NULL, &out, &err, &status, &error));
+  g_assert_no_error (error);
+
+  memset (result, 0, sizeof *result);
+  result->output = g_strdup_printf ("%s=%s: status %d\nstdout:\n%s\nstderr:\n%s", variable ? variable : "-",
+                                    value ? value : "-", status, out, err);
+  if (WIFSIGNALED (status))
+    {
+      if (WTERMSIG (status) != SIGKILL)
+        g_error ("the child died by signal %d, not SIGKILL: %s", WTERMSIG (status), result->output);
+      result->killed = TRUE;
+      return;
+    }
+  if (!WIFEXITED (status) || WEXITSTATUS (status) != 0 || (line = strstr (out, "RESULT ")) == NULL)
+    g_error ("the child failed: %s", result->output);
+  if (g_str_has_prefix (line, "RESULT ok changed="))
+    {
+      result->ok = TRUE;
+      result->changed = line[strlen ("RESULT ok changed=")] == '1';
+    }
+  else
+    {
+      g_auto(GStrv) fields = g_strsplit (line + strlen ("RESULT error "), " ", 3);
+
+      g_assert_cmpuint (g_strv_length (fields), ==, 3);
+      result->domain = g_strdup (fields[0]);
+      result->code = atoi (fields[1]);
+    }
+}
+
+/* The child: commits the change from the old state to the new one and
+ * prints the outcome (unless a fault point kills it first). */
+static int
+child_main (int   argc,
+            char *argv[])
+{
+  const Target *target = argc >= 4 ? find_target (argv[2]) : NULL;
+  g_autoptr(SmarthostBackend) backend = NULL;
+  g_autoptr(SmarthostTransaction) tx = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (target == NULL)
+    {
+      g_printerr ("usage: %s --child BACKEND SCRATCH-DIRECTORY [fail-undo]\n", argv[0]);
+      return 2;
+    }
+  backend = target_backend (target, argv[3], argc >= 5 && g_str_equal (argv[4], "fail-undo"));
+  tx = smarthost_backend_begin (backend);
+  if (stage_old_to_new (tx, &error))
+    smarthost_transaction_commit (tx, NULL, &error);
+  if (error == NULL)
+    g_print ("RESULT ok changed=%d\n", smarthost_transaction_get_changed (tx));
+  else
+    g_print ("RESULT error %s %d %s\n", g_quark_to_string (error->domain), error->code, error->message);
+  return 0;
+}
+
+static gboolean
+fault_injection_built (void)
+{
+  if (g_strcmp0 (g_getenv ("CONFORMANCE_FAULT_INJECTION"), "0") == 0)
+    {
+      g_test_skip ("the library is built without -Dfault_injection=true");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* --- the tests ---------------------------------------------------------------------- */
+
+static gboolean
+skip_unavailable (const Target *target)
+{
+  g_autofree char *why = NULL;
+
+  if (target->available (&why))
+    return FALSE;
+  g_test_skip (why);
+  return TRUE;
+}
+
+static void
+test_settings (gconstpointer data)
+{
+  const Target *target = data;
+  g_autoptr(GPtrArray) settings = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(Scratch) sc = NULL;
+  g_autofree char *dir = NULL;
+  g_auto(GStrv) names = NULL;
+  SmarthostCapabilities caps;
+
+  if (skip_unavailable (target))
+    return;
+  names = smarthost_backend_list_names ();
+  g_assert_true (g_strv_contains ((const char * const *) names, target->name));
+  settings = smarthost_backend_list_settings_for_name (target->name, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (settings->len, >, 0);
+
+  sc = scratch_new (target);
+  g_assert_cmpstr (smarthost_backend_get_name (sc->backend), ==, target->name);
+  for (guint i = 0; i < settings->len; i++)
+    {
+      const char *name = smarthost_backend_setting_get_name (g_ptr_array_index (settings, i));
+      if (g_object_class_find_property (G_OBJECT_GET_CLASS (sc->backend), name) == NULL)
+        g_error ("the setting %s of %s is no property of %s", name, target->name, G_OBJECT_TYPE_NAME (sc->backend));
+    }
+
+  /* What the tests below rely on, and what every backend that builds
+   * operations gives. */
+  caps = smarthost_backend_get_capabilities (sc->backend);
+  g_assert_true (caps & SMARTHOST_CAPABILITY_SERVER_RELAY);
+  g_assert_true (caps & SMARTHOST_CAPABILITY_DOMAIN_RELAY);
+  g_assert_true (caps & SMARTHOST_CAPABILITY_STARTTLS);
+  g_assert_true (caps & SMARTHOST_CAPABILITY_IMPLICIT_TLS);
+  g_assert_true (caps & SMARTHOST_CAPABILITY_PREVIEW);
+  g_assert_true (caps & SMARTHOST_CAPABILITY_CRASH_SAFE);
+
+  dir = smarthost_backend_get_state_directory (sc->backend, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_path_is_absolute (dir));
+  g_assert_cmpstr (dir, ==, sc->state_dir);
+  g_assert_true (smarthost_backend_recover (sc->backend, NULL, &error));
+  g_assert_no_error (error);
+}
+
+static void
+test_set_server (gconstpointer data)
+{
+  const Target *target = data;
+  g_autoptr(Scratch) sc = NULL;
+  g_autoptr(SmarthostRelay) relay = server_a ();
+  g_autoptr(SmarthostRelay) other = server_b ();
+  g_autoptr(SmarthostRelay) read = NULL;
+  g_autoptr(SmarthostState) empty = smarthost_state_new ();
+  g_autoptr(SmarthostState) state = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (skip_unavailable (target))
+    return;
+  sc = scratch_new (target);
+  read = smarthost_backend_get_server (sc->backend, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_null (read);
+
+  /* Set, through the one-change shortcut. */
+  g_assert_true (smarthost_backend_set_server (sc->backend, relay, NULL, &error));
+  g_assert_no_error (error);
+  read = smarthost_backend_get_server (sc->backend, NULL, &error);
+  g_assert_no_error (error);
+  assert_relay (relay, read);
+  g_clear_object (&read);
+
+  /* Replace, through a transaction. */
+  {
+    g_autoptr(SmarthostTransaction) tx = smarthost_backend_begin (sc->backend);
+
+    g_assert_true (smarthost_transaction_set_server (tx, other, &error));
+    g_assert_true (smarthost_transaction_commit (tx, NULL, &error));
+    g_assert_no_error (error);
+    g_assert_true (smarthost_transaction_get_changed (tx));
+  }
+  read = smarthost_backend_get_server (sc->backend, NULL, &error);
+  g_assert_no_error (error);
+  assert_relay (other, read);
+  g_clear_object (&read);
+
+  /* Unset. */
+  g_assert_true (smarthost_backend_set_server (sc->backend, NULL, NULL, &error));
+  g_assert_no_error (error);
+  read = smarthost_backend_get_server (sc->backend, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_null (read);
+  state = read_state (sc->backend);
+  assert_state (empty, state, "after unsetting the server relay");
+  assert_no_leftovers (sc, "after unsetting the server relay");
+}
+
+static void
+test_domains (gconstpointer data)
+{
+  const Target *target = data;
+  g_autoptr(Scratch) sc = NULL;
+  g_autoptr(SmarthostRelay) shop_relay = shop ();
+  g_autoptr(SmarthostRelay) blog_relay = blog ();
+  g_autoptr(SmarthostRelay) read = NULL;
+  g_autoptr(SmarthostState) empty = smarthost_state_new ();
+  g_autoptr(SmarthostState) state = NULL;
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) domains = NULL;
+
+  if (skip_unavailable (target))
+    return;
+  sc = scratch_new (target);
+  domains = smarthost_backend_list_domains (sc->backend, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_strv_length (domains), ==, 0);
+  g_clear_pointer (&domains, g_strfreev);
+
+  /* Two at once; the names are normalized. */
+  {
+    g_autoptr(SmarthostTransaction) tx = smarthost_backend_begin (sc->backend);
+
+    g_assert_true (smarthost_transaction_set_domain (tx, "Shop.Example.", shop_relay, &error));
+    g_assert_true (smarthost_transaction_set_domain (tx, "blog.example", blog_relay, &error));
+    g_assert_no_error (error);
+    g_assert_true (smarthost_transaction_commit (tx, NULL, &error));
+    g_assert_no_error (error);
+    g_assert_true (smarthost_transaction_get_changed (tx));
+  }
+  domains = smarthost_backend_list_domains (sc->backend, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_strv_length (domains), ==, 2);
+  g_assert_true (g_strv_contains ((const char * const *) domains, "shop.example"));
+  g_assert_true (g_strv_contains ((const char * const *) domains, "blog.example"));
+  g_clear_pointer (&domains, g_strfreev);
+  read = smarthost_backend_get_domain (sc->backend, "shop.example", NULL, &error);
+  g_assert_no_error (error);
+  assert_relay (shop_relay, read);
+  g_clear_object (&read);
+  read = smarthost_backend_get_domain (sc->backend, "blog.example", NULL, &error);
+  g_assert_no_error (error);
+  assert_relay (blog_relay, read);
+  g_clear_object (&read);
+  /* No server relay came with them. */
+  read = smarthost_backend_get_server (sc->backend, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_null (read);
+
+  /* Unset one; the other stays. */
+  g_assert_true (smarthost_backend_set_domain (sc->backend, "shop.example", NULL, NULL, &error));
+  g_assert_no_error (error);
+  read = smarthost_backend_get_domain (sc->backend, "shop.example", NULL, &error);
+  g_assert_no_error (error);
+  g_assert_null (read);
+  domains = smarthost_backend_list_domains (sc->backend, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_strv_length (domains), ==, 1);
+  g_assert_cmpstr (domains[0], ==, "blog.example");
+  g_clear_pointer (&domains, g_strfreev);
+
+  g_assert_true (smarthost_backend_set_domain (sc->backend, "blog.example", NULL, NULL, &error));
+  g_assert_no_error (error);
+  state = read_state (sc->backend);
+  assert_state (empty, state, "after unsetting every domain");
+  assert_no_leftovers (sc, "after unsetting every domain");
+}
+
+static void
+test_replace_domains (gconstpointer data)
+{
+  const Target *target = data;
+  g_autoptr(Scratch) sc = NULL;
+  g_autoptr(SmarthostRelay) news_relay = news ();
+  g_autoptr(SmarthostRelay) server = server_a ();
+  g_autoptr(SmarthostState) expected = smarthost_state_new ();
+  g_autoptr(SmarthostState) only_shop = smarthost_state_new ();
+  g_autoptr(SmarthostState) state = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (skip_unavailable (target))
+    return;
+  sc = scratch_new_old (target);
+
+  /* replace-domains: the domains named are all; the server relay stays. */
+  {
+    g_autoptr(SmarthostTransaction) tx = smarthost_backend_begin (sc->backend);
+
+    smarthost_transaction_set_replace_domains (tx, TRUE);
+    g_assert_true (smarthost_transaction_set_domain (tx, "news.example", news_relay, &error));
+    g_assert_no_error (error);
+    g_assert_true (smarthost_transaction_commit (tx, NULL, &error));
+    g_assert_no_error (error);
+    g_assert_true (smarthost_transaction_get_changed (tx));
+  }
+  smarthost_state_set_server (expected, server);
+  state_set_domain (expected, "news.example", news ());
+  state = read_state (sc->backend);
+  assert_state (expected, state, "after replace-domains");
+  g_clear_object (&state);
+
+  /* set_state: exactly that state, no server relay included. */
+  state_set_domain (only_shop, "shop.example", shop ());
+  commit_state (sc->backend, only_shop, TRUE);
+  state = read_state (sc->backend);
+  assert_state (only_shop, state, "after set_state");
+  assert_no_leftovers (sc, "after set_state");
+}
+
+/* Whether a change holds an operation that changes something (not one
+ * that runs after the changes, such as a validation or a reload, nor a
+ * directory that is there already). */
+static guint
+count_changing_operations (SmarthostChange *change)
+{
+  GPtrArray *ops = smarthost_change_get_operations (change);
+  guint n = 0;
+
+  for (guint i = 0; i < ops->len; i++)
+    {
+      SmarthostOperation *op = g_ptr_array_index (ops, i);
+
+      if (SMARTHOST_OPERATION_GET_CLASS (op)->after_changes)
+        continue;
+      if (SMARTHOST_IS_DIRECTORY_OPERATION (op))
+        {
+          g_autofree char *text = smarthost_operation_describe (op);
+          if (*text == '\0')   /* the directory is there: nothing to do */
+            continue;
+        }
+      n++;
+    }
+  return n;
+}
+
+static void
+test_repeat (gconstpointer data)
+{
+  const Target *target = data;
+  g_autoptr(Scratch) sc = NULL;
+  g_autoptr(SmarthostState) old = old_state ();
+  g_autoptr(SmarthostState) state = NULL;
+  g_autoptr(GHashTable) before = NULL;
+  g_autoptr(GHashTable) after = NULL;
+  g_autoptr(SmarthostRelay) server = server_a ();
+  g_autoptr(GError) error = NULL;
+
+  if (skip_unavailable (target))
+    return;
+  sc = scratch_new_old (target);
+  before = snapshot (sc->tmp, TRUE);
+
+  /* The same state again. */
+  commit_state (sc->backend, old, FALSE);
+  /* The same server relay, as a one-change transaction. */
+  {
+    g_autoptr(SmarthostTransaction) tx = smarthost_backend_begin (sc->backend);
+    g_autofree char *preview = NULL;
+
+    g_assert_true (smarthost_transaction_set_server (tx, server, &error));
+    preview = smarthost_transaction_preview (tx, NULL, &error);
+    g_assert_no_error (error);
+    g_assert_false (smarthost_transaction_get_would_change (tx));
+    g_assert_true (smarthost_transaction_commit (tx, NULL, &error));
+    g_assert_no_error (error);
+    g_assert_false (smarthost_transaction_get_changed (tx));
+  }
+  /* The backend builds nothing that changes anything. */
+  {
+    g_autoptr(SmarthostChange) change = smarthost_change_new ();
+    g_autoptr(SmarthostRelay) shop_relay = shop ();
+
+    smarthost_change_set_dry_run (change, TRUE);
+    smarthost_change_set_server (change, server);
+    smarthost_change_set_domain (change, "shop.example", shop_relay);
+    g_assert_true (smarthost_backend_build_change (sc->backend, change, NULL, &error));
+    g_assert_no_error (error);
+    g_assert_cmpuint (count_changing_operations (change), ==, 0);
+  }
+  after = snapshot (sc->tmp, TRUE);
+  assert_same_snapshot (before, after, "a repeated change");
+  state = read_state (sc->backend);
+  assert_state (old, state, "after a repeated change");
+}
+
+static void
+test_preview (gconstpointer data)
+{
+  const Target *target = data;
+  static const char * const secrets[] = { PW_SERVER_A, PW_SERVER_B, PW_SHOP, PW_SHOP_2, PW_BLOG, PW_NEWS, NULL };
+  g_autoptr(Scratch) sc = NULL;
+  g_autoptr(SmarthostTransaction) tx = NULL;
+  g_autoptr(SmarthostState) old = old_state ();
+  g_autoptr(SmarthostState) state = NULL;
+  g_autoptr(GHashTable) before = NULL;
+  g_autoptr(GHashTable) after = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *preview = NULL;
+
+  if (skip_unavailable (target))
+    return;
+  sc = scratch_new_old (target);
+  before = snapshot (sc->tmp, TRUE);
+
+  tx = smarthost_backend_begin (sc->backend);
+  g_assert_true (stage_old_to_new (tx, &error));
+  g_assert_no_error (error);
+  preview = smarthost_transaction_preview (tx, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (preview);
+  g_test_message ("preview:\n%s", preview);
+  g_assert_true (smarthost_transaction_get_would_change (tx));
+  g_assert_null (strstr (preview, "# no change"));
+  g_assert_nonnull (strstr (preview, SMARTHOST_PASSWORD_MASK));
+  /* The relay hosts show; no password, old or new, does. */
+  g_assert_nonnull (strstr (preview, "smtp.relay-c.example"));
+  for (guint i = 0; secrets[i]; i++)
+    if (strstr (preview, secrets[i]) != NULL)
+      g_error ("the preview shows the password %s:\n%s", secrets[i], preview);
+
+  after = snapshot (sc->tmp, TRUE);
+  assert_same_snapshot (before, after, "a preview");
+  state = read_state (sc->backend);
+  assert_state (old, state, "after a preview");
+}
+
+static void
+test_fail_apply (gconstpointer data)
+{
+  const Target *target = data;
+  g_autoptr(Scratch) sc = NULL;
+  g_autoptr(SmarthostState) old = old_state ();
+  g_autoptr(SmarthostState) new = new_state ();
+  g_autoptr(SmarthostState) state = NULL;
+  g_autoptr(GHashTable) before = NULL;
+  guint n;
+
+  if (skip_unavailable (target) || !fault_injection_built ())
+    return;
+  sc = scratch_new_old (target);
+  before = snapshot (sc->tmp, FALSE);
+
+  for (n = 1;; n++)
+    {
+      g_auto(ChildResult) r = { 0, };
+      g_autofree char *value = g_strdup_printf ("%u", n);
+      g_autoptr(GHashTable) after = NULL;
+      g_autofree char *when = g_strdup_printf ("SMARTHOST_FAIL_APPLY=%u", n);
+
+      run_child (sc, "SMARTHOST_FAIL_APPLY", value, FALSE, &r);
+      if (r.killed)
+        g_error ("%s: the child was killed: %s", when, r.output);
+      if (r.ok)
+        break;
+      if (g_strcmp0 (r.domain, g_quark_to_string (SMARTHOST_ERROR)) != 0 || r.code != SMARTHOST_ERROR_FAILED)
+        g_error ("%s: expected SMARTHOST_ERROR_FAILED: %s", when, r.output);
+      state = read_state (sc->backend);
+      assert_state (old, state, when);
+      g_clear_object (&state);
+      after = snapshot (sc->tmp, FALSE);
+      assert_same_snapshot (before, after, when);
+      g_assert_cmpuint (n, <, 100);
+    }
+  g_test_message ("%u operations failed in turn", n - 1);
+  g_assert_cmpuint (n, >, 1);
+  state = read_state (sc->backend);
+  assert_state (new, state, "after the commit that got through");
+  assert_no_leftovers (sc, "after the commit that got through");
+}
+
+/* Kills the commit at @point, its @n-th time there. Returns FALSE when it
+ * was not reached @n times (the commit got through). */
+static gboolean
+kill_at (const Target *target,
+         const char   *point,
+         guint         n,
+         gboolean      committed)
+{
+  g_autoptr(Scratch) sc = scratch_new_old (target);
+  g_autoptr(SmarthostBackend) reader = NULL;
+  g_autoptr(SmarthostState) expected = committed ? new_state () : old_state ();
+  g_autoptr(SmarthostState) new = new_state ();
+  g_autoptr(SmarthostState) state = NULL;
+  g_autofree char *value = g_strdup_printf ("%s:%u", point, n);
+  g_autofree char *when = g_strdup_printf ("SMARTHOST_FAULT_POINT=%s", value);
+  g_auto(ChildResult) r = { 0, };
+
+  run_child (sc, "SMARTHOST_FAULT_POINT", value, FALSE, &r);
+  if (!r.killed)
+    {
+      if (!r.ok)
+        g_error ("%s: the commit failed: %s", when, r.output);
+      if (n == 1)
+        g_error ("%s: the commit never reached the fault point: %s", when, r.output);
+      state = read_state (sc->backend);
+      assert_state (new, state, when);
+      return FALSE;
+    }
+  /* A backend of a process that never saw the commit: its read recovers. */
+  reader = target_backend (target, sc->tmp, FALSE);
+  state = read_state (reader);
+  assert_state (expected, state, when);
+  assert_no_leftovers (sc, when);
+  return TRUE;
+}
+
+static void
+test_kill (gconstpointer data)
+{
+  const Target *target = data;
+  static const char * const committed_points[] = { "commit", "cleanup", NULL };
+  guint kills = 0;
+
+  if (skip_unavailable (target) || !fault_injection_built ())
+    return;
+  for (guint i = 0; target->fault_points[i]; i++)
+    for (guint n = 1; kill_at (target, target->fault_points[i], n, FALSE); n++)
+      kills++;
+  for (guint i = 0; committed_points[i]; i++)
+    {
+      g_assert_true (kill_at (target, committed_points[i], 1, TRUE));
+      g_assert_false (kill_at (target, committed_points[i], 2, TRUE));
+      kills++;
+    }
+  g_test_message ("%u kills, each recovered", kills);
+}
+
+/* The key-file backend: an undo that fails. */
+static void
+test_partial (gconstpointer data)
+{
+  const Target *target = data;
+  g_autoptr(Scratch) sc = NULL;
+  g_autoptr(SmarthostState) old = old_state ();
+  g_autoptr(SmarthostState) state = NULL;
+  g_autofree char *journal = NULL;
+  g_auto(ChildResult) r = { 0, };
+
+  if (!fault_injection_built ())
+    return;
+  sc = scratch_new_old (target);
+  journal = g_build_filename (sc->state_dir, ".smarthost-journal", NULL);
+
+  /* The second operation fails, and so does every undo. */
+  run_child (sc, "SMARTHOST_FAIL_APPLY", "2", TRUE, &r);
+  g_assert_false (r.killed);
+  g_assert_false (r.ok);
+  if (g_strcmp0 (r.domain, g_quark_to_string (SMARTHOST_ERROR)) != 0 || r.code != SMARTHOST_ERROR_PARTIAL)
+    g_error ("expected SMARTHOST_ERROR_PARTIAL: %s", r.output);
+  g_assert_true (g_file_test (journal, G_FILE_TEST_EXISTS));
+
+  /* The next read finishes the undo, from the journal. */
+  state = read_state (sc->backend);
+  assert_state (old, state, "after the read that finished the undo");
+  g_assert_false (g_file_test (journal, G_FILE_TEST_EXISTS));
+  assert_no_leftovers (sc, "after the read that finished the undo");
+}
+
+static void
+assert_record_refused (const char * const *record,
+                       const char         *directory,
+                       const char         *what)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SmarthostOperation) op = smarthost_operation_new_from_record (record, directory, &error);
+
+  if (op != NULL)
+    g_error ("a record %s was accepted", what);
+  g_assert_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED);
+}
+
+/* The key-file backend: its operation kind and its journal records. */
+static void
+test_records (gconstpointer data)
+{
+  const Target *target = data;
+  g_autoptr(Scratch) sc = scratch_new_old (target);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SmarthostChange) change = smarthost_change_new ();
+  g_autoptr(SmarthostRelay) shop_relay = shop_2 ();
+  g_autoptr(SmarthostOperation) rebuilt = NULL;
+  g_autofree char *dir = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *other = NULL;
+  g_autofree char *description = NULL;
+  g_auto(GStrv) record = NULL;
+  g_auto(GStrv) again = NULL;
+  GPtrArray *ops;
+
+  dir = smarthost_backend_get_state_directory (sc->backend, &error);
+  g_assert_no_error (error);
+  g_object_get (sc->backend, "path", &path, NULL);
+
+  /* What build_change makes: one operation per changed group. */
+  smarthost_change_set_dry_run (change, TRUE);
+  smarthost_change_set_domain (change, "shop.example", shop_relay);
+  g_assert_true (smarthost_backend_build_change (sc->backend, change, NULL, &error));
+  g_assert_no_error (error);
+  ops = smarthost_change_get_operations (change);
+  g_assert_cmpuint (ops->len, ==, 1);
+  g_assert_cmpstr (smarthost_operation_get_kind (g_ptr_array_index (ops, 0)), ==, "test-keyfile-group");
+  description = smarthost_operation_describe (g_ptr_array_index (ops, 0));
+  g_assert_cmpstr (description, ==, "# keyfile: [domain shop.example] password = " SMARTHOST_PASSWORD_MASK
+                                    " -> " SMARTHOST_PASSWORD_MASK "\n");
+
+  /* Its record rebuilds it, in another process as in this one. */
+  record = smarthost_operation_to_record (g_ptr_array_index (ops, 0));
+  g_assert_nonnull (record);
+  g_assert_cmpstr (record[0], ==, "test-keyfile-group");
+  g_assert_cmpuint (g_strv_length (record), ==, 7);
+  g_assert_cmpstr (record[1], ==, path);
+  rebuilt = smarthost_operation_new_from_record ((const char * const *) record, dir, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (rebuilt);
+  again = smarthost_operation_to_record (rebuilt);
+  g_assert_true (g_strv_equal ((const char * const *) record, (const char * const *) again));
+
+  /* Damaged records, and one naming another file, are refused. */
+  other = g_build_filename (sc->tmp, "other.ini", NULL);
+  {
+    const char *r1[] = { record[0], other, record[2], record[3], record[4], record[5], record[6], NULL };
+    const char *r2[] = { record[0], path, record[2], record[3], record[4], record[5], NULL };
+    const char *r3[] = { record[0], path, "domain Shop..example", record[3], record[4], record[5], record[6], NULL };
+    const char *r4[] = { record[0], path, record[2], "maybe", record[4], record[5], record[6], NULL };
+    const char *r5[] = { record[0], path, record[2], "absent", "[domain shop.example]\nhost=x\n", record[5], record[6], NULL };
+    const char *r6[] = { record[0], path, record[2], "present", "[server]\nhost=x\n", record[5], record[6], NULL };
+    const char *r7[] = { record[0], path, record[2], "present", "[domain shop.example]\nhost=x\n[server]\nhost=y\n",
+                         record[5], record[6], NULL };
+    const char *r8[] = { record[0], path, record[2], "absent", "", "absent", "", NULL };
+    const char *r9[] = { record[0], path, "../server", record[3], record[4], record[5], record[6], NULL };
+    g_autofree char *elsewhere = g_build_filename (sc->tmp, "elsewhere", NULL);
+
+    assert_record_refused (r1, dir, "naming another key file");
+    assert_record_refused (r2, dir, "with a field missing");
+    assert_record_refused (r3, dir, "naming a group the backend does not write");
+    assert_record_refused (r4, dir, "with a group neither present nor absent");
+    assert_record_refused (r5, dir, "with an absent group that has text");
+    assert_record_refused (r6, dir, "with the text of another group");
+    assert_record_refused (r7, dir, "with the text of two groups");
+    assert_record_refused (r8, dir, "with a group absent before and after");
+    assert_record_refused (r9, dir, "naming a group outside the key file");
+    /* A journal in a state directory no key-file backend uses. */
+    assert_record_refused ((const char * const *) record, elsewhere, "from another state directory");
+  }
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  /* The backend outside the library: registered on the extension point
+   * once its type exists. */
+  g_type_ensure (SMARTHOST_TYPE_KEYFILE_BACKEND);
+
+  if (argc >= 2 && g_str_equal (argv[1], "--child"))
+    return child_main (argc, argv);
+
+  self_exe = g_file_read_link ("/proc/self/exe", NULL);
+  g_assert_nonnull (self_exe);
+  g_test_init (&argc, &argv, NULL);
+
+  for (guint i = 0; i < G_N_ELEMENTS (targets); i++)
+    {
+      static const struct {
+        const char *name;
+        GTestDataFunc func;
+      } cases[] = {
+        { "settings", test_settings },
+        { "set-server", test_set_server },
+        { "domains", test_domains },
+        { "replace-domains", test_replace_domains },
+        { "repeat", test_repeat },
+        { "preview", test_preview },
+        { "fail-apply", test_fail_apply },
+        { "kill", test_kill },
+      };
+
+      for (guint k = 0; k < G_N_ELEMENTS (cases); k++)
+        {
+          g_autofree char *path = g_strdup_printf ("/conformance/%s/%s", targets[i].name, cases[k].name);
+          g_test_add_data_func (path, &targets[i], cases[k].func);
+        }
+    }
+  g_test_add_data_func ("/conformance/keyfile/partial", find_target ("keyfile"), test_partial);
+  g_test_add_data_func ("/conformance/keyfile/records", find_target ("keyfile"), test_records);
+
+  return g_test_run ();
+}

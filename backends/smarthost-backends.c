@@ -6,6 +6,7 @@
 
 #include "smarthost-backend-registry-private.h"
 #include "smarthost-postfix.h"
+#include "smarthost-smartermail.h"
 
 /* Each built-in backend registers itself on the extension point from its
  * type's definition (as GIO's settings backends do): making sure its type
@@ -14,4 +15,5 @@ void
 _smarthost_backends_register_builtin (void)
 {
   g_type_ensure (SMARTHOST_TYPE_POSTFIX_BACKEND);
+  g_type_ensure (SMARTHOST_TYPE_SMARTERMAIL_BACKEND);
 }

@@ -14,6 +14,8 @@ packages=(
   # a real Postfix for the end-to-end tests, and what its SMTP client needs
   # to authenticate at all (postfix only suggests libsasl2-modules)
   postfix libsasl2-modules ca-certificates
+  # the SmarterMail backend: HTTP(S) with libsoup 3, TLS through glib-networking
+  libsoup-3.0-dev glib-networking
   # relays and certificates for the tests and the demo
   python3 python3-aiosmtpd openssl
   # tools the tests use

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <smarthost.h>
+#include <smarthost-smartermail.h>
 
 #include "smarthost-json-private.h"   /* jansson, and the library's JSON format */
 
@@ -67,7 +68,7 @@ static const GOptionEntry global_entries[] = {
   { "backend", 0, 0, G_OPTION_ARG_STRING, &opt.backend_name, "Mail server backend (default: postfix)", "NAME" },
   { "config-dir", 0, 0, G_OPTION_ARG_FILENAME, &opt.config_dir, "Mail server configuration directory (Postfix: default /etc/postfix); same as --option config-directory=DIR", "DIR" },
   { "json", 0, 0, G_OPTION_ARG_NONE, &opt.json, "Print JSON", NULL },
-  { "dry-run", 0, 0, G_OPTION_ARG_NONE, &opt.dry_run, "Print the diff and the commands, change nothing", NULL },
+  { "dry-run", 0, 0, G_OPTION_ARG_NONE, &opt.dry_run, "Print the change (file diffs, requests, commands), change nothing", NULL },
   { "no-reload", 0, 0, G_OPTION_ARG_NONE, &opt.no_reload, "Do not reload the mail server after a change", NULL },
   { "lock-timeout", 0, 0, G_OPTION_ARG_INT, &opt.lock_timeout, "Wait at most SECONDS for another commit to end (default 300); same as --option lock-timeout=SECONDS", "SECONDS" },
   { "option", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &opt.options, "A backend setting (see settings); a secret only as KEY-file=PATH or KEY-env=VARIABLE; repeatable", "KEY=VALUE" },
@@ -117,6 +118,9 @@ static const char summary[] =
   "  providers                                relay services with presets (--provider NAME)\n"
   "  settings                                 the backend's settings (--option KEY=VALUE) and\n"
   "                                           capabilities\n"
+  "  schema-check                             smartermail: ask the server (read-only) whether each\n"
+  "                                           unconfirmed endpoint and field of the API mapping is\n"
+  "                                           there (exit 1 when one is missing); changes nothing\n"
   "  spf DOMAIN [--provider NAME | --include DOMAIN] [--record TEXT]\n"
   "                                           the domain's SPF record with the relay's include\n"
   "\n"
@@ -790,6 +794,74 @@ cmd_doctor (SmarthostBackend *backend)
   return any_error ? EXIT_FAILED : EXIT_OK;
 }
 
+/* Backends whose mapping of a remote API can be checked against the
+ * server: SmarterMail's. */
+static int
+cmd_schema_check (SmarthostBackend *backend)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) findings = NULL;
+  gboolean missing = FALSE;
+
+  if (!SMARTHOST_IS_SMARTERMAIL_BACKEND (backend))
+    return fail (EXIT_USAGE, "the %s backend has no schema-check", smarthost_backend_get_name (backend));
+  findings = smarthost_smartermail_backend_schema_check (SMARTHOST_SMARTERMAIL_BACKEND (backend), NULL, &error);
+  if (findings == NULL)
+    return fail_error (error);
+  for (guint i = 0; i < findings->len; i++)
+    if (smarthost_finding_get_severity (g_ptr_array_index (findings, i)) != SMARTHOST_SEVERITY_INFO)
+      missing = TRUE;
+
+  if (opt.json)
+    {
+      g_autoptr(JsonBuilder) b = json_builder_new ();
+      g_autoptr(JsonNode) root = NULL;
+
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "findings");
+      json_builder_begin_array (b);
+      for (guint i = 0; i < findings->len; i++)
+        json_builder_add_value (b, library_json (smarthost_finding_to_json (g_ptr_array_index (findings, i))));
+      json_builder_end_array (b);
+      json_builder_end_object (b);
+      root = json_builder_get_root (b);
+      print_json (root);
+    }
+  else
+    for (guint i = 0; i < findings->len; i++)
+      {
+        SmarthostFinding *f = g_ptr_array_index (findings, i);
+        g_autofree char *message = terminal_safe (smarthost_finding_get_message (f), FALSE, MAX_MESSAGE);
+        const char *fix_text = smarthost_finding_get_fix (f);
+
+        g_print ("%s [%s]: %s\n", smarthost_severity_to_string (smarthost_finding_get_severity (f)),
+                 smarthost_finding_get_code (f), message);
+        if (fix_text != NULL && *fix_text != '\0' &&
+            smarthost_finding_get_severity (f) != SMARTHOST_SEVERITY_INFO)
+          {
+            g_autofree char *fix = terminal_safe (fix_text, FALSE, MAX_MESSAGE);
+            g_print ("  fix: %s\n", fix);
+          }
+      }
+  return missing ? EXIT_FAILED : EXIT_OK;
+}
+
+/* A backend that does not verify its server's certificate says so on every
+ * command (its "insecure" property: SmarterMail's, say). */
+static void
+warn_if_insecure (SmarthostBackend *backend)
+{
+  GParamSpec *pspec = g_object_class_find_property (G_OBJECT_GET_CLASS (backend), "insecure");
+  gboolean insecure = FALSE;
+
+  if (pspec == NULL || pspec->value_type != G_TYPE_BOOLEAN || !(pspec->flags & G_PARAM_READABLE))
+    return;
+  g_object_get (backend, "insecure", &insecure, NULL);
+  if (insecure)
+    g_printerr ("smarthostctl: warning: certificate verification is off (insecure=true): the %s server's "
+                "identity is not verified\n", smarthost_backend_get_name (backend));
+}
+
 static void
 secret_free (gpointer data)
 {
@@ -1295,7 +1367,8 @@ load_policy (const char  *command,
              GError     **error)
 {
   if (g_str_equal (command, "status") || g_str_equal (command, "list-domains") ||
-      g_str_equal (command, "doctor") || g_str_equal (command, "settings"))
+      g_str_equal (command, "doctor") || g_str_equal (command, "settings") ||
+      g_str_equal (command, "schema-check"))
     return smarthost_policy_new ();
   return opt.policy_file ? smarthost_policy_new_from_file (opt.policy_file, error)
                          : smarthost_policy_load_default (error);
@@ -1410,6 +1483,8 @@ run_backend_command (SmarthostBackend  *backend,
     return cmd_list_domains (backend);
   else if (g_str_equal (command, "doctor") && argc == 2)
     return cmd_doctor (backend);
+  else if (g_str_equal (command, "schema-check") && argc == 2)
+    return cmd_schema_check (backend);
   else if (g_str_equal (command, "import") && argc == 2)
     return cmd_import (backend);
   else if (g_str_equal (command, "set-server"))
@@ -1431,6 +1506,7 @@ run_backend_command (SmarthostBackend  *backend,
     }
   else if (g_str_equal (command, "status") || g_str_equal (command, "list-domains") ||
            g_str_equal (command, "doctor") || g_str_equal (command, "import") ||
+           g_str_equal (command, "schema-check") ||
            g_str_equal (command, "unset-server") || g_str_equal (command, "unset-domain") ||
            g_str_equal (command, "check") || g_str_equal (command, "send-test"))
     return fail (EXIT_USAGE, "wrong number of arguments for %s (see --help)", command);
@@ -1484,5 +1560,6 @@ main (int   argc,
   backend = make_backend (&error);
   if (backend == NULL)
     return fail_error (error);
+  warn_if_insecure (backend);
   return run_backend_command (backend, command, argc, argv, relay);
 }

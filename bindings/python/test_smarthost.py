@@ -2247,6 +2247,55 @@ class TestProviders(unittest.TestCase):
         self.assertEqual(Smarthost.Provider.quirks_for_state(state), expected)
 
 
+class TestSmarterMailBackend(SmarthostTestCase):
+    # Nothing here reaches a server: tests/smartermail/test_backend.py runs
+    # the backend against the fake SmarterMail server.
+    def test_construct_and_settings(self):
+        b = Smarthost.SmarterMailBackend.new('https://mail.example.com', 'admin', 'not-a-real-pw')
+        self.assertIsInstance(b, Smarthost.Backend)
+        self.assertEqual(b.get_name(), 'smartermail')
+        self.assertEqual(b.get_url(), 'https://mail.example.com')
+        self.assertEqual(b.get_admin(), 'admin')
+        self.assertFalse(b.get_insecure())
+        self.assertEqual(b.props.timeout, 30)
+        names = [s.get_name() for s in b.list_settings()]
+        self.assertEqual(names, ['url', 'admin', 'admin-password', 'ca-file', 'insecure', 'timeout',
+                                 'state-directory', 'mapping-file'])
+        secret = [s.get_name() for s in b.list_settings() if s.get_secret()]
+        self.assertEqual(secret, ['admin-password'])
+        by_name = Smarthost.backend_new_for_name_with_settings(
+            'smartermail', {'url': 'http://127.0.0.1:9', 'admin': 'admin', 'insecure': 'yes'})
+        self.assertIsInstance(by_name, Smarthost.SmarterMailBackend)
+        self.assertTrue(by_name.get_insecure())
+
+    def test_url_rules(self):
+        for url in ('http://mail.example.com', 'ftp://mail.example.com', 'https://u:p@mail.example.com',
+                    'https://mail.example.com/?x=1', 'not a url'):
+            b = Smarthost.SmarterMailBackend.new(url, 'admin', 'pw')
+            with self.assertRaises(GLib.Error) as cm:
+                b.get_state_directory()
+            self.assertSmarthostError(cm, Smarthost.Error.INVALID, 'url')
+
+    def test_unreachable_and_schema_check(self):
+        b = Smarthost.SmarterMailBackend.new('http://127.0.0.1:9', 'admin', 'pw')
+        for call in (lambda: b.get_state(None), lambda: b.schema_check(None)):
+            with self.assertRaises(GLib.Error) as cm:
+                call()
+            self.assertSmarthostError(cm, Smarthost.Error.FAILED)
+            self.assertIn('cannot reach http://127.0.0.1:9', cm.exception.message)
+            self.assertNotIn("'pw'", cm.exception.message)
+
+    def test_refuses_what_a_gateway_cannot_carry(self):
+        b = Smarthost.SmarterMailBackend.new('https://mail.example.com', 'admin', 'pw')
+        for props in ({'ca_file': '/etc/ssl/certs/ca-certificates.crt'}, {'verify_certificate': False},
+                      {'mx_lookup': True}):
+            relay = Smarthost.Relay(host='smtp.example.net', **props)
+            with self.assertRaises(GLib.Error) as cm:
+                b.validate_relay(relay)
+            self.assertSmarthostError(cm, Smarthost.Error.NOT_SUPPORTED)
+            self.assertIn('SmarterMail cannot', cm.exception.message)
+
+
 class TestApiCoverage(unittest.TestCase):
     def test_every_function_is_tested(self):
         gir = os.environ.get('SMARTHOST_GIR')

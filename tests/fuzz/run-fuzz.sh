@@ -115,7 +115,7 @@ case $target in
   *)
     # The whole library, built from its sources; a target that includes a
     # source file itself (to reach its static functions) leaves it out.
-    packages=(glib-2.0 gobject-2.0 gio-2.0 gio-unix-2.0 jansson openssl)
+    packages=(glib-2.0 gobject-2.0 gio-2.0 gio-unix-2.0 jansson openssl libsoup-3.0)
     for p in "${packages[@]}"; do
       if ! pkg-config --exists "$p"; then
         echo "run-fuzz: $p development files not found: skipped"
@@ -154,7 +154,8 @@ for e in json.load(open(os.path.join(sys.argv[1], "compile_commands.json"))):
         print(e["output"].split(".p/")[0]); break' "$build")
     ninja -C "$build" "$lib_target" >/dev/null
     gen=$build/libsmarthost
-    includes=(-I"$build" -I"$gen" -I"$root/libsmarthost" -I"$root/backends" -I"$root/backends/postfix")
+    includes=(-I"$build" -I"$gen" -I"$root/libsmarthost" -I"$root/backends" -I"$root/backends/postfix"
+              -I"$build/backends/smartermail" -I"$root/backends/smartermail")
     for inc in $(grep -o '#include "[^"]*\.c"' "$here/fuzz-$target.c" | sed 's/.*"\(.*\)"/\1/'); do
       for i in "${!lib_sources[@]}"; do
         [ "$(basename "${lib_sources[$i]}")" = "$inc" ] && unset 'lib_sources[i]'
@@ -176,7 +177,8 @@ libs=($(pkg-config --libs "${packages[@]}") -lm)
 # cached; an object's name has a hash of its source, of every header and
 # of the flags, so that targets share them and edits rebuild them.
 headers_key=$( { printf '%s\n' "$cc" "${cflags[@]}" "${sanitize[@]}";
-                 cat "$root"/libsmarthost/*.h "$root"/backends/*.h "$root"/backends/postfix/*.h 2>/dev/null;
+                 cat "$root"/libsmarthost/*.h "$root"/backends/*.h "$root"/backends/postfix/*.h \
+                     "$root"/backends/smartermail/*.h 2>/dev/null;
                  if [ -n "${gen:-}" ]; then cat "$gen"/*.h "$build/config.h" 2>/dev/null; fi; } \
                | sha256sum | cut -c1-16)
 cache=${FUZZ_CACHE:-${build:+$build/fuzz-cache}}

@@ -6,9 +6,6 @@ set -euo pipefail
 packages=(
   # build
   gcc meson ninja-build pkg-config libglib2.0-dev libjansson-dev libssl-dev
-  # json-glib: only the SmarterMail backend's branch still uses it, until it
-  # moves to the library's JSON helpers (smarthost-json-private.h) too
-  libjson-glib-dev
   # GObject-Introspection, Python and GJS bindings, docs
   gobject-introspection libgirepository1.0-dev python3-gi gjs gi-docgen
   # a real Postfix for the end-to-end tests, and what its SMTP client needs

@@ -814,17 +814,12 @@ cmd_schema_check (SmarthostBackend *backend)
 
   if (opt.json)
     {
-      g_autoptr(JsonBuilder) b = json_builder_new ();
-      g_autoptr(JsonNode) root = NULL;
+      g_autoptr(json_t) root = json_object ();
+      json_t *list = json_array ();
 
-      json_builder_begin_object (b);
-      json_builder_set_member_name (b, "findings");
-      json_builder_begin_array (b);
+      json_object_set_new (root, "findings", list);
       for (guint i = 0; i < findings->len; i++)
-        json_builder_add_value (b, library_json (smarthost_finding_to_json (g_ptr_array_index (findings, i))));
-      json_builder_end_array (b);
-      json_builder_end_object (b);
-      root = json_builder_get_root (b);
+        json_array_append_new (list, library_json (smarthost_finding_to_json (g_ptr_array_index (findings, i))));
       print_json (root);
     }
   else

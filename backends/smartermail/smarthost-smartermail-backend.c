@@ -243,8 +243,8 @@ sm_backend_get_timeout (SmarthostSmarterMailBackend *self)
 /* --- reading ----------------------------------------------------------------------- */
 
 typedef struct {
-  JsonNode *gateways_reply;
-  GPtrArray *gateways;        /* JsonNode *, borrowed from the reply */
+  json_t *gateways_reply;
+  GPtrArray *gateways;        /* json_t *, borrowed from the reply */
   GPtrArray *domains;         /* the server's names, in its order */
   GHashTable *assigned;       /* normalized domain → gateway id ("" none) */
   GHashTable *names;          /* normalized domain → the server's name */
@@ -253,7 +253,7 @@ typedef struct {
 static void
 sm_read_free (SmRead *r)
 {
-  g_clear_pointer (&r->gateways_reply, json_node_unref);
+  g_clear_pointer (&r->gateways_reply, _smarthost_json_free_wiped);
   g_clear_pointer (&r->gateways, g_ptr_array_unref);
   g_clear_pointer (&r->domains, g_ptr_array_unref);
   g_clear_pointer (&r->assigned, g_hash_table_unref);
@@ -264,12 +264,12 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (SmRead, sm_read_free)
 
 static char *
 gateway_id (SmMapping *m,
-            JsonNode  *gateway)
+            json_t    *gateway)
 {
   return sm_json_get_id (gateway, sm_mapping_field (m, "gateway-id"));
 }
 
-static JsonNode *
+static json_t *
 gateway_by_id (SmMapping  *m,
                SmRead     *r,
                const char *id)
@@ -285,7 +285,7 @@ gateway_by_id (SmMapping  *m,
 
 static gboolean
 gateway_is (SmMapping  *m,
-            JsonNode   *gateway,
+            json_t     *gateway,
             const char *field,
             const char *value_key)
 {
@@ -297,7 +297,7 @@ gateway_is (SmMapping  *m,
 
 static gboolean
 gateway_enabled (SmMapping *m,
-                 JsonNode  *gateway)
+                 json_t    *gateway)
 {
   gboolean enabled = TRUE;
 
@@ -307,7 +307,7 @@ gateway_enabled (SmMapping *m,
 
 static gboolean
 gateway_is_ours (SmMapping *m,
-                 JsonNode  *gateway)
+                 json_t    *gateway)
 {
   g_autofree char *d = NULL;
 
@@ -323,7 +323,7 @@ read_domains (SmClient      *client,
               GError       **error)
 {
   SmMapping *m = sm_client_get_mapping (client);
-  g_autoptr(JsonNode) reply = NULL;
+  g_autoptr(json_t) reply = NULL;
   g_autoptr(GPtrArray) list = NULL;
 
   r->domains = g_ptr_array_new_with_free_func (g_free);
@@ -351,10 +351,10 @@ read_domains (SmClient      *client,
   for (guint i = 0; i < r->domains->len; i++)
     {
       const char *name = g_ptr_array_index (r->domains, i);
-      g_autoptr(JsonNode) settings_reply = NULL;
+      g_autoptr(json_t) settings_reply = NULL;
       g_autofree char *normalized = smarthost_domain_normalize (name, NULL);
       g_autofree char *where = NULL;
-      JsonNode *settings = NULL;
+      json_t *settings = NULL;
       char *id;
 
       if (normalized == NULL)
@@ -393,7 +393,7 @@ read_server (SmarthostSmarterMailBackend  *self,
       !sm_json_get_array (r->gateways_reply, "the gateways", sm_mapping_field (m, "gateways"), &r->gateways, error))
     return NULL;
   for (guint i = 0; i < r->gateways->len; i++)
-    if (!JSON_NODE_HOLDS_OBJECT ((JsonNode *) g_ptr_array_index (r->gateways, i)))
+    if (!json_is_object ((json_t *) g_ptr_array_index (r->gateways, i)))
       return g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
                           "the gateways: element %u is not an object", i), NULL;
   if (domains && !read_domains (client, r, only, cancellable, error))
@@ -403,7 +403,7 @@ read_server (SmarthostSmarterMailBackend  *self,
 
 static SmarthostRelay *
 relay_of_gateway (SmMapping  *m,
-                  JsonNode   *gateway,
+                  json_t     *gateway,
                   GError    **error)
 {
   g_autofree char *id = gateway_id (m, gateway);
@@ -453,18 +453,18 @@ relay_of_gateway (SmMapping  *m,
 
 /* The round-robin gateway that is the server-wide smarthost: the enabled
  * one; NULL without an error when there is none. */
-static JsonNode *
+static json_t *
 server_gateway (SmMapping  *m,
                 SmRead     *r,
                 GError    **error)
 {
   g_autoptr(GString) ids = g_string_new (NULL);
-  JsonNode *found = NULL;
+  json_t *found = NULL;
   guint n = 0;
 
   for (guint i = 0; i < r->gateways->len; i++)
     {
-      JsonNode *g = g_ptr_array_index (r->gateways, i);
+      json_t *g = g_ptr_array_index (r->gateways, i);
       g_autofree char *id = NULL;
 
       if (!gateway_is (m, g, "gateway-mode", "mode-round-robin") || !gateway_enabled (m, g))
@@ -493,7 +493,7 @@ domain_relay (SmMapping   *m,
               GError     **error)
 {
   const char *id = g_hash_table_lookup (r->assigned, domain);
-  JsonNode *g = gateway_by_id (m, r, id);
+  json_t *g = gateway_by_id (m, r, id);
 
   if (g == NULL || !gateway_enabled (m, g))
     return NULL;
@@ -507,7 +507,7 @@ state_of (SmMapping  *m,
 {
   g_autoptr(SmarthostState) state = smarthost_state_new ();
   g_autoptr(GError) local_error = NULL;
-  JsonNode *server;
+  json_t *server;
   GHashTableIter iter;
   gpointer key;
 
@@ -558,7 +558,7 @@ smarthost_smartermail_backend_get_server (SmarthostBackend  *backend,
 {
   SmarthostSmarterMailBackend *self = SMARTHOST_SMARTERMAIL_BACKEND (backend);
   g_autoptr(SmRead) r = read_server (self, FALSE, NULL, cancellable, error);
-  JsonNode *g;
+  json_t *g;
 
   if (r == NULL)
     return NULL;
@@ -709,13 +709,13 @@ encryption_of (SmMapping      *m,
 
 /* @base (a gateway as read, or an empty object) with our members set to
  * @relay's; the password is the caller's. */
-static JsonNode *
+static json_t *
 gateway_for_relay (SmMapping      *m,
-                   JsonNode       *base,
+                   json_t         *base,
                    SmarthostRelay *relay,
                    const char     *mode_key)
 {
-  JsonNode *g = base ? sm_json_copy (base) : sm_json_new_object ();
+  json_t *g = base ? sm_json_copy (base) : sm_json_new_object ();
   const char *user = smarthost_relay_get_username (relay);
 
   sm_json_set_string (g, sm_mapping_field (m, "gateway-address"), smarthost_relay_get_host (relay));
@@ -782,7 +782,7 @@ sorted_keys (GHashTable *table)
 
 static gboolean
 gateway_authenticates (SmMapping *m,
-                       JsonNode  *gateway)
+                       json_t    *gateway)
 {
   gboolean auth = FALSE;
 
@@ -873,10 +873,10 @@ build_domains (SmarthostSmarterMailBackend  *self,
     {
       const char *id = g_ptr_array_index (gateway_ids, i);
       GPtrArray *list = g_hash_table_lookup (users, id);
-      JsonNode *g = gateway_by_id (m, r, id);
+      json_t *g = gateway_by_id (m, r, id);
       SmarthostRelay *want = NULL;
       g_autofree char *key = NULL;
-      g_autoptr(JsonNode) updated = NULL;
+      g_autoptr(json_t) updated = NULL;
       gboolean same = TRUE;
 
       if (!gateway_is_ours (m, g) || !gateway_is (m, g, "gateway-mode", "mode-specific-domains"))
@@ -944,7 +944,7 @@ build_domains (SmarthostSmarterMailBackend  *self,
         }
       if (id == NULL && create == NULL)
         {
-          g_autoptr(JsonNode) g = NULL;
+          g_autoptr(json_t) g = NULL;
           g_autofree char *who = g_strdup_printf ("the smarthost of %s", d);
 
           if (!need_password (want, who, error))
@@ -980,7 +980,7 @@ build_domains (SmarthostSmarterMailBackend  *self,
   for (guint i = 0; i < gateway_ids->len; i++)
     {
       const char *id = g_ptr_array_index (gateway_ids, i);
-      JsonNode *g = gateway_by_id (m, r, id);
+      json_t *g = gateway_by_id (m, r, id);
 
       if (gateway_is_ours (m, g) && gateway_is (m, g, "gateway-mode", "mode-specific-domains") &&
           !g_hash_table_contains (final_use, id))
@@ -1008,7 +1008,7 @@ smarthost_smartermail_backend_build_change (SmarthostBackend  *backend,
   g_autoptr(SmarthostState) desired = NULL;
   SmarthostRelay *want_server;
   g_autoptr(SmarthostRelay) cur_server = NULL;
-  JsonNode *server_g;
+  json_t *server_g;
   g_auto(GStrv) names = NULL;
   SmMapping *m;
   GPtrArray *lists[5];
@@ -1034,7 +1034,7 @@ smarthost_smartermail_backend_build_change (SmarthostBackend  *backend,
   /* Gateways created by a commit are known by their token until now. */
   for (guint i = 0; i < r->gateways->len; i++)
     {
-      JsonNode *g = g_ptr_array_index (r->gateways, i);
+      json_t *g = g_ptr_array_index (r->gateways, i);
       g_autofree char *d = NULL;
       g_autofree char *id = gateway_id (m, g);
       g_autofree char *tkey = NULL;
@@ -1117,7 +1117,7 @@ smarthost_smartermail_backend_build_change (SmarthostBackend  *backend,
       g_autofree char *id = gateway_id (m, server_g);
 
       note_verifier (new_verifiers, id, want_server);
-      g_autoptr(JsonNode) updated = gateway_for_relay (m, server_g, want_server, NULL);
+      g_autoptr(json_t) updated = gateway_for_relay (m, server_g, want_server, NULL);
       gboolean auth = gateway_authenticates (m, server_g);
 
       g_ptr_array_add (plan.updates,
@@ -1126,7 +1126,7 @@ smarthost_smartermail_backend_build_change (SmarthostBackend  *backend,
     }
   else if (want_server != NULL && server_g == NULL)
     {
-      g_autoptr(JsonNode) g = NULL;
+      g_autoptr(json_t) g = NULL;
 
       if (!need_password (want_server, "the server-wide smarthost", error))
         return FALSE;
@@ -1338,7 +1338,7 @@ static void
 check_field (GPtrArray  *findings,
              SmMapping  *m,
              const char *key,
-             JsonNode   *object,
+             json_t     *object,
              const char *where)
 {
   const char *name = sm_mapping_field (m, key);
@@ -1357,7 +1357,7 @@ check_field (GPtrArray  *findings,
 }
 
 /* Reports an endpoint that was asked; returns the reply when it answered. */
-static JsonNode *
+static json_t *
 check_endpoint (GPtrArray     *findings,
                 SmClient      *client,
                 const char    *endpoint,
@@ -1368,7 +1368,7 @@ check_endpoint (GPtrArray     *findings,
   SmMapping *m = sm_client_get_mapping (client);
   g_autofree char *path = sm_mapping_path (m, endpoint, argument);
   g_autoptr(GError) local_error = NULL;
-  JsonNode *reply;
+  json_t *reply;
   guint status = 0;
 
   reply = sm_client_probe (client, endpoint, argument, &status, cancellable, &local_error);
@@ -1388,7 +1388,7 @@ check_endpoint (GPtrArray     *findings,
       add_finding (findings, SMARTHOST_SEVERITY_WARNING, "endpoint-missing", FIX_MAPPING,
                    "endpoint %s (%s %s) answered HTTP %u%s", endpoint, sm_mapping_method (m, endpoint), path,
                    status, reply == NULL ? ", not with a JSON object" : "");
-      g_clear_pointer (&reply, json_node_unref);
+      g_clear_pointer (&reply, _smarthost_json_free_wiped);
     }
   return reply;
 }
@@ -1422,15 +1422,15 @@ smarthost_smartermail_backend_schema_check (SmarthostSmarterMailBackend  *self,
                                             GError                      **error)
 {
   g_autoptr(GPtrArray) findings = g_ptr_array_new_with_free_func (g_object_unref);
-  g_autoptr(JsonNode) gateways_reply = NULL;
-  g_autoptr(JsonNode) domains_reply = NULL;
-  g_autoptr(JsonNode) domain_reply = NULL;
+  g_autoptr(SmarthostWipedJson) gateways_reply = NULL;
+  g_autoptr(json_t) domains_reply = NULL;
+  g_autoptr(json_t) domain_reply = NULL;
   g_autoptr(GError) local_error = NULL;
   g_autoptr(GPtrArray) gateways = NULL;
   g_autoptr(GPtrArray) domains = NULL;
   g_autofree char *first_domain = NULL;
-  JsonNode *gateway = NULL;
-  JsonNode *settings = NULL;
+  json_t *gateway = NULL;
+  json_t *settings = NULL;
   SmClient *client;
   SmMapping *m;
 
@@ -1464,7 +1464,7 @@ smarthost_smartermail_backend_schema_check (SmarthostSmarterMailBackend  *self,
   if (gateways_reply != NULL &&
       sm_json_get_array (gateways_reply, "gateways", sm_mapping_field (m, "gateways"), &gateways, NULL))
     for (guint i = 0; i < gateways->len && gateway == NULL; i++)
-      if (JSON_NODE_HOLDS_OBJECT ((JsonNode *) g_ptr_array_index (gateways, i)))
+      if (json_is_object ((json_t *) g_ptr_array_index (gateways, i)))
         gateway = g_ptr_array_index (gateways, i);
   {
     static const char * const gateway_fields[] = {
@@ -1517,7 +1517,7 @@ smarthost_smartermail_backend_schema_check (SmarthostSmarterMailBackend  *self,
       sm_json_get_array (domains_reply, "domains", sm_mapping_field (m, "domains"), &domains, NULL) &&
       domains->len > 0)
     {
-      JsonNode *d = g_ptr_array_index (domains, 0);
+      json_t *d = g_ptr_array_index (domains, 0);
       check_field (findings, m, "domain-name", d, "the first domain");
       sm_json_get_string (d, "domain", sm_mapping_field (m, "domain-name"), TRUE, &first_domain, NULL);
     }

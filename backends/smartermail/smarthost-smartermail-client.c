@@ -68,6 +68,10 @@ wipe_free (char *text)
   g_free (text);
 }
 
+/* A reply's text, which may hold tokens or a password: wiped when freed. */
+typedef char SmSecretText;
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SmSecretText, wipe_free)
+
 SmClient *
 sm_client_new (const char  *url,
                const char  *admin,
@@ -229,7 +233,8 @@ accept_any_certificate (SoupMessage          *msg,
 }
 
 /* Sends @method @path with @body (JSON text, taken and wiped) and reads
- * the reply's body, bounded. *@status is the HTTP status. */
+ * the reply's body, bounded: *@reply, @reply_length bytes (and a NUL
+ * after them). *@status is the HTTP status. */
 static gboolean
 exchange (SmClient      *client,
           const char    *method,
@@ -238,6 +243,7 @@ exchange (SmClient      *client,
           gboolean       with_token,
           guint         *status,
           char         **reply,
+          gsize         *reply_length,
           GCancellable  *cancellable,
           GError       **error)
 {
@@ -375,6 +381,7 @@ exchange (SmClient      *client,
     }
 
   *status = soup_message_get_status (msg);
+  *reply_length = data->len;
   g_byte_array_append (data, (const guint8 *) "", 1);
   *reply = (char *) g_byte_array_free (g_steal_pointer (&data), FALSE);
   return TRUE;
@@ -383,7 +390,7 @@ exchange (SmClient      *client,
 /* The reply's "message", redacted, quoted and cut; "" when none. */
 static char *
 reply_message (SmClient *client,
-               JsonNode *reply)
+               json_t   *reply)
 {
   g_autofree char *message = NULL;
   g_autofree char *clean = NULL;
@@ -398,16 +405,17 @@ reply_message (SmClient *client,
   return g_strdup_printf (": %s", quoted);
 }
 
-static JsonNode *
+static json_t *
 parse_reply (SmClient    *client,
              const char  *method,
              const char  *path,
              const char  *text,
+             gsize        length,
              GError     **error)
 {
   g_autofree char *what = g_strdup_printf ("%s %s: the reply", method, path);
   g_autoptr(GError) local_error = NULL;
-  JsonNode *node = sm_json_parse_object (what, text, &local_error);
+  json_t *node = sm_json_parse_object (what, text, length, &local_error);
 
   if (node == NULL)
     {
@@ -419,7 +427,7 @@ parse_reply (SmClient    *client,
 
 static gboolean
 reply_succeeded (SmClient *client,
-                 JsonNode *reply)
+                 json_t   *reply)
 {
   gboolean success = FALSE;
 
@@ -430,7 +438,7 @@ reply_succeeded (SmClient *client,
 /* Reads the tokens of a login or refresh reply. */
 static gboolean
 take_tokens (SmClient *client,
-             JsonNode *reply)
+             json_t   *reply)
 {
   SmMapping *m = client->mapping;
   g_autofree char *access = NULL;
@@ -475,10 +483,11 @@ login (SmClient      *client,
        GError       **error)
 {
   SmMapping *m = client->mapping;
-  g_autoptr(JsonNode) request = sm_json_new_object ();
-  g_autoptr(JsonNode) reply = NULL;
+  g_autoptr(SmarthostWipedJson) request = sm_json_new_object ();
+  g_autoptr(SmarthostWipedJson) reply = NULL;
   g_autofree char *path = sm_mapping_path (m, "login", NULL);
-  g_autofree char *text = NULL;
+  g_autoptr(SmSecretText) text = NULL;
+  gsize length = 0;
   g_autofree char *user = _smarthost_quote (client->admin ? client->admin : "", -1);
   g_autoptr(GError) local_error = NULL;
   guint status = 0;
@@ -495,11 +504,12 @@ login (SmClient      *client,
   sm_json_set_string (request, sm_mapping_field (m, "login-password"), client->admin_password);
   {
     char *body = sm_json_to_string (request, NULL);
-    sm_json_wipe_string (request, sm_mapping_field (m, "login-password"));
-    if (!exchange (client, sm_mapping_method (m, "login"), path, body, FALSE, &status, &text, cancellable, error))
+    g_clear_pointer (&request, _smarthost_json_free_wiped);
+    if (!exchange (client, sm_mapping_method (m, "login"), path, body, FALSE, &status, &text, &length,
+                   cancellable, error))
       return FALSE;
   }
-  reply = parse_reply (client, sm_mapping_method (m, "login"), path, text, &local_error);
+  reply = parse_reply (client, sm_mapping_method (m, "login"), path, text, length, &local_error);
   if (reply != NULL && status >= 200 && status < 300 && take_tokens (client, reply))
     return TRUE;
   {
@@ -522,10 +532,11 @@ refresh (SmClient      *client,
          GCancellable  *cancellable)
 {
   SmMapping *m = client->mapping;
-  g_autoptr(JsonNode) request = NULL;
-  g_autoptr(JsonNode) reply = NULL;
+  g_autoptr(SmarthostWipedJson) request = NULL;
+  g_autoptr(SmarthostWipedJson) reply = NULL;
   g_autofree char *path = NULL;
-  g_autofree char *text = NULL;
+  g_autoptr(SmSecretText) text = NULL;
+  gsize length = 0;
   guint status = 0;
   char *body;
 
@@ -537,11 +548,12 @@ refresh (SmClient      *client,
    * field of the mapping: it is the refresh endpoint's only one. */
   sm_json_set_string (request, "token", client->refresh_token);
   body = sm_json_to_string (request, NULL);
-  sm_json_wipe_string (request, "token");
+  g_clear_pointer (&request, _smarthost_json_free_wiped);
   forget_tokens (client);
-  if (!exchange (client, sm_mapping_method (m, "refresh"), path, body, FALSE, &status, &text, cancellable, NULL))
+  if (!exchange (client, sm_mapping_method (m, "refresh"), path, body, FALSE, &status, &text, &length,
+                 cancellable, NULL))
     return FALSE;
-  reply = parse_reply (client, sm_mapping_method (m, "refresh"), path, text, NULL);
+  reply = parse_reply (client, sm_mapping_method (m, "refresh"), path, text, length, NULL);
   return reply != NULL && status >= 200 && status < 300 && take_tokens (client, reply);
 }
 
@@ -558,11 +570,11 @@ ensure_token (SmClient      *client,
   return login (client, cancellable, error);
 }
 
-static JsonNode *
+static json_t *
 call_locked (SmClient      *client,
              const char    *endpoint,
              const char    *argument,
-             JsonNode      *body,
+             json_t        *body,
              gboolean       check,
              guint         *out_status,
              GCancellable  *cancellable,
@@ -571,8 +583,9 @@ call_locked (SmClient      *client,
   SmMapping *m = client->mapping;
   const char *method = sm_mapping_method (m, endpoint);
   g_autofree char *path = sm_mapping_path (m, endpoint, argument);
-  g_autofree char *text = NULL;
-  g_autoptr(JsonNode) reply = NULL;
+  g_autoptr(SmSecretText) text = NULL;
+  g_autoptr(SmarthostWipedJson) reply = NULL;
+  gsize length = 0;
   guint status = 0;
 
   if (!ensure_token (client, cancellable, error))
@@ -581,8 +594,8 @@ call_locked (SmClient      *client,
     {
       char *request = body ? sm_json_to_string (body, NULL) : NULL;
 
-      g_clear_pointer (&text, g_free);
-      if (!exchange (client, method, path, request, TRUE, &status, &text, cancellable, error))
+      g_clear_pointer (&text, wipe_free);
+      if (!exchange (client, method, path, request, TRUE, &status, &text, &length, cancellable, error))
         return NULL;
       if (status != 401 || attempt > 0)
         break;
@@ -599,7 +612,7 @@ call_locked (SmClient      *client,
                    "%s %s: HTTP 401 (not authorized) even after a new login as the administrator", method, path);
       return NULL;
     }
-  reply = parse_reply (client, method, path, text, check || (status >= 200 && status < 300) ? error : NULL);
+  reply = parse_reply (client, method, path, text, length, check || (status >= 200 && status < 300) ? error : NULL);
   if (!check)
     return g_steal_pointer (&reply);
   if (reply == NULL)
@@ -626,15 +639,15 @@ call_locked (SmClient      *client,
   return g_steal_pointer (&reply);
 }
 
-JsonNode *
+json_t *
 sm_client_call (SmClient      *client,
                 const char    *endpoint,
                 const char    *argument,
-                JsonNode      *body,
+                json_t        *body,
                 GCancellable  *cancellable,
                 GError       **error)
 {
-  JsonNode *reply;
+  json_t *reply;
 
   g_mutex_lock (&client->lock);
   reply = call_locked (client, endpoint, argument, body, TRUE, NULL, cancellable, error);
@@ -642,7 +655,7 @@ sm_client_call (SmClient      *client,
   return reply;
 }
 
-JsonNode *
+json_t *
 sm_client_probe (SmClient      *client,
                  const char    *endpoint,
                  const char    *argument,
@@ -650,7 +663,7 @@ sm_client_probe (SmClient      *client,
                  GCancellable  *cancellable,
                  GError       **error)
 {
-  JsonNode *reply;
+  json_t *reply;
   g_autoptr(GError) local_error = NULL;
 
   *status = 0;

@@ -12,147 +12,148 @@
 #include "smarthost-smartermail-private.h"
 
 /*
- * Every use of a JSON library by the backend is in this file, so that it
- * can move to another library in one place. Replies are parsed by the
- * core's strict reader (_smarthost_parse_json: bounded size and depth,
- * duplicate members refused, errors that never quote the text); objects
- * read from the server are kept whole, so that an update sends back every
- * member the library does not know.
+ * Every use of a JSON library by the backend goes through this file or
+ * holds a json_t it gave (jansson trees, as in the rest of the library).
+ * Replies are parsed by the core's strict reader (_smarthost_json_parse():
+ * bounded size and depth, duplicate members refused, errors that never
+ * quote the text); objects read from the server are kept whole, members in
+ * their order, so that an update sends back every member the library does
+ * not know where it was. Request bodies are written compact
+ * (_smarthost_json_to_data_compact(): what json-glib's generator wrote).
  */
 
-JsonNode *
+json_t *
 sm_json_parse_object (const char  *what,
                       const char  *text,
+                      gssize       length,
                       GError     **error)
 {
-  return _smarthost_parse_json (what, text, error);
+  return _smarthost_json_parse (what, text, length, SMARTHOST_JSON_PARSE_OBJECT, error);
 }
 
-/* Compact JSON text; the string value of @mask_member, wherever it is,
- * shown as the password mask. */
+/* Wipes a string value in place (jansson's own copy), before it goes. */
 static void
-mask_members (JsonNode   *node,
+wipe_value (json_t *value)
+{
+  if (json_is_string (value))
+    explicit_bzero ((char *) json_string_value (value), json_string_length (value));
+}
+
+/* The string value of @mask_member, wherever it is, made the password
+ * mask (the secret wiped first). */
+static void
+mask_members (json_t     *node,
               const char *mask_member)
 {
-  if (node == NULL)
-    return;
-  if (JSON_NODE_HOLDS_ARRAY (node))
+  if (json_is_array (node))
     {
-      JsonArray *array = json_node_get_array (node);
-      for (guint i = 0; i < json_array_get_length (array); i++)
-        mask_members (json_array_get_element (array, i), mask_member);
-    }
-  else if (JSON_NODE_HOLDS_OBJECT (node))
-    {
-      JsonObject *object = json_node_get_object (node);
-      JsonObjectIter iter;
-      const char *name;
-      JsonNode *member;
+      size_t i;
+      json_t *element;
 
-      json_object_iter_init (&iter, object);
-      while (json_object_iter_next (&iter, &name, &member))
+      json_array_foreach (node, i, element)
+        mask_members (element, mask_member);
+    }
+  else if (json_is_object (node))
+    {
+      const char *name;
+      json_t *member;
+
+      json_object_foreach (node, name, member)
         {
-          if (g_str_equal (name, mask_member) && JSON_NODE_HOLDS_VALUE (member) &&
-              json_node_get_value_type (member) == G_TYPE_STRING)
-            json_node_set_string (member, SMARTHOST_PASSWORD_MASK);
+          if (g_str_equal (name, mask_member) && json_is_string (member))
+            {
+              wipe_value (member);
+              json_string_set (member, SMARTHOST_PASSWORD_MASK);
+            }
           else
             mask_members (member, mask_member);
         }
     }
 }
 
+/* Compact JSON text; the string value of @mask_member, wherever it is,
+ * shown as the password mask. */
 char *
-sm_json_to_string (JsonNode   *node,
+sm_json_to_string (json_t     *node,
                    const char *mask_member)
 {
-  g_autoptr(JsonGenerator) gen = json_generator_new ();
-  g_autoptr(JsonNode) copy = NULL;
+  g_autoptr(SmarthostWipedJson) copy = NULL;
 
   if (mask_member != NULL)
     {
-      copy = json_node_copy (node);
+      copy = json_deep_copy (node);
       mask_members (copy, mask_member);
       node = copy;
     }
-  json_generator_set_pretty (gen, FALSE);
-  json_generator_set_root (gen, node);
-  return json_generator_to_data (gen, NULL);
+  return _smarthost_json_to_data_compact (node, NULL);
 }
 
-JsonNode *
+json_t *
 sm_json_new_object (void)
 {
-  return json_node_init_object (json_node_alloc (), json_object_new ());
+  return json_object ();
 }
 
-JsonObject *
-sm_json_object (JsonNode *node)
+json_t *
+sm_json_copy (json_t *node)
 {
-  return node != NULL && JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
-}
-
-JsonNode *
-sm_json_copy (JsonNode *node)
-{
-  return node ? json_node_copy (node) : NULL;
+  return node ? json_deep_copy (node) : NULL;
 }
 
 void
-sm_json_set_string (JsonNode   *object,
+sm_json_set_string (json_t     *object,
                     const char *name,
                     const char *value)
 {
-  if (value == NULL)
-    json_object_set_null_member (json_node_get_object (object), name);
-  else
-    json_object_set_string_member (json_node_get_object (object), name, value);
+  json_object_set_new (object, name, _smarthost_json_string (value));
 }
 
 void
-sm_json_set_int (JsonNode   *object,
+sm_json_set_int (json_t     *object,
                  const char *name,
                  gint64      value)
 {
-  json_object_set_int_member (json_node_get_object (object), name, value);
+  json_object_set_new (object, name, json_integer (value));
 }
 
 void
-sm_json_set_boolean (JsonNode   *object,
+sm_json_set_boolean (json_t     *object,
                      const char *name,
                      gboolean    value)
 {
-  json_object_set_boolean_member (json_node_get_object (object), name, value);
+  json_object_set_new (object, name, json_boolean (value));
 }
 
 /* Takes @value. */
 void
-sm_json_set_node (JsonNode   *object,
+sm_json_set_node (json_t     *object,
                   const char *name,
-                  JsonNode   *value)
+                  json_t     *value)
 {
-  json_object_set_member (json_node_get_object (object), name, value);
+  json_object_set_new (object, name, value);
 }
 
 void
-sm_json_remove (JsonNode   *object,
+sm_json_remove (json_t     *object,
                 const char *name)
 {
-  if (sm_json_object (object) && json_object_has_member (json_node_get_object (object), name))
-    json_object_remove_member (json_node_get_object (object), name);
+  if (json_is_object (object))
+    json_object_del (object, name);
 }
 
 gboolean
-sm_json_has (JsonNode   *object,
+sm_json_has (json_t     *object,
              const char *name)
 {
-  return sm_json_object (object) != NULL && json_object_has_member (json_node_get_object (object), name);
+  return json_object_get (object, name) != NULL;
 }
 
-JsonNode *
-sm_json_get (JsonNode   *object,
+/* Borrowed; NULL when @object is not an object or has no @name. */
+json_t *
+sm_json_get (json_t     *object,
              const char *name)
 {
-  return sm_json_object (object) ? json_object_get_member (json_node_get_object (object), name) : NULL;
+  return json_is_object (object) ? json_object_get (object, name) : NULL;
 }
 
 static gboolean
@@ -169,18 +170,18 @@ type_error (GError    **error,
 
 /* The member, or NULL when missing (an error unless @optional). A JSON
  * null counts as missing. */
-static JsonNode *
-member (JsonNode    *object,
+static json_t *
+member (json_t      *object,
         const char  *where,
         const char  *name,
         gboolean     optional,
         gboolean    *ok,
         GError     **error)
 {
-  JsonNode *m = sm_json_get (object, name);
+  json_t *m = sm_json_get (object, name);
 
   *ok = TRUE;
-  if (m == NULL || JSON_NODE_HOLDS_NULL (m))
+  if (m == NULL || json_is_null (m))
     {
       if (!optional)
         *ok = type_error (error, where, name, "is missing");
@@ -190,7 +191,7 @@ member (JsonNode    *object,
 }
 
 gboolean
-sm_json_get_string (JsonNode    *object,
+sm_json_get_string (json_t      *object,
                     const char  *where,
                     const char  *name,
                     gboolean     optional,
@@ -198,19 +199,19 @@ sm_json_get_string (JsonNode    *object,
                     GError     **error)
 {
   gboolean ok;
-  JsonNode *m = member (object, where, name, optional, &ok, error);
+  json_t *m = member (object, where, name, optional, &ok, error);
 
   if (m == NULL)
     return ok;
-  if (!JSON_NODE_HOLDS_VALUE (m) || json_node_get_value_type (m) != G_TYPE_STRING)
+  if (!json_is_string (m))
     return type_error (error, where, name, "is not a string");
   g_free (*out);
-  *out = g_strdup (json_node_get_string (m));
+  *out = g_strdup (json_string_value (m));
   return TRUE;
 }
 
 gboolean
-sm_json_get_boolean (JsonNode    *object,
+sm_json_get_boolean (json_t      *object,
                      const char  *where,
                      const char  *name,
                      gboolean     optional,
@@ -218,18 +219,18 @@ sm_json_get_boolean (JsonNode    *object,
                      GError     **error)
 {
   gboolean ok;
-  JsonNode *m = member (object, where, name, optional, &ok, error);
+  json_t *m = member (object, where, name, optional, &ok, error);
 
   if (m == NULL)
     return ok;
-  if (!JSON_NODE_HOLDS_VALUE (m) || json_node_get_value_type (m) != G_TYPE_BOOLEAN)
+  if (!json_is_boolean (m))
     return type_error (error, where, name, "is not true or false");
-  *out = json_node_get_boolean (m);
+  *out = json_is_true (m);
   return TRUE;
 }
 
 gboolean
-sm_json_get_uint (JsonNode    *object,
+sm_json_get_uint (json_t      *object,
                   const char  *where,
                   const char  *name,
                   gboolean     optional,
@@ -237,14 +238,14 @@ sm_json_get_uint (JsonNode    *object,
                   GError     **error)
 {
   gboolean ok;
-  JsonNode *m = member (object, where, name, optional, &ok, error);
-  gint64 n;
+  json_t *m = member (object, where, name, optional, &ok, error);
+  json_int_t n;
 
   if (m == NULL)
     return ok;
-  if (!JSON_NODE_HOLDS_VALUE (m) || json_node_get_value_type (m) != G_TYPE_INT64)
+  if (!json_is_integer (m))
     return type_error (error, where, name, "is not a whole number");
-  n = json_node_get_int (m);
+  n = json_integer_value (m);
   if (n < 0 || n > G_MAXUINT)
     return type_error (error, where, name, "is out of range");
   *out = (guint) n;
@@ -253,96 +254,94 @@ sm_json_get_uint (JsonNode    *object,
 
 /* *@out: the elements (borrowed from @object). */
 gboolean
-sm_json_get_array (JsonNode    *object,
+sm_json_get_array (json_t      *object,
                    const char  *where,
                    const char  *name,
                    GPtrArray  **out,
                    GError     **error)
 {
   gboolean ok;
-  JsonNode *m = member (object, where, name, FALSE, &ok, error);
-  JsonArray *array;
+  json_t *m = member (object, where, name, FALSE, &ok, error);
 
   if (m == NULL)
     return ok;
-  if (!JSON_NODE_HOLDS_ARRAY (m))
+  if (!json_is_array (m))
     return type_error (error, where, name, "is not an array");
-  array = json_node_get_array (m);
-  *out = g_ptr_array_new ();
-  for (guint i = 0; i < json_array_get_length (array); i++)
-    g_ptr_array_add (*out, json_array_get_element (array, i));
+  *out = g_ptr_array_sized_new (json_array_size (m));
+  for (size_t i = 0; i < json_array_size (m); i++)
+    g_ptr_array_add (*out, json_array_get (m, i));
   return TRUE;
 }
 
 /* *@out: borrowed from @object. */
 gboolean
-sm_json_get_object (JsonNode    *object,
+sm_json_get_object (json_t      *object,
                     const char  *where,
                     const char  *name,
-                    JsonNode   **out,
+                    json_t     **out,
                     GError     **error)
 {
   gboolean ok;
-  JsonNode *m = member (object, where, name, FALSE, &ok, error);
+  json_t *m = member (object, where, name, FALSE, &ok, error);
 
   if (m == NULL)
     return ok;
-  if (!JSON_NODE_HOLDS_OBJECT (m))
+  if (!json_is_object (m))
     return type_error (error, where, name, "is not an object");
   *out = m;
   return TRUE;
 }
 
 char *
-sm_json_get_id (JsonNode   *object,
+sm_json_get_id (json_t     *object,
                 const char *name)
 {
-  JsonNode *m = sm_json_get (object, name);
+  json_t *m = sm_json_get (object, name);
 
-  if (m == NULL || !JSON_NODE_HOLDS_VALUE (m))
-    return NULL;
-  if (json_node_get_value_type (m) == G_TYPE_STRING)
-    return *json_node_get_string (m) ? g_strdup (json_node_get_string (m)) : NULL;
-  if (json_node_get_value_type (m) == G_TYPE_INT64)
-    return g_strdup_printf ("%" G_GINT64_FORMAT, json_node_get_int (m));
+  if (json_is_string (m))
+    return *json_string_value (m) ? g_strdup (json_string_value (m)) : NULL;
+  if (json_is_integer (m))
+    return g_strdup_printf ("%" JSON_INTEGER_FORMAT, json_integer_value (m));
   return NULL;
 }
 
 /* Whether two objects have the same members with the same values, but
- * for two names. */
+ * for two names (the order of the members does not count). */
 gboolean
-sm_json_equal_except (JsonNode   *a,
-                      JsonNode   *b,
+sm_json_equal_except (json_t     *a,
+                      json_t     *b,
                       const char *except1,
                       const char *except2)
 {
-  g_autoptr(JsonNode) ca = NULL;
-  g_autoptr(JsonNode) cb = NULL;
+  const char *name;
+  json_t *value;
 
-  if (sm_json_object (a) == NULL || sm_json_object (b) == NULL)
+  if (!json_is_object (a) || !json_is_object (b))
     return FALSE;
-  ca = json_node_copy (a);
-  cb = json_node_copy (b);
-  sm_json_remove (ca, except1);
-  sm_json_remove (cb, except1);
-  if (except2 != NULL)
+  json_object_foreach (a, name, value)
     {
-      sm_json_remove (ca, except2);
-      sm_json_remove (cb, except2);
+      json_t *other;
+
+      if ((except1 != NULL && g_str_equal (name, except1)) || (except2 != NULL && g_str_equal (name, except2)))
+        continue;
+      other = json_object_get (b, name);
+      if (other == NULL || !json_equal (value, other))
+        return FALSE;
     }
-  return json_node_equal (ca, cb);
+  json_object_foreach (b, name, value)
+    {
+      if ((except1 != NULL && g_str_equal (name, except1)) || (except2 != NULL && g_str_equal (name, except2)))
+        continue;
+      if (json_object_get (a, name) == NULL)
+        return FALSE;
+    }
+  return TRUE;
 }
 
 /* Wipes a string member (a password) before its object is freed. */
 void
-sm_json_wipe_string (JsonNode   *object,
+sm_json_wipe_string (json_t     *object,
                      const char *name)
 {
-  JsonNode *m = sm_json_get (object, name);
-
-  if (m != NULL && JSON_NODE_HOLDS_VALUE (m) && json_node_get_value_type (m) == G_TYPE_STRING)
-    {
-      char *text = (char *) json_node_get_string (m);
-      explicit_bzero (text, strlen (text));
-    }
+  wipe_value (sm_json_get (object, name));
 }

@@ -152,32 +152,29 @@ name_is_valid (const char *text)
 }
 
 static gboolean
-load_section (JsonNode            *root,
+load_section (json_t            *root,
               const char          *section,
               const char * const  *keys,
               const char          *text_key,
-              JsonObject          *sources,
+              json_t              *sources,
               GHashTable          *out,
               GError             **error)
 {
-  JsonNode *node = NULL;
-  JsonObjectIter iter;
+  json_t *node = NULL;
   const char *key;
-  JsonNode *value;
+  json_t *value;
 
   if (!sm_json_get_object (root, "mapping-file", section, &node, error))
     return FALSE;
-  json_object_iter_init (&iter, json_node_get_object (node));
-  while (json_object_iter_next (&iter, &key, &value))
+  json_object_foreach (node, key, value)
     {
       g_autofree char *where = NULL;
       g_autofree char *quoted = _smarthost_quote (key, -1);
       g_autofree char *text = NULL;
       g_autofree char *method = NULL;
       g_autofree char *source = NULL;
-      JsonObjectIter inner;
       const char *name;
-      JsonNode *m;
+      json_t *m;
       Entry *e;
 
       where = g_strdup_printf ("%s.%s", section, quoted);
@@ -186,10 +183,9 @@ load_section (JsonNode            *root,
           g_autofree char *known = g_strjoinv (", ", (char **) keys);
           return invalid (error, section, "unknown key %s (known: %s)", quoted, known);
         }
-      if (!JSON_NODE_HOLDS_OBJECT (value))
+      if (!json_is_object (value))
         return invalid (error, where, "must be an object");
-      json_object_iter_init (&inner, json_node_get_object (value));
-      while (json_object_iter_next (&inner, &name, &m))
+      json_object_foreach (value, name, m)
         if (!g_str_equal (name, text_key) && !g_str_equal (name, "source") &&
             !(g_str_equal (text_key, "path") && g_str_equal (name, "method")))
           {
@@ -199,7 +195,7 @@ load_section (JsonNode            *root,
       if (!sm_json_get_string (value, where, text_key, FALSE, &text, error) ||
           !sm_json_get_string (value, where, "source", FALSE, &source, error))
         return g_prefix_error (error, "mapping-file: "), FALSE;
-      if (!g_str_equal (source, "unconfirmed") && !json_object_has_member (sources, source))
+      if (!g_str_equal (source, "unconfirmed") && json_object_get (sources, source) == NULL)
         {
           g_autofree char *s = _smarthost_quote (source, -1);
           return invalid (error, where, "source %s is neither \"unconfirmed\" nor one of \"sources\"", s);
@@ -235,18 +231,16 @@ parse_mapping (SmMapping   *mapping,
                GError     **error)
 {
   static const char * const top_keys[] = { "format", "comment", "sources", "endpoints", "fields", "values", NULL };
-  g_autoptr(JsonNode) root = NULL;
-  JsonNode *sources = NULL;
-  JsonObjectIter iter;
+  g_autoptr(json_t) root = NULL;
+  json_t *sources = NULL;
   const char *key;
-  JsonNode *value;
+  json_t *value;
   guint format = 0;
 
-  root = sm_json_parse_object ("mapping-file", text, error);
+  root = sm_json_parse_object ("mapping-file", text, -1, error);
   if (root == NULL)
     return FALSE;
-  json_object_iter_init (&iter, json_node_get_object (root));
-  while (json_object_iter_next (&iter, &key, &value))
+  json_object_foreach (root, key, value)
     if (!is_known (top_keys, key))
       {
         g_autofree char *quoted = _smarthost_quote (key, -1);
@@ -258,15 +252,14 @@ parse_mapping (SmMapping   *mapping,
     return invalid (error, "format", "%u is not a format this library reads (1)", format);
   if (!sm_json_get_object (root, "mapping-file", "sources", &sources, error))
     return g_prefix_error (error, "mapping-file: "), FALSE;
-  json_object_iter_init (&iter, json_node_get_object (sources));
-  while (json_object_iter_next (&iter, &key, &value))
-    if (!JSON_NODE_HOLDS_VALUE (value) || json_node_get_value_type (value) != G_TYPE_STRING)
+  json_object_foreach (sources, key, value)
+    if (!json_is_string (value))
       return invalid (error, "sources", "every source must be a string");
-  return load_section (root, "endpoints", sm_mapping_endpoint_keys, "path", json_node_get_object (sources),
+  return load_section (root, "endpoints", sm_mapping_endpoint_keys, "path", sources,
                        mapping->endpoints, error) &&
-         load_section (root, "fields", sm_mapping_field_keys, "name", json_node_get_object (sources),
+         load_section (root, "fields", sm_mapping_field_keys, "name", sources,
                        mapping->fields, error) &&
-         load_section (root, "values", sm_mapping_value_keys, "value", json_node_get_object (sources),
+         load_section (root, "values", sm_mapping_value_keys, "value", sources,
                        mapping->values, error);
 }
 

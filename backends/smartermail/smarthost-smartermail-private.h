@@ -2,7 +2,9 @@
  *
  * The mapping (smarthost-smartermail-mapping.c): the endpoints, field names
  * and values of smartermail-mapping.json. The JSON access
- * (smarthost-smartermail-json.c): the one file that touches a JSON library.
+ * (smarthost-smartermail-json.c): typed reads and writes of jansson trees
+ * (json_t), which the core's strict reader parses and its writer writes
+ * (smarthost-json-private.h).
  * The client (smarthost-smartermail-client.c): one HTTP session, login and
  * tokens. The request operation (smarthost-smartermail-request-operation.c).
  *
@@ -11,7 +13,7 @@
 #pragma once
 
 #include <gio/gio.h>
-#include <json-glib/json-glib.h>
+#include "smarthost-json-private.h"
 
 #include "smarthost-smartermail-backend.h"
 
@@ -49,70 +51,72 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (SmMapping, sm_mapping_unref)
 /* A reply's body at most this large is read; beyond it, "reply too large". */
 #define SM_REPLY_LIMIT (16u * 1024 * 1024)
 
-JsonNode   *sm_json_parse_object       (const char  *what,
+/* Parsed by the core's strict reader (smarthost-json-private.h): one
+ * object; @length -1 when @text ends at its NUL. */
+json_t     *sm_json_parse_object       (const char  *what,
                                         const char  *text,
+                                        gssize       length,
                                         GError     **error);
-char       *sm_json_to_string          (JsonNode    *node,
+char       *sm_json_to_string          (json_t      *node,
                                         const char  *mask_member);
-JsonNode   *sm_json_new_object         (void);
-JsonObject *sm_json_object             (JsonNode    *node);
-JsonNode   *sm_json_copy               (JsonNode    *node);
-void        sm_json_set_string         (JsonNode    *object,
+json_t     *sm_json_new_object         (void);
+json_t     *sm_json_copy               (json_t      *node);
+void        sm_json_set_string         (json_t      *object,
                                         const char  *name,
                                         const char  *value);
-void        sm_json_set_int            (JsonNode    *object,
+void        sm_json_set_int            (json_t      *object,
                                         const char  *name,
                                         gint64       value);
-void        sm_json_set_boolean        (JsonNode    *object,
+void        sm_json_set_boolean        (json_t      *object,
                                         const char  *name,
                                         gboolean     value);
-void        sm_json_set_node           (JsonNode    *object,
+void        sm_json_set_node           (json_t      *object,
                                         const char  *name,
-                                        JsonNode    *value);
-void        sm_json_remove             (JsonNode    *object,
+                                        json_t      *value);
+void        sm_json_remove             (json_t      *object,
                                         const char  *name);
-gboolean    sm_json_has                (JsonNode    *object,
+gboolean    sm_json_has                (json_t      *object,
                                         const char  *name);
-JsonNode   *sm_json_get                (JsonNode    *object,
+json_t     *sm_json_get                (json_t      *object,
                                         const char  *name);
 /* Typed reads: FALSE with @error naming @where.@name when the member is
  * missing (unless optional: then *out keeps its default) or of another type. */
-gboolean    sm_json_get_string         (JsonNode    *object,
+gboolean    sm_json_get_string         (json_t      *object,
                                         const char  *where,
                                         const char  *name,
                                         gboolean     optional,
                                         char       **out,
                                         GError     **error);
-gboolean    sm_json_get_boolean        (JsonNode    *object,
+gboolean    sm_json_get_boolean        (json_t      *object,
                                         const char  *where,
                                         const char  *name,
                                         gboolean     optional,
                                         gboolean    *out,
                                         GError     **error);
-gboolean    sm_json_get_uint           (JsonNode    *object,
+gboolean    sm_json_get_uint           (json_t      *object,
                                         const char  *where,
                                         const char  *name,
                                         gboolean     optional,
                                         guint       *out,
                                         GError     **error);
-gboolean    sm_json_get_array          (JsonNode    *object,
+gboolean    sm_json_get_array          (json_t      *object,
                                         const char  *where,
                                         const char  *name,
                                         GPtrArray  **out,
                                         GError     **error);
-gboolean    sm_json_get_object         (JsonNode    *object,
+gboolean    sm_json_get_object         (json_t      *object,
                                         const char  *where,
                                         const char  *name,
-                                        JsonNode   **out,
+                                        json_t     **out,
                                         GError     **error);
 /* The id of a gateway, a string or a number, as text; NULL when missing. */
-char       *sm_json_get_id             (JsonNode    *object,
+char       *sm_json_get_id             (json_t      *object,
                                         const char  *name);
-gboolean    sm_json_equal_except       (JsonNode    *a,
-                                        JsonNode    *b,
+gboolean    sm_json_equal_except       (json_t      *a,
+                                        json_t      *b,
                                         const char  *except1,
                                         const char  *except2);
-void        sm_json_wipe_string        (JsonNode    *object,
+void        sm_json_wipe_string        (json_t      *object,
                                         const char  *name);
 
 /* --- password verifiers (smarthost-smartermail-verifiers.c) ----------------- */
@@ -146,15 +150,15 @@ const char *sm_client_get_url          (SmClient    *client);
 /* Sends one request to the endpoint of the mapping with @argument in its
  * path ({domain} or {id}), @body as JSON (or none); logs in first, and
  * again once on 401. Returns the reply object, "success" checked. */
-JsonNode   *sm_client_call             (SmClient      *client,
+json_t     *sm_client_call             (SmClient      *client,
                                         const char    *endpoint,
                                         const char    *argument,
-                                        JsonNode      *body,
+                                        json_t        *body,
                                         GCancellable  *cancellable,
                                         GError       **error);
 /* The same without checking "success", for schema-check: *@status is the
  * HTTP status; the reply is NULL when its body is not a JSON object. */
-JsonNode   *sm_client_probe            (SmClient      *client,
+json_t     *sm_client_probe            (SmClient      *client,
                                         const char    *endpoint,
                                         const char    *argument,
                                         guint         *status,
@@ -184,12 +188,12 @@ G_DECLARE_FINAL_TYPE (SmarthostSmarterMailRequestOperation, smarthost_smartermai
                       SMARTHOST, SMARTERMAIL_REQUEST_OPERATION, SmarthostOperation)
 
 SmarthostOperation *sm_request_new_create (SmarthostSmarterMailBackend *backend,
-                                           JsonNode                    *gateway,
+                                           json_t                      *gateway,
                                            const char                  *password);
 SmarthostOperation *sm_request_new_update (SmarthostSmarterMailBackend *backend,
                                            const char                  *id,
-                                           JsonNode                    *old_gateway,
-                                           JsonNode                    *new_gateway,
+                                           json_t                      *old_gateway,
+                                           json_t                      *new_gateway,
                                            const char                  *password,
                                            gboolean                     password_lost);
 SmarthostOperation *sm_request_new_assign (SmarthostSmarterMailBackend *backend,
@@ -199,7 +203,7 @@ SmarthostOperation *sm_request_new_assign (SmarthostSmarterMailBackend *backend,
                                            SmarthostOperation          *created);
 SmarthostOperation *sm_request_new_delete (SmarthostSmarterMailBackend *backend,
                                            const char                  *id,
-                                           JsonNode                    *old_gateway);
+                                           json_t                      *old_gateway);
 const char         *sm_request_get_created_id (SmarthostSmarterMailRequestOperation *self);
 void                sm_request_set_first      (SmarthostOperation          *op);
 const char         *sm_request_get_token      (SmarthostOperation          *op);

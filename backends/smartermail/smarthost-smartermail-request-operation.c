@@ -66,8 +66,8 @@ struct _SmarthostSmarterMailRequestOperation
   char *old_id;             /* assign: the domain's old gateway, "" for none */
   char *token;              /* create */
   char *created_id;         /* create, once it answered */
-  JsonNode *old_gateway;    /* update, delete: as read */
-  JsonNode *new_gateway;    /* create, update: what is sent, without password */
+  json_t *old_gateway;    /* update, delete: as read */
+  json_t *new_gateway;    /* create, update: what is sent, without password */
   char *password;           /* create, update: the gateway's new password, or NULL */
   gboolean password_lost;   /* update: the undo cannot restore the old password */
   gboolean applied;
@@ -128,8 +128,8 @@ request_finalize (GObject *object)
   g_free (self->old_id);
   g_free (self->token);
   g_free (self->created_id);
-  g_clear_pointer (&self->old_gateway, json_node_unref);
-  g_clear_pointer (&self->new_gateway, json_node_unref);
+  g_clear_pointer (&self->old_gateway, _smarthost_json_free_wiped);
+  g_clear_pointer (&self->new_gateway, _smarthost_json_free_wiped);
   _smarthost_secret_free (self->password);
   G_OBJECT_CLASS (smarthost_smartermail_request_operation_parent_class)->finalize (object);
 }
@@ -179,13 +179,13 @@ mapping_of (SmarthostSmarterMailRequestOperation *self)
 }
 
 /* The body of a gateway request: {"gateway": G}, G with @password. */
-static JsonNode *
+static json_t *
 gateway_body (SmMapping  *m,
-              JsonNode   *gateway,
+              json_t     *gateway,
               const char *password)
 {
-  JsonNode *body = sm_json_new_object ();
-  JsonNode *g = sm_json_copy (gateway);
+  json_t *body = sm_json_new_object ();
+  json_t *g = sm_json_copy (gateway);
 
   if (password != NULL)
     sm_json_set_string (g, sm_mapping_field (m, "gateway-password"), password);
@@ -193,28 +193,18 @@ gateway_body (SmMapping  *m,
   return body;
 }
 
-static JsonNode *
+static json_t *
 assign_body (SmMapping  *m,
              const char *id)
 {
-  JsonNode *body = sm_json_new_object ();
-  JsonNode *settings = sm_json_new_object ();
+  json_t *body = sm_json_new_object ();
+  json_t *settings = sm_json_new_object ();
 
   sm_json_set_string (settings, sm_mapping_field (m, "domain-gateway"), id);
   sm_json_set_node (body, sm_mapping_field (m, "domain-settings"), settings);
   return body;
 }
 
-/* Wipes the gateway password member in {"gateway": {...}} and frees. */
-static void
-body_free (SmMapping *m,
-           JsonNode  *body)
-{
-  if (body == NULL)
-    return;
-  sm_json_wipe_string (sm_json_get (body, sm_mapping_field (m, "gateway")), sm_mapping_field (m, "gateway-password"));
-  json_node_unref (body);
-}
 
 static char *
 request_describe (SmarthostOperation *op,
@@ -225,7 +215,7 @@ request_describe (SmarthostOperation *op,
   const char *endpoint;
   g_autofree char *path = NULL;
   g_autofree char *text = NULL;
-  JsonNode *body = NULL;
+  json_t *body = NULL;
 
   *masked = TRUE;
   if (m == NULL)
@@ -257,7 +247,7 @@ request_describe (SmarthostOperation *op,
   if (body != NULL)
     {
       text = sm_json_to_string (body, sm_mapping_field (m, "gateway-password"));
-      json_node_unref (body);
+      json_decref (body);
     }
   return g_strdup_printf ("# %s %s%s%s\n", sm_mapping_method (m, endpoint), path, text ? " " : "", text ? text : "");
 }
@@ -293,8 +283,8 @@ request_apply (SmarthostOperation  *op,
   SmarthostSmarterMailRequestOperation *self = SMARTHOST_SMARTERMAIL_REQUEST_OPERATION (op);
   SmClient *client = client_of (self, error);
   SmMapping *m;
-  JsonNode *body = NULL;
-  g_autoptr(JsonNode) reply = NULL;
+  json_t *body = NULL;
+  g_autoptr(json_t) reply = NULL;
   g_autoptr(GError) local_error = NULL;
   const char *argument = NULL;
   const char *endpoint;
@@ -333,7 +323,8 @@ request_apply (SmarthostOperation  *op,
     }
   self->applied = TRUE;
   reply = sm_client_call (client, endpoint, argument, body, cancellable, &local_error);
-  body_free (m, body);
+  /* It held the gateway's password: wiped (its text, by the client). */
+  g_clear_pointer (&body, _smarthost_json_free_wiped);
   if (reply == NULL)
     {
       g_propagate_error (error, g_steal_pointer (&local_error));
@@ -341,7 +332,7 @@ request_apply (SmarthostOperation  *op,
     }
   if (self->action == SM_REQUEST_CREATE)
     {
-      JsonNode *gateway = NULL;
+      json_t *gateway = NULL;
       g_autofree char *path = sm_mapping_path (m, endpoint, NULL);
       g_autofree char *what = g_strdup_printf ("%s %s: the reply", sm_mapping_method (m, endpoint), path);
 
@@ -360,11 +351,11 @@ request_apply (SmarthostOperation  *op,
 /* The gateways as the server has them now. */
 static GPtrArray *
 read_gateways (SmClient      *client,
-               JsonNode     **reply_out,
+               json_t       **reply_out,
                GError       **error)
 {
   SmMapping *m = sm_client_get_mapping (client);
-  g_autoptr(JsonNode) reply = sm_client_call (client, "gateways", NULL, NULL, NULL, error);
+  g_autoptr(json_t) reply = sm_client_call (client, "gateways", NULL, NULL, NULL, error);
   GPtrArray *gateways = NULL;
 
   if (reply == NULL)
@@ -375,7 +366,7 @@ read_gateways (SmClient      *client,
   return gateways;
 }
 
-static JsonNode *
+static json_t *
 find_gateway (SmMapping  *m,
               GPtrArray  *gateways,
               const char *id)
@@ -394,13 +385,13 @@ delete_gateway (SmClient    *client,
                 const char  *id,
                 GError     **error)
 {
-  g_autoptr(JsonNode) reply = sm_client_call (client, "gateway-delete", id, NULL, NULL, error);
+  g_autoptr(json_t) reply = sm_client_call (client, "gateway-delete", id, NULL, NULL, error);
   return reply != NULL;
 }
 
 static gboolean
 gateway_authenticates (SmMapping *m,
-                       JsonNode  *gateway)
+                       json_t    *gateway)
 {
   gboolean auth = FALSE;
 
@@ -414,7 +405,7 @@ undo_create (SmarthostSmarterMailRequestOperation  *self,
              GError                               **error)
 {
   SmMapping *m = sm_client_get_mapping (client);
-  g_autoptr(JsonNode) reply = NULL;
+  g_autoptr(SmarthostWipedJson) reply = NULL;
   g_autoptr(GPtrArray) gateways = read_gateways (client, &reply, error);
   g_autofree char *description = g_strconcat ("libsmarthost ", self->token, NULL);
 
@@ -422,7 +413,7 @@ undo_create (SmarthostSmarterMailRequestOperation  *self,
     return FALSE;
   for (guint i = 0; i < gateways->len; i++)
     {
-      JsonNode *g = g_ptr_array_index (gateways, i);
+      json_t *g = g_ptr_array_index (gateways, i);
       g_autofree char *gid = sm_json_get_id (g, sm_mapping_field (m, "gateway-id"));
       g_autofree char *d = NULL;
 
@@ -441,11 +432,11 @@ undo_update (SmarthostSmarterMailRequestOperation  *self,
 {
   SmMapping *m = sm_client_get_mapping (client);
   const char *pw = sm_mapping_field (m, "gateway-password");
-  g_autoptr(JsonNode) reply = NULL;
+  g_autoptr(SmarthostWipedJson) reply = NULL;
   g_autoptr(GPtrArray) gateways = read_gateways (client, &reply, error);
-  g_autoptr(JsonNode) body = NULL;
-  g_autoptr(JsonNode) put = NULL;
-  JsonNode *now;
+  g_autoptr(json_t) body = NULL;
+  g_autoptr(json_t) put = NULL;
+  json_t *now;
 
   if (gateways == NULL)
     return FALSE;
@@ -486,11 +477,11 @@ undo_assign (SmarthostSmarterMailRequestOperation  *self,
 {
   SmMapping *m = sm_client_get_mapping (client);
   g_autofree char *id = *self->old_id ? recreated_id (sm_client_get_url (client), self->old_id) : g_strdup ("");
-  g_autoptr(JsonNode) now = sm_client_call (client, "domain-get", self->domain, NULL, NULL, error);
-  g_autoptr(JsonNode) body = NULL;
-  g_autoptr(JsonNode) reply = NULL;
+  g_autoptr(json_t) now = sm_client_call (client, "domain-get", self->domain, NULL, NULL, error);
+  g_autoptr(json_t) body = NULL;
+  g_autoptr(json_t) reply = NULL;
   g_autofree char *current = NULL;
-  JsonNode *settings = NULL;
+  json_t *settings = NULL;
 
   if (now == NULL)
     return FALSE;
@@ -508,8 +499,8 @@ undo_assign (SmarthostSmarterMailRequestOperation  *self,
 
 static gboolean
 same_known_fields (SmMapping *m,
-                   JsonNode  *a,
-                   JsonNode  *b)
+                   json_t    *a,
+                   json_t    *b)
 {
   static const char * const known[] = {
     "gateway-address", "gateway-port", "gateway-encryption", "gateway-enabled", "gateway-mode",
@@ -518,10 +509,10 @@ same_known_fields (SmMapping *m,
 
   for (guint i = 0; known[i]; i++)
     {
-      JsonNode *x = sm_json_get (a, sm_mapping_field (m, known[i]));
-      JsonNode *y = sm_json_get (b, sm_mapping_field (m, known[i]));
+      json_t *x = sm_json_get (a, sm_mapping_field (m, known[i]));
+      json_t *y = sm_json_get (b, sm_mapping_field (m, known[i]));
 
-      if ((x == NULL) != (y == NULL) || (x != NULL && !json_node_equal (x, y)))
+      if ((x == NULL) != (y == NULL) || (x != NULL && !json_equal (x, y)))
         return FALSE;
     }
   return TRUE;
@@ -534,13 +525,13 @@ undo_delete (SmarthostSmarterMailRequestOperation  *self,
 {
   SmMapping *m = sm_client_get_mapping (client);
   const char *id_field = sm_mapping_field (m, "gateway-id");
-  g_autoptr(JsonNode) reply = NULL;
+  g_autoptr(SmarthostWipedJson) reply = NULL;
   g_autoptr(GPtrArray) gateways = read_gateways (client, &reply, error);
-  g_autoptr(JsonNode) gateway = NULL;
-  g_autoptr(JsonNode) body = NULL;
-  g_autoptr(JsonNode) created = NULL;
+  g_autoptr(json_t) gateway = NULL;
+  g_autoptr(json_t) body = NULL;
+  g_autoptr(json_t) created = NULL;
   g_autofree char *new_id = NULL;
-  JsonNode *g = NULL;
+  json_t *g = NULL;
 
   if (gateways == NULL)
     return FALSE;
@@ -659,7 +650,7 @@ request_to_record (SmarthostOperation *op)
     case SM_REQUEST_UPDATE:
     case SM_REQUEST_DELETE:
       {
-        g_autoptr(JsonNode) old = sm_json_copy (self->old_gateway);
+        g_autoptr(json_t) old = sm_json_copy (self->old_gateway);
         g_autofree char *text = NULL;
 
         /* Never a password, even if a server sent one. */
@@ -706,18 +697,15 @@ text_ok (const char *text,
 /* Whether an object has a member whose name says password and whose
  * value is a non-empty string. */
 static gboolean
-has_password_member (JsonNode *object)
+has_password_member (json_t *object)
 {
-  JsonObjectIter iter;
   const char *name;
-  JsonNode *member;
+  json_t *member;
 
-  json_object_iter_init (&iter, json_node_get_object (object));
-  while (json_object_iter_next (&iter, &name, &member))
+  json_object_foreach (object, name, member)
     {
       g_autofree char *lower = g_ascii_strdown (name, -1);
-      if (strstr (lower, "password") != NULL && JSON_NODE_HOLDS_VALUE (member) &&
-          json_node_get_value_type (member) == G_TYPE_STRING && *json_node_get_string (member) != '\0')
+      if (strstr (lower, "password") != NULL && json_is_string (member) && json_string_length (member) > 0)
         return TRUE;
     }
   return FALSE;
@@ -768,7 +756,7 @@ request_load_record (SmarthostOperation  *op,
         if (*fields[2] == '\0' || strlen (fields[2]) > 256)
           return bad_record (error, "has no gateway id");
         self->id = g_strdup (fields[2]);
-        self->old_gateway = sm_json_parse_object ("record", fields[3], &local_error);
+        self->old_gateway = sm_json_parse_object ("record", fields[3], -1, &local_error);
         if (self->old_gateway == NULL)
           return bad_record (error, "holds a gateway that is not a JSON object");
         /* A record never holds a password: one that does was not ours. */
@@ -834,7 +822,7 @@ new_request (SmarthostSmarterMailBackend *backend,
 
 SmarthostOperation *
 sm_request_new_create (SmarthostSmarterMailBackend *backend,
-                       JsonNode                    *gateway,
+                       json_t                      *gateway,
                        const char                  *password)
 {
   SmarthostSmarterMailRequestOperation *self = new_request (backend, SM_REQUEST_CREATE);
@@ -862,8 +850,8 @@ sm_request_new_create (SmarthostSmarterMailBackend *backend,
 SmarthostOperation *
 sm_request_new_update (SmarthostSmarterMailBackend *backend,
                        const char                  *id,
-                       JsonNode                    *old_gateway,
-                       JsonNode                    *new_gateway,
+                       json_t                      *old_gateway,
+                       json_t                      *new_gateway,
                        const char                  *password,
                        gboolean                     password_lost)
 {
@@ -896,7 +884,7 @@ sm_request_new_assign (SmarthostSmarterMailBackend *backend,
 SmarthostOperation *
 sm_request_new_delete (SmarthostSmarterMailBackend *backend,
                        const char                  *id,
-                       JsonNode                    *old_gateway)
+                       json_t                      *old_gateway)
 {
   SmarthostSmarterMailRequestOperation *self = new_request (backend, SM_REQUEST_DELETE);
 

@@ -10,7 +10,16 @@
  * Every backend is exercised on a scratch directory of its own: Postfix on
  * a throwaway configuration directory (Debian's master.cf, a small main.cf
  * with queue_directory in the scratch directory, the real postconf and
- * postmap), the key-file backend on a key file and a state directory.
+ * postmap), the key-file backend on a key file and a state directory,
+ * SmarterMail's on the fake SmarterMail server (run.sh starts it; each
+ * test resets it and seeds its domains through its control interface)
+ * and a state directory. SmarterMail never sends a password back: its
+ * states compare with password_set standing for a password, and the
+ * server's whole state (stored passwords and members the library does not
+ * know included) is compared too; where an undo cannot put a password
+ * back (a password changed, a gateway with one deleted), the backend says
+ * so (PARTIAL, or the recovering read's error, once) and everything but
+ * the password is put back.
  * For each backend, /conformance/BACKEND/...:
  *
  *   settings         its settings name properties; it declares PREVIEW and

@@ -9,6 +9,7 @@
 
 #include "smarthost-error.h"
 #include "smarthost-relay.h"
+#include "smarthost-files-private.h"
 #include "smarthost-util-private.h"
 #include "smarthost-smartermail-private.h"
 
@@ -26,8 +27,9 @@
  * the backend says so wherever it reports (see the backend's notes).
  *
  * Time: each request has at most `timeout` seconds, the connection, the
- * reply and its body together (the session's own I/O timeout, plus a timer
- * thread that cancels the request at its deadline), and never outlives the
+ * reply and its body together (the session's own I/O timeout, plus one
+ * watchdog thread per client, not per request, that cancels the request in
+ * progress at its deadline), and never outlives the
  * caller's cancellable; a commit's requests also stop at the commit's
  * deadline (sm_client_set_deadline()).
  *
@@ -42,6 +44,86 @@
  * sent. No error ever quotes a request body, and what the server says is
  * redacted of the password before it is quoted.
  */
+
+/* --- the watchdog -------------------------------------------------------- */
+
+/* One thread per client, not per request: it waits for the deadline of the
+ * request in progress (requests of a client go one at a time) and cancels
+ * it when the deadline passes. Armed before a request, disarmed after. */
+typedef struct {
+  GMutex lock;
+  GCond cond;
+  GThread *thread;
+  gboolean quit;
+  GCancellable *target;    /* the request's; NULL while idle */
+  gint64 deadline;         /* monotonic µs */
+  gboolean fired;
+} Watchdog;
+
+static gpointer
+watchdog_thread (gpointer data)
+{
+  Watchdog *w = data;
+
+  g_mutex_lock (&w->lock);
+  while (!w->quit)
+    {
+      if (w->target == NULL)
+        g_cond_wait (&w->cond, &w->lock);
+      else if (!g_cond_wait_until (&w->cond, &w->lock, w->deadline) && w->target != NULL &&
+               g_get_monotonic_time () >= w->deadline)
+        {
+          w->fired = TRUE;
+          g_cancellable_cancel (w->target);
+          g_clear_object (&w->target);
+        }
+    }
+  g_mutex_unlock (&w->lock);
+  return NULL;
+}
+
+static void
+watchdog_arm (Watchdog     *w,
+              GCancellable *target,
+              gint64        deadline)
+{
+  g_mutex_lock (&w->lock);
+  if (w->thread == NULL)
+    w->thread = g_thread_new ("smartermail-watchdog", watchdog_thread, w);
+  g_set_object (&w->target, target);
+  w->deadline = deadline;
+  w->fired = FALSE;
+  g_cond_signal (&w->cond);
+  g_mutex_unlock (&w->lock);
+}
+
+/* Returns whether the deadline passed. */
+static gboolean
+watchdog_disarm (Watchdog *w)
+{
+  gboolean fired;
+
+  g_mutex_lock (&w->lock);
+  g_clear_object (&w->target);
+  fired = w->fired;
+  g_cond_signal (&w->cond);
+  g_mutex_unlock (&w->lock);
+  return fired;
+}
+
+static void
+watchdog_clear (Watchdog *w)
+{
+  g_mutex_lock (&w->lock);
+  w->quit = TRUE;
+  g_cond_signal (&w->cond);
+  g_mutex_unlock (&w->lock);
+  if (w->thread != NULL)
+    g_thread_join (w->thread);
+  g_clear_object (&w->target);
+  g_mutex_clear (&w->lock);
+  g_cond_clear (&w->cond);
+}
 
 struct _SmClient
 {
@@ -58,6 +140,7 @@ struct _SmClient
   char *refresh_token;
   gint64 access_expires;   /* monotonic-ish: real time in µs; 0 unknown */
   gint64 deadline;         /* a commit's, monotonic µs; 0 none */
+  Watchdog watchdog;       /* bounds each request in time */
 };
 
 static void
@@ -94,6 +177,17 @@ sm_client_new (const char  *url,
       g_autoptr(GError) local_error = NULL;
       g_autofree char *shown = _smarthost_quote_path (ca_file);
 
+      g_autofree char *pem = NULL;
+
+      /* GIO reads the file by itself, without a bound: the core's reader
+       * checks it first (a regular file, not a FIFO or /dev/zero, at most
+       * SMARTHOST_READ_CA_LIMIT bytes, no NUL). */
+      if (!_smarthost_read_file_limited (ca_file, SMARTHOST_READ_NO_NUL, SMARTHOST_READ_CA_LIMIT, &pem, NULL, NULL,
+                                         &local_error))
+        {
+          g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID, "ca-file: %s", local_error->message);
+          return NULL;
+        }
       database = g_tls_file_database_new (ca_file, &local_error);
       if (database == NULL)
         {
@@ -105,6 +199,8 @@ sm_client_new (const char  *url,
 
   client = g_new0 (SmClient, 1);
   g_mutex_init (&client->lock);
+  g_mutex_init (&client->watchdog.lock);
+  g_cond_init (&client->watchdog.cond);
   client->base = g_steal_pointer (&base);
   client->url = g_strdup (url);
   client->admin = g_strdup (admin);
@@ -126,6 +222,7 @@ sm_client_free (SmClient *client)
 {
   if (client == NULL)
     return;
+  watchdog_clear (&client->watchdog);
   g_clear_object (&client->session);
   g_uri_unref (client->base);
   g_free (client->url);
@@ -157,37 +254,6 @@ sm_client_set_deadline (SmClient *client,
   g_mutex_lock (&client->lock);
   client->deadline = deadline;
   g_mutex_unlock (&client->lock);
-}
-
-/* --- the timer ----------------------------------------------------------- */
-
-typedef struct {
-  GMutex lock;
-  GCond cond;
-  gboolean done;
-  gboolean fired;
-  gint64 deadline;
-  GCancellable *cancellable;
-} Timer;
-
-static gpointer
-timer_thread (gpointer data)
-{
-  Timer *t = data;
-
-  g_mutex_lock (&t->lock);
-  while (!t->done)
-    if (!g_cond_wait_until (&t->cond, &t->lock, t->deadline))
-      {
-        if (!t->done)
-          {
-            t->fired = TRUE;
-            g_cancellable_cancel (t->cancellable);
-          }
-        break;
-      }
-  g_mutex_unlock (&t->lock);
-  return NULL;
 }
 
 static void
@@ -256,8 +322,7 @@ exchange (SmClient      *client,
   g_autofree char *full_path = NULL;
   const char *prefix = g_uri_get_path (client->base);
   gint64 deadline = g_get_monotonic_time () + (gint64) client->timeout * G_USEC_PER_SEC;
-  Timer timer = { 0 };
-  GThread *thread;
+  gboolean timed_out;
   gulong handler = 0;
   gboolean ok = FALSE;
 
@@ -297,12 +362,9 @@ exchange (SmClient      *client,
       soup_message_set_request_body_from_bytes (msg, "application/json", bytes);
     }
 
-  /* The timer bounds the whole exchange; the caller's cancellable stops it. */
-  g_mutex_init (&timer.lock);
-  g_cond_init (&timer.cond);
-  timer.deadline = deadline;
-  timer.cancellable = timed;
-  thread = g_thread_new ("smartermail-timer", timer_thread, &timer);
+  /* The watchdog bounds the whole exchange; the caller's cancellable
+   * stops it. */
+  watchdog_arm (&client->watchdog, timed, deadline);
   if (cancellable != NULL)
     handler = g_cancellable_connect (cancellable, G_CALLBACK (cancel_other), timed, NULL);
 
@@ -332,14 +394,8 @@ exchange (SmClient      *client,
       g_input_stream_close (in, NULL, NULL);
     }
 
-  g_mutex_lock (&timer.lock);
-  timer.done = TRUE;
-  g_cond_signal (&timer.cond);
-  g_mutex_unlock (&timer.lock);
-  g_thread_join (thread);
+  timed_out = watchdog_disarm (&client->watchdog);
   g_cancellable_disconnect (cancellable, handler);
-  g_mutex_clear (&timer.lock);
-  g_cond_clear (&timer.cond);
 
   if (!ok)
     {
@@ -348,7 +404,7 @@ exchange (SmClient      *client,
           g_set_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED, "%s %s: cancelled", method, path);
           return FALSE;
         }
-      if (timer.fired)
+      if (timed_out)
         {
           g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
                        "%s %s: no complete reply from %s within %u seconds (the timeout setting)",

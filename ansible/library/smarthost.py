@@ -38,6 +38,11 @@ options:
         C(lock-timeout) for Postfix. Passed to the library as text, which
         converts and checks them; an unknown name fails, listing the known
         ones. A secret setting's value is never logged or returned.
+      - A secret setting (C(admin-password) of C(smartermail)) takes its value
+        (from a vault, or C(lookup('file', PATH))); there is no C(KEY-file)
+        form as in C(smarthostctl --option). When the backend has a secret
+        setting, the values of unknown names (a misspelled secret one) are
+        masked too.
       - C(config-directory) here and I(config_dir) must agree when both are
         given.
     type: dict
@@ -261,17 +266,22 @@ def inline_passwords(params):
 
 def secret_backend_options(params):
     """The values of backend_options that the backend declares secret (all
-    of them when the backend cannot be asked)."""
+    of them when the backend cannot be asked). When it has a secret
+    setting, the values of names it does not know are masked too: such a
+    name may be a misspelled secret one (admin_pasword), and the task that
+    refuses it shows its arguments at -vvv."""
     options = params.get('backend_options')
     if not isinstance(options, dict):
         return
     try:
-        secret = {s.get_name() for s in Smarthost.Backend.list_settings_for_name(str(params.get('backend') or 'postfix'))
-                  if s.get_secret()}
+        declared = {s.get_name(): s.get_secret()
+                    for s in Smarthost.Backend.list_settings_for_name(str(params.get('backend') or 'postfix'))}
     except Exception:
-        secret = None
+        declared = None
+    has_secret = declared is None or any(declared.values())
     for key, value in options.items():
-        if value not in (None, '') and (secret is None or str(key).replace('_', '-') in secret):
+        key = str(key).replace('_', '-')
+        if value not in (None, '') and (declared is None or declared.get(key, has_secret)):
             yield str(value)
 
 

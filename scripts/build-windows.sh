@@ -285,6 +285,18 @@ meson_build() {
   meson install -C _build --no-rebuild
 }
 
+cmake_build() {
+  cmake -S . -B _build -DCMAKE_SYSTEM_NAME=Windows \
+    -DCMAKE_C_COMPILER=$host-gcc -DCMAKE_CXX_COMPILER=$host-g++ \
+    -DCMAKE_RC_COMPILER=$host-windres \
+    -DCMAKE_FIND_ROOT_PATH="$P" -DCMAKE_FIND_ROOT_PATH_MODE_PROGRAM=NEVER \
+    -DCMAKE_FIND_ROOT_PATH_MODE_LIBRARY=ONLY -DCMAKE_FIND_ROOT_PATH_MODE_INCLUDE=ONLY \
+    -DCMAKE_INSTALL_PREFIX="$P" -DCMAKE_INSTALL_LIBDIR=lib \
+    -DCMAKE_BUILD_TYPE=Release "$@"
+  cmake --build _build -j "$jobs"
+  cmake --install _build
+}
+
 build_zlib() {
   # Debian's dfsg tarball drops win32/ (its Makefile.gcc, .def and .rc), and
   # the CMake build needs win32/zlib1.rc: compile the library directly, as
@@ -362,13 +374,8 @@ build_glib() {
 
 build_jansson() {
   # Debian builds jansson with CMake: the release tarball has no configure.
-  cmake -S . -B _build -DCMAKE_SYSTEM_NAME=Windows \
-    -DCMAKE_C_COMPILER=$host-gcc -DCMAKE_RC_COMPILER=$host-windres \
-    -DCMAKE_FIND_ROOT_PATH="$P" -DCMAKE_INSTALL_PREFIX="$P" \
-    -DCMAKE_BUILD_TYPE=Release -DJANSSON_BUILD_SHARED_LIBS=ON \
-    -DJANSSON_BUILD_DOCS=OFF -DJANSSON_WITHOUT_TESTS=ON -DJANSSON_EXAMPLES=OFF
-  cmake --build _build -j "$jobs"
-  cmake --install _build
+  cmake_build -DJANSSON_BUILD_SHARED_LIBS=ON -DJANSSON_BUILD_DOCS=OFF \
+    -DJANSSON_WITHOUT_TESTS=ON -DJANSSON_EXAMPLES=OFF
 }
 
 build_publicsuffix() {
@@ -386,22 +393,42 @@ build_libpsl() {
 }
 
 build_nghttp2() {
-  autotools_env
-  freeze_autotools
-  configure_host --enable-lib-only
-  make -j "$jobs"
-  make install
+  # The tarball has no configure (Debian runs autoreconf): CMake.
+  cmake_build -DENABLE_LIB_ONLY=ON -DENABLE_SHARED_LIB=ON -DENABLE_STATIC_LIB=OFF \
+    -DENABLE_DOC=OFF -DENABLE_FAILMALLOC=OFF
 }
 
 build_sqlite3() {
-  # The full source tree: tclsh and a native compiler (BUILD_CC) generate
-  # the amalgamation, the cross compiler builds the DLL and the shell.
-  autotools_env
+  # The full source tree (with Debian's fixes) generates the amalgamation:
+  # configure and make natively (tclsh, the build machine's gcc), then the
+  # cross compiler builds sqlite3.c alone into a DLL. Cross-configuring the
+  # tree builds its generators for Windows (Debian's cross patch needs a
+  # configure regenerated with autoconf).
   freeze_autotools
-  BUILD_CC=gcc configure_host --disable-tcl --disable-readline --disable-editline \
-    --enable-threadsafe
-  make -j "$jobs"
-  make install
+  ./configure --disable-tcl --disable-readline --disable-editline
+  make sqlite3.c sqlite3.h
+  local version
+  version=$(sed -n 's/^#define SQLITE_VERSION *"\(.*\)"/\1/p' sqlite3.h)
+  $host-gcc -O2 -DSQLITE_API='__declspec(dllexport)' -DSQLITE_THREADSAFE=1 \
+    -DSQLITE_ENABLE_COLUMN_METADATA -DSQLITE_ENABLE_UNLOCK_NOTIFY \
+    -DSQLITE_SECURE_DELETE -DSQLITE_USE_URI=1 \
+    -shared -o libsqlite3-0.dll sqlite3.c -Wl,--out-implib,libsqlite3.dll.a
+  mkdir -p "$P/bin" "$P/lib/pkgconfig" "$P/include"
+  install -m 755 libsqlite3-0.dll "$P/bin/"
+  install -m 644 libsqlite3.dll.a "$P/lib/"
+  install -m 644 sqlite3.h "$P/include/"
+  cat >"$P/lib/pkgconfig/sqlite3.pc" <<EOF
+prefix=$P
+exec_prefix=\${prefix}
+libdir=\${exec_prefix}/lib
+includedir=\${prefix}/include
+
+Name: SQLite
+Description: SQL database engine
+Version: $version
+Libs: -L\${libdir} -lsqlite3
+Cflags: -I\${includedir}
+EOF
 }
 
 build_glib_networking() {
@@ -434,6 +461,7 @@ build_one() {
     set -e
     unset CC CXX CFLAGS CXXFLAGS CPPFLAGS LDFLAGS PKG_CONFIG PKG_CONFIG_PATH \
       PKG_CONFIG_LIBDIR PKG_CONFIG_SYSROOT_DIR
+    PATH=$stage/no-wine:$PATH
     fetch "$src" "$version" "$unpack"
     unpack "$name" "$src" "$version" "$unpack" "$stage/build/$name"
     cd "$stage/build/$name"
@@ -447,16 +475,24 @@ build_one() {
     die "$name failed; run again to resume from it (the packages before it are kept in $stage)"
   fi
   touch "$stage/stamps/$name"
-  echo "$name $src $version $unpack" >>"$stage/versions.txt"
   say "$name: done in $((SECONDS - start)) s"
 }
 
 build_deps() {
-  local entry name src version unpack start=$SECONDS
+  local entry name src version unpack f start=$SECONDS
   P=$stage/prefix
   mkdir -p "$P" "$stage/build" "$stage/logs" "$stage/stamps"
-  [ -e "$stage/versions.txt" ] || printf '# name source version unpack\n' >"$stage/versions.txt"
   write_cross "$P" --no-exe-wrapper >"$stage/cross-build.ini"
+  # libtool, linking a program for mingw on Linux, converts paths with
+  # `winepath`, which starts Wine in $HOME/.wine and leaves a wineserver
+  # holding the build's output. Nothing in these builds needs Wine: make
+  # wine and winepath fail at once (libtool then only warns).
+  mkdir -p "$stage/no-wine"
+  for f in wine wine64 winepath; do
+    printf '#!/bin/sh\n# No Wine while building dependencies (scripts/build-windows.sh).\nexit 127\n' \
+      >"$stage/no-wine/$f"
+    chmod +x "$stage/no-wine/$f"
+  done
   setup_apt
   check_source_index
   for entry in "${packages[@]}"; do
@@ -478,12 +514,33 @@ build_deps() {
   # DLLs or modules (GLib and GIO look beside their own DLL).
   echo "binary files naming the staging path: $(grep -rlF "$stage/" "$P" | wc -l)" \
     >"$stage/logs/relocate.log"
-  rm -rf "$stage/build" "$stage/stamps" "$stage/cross-build.ini"
+  rm -rf "$stage/build" "$stage/stamps" "$stage/no-wine" "$stage/cross-build.ini"
+  {
+    echo "# Debian source packages cross-built into prefix/ (unpack: debian ="
+    echo "# with Debian's patches, orig = the upstream tarball alone)"
+    printf '%s\n' "${packages[@]}"
+  } >"$stage/versions.txt"
   write_cross "$cache/prefix" >"$stage/cross-$host.ini"
   du -sm "$P" | awk '{print "prefix size: " $1 " MB"}' >>"$stage/logs/relocate.log"
   touch "$stage/.complete"
   mv -T "$stage" "$cache"
   say "dependencies built in $((SECONDS - start)) s: $cache ($(du -sh "$cache/prefix" | cut -f1))"
+}
+
+# prune_partials: remove the interrupted builds of other keys (an older
+# script's), unless a run holds their lock. Complete caches of other keys
+# stay: another work tree may use them.
+prune_partials() {
+  local d k
+  for d in "$cache_root"/.partial-*; do
+    [ -d "$d" ] || continue
+    k=${d##*/.partial-}
+    [ "$k" != "$key" ] || continue
+    if (flock -n 8 || exit 1) 8>"$cache_root/.lock-$k"; then
+      say "removing an interrupted build of an older script: $d"
+      rm -rf "$d"
+    fi
+  done
 }
 
 # ensure_deps: the complete cache for $key, built if missing.
@@ -505,6 +562,7 @@ ensure_deps() {
     # run that then failed to write .complete: cannot happen with mv -T, but
     # never reuse a directory without it.
     rm -rf "$cache"
+    prune_partials
     say "dependencies: building into $stage (a cold build takes about 10 minutes on 2 cores)"
     renice -n 10 -p $$ >/dev/null 2>&1 || true
     build_deps
@@ -515,26 +573,33 @@ ensure_deps() {
 # ---------------------------------------------------------------------------
 # Wine, with everything it writes kept in a temporary directory.
 
-wine_dir=
+tmp_dir=
 
-stop_wine() {
-  if [ -n "$wine_dir" ] && [ -d "$wine_dir" ]; then
-    WINEPREFIX=$wine_dir/prefix wineserver -k >/dev/null 2>&1 || true
-    rm -rf "$wine_dir" 2>/dev/null || { sleep 1; rm -rf "$wine_dir"; }
+# cleanup: stop the wineserver of our private prefix, remove the directory.
+cleanup() {
+  [ -n "$tmp_dir" ] && [ -d "$tmp_dir" ] || return 0
+  if [ -d "$tmp_dir/wine" ]; then
+    WINEPREFIX=$tmp_dir/wine wineserver -k >/dev/null 2>&1 || true
   fi
+  rm -rf "$tmp_dir" 2>/dev/null || { sleep 1; rm -rf "$tmp_dir"; }
 }
 
-# start_wine: a private HOME, XDG dirs and WINEPREFIX; the wineserver started
-# first and alone, with its output nowhere (a wineserver that a program's own
-# wine process starts keeps that program's output pipes open).
+make_tmp_dir() {
+  tmp_dir=$(mktemp -d "${TMPDIR:-/tmp}/smarthost-windows.XXXXXX")
+  trap cleanup EXIT
+}
+
+# start_wine: a private HOME, XDG directories and WINEPREFIX under
+# $tmp_dir (Wine writes .wine, .local/share and .config/menus into HOME);
+# winemenubuilder, Mono and Gecko off. The wineserver is started first and
+# alone, its output going nowhere: one that a program's own wine process
+# starts keeps that program's output pipes open after it exits.
 start_wine() {
-  wine_dir=$(mktemp -d "${TMPDIR:-/tmp}/smarthost-wine.XXXXXX")
-  trap stop_wine EXIT
-  mkdir -p "$wine_dir/home" "$wine_dir/prefix"
-  export HOME=$wine_dir/home
+  mkdir -p "$tmp_dir/home" "$tmp_dir/wine"
+  export HOME=$tmp_dir/home
   export XDG_CONFIG_HOME=$HOME/.config XDG_DATA_HOME=$HOME/.local/share \
     XDG_CACHE_HOME=$HOME/.cache XDG_STATE_HOME=$HOME/.local/state
-  export WINEPREFIX=$wine_dir/prefix WINEARCH=win64 WINEDEBUG=-all
+  export WINEPREFIX=$tmp_dir/wine WINEARCH=win64 WINEDEBUG=-all
   export WINEDLLOVERRIDES='winemenubuilder.exe=d;mscoree=d;mshtml=d'
   unset DISPLAY WAYLAND_DISPLAY
   wineserver -p >/dev/null 2>&1 </dev/null
@@ -545,20 +610,17 @@ start_wine() {
 wine_path() { local p=${1//\//\\}; printf 'Z:%s' "$p"; }
 
 run_smoke() {
-  local prefix=$cache/prefix out start=$SECONDS
-  out=$(mktemp -d "${TMPDIR:-/tmp}/smarthost-smoke.XXXXXX")
+  local prefix=$cache/prefix rc=0 start=$SECONDS
+  make_tmp_dir
   say "smoke: cross-compiling scripts/windows/smoke.c"
   # shellcheck disable=SC2046 # pkg-config's words
-  $host-gcc -O2 -Wall -Werror -o "$out/smoke.exe" "$windows_dir/smoke.c" \
+  $host-gcc -O2 -Wall -Werror -o "$tmp_dir/smoke.exe" "$windows_dir/smoke.c" \
     $(PKG_CONFIG_LIBDIR=$prefix/lib/pkgconfig pkg-config --cflags --libs \
       gio-2.0 jansson libsoup-3.0 libssl libcrypto)
   say "smoke: running under Wine"
   start_wine
-  local rc=0
-  WINEPATH=$(wine_path "$prefix/bin") wine "$out/smoke.exe" </dev/null || rc=$?
-  stop_wine
-  trap - EXIT
-  rm -rf "$out"
+  # Only the prefix's bin/ on WINEPATH: the DLLs need no libgcc or libstdc++.
+  WINEPATH=$(wine_path "$prefix/bin") wine "$tmp_dir/smoke.exe" </dev/null || rc=$?
   [ $rc -eq 0 ] || die "smoke: FAILED (exit $rc)"
   say "smoke: passed in $((SECONDS - start)) s"
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include <gio/gio.h>
+#include <glib/gstdio.h>
 #include <jansson.h>
 #include <libsoup/soup.h>
 #include <openssl/evp.h>
@@ -207,17 +208,23 @@ check_soup (void)
   uris = soup_server_get_uris (server);
   if (uris == NULL)
     goto out;
-  url = g_uri_to_string (uris->data);
+  url = g_uri_to_string (uris->data);   /* http://127.0.0.1:PORT/ */
   g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
 
-  msg = soup_message_new ("GET", url);
+  {
+    char *relay_url = g_strconcat (url, "relay", NULL);
+    msg = soup_message_new ("GET", relay_url);
+    g_free (relay_url);
+  }
   g_free (url);
   /* The two ends share this thread: the asynchronous call, and a main loop. */
   soup_session_send_and_read_async (session, msg, G_PRIORITY_DEFAULT, NULL, fetched, &fetch);
   timeout = g_timeout_add_seconds (30, timed_out, &fetch);
   g_main_loop_run (fetch.loop);
   g_source_remove (timeout);
-  check (fetch.error == NULL && fetch.status == SOUP_STATUS_OK && fetch.body != NULL,
+  if (fetch.error == NULL && fetch.status != SOUP_STATUS_OK)
+    fetch.error = g_strdup_printf ("HTTP status %u", fetch.status);
+  check (fetch.error == NULL && fetch.body != NULL,
          "libsoup fetches over HTTP from 127.0.0.1", fetch.error);
   if (fetch.body)
     {

@@ -94,7 +94,7 @@ tools=(
 ensure_tools() {
   local missing=() p
   for p in "${tools[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+    [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" = "install ok installed" ] ||
       missing+=("$p")
   done
   [ ${#missing[@]} -eq 0 ] && return
@@ -179,15 +179,17 @@ update_source_index() {
 }
 
 # source_files SOURCE VERSION: "sha256  file" lines, from the index's
-# Checksums-Sha256 of that version.
+# Checksums-Sha256 of that version. (awk reads to the end: leaving early
+# would kill apt-cache with SIGPIPE, a failure under pipefail.)
 source_files() {
   apt-cache "${apt_opts[@]}" showsrc "$1" 2>/dev/null | awk -v want="$2" '
-    /^$/ { if (ver == want) exit; ver = ""; files = ""; ck = 0; next }
+    function flush() { if (ver == want && !done) { printf "%s", files; done = 1 } }
+    /^$/ { flush(); ver = ""; files = ""; ck = 0; next }
     /^Version:/ { ver = $2 }
     /^Checksums-Sha256:/ { ck = 1; next }
     /^[^ ]/ { ck = 0 }
     ck { files = files $1 "  " $3 "\n" }
-    END { if (ver == want) printf "%s", files }'
+    END { flush() }'
 }
 
 check_source_index() {
@@ -359,11 +361,24 @@ build_libintl() {
 }
 
 build_openssl() {
-  # Configure reads CFLAGS and friends from the environment: none set here.
-  ./Configure mingw64 --cross-compile-prefix=$host- --prefix="$P" --libdir=lib \
-    shared no-tests
+  # OpenSSL compiles its directories in (ENGINESDIR, MODULESDIR: where it
+  # loads the legacy provider from): configure it for the final prefix,
+  # install into a DESTDIR and copy that into the staging prefix, so they
+  # name the real place (Z:\... under Wine). OPENSSLDIR as a Windows build
+  # without a prefix has it. Configure reads CFLAGS and friends from the
+  # environment: none set here.
+  local destdir=$stage/build/openssl-destdir
+  ./Configure mingw64 --cross-compile-prefix=$host- --prefix="$cache/prefix" \
+    --libdir=lib --openssldir="C:/Program Files/Common Files/SSL" shared no-tests
   make -j "$jobs" build_sw
-  make install_sw
+  rm -rf "$destdir"
+  make install_sw DESTDIR="$destdir"
+  cp -a "$destdir$cache/prefix/." "$P/"
+  rm -rf "$destdir"
+  # Its .pc files name the final prefix: the staging one until the end.
+  sed -i "s|$cache/prefix|$P|g" "$P"/lib/pkgconfig/{openssl,libssl,libcrypto}.pc
+  # The static libraries, built alongside: only the DLLs are for use.
+  rm -f "$P/lib/libcrypto.a" "$P/lib/libssl.a"
 }
 
 build_glib() {
@@ -458,7 +473,8 @@ build_one() {
   say "$name: $src $version ($unpack)"
   set +e
   (
-    set -e
+    set -eE
+    trap 'echo "build-windows: failed (exit $?): $BASH_COMMAND"' ERR
     unset CC CXX CFLAGS CXXFLAGS CPPFLAGS LDFLAGS PKG_CONFIG PKG_CONFIG_PATH \
       PKG_CONFIG_LIBDIR PKG_CONFIG_SYSROOT_DIR
     PATH=$stage/no-wine:$PATH
@@ -509,11 +525,15 @@ build_deps() {
   grep -rlIF "$stage/" "$P" | while IFS= read -r f; do
     sed -i "s/$from/$(printf '%s/' "$cache" | sed 's/[&\\/]/\\&/g')/g" "$f"
   done
-  # Binaries keep the staging path where a build compiled its prefix in
-  # (OpenSSL's default directories); on Windows none of them is used to find
-  # DLLs or modules (GLib and GIO look beside their own DLL).
-  echo "binary files naming the staging path: $(grep -rlF "$stage/" "$P" | wc -l)" \
-    >"$stage/logs/relocate.log"
+  # A few binaries keep the staging path as a compiled-in default that
+  # Windows builds do not rely on: the locale directory of libintl and GLib
+  # (GLib finds its own beside its DLL; no translations here anyway),
+  # libpsl's PSL_FILE (psl_latest() falls back to the built-in list),
+  # source file names in nghttp2's assertions. logs/relocate.log lists them.
+  {
+    echo "binary files naming the staging path:"
+    grep -rlF "$stage/" "$P" | sed "s|^$P/|  |" || true
+  } >"$stage/logs/relocate.log"
   rm -rf "$stage/build" "$stage/stamps" "$stage/no-wine" "$stage/cross-build.ini"
   {
     echo "# Debian source packages cross-built into prefix/ (unpack: debian ="

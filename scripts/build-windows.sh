@@ -361,15 +361,16 @@ build_libintl() {
 }
 
 build_openssl() {
-  # OpenSSL compiles its directories in (ENGINESDIR, MODULESDIR: where it
-  # loads the legacy provider from): configure it for the final prefix,
-  # install into a DESTDIR and copy that into the staging prefix, so they
-  # name the real place (Z:\... under Wine). OPENSSLDIR as a Windows build
-  # without a prefix has it. Configure reads CFLAGS and friends from the
-  # environment: none set here.
+  # OpenSSL compiles its directories in (OPENSSLDIR; ENGINESDIR and
+  # MODULESDIR, where it loads the legacy provider from): configure it for
+  # the final prefix, install into a DESTDIR and copy that into the staging
+  # prefix, so they name the real place (on Z: under Wine). (A Windows-style
+  # --openssldir such as "C:/Program Files/Common Files/SSL" is taken as
+  # relative to the prefix when configured on Linux.) Configure reads
+  # CFLAGS and friends from the environment: none set here.
   local destdir=$stage/build/openssl-destdir
   ./Configure mingw64 --cross-compile-prefix=$host- --prefix="$cache/prefix" \
-    --libdir=lib --openssldir="C:/Program Files/Common Files/SSL" shared no-tests
+    --libdir=lib shared no-tests
   make -j "$jobs" build_sw
   rm -rf "$destdir"
   make install_sw DESTDIR="$destdir"

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>   /* OPENSSL_cleanse: explicit_bzero on every platform */
 #include <smarthost.h>
 
 #include "smarthost-json-private.h"   /* jansson, and the library's JSON format */
@@ -341,7 +342,7 @@ relay_from_options (const char  *host,
       if (password == NULL)
         return NULL;
       smarthost_relay_set_password (relay, password);
-      explicit_bzero (password, strlen (password));
+      OPENSSL_cleanse (password, strlen (password));
       g_free (password);
     }
   return g_steal_pointer (&relay);
@@ -796,7 +797,7 @@ secret_free (gpointer data)
   char *text = data;
 
   if (text != NULL)
-    explicit_bzero (text, strlen (text));
+    OPENSSL_cleanse (text, strlen (text));
   g_free (text);
 }
 
@@ -1154,7 +1155,7 @@ print_long (const char *text)
 
       if (text[len] != '\0')
         {
-          if ((nl = memrchr (text, '\n', len)) != NULL)
+          if ((nl = g_strrstr_len (text, len, "\n")) != NULL)
             len = (gsize) (nl - text) + 1;
           else
             while (len > 1 && ((guchar) text[len] & 0xc0) == 0x80)

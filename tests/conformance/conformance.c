@@ -103,6 +103,10 @@ static const char postfix_main_cf[] =
 static gboolean
 postfix_available (char **why)
 {
+#ifdef G_OS_WIN32
+  *why = g_strdup ("Postfix is POSIX only: the Windows build has no Postfix backend");
+  return FALSE;
+#endif
   if (g_file_test (POSTFIX_SBIN "/postconf", G_FILE_TEST_IS_EXECUTABLE) &&
       g_file_test (POSTFIX_SBIN "/postmap", G_FILE_TEST_IS_EXECUTABLE) &&
       g_file_test (MASTER_CF_DIST, G_FILE_TEST_EXISTS))

@@ -59,6 +59,7 @@ typedef struct {
   char *to;
   int timeout;
   int connect_timeout;
+  gboolean version;
 } Options;
 
 static Options opt;
@@ -68,6 +69,7 @@ static const GOptionEntry global_entries[] = {
   { "backend", 0, 0, G_OPTION_ARG_STRING, &opt.backend_name, "Mail server backend (default: postfix)", "NAME" },
   { "config-dir", 0, 0, G_OPTION_ARG_FILENAME, &opt.config_dir, "Mail server configuration directory (Postfix: default /etc/postfix); same as --option config-directory=DIR", "DIR" },
   { "json", 0, 0, G_OPTION_ARG_NONE, &opt.json, "Print JSON", NULL },
+  { "version", 0, 0, G_OPTION_ARG_NONE, &opt.version, "Print the version and exit", NULL },
   { "dry-run", 0, 0, G_OPTION_ARG_NONE, &opt.dry_run, "Print the diff and the commands, change nothing", NULL },
   { "no-reload", 0, 0, G_OPTION_ARG_NONE, &opt.no_reload, "Do not reload the mail server after a change", NULL },
   { "lock-timeout", 0, 0, G_OPTION_ARG_INT, &opt.lock_timeout, "Wait at most SECONDS for another commit to end (default 300); same as --option lock-timeout=SECONDS", "SECONDS" },
@@ -1459,6 +1461,11 @@ main (int   argc,
     return fail (EXIT_USAGE, "%s: the value is not valid UTF-8", bad_option);
   if (!g_option_context_parse (context, &argc, &argv, &error))
     return fail (EXIT_USAGE, "%s (see --help)", error->message);
+  if (opt.version)
+    {
+      g_print ("smarthostctl %s\n", PACKAGE_VERSION);
+      return EXIT_SUCCESS;
+    }
   if (argc < 2)
     return fail (EXIT_USAGE, "no command given (see --help)");
   command = argv[1];

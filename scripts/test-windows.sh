@@ -8,7 +8,9 @@
 #    (-Dwerror=true -Dfault_injection=true), and ninja.
 # 3. meson test -C _build-windows under Wine (the cross file's exe_wrapper):
 #    the C unit tests that do not need Postfix, and the conformance suite
-#    (the test backend; Postfix skips itself there). A fresh Wine prefix,
+#    (the test backend; Postfix skips itself there), smarthostctl.exe, and
+#    the zip of scripts/package-windows.sh unpacked into a second, empty
+#    prefix (tests/windows/test-package.sh). A fresh Wine prefix,
 #    HOME and XDG directories in a temporary directory each run; the
 #    wineserver is started first and alone, and killed after (one that a
 #    test's own wine process starts keeps meson's pipes open: TIMEOUT).
@@ -44,6 +46,11 @@ elif ! grep -qF "$cross_file" "$build/meson-private/cmd_line.txt" 2>/dev/null; t
 fi
 nice ninja -C "$build" -j "$jobs" >/dev/null
 say "built in $((SECONDS - start)) s"
+# The zip, from a build without fault injection; the test "package"
+# unpacks it into a fresh Wine prefix of its own.
+SMARTHOST_WINDOWS_ZIP=$(bash scripts/package-windows.sh)
+export SMARTHOST_WINDOWS_ZIP
+say "packaged $(basename "$SMARTHOST_WINDOWS_ZIP") at $((SECONDS - start)) s"
 
 # Wine, with everything it writes in a temporary directory.
 tmp_dir=$(mktemp -d "${TMPDIR:-/tmp}/smarthost-wine.XXXXXX")

@@ -983,8 +983,12 @@ _smarthost_change_run (SmarthostBackend  *backend,
 
   /* A backend of a remote server keeps its state in a directory of its
    * own, made on first use; only its parents must exist. */
-  if (!_smarthost_path_present (dir) && g_mkdir_with_parents (dir, 0700) != 0)
-    return _smarthost_set_errno_error (error, errno, "nothing was changed", "cannot create the state directory", dir);
+  if (!_smarthost_path_present (dir))
+    {
+      if (g_mkdir_with_parents (dir, 0700) != 0)
+        return _smarthost_set_errno_error (error, errno, "nothing was changed", "cannot create the state directory", dir);
+      _smarthost_protect_state_directory (dir);
+    }
 
   /* The lock and the journal live here: no other user may be able to
    * plant or swap a file in it. */

@@ -568,7 +568,7 @@ directory_operation_prepare (SmarthostOperation  *op,
   if (g_mkdir (self->path, self->mode) == 0)
     {
       self->created = TRUE;
-      if (g_chmod (self->path, self->mode) != 0)
+      if (_smarthost_set_directory_access (self->path, self->mode) != 0)
         return _smarthost_set_errno_error (error, errno, "write", "cannot set the mode of", self->path);
       _smarthost_fault_point ("mkdir");
       return TRUE;

@@ -96,6 +96,13 @@ int       _smarthost_hard_link        (const char  *from,
 int       _smarthost_set_file_access  (int                fd,
                                        const struct stat *old,
                                        guint              mode);
+/* The mode of a directory the commit made: chmod() on POSIX; on Windows
+ * a private one (no bits for group and others) gets the secrets DACL. */
+int       _smarthost_set_directory_access (const char *path,
+                                           guint       mode);
+/* A state directory just made (mode 0700 on POSIX, which mkdir gave it):
+ * on Windows, the secrets DACL. */
+void      _smarthost_protect_state_directory (const char *path);
 /* Is a file or directory that stat() described its owner's (the running
  * user or root) and writable by no one else? What a journal, backup or
  * secrets directory must be. */

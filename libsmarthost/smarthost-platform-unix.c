@@ -147,6 +147,19 @@ _smarthost_set_file_access (int                fd,
   return fchmod (fd, mode);
 }
 
+int
+_smarthost_set_directory_access (const char *path,
+                                 guint       mode)
+{
+  return chmod (path, mode);
+}
+
+void
+_smarthost_protect_state_directory (const char *path)
+{
+  /* g_mkdir_with_parents (path, 0700) made it private already. */
+}
+
 gboolean
 _smarthost_stat_is_ours (const struct stat *st)
 {

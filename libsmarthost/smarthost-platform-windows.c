@@ -267,6 +267,53 @@ _smarthost_set_file_access (int                fd,
   return 0;
 }
 
+static int
+set_secrets_dacl_on_path (const char *path)
+{
+  g_autofree wchar_t *w = wide (path);
+  PSECURITY_DESCRIPTOR sd = NULL;
+  PACL dacl = NULL;
+  BOOL present = FALSE, defaulted = FALSE;
+  DWORD r;
+
+  if (w == NULL)
+    {
+      errno = EINVAL;
+      return -1;
+    }
+  if (!ConvertStringSecurityDescriptorToSecurityDescriptorW (SECRETS_SDDL, SDDL_REVISION_1, &sd, NULL))
+    return fail_win32 ();
+  if (!GetSecurityDescriptorDacl (sd, &present, &dacl, &defaulted))
+    {
+      LocalFree (sd);
+      return fail_win32 ();
+    }
+  r = SetNamedSecurityInfoW (w, SE_FILE_OBJECT, DACL_SECURITY_INFORMATION | PROTECTED_DACL_SECURITY_INFORMATION,
+                             NULL, NULL, dacl, NULL);
+  LocalFree (sd);
+  if (r != ERROR_SUCCESS)
+    {
+      errno = errno_from_win32 (r);
+      return -1;
+    }
+  return 0;
+}
+
+int
+_smarthost_set_directory_access (const char *path,
+                                 guint       mode)
+{
+  return (mode & 077) == 0 ? set_secrets_dacl_on_path (path) : 0;
+}
+
+void
+_smarthost_protect_state_directory (const char *path)
+{
+  /* Best effort: the directory exists either way; a failure leaves the
+   * DACL it inherited from %ProgramData%. */
+  set_secrets_dacl_on_path (path);
+}
+
 /* See the implementation notes: stat() tells no owner here. */
 gboolean
 _smarthost_stat_is_ours (const struct stat *st)

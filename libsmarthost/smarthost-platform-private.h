@@ -151,6 +151,9 @@ gssize    _smarthost_socket_send      (int          fd,
                                        const void  *data,
                                        gsize        length);
 void      _smarthost_socket_close     (int          fd);
+/* What an errno value of the calls above means (mingw's strerror() knows
+ * none of the socket ones). */
+const char *_smarthost_socket_strerror (int          errnum);
 /* inet_aton(): IPv4 in every form the resolver reads ("127.1", "0x7f.1"). */
 gboolean  _smarthost_inet_aton        (const char     *text,
                                        struct in_addr *address);

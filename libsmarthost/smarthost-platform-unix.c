@@ -778,6 +778,12 @@ _smarthost_socket_close (int fd)
   close (fd);
 }
 
+const char *
+_smarthost_socket_strerror (int errnum)
+{
+  return g_strerror (errnum);
+}
+
 gboolean
 _smarthost_inet_aton (const char     *text,
                       struct in_addr *address)

@@ -697,6 +697,38 @@ _smarthost_socket_close (int fd)
   closesocket ((SOCKET) fd);
 }
 
+const char *
+_smarthost_socket_strerror (int errnum)
+{
+  switch (errnum)
+    {
+    case ECONNREFUSED:
+      return "Connection refused";
+    case ECONNRESET:
+      return "Connection reset by peer";
+    case ECONNABORTED:
+      return "Software caused connection abort";
+    case ETIMEDOUT:
+      return "Connection timed out";
+    case ENETUNREACH:
+      return "Network is unreachable";
+    case EHOSTUNREACH:
+      return "No route to host";
+    case EADDRNOTAVAIL:
+      return "Cannot assign requested address";
+    case EAFNOSUPPORT:
+      return "Address family not supported by protocol";
+    case EWOULDBLOCK:
+      return "Resource temporarily unavailable";
+    case EINPROGRESS:
+      return "Operation now in progress";
+    case EPIPE:
+      return "Broken pipe";
+    default:
+      return g_strerror (errnum);
+    }
+}
+
 /* inet_addr() reads the forms inet_aton() reads; it answers INADDR_NONE
  * for 255.255.255.255 too, which is told apart by its text. */
 gboolean

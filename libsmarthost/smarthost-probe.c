@@ -158,7 +158,7 @@ conn_wait (Conn     *c,
       if (r < 0)
         {
           int saved = errno;
-          g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), "%s", g_strerror (saved));
+          g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), "%s", _smarthost_socket_strerror (saved));
           return FALSE;
         }
       if (r > 0)
@@ -235,7 +235,7 @@ conn_recv (Conn     *c,
             }
           {
             int saved = errno;
-            g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), "%s", g_strerror (saved));
+            g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), "%s", _smarthost_socket_strerror (saved));
           }
           return -1;
         }
@@ -289,7 +289,7 @@ conn_send (Conn        *c,
             }
           {
             int saved = n < 0 ? errno : EPIPE;
-            g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), "%s", g_strerror (saved));
+            g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), "%s", _smarthost_socket_strerror (saved));
           }
           return FALSE;
         }
@@ -566,7 +566,7 @@ try_connect (Run           *run,
   if (fd < 0)
     {
       int saved = errno;
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), "%s", g_strerror (saved));
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), "%s", _smarthost_socket_strerror (saved));
       return FALSE;
     }
   run->c.fd = fd;
@@ -574,7 +574,7 @@ try_connect (Run           *run,
       errno != EINPROGRESS)
     {
       int saved = errno;
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), "%s", g_strerror (saved));
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), "%s", _smarthost_socket_strerror (saved));
       conn_close (&run->c);
       return FALSE;
     }
@@ -585,7 +585,7 @@ try_connect (Run           *run,
     }
   if ((soerr = _smarthost_socket_get_error (fd)) != 0)
     {
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (soerr), "%s", g_strerror (soerr));
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (soerr), "%s", _smarthost_socket_strerror (soerr));
       conn_close (&run->c);
       return FALSE;
     }

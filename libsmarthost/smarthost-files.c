@@ -38,6 +38,11 @@
  *    since no one else can rename or remove what we own in it). Otherwise
  *    another user could plant a file we would then trust, or swap a
  *    directory for a symbolic link between our check and our write.
+ *
+ * Reading is here, for every platform. Reaching a file before it is opened,
+ * trusting directories and locking differ between POSIX and Windows: they
+ * are in smarthost-platform-unix.c and smarthost-platform-windows.c (see
+ * smarthost-platform-private.h).
  */
 
 /* Doubles a buffer that may hold a secret, wiping the old one. */

@@ -5,7 +5,9 @@
 #include "config.h"
 
 #include "smarthost-backend-registry-private.h"
+#ifdef SMARTHOST_HAVE_POSTFIX
 #include "smarthost-postfix.h"
+#endif
 #include "smarthost-smartermail.h"
 
 /* Each built-in backend registers itself on the extension point from its
@@ -14,6 +16,9 @@
 void
 _smarthost_backends_register_builtin (void)
 {
+#ifdef SMARTHOST_HAVE_POSTFIX
+  /* POSIX only: not built for Windows (meson.build). */
   g_type_ensure (SMARTHOST_TYPE_POSTFIX_BACKEND);
+#endif
   g_type_ensure (SMARTHOST_TYPE_SMARTERMAIL_BACKEND);
 }

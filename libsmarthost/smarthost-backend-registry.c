@@ -18,6 +18,7 @@
 #include "smarthost-backend-registry-private.h"
 #include "smarthost-error.h"
 #include "smarthost-util-private.h"
+#include "smarthost-platform-private.h"
 
 static void
 ensure_builtin_backends (void)
@@ -258,7 +259,7 @@ out:
       if (G_VALUE_HOLDS_STRING (&values[i]) && g_value_get_string (&values[i]) != NULL)
         {
           char *text = (char *) g_value_get_string (&values[i]);
-          explicit_bzero (text, strlen (text));
+          _smarthost_secure_zero (text, strlen (text));
         }
       g_value_unset (&values[i]);
     }

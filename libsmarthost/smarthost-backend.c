@@ -4,7 +4,6 @@
  */
 #include "config.h"
 
-#include <unistd.h>
 
 #include "smarthost-backend.h"
 #include "smarthost-backend-private.h"
@@ -13,6 +12,7 @@
 #include "smarthost-transaction.h"
 #include "smarthost-change-private.h"
 #include "smarthost-util-private.h"
+#include "smarthost-platform-private.h"
 
 /**
  * SmarthostBackend:
@@ -1192,8 +1192,7 @@ char *
 smarthost_backend_get_default_state_directory (const char *name)
 {
   g_autofree char *safe = NULL;
-  const char *base;
-  g_autofree char *home_state = NULL;
+  g_autofree char *base = NULL;
 
   g_return_val_if_fail (name != NULL && *name != '\0', NULL);
   /* One path component, whatever the caller passed. */
@@ -1201,10 +1200,7 @@ smarthost_backend_get_default_state_directory (const char *name)
   g_strcanon (safe, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_@", '_');
   if (safe[0] == '.')
     safe[0] = '_';
-  if (geteuid () == 0)
-    base = "/var/lib";
-  else if ((base = g_getenv ("XDG_STATE_HOME")) == NULL || !g_path_is_absolute (base))
-    base = home_state = g_build_filename (g_get_home_dir (), ".local", "state", NULL);
+  base = _smarthost_state_base_directory ();
   return g_build_filename (base, "libsmarthost", safe, NULL);
 }
 

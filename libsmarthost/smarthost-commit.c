@@ -6,11 +6,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "smarthost-error.h"
 #include "smarthost-backend.h"
@@ -21,6 +19,7 @@
 #include "smarthost-files-private.h"
 #include "smarthost-private.h"
 #include "smarthost-util-private.h"
+#include "smarthost-platform-private.h"
 
 /*
  * Implementation notes
@@ -177,7 +176,7 @@ _smarthost_fault_point (const char *name)
   if (G_LIKELY (fault_name == NULL))
     return;
   if (g_str_equal (name, fault_name) && --fault_countdown == 0)
-    raise (SIGKILL);
+    _smarthost_kill_self ();
 }
 
 /* For tests only: SMARTHOST_FAIL_APPLY=N makes the N-th operation a
@@ -254,21 +253,21 @@ journal_write (GPtrArray   *records,
   g_autofree char *text = journal_to_string (records);
   int fd;
 
-  unlink (tmp);
-  fd = open (tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+  g_unlink (tmp);
+  fd = g_open (tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0)
     return _smarthost_set_errno_error (error, errno, "journal", "cannot create", tmp);
-  if (!_smarthost_write_all (fd, text, strlen (text)) || fsync (fd) != 0)
+  if (!_smarthost_write_all (fd, text, strlen (text)) || _smarthost_fsync (fd) != 0)
     {
       int saved = errno;
       close (fd);
-      unlink (tmp);
+      g_unlink (tmp);
       return _smarthost_set_errno_error (error, saved, "journal", "cannot write", tmp);
     }
-  if (close (fd) != 0 || rename (tmp, path) != 0)
+  if (close (fd) != 0 || _smarthost_replace_file (tmp, path) != 0)
     {
       int saved = errno;
-      unlink (tmp);
+      g_unlink (tmp);
       return _smarthost_set_errno_error (error, saved, "journal", "cannot put in place", path);
     }
   _smarthost_fsync_path (directory, TRUE);
@@ -311,7 +310,7 @@ open_journal (const char  *path,
                    "recover: %s; it was left alone", local_error->message);
       return -1;
     }
-  if (st->st_uid != geteuid () || (st->st_mode & 022) != 0)
+  if (!_smarthost_stat_is_ours_alone (st))
     {
       close (fd);
       g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
@@ -470,7 +469,7 @@ remove_journal_file (const char  *directory,
 {
   g_autofree char *path = g_build_filename (directory, name, NULL);
 
-  if (unlink (path) != 0 && errno != ENOENT)
+  if (g_unlink (path) != 0 && errno != ENOENT)
     return _smarthost_set_errno_error (error, errno, "recover", "cannot remove", path);
   return TRUE;
 }
@@ -740,7 +739,7 @@ mark_committed (const char  *journal_directory,
   g_autofree char *j1 = g_build_filename (journal_directory, JOURNAL_NAME, NULL);
   g_autofree char *j2 = g_build_filename (journal_directory, JOURNAL_COMMITTED_NAME, NULL);
 
-  if (rename (j1, j2) != 0)
+  if (_smarthost_replace_file (j1, j2) != 0)
     return _smarthost_set_errno_error (error, errno, "commit", "cannot rename", j1);
   _smarthost_fsync_path (journal_directory, TRUE);
   _smarthost_fault_point ("commit");
@@ -984,8 +983,12 @@ _smarthost_change_run (SmarthostBackend  *backend,
 
   /* A backend of a remote server keeps its state in a directory of its
    * own, made on first use; only its parents must exist. */
-  if (!_smarthost_path_present (dir) && g_mkdir_with_parents (dir, 0700) != 0)
-    return _smarthost_set_errno_error (error, errno, "nothing was changed", "cannot create the state directory", dir);
+  if (!_smarthost_path_present (dir))
+    {
+      if (g_mkdir_with_parents (dir, 0700) != 0)
+        return _smarthost_set_errno_error (error, errno, "nothing was changed", "cannot create the state directory", dir);
+      _smarthost_protect_state_directory (dir);
+    }
 
   /* The lock and the journal live here: no other user may be able to
    * plant or swap a file in it. */
@@ -1081,7 +1084,7 @@ _smarthost_backend_begin_read (SmarthostBackend  *backend,
       _smarthost_read_lock_free (lock);
       return NULL;
     }
-  if (lstat (lock->dir, &st) != 0 || !S_ISDIR (st.st_mode) ||
+  if (_smarthost_lstat (lock->dir, &st) != 0 || !S_ISDIR (st.st_mode) ||
       !_smarthost_check_trusted_directory (lock->dir, "the state directory", NULL))
     return lock;
   /* A reader that cannot take the lock (a user who may not create lock

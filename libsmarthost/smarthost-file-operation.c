@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "smarthost-error.h"
 #include "smarthost-operation.h"
@@ -17,6 +16,7 @@
 #include "smarthost-files-private.h"
 #include "smarthost-private.h"
 #include "smarthost-util-private.h"
+#include "smarthost-platform-private.h"
 
 /**
  * SmarthostFileOperation:
@@ -236,7 +236,7 @@ file_operation_check (SmarthostOperation  *op,
   g_autofree char *dir = NULL;
   struct stat st;
 
-  if (lstat (priv->path, &st) != 0)
+  if (_smarthost_lstat (priv->path, &st) != 0)
     {
       if (errno != ENOENT || priv->existed)
         return _smarthost_set_errno_error (error, errno, "check", "cannot look at", priv->path);
@@ -302,11 +302,12 @@ write_new_file (SmarthostFileOperationPrivate  *priv,
 {
   g_autofree char *tmp = tmp_path (priv->path);
   struct stat st;
+  const struct stat *replaced = NULL;
   guint mode;
   int fd;
 
-  unlink (tmp);
-  fd = open (tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, priv->mode & 0777);
+  g_unlink (tmp);
+  fd = g_open (tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, priv->mode & 0777);
   if (fd < 0)
     return _smarthost_set_errno_error (error, errno, "write", "cannot create", tmp);
   if (!_smarthost_write_all (fd, priv->new_contents, strlen (priv->new_contents)))
@@ -316,22 +317,20 @@ write_new_file (SmarthostFileOperationPrivate  *priv,
    * the class's documentation. lstat() again, so that a link planted since
    * the check is never what the mode or owner come from. */
   mode = priv->mode & 07777;
-  if (priv->existed && (priv->mode & 0077) != 0 && lstat (priv->path, &st) == 0)
+  if (priv->existed && (priv->mode & 0077) != 0 && _smarthost_lstat (priv->path, &st) == 0)
     {
       if (!S_ISREG (st.st_mode))
         {
           errno = EINVAL;
           return fail_fd (error, fd, "not a regular file:", priv->path);
         }
-      if (fchown (fd, st.st_uid, st.st_gid) != 0)
-        return fail_fd (error, fd, "cannot set the owner of", tmp);
-      mode = st.st_mode & 0777;
+      replaced = &st;
     }
-  if (fchmod (fd, mode) != 0)
-    return fail_fd (error, fd, "cannot set the mode of", tmp);
+  if (_smarthost_set_file_access (fd, replaced, mode) != 0)
+    return fail_fd (error, fd, replaced ? "cannot set the owner and mode of" : "cannot set the mode of", tmp);
   /* A file with outputs is flushed by the subclass that builds them,
    * while they are built. */
-  if (priv->outputs->len == 1 && fsync (fd) != 0)
+  if (priv->outputs->len == 1 && _smarthost_fsync (fd) != 0)
     return fail_fd (error, fd, "cannot flush", tmp);
   if (close (fd) != 0)
     return _smarthost_set_errno_error (error, errno, "write", "cannot close", tmp);
@@ -355,8 +354,8 @@ file_operation_prepare (SmarthostOperation  *op,
       g_autofree char *tmp = tmp_path (priv->path);
       g_autofree char *tmp_out = g_strconcat (tmp, t->target + strlen (priv->path), NULL);
 
-      unlink (t->backup);
-      unlink (tmp_out);
+      g_unlink (t->backup);
+      g_unlink (tmp_out);
     }
   if (priv->new_contents == NULL)
     return TRUE;
@@ -384,8 +383,8 @@ file_operation_wait_prepared (SmarthostOperation  *op,
 
       if (!t->existed)
         continue;
-      unlink (t->backup);
-      if (link (t->target, t->backup) != 0)
+      g_unlink (t->backup);
+      if (_smarthost_hard_link (t->target, t->backup) != 0)
         return _smarthost_set_errno_error (error, errno, "backup", "cannot back up", t->target);
       any = TRUE;
       _smarthost_fault_point ("backup");
@@ -411,12 +410,12 @@ file_operation_apply (SmarthostOperation  *op,
 
       if (t->source == NULL)
         {
-          if (unlink (t->target) != 0 && errno != ENOENT)
+          if (g_unlink (t->target) != 0 && errno != ENOENT)
             return _smarthost_set_errno_error (error, errno, "install", "cannot remove", t->target);
           _smarthost_fault_point ("delete");
           continue;
         }
-      if (rename (t->source, t->target) != 0)
+      if (_smarthost_replace_file (t->source, t->target) != 0)
         return _smarthost_set_errno_error (error, errno, "install", "cannot rename into place", t->target);
       _smarthost_fault_point ("rename");
     }
@@ -433,11 +432,11 @@ backup_is_trusted (Target *t)
 {
   struct stat b, st;
 
-  if (lstat (t->backup, &b) != 0 || !S_ISREG (b.st_mode))
+  if (_smarthost_lstat (t->backup, &b) != 0 || !S_ISREG (b.st_mode))
     return FALSE;
-  if (b.st_uid == geteuid () || b.st_uid == 0)
+  if (_smarthost_stat_is_ours (&b))
     return TRUE;
-  return lstat (t->target, &st) == 0 && st.st_uid == b.st_uid;
+  return _smarthost_lstat (t->target, &st) == 0 && _smarthost_stat_same_owner (&st, &b);
 }
 
 /* Puts every target back as it was when the journal was made, and removes
@@ -466,14 +465,14 @@ file_operation_undo (SmarthostOperation  *op,
           if (!backup_is_trusted (t))
             _smarthost_note_failure (failures, "not restored from a backup that is not ours (left alone): %s",
                                      t->backup);
-          else if (rename (t->backup, t->target) != 0)
+          else if (_smarthost_replace_file (t->backup, t->target) != 0)
             _smarthost_note_failure (failures, "cannot restore %s: %s", t->target, g_strerror (errno));
-          else if (unlink (t->backup) != 0 && errno != ENOENT)
+          else if (g_unlink (t->backup) != 0 && errno != ENOENT)
             _smarthost_note_failure (failures, "cannot remove %s: %s", t->backup, g_strerror (errno));
         }
-      else if (!t->existed && unlink (t->target) != 0 && errno != ENOENT)
+      else if (!t->existed && g_unlink (t->target) != 0 && errno != ENOENT)
         _smarthost_note_failure (failures, "cannot remove %s: %s", t->target, g_strerror (errno));
-      if (t->source != NULL && unlink (t->source) != 0 && errno != ENOENT)
+      if (t->source != NULL && g_unlink (t->source) != 0 && errno != ENOENT)
         _smarthost_note_failure (failures, "cannot remove %s: %s", t->source, g_strerror (errno));
       _smarthost_fault_point ("recover");
     }
@@ -499,9 +498,9 @@ file_operation_finish (SmarthostOperation *op)
     {
       Target *t = g_ptr_array_index (targets, i);
 
-      unlink (t->backup);
+      g_unlink (t->backup);
       if (t->source != NULL)
-        unlink (t->source);
+        g_unlink (t->source);
     }
   _smarthost_fsync_path (dir, TRUE);
 }

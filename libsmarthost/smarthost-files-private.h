@@ -2,7 +2,9 @@
  *
  * The one place for how the library opens a file it reads (no symbolic
  * link where refused, no FIFO, a size limit), checks that a directory is
- * trusted, and locks (smarthost-files.c, smarthost-util.c).
+ * trusted, and locks (smarthost-files.c, smarthost-util.c; the checks of
+ * directories and the locks differ by platform and live in
+ * smarthost-platform-unix.c and smarthost-platform-windows.c).
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */

@@ -156,7 +156,7 @@ write_value (GString  *out,
       write_string (out, json_string_value (node), json_string_length (node));
       return;
     case JSON_INTEGER:
-      g_string_append_printf (out, "%" JSON_INTEGER_FORMAT, json_integer_value (node));
+      g_string_append_printf (out, "%" G_GINT64_FORMAT, (gint64) json_integer_value (node));
       return;
     case JSON_REAL:
       {

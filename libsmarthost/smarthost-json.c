@@ -12,6 +12,7 @@
 #include "smarthost-json-private.h"
 #include "smarthost-relay.h"   /* SMARTHOST_JSON_MAX_SIZE, SMARTHOST_JSON_MAX_DEPTH */
 #include "smarthost-util-private.h"
+#include "smarthost-platform-private.h"
 
 /*
  * Implementation notes
@@ -98,7 +99,7 @@ _smarthost_json_unknown_key (GError     **error,
 static void
 wipe_string (json_t *node)
 {
-  explicit_bzero ((char *) json_string_value (node), json_string_length (node));
+  _smarthost_secure_zero ((char *) json_string_value (node), json_string_length (node));
 }
 
 void
@@ -167,7 +168,7 @@ _smarthost_json_fields_clear (SmarthostJsonFields *fields)
   for (int i = 0; i < SMARTHOST_JSON_MAX_FIELDS; i++)
     {
       if (fields->strings[i] != NULL)
-        explicit_bzero (fields->strings[i], strlen (fields->strings[i]));
+        _smarthost_secure_zero (fields->strings[i], strlen (fields->strings[i]));
       g_clear_pointer (&fields->strings[i], g_free);
       g_clear_pointer (&fields->values[i], _smarthost_json_free_wiped);
     }
@@ -296,7 +297,7 @@ read_string (Reader  *r,
       q++, raw++;
   if (r->scratch->allocated_len <= raw + 1)
     {
-      explicit_bzero (r->scratch->str, r->scratch->allocated_len);
+      _smarthost_secure_zero (r->scratch->str, r->scratch->allocated_len);
       g_string_free (r->scratch, TRUE);
       r->scratch = g_string_sized_new (raw + 8);
     }
@@ -745,7 +746,7 @@ parse (const char               *what,
           syntax_error (&r, error);
         }
     }
-  explicit_bzero (r.scratch->str, r.scratch->allocated_len);
+  _smarthost_secure_zero (r.scratch->str, r.scratch->allocated_len);
   g_string_free (r.scratch, TRUE);
   return root;
 }

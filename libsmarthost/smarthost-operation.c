@@ -8,7 +8,6 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "smarthost-error.h"
 #include "smarthost-operation.h"
@@ -16,6 +15,7 @@
 #include "smarthost-files-private.h"
 #include "smarthost-private.h"
 #include "smarthost-util-private.h"
+#include "smarthost-platform-private.h"
 
 /**
  * SmarthostOperation:
@@ -380,19 +380,21 @@ _smarthost_path_present (const char *path)
 {
   struct stat st;
 
-  return lstat (path, &st) == 0 || errno != ENOENT;
+  return _smarthost_lstat (path, &st) == 0 || errno != ENOENT;
 }
 
 gboolean
 _smarthost_fsync_path (const char *path,
                        gboolean    directory)
 {
-  int fd = open (path, (directory ? O_RDONLY | O_DIRECTORY : O_RDONLY) | O_CLOEXEC);
-  int r;
+  int fd, r;
 
+  if (directory)
+    return _smarthost_fsync_directory (path) == 0;
+  fd = g_open (path, O_RDONLY | O_CLOEXEC, 0);
   if (fd < 0)
     return FALSE;
-  r = fsync (fd);
+  r = _smarthost_fsync (fd);
   close (fd);
   return r == 0;
 }
@@ -521,7 +523,7 @@ _smarthost_nearest_existing (const char *path)
   char *dir = g_strdup (path);
   struct stat st;
 
-  while (lstat (dir, &st) != 0 && errno == ENOENT && !g_str_equal (dir, "/"))
+  while (_smarthost_lstat (dir, &st) != 0 && errno == ENOENT && !g_str_equal (dir, "/"))
     {
       char *parent = g_path_get_dirname (dir);
       g_free (dir);
@@ -538,7 +540,7 @@ directory_operation_check (SmarthostOperation  *op,
   g_autofree char *dir = NULL;
   struct stat st;
 
-  if (lstat (self->path, &st) == 0 && !S_ISDIR (st.st_mode))
+  if (_smarthost_lstat (self->path, &st) == 0 && !S_ISDIR (st.st_mode))
     return _smarthost_set_errno_error (error, ENOTDIR, "check", "cannot use directory", self->path);
   dir = _smarthost_nearest_existing (self->path);
   return _smarthost_check_trusted_directory (dir, "the directory that holds the secrets,", error);
@@ -563,10 +565,10 @@ directory_operation_prepare (SmarthostOperation  *op,
   SmarthostDirectoryOperation *self = SMARTHOST_DIRECTORY_OPERATION (op);
   struct stat st;
 
-  if (mkdir (self->path, self->mode) == 0)
+  if (g_mkdir (self->path, self->mode) == 0)
     {
       self->created = TRUE;
-      if (chmod (self->path, self->mode) != 0)
+      if (_smarthost_set_directory_access (self->path, self->mode) != 0)
         return _smarthost_set_errno_error (error, errno, "write", "cannot set the mode of", self->path);
       _smarthost_fault_point ("mkdir");
       return TRUE;
@@ -575,14 +577,13 @@ directory_operation_prepare (SmarthostOperation  *op,
     return _smarthost_set_errno_error (error, errno, "write", "cannot create directory", self->path);
   /* An existing directory is tightened, never loosened; one that is not
    * ours is never used (the check said why). */
-  if (lstat (self->path, &st) != 0 || !S_ISDIR (st.st_mode))
+  if (_smarthost_lstat (self->path, &st) != 0 || !S_ISDIR (st.st_mode))
     return _smarthost_set_errno_error (error, ENOTDIR, "write", "cannot use directory", self->path);
-  if ((st.st_uid != geteuid () && st.st_uid != 0) || (st.st_mode & S_IWOTH) ||
-      ((st.st_mode & S_IWGRP) && st.st_gid != 0))
+  if (!_smarthost_stat_is_ours (&st) || _smarthost_stat_others_may_write (&st))
     return _smarthost_set_errno_error (error, EPERM, "write",
                                        "will not write secrets into a directory another user controls:",
                                        self->path);
-  if ((st.st_mode & 07777 & ~self->mode) != 0 && chmod (self->path, st.st_mode & self->mode & 07777) != 0)
+  if ((st.st_mode & 07777 & ~self->mode) != 0 && g_chmod (self->path, st.st_mode & self->mode & 07777) != 0)
     return _smarthost_set_errno_error (error, errno, "write", "cannot set the mode of", self->path);
   return TRUE;
 }
@@ -615,7 +616,7 @@ directory_operation_undo (SmarthostOperation  *op,
         if (strstr (name, ".smarthost-new") != NULL)
           {
             g_autofree char *file = g_build_filename (self->path, name, NULL);
-            unlink (file);
+            g_unlink (file);
           }
       g_usleep (20 * 1000);
     }

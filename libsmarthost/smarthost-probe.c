@@ -5,12 +5,7 @@
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <netdb.h>
-#include <poll.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -26,6 +21,7 @@
 #include "smarthost-probe.h"
 #include "smarthost-smtp-private.h"
 #include "smarthost-util-private.h"
+#include "smarthost-platform-private.h"
 
 /**
  * SmarthostProbe:
@@ -109,7 +105,7 @@ conn_close (Conn *c)
     }
   if (c->fd >= 0)
     {
-      close (c->fd);
+      _smarthost_socket_close (c->fd);
       c->fd = -1;
     }
 }
@@ -144,7 +140,6 @@ conn_wait (Conn     *c,
 {
   for (;;)
     {
-      struct pollfd fds[2] = { { c->fd, events, 0 }, { -1, POLLIN, 0 } };
       gint64 now = g_get_monotonic_time ();
       gint64 deadline = MIN (stage_deadline, c->deadline);
       int ms, r;
@@ -157,18 +152,16 @@ conn_wait (Conn     *c,
           return FALSE;
         }
       ms = (int) MIN ((deadline - now + 999) / 1000, 60000);
-      if (c->have_cancel_pfd)
-        fds[1].fd = c->cancel_pfd.fd;
-      r = poll (fds, c->have_cancel_pfd ? 2 : 1, ms);
+      r = _smarthost_socket_wait (c->fd, events, c->have_cancel_pfd ? &c->cancel_pfd : NULL, ms);
       if (r < 0 && errno == EINTR)
         continue;
       if (r < 0)
         {
           int saved = errno;
-          g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), "%s", g_strerror (saved));
+          g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), "%s", _smarthost_socket_strerror (saved));
           return FALSE;
         }
-      if (r > 0 && fds[0].revents)
+      if (r > 0)
         return TRUE;
     }
 }
@@ -223,7 +216,7 @@ conn_recv (Conn     *c,
         }
       else
         {
-          ssize_t n = recv (c->fd, buf, size, 0);
+          gssize n = _smarthost_socket_recv (c->fd, buf, size);
           if (n > 0)
             return n;
           if (n == 0)
@@ -242,7 +235,7 @@ conn_recv (Conn     *c,
             }
           {
             int saved = errno;
-            g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), "%s", g_strerror (saved));
+            g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), "%s", _smarthost_socket_strerror (saved));
           }
           return -1;
         }
@@ -279,7 +272,7 @@ conn_send (Conn        *c,
         }
       else
         {
-          ssize_t n = send (c->fd, data, len, MSG_NOSIGNAL);
+          gssize n = _smarthost_socket_send (c->fd, data, len);
           if (n > 0)
             {
               data += n;
@@ -296,7 +289,7 @@ conn_send (Conn        *c,
             }
           {
             int saved = n < 0 ? errno : EPIPE;
-            g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), "%s", g_strerror (saved));
+            g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), "%s", _smarthost_socket_strerror (saved));
           }
           return FALSE;
         }
@@ -386,7 +379,7 @@ conn_command (Conn        *c,
 
   transcript_add (c, "C: ", shown ? shown : command, strlen (shown ? shown : command));
   ok = conn_send (c, line, strlen (line), stage_deadline, error);
-  explicit_bzero (line, strlen (line));
+  _smarthost_secure_zero (line, strlen (line));
   return ok;
 }
 
@@ -565,24 +558,23 @@ try_connect (Run           *run,
 {
   g_autoptr(GSocketAddress) sa = g_inet_socket_address_new (address, (guint16) run->port);
   struct sockaddr_storage ss;
-  int fd, soerr = 0;
-  socklen_t len = sizeof soerr;
+  int fd, soerr;
 
   if (!g_socket_address_to_native (sa, &ss, sizeof ss, error))
     return FALSE;
-  fd = socket (ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  fd = _smarthost_socket_new_nonblocking (ss.ss_family);
   if (fd < 0)
     {
       int saved = errno;
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), "%s", g_strerror (saved));
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), "%s", _smarthost_socket_strerror (saved));
       return FALSE;
     }
   run->c.fd = fd;
-  if (connect (fd, (struct sockaddr *) &ss, g_socket_address_get_native_size (sa)) != 0 &&
+  if (_smarthost_socket_connect (fd, (struct sockaddr *) &ss, g_socket_address_get_native_size (sa)) != 0 &&
       errno != EINPROGRESS)
     {
       int saved = errno;
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), "%s", g_strerror (saved));
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), "%s", _smarthost_socket_strerror (saved));
       conn_close (&run->c);
       return FALSE;
     }
@@ -591,9 +583,9 @@ try_connect (Run           *run,
       conn_close (&run->c);
       return FALSE;
     }
-  if (getsockopt (fd, SOL_SOCKET, SO_ERROR, &soerr, &len) != 0 || soerr != 0)
+  if ((soerr = _smarthost_socket_get_error (fd)) != 0)
     {
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (soerr), "%s", g_strerror (soerr));
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (soerr), "%s", _smarthost_socket_strerror (soerr));
       conn_close (&run->c);
       return FALSE;
     }
@@ -1096,11 +1088,11 @@ authenticate (Run *run)
       g_autofree char *cmd = g_strconcat ("AUTH PLAIN ", token, NULL);
 
       g_ptr_array_add (run->c.secrets, g_strdup (token));
-      explicit_bzero (raw, raw_len);
+      _smarthost_secure_zero (raw, raw_len);
       run->c.result->auth_mechanism = g_strdup ("PLAIN");
       if (!send_line (run, cmd, "AUTH PLAIN " SMARTHOST_PASSWORD_MASK, "AUTH PLAIN"))
         return FALSE;
-      explicit_bzero (cmd, strlen (cmd));
+      _smarthost_secure_zero (cmd, strlen (cmd));
       ok = read_expect (run, 2, "AUTH PLAIN", &reply);
       _smarthost_smtp_reply_clear (&reply);
     }
@@ -1121,7 +1113,7 @@ authenticate (Run *run)
       _smarthost_smtp_reply_clear (&reply);
       if (!ok || !send_line (run, p, SMARTHOST_PASSWORD_MASK, "AUTH LOGIN"))
         return FALSE;
-      explicit_bzero (p, strlen (p));
+      _smarthost_secure_zero (p, strlen (p));
       ok = read_expect (run, 2, "AUTH LOGIN", &reply);
       _smarthost_smtp_reply_clear (&reply);
     }

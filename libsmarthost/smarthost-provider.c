@@ -917,7 +917,7 @@ smarthost_provider_quirks_for_state (SmarthostState *state)
       if (provider == NULL || !g_hash_table_add (seen, (gpointer) smarthost_provider_get_id (provider)))
         continue;
       quirks = smarthost_provider_get_quirks (provider);
-      for (guint i = 0; quirks[i]; i++)
+      for (guint i = 0; quirks != NULL && quirks[i]; i++)
         {
           g_autofree char *quirk = g_strdup_printf ("%s: %s", smarthost_provider_get_name (provider), quirks[i]);
           g_strv_builder_add (builder, quirk);

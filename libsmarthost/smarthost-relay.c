@@ -5,13 +5,13 @@
 #include "config.h"
 
 #include <string.h>
-#include <arpa/inet.h>
 
 #include "smarthost-enum-types.h"
 #include "smarthost-error.h"
 #include "smarthost-private.h"
 #include "smarthost-relay.h"
 #include "smarthost-util-private.h"
+#include "smarthost-platform-private.h"
 
 /**
  * SmarthostRelay:
@@ -113,7 +113,7 @@ shared_secret_unref (char *secret)
 {
   if (secret != NULL && g_atomic_ref_count_dec (&SHARED_STR (secret)->refs))
     {
-      explicit_bzero (secret, strlen (secret));
+      _smarthost_secure_zero (secret, strlen (secret));
       g_free (SHARED_STR (secret));
     }
 }
@@ -521,7 +521,7 @@ _smarthost_host_is_address (const char  *host,
   if (host == NULL || *host == '\0')
     return FALSE;
   /* inet_aton() ignores anything after a space; no host has one. */
-  if (strpbrk (host, " \t\n\r\v\f") == NULL && inet_aton (host, &in) != 0 &&
+  if (strpbrk (host, " \t\n\r\v\f") == NULL && _smarthost_inet_aton (host, &in) &&
       inet_ntop (AF_INET, &in, text, sizeof text) != NULL)
     {
       if (address != NULL)

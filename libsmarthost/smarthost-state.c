@@ -11,6 +11,7 @@
 #include "smarthost-private.h"
 #include "smarthost-state.h"
 #include "smarthost-util-private.h"
+#include "smarthost-platform-private.h"
 
 /**
  * SmarthostState:
@@ -633,14 +634,14 @@ smarthost_state_new_from_file (const char          *path,
     }
   if (memchr (text, '\0', len) != NULL)
     {
-      explicit_bzero (text, len);
+      _smarthost_secure_zero (text, len);
       g_free (text);
       g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID, "%s: not JSON text: it has a NUL byte", name);
       return NULL;
     }
   state = smarthost_state_new_from_json (text, flags, error);
   /* The text may hold a password: wipe it as soon as it is read. */
-  explicit_bzero (text, len);
+  _smarthost_secure_zero (text, len);
   g_free (text);
   if (state == NULL)
     g_prefix_error (error, "%s: ", name);

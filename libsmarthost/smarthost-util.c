@@ -5,17 +5,12 @@
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <string.h>
-#include <sys/file.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <gio/gunixinputstream.h>
 
 #include "smarthost-error.h"
 #include "smarthost-relay.h"   /* SMARTHOST_PASSWORD_MASK, what a secret becomes */
 #include "smarthost-util-private.h"
+#include "smarthost-platform-private.h"
 
 gboolean
 _smarthost_set_invalid (GError     **error,
@@ -44,7 +39,7 @@ _smarthost_secret_free (char *secret)
 {
   if (secret == NULL)
     return;
-  explicit_bzero (secret, strlen (secret));
+  _smarthost_secure_zero (secret, strlen (secret));
   g_free (secret);
 }
 
@@ -663,92 +658,6 @@ _smarthost_argv_to_string (const char * const *argv)
   return g_string_free (s, FALSE);
 }
 
-/* Reads what a child prints on its two pipes until both end, for at most
- * @timeout_seconds and SMARTHOST_RUN_OUTPUT_LIMIT bytes each, honouring
- * @cancellable. A child that hangs (a hand-made tcp: or pipemap: table
- * that never answers, a reload that never ends) or prints without end
- * must not hang or exhaust the caller. */
-static gboolean
-read_child_output (GSubprocess   *proc,
-                   const char    *name,
-                   guint          timeout_seconds,
-                   GCancellable  *cancellable,
-                   GString       *out,
-                   GString       *err,
-                   GError       **error)
-{
-  GInputStream *pipes[2] = { g_subprocess_get_stdout_pipe (proc), g_subprocess_get_stderr_pipe (proc) };
-  GString *bufs[2] = { out, err };
-  gboolean open_[2] = { pipes[0] != NULL, pipes[1] != NULL };
-  gint64 deadline = g_get_monotonic_time () + (gint64) timeout_seconds * G_USEC_PER_SEC;
-  GPollFD cancel_fd = { -1, 0, 0 };
-  gboolean have_cancel_fd = cancellable != NULL && g_cancellable_make_pollfd (cancellable, &cancel_fd);
-  gboolean ok = TRUE;
-
-  while (open_[0] || open_[1])
-    {
-      GPollFD fds[3];
-      guint n = 0, map[2];
-      gint64 left = (deadline - g_get_monotonic_time ()) / 1000;
-      int r;
-
-      if (g_cancellable_set_error_if_cancelled (cancellable, error))
-        {
-          ok = FALSE;
-          break;
-        }
-      if (left <= 0)
-        {
-          g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
-                       "%s did not finish within %u s; it was stopped", name, timeout_seconds);
-          ok = FALSE;
-          break;
-        }
-      for (guint i = 0; i < 2; i++)
-        if (open_[i])
-          {
-            fds[n].fd = g_unix_input_stream_get_fd (G_UNIX_INPUT_STREAM (pipes[i]));
-            fds[n].events = G_IO_IN | G_IO_HUP | G_IO_ERR;
-            fds[n].revents = 0;
-            map[i] = n++;
-          }
-      if (have_cancel_fd)
-        fds[n++] = cancel_fd;
-      r = g_poll (fds, n, (gint) MIN (left, G_MAXINT));
-      if (r < 0 && errno == EINTR)
-        continue;
-      for (guint i = 0; i < 2; i++)
-        {
-          char chunk[8192];
-          gssize got;
-
-          if (!open_[i] || fds[map[i]].revents == 0)
-            continue;
-          got = read (fds[map[i]].fd, chunk, sizeof chunk);
-          if (got < 0 && (errno == EINTR || errno == EAGAIN))
-            continue;
-          if (got <= 0)
-            {
-              open_[i] = FALSE;
-              continue;
-            }
-          if (bufs[i]->len + (gsize) got > SMARTHOST_RUN_OUTPUT_LIMIT)
-            {
-              g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
-                           "%s printed more than %u MiB; it was stopped", name,
-                           SMARTHOST_RUN_OUTPUT_LIMIT / (1024 * 1024));
-              ok = FALSE;
-              open_[0] = open_[1] = FALSE;
-              break;
-            }
-          g_string_append_len (bufs[i], chunk, got);
-        }
-    }
-  if (have_cancel_fd)
-    g_cancellable_release_fd (cancellable);
-  return ok;
-}
-
 /* Waits for a child whose output is read (or was not asked for) to end,
  * for at most @timeout_seconds in all: a child may close its output and
  * go on. GLib reaps it in its worker thread; its identifier is gone then. */
@@ -825,12 +734,12 @@ _smarthost_run_full (const char * const  *argv,
                    "could not run %s: %s", argv[0], local_error->message);
       return FALSE;
     }
-  if (!read_child_output (proc, argv[0], timeout_seconds, cancellable, out, err, &local_error) ||
+  if (!_smarthost_read_child_output (proc, argv[0], timeout_seconds, cancellable, out, err, &local_error) ||
       !wait_child (proc, argv[0], timeout_seconds, cancellable, &local_error))
     {
       g_subprocess_force_exit (proc);
       g_subprocess_wait (proc, NULL, NULL);
-      explicit_bzero (out->str, out->len);
+      _smarthost_secure_zero (out->str, out->len);
       if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_CANCELLED) || local_error->domain == SMARTHOST_ERROR)
         g_propagate_error (error, g_steal_pointer (&local_error));
       else
@@ -845,7 +754,7 @@ _smarthost_run_full (const char * const  *argv,
       gboolean text = g_utf8_validate_len (out->str, out->len, NULL);
 
       *out_stdout = text ? g_strndup (out->str, out->len) : NULL;
-      explicit_bzero (out->str, out->len);
+      _smarthost_secure_zero (out->str, out->len);
       if (!text)
         {
           g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,

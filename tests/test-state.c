@@ -172,11 +172,12 @@ test_passwords (void)
   g_autofree char *dir = g_dir_make_tmp ("smarthost-state-XXXXXX", &error);
   g_autofree char *path = g_build_filename (dir, "pw", NULL);
   g_autofree char *data = NULL;
+  g_autofree char *escaped = g_strescape (path, NULL);   /* a Windows path's backslashes */
   g_autoptr(SmarthostRelay) relay = NULL;
   const char *contents[] = { SECRET "\n", SECRET "\r\n", SECRET };
 
   g_assert_no_error (error);
-  data = g_strdup_printf ("{\"host\": \"a.example.net\", \"username\": \"u\", \"password_file\": \"%s\"}", path);
+  data = g_strdup_printf ("{\"host\": \"a.example.net\", \"username\": \"u\", \"password_file\": \"%s\"}", escaped);
   for (guint i = 0; i < G_N_ELEMENTS (contents); i++)
     {
       g_assert_true (g_file_set_contents (path, contents[i], -1, &error));

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>   /* OPENSSL_cleanse: explicit_bzero on every platform */
 #include <smarthost.h>
 #include <smarthost-smartermail.h>
 
@@ -59,6 +60,7 @@ typedef struct {
   char *to;
   int timeout;
   int connect_timeout;
+  gboolean version;
 } Options;
 
 static Options opt;
@@ -68,6 +70,7 @@ static const GOptionEntry global_entries[] = {
   { "backend", 0, 0, G_OPTION_ARG_STRING, &opt.backend_name, "Mail server backend (default: postfix)", "NAME" },
   { "config-dir", 0, 0, G_OPTION_ARG_FILENAME, &opt.config_dir, "Mail server configuration directory (Postfix: default /etc/postfix); same as --option config-directory=DIR", "DIR" },
   { "json", 0, 0, G_OPTION_ARG_NONE, &opt.json, "Print JSON", NULL },
+  { "version", 0, 0, G_OPTION_ARG_NONE, &opt.version, "Print the version and exit", NULL },
   { "dry-run", 0, 0, G_OPTION_ARG_NONE, &opt.dry_run, "Print the change (file diffs, requests, commands), change nothing", NULL },
   { "no-reload", 0, 0, G_OPTION_ARG_NONE, &opt.no_reload, "Do not reload the mail server after a change", NULL },
   { "lock-timeout", 0, 0, G_OPTION_ARG_INT, &opt.lock_timeout, "Wait at most SECONDS for another commit to end (default 300); same as --option lock-timeout=SECONDS", "SECONDS" },
@@ -345,7 +348,7 @@ relay_from_options (const char  *host,
       if (password == NULL)
         return NULL;
       smarthost_relay_set_password (relay, password);
-      explicit_bzero (password, strlen (password));
+      OPENSSL_cleanse (password, strlen (password));
       g_free (password);
     }
   return g_steal_pointer (&relay);
@@ -863,7 +866,7 @@ secret_free (gpointer data)
   char *text = data;
 
   if (text != NULL)
-    explicit_bzero (text, strlen (text));
+    OPENSSL_cleanse (text, strlen (text));
   g_free (text);
 }
 
@@ -1221,7 +1224,7 @@ print_long (const char *text)
 
       if (text[len] != '\0')
         {
-          if ((nl = memrchr (text, '\n', len)) != NULL)
+          if ((nl = g_strrstr_len (text, len, "\n")) != NULL)
             len = (gsize) (nl - text) + 1;
           else
             while (len > 1 && ((guchar) text[len] & 0xc0) == 0x80)
@@ -1529,6 +1532,11 @@ main (int   argc,
     return fail (EXIT_USAGE, "%s: the value is not valid UTF-8", bad_option);
   if (!g_option_context_parse (context, &argc, &argv, &error))
     return fail (EXIT_USAGE, "%s (see --help)", error->message);
+  if (opt.version)
+    {
+      g_print ("smarthostctl %s\n", PACKAGE_VERSION);
+      return EXIT_SUCCESS;
+    }
   if (argc < 2)
     return fail (EXIT_USAGE, "no command given (see --help)");
   command = argv[1];

@@ -11,6 +11,7 @@
 #include "smarthost-relay.h"
 #include "smarthost-files-private.h"
 #include "smarthost-util-private.h"
+#include "smarthost-platform-private.h"
 #include "smarthost-smartermail-private.h"
 
 /*
@@ -147,7 +148,7 @@ static void
 wipe_free (char *text)
 {
   if (text != NULL)
-    explicit_bzero (text, strlen (text));
+    _smarthost_secure_zero (text, strlen (text));
   g_free (text);
 }
 
@@ -285,7 +286,7 @@ bytes_wipe (gpointer data)
 {
   char *text = data;
 
-  explicit_bzero (text, strlen (text));
+  _smarthost_secure_zero (text, strlen (text));
   g_free (text);
 }
 
@@ -354,7 +355,7 @@ exchange (SmClient      *client,
     {
       g_autofree char *bearer = g_strconcat ("Bearer ", client->access_token, NULL);
       soup_message_headers_append (soup_message_get_request_headers (msg), "Authorization", bearer);
-      explicit_bzero (bearer, strlen (bearer));
+      _smarthost_secure_zero (bearer, strlen (bearer));
     }
   if (body != NULL)
     {

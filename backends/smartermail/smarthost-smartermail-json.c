@@ -9,6 +9,7 @@
 #include "smarthost-error.h"
 #include "smarthost-private.h"
 #include "smarthost-util-private.h"
+#include "smarthost-platform-private.h"
 #include "smarthost-smartermail-private.h"
 
 /*
@@ -36,7 +37,7 @@ static void
 wipe_value (json_t *value)
 {
   if (json_is_string (value))
-    explicit_bzero ((char *) json_string_value (value), json_string_length (value));
+    _smarthost_secure_zero ((char *) json_string_value (value), json_string_length (value));
 }
 
 /* The string value of @mask_member, wherever it is, made the password
@@ -301,7 +302,7 @@ sm_json_get_id (json_t     *object,
   if (json_is_string (m))
     return *json_string_value (m) ? g_strdup (json_string_value (m)) : NULL;
   if (json_is_integer (m))
-    return g_strdup_printf ("%" JSON_INTEGER_FORMAT, json_integer_value (m));
+    return g_strdup_printf ("%" G_GINT64_FORMAT, (gint64) json_integer_value (m));
   return NULL;
 }
 

@@ -84,7 +84,7 @@ esac
 
 # 3. Compile, from a copy of the sources outside the tree.
 mkdir "$tmp/src"
-cp "$src"/conformance.c "$src"/smarthost-keyfile-backend.[ch] "$src"/smarthost-keyfile-group-operation.[ch] "$tmp/src/"
+cp "$src"/conformance.c "$src"/conformance-compat.h "$src"/smarthost-keyfile-backend.[ch] "$src"/smarthost-keyfile-group-operation.[ch] "$tmp/src/"
 # shellcheck disable=SC2086
 if ! ${CC:-cc} -o "$tmp/conformance" \
        -Wall -Wextra -Wno-unused-parameter -Wmissing-prototypes -Wstrict-prototypes -Werror \

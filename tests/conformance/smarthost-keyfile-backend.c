@@ -41,6 +41,7 @@
 
 #include "smarthost-keyfile-backend.h"
 #include "smarthost-keyfile-group-operation.h"
+#include "conformance-compat.h"
 
 struct _SmarthostKeyfileBackend
 {

@@ -45,11 +45,11 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <smarthost.h>
 
 #include "smarthost-keyfile-group-operation.h"
+#include "conformance-compat.h"
 
 struct _SmarthostKeyfileGroupOperation
 {

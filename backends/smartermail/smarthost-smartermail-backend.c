@@ -299,10 +299,7 @@ static gboolean
 gateway_enabled (SmMapping *m,
                  json_t    *gateway)
 {
-  gboolean enabled = TRUE;
-
-  sm_json_get_boolean (gateway, "gateway", sm_mapping_field (m, "gateway-enabled"), TRUE, &enabled, NULL);
-  return enabled;
+  return sm_gateway_flag (m, gateway, "gateway-enabled", TRUE);
 }
 
 static gboolean
@@ -784,10 +781,7 @@ static gboolean
 gateway_authenticates (SmMapping *m,
                        json_t    *gateway)
 {
-  gboolean auth = FALSE;
-
-  sm_json_get_boolean (gateway, "gateway", sm_mapping_field (m, "gateway-auth"), TRUE, &auth, NULL);
-  return auth;
+  return sm_gateway_flag (m, gateway, "gateway-auth", FALSE);
 }
 
 static gboolean

@@ -346,3 +346,17 @@ sm_json_wipe_string (json_t     *object,
 {
   wipe_value (sm_json_get (object, name));
 }
+
+/* A boolean field of a gateway (a mapping name such as "gateway-auth"),
+ * @missing when the gateway has none. */
+gboolean
+sm_gateway_flag (SmMapping  *m,
+                 json_t     *gateway,
+                 const char *field,
+                 gboolean    missing)
+{
+  gboolean value = missing;
+
+  sm_json_get_boolean (gateway, "gateway", sm_mapping_field (m, field), TRUE, &value, NULL);
+  return value;
+}

@@ -208,4 +208,9 @@ const char         *sm_request_get_created_id (SmarthostSmarterMailRequestOperat
 void                sm_request_set_first      (SmarthostOperation          *op);
 const char         *sm_request_get_token      (SmarthostOperation          *op);
 
+gboolean    sm_gateway_flag            (SmMapping   *m,
+                                        json_t      *gateway,
+                                        const char  *field,
+                                        gboolean     missing);
+
 G_END_DECLS

@@ -393,10 +393,7 @@ static gboolean
 gateway_authenticates (SmMapping *m,
                        json_t    *gateway)
 {
-  gboolean auth = FALSE;
-
-  sm_json_get_boolean (gateway, "gateway", sm_mapping_field (m, "gateway-auth"), TRUE, &auth, NULL);
-  return auth;
+  return sm_gateway_flag (m, gateway, "gateway-auth", FALSE);
 }
 
 static gboolean

@@ -222,25 +222,37 @@ _smarthost_hard_link (const char *from,
 }
 
 /* Puts the secrets DACL on an open file: SYSTEM and Administrators, full
- * control, nothing inherited. */
+ * control, nothing inherited. The C library opened @h for reading and
+ * writing only, and SetSecurityInfo() needs a handle with WRITE_DAC (the
+ * owner may always have it, but must ask for it): a second handle to the
+ * same file, with that right, does it. */
 static int
 set_secrets_dacl (HANDLE h)
 {
   PSECURITY_DESCRIPTOR sd = NULL;
   PACL dacl = NULL;
   BOOL present = FALSE, defaulted = FALSE;
+  HANDLE dac;
   DWORD r;
 
-  if (!ConvertStringSecurityDescriptorToSecurityDescriptorW (SECRETS_SDDL, SDDL_REVISION_1, &sd, NULL))
+  dac = ReOpenFile (h, WRITE_DAC | READ_CONTROL, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, 0);
+  if (dac == INVALID_HANDLE_VALUE)
     return fail_win32 ();
+  if (!ConvertStringSecurityDescriptorToSecurityDescriptorW (SECRETS_SDDL, SDDL_REVISION_1, &sd, NULL))
+    {
+      CloseHandle (dac);
+      return fail_win32 ();
+    }
   if (!GetSecurityDescriptorDacl (sd, &present, &dacl, &defaulted))
     {
       LocalFree (sd);
+      CloseHandle (dac);
       return fail_win32 ();
     }
-  r = SetSecurityInfo (h, SE_FILE_OBJECT, DACL_SECURITY_INFORMATION | PROTECTED_DACL_SECURITY_INFORMATION,
+  r = SetSecurityInfo (dac, SE_FILE_OBJECT, DACL_SECURITY_INFORMATION | PROTECTED_DACL_SECURITY_INFORMATION,
                        NULL, NULL, dacl, NULL);
   LocalFree (sd);
+  CloseHandle (dac);
   if (r != ERROR_SUCCESS)
     {
       errno = errno_from_win32 (r);

@@ -2,7 +2,8 @@
 # test-package.sh: the Windows zip (scripts/package-windows.sh) on a clean
 # Windows: unpacked into a fresh Wine prefix with nothing else installed,
 # its smarthostctl.exe run from there with no WINEPATH, so that every DLL
-# it loads comes from the zip (or Windows itself). Prints TAP.
+# it loads comes from the zip (or Windows itself); and its pkg-config file
+# read where it was unpacked. Prints TAP.
 #
 # The zip is $SMARTHOST_WINDOWS_ZIP (scripts/test-windows.sh builds it and
 # sets it); without it the test is skipped (exit 77).
@@ -63,10 +64,25 @@ check() {   # check NAME EXPECTED-REGEX ARGS...
     failed=1
   fi
 }
-echo "1..4"
+echo "1..5"
 check "smarthostctl.exe --version" '^smarthostctl [0-9]' --version
 check "smarthostctl.exe providers" '[Ss]end[Gg]rid' providers
 check "smarthostctl.exe spf (the library's SPF logic)" 'include:sendgrid\.net' spf example.org --provider sendgrid --record 'v=spf1 mx -all'
+# The .pc, relocatable (prefix=${pcfiledir}/../..): read where the zip
+# was unpacked (the build machine's pkg-config, not following Requires,
+# whose .pc files the zip does not have), it names the headers and the
+# import library there.
+n=$((n + 1))
+pc_dir="$WINEPREFIX/drive_c/$dir/lib/pkgconfig"
+includedir=$(PKG_CONFIG_LIBDIR=$pc_dir pkg-config --maximum-traverse-depth=1 --variable=includedir libsmarthost-1.0 2>&1)
+libdir=$(PKG_CONFIG_LIBDIR=$pc_dir pkg-config --maximum-traverse-depth=1 --variable=libdir libsmarthost-1.0 2>&1)
+if [ -f "$includedir/libsmarthost-1.0/smarthost.h" ] && [ -f "$libdir/libsmarthost-1.0.dll.a" ]; then
+  echo "ok $n - the .pc is relocatable: its includedir and libdir are where the zip was unpacked"
+else
+  echo "not ok $n - the .pc is not relocatable: includedir $includedir, libdir $libdir"
+  sed 's/^/# /' "$pc_dir/libsmarthost-1.0.pc"
+  failed=1
+fi
 fake_status=0
 fake_smartermail_start "$tmp/fake" || fake_status=$?
 case $fake_status in

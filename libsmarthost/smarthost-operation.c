@@ -407,12 +407,25 @@ _smarthost_journal_path_inside (const char *dir,
                                 const char *path)
 {
   gsize n = strlen (dir);
+  const char *p;
 
   if (path == NULL)
     return TRUE;
-  if (strncmp (path, dir, n) != 0 || path[n] != '/' || strstr (path, "/./") != NULL ||
-      strstr (path, "/../") != NULL || g_str_has_suffix (path, "/.") || g_str_has_suffix (path, "/.."))
+  if (strncmp (path, dir, n) != 0 || !G_IS_DIR_SEPARATOR (path[n]))
     return FALSE;
+  /* No "." or ".." after it. The separators are GLib's: on Windows a
+   * path g_build_filename() made has backslashes, and "/" is one too. */
+  for (p = path + n; *p != '\0'; )
+    {
+      gsize len = 0;
+
+      p++;
+      while (p[len] != '\0' && !G_IS_DIR_SEPARATOR (p[len]))
+        len++;
+      if ((len == 1 && p[0] == '.') || (len == 2 && p[0] == '.' && p[1] == '.'))
+        return FALSE;
+      p += len;
+    }
   return TRUE;
 }
 

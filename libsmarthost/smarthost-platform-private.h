@@ -14,8 +14,10 @@
  *   atomic replacement   rename()                      MoveFileExW(REPLACE_EXISTING | WRITE_THROUGH)
  *   backups              link()                        CreateHardLinkW()
  *   secrets files        owner kept, mode 0600         a protected DACL: SYSTEM and Administrators only
- *   trusted directories  owner and mode of every       not checked (see the Windows file): the
- *                        directory up to /             state directory gets the secrets DACL
+ *   trusted directories  owner and mode of every       the directory itself: owner SYSTEM,
+ *                        directory up to /             Administrators or the user; no write ACE
+ *                                                      for Everyone, Users, Authenticated Users
+ *                                                      (see the Windows file for what is not)
  *   locks                flock() on a 0600 file in     LockFileEx() on a file in
  *                        /run/libsmarthost             %ProgramData%\libsmarthost\locks
  *   state directory      /var/lib or $XDG_STATE_HOME   %ProgramData%\libsmarthost

@@ -16,14 +16,45 @@
  *    and the Administrators group alone ("D:P(A;;FA;;;SY)(A;;FA;;;BA)"),
  *    inherited from nothing: a POSIX mode means nothing here. Other files
  *    keep what the directory gives them.
- *  - Trust in directories: POSIX checks owner and mode of every directory
- *    up to /. Here stat() reports no owner (uid 0) and a mode made of the
- *    read-only flag, so those checks cannot be made that way; the minimal
- *    version in this file accepts a directory that exists and is not a
- *    reparse point (a link or junction that could be re-pointed), and the
- *    state directory, under %ProgramData%\libsmarthost, is created with the
- *    secrets DACL. A check of the owner and of write ACEs for Everyone and
- *    Users (GetNamedSecurityInfoW) is the next step.
+ *  - Trust in directories (_smarthost_check_trusted_directory): POSIX
+ *    checks owner and mode of every directory up to /. Here stat() reports
+ *    no owner (uid 0) and a mode made of the read-only flag, so the check
+ *    reads the directory's security descriptor (GetNamedSecurityInfoW):
+ *      checked:  the directory is not a reparse point (a link or junction
+ *                that could be re-pointed); its owner is SYSTEM, the
+ *                Administrators group or the running user; no ACE of its
+ *                DACL that applies to it (not inherit-only) allows
+ *                Everyone (S-1-1-0), Authenticated Users (S-1-5-11) or
+ *                Users (S-1-5-32-545) to add files or subdirectories,
+ *                delete children, or change the DACL or owner
+ *                (FILE_ADD_FILE, FILE_ADD_SUBDIRECTORY, FILE_DELETE_CHILD,
+ *                WRITE_DAC, WRITE_OWNER, GENERIC_WRITE, GENERIC_ALL); a
+ *                NULL DACL (everyone may do anything) is refused.
+ *      not checked:  the directories above it (on Windows, C:\ and
+ *                %ProgramData% let Users add subdirectories, so the POSIX
+ *                walk would refuse everything; a directory there that Users
+ *                made is theirs, and its owner is checked); ACEs for other
+ *                SIDs (a named other user, a group other than those three,
+ *                which a real audit would resolve through the token's
+ *                groups); deny ACEs (an allow ACE is refused even when a
+ *                deny ACE before it cancels it: stricter, never looser);
+ *                callback and object ACEs; mandatory integrity labels.
+ *    A descriptor that cannot be read (an error of GetNamedSecurityInfoW,
+ *    a file system without security, such as FAT) is refused with the
+ *    error. Wine (8.0, Debian 12; checked) keeps no security descriptors for
+ *    files on Unix file systems and enforces none: GetNamedSecurityInfoW
+ *    returns one made up from the Unix mode, always with the running user
+ *    as owner (S-1-5-21-0-0-0-1000; a new owner set with SetSecurityInfo
+ *    is accepted and forgotten) and a DACL of SYSTEM and the user, full
+ *    control, plus Everyone with the mode's "other" bits (0x1200a9 for
+ *    r-x; 0x1301ff, which adds files, for rwx); a DACL set with
+ *    SetSecurityInfo becomes the mode. So Wine does return an owner and a
+ *    DACL, never "no security information": the check passes there for a
+ *    directory of mode 0755 or 0700 and refuses a world-writable one
+ *    (tests/test-platform-windows.c); the owner check cannot fail under
+ *    Wine and is tested only on Windows itself. The state directory,
+ *    under %ProgramData%\libsmarthost, is created with the secrets DACL,
+ *    which passes.
  *  - Locks are LockFileEx on a lock file in %ProgramData%\libsmarthost\locks
  *    (or the user's runtime directory when not elevated), named after the
  *    directory's path (Windows has no inode a path keeps); the lock is
@@ -222,25 +253,37 @@ _smarthost_hard_link (const char *from,
 }
 
 /* Puts the secrets DACL on an open file: SYSTEM and Administrators, full
- * control, nothing inherited. */
+ * control, nothing inherited. The C library opened @h for reading and
+ * writing only, and SetSecurityInfo() needs a handle with WRITE_DAC (the
+ * owner may always have it, but must ask for it): a second handle to the
+ * same file, with that right, does it. */
 static int
 set_secrets_dacl (HANDLE h)
 {
   PSECURITY_DESCRIPTOR sd = NULL;
   PACL dacl = NULL;
   BOOL present = FALSE, defaulted = FALSE;
+  HANDLE dac;
   DWORD r;
 
-  if (!ConvertStringSecurityDescriptorToSecurityDescriptorW (SECRETS_SDDL, SDDL_REVISION_1, &sd, NULL))
+  dac = ReOpenFile (h, WRITE_DAC | READ_CONTROL, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, 0);
+  if (dac == INVALID_HANDLE_VALUE)
     return fail_win32 ();
+  if (!ConvertStringSecurityDescriptorToSecurityDescriptorW (SECRETS_SDDL, SDDL_REVISION_1, &sd, NULL))
+    {
+      CloseHandle (dac);
+      return fail_win32 ();
+    }
   if (!GetSecurityDescriptorDacl (sd, &present, &dacl, &defaulted))
     {
       LocalFree (sd);
+      CloseHandle (dac);
       return fail_win32 ();
     }
-  r = SetSecurityInfo (h, SE_FILE_OBJECT, DACL_SECURITY_INFORMATION | PROTECTED_DACL_SECURITY_INFORMATION,
+  r = SetSecurityInfo (dac, SE_FILE_OBJECT, DACL_SECURITY_INFORMATION | PROTECTED_DACL_SECURITY_INFORMATION,
                        NULL, NULL, dacl, NULL);
   LocalFree (sd);
+  CloseHandle (dac);
   if (r != ERROR_SUCCESS)
     {
       errno = errno_from_win32 (r);
@@ -340,12 +383,86 @@ _smarthost_stat_same_owner (const struct stat *a,
   return TRUE;
 }
 
+/* What a trusted directory's owner may be: SYSTEM, the Administrators
+ * group, the running user. */
+static gboolean
+is_trusted_owner (PSID owner)
+{
+  g_autofree TOKEN_USER *user = NULL;
+  gboolean trusted = FALSE;
+  HANDLE token;
+  DWORD size = 0;
+
+  if (owner == NULL || !IsValidSid (owner))
+    return FALSE;
+  if (IsWellKnownSid (owner, WinLocalSystemSid) || IsWellKnownSid (owner, WinBuiltinAdministratorsSid))
+    return TRUE;
+  if (!OpenProcessToken (GetCurrentProcess (), TOKEN_QUERY, &token))
+    return FALSE;
+  GetTokenInformation (token, TokenUser, NULL, 0, &size);
+  if (size > 0)
+    {
+      user = g_malloc0 (size);
+      trusted = GetTokenInformation (token, TokenUser, user, size, &size) && EqualSid (owner, user->User.Sid);
+    }
+  CloseHandle (token);
+  return trusted;
+}
+
+/* The rights over a directory that let someone plant, swap or remove files
+ * in it, or take it over. */
+#define UNTRUSTED_RIGHTS (FILE_ADD_FILE | FILE_ADD_SUBDIRECTORY | FILE_DELETE_CHILD | WRITE_DAC | WRITE_OWNER | \
+                          GENERIC_WRITE | GENERIC_ALL)
+
+/* The name of the first of Everyone, Authenticated Users and Users to whom
+ * an ACE of @dacl that applies to the directory itself allows one of those
+ * rights; NULL when none is. */
+static const char *
+dacl_lets_others_write (PACL dacl)
+{
+  static const struct {
+    WELL_KNOWN_SID_TYPE type;
+    const char *name;
+  } others[] = {
+    { WinWorldSid, "Everyone" },
+    { WinAuthenticatedUserSid, "Authenticated Users" },
+    { WinBuiltinUsersSid, "Users" },
+  };
+
+  for (DWORD i = 0; i < dacl->AceCount; i++)
+    {
+      ACE_HEADER *header = NULL;
+      ACCESS_ALLOWED_ACE *ace;
+
+      if (!GetAce (dacl, i, (void **) &header))
+        continue;
+      if (header->AceType != ACCESS_ALLOWED_ACE_TYPE || (header->AceFlags & INHERIT_ONLY_ACE) != 0)
+        continue;
+      ace = (ACCESS_ALLOWED_ACE *) header;
+      if ((ace->Mask & UNTRUSTED_RIGHTS) == 0)
+        continue;
+      for (guint k = 0; k < G_N_ELEMENTS (others); k++)
+        if (IsWellKnownSid ((PSID) &ace->SidStart, others[k].type))
+          return others[k].name;
+    }
+  return NULL;
+}
+
+/* See the implementation notes: the directory itself, its owner and its
+ * DACL. */
 gboolean
 _smarthost_check_trusted_directory (const char  *path,
                                     const char  *what,
                                     GError     **error)
 {
   g_autofree char *shown = _smarthost_quote_path (path);
+  g_autofree wchar_t *w = NULL;
+  PSECURITY_DESCRIPTOR sd = NULL;
+  PSID owner = NULL;
+  PACL dacl = NULL;
+  const char *writer = NULL;
+  gboolean owner_trusted;
+  DWORD r;
 
   if (is_reparse_point (path))
     {
@@ -357,6 +474,36 @@ _smarthost_check_trusted_directory (const char  *path,
   if (!g_file_test (path, G_FILE_TEST_IS_DIR))
     {
       g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED, "%s %s is not a directory", what, shown);
+      return FALSE;
+    }
+  w = wide (path);
+  r = w ? GetNamedSecurityInfoW (w, SE_FILE_OBJECT, OWNER_SECURITY_INFORMATION | DACL_SECURITY_INFORMATION,
+                                 &owner, NULL, &dacl, NULL, &sd)
+        : ERROR_INVALID_NAME;
+  if (r != ERROR_SUCCESS)
+    {
+      g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
+                   "%s %s cannot be checked: its owner and permissions cannot be read: %s; "
+                   "use a directory on an NTFS volume", what, shown, g_strerror (errno_from_win32 (r)));
+      return FALSE;
+    }
+  owner_trusted = is_trusted_owner (owner);
+  /* No DACL: everyone may do anything. */
+  writer = dacl == NULL ? "Everyone" : dacl_lets_others_write (dacl);
+  LocalFree (sd);
+  if (!owner_trusted || writer != NULL)
+    {
+      g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
+                   "%s %s is %s%s%s%s, so another user could plant or swap files in it. Make it owned by "
+                   "Administrators and writable by Administrators and SYSTEM alone (its Security tab, or "
+                   "icacls %s /setowner Administrators and icacls %s /inheritance:r /grant:r "
+                   "Administrators:(OI)(CI)F SYSTEM:(OI)(CI)F), or use another directory",
+                   what, shown,
+                   !owner_trusted ? "owned by neither SYSTEM, Administrators nor you" : "",
+                   !owner_trusted && writer != NULL ? " and " : "",
+                   writer != NULL ? "writable by " : "",
+                   writer != NULL ? writer : "",
+                   shown, shown);
       return FALSE;
     }
   return TRUE;

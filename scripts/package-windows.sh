@@ -12,8 +12,9 @@
 #   lib/gio/modules/    libgioopenssl.dll, GIO's TLS module (glib-networking's
 #                       OpenSSL backend; GIO looks for it there, relative to
 #                       its own DLL)
-#   lib/, include/      the import library, pkg-config file and headers, for
-#                       C programs linking libsmarthost-1.0
+#   lib/, include/      the import library, pkg-config file (relocatable:
+#                       prefix=${pcfiledir}/../..) and headers, for C
+#                       programs linking libsmarthost-1.0
 #   share/doc/libsmarthost/  README.md, the licence, versions.txt (the Debian
 #                       source packages the DLLs were built from)
 #
@@ -44,6 +45,15 @@ mkdir -p "$stage"
 meson install -C "$build" --no-rebuild --destdir "$PWD/$stage/destdir" >/dev/null
 mv "$stage/destdir/libsmarthost" "$root"
 rm -rf "$stage/destdir"
+# The .pc, relocatable: the zip may be unpacked anywhere, so its prefix is
+# where the .pc is (lib/pkgconfig), two levels up, not the --prefix above.
+for pc in "$root"/lib/pkgconfig/*.pc; do
+  sed -i -e 's#^prefix=.*#prefix=${pcfiledir}/../..#' -e 's#=/libsmarthost/#=${prefix}/#' "$pc"
+  if grep -Eq '(^|[=[:space:]]|-[LI])/libsmarthost(/|[[:space:]]|$)' "$pc"; then
+    echo "package-windows: $pc still names /libsmarthost" >&2
+    exit 1
+  fi
+done
 
 mkdir -p "$root/bin" "$root/lib/gio/modules" "$root/share/doc/libsmarthost"
 cp "$prefix"/bin/*.dll "$root/bin/"

@@ -8,7 +8,9 @@
 #    (-Dwerror=true -Dfault_injection=true), and ninja.
 # 3. meson test -C _build-windows under Wine (the cross file's exe_wrapper):
 #    the C unit tests that do not need Postfix, and the conformance suite
-#    (the test backend; Postfix skips itself there), smarthostctl.exe, and
+#    (the test backend, and SmarterMail against the fake server on the
+#    host's loopback: tests/windows/test-conformance.sh; Postfix skips
+#    itself there), smarthostctl.exe, and
 #    the zip of scripts/package-windows.sh unpacked into a second, empty
 #    prefix (tests/windows/test-package.sh). A fresh Wine prefix,
 #    HOME and XDG directories in a temporary directory each run; the

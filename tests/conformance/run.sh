@@ -11,8 +11,8 @@
 # the installed headers fails the test: that is what it is for.
 #
 # The SmarterMail backend is tested against the fake SmarterMail server
-# (tests/smartermail/fake_smartermail.py, with a test CA of its own), which
-# this script starts once for the whole run and stops on exit; the suite
+# (tests/smartermail/fake_smartermail.py, with a test CA of its own, started
+# by tests/smartermail/start-fake.sh), which this script starts once for the whole run and stops on exit; the suite
 # finds it through CONFORMANCE_SMARTERMAIL_URL, _CA_FILE, _PASSWORD_FILE
 # and _CONTROL_TOKEN, and skips those cases when they are not set.
 #
@@ -39,13 +39,11 @@ fail() {
   exit 1
 }
 
+# shellcheck source=../smartermail/start-fake.sh
+. "$root/tests/smartermail/start-fake.sh"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/conformance-XXXXXX")
-fake_pid=
 cleanup() {
-  if [ -n "$fake_pid" ]; then
-    kill "$fake_pid" 2>/dev/null || true
-    wait "$fake_pid" 2>/dev/null || true
-  fi
+  fake_smartermail_stop
   rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -105,32 +103,20 @@ case "$loaded" in
   *) fail "the suite would load libsmarthost from ${loaded:-nowhere}, not from the temporary installation" ;;
 esac
 echo "conformance: built against $tmp/root, running $tmp/conformance" >&2
-# 5. The fake SmarterMail server, on a port of its own choosing, HTTPS with
-# a new test CA, for the smartermail cases (skipped without python3 or
-# openssl).
-fake="$tmp/fake"
-if [ -x /usr/bin/python3 ] && command -v openssl >/dev/null 2>&1; then
-  mkdir -m 700 "$fake"
-  /usr/bin/python3 "$root/tests/smartermail/certs.py" "$fake/certs" >"$fake/certs.log" 2>&1 ||
-    { cat "$fake/certs.log" >&2; fail "cannot make the fake SmarterMail server's test CA"; }
-  (umask 077 && echo "Adm1n-Conformance-$$-pw" >"$fake/admin-password")
-  /usr/bin/python3 "$root/tests/smartermail/fake_smartermail.py" --port 0 --cert "$fake/certs" \
-    --mapping "$root/backends/smartermail/smartermail-mapping.json" --admin admin \
-    --password-file "$fake/admin-password" --control-token-file "$fake/control-token" \
-    --ready-file "$fake/ready" </dev/null >"$fake/output.log" 2>&1 &
-  fake_pid=$!
-  for _ in $(seq 300); do
-    [ -s "$fake/ready" ] && break
-    kill -0 "$fake_pid" 2>/dev/null || { cat "$fake/output.log" >&2; fail "the fake SmarterMail server exited"; }
-    sleep 0.1
-  done
-  [ -s "$fake/ready" ] || { cat "$fake/output.log" >&2; fail "the fake SmarterMail server did not start"; }
-  export CONFORMANCE_SMARTERMAIL_URL="https://127.0.0.1:$(cat "$fake/ready")"
-  export CONFORMANCE_SMARTERMAIL_CA_FILE="$fake/certs/ca.pem"
-  export CONFORMANCE_SMARTERMAIL_PASSWORD_FILE="$fake/admin-password"
-  CONFORMANCE_SMARTERMAIL_CONTROL_TOKEN=$(cat "$fake/control-token")
-  export CONFORMANCE_SMARTERMAIL_CONTROL_TOKEN
-fi
+# 5. The fake SmarterMail server (tests/smartermail/start-fake.sh), for
+# the smartermail cases (which skip themselves without python3 or openssl).
+fake_status=0
+fake_smartermail_start "$tmp/fake" || fake_status=$?
+case $fake_status in
+  0)
+    export CONFORMANCE_SMARTERMAIL_URL=$fake_url
+    export CONFORMANCE_SMARTERMAIL_CA_FILE=$fake_ca
+    export CONFORMANCE_SMARTERMAIL_PASSWORD_FILE=$fake_password_file
+    export CONFORMANCE_SMARTERMAIL_CONTROL_TOKEN=$fake_token
+    ;;
+  77) ;;
+  *) fail "$fake_error" ;;
+esac
 
 # Its scratch directories go into $tmp too, so that even an aborted run
 # leaves nothing behind.

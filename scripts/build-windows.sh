@@ -6,8 +6,10 @@
 #                                          print the path of its meson cross file
 #   scripts/build-windows.sh --smoke       also cross-build scripts/windows/smoke.c
 #                                          against it and run that under Wine
-#   scripts/build-windows.sh               the project itself (not yet: see the
-#                                          TODO at the end)
+#   scripts/build-windows.sh               the project itself: the test build in
+#                                          _build-windows and the package, its zip
+#                                          in _build-windows/dist/ (scripts/test-windows.sh
+#                                          runs the tests under Wine)
 #
 # Debian ships no Windows builds of GLib, OpenSSL or libsoup, so the
 # dependencies are cross-built here from Debian's own source packages, fetched
@@ -114,8 +116,10 @@ cache_key() {
   # Relative names, so that every work tree of the repository shares a cache.
   (
     cd "$repo"
+    # The script up to its modes (below them: how the project itself is
+    # built, which may change without rebuilding the dependencies).
+    sed '/^# --- The modes: not part of the cache key/,$d' scripts/build-windows.sh | sha256sum
     {
-      echo "scripts/build-windows.sh"
       echo "${cross_template#"$repo"/}"
       if [ -d "$patches_dir" ]; then
         find "${patches_dir#"$repo"/}" -type f | LC_ALL=C sort
@@ -648,6 +652,8 @@ run_smoke() {
 
 # ---------------------------------------------------------------------------
 
+# --- The modes: not part of the cache key (see cache_key) ---------------------
+
 ensure_tools
 ensure_deps
 
@@ -659,15 +665,17 @@ case $mode in
     run_smoke
     ;;
   project)
-    # TODO(windows, issue item 1): build libsmarthost and smarthostctl with
-    #   meson setup _build-windows --cross-file "$cross_file" ...
-    # (the SmarterMail and MailEnable backends, no Postfix backend), run its
-    # tests under Wine (make_tmp_dir and start_wine first: see its comment;
-    # WINEPATH must hold $cache/prefix/bin and the build's own DLL
-    # directories; meson test reads the cross file's exe_wrapper), and put the
-    # package into _build-windows/dist/ (the programs, libsmarthost's DLL and
-    # the prefix's DLLs and lib/gio/modules/). Not done yet: the library does
-    # not compile for Windows.
-    die "building libsmarthost itself for Windows is not implemented yet (use --deps-only or --smoke)"
+    # The project itself: the test build in _build-windows (the one
+    # scripts/test-windows.sh runs under Wine, with fault injection), then
+    # the package: a release build without fault injection
+    # (scripts/package-windows.sh, in _build-windows-dist), its zip copied
+    # into _build-windows/dist/.
+    cd "$repo"
+    bash scripts/test-windows.sh --build-only
+    zip=$(bash scripts/package-windows.sh)
+    mkdir -p _build-windows/dist
+    cp "$zip" _build-windows/dist/
+    say "the package: _build-windows/dist/$(basename "$zip")"
+    echo "_build-windows/dist/$(basename "$zip")"
     ;;
 esac

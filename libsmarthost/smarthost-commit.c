@@ -985,6 +985,12 @@ _smarthost_change_run (SmarthostBackend  *backend,
    * own, made on first use; only its parents must exist. */
   if (!_smarthost_path_present (dir))
     {
+      /* Made only inside a directory no other user controls: a state
+       * directory refused afterwards would already be a change. */
+      g_autofree char *parent = _smarthost_nearest_existing (dir);
+
+      if (!_smarthost_check_trusted_directory (parent, "the directory the state directory is made in", error))
+        return g_prefix_error (error, "nothing was changed: "), FALSE;
       if (g_mkdir_with_parents (dir, 0700) != 0)
         return _smarthost_set_errno_error (error, errno, "nothing was changed", "cannot create the state directory", dir);
       _smarthost_protect_state_directory (dir);

@@ -103,9 +103,19 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
 
       CHECK (g_error_matches (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID), "error: %s\n", error->message);
       CHECK (g_utf8_validate (error->message, -1, NULL), "the error is not UTF-8\n");
-      for (guint i = 0; i < secrets->len; i++)
-        CHECK (strstr (error->message, g_ptr_array_index (secrets, i)) == NULL,
-               "the error quotes an inline password: %s\n", error->message);
+      /* What the error quotes is before the list of known keys, which is
+       * the library's own text: a password "password_set" is one of those
+       * names there without being quoted. */
+      {
+        g_autofree char *quoted = g_strdup (error->message);
+        char *known = strstr (quoted, "; known: ");
+
+        if (known != NULL)
+          *known = '\0';
+        for (guint i = 0; i < secrets->len; i++)
+          CHECK (strstr (quoted, g_ptr_array_index (secrets, i)) == NULL,
+                 "the error quotes an inline password: %s\n", error->message);
+      }
       return 0;
     }
 

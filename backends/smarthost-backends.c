@@ -9,6 +9,7 @@
 #include "smarthost-postfix.h"
 #endif
 #include "smarthost-smartermail.h"
+#include "smarthost-mailenable.h"
 
 /* Each built-in backend registers itself on the extension point from its
  * type's definition (as GIO's settings backends do): making sure its type
@@ -21,4 +22,5 @@ _smarthost_backends_register_builtin (void)
   g_type_ensure (SMARTHOST_TYPE_POSTFIX_BACKEND);
 #endif
   g_type_ensure (SMARTHOST_TYPE_SMARTERMAIL_BACKEND);
+  g_type_ensure (SMARTHOST_TYPE_MAILENABLE_BACKEND);
 }

@@ -249,14 +249,46 @@ smarthost_backend_get_capabilities (SmarthostBackend *self)
   return SMARTHOST_BACKEND_GET_IFACE (self)->get_capabilities (self);
 }
 
+static GMutex reasons_lock;
+static GHashTable *reasons;   /* "TYPE:FLAG" → why the type lacks the flag */
+
+void
+_smarthost_backend_set_unsupported_reason (GType                  backend_type,
+                                           SmarthostCapabilities  capability,
+                                           const char            *reason)
+{
+  g_mutex_lock (&reasons_lock);
+  if (reasons == NULL)
+    reasons = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_hash_table_replace (reasons, g_strdup_printf ("%" G_GSIZE_FORMAT ":%u", (gsize) backend_type, capability),
+                        (gpointer) reason);
+  g_mutex_unlock (&reasons_lock);
+}
+
+static gboolean
+not_supported_full (SmarthostBackend      *self,
+                    GError               **error,
+                    SmarthostCapabilities  capability,
+                    const char            *what)
+{
+  g_autofree char *key = g_strdup_printf ("%" G_GSIZE_FORMAT ":%u", (gsize) G_OBJECT_TYPE (self), capability);
+  const char *reason;
+
+  g_mutex_lock (&reasons_lock);
+  reason = reasons ? g_hash_table_lookup (reasons, key) : NULL;
+  g_mutex_unlock (&reasons_lock);
+  g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_NOT_SUPPORTED,
+               "the %s backend does not support %s%s%s", smarthost_backend_get_name (self), what,
+               reason ? ": " : "", reason ? reason : "");
+  return FALSE;
+}
+
 static gboolean
 not_supported (SmarthostBackend  *self,
                GError           **error,
                const char        *what)
 {
-  g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_NOT_SUPPORTED,
-               "the %s backend does not support %s", smarthost_backend_get_name (self), what);
-  return FALSE;
+  return not_supported_full (self, error, 0, what);
 }
 
 /* Checks a relay against the capabilities; @for_domain tells which role it
@@ -270,7 +302,9 @@ _smarthost_backend_check_relay (SmarthostBackend  *self,
   SmarthostCapabilities caps = smarthost_backend_get_capabilities (self);
 
   if (!(caps & (for_domain ? SMARTHOST_CAPABILITY_DOMAIN_RELAY : SMARTHOST_CAPABILITY_SERVER_RELAY)))
-    return not_supported (self, error, for_domain ? "per-domain smarthosts" : "a server-wide smarthost");
+    return not_supported_full (self, error,
+                               for_domain ? SMARTHOST_CAPABILITY_DOMAIN_RELAY : SMARTHOST_CAPABILITY_SERVER_RELAY,
+                               for_domain ? "per-domain smarthosts" : "a server-wide smarthost");
   if (relay == NULL)
     return TRUE;
   /* A relay whose password is set but not given keeps the stored one. */
@@ -280,24 +314,24 @@ _smarthost_backend_check_relay (SmarthostBackend  *self,
     {
     case SMARTHOST_SECURITY_STARTTLS:
       if (!(caps & SMARTHOST_CAPABILITY_STARTTLS))
-        return not_supported (self, error, "STARTTLS");
+        return not_supported_full (self, error, SMARTHOST_CAPABILITY_STARTTLS, "STARTTLS");
       break;
     case SMARTHOST_SECURITY_TLS:
       if (!(caps & SMARTHOST_CAPABILITY_IMPLICIT_TLS))
-        return not_supported (self, error, "implicit TLS");
+        return not_supported_full (self, error, SMARTHOST_CAPABILITY_IMPLICIT_TLS, "implicit TLS");
       break;
     case SMARTHOST_SECURITY_NONE:
     default:
       break;
     }
   if (smarthost_relay_get_ca_file (relay) != NULL && !(caps & SMARTHOST_CAPABILITY_CA_FILE))
-    return not_supported (self, error, "a CA file per relay");
+    return not_supported_full (self, error, SMARTHOST_CAPABILITY_CA_FILE, "a CA file per relay");
   if (!smarthost_relay_get_verify_certificate (relay) &&
       smarthost_relay_get_security (relay) != SMARTHOST_SECURITY_NONE &&
       !(caps & SMARTHOST_CAPABILITY_NO_VERIFY))
     return not_supported (self, error, "turning certificate verification off");
   if (smarthost_relay_get_mx_lookup (relay) && !(caps & SMARTHOST_CAPABILITY_MX_LOOKUP))
-    return not_supported (self, error, "MX lookups of the relay host");
+    return not_supported_full (self, error, SMARTHOST_CAPABILITY_MX_LOOKUP, "MX lookups of the relay host");
   if (for_domain && smarthost_relay_get_username (relay) != NULL &&
       !(caps & SMARTHOST_CAPABILITY_DOMAIN_CREDENTIALS))
     return not_supported (self, error, "credentials per domain");

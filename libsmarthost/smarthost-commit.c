@@ -713,7 +713,15 @@ prepare_operations (GPtrArray     *operations,
   return !g_cancellable_set_error_if_cancelled (cancellable, error);
 }
 
-/* 2. Apply, in order: the changes, then the commands. */
+static gboolean
+runs_after_commit (SmarthostOperation *op)
+{
+  return SMARTHOST_IS_COMMAND_OPERATION (op) &&
+         smarthost_command_operation_get_after_commit (SMARTHOST_COMMAND_OPERATION (op));
+}
+
+/* 2. Apply, in order: the changes, then the commands (but those that run
+ * after the commit point). */
 static gboolean
 apply_operations (GPtrArray     *operations,
                   GCancellable  *cancellable,
@@ -723,6 +731,8 @@ apply_operations (GPtrArray     *operations,
     {
       SmarthostOperation *op = g_ptr_array_index (operations, i);
 
+      if (runs_after_commit (op))
+        continue;
       if (fault_fail_apply (i, error) || !SMARTHOST_OPERATION_GET_CLASS (op)->apply (op, cancellable, error))
         return FALSE;
       _smarthost_fault_point ("apply");
@@ -783,6 +793,42 @@ undo_after_failure (GPtrArray   *operations,
     g_prefix_error (error, "%s: ", undo_error->message);
 }
 
+/* 5. What runs once the change is committed (a service restart that
+ * puts it into effect): its failure cannot undo the change, and is
+ * reported as such (NOT_ACTIVE). Every such command runs, even after one
+ * failed; the first failure is reported. */
+static gboolean
+run_after_commit (GPtrArray     *operations,
+                  GPtrArray     *secrets,
+                  GCancellable  *cancellable,
+                  GError       **error)
+{
+  GError *failure = NULL;
+
+  for (guint i = 0; i < operations->len; i++)
+    {
+      SmarthostOperation *op = g_ptr_array_index (operations, i);
+      GError *local = NULL;
+
+      if (!runs_after_commit (op) || SMARTHOST_OPERATION_GET_CLASS (op)->apply (op, cancellable, &local))
+        continue;
+      if (failure == NULL)
+        failure = local;
+      else
+        g_error_free (local);
+    }
+  if (failure == NULL)
+    return TRUE;
+  take_error (error, failure, secrets);
+  if (error != NULL && *error != NULL)
+    {
+      (*error)->domain = SMARTHOST_ERROR;
+      (*error)->code = SMARTHOST_ERROR_NOT_ACTIVE;
+    }
+  g_prefix_error (error, "the change is committed, but not in effect until this succeeds: ");
+  return FALSE;
+}
+
 /*
  * _smarthost_operations_execute:
  * @operations: the operations, in order
@@ -824,7 +870,7 @@ _smarthost_operations_execute (GPtrArray     *operations,
       remove_journal_file (journal_directory, JOURNAL_COMMITTED_NAME, NULL);
       _smarthost_fsync_path (journal_directory, TRUE);
     }
-  return TRUE;
+  return run_after_commit (operations, secrets, cancellable, error);
 }
 
 /*
@@ -1012,9 +1058,13 @@ _smarthost_change_run (SmarthostBackend  *backend,
        SMARTHOST_BACKEND_GET_IFACE (backend)->build_change (backend, change, cancellable, error);
   if (ok && _smarthost_change_has_changes (change))
     {
+      GError *local = NULL;
+
       ok = _smarthost_operations_execute (smarthost_change_get_operations (change), dir,
-                                          _smarthost_change_get_secrets (change), cancellable, error);
-      *changed = ok;
+                                          _smarthost_change_get_secrets (change), cancellable, &local);
+      *changed = ok || g_error_matches (local, SMARTHOST_ERROR, SMARTHOST_ERROR_NOT_ACTIVE);
+      if (local != NULL)
+        g_propagate_error (error, local);
     }
   _smarthost_unlock_directory (dir, lock);
   return ok;

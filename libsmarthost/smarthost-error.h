@@ -37,6 +37,11 @@ G_BEGIN_DECLS
  *   undone: the message lists what was applied and is not undone. The
  *   journal keeps it, and the next commit or read finishes the undo first
  *   (Since: 1.0, issue 11)
+ * @SMARTHOST_ERROR_NOT_ACTIVE: the change is committed, but a step after the
+ *   commit point that puts it into effect (such as restarting the mail
+ *   service) failed: the configuration holds the change, the mail server
+ *   may still run with the old one, and the message says what failed and
+ *   what to run. Not undone, since undoing would need the same step
  *
  * Error codes in the %SMARTHOST_ERROR domain. Messages say what went wrong and
  * what to do about it; they never contain a password. More codes may be added
@@ -49,6 +54,7 @@ typedef enum {
   SMARTHOST_ERROR_FAILED,
   SMARTHOST_ERROR_CONFLICT,
   SMARTHOST_ERROR_PARTIAL,
+  SMARTHOST_ERROR_NOT_ACTIVE,
 } SmarthostError;
 
 SMARTHOST_AVAILABLE_IN_ALL

@@ -65,6 +65,7 @@ typedef struct {
   char *masked_new;
   GPtrArray *outputs;      /* suffixes, NULL-terminated */
   GPtrArray *targets;      /* Target, outputs first; NULL until needed */
+  gboolean windows_text;   /* written as UTF-16LE with a BOM and CRLF */
 } SmarthostFileOperationPrivate;
 
 G_DEFINE_TYPE_WITH_PRIVATE (SmarthostFileOperation, smarthost_file_operation, SMARTHOST_TYPE_OPERATION)
@@ -310,7 +311,16 @@ write_new_file (SmarthostFileOperationPrivate  *priv,
   fd = g_open (tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, priv->mode & 0777);
   if (fd < 0)
     return _smarthost_set_errno_error (error, errno, "write", "cannot create", tmp);
-  if (!_smarthost_write_all (fd, priv->new_contents, strlen (priv->new_contents)))
+  if (priv->windows_text)
+    {
+      g_autoptr(GBytes) bytes = _smarthost_windows_text_encode (priv->new_contents);
+      gsize size;
+      gconstpointer data = g_bytes_get_data (bytes, &size);
+
+      if (!_smarthost_write_all (fd, data, size))
+        return fail_fd (error, fd, "cannot write", tmp);
+    }
+  else if (!_smarthost_write_all (fd, priv->new_contents, strlen (priv->new_contents)))
     return fail_fd (error, fd, "cannot write", tmp);
 
   /* A replaced file keeps its owner and mode, unless it holds secrets: see
@@ -853,4 +863,44 @@ smarthost_file_operation_get_outputs (SmarthostFileOperation *self)
   g_return_val_if_fail (SMARTHOST_IS_FILE_OPERATION (self), NULL);
   priv = smarthost_file_operation_get_instance_private (self);
   return (const char * const *) priv->outputs->pdata;
+}
+
+/* What Windows tools write and read best: UTF-16LE with a byte-order mark,
+ * CRLF line ends (each LF of @text becomes CRLF). @text is valid UTF-8. */
+GBytes *
+_smarthost_windows_text_encode (const char *text)
+{
+  GByteArray *out = g_byte_array_new ();
+  static const guint8 bom[] = { 0xff, 0xfe };
+  glong n = 0;
+  g_autofree gunichar2 *units = g_utf8_to_utf16 (text, -1, NULL, &n, NULL);
+
+  g_byte_array_append (out, bom, sizeof bom);
+  for (glong i = 0; units != NULL && i < n; i++)
+    {
+      guint8 pair[4];
+      guint len = 0;
+
+      if (units[i] == '\n' && (i == 0 || units[i - 1] != '\r'))
+        {
+          pair[len++] = '\r';
+          pair[len++] = 0;
+        }
+      pair[len++] = units[i] & 0xff;
+      pair[len++] = units[i] >> 8;
+      g_byte_array_append (out, pair, len);
+    }
+  return g_byte_array_free_to_bytes (out);
+}
+
+/* Makes @self write its new contents as Windows text
+ * (_smarthost_windows_text_encode()): a .reg file for regedit. Its
+ * contents, old and new, stay UTF-8 for the preview. */
+void
+_smarthost_file_operation_set_windows_text (SmarthostFileOperation *self,
+                                            gboolean                windows_text)
+{
+  SmarthostFileOperationPrivate *priv = smarthost_file_operation_get_instance_private (self);
+
+  priv->windows_text = windows_text;
 }

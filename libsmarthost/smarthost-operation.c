@@ -724,6 +724,7 @@ struct _SmarthostCommandOperation
   SmarthostCommandFunc func;
   gpointer user_data;
   GDestroyNotify destroy;
+  gboolean after_commit;
 };
 
 G_DEFINE_FINAL_TYPE (SmarthostCommandOperation, smarthost_command_operation, SMARTHOST_TYPE_OPERATION)
@@ -747,6 +748,8 @@ command_operation_describe (SmarthostOperation *op,
   SmarthostCommandOperation *self = SMARTHOST_COMMAND_OPERATION (op);
 
   *masked = FALSE;
+  if (self->after_commit)
+    return g_strdup_printf ("# runs once the change is committed: %s\n", self->description);
   return g_strdup_printf ("# runs: %s\n", self->description);
 }
 
@@ -852,4 +855,40 @@ smarthost_command_operation_new_func (const char           *description,
   self->user_data = user_data;
   self->destroy = destroy;
   return SMARTHOST_OPERATION (self);
+}
+
+/**
+ * smarthost_command_operation_set_after_commit:
+ * @self: a command operation
+ * @after_commit: whether it runs after the commit point
+ *
+ * Makes the command run once the change is committed rather than before
+ * (a service restart that puts the change into effect, where a failed
+ * restart is better reported than undone: undoing would need the same
+ * restart). Its failure does not undo the change: the commit fails with
+ * %SMARTHOST_ERROR_NOT_ACTIVE, and the transaction counts as committed and
+ * changed. A crash after the commit point and before the command loses it.
+ */
+void
+smarthost_command_operation_set_after_commit (SmarthostCommandOperation *self,
+                                              gboolean                   after_commit)
+{
+  g_return_if_fail (SMARTHOST_IS_COMMAND_OPERATION (self));
+  self->after_commit = !!after_commit;
+}
+
+/**
+ * smarthost_command_operation_get_after_commit:
+ * @self: a command operation
+ *
+ * Gets whether the command runs after the commit point
+ * ([method@CommandOperation.set_after_commit]).
+ *
+ * Returns: whether it runs after the commit point
+ */
+gboolean
+smarthost_command_operation_get_after_commit (SmarthostCommandOperation *self)
+{
+  g_return_val_if_fail (SMARTHOST_IS_COMMAND_OPERATION (self), FALSE);
+  return self->after_commit;
 }

@@ -190,5 +190,10 @@ SmarthostOperation *smarthost_command_operation_new_func (const char          *d
                                                           SmarthostCommandFunc func,
                                                           gpointer             user_data,
                                                           GDestroyNotify       destroy);
+SMARTHOST_AVAILABLE_IN_ALL
+void                smarthost_command_operation_set_after_commit (SmarthostCommandOperation *self,
+                                                                  gboolean                   after_commit);
+SMARTHOST_AVAILABLE_IN_ALL
+gboolean            smarthost_command_operation_get_after_commit (SmarthostCommandOperation *self);
 
 G_END_DECLS

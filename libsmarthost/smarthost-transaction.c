@@ -1025,6 +1025,13 @@ smarthost_transaction_commit (SmarthostTransaction  *self,
       : !SMARTHOST_BACKEND_GET_IFACE (self->backend)->commit (self->backend, self, &changed,
                                                               cancellable, error))
     {
+      /* Committed, but a step after the commit point failed: the
+       * transaction is spent and did change the configuration. */
+      if (changed)
+        {
+          self->committed = TRUE;
+          self->changed = TRUE;
+        }
       g_atomic_int_set (&self->busy, 0);
       return FALSE;
     }

@@ -16,6 +16,7 @@
 
 #include <openssl/crypto.h>   /* OPENSSL_cleanse: explicit_bzero on every platform */
 #include <smarthost.h>
+#include <smarthost-mailenable.h>
 #include <smarthost-smartermail.h>
 
 #include "smarthost-json-private.h"   /* jansson, and the library's JSON format */
@@ -26,6 +27,7 @@ enum {
   EXIT_USAGE = 2,
   EXIT_DISABLED = 3,
   EXIT_PARTIAL = 4,
+  EXIT_NOT_ACTIVE = 5,
 };
 
 typedef struct {
@@ -121,9 +123,11 @@ static const char summary[] =
   "  providers                                relay services with presets (--provider NAME)\n"
   "  settings                                 the backend's settings (--option KEY=VALUE) and\n"
   "                                           capabilities\n"
-  "  schema-check                             smartermail: ask the server (read-only) whether each\n"
+  "  schema-check [EXPORT.reg]                smartermail: ask the server (read-only) whether each\n"
   "                                           unconfirmed endpoint and field of the API mapping is\n"
-  "                                           there (exit 1 when one is missing); changes nothing\n"
+  "                                           there; mailenable: which registry values of the schema\n"
+  "                                           an export (or the key read) holds (exit 1 when one is\n"
+  "                                           missing); changes nothing\n"
   "  spf DOMAIN [--provider NAME | --include DOMAIN] [--record TEXT]\n"
   "                                           the domain's SPF record with the relay's include\n"
   "\n"
@@ -131,7 +135,8 @@ static const char summary[] =
   "No option takes the password itself: use --password-stdin or --password-file.\n"
   "Exit status: 0 ok; 1 the operation (or the check) failed and nothing changed;\n"
   "2 usage error or invalid input, nothing changed; 3 refused by policy;\n"
-  "4 the change failed and could not be wholly undone (the message says what is left).";
+  "4 the change failed and could not be wholly undone (the message says what is left);\n"
+  "5 the change is committed but a step that puts it into effect (a service restart) failed.";
 
 /* What the library says is printed to a root terminal, and may still hold
  * bytes of hostile input (a path in a system error, a line a relay sent):
@@ -226,6 +231,8 @@ exit_status_for (const GError *error)
         return EXIT_DISABLED;
       case SMARTHOST_ERROR_PARTIAL:
         return EXIT_PARTIAL;
+      case SMARTHOST_ERROR_NOT_ACTIVE:
+        return EXIT_NOT_ACTIVE;
       default:
         return EXIT_FAILED;
       }
@@ -800,15 +807,23 @@ cmd_doctor (SmarthostBackend *backend)
 /* Backends whose mapping of a remote API can be checked against the
  * server: SmarterMail's. */
 static int
-cmd_schema_check (SmarthostBackend *backend)
+cmd_schema_check (SmarthostBackend *backend,
+                  const char       *export_path)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(GPtrArray) findings = NULL;
   gboolean missing = FALSE;
 
-  if (!SMARTHOST_IS_SMARTERMAIL_BACKEND (backend))
+  if (SMARTHOST_IS_MAILENABLE_BACKEND (backend))
+    findings = smarthost_mailenable_backend_schema_check (SMARTHOST_MAILENABLE_BACKEND (backend), export_path,
+                                                          NULL, &error);
+  else if (!SMARTHOST_IS_SMARTERMAIL_BACKEND (backend))
     return fail (EXIT_USAGE, "the %s backend has no schema-check", smarthost_backend_get_name (backend));
-  findings = smarthost_smartermail_backend_schema_check (SMARTHOST_SMARTERMAIL_BACKEND (backend), NULL, &error);
+  else if (export_path != NULL)
+    return fail (EXIT_USAGE, "schema-check: the %s backend asks its server; it reads no export",
+                 smarthost_backend_get_name (backend));
+  else
+    findings = smarthost_smartermail_backend_schema_check (SMARTHOST_SMARTERMAIL_BACKEND (backend), NULL, &error);
   if (findings == NULL)
     return fail_error (error);
   for (guint i = 0; i < findings->len; i++)
@@ -1481,8 +1496,8 @@ run_backend_command (SmarthostBackend  *backend,
     return cmd_list_domains (backend);
   else if (g_str_equal (command, "doctor") && argc == 2)
     return cmd_doctor (backend);
-  else if (g_str_equal (command, "schema-check") && argc == 2)
-    return cmd_schema_check (backend);
+  else if (g_str_equal (command, "schema-check") && (argc == 2 || argc == 3))
+    return cmd_schema_check (backend, argc == 3 ? argv[2] : NULL);
   else if (g_str_equal (command, "import") && argc == 2)
     return cmd_import (backend);
   else if (g_str_equal (command, "set-server"))

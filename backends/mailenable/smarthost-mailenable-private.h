@@ -140,6 +140,72 @@ char       *me_reg_file_to_text       (MeRegFile         *file,
 GBytes     *me_reg_file_to_bytes      (MeRegFile         *file);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MeRegFile, me_reg_file_free)
 
+/* --- the schema (smarthost-mailenable-schema.c) -------------------------------- */
+
+typedef struct _MeSchema MeSchema;
+
+/* What the backend reads and writes, and the neighbours schema-check
+ * also looks for. */
+extern const char * const me_schema_value_keys[];
+extern const char * const me_schema_neighbour_keys[];
+
+typedef struct {
+  char    *key;         /* smarthost-server, ... */
+  char    *name;        /* the registry value's name; NULL for a port kept
+                         * in the server's value ("host:port") */
+  guint32  type;        /* ME_REG_SZ or ME_REG_DWORD */
+  char    *source;      /* a source's id, or "unconfirmed" */
+  gboolean confirmed;
+  gboolean neighbour;   /* only looked for by schema-check */
+} MeSchemaEntry;
+
+MeSchema            *me_schema_load            (const char  *path,
+                                                GError     **error);
+void                 me_schema_free            (MeSchema    *schema);
+const char          *me_schema_get_key_path    (MeSchema    *schema);
+const char          *me_schema_get_service     (MeSchema    *schema);
+const MeSchemaEntry *me_schema_get_entry       (MeSchema    *schema,
+                                                const char  *key);
+GPtrArray           *me_schema_get_entries     (MeSchema    *schema);
+const char          *me_schema_get_source_text (MeSchema    *schema,
+                                                const char  *source);
+gboolean             me_reg_name_equal         (const char  *a,
+                                                const char  *b);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (MeSchema, me_schema_free)
+
+/* --- the stores (smarthost-mailenable-store.c) --------------------------------- */
+
+/* Where the connector key's values are read, and how changes to them are
+ * made: a .reg export and a .reg patch (with its undo patch) beside it,
+ * on any platform; or the live registry, on Windows. */
+typedef struct _MeStore MeStore;
+
+MeStore    *me_store_new_reg_file      (const char        *reg_file,
+                                        const char        *output);
+MeStore    *me_store_new_live          (void);
+void        me_store_free              (MeStore           *store);
+gboolean    me_store_is_live           (MeStore           *store);
+/* The values of the connector key now: for an export, the export's, with
+ * the patch at output laid over them when it was made from this export
+ * (what the key holds once the patch is imported). MeRegValue, in order. */
+GPtrArray  *me_store_read              (MeStore           *store,
+                                        GError           **error);
+/* Adds to @change what makes the key hold @edits (MeRegValue, a deleted
+ * one for a value removed) over what me_store_read() returned last: value
+ * operations for the live registry, the patch and its undo patch for an
+ * export. @secret: the name of the value holding a password; @service:
+ * what must restart to take the change up (for the notes). */
+gboolean    me_store_add_operations    (MeStore           *store,
+                                        SmarthostChange   *change,
+                                        GPtrArray         *edits,
+                                        const char        *secret,
+                                        const char        *service,
+                                        const char        *state_directory,
+                                        GError           **error);
+/* The undo patch of @output: its name with ".undo" before ".reg". */
+char       *me_store_undo_path         (const char        *output);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (MeStore, me_store_free)
+
 /* --- the live registry, on Windows (smarthost-mailenable-live.c) ---------------- */
 
 #ifdef G_OS_WIN32

@@ -472,7 +472,8 @@ decode_utf8 (const char *data,
   const char *body = data + start;
   gsize body_len = length - start;
   gboolean valid = _smarthost_utf8_validate_len (body, body_len, &end);
-  const char *nul = memchr (body, '\0', valid ? body_len : (gsize) (end - body));
+  /* Where validation stopped may be the NUL byte itself. */
+  const char *nul = memchr (body, '\0', valid ? body_len : (gsize) (end - body) + 1);
   const char *bad = nul != NULL ? nul : end;
   LineCounter lines = { 1, FALSE };
 
@@ -805,17 +806,22 @@ parse_data (Parser      *parser,
                       line);
 }
 
-/* Quoted for a message: as it is when quoting would change nothing but add
- * the quotes (a plain key path), else quoted. */
+/* A key path for a message, as it is when it prints as itself on one line
+ * (a key path is full of backslashes, which quoting would double), else
+ * quoted. */
 static char *
 shown_path (const char *path)
 {
-  g_autofree char *quoted = _smarthost_quote_path (path);
-  gsize len = strlen (quoted);
+  glong n = 0;
 
-  if (len == strlen (path) + 2 && strncmp (quoted + 1, path, len - 2) == 0)
-    return g_strdup (path);
-  return g_steal_pointer (&quoted);
+  for (const char *p = path; *p != '\0'; p = g_utf8_next_char (p), n++)
+    {
+      gunichar c = g_utf8_get_char (p);
+
+      if (n >= 256 || !g_unichar_isprint (c) || (c != ' ' && g_unichar_isspace (c)))
+        return _smarthost_quote_path (path);
+    }
+  return g_strdup (path);
 }
 
 static gboolean

@@ -347,6 +347,8 @@ me_service_restart (const char    *service,
   gboolean ok;
 
   g_return_val_if_fail (service != NULL, FALSE);
+  if (g_cancellable_set_error_if_cancelled (cancellable, error))
+    return FALSE;
   if ((wservice = g_utf8_to_utf16 (service, -1, NULL, NULL, NULL)) == NULL)
     return set_service_error (error, service, ERROR_INVALID_NAME, "cannot name it");
   scm = OpenSCManagerW (NULL, NULL, SC_MANAGER_CONNECT);

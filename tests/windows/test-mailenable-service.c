@@ -1,0 +1,143 @@
+/* test-mailenable-service.c: me_service_restart() against a real service under Wine
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Run by test-mailenable-service.sh once it has installed me-test-service.exe
+ * as MESMTPCS and started it: each ServiceMain adds 1 to
+ * HKLM\SOFTWARE\libsmarthost-test "starts", and fails with exit code 42
+ * when "fail" there is 1.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#ifndef WIN32_LEAN_AND_MEAN
+# define WIN32_LEAN_AND_MEAN
+#endif
+#include <windows.h>
+
+#include "smarthost.h"
+#include "smarthost-mailenable-private.h"
+
+#define SERVICE  "MESMTPCS"
+#define TEST_KEY L"SOFTWARE\\libsmarthost-test"
+#define TIMEOUT  30
+
+static DWORD
+test_value (const wchar_t *name)
+{
+  DWORD value = 0, size = sizeof value;
+
+  if (RegGetValueW (HKEY_LOCAL_MACHINE, TEST_KEY, name, RRF_RT_REG_DWORD, NULL, &value,
+                    &size) != ERROR_SUCCESS)
+    return 0;
+  return value;
+}
+
+static void
+set_fail (DWORD fail)
+{
+  HKEY key;
+
+  g_assert_cmpint (RegCreateKeyExW (HKEY_LOCAL_MACHINE, TEST_KEY, 0, NULL, REG_OPTION_NON_VOLATILE,
+                                    KEY_SET_VALUE | KEY_WOW64_64KEY, NULL, &key, NULL), ==, ERROR_SUCCESS);
+  g_assert_cmpint (RegSetValueExW (key, L"fail", 0, REG_DWORD, (const BYTE *) &fail, sizeof fail), ==,
+                   ERROR_SUCCESS);
+  RegCloseKey (key);
+}
+
+static DWORD
+service_state (void)
+{
+  SC_HANDLE scm = OpenSCManagerW (NULL, NULL, SC_MANAGER_CONNECT);
+  SC_HANDLE svc;
+  SERVICE_STATUS_PROCESS status = { 0 };
+  DWORD needed = 0;
+
+  g_assert_nonnull (scm);
+  svc = OpenServiceW (scm, L"" SERVICE, SERVICE_QUERY_STATUS);
+  g_assert_nonnull (svc);
+  g_assert_true (QueryServiceStatusEx (svc, SC_STATUS_PROCESS_INFO, (LPBYTE) &status, sizeof status, &needed));
+  CloseServiceHandle (svc);
+  CloseServiceHandle (scm);
+  return status.dwCurrentState;
+}
+
+static void
+restart_ok (void)
+{
+  g_autoptr(GError) error = NULL;
+  DWORD before = test_value (L"starts");
+
+  g_assert_true (me_service_restart (SERVICE, TIMEOUT, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (test_value (L"starts"), ==, before + 1);
+  g_assert_cmpuint (service_state (), ==, SERVICE_RUNNING);
+}
+
+static void
+test_restart_running (void)
+{
+  g_assert_cmpuint (service_state (), ==, SERVICE_RUNNING);
+  restart_ok ();
+  /* And again: the service it left runs. */
+  restart_ok ();
+}
+
+static void
+test_restart_fails (void)
+{
+  g_autoptr(GError) error = NULL;
+  DWORD before = test_value (L"starts");
+
+  set_fail (1);
+  g_assert_false (me_service_restart (SERVICE, TIMEOUT, NULL, &error));
+  set_fail (0);
+  g_assert_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED);
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, SERVICE));
+  g_assert_nonnull (strstr (error->message, "42"));
+  g_assert_cmpuint (test_value (L"starts"), ==, before + 1);
+  g_assert_cmpuint (service_state (), ==, SERVICE_STOPPED);
+  /* A stopped service is started. */
+  restart_ok ();
+}
+
+static void
+test_cancelled (void)
+{
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GError) error = NULL;
+
+  DWORD before = test_value (L"starts");
+
+  /* Cancelled before it started: nothing is done. */
+  g_cancellable_cancel (cancellable);
+  g_assert_false (me_service_restart (SERVICE, TIMEOUT, cancellable, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_cmpuint (test_value (L"starts"), ==, before);
+  g_assert_cmpuint (service_state (), ==, SERVICE_RUNNING);
+}
+
+static void
+test_not_installed (void)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_false (me_service_restart ("MESMTPCS-not-installed", TIMEOUT, NULL, &error));
+  g_assert_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED);
+  g_assert_nonnull (strstr (error->message, "the service MESMTPCS-not-installed is not installed"));
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/mailenable-service/restart-running", test_restart_running);
+  g_test_add_func ("/mailenable-service/restart-fails", test_restart_fails);
+  g_test_add_func ("/mailenable-service/cancelled", test_cancelled);
+  g_test_add_func ("/mailenable-service/not-installed", test_not_installed);
+  return g_test_run ();
+}

@@ -1430,6 +1430,11 @@ class TestBackendContract(SmarthostTestCase):
         self.assertEqual(mkdir.to_record(), ['dir', os.path.join(self.tmp, 'own')])
         self.assertEqual(Smarthost.CommandOperation.new(['/bin/true'], 5).describe(), '# runs: /bin/true\n')
         self.assertFalse(Smarthost.CommandOperation.new(['/bin/true'], 5).to_record())   # no record
+        after = Smarthost.CommandOperation.new(['/bin/true'], 5)
+        self.assertFalse(after.get_after_commit())
+        after.set_after_commit(True)
+        self.assertTrue(after.get_after_commit())
+        self.assertEqual(after.describe(), '# runs once the change is committed: /bin/true\n')
 
     def test_state_directories(self):
         default = Smarthost.Backend.get_default_state_directory('smartermail-mail.example.com')
@@ -2294,6 +2299,80 @@ class TestSmarterMailBackend(SmarthostTestCase):
                 b.validate_relay(relay)
             self.assertSmarthostError(cm, Smarthost.Error.NOT_SUPPORTED)
             self.assertIn('SmarterMail cannot', cm.exception.message)
+
+
+MAILENABLE_EXPORT = (
+    'Windows Registry Editor Version 5.00\r\n\r\n'
+    '[HKEY_LOCAL_MACHINE\\SOFTWARE\\WOW6432Node\\Mail Enable\\Mail Enable\\Connectors\\SMTP]\r\n'
+    '"Host Name"="mail.example.com"\r\n'
+    '"Outbound Interface"="192.0.2.5"\r\n\r\n')
+
+
+class TestMailEnableBackend(SmarthostTestCase):
+    # tests/mailenable/ runs smarthostctl on exports and Wine's regedit on
+    # the patches; this is the API as Python sees it.
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix='smarthost-me-')
+        self.export = os.path.join(self.tmp, 'export.reg')
+        with open(self.export, 'wb') as f:
+            f.write(b'\xff\xfe' + MAILENABLE_EXPORT.encode('utf-16-le'))
+        self.output = os.path.join(self.tmp, 'smarthost.reg')
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp)
+
+    def backend(self):
+        return Smarthost.backend_new_for_name_with_settings(
+            'mailenable', {'reg-file': self.export, 'output': self.output,
+                           'state-directory': os.path.join(self.tmp, 'state')})
+
+    def test_construct_and_settings(self):
+        b = Smarthost.MailEnableBackend.new_for_reg_file(self.export, self.output)
+        self.assertEqual(b.get_name(), 'mailenable')
+        self.assertEqual(b.get_reg_file(), self.export)
+        self.assertEqual(b.get_output(), self.output)
+        self.assertIsNone(Smarthost.MailEnableBackend.new().get_reg_file())
+        names = [s.get_name() for s in b.list_settings()]
+        self.assertEqual(names, ['reg-file', 'output', 'schema-file', 'state-directory', 'timeout'])
+        caps = b.get_capabilities()
+        self.assertTrue(caps & Smarthost.Capabilities.SERVER_RELAY)
+        self.assertFalse(caps & Smarthost.Capabilities.DOMAIN_RELAY)
+        self.assertFalse(caps & Smarthost.Capabilities.STARTTLS)
+
+    def test_set_read_unset(self):
+        b = self.backend()
+        self.assertIsNone(b.get_server(None))
+        relay = Smarthost.Relay(host='smtp.relay.example', port=2525, username='me', password=PASSWORD,
+                                security=Smarthost.Security.NONE)
+        self.assertTrue(b.set_server(relay, None))
+        again = b.get_server(None)
+        self.assertEqual((again.get_host(), again.get_port(), again.get_username(), again.get_password()),
+                         ('smtp.relay.example', 2525, 'me', PASSWORD))
+        self.assertEqual(os.stat(self.output).st_mode & 0o777, 0o600)
+        with open(self.output, 'rb') as f:
+            self.assertEqual(f.read(2), b'\xff\xfe')
+        self.assertTrue(os.path.exists(os.path.join(self.tmp, 'smarthost.undo.reg')))
+        with open(self.export, 'rb') as f:
+            self.assertEqual(f.read(), b'\xff\xfe' + MAILENABLE_EXPORT.encode('utf-16-le'))
+        findings = b.schema_check(None, None)
+        self.assertTrue(any(f.get_code() == 'value-missing' for f in findings))
+        self.assertTrue(b.set_server(None, None))
+        self.assertIsNone(b.get_server(None))
+
+    def test_refuses_what_mailenable_cannot_do(self):
+        b = self.backend()
+        for props in ({'security': Smarthost.Security.STARTTLS}, {'security': Smarthost.Security.TLS, 'port': 465},
+                      {'ca_file': '/etc/ssl/certs/ca-certificates.crt'}, {'mx_lookup': True}):
+            tx = b.begin()
+            with self.assertRaises(GLib.Error) as cm:
+                tx.set_server(Smarthost.Relay(host='smtp.example.net', **props))
+            self.assertSmarthostError(cm, Smarthost.Error.NOT_SUPPORTED)
+        tx = b.begin()
+        with self.assertRaises(GLib.Error) as cm:
+            tx.set_domain('shop.example', Smarthost.Relay(host='smtp.example.net'))
+        self.assertSmarthostError(cm, Smarthost.Error.NOT_SUPPORTED)
+        self.assertIn('recipient', cm.exception.message)
+        self.assertFalse(os.path.exists(self.output))
 
 
 class TestApiCoverage(unittest.TestCase):

@@ -6,9 +6,14 @@
 
 #include <string.h>
 
+#include <glib/gstdio.h>
+#ifndef G_OS_WIN32
+#include <sys/stat.h>
+#include <unistd.h>
+#endif
+
 #include "smarthost-error.h"
 #include "smarthost-mailenable-private.h"
-#include "test-util.h"
 
 #define SMTP_KEY "HKEY_LOCAL_MACHINE\\SOFTWARE\\Wow6432Node\\Mail Enable\\Mail Enable\\Connectors\\SMTP"
 #define SECRET   "S3cret-data"
@@ -675,9 +680,14 @@ test_read (void)
     g_clear_pointer (&file, me_reg_file_free);
     file = me_reg_file_read (link, FALSE, &error);
     g_assert_no_error (error);
+    g_assert_cmpint (g_remove (fifo), ==, 0);
+    g_assert_cmpint (g_remove (link), ==, 0);
   }
 #endif
-  rm_rf (dir);
+  g_assert_cmpint (g_remove (path), ==, 0);
+  g_assert_cmpint (g_remove (bad), ==, 0);
+  g_assert_cmpint (g_remove (big), ==, 0);
+  g_assert_cmpint (g_rmdir (dir), ==, 0);
 }
 
 int

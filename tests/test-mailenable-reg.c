@@ -470,6 +470,7 @@ test_value_reads (void)
   g_autoptr(MeRegValue) lone = me_reg_value_new ("X", ME_REG_SZ, lone_bytes);
   g_autoptr(GBytes) short_bytes = g_bytes_new ("\1\2\3", 3);
   g_autoptr(MeRegValue) short_dword = me_reg_value_new ("Port", ME_REG_DWORD, short_bytes);
+  g_autoptr(MeRegValue) odd_type = me_reg_value_new ("", 0x12345678, short_bytes);
   g_autoptr(MeRegFile) file = parse_ok ("REGEDIT4\n[HKEY_USERS\\x]\n\n\"Port\"=\"" SECRET "\"\n", -1);
 
   g_assert_true (me_reg_value_equal (str, copy));
@@ -487,12 +488,13 @@ test_value_reads (void)
 
   assert_read_fails (me_reg_key_find_value (g_ptr_array_index (file->keys, 0), "port"), FALSE,
                      "value \"Port\" (line 4): expected a REG_DWORD, found REG_SZ");
-  assert_read_fails (dword, TRUE, "value \"Port\": expected a REG_SZ, found REG_DWORD");
+  assert_read_fails (dword, TRUE, "value \"Port\": expected a REG_SZ or REG_EXPAND_SZ, found REG_DWORD");
   assert_read_fails (deleted, FALSE, "value \"Port\": expected a value, found a deletion (=-)");
   assert_read_fails (short_dword, FALSE, "value \"Port\": a REG_DWORD of 3 bytes, expected 4");
   assert_read_fails (odd, TRUE, "value \"X\": a string of an odd number of bytes (not UTF-16)");
   assert_read_fails (inner, TRUE, "value \"X\": a string with a NUL character inside");
   assert_read_fails (lone, TRUE, "value \"X\": a string that is not valid UTF-16");
+  assert_read_fails (odd_type, FALSE, "value (default): expected a REG_DWORD, found a value of type 305419896");
 }
 
 /* --- malformed files ------------------------------------------------------ */

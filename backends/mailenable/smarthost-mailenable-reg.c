@@ -208,17 +208,20 @@ check_type (const MeRegValue  *value,
             GError           **error)
 {
   const char *found;
+  g_autofree char *expected = NULL;
   g_autofree char *what = NULL;
 
   if (value->deleted)
     return set_value_error (error, value, "expected a value, found a deletion (=-)");
   if (value->type == wanted || value->type == also)
     return TRUE;
+  expected = also != wanted ? g_strdup_printf ("%s or %s", type_name (wanted), type_name (also))
+                            : g_strdup (type_name (wanted));
   found = type_name (value->type);
   if (found != NULL)
-    what = g_strdup_printf ("expected a %s, found %s", type_name (wanted), found);
+    what = g_strdup_printf ("expected a %s, found %s", expected, found);
   else
-    what = g_strdup_printf ("expected a %s, found a value of type %u", type_name (wanted), value->type);
+    what = g_strdup_printf ("expected a %s, found a value of type %u", expected, value->type);
   return set_value_error (error, value, what);
 }
 

@@ -6,9 +6,14 @@
 
 #include <string.h>
 
+#include <glib/gstdio.h>
+#ifndef G_OS_WIN32
+#include <sys/stat.h>
+#include <unistd.h>
+#endif
+
 #include "smarthost-error.h"
 #include "smarthost-mailenable-private.h"
-#include "test-util.h"
 
 #define SMTP_KEY "HKEY_LOCAL_MACHINE\\SOFTWARE\\Wow6432Node\\Mail Enable\\Mail Enable\\Connectors\\SMTP"
 #define SECRET   "S3cret-data"
@@ -307,6 +312,21 @@ test_parse_forms (void)
 }
 
 static void
+test_comments (void)
+{
+  g_autoptr(MeRegFile) file = parse_ok ("REGEDIT4\n;\n; \n;  two\n\t; tab \n[HKEY_USERS\\x]\n;in a key\n", -1);
+  g_autofree char *text = me_reg_file_to_text (file, NULL, FALSE);
+  const char * const expected[] = { "", "", " two", "tab ", "in a key" };
+
+  g_assert_cmpuint (file->comments->len, ==, G_N_ELEMENTS (expected));
+  for (guint i = 0; i < G_N_ELEMENTS (expected); i++)
+    g_assert_cmpstr (g_ptr_array_index (file->comments, i), ==, expected[i]);
+  g_assert_cmpstr (text, ==, "Windows Registry Editor Version 5.00\n\n;\n;\n;  two\n; tab \n; in a key\n"
+                             "[HKEY_USERS\\x]\n\n");
+  assert_round_trip (file);
+}
+
+static void
 test_write (void)
 {
   g_autoptr(MeRegFile) file = me_reg_file_new ();
@@ -410,6 +430,25 @@ test_write_wrap (void)
   assert_round_trip (file);
 }
 
+/* A typed read that fails: the message, whole, and no data in it. */
+static void
+assert_read_fails (const MeRegValue *value,
+                   gboolean          as_string,
+                   const char       *expected)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *text = NULL;
+  guint32 n = 0;
+
+  if (as_string)
+    g_assert_false (me_reg_value_get_string (value, &text, &error));
+  else
+    g_assert_false (me_reg_value_get_dword (value, &n, &error));
+  g_assert_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID);
+  g_assert_cmpstr (error->message, ==, expected);
+  g_assert_null (text);
+}
+
 static void
 test_value_reads (void)
 {
@@ -431,6 +470,7 @@ test_value_reads (void)
   g_autoptr(MeRegValue) lone = me_reg_value_new ("X", ME_REG_SZ, lone_bytes);
   g_autoptr(GBytes) short_bytes = g_bytes_new ("\1\2\3", 3);
   g_autoptr(MeRegValue) short_dword = me_reg_value_new ("Port", ME_REG_DWORD, short_bytes);
+  g_autoptr(MeRegValue) odd_type = me_reg_value_new ("", 0x12345678, short_bytes);
   g_autoptr(MeRegFile) file = parse_ok ("REGEDIT4\n[HKEY_USERS\\x]\n\n\"Port\"=\"" SECRET "\"\n", -1);
 
   g_assert_true (me_reg_value_equal (str, copy));
@@ -446,30 +486,15 @@ test_value_reads (void)
   g_assert_cmpuint (n, ==, 25);
   g_assert_no_error (error);
 
-  g_assert_false (me_reg_value_get_dword (me_reg_key_find_value (g_ptr_array_index (file->keys, 0), "port"), &n, &error));
-  g_assert_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID);
-  g_assert_cmpstr (error->message, ==, "value \"Port\" (line 4): expected a REG_DWORD, found REG_SZ");
-  g_clear_error (&error);
-  g_assert_false (me_reg_value_get_string (dword, &text, &error));
-  g_assert_cmpstr (error->message, ==, "value \"Port\": expected a REG_SZ, found REG_DWORD");
-  g_clear_error (&error);
-  g_assert_false (me_reg_value_get_dword (deleted, &n, &error));
-  g_assert_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID);
-  g_clear_error (&error);
-  g_assert_false (me_reg_value_get_dword (short_dword, &n, &error));
-  g_assert_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID);
-  g_clear_error (&error);
-  g_assert_false (me_reg_value_get_string (odd, &text, &error));
-  g_assert_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID);
-  g_clear_error (&error);
-  g_assert_false (me_reg_value_get_string (inner, &text, &error));
-  g_assert_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID);
-  g_assert_nonnull (strstr (error->message, "NUL"));
-  g_clear_error (&error);
-  g_assert_false (me_reg_value_get_string (lone, &text, &error));
-  g_assert_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID);
-  g_assert_nonnull (strstr (error->message, "UTF-16"));
-  g_clear_error (&error);
+  assert_read_fails (me_reg_key_find_value (g_ptr_array_index (file->keys, 0), "port"), FALSE,
+                     "value \"Port\" (line 4): expected a REG_DWORD, found REG_SZ");
+  assert_read_fails (dword, TRUE, "value \"Port\": expected a REG_SZ or REG_EXPAND_SZ, found REG_DWORD");
+  assert_read_fails (deleted, FALSE, "value \"Port\": expected a value, found a deletion (=-)");
+  assert_read_fails (short_dword, FALSE, "value \"Port\": a REG_DWORD of 3 bytes, expected 4");
+  assert_read_fails (odd, TRUE, "value \"X\": a string of an odd number of bytes (not UTF-16)");
+  assert_read_fails (inner, TRUE, "value \"X\": a string with a NUL character inside");
+  assert_read_fails (lone, TRUE, "value \"X\": a string that is not valid UTF-16");
+  assert_read_fails (odd_type, FALSE, "value (default): expected a REG_DWORD, found a value of type 305419896");
 }
 
 /* --- malformed files ------------------------------------------------------ */
@@ -531,39 +556,48 @@ test_invalid_encoding (void)
 static void
 test_invalid_syntax (void)
 {
+  /* After a header and a key line: lines 1 and 2. */
+  static const struct {
+    const char *body;
+    const char *expected;
+  } cases[] = {
+    { "\"a\"=\"" SECRET "\n", "line 3: unterminated string" },
+    { "\"a\"=\"" SECRET "\\\"\n", "line 3: unterminated string" },
+    { "\"a\"=\"" SECRET "\\t\"\n", "line 3: unknown escape" },
+    { "\"a\"=\"" SECRET "\"x\n", "line 3: unexpected text after the closing quote" },
+    { "\n\"a\"=hex:01,02,\\\n  03,S3cret-data\n", "line 5: bad hex byte" },
+    { "\"a\"=hex:01,0203\n", "line 3: bad hex byte" },
+    { "\"a\"=hex:01 02\n", "line 3: bad hex byte" },
+    { "\"a\"=hex:01,,02\n", "line 3: bad hex byte" },
+    { "\"a\"=hex:01,\\\n", "line 3: the hex list continues" },
+    { "\"a\"=hex(123456789):00\n", "line 3: bad value type" },
+    { "\"a\"=hex(1:00\n", "line 3: bad value type" },
+    { "\"a\"=dword:123456789\n", "line 3: bad dword" },
+    { "\"a\"=dword:\n", "line 3: bad dword" },
+    { "\"a\"=dword:S3cret\n", "line 3: bad dword" },
+    { "\"a\"=qword:" SECRET "\n", "line 3: unknown value type" },
+    { "\"a\"=" SECRET "\n", "line 3: unknown value type" },
+    { "\"a\"\n", "line 3: expected \"=\" after the value name" },
+    { "[HKEY_LOCAL_MACHINE\\SOFTWARE\\X\n", "line 3: missing \"]\"" },
+    { "[HKLM\\SOFTWARE\\X]\n", "line 3: unknown root key" },
+    { "[HKEY_LOCAL_MACHINEX\\SOFTWARE]\n", "line 3: unknown root key" },
+    { "[]\n", "line 3: unknown root key" },
+    { "\"Pass\"=\"x\"\n\"pass\"=\"" SECRET "\"\n",
+      "line 4: value \"pass\" appears twice in [HKEY_LOCAL_MACHINE\\SOFTWARE\\X] (also line 3)" },
+    { "@=\"x\"\n\"\"=\"" SECRET "\"\n", "line 4: value \"\" appears twice" },
+    { "[-HKEY_USERS\\x]\n\"a\"=\"" SECRET "\"\n", "line 4: value in a key being deleted" },
+    { SECRET "\n", "line 3: expected a [key]" },
+  };
+
   assert_invalid_bytes ("Windows Registry Editor Version 4.00\n", -1, "line 1: bad header");
   assert_invalid_bytes ("\n" "REGEDIT4\n", -1, "line 1: bad header");
-  assert_invalid ("\"a\"=\"" SECRET "\n", "line 3: unterminated string");
-  assert_invalid ("\"a\"=\"" SECRET "\\\"\n", "line 3: unterminated string");
-  assert_invalid ("\"a\"=\"" SECRET "\\t\"\n", "line 3: unknown escape");
-  assert_invalid ("\"a\"=\"" SECRET "\"x\n", "line 3: unexpected text after the closing quote");
-  assert_invalid ("\n\"a\"=hex:01,02,\\\n  03,S3cret-data\n", "line 5: bad hex byte");
-  assert_invalid ("\"a\"=hex:01,0203\n", "line 3: bad hex byte");
-  assert_invalid ("\"a\"=hex:01 02\n", "line 3: bad hex byte");
-  assert_invalid ("\"a\"=hex:01,,02\n", "line 3: bad hex byte");
-  assert_invalid ("\"a\"=hex:01,\\\n", "line 3: the hex list continues");
-  assert_invalid ("\"a\"=hex(123456789):00\n", "line 3: bad value type");
-  assert_invalid ("\"a\"=hex(1:00\n", "line 3: bad value type");
-  assert_invalid ("\"a\"=dword:123456789\n", "line 3: bad dword");
-  assert_invalid ("\"a\"=dword:\n", "line 3: bad dword");
-  assert_invalid ("\"a\"=dword:S3cret\n", "line 3: bad dword");
-  assert_invalid ("\"a\"=qword:" SECRET "\n", "line 3: unknown value type");
-  assert_invalid ("\"a\"=" SECRET "\n", "line 3: unknown value type");
-  assert_invalid ("\"a\"\n", "line 3: expected \"=\" after the value name");
-  assert_invalid ("[HKEY_LOCAL_MACHINE\\SOFTWARE\\X\n", "line 3: missing \"]\"");
-  assert_invalid ("[HKLM\\SOFTWARE\\X]\n", "line 3: unknown root key");
-  assert_invalid ("[HKEY_LOCAL_MACHINEX\\SOFTWARE]\n", "line 3: unknown root key");
-  assert_invalid ("[]\n", "line 3: unknown root key");
-  assert_invalid ("\"Pass\"=\"x\"\n\"pass\"=\"" SECRET "\"\n",
-                  "line 4: value \"pass\" appears twice in [HKEY_LOCAL_MACHINE\\SOFTWARE\\X] (also line 3)");
-  assert_invalid ("@=\"x\"\n\"\"=\"" SECRET "\"\n", "line 4: value \"\" appears twice");
-  assert_invalid ("[-HKEY_USERS\\x]\n\"a\"=\"" SECRET "\"\n", "line 4: value in a key being deleted");
-  assert_invalid (SECRET "\n", "line 3: expected a [key]");
   assert_invalid_bytes ("REGEDIT4\n\"a\"=\"" SECRET "\"\n", -1, "line 2: value outside a key");
   assert_invalid_bytes ("REGEDIT4\n[HKEY_USERS\\x]\n\"a\"=hex(1):53,33,e9,00\n", -1,
                         "line 3: non-ASCII data in a REGEDIT4 string value");
   assert_invalid_bytes ("REGEDIT4\n[HKEY_USERS\\x]\n\"a\"=hex(7):53,\\\n 80,00\n", -1,
                         "line 3: non-ASCII data in a REGEDIT4 string value");
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    assert_invalid (cases[i].body, cases[i].expected);
 }
 
 static void
@@ -648,9 +682,14 @@ test_read (void)
     g_clear_pointer (&file, me_reg_file_free);
     file = me_reg_file_read (link, FALSE, &error);
     g_assert_no_error (error);
+    g_assert_cmpint (g_remove (fifo), ==, 0);
+    g_assert_cmpint (g_remove (link), ==, 0);
   }
 #endif
-  rm_rf (dir);
+  g_assert_cmpint (g_remove (path), ==, 0);
+  g_assert_cmpint (g_remove (bad), ==, 0);
+  g_assert_cmpint (g_remove (big), ==, 0);
+  g_assert_cmpint (g_rmdir (dir), ==, 0);
 }
 
 int
@@ -664,6 +703,7 @@ main (int    argc,
   g_test_add_func ("/mailenable-reg/parse/lone-cr", test_parse_lone_cr);
   g_test_add_func ("/mailenable-reg/parse/regedit4", test_parse_regedit4);
   g_test_add_func ("/mailenable-reg/parse/forms", test_parse_forms);
+  g_test_add_func ("/mailenable-reg/parse/comments", test_comments);
   g_test_add_func ("/mailenable-reg/write", test_write);
   g_test_add_func ("/mailenable-reg/write/wrap", test_write_wrap);
   g_test_add_func ("/mailenable-reg/value/reads", test_value_reads);

@@ -208,17 +208,20 @@ check_type (const MeRegValue  *value,
             GError           **error)
 {
   const char *found;
+  g_autofree char *expected = NULL;
   g_autofree char *what = NULL;
 
   if (value->deleted)
     return set_value_error (error, value, "expected a value, found a deletion (=-)");
   if (value->type == wanted || value->type == also)
     return TRUE;
+  expected = also != wanted ? g_strdup_printf ("%s or %s", type_name (wanted), type_name (also))
+                            : g_strdup (type_name (wanted));
   found = type_name (value->type);
   if (found != NULL)
-    what = g_strdup_printf ("expected a %s, found %s", type_name (wanted), found);
+    what = g_strdup_printf ("expected a %s, found %s", expected, found);
   else
-    what = g_strdup_printf ("expected a %s, found a value of type %u", type_name (wanted), value->type);
+    what = g_strdup_printf ("expected a %s, found a value of type %u", expected, value->type);
   return set_value_error (error, value, what);
 }
 
@@ -379,25 +382,9 @@ me_reg_key_add_value (MeRegKey   *key,
 
 /* --- reading: decoding the bytes -------------------------------------------- */
 
-static gboolean
-set_invalid (GError    **error,
-             const char *format,
-             ...) G_GNUC_PRINTF (2, 3);
-
-static gboolean
-set_invalid (GError    **error,
-             const char *format,
-             ...)
-{
-  g_autofree char *message = NULL;
-  va_list args;
-
-  va_start (args, format);
-  message = g_strdup_vprintf (format, args);
-  va_end (args);
-  g_set_error_literal (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID, message);
-  return FALSE;
-}
+/* A parse error: "return set_invalid (...), FALSE;" (or NULL). */
+#define set_invalid(error, ...) \
+  g_set_error ((error), SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID, __VA_ARGS__)
 
 /* Counts lines as the reader splits them: CRLF, LF or a lone CR ends one. */
 typedef struct {
@@ -756,7 +743,7 @@ parse_data (Parser      *parser,
       if (text == NULL)
         return FALSE;
       if (s != end)
-        return set_invalid (error, "line %u: unexpected text after the closing quote of a string", line);
+        return set_invalid (error, "line %u: unexpected text after the closing quote of a string", line), FALSE;
       value->type = ME_REG_SZ;
       value->data = utf8_to_utf16le (text, -1);
       return TRUE;
@@ -769,7 +756,7 @@ parse_data (Parser      *parser,
   if (end - s >= 6 && g_ascii_strncasecmp (s, "dword:", 6) == 0)
     {
       if (!parse_hex_number (s + 6, end, 8, &number))
-        return set_invalid (error, "line %u: bad dword (expected 1 to 8 hex digits after \"dword:\")", line);
+        return set_invalid (error, "line %u: bad dword (expected 1 to 8 hex digits after \"dword:\")", line), FALSE;
       number = GUINT32_TO_LE (number);
       value->type = ME_REG_DWORD;
       value->data = g_bytes_new (&number, 4);
@@ -787,7 +774,7 @@ parse_data (Parser      *parser,
 
           if (close == NULL || close + 1 >= end || close[1] != ':' ||
               !parse_hex_number (s + 1, close, 8, &value->type))
-            return set_invalid (error, "line %u: bad value type (expected hex(N): with N of 1 to 8 hex digits)", line);
+            return set_invalid (error, "line %u: bad value type (expected hex(N): with N of 1 to 8 hex digits)", line), FALSE;
           s = close + 1;
         }
       bytes = parse_hex_list (parser, s + 1, end, error);
@@ -803,7 +790,7 @@ parse_data (Parser      *parser,
       return TRUE;
     }
   return set_invalid (error, "line %u: unknown value type (expected \"string\", dword:, hex: or hex(N):, or - to delete)",
-                      line);
+                      line), FALSE;
 }
 
 /* A key path for a message, as it is when it prints as itself on one line
@@ -844,17 +831,17 @@ parse_value_line (Parser      *parser,
   else if ((value->name = parse_quoted (&s, end, line, error)) == NULL)
     return FALSE;
   if (utf16_length (value->name, strlen (value->name)) > ME_REG_NAME_MAX)
-    return set_invalid (error, "line %u: value name longer than %u characters", line, ME_REG_NAME_MAX);
+    return set_invalid (error, "line %u: value name longer than %u characters", line, ME_REG_NAME_MAX), FALSE;
   while (s < end && is_blank (*s))
     s++;
   if (s >= end || *s != '=')
-    return set_invalid (error, "line %u: expected \"=\" after the value name", line);
+    return set_invalid (error, "line %u: expected \"=\" after the value name", line), FALSE;
   if (parser->key == NULL)
-    return set_invalid (error, "line %u: value outside a key (a [key] line must come first)", line);
+    return set_invalid (error, "line %u: value outside a key (a [key] line must come first)", line), FALSE;
   if (parser->key->deleted)
     {
       g_autofree char *key = shown_path (parser->key->path);
-      return set_invalid (error, "line %u: value in a key being deleted ([-%s])", line, key);
+      return set_invalid (error, "line %u: value in a key being deleted ([-%s])", line, key), FALSE;
     }
   folded = g_utf8_casefold (value->name, -1);
   if (g_hash_table_lookup_extended (parser->seen, folded, NULL, &first))
@@ -863,7 +850,7 @@ parse_value_line (Parser      *parser,
       g_autofree char *key = shown_path (parser->key->path);
 
       return set_invalid (error, "line %u: value %s appears twice in [%s] (also line %u)",
-                          line, name, key, GPOINTER_TO_UINT (first));
+                          line, name, key, GPOINTER_TO_UINT (first)), FALSE;
     }
   if (!parse_data (parser, value, s + 1, end, error))
     return FALSE;
@@ -885,20 +872,20 @@ parse_key_line (Parser      *parser,
   gboolean known = FALSE;
 
   if (end[-1] != ']')
-    return set_invalid (error, "line %u: missing \"]\" at the end of the key", line);
+    return set_invalid (error, "line %u: missing \"]\" at the end of the key", line), FALSE;
   s++;
   end--;
   if (s < end && *s == '-')
     deleted = TRUE, s++;
   path = g_strndup (s, (gsize) (end - s));
   if (utf16_length (path, strlen (path)) > ME_REG_KEY_MAX)
-    return set_invalid (error, "line %u: key path longer than %u characters", line, ME_REG_KEY_MAX);
+    return set_invalid (error, "line %u: key path longer than %u characters", line, ME_REG_KEY_MAX), FALSE;
   root_len = strcspn (path, "\\");
   for (gsize i = 0; i < G_N_ELEMENTS (reg_roots) && !known; i++)
     known = root_len == strlen (reg_roots[i]) && g_ascii_strncasecmp (path, reg_roots[i], root_len) == 0;
   if (!known)
     return set_invalid (error, "line %u: unknown root key (expected HKEY_LOCAL_MACHINE, HKEY_CURRENT_USER, "
-                        "HKEY_CLASSES_ROOT, HKEY_USERS or HKEY_CURRENT_CONFIG)", line);
+                        "HKEY_CLASSES_ROOT, HKEY_USERS or HKEY_CURRENT_CONFIG)", line), FALSE;
   parser->key = me_reg_file_add_key (parser->file, path);
   parser->key->deleted = deleted;
   parser->key->line = line;
@@ -924,7 +911,7 @@ parse_header (Parser  *parser,
       if (len == strlen (REG_HEADER_V4) && memcmp (s, REG_HEADER_V4, len) == 0)
         return parser->file->version = 4, TRUE;
     }
-  return set_invalid (error, "line 1: bad header: expected \"" REG_HEADER_V5 "\" or \"" REG_HEADER_V4 "\"");
+  return set_invalid (error, "line 1: bad header: expected \"" REG_HEADER_V5 "\" or \"" REG_HEADER_V4 "\""), FALSE;
 }
 
 MeRegFile *
@@ -962,8 +949,9 @@ me_reg_file_parse (const char  *data,
         continue;
       if (*s == ';')
         {
-          s++;
-          if (s < end && *s == ' ')
+          /* One space after ";" is the writer's: measured against the
+           * line as it is, trailing spaces included. */
+          if (++s < line + len && *s == ' ')
             s++;
           /* The text as written, trailing spaces included. */
           g_ptr_array_add (file->comments, g_strndup (s, (gsize) (line + len - s)));
@@ -974,7 +962,10 @@ me_reg_file_parse (const char  *data,
       else if (*s == '"' || *s == '@')
         ok = parse_value_line (&parser, s, end, error);
       else
-        ok = set_invalid (error, "line %u: expected a [key], a \"value\"=, @= or a ; comment", parser.reader.number);
+        {
+          set_invalid (error, "line %u: expected a [key], a \"value\"=, @= or a ; comment", parser.reader.number);
+          ok = FALSE;
+        }
       if (!ok)
         return NULL;
     }

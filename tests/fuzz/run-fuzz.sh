@@ -18,6 +18,8 @@
 #   spf             SPF records merged with an include, and their zone text
 #   policy          the policy file (Plesk-style INI feature switches)
 #   journal         the commit journal, as recovery reads it
+#   mailenable-reg  regedit's .reg files (the MailEnable backend's codec),
+#                   written back and read again
 #
 # Meson builds with gcc, which has no libFuzzer, so this script compiles
 # the target and the library sources it needs with clang and
@@ -155,7 +157,7 @@ for e in json.load(open(os.path.join(sys.argv[1], "compile_commands.json"))):
     ninja -C "$build" "$lib_target" >/dev/null
     gen=$build/libsmarthost
     includes=(-I"$build" -I"$gen" -I"$root/libsmarthost" -I"$root/backends" -I"$root/backends/postfix"
-              -I"$build/backends/smartermail" -I"$root/backends/smartermail")
+              -I"$build/backends/smartermail" -I"$root/backends/smartermail" -I"$root/backends/mailenable")
     for inc in $(grep -o '#include "[^"]*\.c"' "$here/fuzz-$target.c" | sed 's/.*"\(.*\)"/\1/'); do
       for i in "${!lib_sources[@]}"; do
         [ "$(basename "${lib_sources[$i]}")" = "$inc" ] && unset 'lib_sources[i]'
@@ -178,7 +180,7 @@ libs=($(pkg-config --libs "${packages[@]}") -lm)
 # of the flags, so that targets share them and edits rebuild them.
 headers_key=$( { printf '%s\n' "$cc" "${cflags[@]}" "${sanitize[@]}";
                  cat "$root"/libsmarthost/*.h "$root"/backends/*.h "$root"/backends/postfix/*.h \
-                     "$root"/backends/smartermail/*.h 2>/dev/null;
+                     "$root"/backends/smartermail/*.h "$root"/backends/mailenable/*.h 2>/dev/null;
                  if [ -n "${gen:-}" ]; then cat "$gen"/*.h "$build/config.h" 2>/dev/null; fi; } \
                | sha256sum | cut -c1-16)
 cache=${FUZZ_CACHE:-${build:+$build/fuzz-cache}}

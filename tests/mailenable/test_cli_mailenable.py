@@ -127,7 +127,7 @@ class Cli(unittest.TestCase):
         self.assertTrue(patch.startswith('Windows Registry Editor Version 5.00\r\n'))
         self.assertIn('[' + KEY + ']\r\n', patch)
         self.assertIn('"SmartHost Password"="%s"\r\n' % PASSWORD, patch)
-        self.assertIn('"SmartHost Port"=dword:000009c5\r\n', patch)
+        self.assertIn('"SmartHost Port"=dword:000009dd\r\n', patch)
         self.assertIn('"SmartHost Server"=-\r\n', undo)
         self.assertNotIn(PASSWORD, undo)
         for text in (patch, undo):
@@ -287,7 +287,7 @@ class Cli(unittest.TestCase):
             port = s.getsockname()[1]
         ready = os.path.join(self.tmp, 'relay.ready')
         relay = subprocess.Popen(['/usr/bin/python3', relay_py, '--port', str(port), '--mode', 'plain',
-                                  '--no-auth', '--ready-file', ready],
+                                  '--no-auth', '--ready-file', ready, '--record', os.path.join(self.tmp, 'relay.jsonl')],
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             deadline = time.monotonic() + 30

@@ -24,6 +24,9 @@ packages=(
   # the Ansible module's test (ansible/library/smarthost.py): Debian 12's
   # ansible 7.7 with ansible-core 2.14
   ansible
+  # a real regedit for the MailEnable backend's .reg files (tests/mailenable:
+  # Wine's, in a private prefix); the Windows build runs under it too
+  wine wine64
 )
 
 missing=()

@@ -271,6 +271,37 @@ test('empty configuration, read async', async () => {
     }
 });
 
+test('MailEnable on a .reg export: set, read back, refusals', async () => {
+    const dir = GLib.dir_make_tmp('smarthost-gjs-me-XXXXXX');
+    try {
+        const text = 'Windows Registry Editor Version 5.00\r\n\r\n' +
+            '[HKEY_LOCAL_MACHINE\\SOFTWARE\\WOW6432Node\\Mail Enable\\Mail Enable\\Connectors\\SMTP]\r\n' +
+            '"Host Name"="mail.example.com"\r\n\r\n';
+        const bytes = new Uint8Array(2 + text.length * 2);
+        bytes.set([0xff, 0xfe]);
+        for (let i = 0; i < text.length; i++)
+            bytes.set([text.charCodeAt(i) & 0xff, text.charCodeAt(i) >> 8], 2 + 2 * i);
+        GLib.file_set_contents(`${dir}/smtp.reg`, bytes);
+        const b = Smarthost.MailEnableBackend.new_for_reg_file(`${dir}/smtp.reg`, `${dir}/smarthost.reg`);
+        assertEqual(b.get_reg_file(), `${dir}/smtp.reg`);
+        assert(!(b.get_capabilities() & Caps.DOMAIN_RELAY));
+        assertEqual(await b.get_server_async(null), null);
+        const tx = b.begin();
+        await assertRejects(() => tx.set_domain('shop.example', relay({security: Security.NONE})),
+            e => assertSmarthostError(e, Smarthost.Error.NOT_SUPPORTED));
+        await assertRejects(() => tx.set_server(relay({security: Security.STARTTLS})),
+            e => assertSmarthostError(e, Smarthost.Error.NOT_SUPPORTED));
+        tx.set_server(relay({security: Security.NONE}));
+        assertNoSecret(tx.preview(null));
+        await tx.commit_async(null);
+        const read = await b.get_server_async(null);
+        assertEqual(read.get_password(), PASSWORD);
+        assert(GLib.file_test(`${dir}/smarthost.undo.reg`, GLib.FileTest.EXISTS));
+    } finally {
+        await removeTree(dir);
+    }
+});
+
 test('transaction: stage, preview, commit, read back through a fresh backend', async () => {
     const dir = makeConfigDir();
     try {

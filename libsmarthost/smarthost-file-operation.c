@@ -313,11 +313,13 @@ write_new_file (SmarthostFileOperationPrivate  *priv,
     return _smarthost_set_errno_error (error, errno, "write", "cannot create", tmp);
   if (priv->windows_text)
     {
-      g_autoptr(GBytes) bytes = _smarthost_windows_text_encode (priv->new_contents);
-      gsize size;
-      gconstpointer data = g_bytes_get_data (bytes, &size);
+      GByteArray *bytes = _smarthost_windows_text_encode (priv->new_contents);
+      gboolean written = _smarthost_write_all (fd, (const char *) bytes->data, bytes->len);
 
-      if (!_smarthost_write_all (fd, data, size))
+      /* It may hold a password, as the text does. */
+      memset (bytes->data, 0, bytes->len);
+      g_byte_array_unref (bytes);
+      if (!written)
         return fail_fd (error, fd, "cannot write", tmp);
     }
   else if (!_smarthost_write_all (fd, priv->new_contents, strlen (priv->new_contents)))
@@ -867,13 +869,15 @@ smarthost_file_operation_get_outputs (SmarthostFileOperation *self)
 
 /* What Windows tools write and read best: UTF-16LE with a byte-order mark,
  * CRLF line ends (each LF of @text becomes CRLF). @text is valid UTF-8. */
-GBytes *
+GByteArray *
 _smarthost_windows_text_encode (const char *text)
 {
-  GByteArray *out = g_byte_array_new ();
   static const guint8 bom[] = { 0xff, 0xfe };
   glong n = 0;
   g_autofree gunichar2 *units = g_utf8_to_utf16 (text, -1, NULL, &n, NULL);
+  /* Sized once (at most two units per unit), so that no copy of a
+   * password is left behind by a reallocation. */
+  GByteArray *out = g_byte_array_sized_new (2 + 4 * (guint) n);
 
   g_byte_array_append (out, bom, sizeof bom);
   for (glong i = 0; units != NULL && i < n; i++)
@@ -890,7 +894,9 @@ _smarthost_windows_text_encode (const char *text)
       pair[len++] = units[i] >> 8;
       g_byte_array_append (out, pair, len);
     }
-  return g_byte_array_free_to_bytes (out);
+  if (units != NULL)
+    memset (units, 0, n * sizeof (gunichar2));
+  return out;
 }
 
 /* Makes @self write its new contents as Windows text

@@ -49,7 +49,7 @@ SmarthostOperation *_smarthost_file_operation_new_take (const char *path,
                                                         guint       mode,
                                                         char       *masked_old,
                                                         char       *masked_new);
-GBytes   *_smarthost_windows_text_encode (const char *text);
+GByteArray *_smarthost_windows_text_encode (const char *text);
 void      _smarthost_file_operation_set_windows_text (SmarthostFileOperation *self,
                                                       gboolean                windows_text);
 void      _smarthost_file_operation_set_contents (SmarthostFileOperation *self,

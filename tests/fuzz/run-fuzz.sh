@@ -157,7 +157,8 @@ for e in json.load(open(os.path.join(sys.argv[1], "compile_commands.json"))):
     ninja -C "$build" "$lib_target" >/dev/null
     gen=$build/libsmarthost
     includes=(-I"$build" -I"$gen" -I"$root/libsmarthost" -I"$root/backends" -I"$root/backends/postfix"
-              -I"$build/backends/smartermail" -I"$root/backends/smartermail" -I"$root/backends/mailenable")
+              -I"$build/backends/smartermail" -I"$root/backends/smartermail"
+              -I"$build/backends/mailenable" -I"$root/backends/mailenable")
     for inc in $(grep -o '#include "[^"]*\.c"' "$here/fuzz-$target.c" | sed 's/.*"\(.*\)"/\1/'); do
       for i in "${!lib_sources[@]}"; do
         [ "$(basename "${lib_sources[$i]}")" = "$inc" ] && unset 'lib_sources[i]'

@@ -441,9 +441,11 @@ mailenable_add_settings (GHashTable *settings,
 {
 #ifndef G_OS_WIN32
   g_hash_table_insert (settings, g_strdup ("reg-file"), g_build_filename (tmp, "export.reg", NULL));
+  /* Its state directory is the output's (see test_settings()). */
   g_hash_table_insert (settings, g_strdup ("output"), g_build_filename (tmp, "out", "smarthost.reg", NULL));
-#endif
+#else
   g_hash_table_insert (settings, g_strdup ("state-directory"), g_build_filename (tmp, "state", NULL));
+#endif
 }
 
 #ifdef G_OS_WIN32
@@ -671,7 +673,7 @@ static const Target targets[] = {
   { "mailenable", mailenable_available, mailenable_prepare, mailenable_add_settings, "state", "state",
     mailenable_fault_points, FALSE, 0, mailenable_dump, mailenable_check_untouched, TRUE },
 #else
-  { "mailenable", mailenable_available, mailenable_prepare, mailenable_add_settings, "out", "state",
+  { "mailenable", mailenable_available, mailenable_prepare, mailenable_add_settings, "out", "out",
     mailenable_fault_points, FALSE, 0, mailenable_dump, mailenable_check_untouched, FALSE },
 #endif
 };

@@ -20,16 +20,43 @@
  * back (a password changed, a gateway with one deleted), the backend says
  * so (PARTIAL, or the recovering read's error, once) and everything but
  * the password is put back.
+ *
+ * MailEnable's backend keeps the server-wide smart host in the values of
+ * its SMTP connector's registry key. On POSIX it runs in export mode: a
+ * .reg export of the key as Windows writes it (export.reg: UTF-16LE with a
+ * BOM, CRLF), holding values of MailEnable's own, and the .reg patch and
+ * undo patch it writes in out/, which is also its state directory (the
+ * journal goes beside the patch); the export must stay byte for byte as it
+ * was and no patch may name MailEnable's own values. On Windows (the cross
+ * build, under Wine) it runs on the live registry: each test creates the key
+ * afresh in the 32-bit view with the same values of MailEnable's own, and
+ * the key's values, dumped as sorted text, are compared as the files are;
+ * its commits run with reload off (restarting the service through the
+ * Service Control Manager is tests/windows/test-mailenable-service.sh's).
+ *
+ * Not every backend can carry every relay: the table says which of
+ * DOMAIN_RELAY, STARTTLS and IMPLICIT_TLS each declares (Postfix, the
+ * key-file backend and SmarterMail all three; MailEnable none), and the
+ * tests give each relays it can carry (without TLS, the same relays
+ * otherwise) and states without domains to a backend without domain relays.
+ *
  * For each backend, /conformance/BACKEND/...:
  *
  *   settings         its settings name properties; it declares PREVIEW and
- *                    CRASH_SAFE (the tests below rely on both)
+ *                    CRASH_SAFE (the tests below rely on both), and of the
+ *                    optional capabilities exactly those of the table
  *   set-server       set, read back and unset the server-wide relay
- *   domains          set, read back and unset domains' relays
+ *   domains          set, read back and unset domains' relays; without
+ *                    DOMAIN_RELAY: a domain's relay is refused
+ *                    (NOT_SUPPORTED, saying it routes by recipient) through
+ *                    a transaction, the shortcut and set_state, and nothing
+ *                    changes
  *   replace-domains  replace-domains and set_state drop the other domains
+ *                    (without DOMAIN_RELAY: they set the server relay)
  *   repeat           a change repeated changes nothing: changed is FALSE, no
  *                    operation that changes anything is built, and no file
- *                    is touched (same inode, mtime and bytes)
+ *                    (nor registry value) is touched (same inode, mtime and
+ *                    bytes)
  *   preview          the preview shows the change, masks every password (old
  *                    and new) and changes nothing
  *   fail-apply       SMARTHOST_FAIL_APPLY=1, 2, ... (each operation's apply
@@ -40,6 +67,14 @@
  *                    and the next read (which recovers) finds exactly the old
  *                    state before the commit point, exactly the new one at
  *                    "commit" and "cleanup", and no journal or leftover
+ *                    (for MailEnable, its patches or registry values too
+ *                    exactly as before, or as an uninterrupted commit
+ *                    leaves them)
+ *
+ * for MailEnable only:
+ *
+ *   tls-refused      a STARTTLS and an implicit-TLS relay are refused
+ *                    (NOT_SUPPORTED) and nothing changes
  *
  * and for the key-file backend only:
  *

@@ -570,12 +570,20 @@ mailenable_prepare (const char *tmp)
   RegCloseKey (key);
 }
 
-/* MailEnable's own values are all there, as they were. */
+/* MailEnable's own values are all there, as they were; and no file of
+ * an old value (the old password, kept until the commit ends) is left. */
 static void
 mailenable_check_untouched (const char *tmp)
 {
   g_autofree char *dump = mailenable_dump (tmp);
   g_auto(GStrv) lines = g_strsplit (dump, "\n", -1);
+  g_autofree char *state = g_build_filename (tmp, "state", NULL);
+  g_autoptr(GDir) dir = g_dir_open (state, 0, NULL);
+  const char *name;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    if (g_str_has_prefix (name, "mailenable-old-"))
+      g_error ("%s was left behind in %s", name, state);
 
   for (guint i = 0; i < G_N_ELEMENTS (me_own); i++)
     {

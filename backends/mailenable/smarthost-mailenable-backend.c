@@ -575,20 +575,31 @@ smarthost_mailenable_backend_validate_relay (SmarthostBackend  *backend,
   return TRUE;
 }
 
+/* The patches are files of the library's commits, and recovery rebuilds
+ * a file operation from its journal record only for a file inside the
+ * directory the journal is in (a journal must not make recovery write
+ * elsewhere). So with an output, the journal goes beside the patch: the
+ * state directory is the output's directory, or one that holds it. */
 static char *
 smarthost_mailenable_backend_get_state_directory (SmarthostBackend  *backend,
                                                   GError           **error)
 {
   SmarthostMailEnableBackend *self = SMARTHOST_MAILENABLE_BACKEND (backend);
+  g_autofree char *output = self->output ? g_canonicalize_filename (self->output, NULL) : NULL;
+  g_autofree char *dir = NULL;
 
-  if (self->state_directory != NULL)
-    {
-      if (!g_path_is_absolute (self->state_directory))
-        return g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
-                            "state-directory: must be an absolute path"), NULL;
-      return g_strdup (self->state_directory);
-    }
-  return smarthost_backend_get_default_state_directory ("mailenable");
+  if (self->state_directory == NULL)
+    return output ? g_path_get_dirname (output) : smarthost_backend_get_default_state_directory ("mailenable");
+  if (!g_path_is_absolute (self->state_directory))
+    return g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
+                        "state-directory: must be an absolute path"), NULL;
+  dir = g_canonicalize_filename (self->state_directory, NULL);
+  if (output != NULL && !(g_str_has_prefix (output, dir) && G_IS_DIR_SEPARATOR (output[strlen (dir)])))
+    return g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
+                        "state-directory: must hold the output (%s), whose commits it journals: an interrupted "
+                        "commit is undone only for files inside it; leave it unset to use the output's "
+                        "directory", output), NULL;
+  return g_strdup (self->state_directory);
 }
 
 static GPtrArray *
@@ -614,7 +625,8 @@ smarthost_mailenable_backend_list_settings (SmarthostBackend *backend)
                                                   "/mailenable-schema.json)", FALSE));
   g_ptr_array_add (settings,
                    smarthost_backend_setting_new ("state-directory", SMARTHOST_SETTING_TYPE_PATH,
-                                                  "Where commits keep their lock and journal (default "
+                                                  "Where commits keep their lock and journal (default: with "
+                                                  "output, its directory, and it must hold the output; else "
                                                   "/var/lib/libsmarthost/mailenable for root, "
                                                   "$XDG_STATE_HOME/libsmarthost/mailenable otherwise)", FALSE));
   g_ptr_array_add (settings,
@@ -952,7 +964,10 @@ smarthost_mailenable_backend_class_init (SmarthostMailEnableBackendClass *klass)
   /**
    * SmarthostMailEnableBackend:state-directory:
    *
-   * Where commits keep their lock and journal; %NULL for
+   * Where commits keep their lock and journal; %NULL for the directory
+   * of [property@MailEnableBackend:output] when there is one (an
+   * interrupted commit is undone only for files inside the state
+   * directory, so it must hold the output), else for
    * [func@Backend.get_default_state_directory] of `mailenable`.
    */
   properties[PROP_STATE_DIRECTORY] = g_param_spec_string ("state-directory", NULL, NULL, NULL, construct);

@@ -557,11 +557,13 @@ strip (const char **s,
     (*end)--;
 }
 
-static glong
+/* UTF-16 code units, unsigned: the limits it is compared with are (and a
+ * glong is 32 bits on Windows, where -Wsign-compare is an error). */
+static gsize
 utf16_length (const char *utf8,
               gsize       len)
 {
-  glong n = 0;
+  gsize n = 0;
 
   for (const char *p = utf8; p < utf8 + len; p = g_utf8_next_char (p))
     n += g_utf8_get_char (p) >= 0x10000 ? 2 : 1;

@@ -20,16 +20,43 @@
  * back (a password changed, a gateway with one deleted), the backend says
  * so (PARTIAL, or the recovering read's error, once) and everything but
  * the password is put back.
+ *
+ * MailEnable's backend keeps the server-wide smart host in the values of
+ * its SMTP connector's registry key. On POSIX it runs in export mode: a
+ * .reg export of the key as Windows writes it (export.reg: UTF-16LE with a
+ * BOM, CRLF), holding values of MailEnable's own, and the .reg patch and
+ * undo patch it writes in out/, which is also its state directory (the
+ * journal goes beside the patch); the export must stay byte for byte as it
+ * was and no patch may name MailEnable's own values. On Windows (the cross
+ * build, under Wine) it runs on the live registry: each test creates the key
+ * afresh in the 32-bit view with the same values of MailEnable's own, and
+ * the key's values, dumped as sorted text, are compared as the files are;
+ * its commits run with reload off (restarting the service through the
+ * Service Control Manager is tests/windows/test-mailenable-service.sh's).
+ *
+ * Not every backend can carry every relay: the table says which of
+ * DOMAIN_RELAY, STARTTLS and IMPLICIT_TLS each declares (Postfix, the
+ * key-file backend and SmarterMail all three; MailEnable none), and the
+ * tests give each relays it can carry (without TLS, the same relays
+ * otherwise) and states without domains to a backend without domain relays.
+ *
  * For each backend, /conformance/BACKEND/...:
  *
  *   settings         its settings name properties; it declares PREVIEW and
- *                    CRASH_SAFE (the tests below rely on both)
+ *                    CRASH_SAFE (the tests below rely on both), and of the
+ *                    optional capabilities exactly those of the table
  *   set-server       set, read back and unset the server-wide relay
- *   domains          set, read back and unset domains' relays
+ *   domains          set, read back and unset domains' relays; without
+ *                    DOMAIN_RELAY: a domain's relay is refused
+ *                    (NOT_SUPPORTED, saying it routes by recipient) through
+ *                    a transaction, the shortcut and set_state, and nothing
+ *                    changes
  *   replace-domains  replace-domains and set_state drop the other domains
+ *                    (without DOMAIN_RELAY: they set the server relay)
  *   repeat           a change repeated changes nothing: changed is FALSE, no
  *                    operation that changes anything is built, and no file
- *                    is touched (same inode, mtime and bytes)
+ *                    (nor registry value) is touched (same inode, mtime and
+ *                    bytes)
  *   preview          the preview shows the change, masks every password (old
  *                    and new) and changes nothing
  *   fail-apply       SMARTHOST_FAIL_APPLY=1, 2, ... (each operation's apply
@@ -40,6 +67,14 @@
  *                    and the next read (which recovers) finds exactly the old
  *                    state before the commit point, exactly the new one at
  *                    "commit" and "cleanup", and no journal or leftover
+ *                    (for MailEnable, its patches or registry values too
+ *                    exactly as before, or as an uninterrupted commit
+ *                    leaves them)
+ *
+ * for MailEnable only:
+ *
+ *   tls-refused      a STARTTLS and an implicit-TLS relay are refused
+ *                    (NOT_SUPPORTED) and nothing changes
  *
  * and for the key-file backend only:
  *
@@ -95,7 +130,24 @@ typedef struct {
    * passwords are never read back (password_set instead), and the server's
    * own state is compared too. */
   gboolean remote;
+  /* Which of DOMAIN_RELAY, STARTTLS and IMPLICIT_TLS it declares: the
+   * tests give it relays it can carry, and without DOMAIN_RELAY prove
+   * that a domain's relay is refused instead. */
+  SmarthostCapabilities optional;
+  /* What it keeps outside the scratch directory's files (a registry key),
+   * or its own files as it sees them, as text compared before and after
+   * (NULL: nothing but the files). */
+  char *(*dump) (const char *tmp);
+  /* Checks, when each scratch directory goes, what the backend must
+   * never touch (NULL: nothing). */
+  void (*check_untouched) (const char *tmp);
+  /* Its commits leave the mail server alone (reload off): a live
+   * MailEnable would restart a service the suite has not installed. */
+  gboolean no_reload;
 } Target;
+
+#define ALL_OPTIONAL \
+  (SMARTHOST_CAPABILITY_DOMAIN_RELAY | SMARTHOST_CAPABILITY_STARTTLS | SMARTHOST_CAPABILITY_IMPLICIT_TLS)
 
 #define POSTFIX_SBIN "/usr/sbin"
 #define MASTER_CF_DIST "/usr/share/postfix/master.cf.dist"
@@ -408,6 +460,244 @@ smartermail_add_settings (GHashTable *settings,
   g_hash_table_insert (settings, g_strdup ("timeout"), g_strdup ("20"));
 }
 
+/* MailEnable: its SMTP connector's key, with values of its own that the
+ * backend must leave alone (those it writes, all named "SmartHost ..."
+ * or "Outbound TLS", are not among them): in an export (POSIX) or the
+ * live registry (Windows). */
+static gboolean
+mailenable_available (char **why)
+{
+  return TRUE;
+}
+
+static void
+mailenable_add_settings (GHashTable *settings,
+                         const char *tmp)
+{
+#ifndef G_OS_WIN32
+  g_hash_table_insert (settings, g_strdup ("reg-file"), g_build_filename (tmp, "export.reg", NULL));
+  /* Its state directory is the output's (see test_settings()). */
+  g_hash_table_insert (settings, g_strdup ("output"), g_build_filename (tmp, "out", "smarthost.reg", NULL));
+#else
+  g_hash_table_insert (settings, g_strdup ("state-directory"), g_build_filename (tmp, "state", NULL));
+#endif
+}
+
+#ifdef G_OS_WIN32
+/* Windows: the live registry (Wine's, under the suite), the key in the
+ * 32-bit view where MailEnable keeps it. */
+#define ME_SUBKEY_W L"SOFTWARE\\Mail Enable\\Mail Enable\\Connectors\\SMTP"
+
+static const char * const mailenable_fault_points[] = { "journal", "apply", "step", NULL };
+
+/* One value as a line: its name, type and bytes. */
+static char *
+me_value_line (const wchar_t *name,
+               DWORD          type,
+               const BYTE    *data,
+               DWORD          len)
+{
+  g_autofree char *utf8 = g_utf16_to_utf8 ((const gunichar2 *) name, -1, NULL, NULL, NULL);
+  GString *line = g_string_new (NULL);
+
+  g_string_append_printf (line, "\"%s\" type %lu:", utf8, (unsigned long) type);
+  for (DWORD i = 0; i < len; i++)
+    g_string_append_printf (line, " %02x", data[i]);
+  return g_string_free (line, FALSE);
+}
+
+/* Every value of the key, a line each, sorted; or "(no key)". */
+static char *
+mailenable_dump (const char *tmp)
+{
+  g_autoptr(GPtrArray) lines = g_ptr_array_new_with_free_func (g_free);
+  DWORD names_max = 0, data_max = 0, count = 0;
+  HKEY key;
+
+  if (RegOpenKeyExW (HKEY_LOCAL_MACHINE, ME_SUBKEY_W, 0, KEY_READ | KEY_WOW64_32KEY, &key) != ERROR_SUCCESS)
+    return g_strdup ("(no key)");
+  g_assert_cmpint (RegQueryInfoKeyW (key, NULL, NULL, NULL, NULL, NULL, NULL, &count, &names_max, &data_max, NULL,
+                                     NULL), ==, ERROR_SUCCESS);
+  for (DWORD i = 0; i < count; i++)
+    {
+      g_autofree wchar_t *name = g_new0 (wchar_t, names_max + 1);
+      g_autofree BYTE *data = g_malloc0 (data_max + 1);
+      DWORD name_len = names_max + 1, data_len = data_max, type = 0;
+
+      g_assert_cmpint (RegEnumValueW (key, i, name, &name_len, NULL, &type, data, &data_len), ==, ERROR_SUCCESS);
+      g_ptr_array_add (lines, me_value_line (name, type, data, data_len));
+    }
+  RegCloseKey (key);
+  g_ptr_array_sort (lines, compare_strings);
+  g_ptr_array_add (lines, NULL);
+  return g_strjoinv ("\n", (char **) lines->pdata);
+}
+
+typedef struct {
+  const wchar_t *name;
+  DWORD type;
+  const BYTE *data;
+  DWORD len;
+} MeOwn;
+
+static const BYTE me_dword[] = { 0x0a, 0, 0, 0 };
+static const BYTE me_flags[] = { 0x01, 0x00, 0xff, 0x7f };
+static const MeOwn me_own[] = {
+  { L"Host Name", REG_SZ, (const BYTE *) L"mail.example.com", sizeof L"mail.example.com" },
+  { L"Outbound Interface", REG_SZ, (const BYTE *) L"192.0.2.5", sizeof L"192.0.2.5" },
+  { L"Max Connections", REG_DWORD, me_dword, sizeof me_dword },
+  { L"Greeting Flags", REG_BINARY, me_flags, sizeof me_flags },
+};
+
+/* The key afresh (an earlier test's deleted first), with MailEnable's
+ * own values. */
+static void
+mailenable_prepare (const char *tmp)
+{
+  HKEY key;
+
+  if (RegOpenKeyExW (HKEY_LOCAL_MACHINE, ME_SUBKEY_W, 0, KEY_ALL_ACCESS | KEY_WOW64_32KEY, &key) == ERROR_SUCCESS)
+    {
+      g_assert_cmpint (RegDeleteTreeW (key, NULL), ==, ERROR_SUCCESS);
+      RegCloseKey (key);
+      g_assert_cmpint (RegDeleteKeyExW (HKEY_LOCAL_MACHINE, ME_SUBKEY_W, KEY_WOW64_32KEY, 0), ==, ERROR_SUCCESS);
+    }
+  g_assert_cmpint (RegCreateKeyExW (HKEY_LOCAL_MACHINE, ME_SUBKEY_W, 0, NULL, 0, KEY_ALL_ACCESS | KEY_WOW64_32KEY,
+                                    NULL, &key, NULL), ==, ERROR_SUCCESS);
+  for (guint i = 0; i < G_N_ELEMENTS (me_own); i++)
+    g_assert_cmpint (RegSetValueExW (key, me_own[i].name, 0, me_own[i].type, me_own[i].data, me_own[i].len), ==,
+                     ERROR_SUCCESS);
+  RegCloseKey (key);
+}
+
+/* MailEnable's own values are all there, as they were; and no file of
+ * an old value (the old password, kept until the commit ends) is left. */
+static void
+mailenable_check_untouched (const char *tmp)
+{
+  g_autofree char *dump = mailenable_dump (tmp);
+  g_auto(GStrv) lines = g_strsplit (dump, "\n", -1);
+  g_autofree char *state = g_build_filename (tmp, "state", NULL);
+  g_autoptr(GDir) dir = g_dir_open (state, 0, NULL);
+  const char *name;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    if (g_str_has_prefix (name, "mailenable-old-"))
+      g_error ("%s was left behind in %s", name, state);
+
+  for (guint i = 0; i < G_N_ELEMENTS (me_own); i++)
+    {
+      g_autofree char *line = me_value_line (me_own[i].name, me_own[i].type, me_own[i].data, me_own[i].len);
+      if (!g_strv_contains ((const char * const *) lines, line))
+        g_error ("MailEnable's own value %s is no longer in the key:\n%s", line, dump);
+    }
+}
+#else
+/* Elsewhere: an export, as Windows writes one (UTF-16LE with a BOM, CRLF),
+ * and the patch in out/. */
+static const char * const mailenable_fault_points[] = { "journal", "write", "backup", "rename", "apply", NULL };
+
+static const char * const mailenable_own_names[] = {
+  "Host Name", "Outbound Interface", "Max Connections", "Greeting Flags", NULL
+};
+
+static const char mailenable_export_text[] =
+  "Windows Registry Editor Version 5.00\r\n"
+  "\r\n"
+  "[HKEY_LOCAL_MACHINE\\SOFTWARE\\WOW6432Node\\Mail Enable\\Mail Enable\\Connectors\\SMTP]\r\n"
+  "\"Host Name\"=\"mail.example.com\"\r\n"
+  "\"Outbound Interface\"=\"192.0.2.5\"\r\n"
+  "\"Max Connections\"=dword:0000000a\r\n"
+  "\"Greeting Flags\"=hex:01,00,ff,7f\r\n"
+  "\r\n";
+
+
+static GBytes *
+mailenable_export_bytes (void)
+{
+  g_autofree gunichar2 *units = g_utf8_to_utf16 (mailenable_export_text, -1, NULL, NULL, NULL);
+  GByteArray *bytes = g_byte_array_new ();
+  static const guint8 bom[] = { 0xff, 0xfe };
+
+  g_byte_array_append (bytes, bom, 2);
+  for (guint i = 0; units[i]; i++)
+    {
+      guint8 pair[] = { units[i] & 0xff, units[i] >> 8 };
+      g_byte_array_append (bytes, pair, 2);
+    }
+  return g_byte_array_free_to_bytes (bytes);
+}
+
+static void
+mailenable_prepare (const char *tmp)
+{
+  g_autofree char *export = g_build_filename (tmp, "export.reg", NULL);
+  g_autofree char *out = g_build_filename (tmp, "out", NULL);
+  g_autoptr(GBytes) bytes = mailenable_export_bytes ();
+
+  write_file (export, g_bytes_get_data (bytes, NULL), (gssize) g_bytes_get_size (bytes), 0644);
+  g_assert_cmpint (g_mkdir (out, 0755), ==, 0);
+}
+
+/* A .reg file the backend wrote, as UTF-8; NULL when there is none. */
+static char *
+read_utf16_file (const char *path)
+{
+  g_autofree char *data = NULL;
+  gsize len = 0;
+
+  if (!g_file_get_contents (path, &data, &len, NULL))
+    return NULL;
+  g_assert_cmpuint (len, >=, 2);
+  g_assert_cmpuint (len % 2, ==, 0);
+  g_assert_true ((guint8) data[0] == 0xff && (guint8) data[1] == 0xfe);
+  return g_utf16_to_utf8 ((const gunichar2 *) (data + 2), (glong) (len - 2) / 2, NULL, NULL, NULL);
+}
+
+/* The export, the patch and the undo patch, as the backend sees them. */
+static char *
+mailenable_dump (const char *tmp)
+{
+  static const char * const names[] = { "export.reg", "out/smarthost.reg", "out/smarthost.undo.reg", NULL };
+  GString *dump = g_string_new (NULL);
+
+  for (guint i = 0; names[i]; i++)
+    {
+      g_autofree char *path = g_build_filename (tmp, names[i], NULL);
+      g_autofree char *text = read_utf16_file (path);
+
+      g_string_append_printf (dump, "--- %s\n%s\n", names[i], text ? text : "(absent)");
+    }
+  return g_string_free (dump, FALSE);
+}
+
+/* The export is byte for byte as written, and no patch mentions
+ * MailEnable's own values. */
+static void
+mailenable_check_untouched (const char *tmp)
+{
+  static const char * const patches[] = { "smarthost.reg", "smarthost.undo.reg", NULL };
+  g_autofree char *export = g_build_filename (tmp, "export.reg", NULL);
+  g_autoptr(GBytes) expected = mailenable_export_bytes ();
+  g_autoptr(GMappedFile) file = g_mapped_file_new (export, FALSE, NULL);
+  g_autoptr(GBytes) now = NULL;
+
+  g_assert_nonnull (file);
+  now = g_mapped_file_get_bytes (file);
+  if (!g_bytes_equal (now, expected))
+    g_error ("the export %s was changed", export);
+  for (guint i = 0; patches[i]; i++)
+    {
+      g_autofree char *path = g_build_filename (tmp, "out", patches[i], NULL);
+      g_autofree char *text = read_utf16_file (path);
+
+      for (guint k = 0; text != NULL && mailenable_own_names[k]; k++)
+        if (strstr (text, mailenable_own_names[k]) != NULL)
+          g_error ("%s mentions MailEnable's own value %s:\n%s", path, mailenable_own_names[k], text);
+    }
+}
+#endif
+
 static const char * const smartermail_fault_points[] = { "journal", "write", "backup", "rename", "apply", NULL };
 
 static const char * const postfix_fault_points[] = {
@@ -417,11 +707,18 @@ static const char * const keyfile_fault_points[] = { "journal", "apply", NULL };
 
 static const Target targets[] = {
   { "postfix", postfix_available, postfix_prepare, postfix_add_settings, "postfix", "postfix",
-    postfix_fault_points, FALSE },
+    postfix_fault_points, FALSE, ALL_OPTIONAL, NULL, NULL, FALSE },
   { "keyfile", keyfile_available, keyfile_prepare, keyfile_add_settings, "", "state",
-    keyfile_fault_points, FALSE },
+    keyfile_fault_points, FALSE, ALL_OPTIONAL, NULL, NULL, FALSE },
   { "smartermail", smartermail_available, smartermail_prepare, smartermail_add_settings, "state", "state",
-    smartermail_fault_points, TRUE },
+    smartermail_fault_points, TRUE, ALL_OPTIONAL, NULL, NULL, FALSE },
+#ifdef G_OS_WIN32
+  { "mailenable", mailenable_available, mailenable_prepare, mailenable_add_settings, "state", "state",
+    mailenable_fault_points, FALSE, 0, mailenable_dump, mailenable_check_untouched, TRUE },
+#else
+  { "mailenable", mailenable_available, mailenable_prepare, mailenable_add_settings, "out", "out",
+    mailenable_fault_points, FALSE, 0, mailenable_dump, mailenable_check_untouched, FALSE },
+#endif
 };
 
 static const Target *
@@ -462,8 +759,19 @@ target_backend (const Target *target,
 
 /* --- relays and states ---------------------------------------------------------- */
 
+static gboolean
+has (const Target          *target,
+     SmarthostCapabilities  capability)
+{
+  return (target->optional & capability) == capability;
+}
+
+/* A relay with @security, or without TLS for a backend that cannot
+ * require it (the hosts, ports, users and passwords tell the relays
+ * apart all the same). */
 static SmarthostRelay *
-make_relay (const char        *host,
+make_relay (const Target      *target,
+            const char        *host,
             guint              port,
             SmarthostSecurity  security,
             const char        *username,
@@ -471,6 +779,9 @@ make_relay (const char        *host,
 {
   SmarthostRelay *relay = smarthost_relay_new (host);
 
+  if ((security == SMARTHOST_SECURITY_STARTTLS && !has (target, SMARTHOST_CAPABILITY_STARTTLS)) ||
+      (security == SMARTHOST_SECURITY_TLS && !has (target, SMARTHOST_CAPABILITY_IMPLICIT_TLS)))
+    security = SMARTHOST_SECURITY_NONE;
   smarthost_relay_set_port (relay, port);
   smarthost_relay_set_security (relay, security);
   smarthost_relay_set_username (relay, username);
@@ -478,12 +789,12 @@ make_relay (const char        *host,
   return relay;
 }
 
-static SmarthostRelay *server_a (void) { return make_relay ("smtp.relay-a.example", 587, SMARTHOST_SECURITY_STARTTLS, "server-a", PW_SERVER_A); }
-static SmarthostRelay *server_b (void) { return make_relay ("smtp.relay-b.example", 465, SMARTHOST_SECURITY_TLS, "server-b", PW_SERVER_B); }
-static SmarthostRelay *shop (void) { return make_relay ("smtp.relay-a.example", 587, SMARTHOST_SECURITY_STARTTLS, "shop", PW_SHOP); }
-static SmarthostRelay *shop_2 (void) { return make_relay ("smtp.relay-a.example", 587, SMARTHOST_SECURITY_STARTTLS, "shop", PW_SHOP_2); }
-static SmarthostRelay *blog (void) { return make_relay ("smtp.relay-b.example", 465, SMARTHOST_SECURITY_TLS, "blog", PW_BLOG); }
-static SmarthostRelay *news (void) { return make_relay ("smtp.relay-c.example", 2525, SMARTHOST_SECURITY_STARTTLS, "news", PW_NEWS); }
+static SmarthostRelay *server_a (const Target *t) { return make_relay (t, "smtp.relay-a.example", 587, SMARTHOST_SECURITY_STARTTLS, "server-a", PW_SERVER_A); }
+static SmarthostRelay *server_b (const Target *t) { return make_relay (t, "smtp.relay-b.example", 465, SMARTHOST_SECURITY_TLS, "server-b", PW_SERVER_B); }
+static SmarthostRelay *shop (const Target *t) { return make_relay (t, "smtp.relay-a.example", 587, SMARTHOST_SECURITY_STARTTLS, "shop", PW_SHOP); }
+static SmarthostRelay *shop_2 (const Target *t) { return make_relay (t, "smtp.relay-a.example", 587, SMARTHOST_SECURITY_STARTTLS, "shop", PW_SHOP_2); }
+static SmarthostRelay *blog (const Target *t) { return make_relay (t, "smtp.relay-b.example", 465, SMARTHOST_SECURITY_TLS, "blog", PW_BLOG); }
+static SmarthostRelay *news (const Target *t) { return make_relay (t, "smtp.relay-c.example", 2525, SMARTHOST_SECURITY_STARTTLS, "news", PW_NEWS); }
 
 static void
 state_set_domain (SmarthostState *state,
@@ -497,45 +808,83 @@ state_set_domain (SmarthostState *state,
   g_object_unref (relay);
 }
 
-/* The state the change tests start from: a server relay and two domains. */
+/* The state the change tests start from: a server relay and two domains
+ * (no domain for a backend without domain relays). */
 static SmarthostState *
-old_state (void)
+old_state (const Target *target)
 {
   SmarthostState *state = smarthost_state_new ();
-  g_autoptr(SmarthostRelay) server = server_a ();
+  g_autoptr(SmarthostRelay) server = server_a (target);
 
   smarthost_state_set_server (state, server);
-  state_set_domain (state, "shop.example", shop ());
-  state_set_domain (state, "blog.example", blog ());
+  if (!has (target, SMARTHOST_CAPABILITY_DOMAIN_RELAY))
+    return state;
+  state_set_domain (state, "shop.example", shop (target));
+  state_set_domain (state, "blog.example", blog (target));
   return state;
 }
 
 /* What stage_old_to_new() makes of it: another server relay, a changed
  * password, a domain removed and one added. */
 static SmarthostState *
-new_state (void)
+new_state (const Target *target)
 {
   SmarthostState *state = smarthost_state_new ();
-  g_autoptr(SmarthostRelay) server = server_b ();
+  g_autoptr(SmarthostRelay) server = server_b (target);
 
   smarthost_state_set_server (state, server);
-  state_set_domain (state, "shop.example", shop_2 ());
-  state_set_domain (state, "news.example", news ());
+  if (!has (target, SMARTHOST_CAPABILITY_DOMAIN_RELAY))
+    return state;
+  state_set_domain (state, "shop.example", shop_2 (target));
+  state_set_domain (state, "news.example", news (target));
   return state;
 }
 
 static gboolean
-stage_old_to_new (SmarthostTransaction  *tx,
+stage_old_to_new (const Target          *target,
+                  SmarthostTransaction  *tx,
                   GError               **error)
 {
-  g_autoptr(SmarthostRelay) server = server_b ();
-  g_autoptr(SmarthostRelay) shop_relay = shop_2 ();
-  g_autoptr(SmarthostRelay) news_relay = news ();
+  g_autoptr(SmarthostRelay) server = server_b (target);
+  g_autoptr(SmarthostRelay) shop_relay = shop_2 (target);
+  g_autoptr(SmarthostRelay) news_relay = news (target);
 
-  return smarthost_transaction_set_server (tx, server, error) &&
-         smarthost_transaction_set_domain (tx, "shop.example", shop_relay, error) &&
+  if (!smarthost_transaction_set_server (tx, server, error))
+    return FALSE;
+  if (!has (target, SMARTHOST_CAPABILITY_DOMAIN_RELAY))
+    return TRUE;
+  return smarthost_transaction_set_domain (tx, "shop.example", shop_relay, error) &&
          smarthost_transaction_set_domain (tx, "blog.example", NULL, error) &&
          smarthost_transaction_set_domain (tx, "news.example", news_relay, error);
+}
+
+/* A transaction, which reloads the mail server unless the target says
+ * not to. */
+static SmarthostTransaction *
+target_begin (const Target     *target,
+              SmarthostBackend *backend)
+{
+  SmarthostTransaction *tx = smarthost_backend_begin (backend);
+
+  if (target->no_reload)
+    smarthost_transaction_set_reload (tx, FALSE);
+  return tx;
+}
+
+/* The one-change shortcut (smarthost_backend_set_server()), or the same
+ * as a transaction without the reload for a target that needs that. */
+static gboolean
+set_server (const Target      *target,
+            SmarthostBackend  *backend,
+            SmarthostRelay    *relay,
+            GError           **error)
+{
+  g_autoptr(SmarthostTransaction) tx = NULL;
+
+  if (!target->no_reload)
+    return smarthost_backend_set_server (backend, relay, NULL, error);
+  tx = target_begin (target, backend);
+  return smarthost_transaction_set_server (tx, relay, error) && smarthost_transaction_commit (tx, NULL, error);
 }
 
 static SmarthostState *
@@ -628,11 +977,12 @@ assert_relay (const Target   *target,
 }
 
 static void
-commit_state (SmarthostBackend *backend,
+commit_state (const Target     *target,
+              SmarthostBackend *backend,
               SmarthostState   *state,
               gboolean          expect_changed)
 {
-  g_autoptr(SmarthostTransaction) tx = smarthost_backend_begin (backend);
+  g_autoptr(SmarthostTransaction) tx = target_begin (target, backend);
   g_autoptr(GError) error = NULL;
 
   g_assert_true (smarthost_transaction_set_state (tx, state, &error));
@@ -674,9 +1024,9 @@ static Scratch *
 scratch_new_old (const Target *target)
 {
   Scratch *sc = scratch_new (target);
-  g_autoptr(SmarthostState) old = old_state ();
+  g_autoptr(SmarthostState) old = old_state (target);
 
-  commit_state (sc->backend, old, TRUE);
+  commit_state (target, sc->backend, old, TRUE);
   return sc;
 }
 
@@ -707,6 +1057,8 @@ static void
 scratch_free (Scratch *sc)
 {
   g_object_unref (sc->backend);
+  if (sc->target->check_untouched != NULL)
+    sc->target->check_untouched (sc->tmp);
   rm_rf (sc->tmp);
   g_free (sc->tmp);
   g_free (sc->watched);
@@ -773,7 +1125,8 @@ snapshot (const char *root,
   return snap;
 }
 
-/* The files, and for a remote backend the server's state too. */
+/* The files, for a remote backend the server's state too, and what the
+ * target dumps. */
 static GHashTable *
 scratch_snapshot (Scratch  *sc,
                   gboolean  exact)
@@ -782,6 +1135,8 @@ scratch_snapshot (Scratch  *sc,
 
   if (sc->target->remote)
     g_hash_table_insert (snap, g_strdup ("(the server's state)"), fake_state ());
+  if (sc->target->dump != NULL)
+    g_hash_table_insert (snap, g_strdup ("(the target's dump)"), sc->target->dump (sc->tmp));
   return snap;
 }
 
@@ -911,8 +1266,8 @@ child_main (int   argc,
       return 2;
     }
   backend = target_backend (target, argv[3], argc >= 5 && g_str_equal (argv[4], "fail-undo"));
-  tx = smarthost_backend_begin (backend);
-  if (stage_old_to_new (tx, &error))
+  tx = target_begin (target, backend);
+  if (stage_old_to_new (target, tx, &error))
     smarthost_transaction_commit (tx, NULL, &error);
   if (error == NULL)
     g_print ("RESULT ok changed=%d\n", smarthost_transaction_get_changed (tx));
@@ -977,9 +1332,9 @@ test_settings (gconstpointer data)
    * operations gives. */
   caps = smarthost_backend_get_capabilities (sc->backend);
   g_assert_true (caps & SMARTHOST_CAPABILITY_SERVER_RELAY);
-  g_assert_true (caps & SMARTHOST_CAPABILITY_DOMAIN_RELAY);
-  g_assert_true (caps & SMARTHOST_CAPABILITY_STARTTLS);
-  g_assert_true (caps & SMARTHOST_CAPABILITY_IMPLICIT_TLS);
+  /* The optional ones: exactly those the table says (the tests choose
+   * relays by them). */
+  g_assert_cmpuint (caps & ALL_OPTIONAL, ==, target->optional);
   g_assert_true (caps & SMARTHOST_CAPABILITY_PREVIEW);
   g_assert_true (caps & SMARTHOST_CAPABILITY_CRASH_SAFE);
 
@@ -996,8 +1351,8 @@ test_set_server (gconstpointer data)
 {
   const Target *target = data;
   g_autoptr(Scratch) sc = NULL;
-  g_autoptr(SmarthostRelay) relay = server_a ();
-  g_autoptr(SmarthostRelay) other = server_b ();
+  g_autoptr(SmarthostRelay) relay = server_a (target);
+  g_autoptr(SmarthostRelay) other = server_b (target);
   g_autoptr(SmarthostRelay) read = NULL;
   g_autoptr(SmarthostState) empty = smarthost_state_new ();
   g_autoptr(SmarthostState) state = NULL;
@@ -1011,7 +1366,7 @@ test_set_server (gconstpointer data)
   g_assert_null (read);
 
   /* Set, through the one-change shortcut. */
-  g_assert_true (smarthost_backend_set_server (sc->backend, relay, NULL, &error));
+  g_assert_true (set_server (target, sc->backend, relay, &error));
   g_assert_no_error (error);
   read = smarthost_backend_get_server (sc->backend, NULL, &error);
   g_assert_no_error (error);
@@ -1020,7 +1375,7 @@ test_set_server (gconstpointer data)
 
   /* Replace, through a transaction. */
   {
-    g_autoptr(SmarthostTransaction) tx = smarthost_backend_begin (sc->backend);
+    g_autoptr(SmarthostTransaction) tx = target_begin (target, sc->backend);
 
     g_assert_true (smarthost_transaction_set_server (tx, other, &error));
     g_assert_true (smarthost_transaction_commit (tx, NULL, &error));
@@ -1033,7 +1388,7 @@ test_set_server (gconstpointer data)
   g_clear_object (&read);
 
   /* Unset. */
-  g_assert_true (smarthost_backend_set_server (sc->backend, NULL, NULL, &error));
+  g_assert_true (set_server (target, sc->backend, NULL, &error));
   g_assert_no_error (error);
   read = smarthost_backend_get_server (sc->backend, NULL, &error);
   g_assert_no_error (error);
@@ -1043,13 +1398,103 @@ test_set_server (gconstpointer data)
   assert_no_leftovers (sc, "after unsetting the server relay");
 }
 
+/* @error is the refusal of what @target cannot do, saying why (@why). */
+static void
+assert_not_supported (GError     *error,
+                      const char *why)
+{
+  g_assert_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_NOT_SUPPORTED);
+  if (strstr (error->message, why) == NULL)
+    g_error ("the refusal does not say \"%s\": %s", why, error->message);
+}
+
+/* A target without domain relays: a domain's relay is refused, through a
+ * transaction, the shortcut and set_state, saying that the mail server
+ * routes by recipient; nothing is changed. */
+static void
+assert_domains_refused (const Target *target)
+{
+  g_autoptr(Scratch) sc = scratch_new_old (target);
+  g_autoptr(SmarthostState) old = old_state (target);
+  g_autoptr(SmarthostState) with_domain = old_state (target);
+  g_autoptr(SmarthostRelay) shop_relay = shop (target);
+  g_autoptr(SmarthostTransaction) tx = target_begin (target, sc->backend);
+  g_autoptr(SmarthostTransaction) tx2 = target_begin (target, sc->backend);
+  g_autoptr(GHashTable) before = scratch_snapshot (sc, TRUE);
+  g_autoptr(GHashTable) after = NULL;
+  g_autoptr(SmarthostState) state = NULL;
+  g_autoptr(SmarthostRelay) read = NULL;
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) domains = NULL;
+
+  g_assert_false (smarthost_transaction_set_domain (tx, "shop.example", shop_relay, &error));
+  assert_not_supported (error, "recipient");
+  g_clear_error (&error);
+  /* The transaction holds nothing, and commits nothing. */
+  g_assert_true (smarthost_transaction_commit (tx, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_false (smarthost_transaction_get_changed (tx));
+
+  g_assert_false (smarthost_backend_set_domain (sc->backend, "shop.example", shop_relay, NULL, &error));
+  assert_not_supported (error, "recipient");
+  g_clear_error (&error);
+
+  state_set_domain (with_domain, "shop.example", shop (target));
+  g_assert_false (smarthost_transaction_set_state (tx2, with_domain, &error));
+  assert_not_supported (error, "recipient");
+  g_clear_error (&error);
+
+  after = scratch_snapshot (sc, TRUE);
+  assert_same_snapshot (before, after, "a refused domain relay");
+  domains = smarthost_backend_list_domains (sc->backend, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_strv_length (domains), ==, 0);
+  read = smarthost_backend_get_domain (sc->backend, "shop.example", NULL, &error);
+  g_assert_no_error (error);
+  g_assert_null (read);
+  state = read_state (sc->backend);
+  assert_state (target, old, state, "after a refused domain relay");
+}
+
+/* A target without domain relays: replace-domains and set_state, with no
+ * domain, set the server relay as they do elsewhere. */
+static void
+assert_replace_domains_without_domains (const Target *target)
+{
+  g_autoptr(Scratch) sc = scratch_new_old (target);
+  g_autoptr(SmarthostRelay) other = server_b (target);
+  g_autoptr(SmarthostState) expected = smarthost_state_new ();
+  g_autoptr(SmarthostState) old = old_state (target);
+  g_autoptr(SmarthostState) state = NULL;
+  g_autoptr(GError) error = NULL;
+
+  {
+    g_autoptr(SmarthostTransaction) tx = target_begin (target, sc->backend);
+
+    smarthost_transaction_set_replace_domains (tx, TRUE);
+    g_assert_true (smarthost_transaction_set_server (tx, other, &error));
+    g_assert_true (smarthost_transaction_commit (tx, NULL, &error));
+    g_assert_no_error (error);
+    g_assert_true (smarthost_transaction_get_changed (tx));
+  }
+  smarthost_state_set_server (expected, other);
+  state = read_state (sc->backend);
+  assert_state (target, expected, state, "after replace-domains");
+  g_clear_object (&state);
+
+  commit_state (target, sc->backend, old, TRUE);
+  state = read_state (sc->backend);
+  assert_state (target, old, state, "after set_state");
+  assert_no_leftovers (sc, "after set_state");
+}
+
 static void
 test_domains (gconstpointer data)
 {
   const Target *target = data;
   g_autoptr(Scratch) sc = NULL;
-  g_autoptr(SmarthostRelay) shop_relay = shop ();
-  g_autoptr(SmarthostRelay) blog_relay = blog ();
+  g_autoptr(SmarthostRelay) shop_relay = shop (target);
+  g_autoptr(SmarthostRelay) blog_relay = blog (target);
   g_autoptr(SmarthostRelay) read = NULL;
   g_autoptr(SmarthostState) empty = smarthost_state_new ();
   g_autoptr(SmarthostState) state = NULL;
@@ -1058,6 +1503,11 @@ test_domains (gconstpointer data)
 
   if (skip_unavailable (target))
     return;
+  if (!has (target, SMARTHOST_CAPABILITY_DOMAIN_RELAY))
+    {
+      assert_domains_refused (target);
+      return;
+    }
   sc = scratch_new (target);
   domains = smarthost_backend_list_domains (sc->backend, NULL, &error);
   g_assert_no_error (error);
@@ -1066,7 +1516,7 @@ test_domains (gconstpointer data)
 
   /* Two at once; the names are normalized. */
   {
-    g_autoptr(SmarthostTransaction) tx = smarthost_backend_begin (sc->backend);
+    g_autoptr(SmarthostTransaction) tx = target_begin (target, sc->backend);
 
     g_assert_true (smarthost_transaction_set_domain (tx, "Shop.Example.", shop_relay, &error));
     g_assert_true (smarthost_transaction_set_domain (tx, "blog.example", blog_relay, &error));
@@ -1118,8 +1568,8 @@ test_replace_domains (gconstpointer data)
 {
   const Target *target = data;
   g_autoptr(Scratch) sc = NULL;
-  g_autoptr(SmarthostRelay) news_relay = news ();
-  g_autoptr(SmarthostRelay) server = server_a ();
+  g_autoptr(SmarthostRelay) news_relay = news (target);
+  g_autoptr(SmarthostRelay) server = server_a (target);
   g_autoptr(SmarthostState) expected = smarthost_state_new ();
   g_autoptr(SmarthostState) only_shop = smarthost_state_new ();
   g_autoptr(SmarthostState) state = NULL;
@@ -1127,11 +1577,16 @@ test_replace_domains (gconstpointer data)
 
   if (skip_unavailable (target))
     return;
+  if (!has (target, SMARTHOST_CAPABILITY_DOMAIN_RELAY))
+    {
+      assert_replace_domains_without_domains (target);
+      return;
+    }
   sc = scratch_new_old (target);
 
   /* replace-domains: the domains named are all; the server relay stays. */
   {
-    g_autoptr(SmarthostTransaction) tx = smarthost_backend_begin (sc->backend);
+    g_autoptr(SmarthostTransaction) tx = target_begin (target, sc->backend);
 
     smarthost_transaction_set_replace_domains (tx, TRUE);
     g_assert_true (smarthost_transaction_set_domain (tx, "news.example", news_relay, &error));
@@ -1141,14 +1596,14 @@ test_replace_domains (gconstpointer data)
     g_assert_true (smarthost_transaction_get_changed (tx));
   }
   smarthost_state_set_server (expected, server);
-  state_set_domain (expected, "news.example", news ());
+  state_set_domain (expected, "news.example", news (target));
   state = read_state (sc->backend);
   assert_state (target, expected, state, "after replace-domains");
   g_clear_object (&state);
 
   /* set_state: exactly that state, no server relay included. */
-  state_set_domain (only_shop, "shop.example", shop ());
-  commit_state (sc->backend, only_shop, TRUE);
+  state_set_domain (only_shop, "shop.example", shop (target));
+  commit_state (target, sc->backend, only_shop, TRUE);
   state = read_state (sc->backend);
   assert_state (target, only_shop, state, "after set_state");
   assert_no_leftovers (sc, "after set_state");
@@ -1185,11 +1640,11 @@ test_repeat (gconstpointer data)
 {
   const Target *target = data;
   g_autoptr(Scratch) sc = NULL;
-  g_autoptr(SmarthostState) old = old_state ();
+  g_autoptr(SmarthostState) old = old_state (target);
   g_autoptr(SmarthostState) state = NULL;
   g_autoptr(GHashTable) before = NULL;
   g_autoptr(GHashTable) after = NULL;
-  g_autoptr(SmarthostRelay) server = server_a ();
+  g_autoptr(SmarthostRelay) server = server_a (target);
   g_autoptr(GError) error = NULL;
 
   if (skip_unavailable (target))
@@ -1200,10 +1655,10 @@ test_repeat (gconstpointer data)
     fake_count_writes (TRUE);
 
   /* The same state again. */
-  commit_state (sc->backend, old, FALSE);
+  commit_state (target, sc->backend, old, FALSE);
   /* The same server relay, as a one-change transaction. */
   {
-    g_autoptr(SmarthostTransaction) tx = smarthost_backend_begin (sc->backend);
+    g_autoptr(SmarthostTransaction) tx = target_begin (target, sc->backend);
     g_autofree char *preview = NULL;
 
     g_assert_true (smarthost_transaction_set_server (tx, server, &error));
@@ -1217,11 +1672,12 @@ test_repeat (gconstpointer data)
   /* The backend builds nothing that changes anything. */
   {
     g_autoptr(SmarthostChange) change = smarthost_change_new ();
-    g_autoptr(SmarthostRelay) shop_relay = shop ();
+    g_autoptr(SmarthostRelay) shop_relay = shop (target);
 
     smarthost_change_set_dry_run (change, TRUE);
     smarthost_change_set_server (change, server);
-    smarthost_change_set_domain (change, "shop.example", shop_relay);
+    if (has (target, SMARTHOST_CAPABILITY_DOMAIN_RELAY))
+      smarthost_change_set_domain (change, "shop.example", shop_relay);
     g_assert_true (smarthost_backend_build_change (sc->backend, change, NULL, &error));
     g_assert_no_error (error);
     g_assert_cmpuint (count_changing_operations (change), ==, 0);
@@ -1242,7 +1698,7 @@ test_preview (gconstpointer data)
   static const char * const secrets[] = { PW_SERVER_A, PW_SERVER_B, PW_SHOP, PW_SHOP_2, PW_BLOG, PW_NEWS, NULL };
   g_autoptr(Scratch) sc = NULL;
   g_autoptr(SmarthostTransaction) tx = NULL;
-  g_autoptr(SmarthostState) old = old_state ();
+  g_autoptr(SmarthostState) old = old_state (target);
   g_autoptr(SmarthostState) state = NULL;
   g_autoptr(GHashTable) before = NULL;
   g_autoptr(GHashTable) after = NULL;
@@ -1256,8 +1712,8 @@ test_preview (gconstpointer data)
   if (target->remote)
     fake_count_writes (TRUE);
 
-  tx = smarthost_backend_begin (sc->backend);
-  g_assert_true (stage_old_to_new (tx, &error));
+  tx = target_begin (target, sc->backend);
+  g_assert_true (stage_old_to_new (target, tx, &error));
   g_assert_no_error (error);
   preview = smarthost_transaction_preview (tx, NULL, &error);
   g_assert_no_error (error);
@@ -1267,7 +1723,8 @@ test_preview (gconstpointer data)
   g_assert_null (strstr (preview, "# no change"));
   g_assert_nonnull (strstr (preview, SMARTHOST_PASSWORD_MASK));
   /* The relay hosts show; no password, old or new, does. */
-  g_assert_nonnull (strstr (preview, "smtp.relay-c.example"));
+  g_assert_nonnull (strstr (preview, has (target, SMARTHOST_CAPABILITY_DOMAIN_RELAY) ? "smtp.relay-c.example"
+                                                                                   : "smtp.relay-b.example"));
   for (guint i = 0; secrets[i]; i++)
     if (strstr (preview, secrets[i]) != NULL)
       g_error ("the preview shows the password %s:\n%s", secrets[i], preview);
@@ -1285,8 +1742,8 @@ test_fail_apply (gconstpointer data)
 {
   const Target *target = data;
   g_autoptr(Scratch) sc = NULL;
-  g_autoptr(SmarthostState) old = old_state ();
-  g_autoptr(SmarthostState) new = new_state ();
+  g_autoptr(SmarthostState) old = old_state (target);
+  g_autoptr(SmarthostState) new = new_state (target);
   g_autoptr(SmarthostState) state = NULL;
   g_autoptr(GHashTable) before = NULL;
   g_autofree char *old_without_passwords = NULL;
@@ -1366,15 +1823,17 @@ kill_at (const Target *target,
          const char   *point,
          guint         n,
          gboolean      committed,
-         const char   *new_shape)
+         const char   *new_shape,
+         const char   *new_dump)
 {
   g_autoptr(Scratch) sc = scratch_new_old (target);
+  g_autofree char *old_dump = target->dump ? target->dump (sc->tmp) : NULL;
   g_autofree char *old_server = target->remote ? fake_state () : NULL;
   g_autofree char *old_without_passwords = target->remote ? fake_state_without_passwords () : NULL;
   gboolean password_lost = FALSE;
   g_autoptr(SmarthostBackend) reader = NULL;
-  g_autoptr(SmarthostState) expected = committed ? new_state () : old_state ();
-  g_autoptr(SmarthostState) new = new_state ();
+  g_autoptr(SmarthostState) expected = committed ? new_state (target) : old_state (target);
+  g_autoptr(SmarthostState) new = new_state (target);
   g_autoptr(SmarthostState) state = NULL;
   g_autofree char *value = g_strdup_printf ("%s:%u", point, n);
   g_autofree char *when = g_strdup_printf ("SMARTHOST_FAULT_POINT=%s", value);
@@ -1413,6 +1872,16 @@ kill_at (const Target *target,
     state = read_state (reader);
   assert_state (target, expected, state, when);
   assert_no_leftovers (sc, when);
+  /* What the target dumps: exactly as it was, or as a commit that got
+   * through leaves it. */
+  if (target->dump != NULL)
+    {
+      g_autofree char *now = target->dump (sc->tmp);
+      const char *want = committed ? new_dump : old_dump;
+
+      if (!g_str_equal (now, want))
+        g_error ("%s: expected\n%s\nfound\n%s", when, want, now);
+    }
   /* The server: exactly as it was, or as a commit that got through
    * leaves it (but for the ids it makes up). */
   if (password_lost)
@@ -1443,29 +1912,70 @@ test_kill (gconstpointer data)
   static const char * const committed_points[] = { "commit", "cleanup", NULL };
   guint kills = 0;
   g_autofree char *new_shape = NULL;
+  g_autofree char *new_dump = NULL;
 
   if (skip_unavailable (target) || !fault_injection_built ())
     return;
-  /* What the server holds after the commit, when nothing kills it. */
-  if (target->remote)
+  /* What the server holds, and the target dumps, after the commit, when
+   * nothing kills it. */
+  if (target->remote || target->dump != NULL)
     {
       g_autoptr(Scratch) sc = scratch_new_old (target);
       g_auto(ChildResult) r = { 0, };
 
       run_child (sc, NULL, NULL, FALSE, &r);
       g_assert_true (r.ok);
-      new_shape = fake_state_shape ();
+      new_shape = target->remote ? fake_state_shape () : NULL;
+      new_dump = target->dump ? target->dump (sc->tmp) : NULL;
     }
   for (guint i = 0; target->fault_points[i]; i++)
-    for (guint n = 1; kill_at (target, target->fault_points[i], n, FALSE, new_shape); n++)
+    for (guint n = 1; kill_at (target, target->fault_points[i], n, FALSE, new_shape, new_dump); n++)
       kills++;
   for (guint i = 0; committed_points[i]; i++)
     {
-      g_assert_true (kill_at (target, committed_points[i], 1, TRUE, new_shape));
-      g_assert_false (kill_at (target, committed_points[i], 2, TRUE, new_shape));
+      g_assert_true (kill_at (target, committed_points[i], 1, TRUE, new_shape, new_dump));
+      g_assert_false (kill_at (target, committed_points[i], 2, TRUE, new_shape, new_dump));
       kills++;
     }
   g_test_message ("%u kills, each recovered", kills);
+}
+
+/* MailEnable: a relay that requires TLS, STARTTLS or implicit, is
+ * refused (its outbound TLS falls back to plain text), and nothing is
+ * changed. */
+static void
+test_tls_refused (gconstpointer data)
+{
+  const Target *target = data;
+  static const SmarthostSecurity refused[] = { SMARTHOST_SECURITY_STARTTLS, SMARTHOST_SECURITY_TLS };
+  g_autoptr(Scratch) sc = NULL;
+  g_autoptr(SmarthostState) old = old_state (target);
+  g_autoptr(SmarthostState) state = NULL;
+  g_autoptr(GHashTable) before = NULL;
+  g_autoptr(GHashTable) after = NULL;
+
+  if (skip_unavailable (target))
+    return;
+  sc = scratch_new_old (target);
+  before = scratch_snapshot (sc, TRUE);
+  for (guint i = 0; i < G_N_ELEMENTS (refused); i++)
+    {
+      g_autoptr(SmarthostRelay) relay = smarthost_relay_new ("smtp.relay-b.example");
+      g_autoptr(SmarthostTransaction) tx = target_begin (target, sc->backend);
+      g_autoptr(GError) error = NULL;
+
+      smarthost_relay_set_port (relay, refused[i] == SMARTHOST_SECURITY_TLS ? 465 : 587);
+      smarthost_relay_set_security (relay, refused[i]);
+      g_assert_false (smarthost_transaction_set_server (tx, relay, &error));
+      assert_not_supported (error, "TLS");
+      g_clear_error (&error);
+      g_assert_false (set_server (target, sc->backend, relay, &error));
+      assert_not_supported (error, "TLS");
+    }
+  after = scratch_snapshot (sc, TRUE);
+  assert_same_snapshot (before, after, "a refused TLS relay");
+  state = read_state (sc->backend);
+  assert_state (target, old, state, "after a refused TLS relay");
 }
 
 /* The key-file backend: an undo that fails. */
@@ -1474,7 +1984,7 @@ test_partial (gconstpointer data)
 {
   const Target *target = data;
   g_autoptr(Scratch) sc = NULL;
-  g_autoptr(SmarthostState) old = old_state ();
+  g_autoptr(SmarthostState) old = old_state (target);
   g_autoptr(SmarthostState) state = NULL;
   g_autofree char *journal = NULL;
   g_auto(ChildResult) r = { 0, };
@@ -1520,7 +2030,7 @@ test_records (gconstpointer data)
   g_autoptr(Scratch) sc = scratch_new_old (target);
   g_autoptr(GError) error = NULL;
   g_autoptr(SmarthostChange) change = smarthost_change_new ();
-  g_autoptr(SmarthostRelay) shop_relay = shop_2 ();
+  g_autoptr(SmarthostRelay) shop_relay = shop_2 (target);
   g_autoptr(SmarthostOperation) rebuilt = NULL;
   g_autofree char *dir = NULL;
   g_autofree char *path = NULL;
@@ -1626,6 +2136,7 @@ main (int   argc,
     }
   g_test_add_data_func ("/conformance/keyfile/partial", find_target ("keyfile"), test_partial);
   g_test_add_data_func ("/conformance/keyfile/records", find_target ("keyfile"), test_records);
+  g_test_add_data_func ("/conformance/mailenable/tls-refused", find_target ("mailenable"), test_tls_refused);
 
   return g_test_run ();
 }

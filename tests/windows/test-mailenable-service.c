@@ -6,10 +6,17 @@
  * as MESMTPCS and started it: each ServiceMain adds 1 to
  * HKLM\SOFTWARE\libsmarthost-test "starts", and fails with exit code 42
  * when "fail" there is 1.
+ *
+ * With SMARTHOSTCTL_EXE (the script sets it), smarthostctl.exe --backend
+ * mailenable too: a change to the live connector key restarts the service
+ * (and --no-reload does not), and a restart that fails is exit code 5
+ * (SMARTHOST_ERROR_NOT_ACTIVE) with the change committed.
  */
 #include "config.h"
 
 #include <string.h>
+
+#include <glib/gstdio.h>
 
 #ifndef WIN32_LEAN_AND_MEAN
 # define WIN32_LEAN_AND_MEAN
@@ -22,6 +29,7 @@
 #define SERVICE  "MESMTPCS"
 #define TEST_KEY L"SOFTWARE\\libsmarthost-test"
 #define TIMEOUT  30
+#define CONNECTOR_KEY L"SOFTWARE\\Mail Enable\\Mail Enable\\Connectors\\SMTP"
 
 static DWORD
 test_value (const wchar_t *name)
@@ -129,6 +137,116 @@ test_not_installed (void)
   g_assert_nonnull (strstr (error->message, "the service MESMTPCS-not-installed is not installed"));
 }
 
+/* Runs smarthostctl.exe with @args (a command line's tail) and returns
+ * its exit code. */
+static DWORD
+run_smarthostctl (const char *args)
+{
+  g_autofree char *line = g_strdup_printf ("\"%s\" %s", g_getenv ("SMARTHOSTCTL_EXE"), args);
+  g_autofree gunichar2 *wline = g_utf8_to_utf16 (line, -1, NULL, NULL, NULL);
+  STARTUPINFOW si = { .cb = sizeof si };
+  PROCESS_INFORMATION pi;
+  DWORD code = 255;
+
+  g_test_message ("smarthostctl.exe %s", args);
+  g_assert_true (CreateProcessW (NULL, (wchar_t *) wline, NULL, NULL, FALSE, 0, NULL, NULL, &si, &pi));
+  g_assert_cmpuint (WaitForSingleObject (pi.hProcess, 120 * 1000), ==, WAIT_OBJECT_0);
+  g_assert_true (GetExitCodeProcess (pi.hProcess, &code));
+  CloseHandle (pi.hThread);
+  CloseHandle (pi.hProcess);
+  return code;
+}
+
+static char *
+connector_string (const wchar_t *name)
+{
+  wchar_t buf[256] = { 0 };
+  DWORD size = sizeof buf - sizeof buf[0];
+  HKEY key;
+  LSTATUS status;
+
+  if (RegOpenKeyExW (HKEY_LOCAL_MACHINE, CONNECTOR_KEY, 0, KEY_READ | KEY_WOW64_32KEY, &key) != ERROR_SUCCESS)
+    return NULL;
+  status = RegQueryValueExW (key, name, NULL, NULL, (BYTE *) buf, &size);
+  RegCloseKey (key);
+  return status == ERROR_SUCCESS ? g_utf16_to_utf8 ((const gunichar2 *) buf, -1, NULL, NULL, NULL) : NULL;
+}
+
+static void
+delete_connector_key (void)
+{
+  HKEY key;
+
+  if (RegOpenKeyExW (HKEY_LOCAL_MACHINE, CONNECTOR_KEY, 0, KEY_ALL_ACCESS | KEY_WOW64_32KEY, &key) != ERROR_SUCCESS)
+    return;
+  RegDeleteTreeW (key, NULL);
+  RegCloseKey (key);
+  RegDeleteKeyExW (HKEY_LOCAL_MACHINE, CONNECTOR_KEY, KEY_WOW64_32KEY, 0);
+}
+
+static void
+test_smarthostctl (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *state = NULL;
+  g_autofree char *args = NULL;
+  g_autofree char *server = NULL;
+  HKEY key;
+  DWORD before;
+
+  if (g_getenv ("SMARTHOSTCTL_EXE") == NULL)
+    {
+      g_test_skip ("SMARTHOSTCTL_EXE is not set (test-mailenable-service.sh sets it)");
+      return;
+    }
+  delete_connector_key ();
+  g_assert_cmpint (RegCreateKeyExW (HKEY_LOCAL_MACHINE, CONNECTOR_KEY, 0, NULL, 0, KEY_ALL_ACCESS | KEY_WOW64_32KEY,
+                                    NULL, &key, NULL), ==, ERROR_SUCCESS);
+  g_assert_cmpint (RegSetValueExW (key, L"Host Name", 0, REG_SZ, (const BYTE *) L"mail.example.com",
+                                   sizeof L"mail.example.com"), ==, ERROR_SUCCESS);
+  RegCloseKey (key);
+  state = g_dir_make_tmp ("mailenable-service-XXXXXX", &error);
+  g_assert_no_error (error);
+
+  /* A change restarts the service, once. */
+  before = test_value (L"starts");
+  args = g_strdup_printf ("--backend mailenable --option \"state-directory=%s\" set-server smtp.relay-a.example "
+                          "--security none --port 25", state);
+  g_assert_cmpuint (run_smarthostctl (args), ==, 0);
+  g_assert_cmpuint (test_value (L"starts"), ==, before + 1);
+  g_assert_cmpuint (service_state (), ==, SERVICE_RUNNING);
+  server = connector_string (L"SmartHost Server");
+  g_assert_cmpstr (server, ==, "smtp.relay-a.example");
+  g_clear_pointer (&server, g_free);
+  g_clear_pointer (&args, g_free);
+
+  /* --no-reload: changed, not restarted. */
+  args = g_strdup_printf ("--backend mailenable --option \"state-directory=%s\" --no-reload set-server "
+                          "smtp.relay-b.example --security none --port 25", state);
+  g_assert_cmpuint (run_smarthostctl (args), ==, 0);
+  g_assert_cmpuint (test_value (L"starts"), ==, before + 1);
+  server = connector_string (L"SmartHost Server");
+  g_assert_cmpstr (server, ==, "smtp.relay-b.example");
+  g_clear_pointer (&server, g_free);
+  g_clear_pointer (&args, g_free);
+
+  /* A restart that fails: exit code 5 (not active), the change stays. */
+  set_fail (1);
+  args = g_strdup_printf ("--backend mailenable --option \"state-directory=%s\" set-server smtp.relay-c.example "
+                          "--security none --port 25", state);
+  g_assert_cmpuint (run_smarthostctl (args), ==, 5);
+  set_fail (0);
+  g_assert_cmpuint (test_value (L"starts"), ==, before + 2);
+  server = connector_string (L"SmartHost Server");
+  g_assert_cmpstr (server, ==, "smtp.relay-c.example");
+  /* The service is left running, as the next test expects. */
+  restart_ok ();
+
+  /* Only Host Name was there before: the key goes with the test. */
+  delete_connector_key ();
+  g_assert_cmpint (g_rmdir (state), ==, 0);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -139,5 +257,6 @@ main (int   argc,
   g_test_add_func ("/mailenable-service/restart-fails", test_restart_fails);
   g_test_add_func ("/mailenable-service/cancelled", test_cancelled);
   g_test_add_func ("/mailenable-service/not-installed", test_not_installed);
+  g_test_add_func ("/mailenable-service/smarthostctl", test_smarthostctl);
   return g_test_run ();
 }

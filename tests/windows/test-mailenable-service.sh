@@ -1,8 +1,10 @@
 #!/bin/bash
-# test-mailenable-service.sh SERVICE.EXE TEST.EXE: me_service_restart() under
-# Wine's Service Control Manager. Installs SERVICE.EXE (me-test-service.exe)
-# as MESMTPCS, starts it, runs TEST.EXE (test-mailenable-service.exe, whose
-# TAP is this test's), and deletes the service at the end, failed or not.
+# test-mailenable-service.sh SERVICE.EXE TEST.EXE [SMARTHOSTCTL.EXE]:
+# me_service_restart() under Wine's Service Control Manager. Installs
+# SERVICE.EXE (me-test-service.exe) as MESMTPCS, starts it, runs TEST.EXE
+# (test-mailenable-service.exe, whose TAP is this test's; with
+# SMARTHOSTCTL.EXE, it also runs smarthostctl.exe --backend mailenable on
+# the live registry), and deletes the service at the end, failed or not.
 #
 # Run by meson test in _build-windows, inside scripts/test-windows.sh's Wine
 # prefix (its wineserver is already up, which keeps the service alive).
@@ -11,9 +13,14 @@
 set -uo pipefail
 service_exe=$1
 test_exe=$2
-name=MESMTPCS
-
 win() { local p=${1//\//\\}; printf 'Z:%s' "$p"; }
+
+if [ -n "${3-}" ]; then
+  SMARTHOSTCTL_EXE=$(win "$(realpath "$3")")
+  export SMARTHOSTCTL_EXE
+  [ -n "${SMARTHOST_POLICY-}" ] && SMARTHOST_POLICY=$(win "$SMARTHOST_POLICY") && export SMARTHOST_POLICY
+fi
+name=MESMTPCS
 
 cleanup() {
   wine sc stop "$name" </dev/null >/dev/null 2>&1

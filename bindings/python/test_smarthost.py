@@ -2323,8 +2323,7 @@ class TestMailEnableBackend(SmarthostTestCase):
 
     def backend(self):
         return Smarthost.backend_new_for_name_with_settings(
-            'mailenable', {'reg-file': self.export, 'output': self.output,
-                           'state-directory': os.path.join(self.tmp, 'state')})
+            'mailenable', {'reg-file': self.export, 'output': self.output})
 
     def test_construct_and_settings(self):
         b = Smarthost.MailEnableBackend.new_for_reg_file(self.export, self.output)

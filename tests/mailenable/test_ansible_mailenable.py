@@ -53,7 +53,7 @@ class AnsibleMailEnableTest(unittest.TestCase):
         result_file = os.path.join(self.tmp, 'result-%d.json' % self.runs)
         args = {'backend': 'mailenable', 'server': server,
                 'backend_options': {'reg_file': self.export, 'output': os.path.join(self.out_dir, 'smarthost.reg'),
-                                    'state_directory': os.path.join(self.tmp, 'state')}}
+                                    'state_directory': self.out_dir}}
         playbook = [{
             'hosts': 'localhost', 'gather_facts': False,
             'vars': {'ansible_python_interpreter': PYTHON},

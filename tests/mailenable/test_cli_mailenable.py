@@ -80,9 +80,7 @@ class Cli(unittest.TestCase):
         shutil.rmtree(self.tmp)
 
     def ctl(self, *args, reg_file=None, output=True, expect=0):
-        argv = [SMARTHOSTCTL, '--backend', 'mailenable',
-                '--option', 'reg-file=' + (reg_file or self.export),
-                '--option', 'state-directory=' + os.path.join(self.tmp, 'state')]
+        argv = [SMARTHOSTCTL, '--backend', 'mailenable', '--option', 'reg-file=' + (reg_file or self.export)]
         if output:
             argv += ['--option', 'output=' + (self.output if output is True else output)]
         result = subprocess.run(argv + list(args), capture_output=True, text=True, timeout=60)
@@ -315,8 +313,7 @@ class ThroughRegedit(unittest.TestCase):
                 f.write(utf16(EXPORT))
             wine.regedit_import('smtp.reg')
             before = wine.regedit_export('before.reg', KEY)
-            base = [SMARTHOSTCTL, '--backend', 'mailenable',
-                    '--option', 'state-directory=' + wine.path('state')]
+            base = [SMARTHOSTCTL, '--backend', 'mailenable']
             pw = wine.path('pw')
             with open(pw, 'w') as f:
                 f.write(PASSWORD + '\n')

@@ -249,6 +249,16 @@ query_status (SC_HANDLE                svc,
   return TRUE;
 }
 
+static const char *
+state_name (DWORD state)
+{
+  static const char * const names[] = {
+    NULL, "STOPPED", "START_PENDING", "STOP_PENDING", "RUNNING", "CONTINUE_PENDING", "PAUSE_PENDING", "PAUSED",
+  };
+
+  return state < G_N_ELEMENTS (names) && names[state] ? names[state] : "unknown";
+}
+
 /* Polls until the service is in state @want. Waiting for it to run, a
  * service that stops instead failed to start: its exit codes say why. */
 static gboolean
@@ -260,7 +270,7 @@ wait_for_state (SC_HANDLE      svc,
                 GError       **error)
 {
   gint64 deadline = g_get_monotonic_time () + (gint64) timeout * G_USEC_PER_SEC;
-  const char *state_name = want == SERVICE_RUNNING ? "start" : "stop";
+  const char *verb = want == SERVICE_RUNNING ? "start" : "stop";
 
   for (;;)
     {
@@ -292,8 +302,8 @@ wait_for_state (SC_HANDLE      svc,
       if (g_get_monotonic_time () >= deadline)
         {
           g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
-                       "the service %s did not %s within %u s (its state is %lu): look at it with sc query %s",
-                       service, state_name, timeout, (unsigned long) status.dwCurrentState, service);
+                       "the service %s did not %s within %u s (it is %s): look at it with sc query %s",
+                       service, verb, timeout, state_name (status.dwCurrentState), service);
           return FALSE;
         }
       Sleep (POLL_MS);

@@ -203,12 +203,14 @@ test_record_value_fields (Fixture       *f,
   g_assert_cmpstr (record[4], ==, "04030201");
 }
 
+/* A name prepare() could have made. */
+#define OLD_NAME "mailenable-old-0123456789abcdef0123456789abcdef.value"
+
 static void
 test_record_refused (Fixture       *f,
                      gconstpointer  data)
 {
   const char *k = ME_CONNECTOR_SUBKEY;
-  const char *good_name = "mailenable-old-0123456789abcdef0123456789abcdef.value";
   const char *records[][7] = {
     { "mailenable-value", NULL },
     { "mailenable-value", k, NULL },
@@ -222,17 +224,17 @@ test_record_refused (Fixture       *f,
     { "mailenable-value", k, "SmartHost", "4", "01020", NULL },
     { "mailenable-value", k, "SmartHost", "4", "zz", NULL },
     { "mailenable-value", k, "SmartHost", "4294967296", "00", NULL },
-    { "mailenable-value", k, "SmartHost", "secret", "../mailenable-old-0123456789abcdef0123456789abcdef.value", NULL },
+    { "mailenable-value", k, "SmartHost", "secret", "../" OLD_NAME, NULL },
     { "mailenable-value", k, "SmartHost", "secret", "/etc/shadow", NULL },
     { "mailenable-value", k, "SmartHost", "secret", "C:\\Windows\\win.ini", NULL },
-    { "mailenable-value", k, "SmartHost", "secret", "sub/mailenable-old-0123456789abcdef0123456789abcdef.value", NULL },
-    { "mailenable-value", k, "SmartHost", "secret", "sub\\mailenable-old-0123456789abcdef0123456789abcdef.value", NULL },
+    { "mailenable-value", k, "SmartHost", "secret", "sub/" OLD_NAME, NULL },
+    { "mailenable-value", k, "SmartHost", "secret", "sub\\" OLD_NAME, NULL },
     { "mailenable-value", k, "SmartHost", "secret", "mailenable-old-..value", NULL },
     { "mailenable-value", k, "SmartHost", "secret", "journal", NULL },
     { "mailenable-value", k, "SmartHost", "secret", "", NULL },
     { "mailenable-value", k, "\xff\xfe", "absent", NULL },
   };
-  const char *accepted[] = { "mailenable-value", k, "SmartHost", "secret", good_name, NULL };
+  const char *accepted[] = { "mailenable-value", k, "SmartHost", "secret", OLD_NAME, NULL };
   g_autoptr(SmarthostOperation) op = NULL;
   g_autoptr(GError) error = NULL;
 

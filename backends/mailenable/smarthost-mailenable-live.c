@@ -40,18 +40,25 @@
 #define VALUE_LIMIT (1024u * 1024)
 #define POLL_MS     100
 
-static gboolean
+/* An error: what failed (printf-style), then Windows' message for @code. */
+static gboolean G_GNUC_PRINTF (3, 4)
 set_win32_error (GError    **error,
                  DWORD       code,
-                 const char *subkey,
-                 const char *what)
+                 const char *format,
+                 ...)
 {
   g_autofree char *message = g_win32_error_message ((gint) code);
+  g_autofree char *what = NULL;
+  va_list args;
 
-  g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED, "HKLM\\%s (32-bit view): %s: %s",
-               subkey, what, message);
+  va_start (args, format);
+  what = g_strdup_vprintf (format, args);
+  va_end (args);
+  g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED, "%s: %s", what, message);
   return FALSE;
 }
+
+#define KEY_FORMAT "HKLM\\%s (32-bit view): "
 
 static gunichar2 *
 to_utf16 (const char  *text,
@@ -104,13 +111,14 @@ read_value (HKEY          key,
           return FALSE;
         }
       if (r != ERROR_SUCCESS)
-        return set_win32_error (error, (DWORD) r, subkey, "cannot read its values");
+        return set_win32_error (error, (DWORD) r, KEY_FORMAT "cannot read its values", subkey);
       {
         g_autofree char *utf8 = g_utf16_to_utf8 (name, name_len, NULL, NULL, NULL);
         g_autoptr(GBytes) bytes = g_bytes_new (data->data, size);
 
         if (utf8 == NULL)
-          return set_win32_error (error, ERROR_INVALID_DATA, subkey, "a value's name is not valid UTF-16");
+          return set_win32_error (error, ERROR_INVALID_DATA, KEY_FORMAT "a value's name is not valid UTF-16",
+                                  subkey);
         *value = me_reg_value_new (utf8, type, bytes);
         *done = FALSE;
         return TRUE;
@@ -146,12 +154,12 @@ me_live_read_key (const char  *subkey,
       return TRUE;
     }
   if (r != ERROR_SUCCESS)
-    return set_win32_error (error, (DWORD) r, subkey, "cannot open the key");
+    return set_win32_error (error, (DWORD) r, KEY_FORMAT "cannot open the key", subkey);
   r = RegQueryInfoKeyW (key, NULL, NULL, NULL, NULL, NULL, NULL, &n_values, NULL, &max_data, NULL, NULL);
   if (r != ERROR_SUCCESS)
     {
       RegCloseKey (key);
-      return set_win32_error (error, (DWORD) r, subkey, "cannot query the key");
+      return set_win32_error (error, (DWORD) r, KEY_FORMAT "cannot query the key", subkey);
     }
   name = g_new (gunichar2, ME_REG_NAME_MAX + 1);
   g_byte_array_set_size (data, MAX (MIN (max_data, VALUE_LIMIT), 64));
@@ -171,6 +179,18 @@ me_live_read_key (const char  *subkey,
   *exists = TRUE;
   *values = g_steal_pointer (&found);
   return TRUE;
+}
+
+static gboolean
+value_error (GError           **error,
+             LONG               code,
+             const char        *subkey,
+             const char        *verb,
+             const MeRegValue  *value)
+{
+  g_autofree char *name = _smarthost_quote (value->name, -1);
+
+  return set_win32_error (error, (DWORD) code, KEY_FORMAT "cannot %s value %s", subkey, verb, name);
 }
 
 gboolean
@@ -196,49 +216,25 @@ me_live_write_value (const char        *subkey,
       if (r == ERROR_FILE_NOT_FOUND)
         return TRUE;
       if (r != ERROR_SUCCESS)
-        return set_win32_error (error, (DWORD) r, subkey, "cannot open the key");
+        return set_win32_error (error, (DWORD) r, KEY_FORMAT "cannot open the key", subkey);
       r = RegDeleteValueW (key, (LPCWSTR) wname);
       RegCloseKey (key);
-      if (r != ERROR_SUCCESS && r != ERROR_FILE_NOT_FOUND)
-        {
-          g_autofree char *name = _smarthost_quote (value->name, -1);
-          g_autofree char *what = g_strdup_printf ("cannot delete value %s", name);
-          return set_win32_error (error, (DWORD) r, subkey, what);
-        }
-      return TRUE;
+      return r == ERROR_SUCCESS || r == ERROR_FILE_NOT_FOUND || value_error (error, r, subkey, "delete", value);
     }
   if (value->data != NULL)
     data = g_bytes_get_data (value->data, &size);
   if (size > VALUE_LIMIT)
-    return set_win32_error (error, ERROR_INVALID_PARAMETER, subkey, "a value larger than 1 MiB");
+    return set_win32_error (error, ERROR_INVALID_PARAMETER, KEY_FORMAT "a value larger than 1 MiB", subkey);
   r = RegCreateKeyExW (HKEY_LOCAL_MACHINE, (LPCWSTR) wsubkey, 0, NULL, REG_OPTION_NON_VOLATILE,
                        KEY_SET_VALUE | KEY_WOW64_32KEY, NULL, &key, NULL);
   if (r != ERROR_SUCCESS)
-    return set_win32_error (error, (DWORD) r, subkey, "cannot open or create the key");
+    return set_win32_error (error, (DWORD) r, KEY_FORMAT "cannot open or create the key", subkey);
   r = RegSetValueExW (key, (LPCWSTR) wname, 0, value->type, data, (DWORD) size);
   RegCloseKey (key);
-  if (r != ERROR_SUCCESS)
-    {
-      g_autofree char *name = _smarthost_quote (value->name, -1);
-      g_autofree char *what = g_strdup_printf ("cannot set value %s", name);
-      return set_win32_error (error, (DWORD) r, subkey, what);
-    }
-  return TRUE;
+  return r == ERROR_SUCCESS || value_error (error, r, subkey, "set", value);
 }
 
 /* --- the service -------------------------------------------------------------- */
-
-static gboolean
-set_service_error (GError    **error,
-                   const char *service,
-                   DWORD       code,
-                   const char *what)
-{
-  g_autofree char *message = g_win32_error_message ((gint) code);
-
-  g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED, "the service %s: %s: %s", service, what, message);
-  return FALSE;
-}
 
 static gboolean
 query_status (SC_HANDLE                svc,
@@ -249,8 +245,18 @@ query_status (SC_HANDLE                svc,
   DWORD needed = 0;
 
   if (!QueryServiceStatusEx (svc, SC_STATUS_PROCESS_INFO, (LPBYTE) status, sizeof *status, &needed))
-    return set_service_error (error, service, GetLastError (), "cannot query its state");
+    return set_win32_error (error, GetLastError (), "the service %s: cannot query its state", service);
   return TRUE;
+}
+
+static const char *
+state_name (DWORD state)
+{
+  static const char * const names[] = {
+    NULL, "STOPPED", "START_PENDING", "STOP_PENDING", "RUNNING", "CONTINUE_PENDING", "PAUSE_PENDING", "PAUSED",
+  };
+
+  return state < G_N_ELEMENTS (names) && names[state] ? names[state] : "unknown";
 }
 
 /* Polls until the service is in state @want. Waiting for it to run, a
@@ -264,7 +270,7 @@ wait_for_state (SC_HANDLE      svc,
                 GError       **error)
 {
   gint64 deadline = g_get_monotonic_time () + (gint64) timeout * G_USEC_PER_SEC;
-  const char *state_name = want == SERVICE_RUNNING ? "start" : "stop";
+  const char *verb = want == SERVICE_RUNNING ? "start" : "stop";
 
   for (;;)
     {
@@ -296,8 +302,8 @@ wait_for_state (SC_HANDLE      svc,
       if (g_get_monotonic_time () >= deadline)
         {
           g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
-                       "the service %s did not %s within %u s (its state is %lu): look at it with sc query %s",
-                       service, state_name, timeout, (unsigned long) status.dwCurrentState, service);
+                       "the service %s did not %s within %u s (it is %s): look at it with sc query %s",
+                       service, verb, timeout, state_name (status.dwCurrentState), service);
           return FALSE;
         }
       Sleep (POLL_MS);
@@ -322,7 +328,7 @@ restart (SC_HANDLE      svc,
         {
           DWORD code = GetLastError ();
           if (code != ERROR_SERVICE_NOT_ACTIVE)
-            return set_service_error (error, service, code, "cannot stop it");
+            return set_win32_error (error, code, "the service %s: cannot stop it", service);
         }
       if (!wait_for_state (svc, service, SERVICE_STOPPED, timeout, cancellable, error))
         return FALSE;
@@ -331,7 +337,7 @@ restart (SC_HANDLE      svc,
     {
       DWORD code = GetLastError ();
       if (code != ERROR_SERVICE_ALREADY_RUNNING)
-        return set_service_error (error, service, code, "cannot start it");
+        return set_win32_error (error, code, "the service %s: cannot start it", service);
     }
   return wait_for_state (svc, service, SERVICE_RUNNING, timeout, cancellable, error);
 }
@@ -350,10 +356,11 @@ me_service_restart (const char    *service,
   if (g_cancellable_set_error_if_cancelled (cancellable, error))
     return FALSE;
   if ((wservice = g_utf8_to_utf16 (service, -1, NULL, NULL, NULL)) == NULL)
-    return set_service_error (error, service, ERROR_INVALID_NAME, "cannot name it");
+    return set_win32_error (error, ERROR_INVALID_NAME, "the service %s: cannot name it", service);
   scm = OpenSCManagerW (NULL, NULL, SC_MANAGER_CONNECT);
   if (scm == NULL)
-    return set_service_error (error, service, GetLastError (), "cannot reach the Service Control Manager");
+    return set_win32_error (error, GetLastError (), "the service %s: cannot reach the Service Control Manager",
+                            service);
   svc = OpenServiceW (scm, (LPCWSTR) wservice, SERVICE_QUERY_STATUS | SERVICE_STOP | SERVICE_START);
   if (svc == NULL)
     {
@@ -366,7 +373,7 @@ me_service_restart (const char    *service,
                        "the service %s is not installed: is MailEnable installed on this machine?", service);
           return FALSE;
         }
-      return set_service_error (error, service, code, "cannot open it");
+      return set_win32_error (error, code, "the service %s: cannot open it", service);
     }
   ok = restart (svc, service, timeout, cancellable, error);
   CloseServiceHandle (svc);

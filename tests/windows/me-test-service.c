@@ -7,7 +7,9 @@
  * ServiceMain runs it adds 1 to the DWORD HKLM\SOFTWARE\libsmarthost-test
  * "starts", which proves a restart happened. When the DWORD "fail" there is
  * 1, it reports SERVICE_STOPPED with the service-specific exit code 42
- * instead of running, as a service that cannot start does.
+ * instead of running, as a service that cannot start does. When the DWORD
+ * "slow_stop" is N > 0, it takes N seconds to stop (STOP_PENDING meanwhile),
+ * for the tests of timeouts and cancellation.
  *
  * Plain Win32 (no GLib): the Service Control Manager starts it with
  * nothing of the test's environment.
@@ -37,24 +39,44 @@ report (DWORD state,
   SetServiceStatus (status_handle, &status);
 }
 
-/* Adds 1 to "starts"; returns "fail". */
 static DWORD
-count_start (void)
+read_dword (HKEY           key,
+            const wchar_t *name)
+{
+  DWORD value = 0, size = sizeof value;
+
+  if (RegQueryValueExW (key, name, NULL, NULL, (BYTE *) &value, &size) != ERROR_SUCCESS)
+    return 0;
+  return value;
+}
+
+/* Adds 1 to "starts" when @count; returns the DWORD @name. */
+static DWORD
+test_key (BOOL           count,
+          const wchar_t *name)
 {
   HKEY key;
-  DWORD starts = 0, fail = 0, size = sizeof starts;
+  DWORD value;
 
   if (RegCreateKeyExW (HKEY_LOCAL_MACHINE, TEST_KEY, 0, NULL, REG_OPTION_NON_VOLATILE,
                        KEY_QUERY_VALUE | KEY_SET_VALUE, NULL, &key, NULL) != ERROR_SUCCESS)
     return 0;
-  RegQueryValueExW (key, L"starts", NULL, NULL, (BYTE *) &starts, &size);
-  starts++;
-  RegSetValueExW (key, L"starts", 0, REG_DWORD, (const BYTE *) &starts, sizeof starts);
-  size = sizeof fail;
-  if (RegQueryValueExW (key, L"fail", NULL, NULL, (BYTE *) &fail, &size) != ERROR_SUCCESS)
-    fail = 0;
+  if (count)
+    {
+      DWORD starts = read_dword (key, L"starts") + 1;
+      RegSetValueExW (key, L"starts", 0, REG_DWORD, (const BYTE *) &starts, sizeof starts);
+    }
+  value = read_dword (key, name);
   RegCloseKey (key);
-  return fail;
+  return value;
+}
+
+static DWORD WINAPI
+stop_later (LPVOID seconds)
+{
+  Sleep ((DWORD) (ULONG_PTR) seconds * 1000);
+  SetEvent (stop_event);
+  return 0;
 }
 
 static DWORD WINAPI
@@ -67,9 +89,17 @@ handler (DWORD  control,
     {
     case SERVICE_CONTROL_STOP:
     case SERVICE_CONTROL_SHUTDOWN:
-      report (SERVICE_STOP_PENDING, 0);
-      SetEvent (stop_event);
-      return NO_ERROR;
+      {
+        DWORD slow = test_key (FALSE, L"slow_stop");
+        HANDLE thread;
+
+        report (SERVICE_STOP_PENDING, 0);
+        if (slow == 0 || (thread = CreateThread (NULL, 0, stop_later, (LPVOID) (ULONG_PTR) slow, 0, NULL)) == NULL)
+          SetEvent (stop_event);
+        else
+          CloseHandle (thread);
+        return NO_ERROR;
+      }
     case SERVICE_CONTROL_INTERROGATE:
       return NO_ERROR;
     default:
@@ -85,7 +115,7 @@ service_main (DWORD   argc,
   if (status_handle == NULL)
     return;
   report (SERVICE_START_PENDING, 0);
-  if (count_start () == 1)
+  if (test_key (TRUE, L"fail") == 1)
     {
       report (SERVICE_STOPPED, FAIL_EXIT_CODE);
       return;

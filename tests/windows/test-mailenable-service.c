@@ -43,13 +43,14 @@ test_value (const wchar_t *name)
 }
 
 static void
-set_fail (DWORD fail)
+set_test_value (const wchar_t *name,
+                DWORD          value)
 {
   HKEY key;
 
   g_assert_cmpint (RegCreateKeyExW (HKEY_LOCAL_MACHINE, TEST_KEY, 0, NULL, REG_OPTION_NON_VOLATILE,
                                     KEY_SET_VALUE | KEY_WOW64_64KEY, NULL, &key, NULL), ==, ERROR_SUCCESS);
-  g_assert_cmpint (RegSetValueExW (key, L"fail", 0, REG_DWORD, (const BYTE *) &fail, sizeof fail), ==,
+  g_assert_cmpint (RegSetValueExW (key, name, 0, REG_DWORD, (const BYTE *) &value, sizeof value), ==,
                    ERROR_SUCCESS);
   RegCloseKey (key);
 }
@@ -98,9 +99,9 @@ test_restart_fails (void)
   g_autoptr(GError) error = NULL;
   DWORD before = test_value (L"starts");
 
-  set_fail (1);
+  set_test_value (L"fail", 1);
   g_assert_false (me_service_restart (SERVICE, TIMEOUT, NULL, &error));
-  set_fail (0);
+  set_test_value (L"fail", 0);
   g_assert_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED);
   g_test_message ("%s", error->message);
   g_assert_nonnull (strstr (error->message, SERVICE));
@@ -125,6 +126,49 @@ test_cancelled (void)
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   g_assert_cmpuint (test_value (L"starts"), ==, before);
   g_assert_cmpuint (service_state (), ==, SERVICE_RUNNING);
+}
+
+/* A service slower to stop than the timeout: the error says so; the next
+ * restart, with time enough, waits for it to stop and starts it. */
+static void
+test_timeout (void)
+{
+  g_autoptr(GError) error = NULL;
+
+  set_test_value (L"slow_stop", 3);
+  g_assert_false (me_service_restart (SERVICE, 1, NULL, &error));
+  set_test_value (L"slow_stop", 0);
+  g_assert_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED);
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, "the service " SERVICE " did not stop within 1 s"));
+  restart_ok ();
+}
+
+static gpointer
+cancel_later (gpointer cancellable)
+{
+  g_usleep (300 * 1000);
+  g_cancellable_cancel (cancellable);
+  return NULL;
+}
+
+/* Cancelled while it waits for the service to stop. */
+static void
+test_cancelled_waiting (void)
+{
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  GThread *thread;
+  g_autoptr(GError) error = NULL;
+  gint64 start = g_get_monotonic_time ();
+
+  set_test_value (L"slow_stop", 3);
+  thread = g_thread_new ("cancel", cancel_later, cancellable);
+  g_assert_false (me_service_restart (SERVICE, TIMEOUT, cancellable, &error));
+  g_thread_join (thread);
+  set_test_value (L"slow_stop", 0);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_cmpint (g_get_monotonic_time () - start, <, 2 * G_USEC_PER_SEC);
+  restart_ok ();
 }
 
 static void
@@ -256,6 +300,8 @@ main (int   argc,
   g_test_add_func ("/mailenable-service/restart-running", test_restart_running);
   g_test_add_func ("/mailenable-service/restart-fails", test_restart_fails);
   g_test_add_func ("/mailenable-service/cancelled", test_cancelled);
+  g_test_add_func ("/mailenable-service/timeout", test_timeout);
+  g_test_add_func ("/mailenable-service/cancelled-waiting", test_cancelled_waiting);
   g_test_add_func ("/mailenable-service/not-installed", test_not_installed);
   g_test_add_func ("/mailenable-service/smarthostctl", test_smarthostctl);
   return g_test_run ();

@@ -33,17 +33,33 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# A prefix just made (wineboot -i) runs two services.exe, each answering
+# on the SCM's pipe with a database of its own: sc create goes to one, sc
+# start to the other (1060, 1055, then 1053). So the session is ended and
+# booted again (the wineserver stays), with one SCM; then the service is
+# created while it is not there and started while it is stopped, for 30 s
+# at most.
+wine wineboot -k </dev/null >/dev/null 2>&1
+wine wineboot -r </dev/null >/dev/null 2>&1
+ensure_running() {
+  local q
+  for _ in $(seq 150); do
+    q=$(wine sc query "$name" </dev/null 2>/dev/null)
+    if ! grep -q SERVICE_NAME <<<"$q"; then
+      wine sc create "$name" binPath= "$(win "$(realpath "$service_exe")")" </dev/null >/dev/null 2>&1
+    elif grep -q RUNNING <<<"$q"; then
+      return 0
+    elif grep -q STOPPED <<<"$q"; then
+      wine sc start "$name" </dev/null >/dev/null 2>&1
+    fi
+    sleep 0.2
+  done
+  return 1
+}
+
 cleanup
-if ! out=$(wine sc create "$name" binPath= "$(win "$(realpath "$service_exe")")" </dev/null 2>&1); then
-  echo "Bail out! sc create $name failed: $out"
+if ! ensure_running; then
+  echo "Bail out! $name (me-test-service.exe) could not be installed and started with sc create, sc start"
   exit 1
 fi
-if ! out=$(wine sc start "$name" </dev/null 2>&1); then
-  echo "Bail out! sc start $name failed: $out"
-  exit 1
-fi
-for _ in $(seq 100); do
-  wine sc query "$name" </dev/null 2>/dev/null | grep -q RUNNING && break
-  sleep 0.1
-done
 wine "$test_exe" --tap -k </dev/null

@@ -247,7 +247,7 @@ test_record_refused (Fixture       *f,
       g_test_message ("record %u", i);
       refused = smarthost_operation_new_from_record (records[i], f->dir, &local_error);
       g_assert_null (refused);
-      g_assert_error (local_error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID);
+      g_assert_error (local_error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED);
       g_assert_true (g_str_has_prefix (local_error->message, "journal: a mailenable-value record "));
     }
   op = smarthost_operation_new_from_record (accepted, f->dir, &error);

@@ -426,7 +426,7 @@ static gboolean
 bad_record (GError    **error,
             const char *why)
 {
-  g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID, "journal: a mailenable-value record %s", why);
+  g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED, "journal: a mailenable-value record %s", why);
   return FALSE;
 }
 

@@ -188,16 +188,23 @@ run_smarthostctl (const char *args)
 {
   g_autofree char *line = g_strdup_printf ("\"%s\" %s", g_getenv ("SMARTHOSTCTL_EXE"), args);
   g_autofree gunichar2 *wline = g_utf8_to_utf16 (line, -1, NULL, NULL, NULL);
-  STARTUPINFOW si = { .cb = sizeof si };
+  SECURITY_ATTRIBUTES inherit = { .nLength = sizeof inherit, .bInheritHandle = TRUE };
+  STARTUPINFOW si = { .cb = sizeof si, .dwFlags = STARTF_USESTDHANDLES };
   PROCESS_INFORMATION pi;
   DWORD code = 255;
+  /* Its output is not this test's TAP. */
+  HANDLE null = CreateFileW (L"NUL", GENERIC_READ | GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_WRITE, &inherit,
+                             OPEN_EXISTING, 0, NULL);
 
+  g_assert_true (null != INVALID_HANDLE_VALUE);
+  si.hStdInput = si.hStdOutput = si.hStdError = null;
   g_test_message ("smarthostctl.exe %s", args);
-  g_assert_true (CreateProcessW (NULL, (wchar_t *) wline, NULL, NULL, FALSE, 0, NULL, NULL, &si, &pi));
+  g_assert_true (CreateProcessW (NULL, (wchar_t *) wline, NULL, NULL, TRUE, 0, NULL, NULL, &si, &pi));
   g_assert_cmpuint (WaitForSingleObject (pi.hProcess, 120 * 1000), ==, WAIT_OBJECT_0);
   g_assert_true (GetExitCodeProcess (pi.hProcess, &code));
   CloseHandle (pi.hThread);
   CloseHandle (pi.hProcess);
+  CloseHandle (null);
   return code;
 }
 
@@ -275,11 +282,11 @@ test_smarthostctl (void)
   g_clear_pointer (&args, g_free);
 
   /* A restart that fails: exit code 5 (not active), the change stays. */
-  set_fail (1);
+  set_test_value (L"fail", 1);
   args = g_strdup_printf ("--backend mailenable --option \"state-directory=%s\" set-server smtp.relay-c.example "
                           "--security none --port 25", state);
   g_assert_cmpuint (run_smarthostctl (args), ==, 5);
-  set_fail (0);
+  set_test_value (L"fail", 0);
   g_assert_cmpuint (test_value (L"starts"), ==, before + 2);
   server = connector_string (L"SmartHost Server");
   g_assert_cmpstr (server, ==, "smtp.relay-c.example");

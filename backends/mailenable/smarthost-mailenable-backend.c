@@ -5,6 +5,9 @@
 #include "config.h"
 
 #include <string.h>
+#include <sys/stat.h>
+
+#include <glib/gstdio.h>
 
 #include "smarthost-backend-private.h"
 #include "smarthost-error.h"
@@ -44,6 +47,9 @@
  */
 
 #define DEFAULT_TIMEOUT 60
+
+#define FIX_SCHEMA "export the key before and after setting the smart host in MailEnable's console, compare, " \
+                   "and give a corrected copy of the schema (setting schema-file)"
 
 #define REASON_DOMAINS \
   "MailEnable has no smart host per sender domain: its per-domain \"smart host\" (Act as Smart Host) " \
@@ -256,7 +262,9 @@ relay_of (MeRead   *r,
   if (!number_of (r, "smarthost-auth", 0, &auth, error))
     return NULL;
   relay = smarthost_relay_new (server);
-  smarthost_relay_set_port (relay, port);
+  /* None (or 0): MailEnable's default, as for a relay without a port. */
+  if (port != 0)
+    smarthost_relay_set_port (relay, port);
   smarthost_relay_set_security (relay, SMARTHOST_SECURITY_NONE);
   if (auth != 0)
     {
@@ -384,19 +392,16 @@ edits_for (MeRead         *r,
       edit_string (edits, name_of (r, "smarthost-password"), NULL);
       return edits;
     }
-  if (port->name == NULL && smarthost_relay_get_port (relay) != 0)
-    server = g_strdup_printf ("%s:%u", smarthost_relay_get_host (relay), smarthost_relay_get_port (relay));
+  /* The port the library means, always written: MailEnable's own default
+   * for a missing one is not documented. */
+  if (port->name == NULL)
+    server = g_strdup_printf ("%s:%u", smarthost_relay_get_host (relay), smarthost_relay_get_effective_port (relay));
   else
     server = g_strdup (smarthost_relay_get_host (relay));
   edit_number (edits, me_schema_get_entry (r->schema, "smarthost-enabled"), 1);
   edit_string (edits, name_of (r, "smarthost-server"), server);
   if (port->name != NULL)
-    {
-      if (smarthost_relay_get_port (relay) != 0)
-        edit_number (edits, port, smarthost_relay_get_port (relay));
-      else
-        edit_string (edits, port->name, NULL);
-    }
+    edit_number (edits, port, smarthost_relay_get_effective_port (relay));
   edit_number (edits, me_schema_get_entry (r->schema, "smarthost-auth"), username != NULL);
   edit_string (edits, name_of (r, "smarthost-username"), username);
   if (username != NULL && smarthost_relay_get_password (relay) == NULL && smarthost_relay_get_password_set (relay))
@@ -542,6 +547,112 @@ smarthost_mailenable_backend_build_change (SmarthostBackend  *backend,
   return TRUE;
 }
 
+/* --- diagnosis ------------------------------------------------------------------- */
+
+static void add_finding (GPtrArray         *findings,
+                         SmarthostSeverity  severity,
+                         const char        *code,
+                         const char        *fix,
+                         const char        *format,
+                         ...) G_GNUC_PRINTF (5, 6);
+
+/* Whether a file holding a password can be read by others than its owner
+ * (an export is the administrator's file: reported, never changed). */
+static gboolean
+readable_by_others (const char *path)
+{
+#ifdef G_OS_WIN32
+  return FALSE;   /* ACLs, not modes: nothing to say from here */
+#else
+  struct stat st;
+
+  return path != NULL && g_stat (path, &st) == 0 && (st.st_mode & 0044) != 0;
+#endif
+}
+
+/* What is wrong with the smart host the key holds: an enabled one without
+ * a server, authentication without a user name or password, credentials
+ * sent without even opportunistic TLS, a password in an export others can
+ * read, and the names no public source confirms. Changes nothing. */
+static GPtrArray *
+smarthost_mailenable_backend_diagnose (SmarthostBackend  *backend,
+                                       GCancellable      *cancellable,
+                                       GError           **error)
+{
+  SmarthostMailEnableBackend *self = SMARTHOST_MAILENABLE_BACKEND (backend);
+  g_autoptr(MeRead) r = read_key (self, error);
+  g_autoptr(GPtrArray) findings = NULL;
+  g_autoptr(GError) local = NULL;
+  g_autoptr(SmarthostRelay) relay = NULL;
+  g_autofree char *server = NULL;
+  g_autofree char *username = NULL;
+  guint32 enabled = 0, auth = 0, tls = 0;
+  gboolean has_password;
+
+  if (r == NULL)
+    return NULL;
+  findings = g_ptr_array_new_with_free_func (g_object_unref);
+  relay = relay_of (r, &local);
+  if (local != NULL)
+    add_finding (findings, SMARTHOST_SEVERITY_ERROR, "smarthost-unreadable",
+                 "set the smart host again (smarthostctl --backend mailenable set-server ...)",
+                 "the smart host in the SMTP connector's key cannot be read: %s", local->message);
+  if (!number_of (r, "smarthost-enabled", 0, &enabled, NULL) ||
+      !string_of (r, "smarthost-server", &server, NULL) ||
+      !number_of (r, "smarthost-auth", 0, &auth, NULL) ||
+      !string_of (r, "smarthost-username", &username, NULL) ||
+      !number_of (r, "outbound-tls", 0, &tls, NULL))
+    return g_steal_pointer (&findings);   /* reported above */
+  has_password = value_of (r, "smarthost-password") != NULL;
+  if (enabled != 0 && (server == NULL || *g_strstrip (server) == '\0'))
+    add_finding (findings, SMARTHOST_SEVERITY_ERROR, "enabled-without-server",
+                 "set the smart host (set-server), or turn it off (unset-server)",
+                 "\"%s\" is on but \"%s\" is empty: MailEnable has nowhere to relay to",
+                 name_of (r, "smarthost-enabled"), name_of (r, "smarthost-server"));
+  if (relay == NULL)
+    return g_steal_pointer (&findings);
+  if (auth != 0 && (username == NULL || *username == '\0'))
+    add_finding (findings, SMARTHOST_SEVERITY_ERROR, "auth-without-username",
+                 "set the smart host again with --user and --password-file",
+                 "\"%s\" is on but \"%s\" is empty: the relay will refuse the login",
+                 name_of (r, "smarthost-auth"), name_of (r, "smarthost-username"));
+  else if (auth != 0 && !has_password)
+    add_finding (findings, SMARTHOST_SEVERITY_ERROR, "auth-without-password",
+                 "set the smart host again with --password-file",
+                 "\"%s\" is on but there is no \"%s\": the relay will refuse the login",
+                 name_of (r, "smarthost-auth"), name_of (r, "smarthost-password"));
+  if (auth != 0 && tls == 0)
+    add_finding (findings, SMARTHOST_SEVERITY_WARNING, "credentials-in-clear",
+                 "set the smart host again: the library turns Outbound TLS on with it",
+                 "\"%s\" is off: the smart host's user name and password travel in clear, even when the "
+                 "relay offers STARTTLS", name_of (r, "outbound-tls"));
+  if (auth != 0 && has_password && self->reg_file != NULL && readable_by_others (self->reg_file))
+    {
+      g_autofree char *shown = _smarthost_quote_path (self->reg_file);
+
+      add_finding (findings, SMARTHOST_SEVERITY_WARNING, "export-readable",
+                   "chmod 600 the export (and keep it where only its owner can read it)",
+                   "the export %s holds the smart host's password and other users can read it", shown);
+    }
+  {
+    GPtrArray *entries = me_schema_get_entries (r->schema);
+    g_autoptr(GString) names = g_string_new (NULL);
+
+    for (guint i = 0; i < entries->len; i++)
+      {
+        MeSchemaEntry *e = g_ptr_array_index (entries, i);
+
+        if (!e->neighbour && !e->confirmed && e->name != NULL)
+          g_string_append_printf (names, "%s\"%s\"", names->len ? ", " : "", e->name);
+      }
+    if (names->len > 0)
+      add_finding (findings, SMARTHOST_SEVERITY_INFO, "schema-unconfirmed", FIX_SCHEMA,
+                   "no public source confirms the value names %s: the smart host read from them is the "
+                   "library's reading of the key", names->str);
+  }
+  return g_steal_pointer (&findings);
+}
+
 /* --- the backend ------------------------------------------------------------------ */
 
 static const char *
@@ -554,7 +665,7 @@ static SmarthostCapabilities
 smarthost_mailenable_backend_get_capabilities (SmarthostBackend *backend)
 {
   return SMARTHOST_CAPABILITY_SERVER_RELAY | SMARTHOST_CAPABILITY_PREVIEW | SMARTHOST_CAPABILITY_CRASH_SAFE |
-         SMARTHOST_CAPABILITY_RESTART_NEEDED;
+         SMARTHOST_CAPABILITY_RESTART_NEEDED | SMARTHOST_CAPABILITY_DIAGNOSE;
 }
 
 /* What MailEnable cannot do is refused, never weakened. */
@@ -648,21 +759,12 @@ smarthost_mailenable_backend_iface_init (SmarthostBackendInterface *iface)
   iface->get_state = smarthost_mailenable_backend_get_state;
   iface->get_state_directory = smarthost_mailenable_backend_get_state_directory;
   iface->build_change = smarthost_mailenable_backend_build_change;
+  iface->diagnose = smarthost_mailenable_backend_diagnose;
   iface->list_settings = smarthost_mailenable_backend_list_settings;
 }
 
 /* --- schema-check ------------------------------------------------------------------ */
 
-#define FIX_SCHEMA "export the key before and after setting the smart host in MailEnable's console, compare, " \
-                   "and give a corrected copy of the schema (setting schema-file)"
-
-static void
-add_finding (GPtrArray         *findings,
-             SmarthostSeverity  severity,
-             const char        *code,
-             const char        *fix,
-             const char        *format,
-             ...) G_GNUC_PRINTF (5, 6);
 
 static void
 add_finding (GPtrArray         *findings,

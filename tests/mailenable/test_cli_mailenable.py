@@ -277,6 +277,32 @@ class Cli(unittest.TestCase):
         self.assertIn('value-candidate', result.stdout)
         self.assertIn('"SmartHost Relay Address"', result.stdout)
 
+    def test_doctor(self):
+        # Nothing set: nothing wrong, beyond the unconfirmed names once a
+        # smart host is read from them.
+        self.assertEqual(json.loads(self.ctl('doctor', '--json').stdout)['findings'], [])
+        cases = [
+            ('"SmartHost Enabled"=dword:00000001\r\n', 1, {'enabled-without-server'}),
+            ('"SmartHost Enabled"=dword:00000001\r\n"SmartHost Server"="smtp.x.example"\r\n'
+             '"SmartHost Authentication"=dword:00000001\r\n', 1, {'auth-without-username', 'credentials-in-clear'}),
+            ('"SmartHost Enabled"=dword:00000001\r\n"SmartHost Server"="smtp.x.example"\r\n'
+             '"SmartHost Authentication"=dword:00000001\r\n"SmartHost Username"="u"\r\n'
+             '"SmartHost Password"="' + PASSWORD + '"\r\n"Outbound TLS"=dword:00000001\r\n', 0,
+             {'export-readable', 'schema-unconfirmed'}),
+        ]
+        for values, status, codes in cases:
+            with open(self.export, 'wb') as f:
+                f.write(utf16(EXPORT.replace('"Host Name"', values + '"Host Name"')))
+            os.chmod(self.export, 0o644)
+            result = self.ctl('doctor', '--json', expect=status)
+            found = {f['code'] for f in json.loads(result.stdout)['findings']}
+            self.assertTrue(codes <= found, (codes, found))
+        os.chmod(self.export, 0o600)
+        found = {f['code'] for f in json.loads(self.ctl('doctor', '--json').stdout)['findings']}
+        self.assertNotIn('export-readable', found)
+        self.assertEqual(self.snapshot()['export'][:2], b'\xff\xfe')
+        self.assertEqual(os.listdir(os.path.dirname(self.output)), [])
+
     def test_check_the_configured_relay(self):
         # A relay on this machine, plain SMTP without authentication.
         relay_py = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'e2e', 'relay.py')

@@ -786,18 +786,10 @@ add_finding (GPtrArray         *findings,
 static const char *
 type_name (guint32 type)
 {
-  switch (type)
-    {
-    case ME_REG_SZ: return "REG_SZ";
-    case ME_REG_EXPAND_SZ: return "REG_EXPAND_SZ";
-    case ME_REG_BINARY: return "REG_BINARY";
-    case ME_REG_DWORD: return "REG_DWORD";
-    case ME_REG_MULTI_SZ: return "REG_MULTI_SZ";
-    case ME_REG_QWORD: return "REG_QWORD";
-    default: return "another type";
-    }
-}
+  const char *name = me_reg_type_name (type);
 
+  return name ? name : "another type";
+}
 static gboolean
 looks_related (const char *name)
 {

@@ -1,6 +1,7 @@
 /* smarthost-mailenable-private.h: what the files of the MailEnable backend share
  *
- * The .reg codec (smarthost-mailenable-reg.c): regedit's text format, read
+ * Registry values (smarthost-mailenable-value.c). The .reg codec
+ * (smarthost-mailenable-reg.c): regedit's text format, read
  * from UTF-16LE (with a byte-order mark, as Windows exports it) or UTF-8,
  * written as Windows writes it. The schema (smarthost-mailenable-schema.c):
  * the value names and types of mailenable-schema.json. The stores
@@ -74,6 +75,23 @@ gboolean    me_reg_value_get_string   (const MeRegValue  *value,
 gboolean    me_reg_value_get_dword    (const MeRegValue  *value,
                                        guint32           *out,
                                        GError           **error);
+/* Registry names (of values and keys) compare case-insensitively. */
+gboolean    me_reg_name_equal         (const char        *a,
+                                       const char        *b);
+/* "REG_SZ", ...; NULL for a type without a name. */
+const char *me_reg_type_name          (guint32            type);
+/* The registry's bytes of a string: UTF-16LE of @utf8 (valid UTF-8) and
+ * a terminating NUL. */
+GBytes     *me_reg_utf16le_new        (const char        *utf8,
+                                       gssize             len);
+/* UTF-16LE @bytes (an even @len, no NUL unit) as UTF-8; NULL when it is
+ * not valid UTF-16. */
+char       *me_reg_utf16le_to_utf8    (const guint8      *bytes,
+                                       gsize              len);
+/* The length in bytes of the text of UTF-16LE data ended by at most one NUL
+ * unit; -1 when a NUL is inside it. */
+gssize      me_reg_utf16le_text_length (const guint8     *bytes,
+                                        gsize             len);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MeRegValue, me_reg_value_free)
 
 /* --- .reg files (smarthost-mailenable-reg.c) ---------------------------------- */
@@ -169,8 +187,6 @@ const MeSchemaEntry *me_schema_get_entry       (MeSchema    *schema,
 GPtrArray           *me_schema_get_entries     (MeSchema    *schema);
 const char          *me_schema_get_source_text (MeSchema    *schema,
                                                 const char  *source);
-gboolean             me_reg_name_equal         (const char  *a,
-                                                const char  *b);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MeSchema, me_schema_free)
 
 /* --- the stores (smarthost-mailenable-store.c) --------------------------------- */

@@ -1,4 +1,4 @@
-/* smarthost-mailenable-reg.c: registry values and regedit's .reg files
+/* smarthost-mailenable-reg.c: regedit's .reg files
  *
  * Implementation notes
  *
@@ -49,258 +49,6 @@ static const char * const reg_roots[] = {
   "HKEY_LOCAL_MACHINE", "HKEY_CURRENT_USER", "HKEY_CLASSES_ROOT", "HKEY_USERS", "HKEY_CURRENT_CONFIG",
 };
 
-/* --- registry values ------------------------------------------------------- */
-
-static const char *
-type_name (guint32 type)
-{
-  switch (type)
-    {
-    case ME_REG_NONE: return "REG_NONE";
-    case ME_REG_SZ: return "REG_SZ";
-    case ME_REG_EXPAND_SZ: return "REG_EXPAND_SZ";
-    case ME_REG_BINARY: return "REG_BINARY";
-    case ME_REG_DWORD: return "REG_DWORD";
-    case 5: return "REG_DWORD_BIG_ENDIAN";
-    case 6: return "REG_LINK";
-    case ME_REG_MULTI_SZ: return "REG_MULTI_SZ";
-    case ME_REG_QWORD: return "REG_QWORD";
-    default: return NULL;
-    }
-}
-
-/* Little-endian UTF-16 of @utf8 (valid UTF-8), with a terminating NUL. */
-static GBytes *
-utf8_to_utf16le (const char *utf8,
-                 gssize      len)
-{
-  glong n_units = 0;
-  g_autofree gunichar2 *units = g_utf8_to_utf16 (utf8, len, NULL, &n_units, NULL);
-  guint8 *bytes;
-
-  g_return_val_if_fail (units != NULL, NULL);
-  bytes = g_malloc ((gsize) (n_units + 1) * 2);
-  for (glong i = 0; i <= n_units; i++)
-    {
-      bytes[2 * i] = units[i] & 0xff;
-      bytes[2 * i + 1] = units[i] >> 8;
-    }
-  return g_bytes_new_take (bytes, (gsize) (n_units + 1) * 2);
-}
-
-MeRegValue *
-me_reg_value_new (const char *name,
-                  guint32     type,
-                  GBytes     *data)
-{
-  MeRegValue *value = g_new0 (MeRegValue, 1);
-
-  g_return_val_if_fail (name != NULL, NULL);
-  value->name = g_strdup (name);
-  value->type = type;
-  value->data = data != NULL ? g_bytes_ref (data) : g_bytes_new (NULL, 0);
-  return value;
-}
-
-MeRegValue *
-me_reg_value_new_string (const char *name,
-                         const char *utf8)
-{
-  g_autoptr(GBytes) data = NULL;
-
-  g_return_val_if_fail (utf8 != NULL && g_utf8_validate (utf8, -1, NULL), NULL);
-  data = utf8_to_utf16le (utf8, -1);
-  return me_reg_value_new (name, ME_REG_SZ, data);
-}
-
-MeRegValue *
-me_reg_value_new_dword (const char *name,
-                        guint32     number)
-{
-  guint32 le = GUINT32_TO_LE (number);
-  g_autoptr(GBytes) data = g_bytes_new (&le, sizeof le);
-
-  return me_reg_value_new (name, ME_REG_DWORD, data);
-}
-
-MeRegValue *
-me_reg_value_new_deleted (const char *name)
-{
-  MeRegValue *value = g_new0 (MeRegValue, 1);
-
-  g_return_val_if_fail (name != NULL, NULL);
-  value->name = g_strdup (name);
-  value->deleted = TRUE;
-  return value;
-}
-
-MeRegValue *
-me_reg_value_copy (const MeRegValue *value)
-{
-  MeRegValue *copy = g_new0 (MeRegValue, 1);
-
-  copy->name = g_strdup (value->name);
-  copy->deleted = value->deleted;
-  copy->type = value->type;
-  copy->data = value->data != NULL ? g_bytes_ref (value->data) : NULL;
-  copy->line = value->line;
-  return copy;
-}
-
-void
-me_reg_value_free (MeRegValue *value)
-{
-  if (value == NULL)
-    return;
-  g_free (value->name);
-  g_clear_pointer (&value->data, g_bytes_unref);
-  g_free (value);
-}
-
-static gboolean
-name_equal (const char *a,
-            const char *b)
-{
-  g_autofree char *fa = g_utf8_casefold (a, -1);
-  g_autofree char *fb = g_utf8_casefold (b, -1);
-
-  return g_str_equal (fa, fb);
-}
-
-gboolean
-me_reg_value_equal (const MeRegValue *a,
-                    const MeRegValue *b)
-{
-  if (!name_equal (a->name, b->name) || a->deleted != b->deleted)
-    return FALSE;
-  if (a->deleted)
-    return TRUE;
-  return a->type == b->type && g_bytes_equal (a->data, b->data);
-}
-
-/* "value "Port" (line 12)": how an error of a typed read names the value. */
-static char *
-describe_value (const MeRegValue *value)
-{
-  g_autofree char *name = value->name[0] != '\0' ? _smarthost_quote (value->name, -1)
-                                                 : g_strdup ("(default)");
-
-  if (value->line > 0)
-    return g_strdup_printf ("value %s (line %u)", name, value->line);
-  return g_strdup_printf ("value %s", name);
-}
-
-static gboolean
-set_value_error (GError           **error,
-                 const MeRegValue  *value,
-                 const char        *what)
-{
-  g_autofree char *described = describe_value (value);
-
-  g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID, "%s: %s", described, what);
-  return FALSE;
-}
-
-static gboolean
-check_type (const MeRegValue  *value,
-            guint32            wanted,
-            guint32            also,
-            GError           **error)
-{
-  const char *found;
-  g_autofree char *expected = NULL;
-  g_autofree char *what = NULL;
-
-  if (value->deleted)
-    return set_value_error (error, value, "expected a value, found a deletion (=-)");
-  if (value->type == wanted || value->type == also)
-    return TRUE;
-  expected = also != wanted ? g_strdup_printf ("%s or %s", type_name (wanted), type_name (also))
-                            : g_strdup (type_name (wanted));
-  found = type_name (value->type);
-  if (found != NULL)
-    what = g_strdup_printf ("expected a %s, found %s", expected, found);
-  else
-    what = g_strdup_printf ("expected a %s, found a value of type %u", expected, value->type);
-  return set_value_error (error, value, what);
-}
-
-/* UTF-16LE @bytes (an even @len, no NUL unit) as UTF-8; NULL when it is not
- * valid UTF-16. */
-static char *
-utf16le_to_utf8 (const guint8 *bytes,
-                 gsize         len)
-{
-  g_autofree gunichar2 *units = g_new (gunichar2, len / 2 + 1);
-
-  for (gsize i = 0; i < len / 2; i++)
-    units[i] = bytes[2 * i] | (bytes[2 * i + 1] << 8);
-  return g_utf16_to_utf8 (units, (glong) (len / 2), NULL, NULL, NULL);
-}
-
-/* Where the single terminating NUL unit of UTF-16LE data ends its text:
- * the length of the text in bytes, or -1 when a NUL is inside it. */
-static gssize
-utf16le_text_length (const guint8 *bytes,
-                     gsize         len)
-{
-  gsize text_len = len;
-
-  if (len >= 2 && bytes[len - 2] == 0 && bytes[len - 1] == 0)
-    text_len -= 2;
-  for (gsize i = 0; i < text_len; i += 2)
-    if (bytes[i] == 0 && bytes[i + 1] == 0)
-      return -1;
-  return (gssize) text_len;
-}
-
-gboolean
-me_reg_value_get_string (const MeRegValue  *value,
-                         char             **out,
-                         GError           **error)
-{
-  const guint8 *bytes;
-  gsize len;
-  gssize text_len;
-  char *text;
-
-  g_return_val_if_fail (out != NULL, FALSE);
-  if (!check_type (value, ME_REG_SZ, ME_REG_EXPAND_SZ, error))
-    return FALSE;
-  bytes = g_bytes_get_data (value->data, &len);
-  if (len % 2 != 0)
-    return set_value_error (error, value, "a string of an odd number of bytes (not UTF-16)");
-  text_len = utf16le_text_length (bytes, len);
-  if (text_len < 0)
-    return set_value_error (error, value, "a string with a NUL character inside");
-  text = utf16le_to_utf8 (bytes, (gsize) text_len);
-  if (text == NULL)
-    return set_value_error (error, value, "a string that is not valid UTF-16");
-  *out = text;
-  return TRUE;
-}
-
-gboolean
-me_reg_value_get_dword (const MeRegValue  *value,
-                        guint32           *out,
-                        GError           **error)
-{
-  const guint8 *bytes;
-  gsize len;
-
-  g_return_val_if_fail (out != NULL, FALSE);
-  if (!check_type (value, ME_REG_DWORD, ME_REG_DWORD, error))
-    return FALSE;
-  bytes = g_bytes_get_data (value->data, &len);
-  if (len != 4)
-    {
-      g_autofree char *what = g_strdup_printf ("a REG_DWORD of %" G_GSIZE_FORMAT " bytes, expected 4", len);
-      return set_value_error (error, value, what);
-    }
-  *out = (guint32) bytes[0] | (guint32) bytes[1] << 8 | (guint32) bytes[2] << 16 | (guint32) bytes[3] << 24;
-  return TRUE;
-}
-
 /* --- .reg files: keys and values -------------------------------------------- */
 
 static void
@@ -341,7 +89,7 @@ me_reg_file_find_key (MeRegFile  *file,
     {
       MeRegKey *key = g_ptr_array_index (file->keys, i - 1);
 
-      if (name_equal (key->path, path))
+      if (me_reg_name_equal (key->path, path))
         return key;
     }
   return NULL;
@@ -367,7 +115,7 @@ me_reg_key_find_value (MeRegKey   *key,
     {
       MeRegValue *value = g_ptr_array_index (key->values, i);
 
-      if (name_equal (value->name, name))
+      if (me_reg_name_equal (value->name, name))
         return value;
     }
   return NULL;
@@ -747,7 +495,7 @@ parse_data (Parser      *parser,
       if (s != end)
         return set_invalid (error, "line %u: unexpected text after the closing quote of a string", line), FALSE;
       value->type = ME_REG_SZ;
-      value->data = utf8_to_utf16le (text, -1);
+      value->data = me_reg_utf16le_new (text, -1);
       return TRUE;
     }
   if (end - s == 1 && *s == '-')
@@ -1028,9 +776,9 @@ plain_string (GBytes *data)
   g_autofree char *text = NULL;
 
   if (len < 2 || len % 2 != 0 || bytes[len - 2] != 0 || bytes[len - 1] != 0 ||
-      utf16le_text_length (bytes, len) != (gssize) len - 2)
+      me_reg_utf16le_text_length (bytes, len) != (gssize) len - 2)
     return NULL;
-  text = utf16le_to_utf8 (bytes, len - 2);
+  text = me_reg_utf16le_to_utf8 (bytes, len - 2);
   if (text == NULL)
     return NULL;
   for (const char *p = text; *p != '\0'; p++)
@@ -1075,7 +823,7 @@ is_masked (const char * const *masked,
            const char         *name)
 {
   for (gsize i = 0; masked != NULL && masked[i] != NULL; i++)
-    if (name_equal (masked[i], name))
+    if (me_reg_name_equal (masked[i], name))
       return TRUE;
   return FALSE;
 }
@@ -1168,7 +916,7 @@ GBytes *
 me_reg_file_to_bytes (MeRegFile *file)
 {
   g_autofree char *text = me_reg_file_to_text (file, NULL, TRUE);
-  g_autoptr(GBytes) utf16 = utf8_to_utf16le (text, -1);
+  g_autoptr(GBytes) utf16 = me_reg_utf16le_new (text, -1);
   gsize len;
   const guint8 *units = g_bytes_get_data (utf16, &len);
   guint8 *bytes = g_malloc (len);

@@ -376,14 +376,3 @@ me_schema_get_source_text (MeSchema   *schema,
 {
   return source ? g_hash_table_lookup (schema->sources, source) : NULL;
 }
-
-/* Registry names compare case-insensitively. */
-gboolean
-me_reg_name_equal (const char *a,
-                   const char *b)
-{
-  g_autofree char *fa = g_utf8_casefold (a, -1);
-  g_autofree char *fb = g_utf8_casefold (b, -1);
-
-  return g_str_equal (fa, fb);
-}

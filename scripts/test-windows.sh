@@ -63,7 +63,10 @@ cleanup() {
   rm -rf "$tmp_dir" 2>/dev/null || { sleep 1; rm -rf "$tmp_dir"; }
 }
 trap cleanup EXIT
-mkdir -p "$tmp_dir/home" "$tmp_dir/wine"
+mkdir -p "$tmp_dir/home" "$tmp_dir/wine" "$tmp_dir/tmp"
+# The wineserver makes its socket directory (wine-XXXXXX) in TMPDIR, and
+# every process of the tests finds it there: in ours, not in /tmp.
+export TMPDIR=$tmp_dir/tmp
 export HOME=$tmp_dir/home
 export XDG_CONFIG_HOME=$HOME/.config XDG_DATA_HOME=$HOME/.local/share \
   XDG_CACHE_HOME=$HOME/.cache XDG_STATE_HOME=$HOME/.local/state XDG_RUNTIME_DIR=$tmp_dir/run

@@ -27,6 +27,8 @@ class Wine:
             'XDG_STATE_HOME': os.path.join(home, '.local', 'state'),
             'XDG_RUNTIME_DIR': os.path.join(self.tmp, 'run'),
             'WINEPREFIX': os.path.join(self.tmp, 'wine'),
+            # The wineserver's socket directory (wine-XXXXXX) goes here.
+            'TMPDIR': os.path.join(self.tmp, 'tmp'),
             'WINEARCH': 'win64',
             'WINEDEBUG': '-all',
             'WINEDLLOVERRIDES': 'winemenubuilder.exe=d;mscoree=d;mshtml=d',
@@ -35,6 +37,7 @@ class Wine:
         os.makedirs(home)
         os.makedirs(env['XDG_RUNTIME_DIR'], mode=0o700)
         os.makedirs(env['WINEPREFIX'])
+        os.makedirs(env['TMPDIR'])
 
     def run(self, *argv, timeout=60):
         # A wine process started here must not hold the test's pipes open

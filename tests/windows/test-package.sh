@@ -29,6 +29,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 win() { local p=${1//\//\\}; printf 'Z:%s' "$p"; }
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/smarthost-package.XXXXXX")
+mkdir -p "$tmp/tmp"
+# The wineserver's socket directory (wine-XXXXXX) goes into TMPDIR.
+export TMPDIR=$tmp/tmp
 export HOME=$tmp/home WINEPREFIX=$tmp/wine WINEARCH=win64 WINEDEBUG=-all
 export XDG_CONFIG_HOME=$HOME/.config XDG_DATA_HOME=$HOME/.local/share XDG_CACHE_HOME=$HOME/.cache
 export WINEDLLOVERRIDES='winemenubuilder.exe=d;mscoree=d;mshtml=d'

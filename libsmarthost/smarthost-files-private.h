@@ -53,6 +53,16 @@ gboolean  _smarthost_read_file_limited (const char          *path,
                                         gsize               *length,
                                         gboolean            *exists,
                                         GError             **error);
+/* A backend's data file: the copy given in its setting @setting (@path,
+ * text, at most @limit bytes; an error is INVALID and starts with the
+ * setting's name), or, when @path is NULL, the one built in at
+ * @resource_path of @resource (registered here if the library has not yet). */
+char     *_smarthost_read_data_file   (const char          *setting,
+                                       const char          *path,
+                                       gsize                limit,
+                                       GResource         *(*resource) (void),
+                                       const char          *resource_path,
+                                       GError             **error);
 gboolean  _smarthost_read_file        (const char          *path,
                                        SmarthostReadFlags   flags,
                                        char               **contents,

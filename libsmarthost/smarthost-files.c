@@ -345,3 +345,34 @@ _smarthost_lock_directory (const char    *path,
   return _smarthost_lock_directory_full (path, FALSE, SMARTHOST_LOCK_DEFAULT_TIMEOUT, cancellable, error);
 }
 
+char *
+_smarthost_read_data_file (const char   *setting,
+                           const char   *path,
+                           gsize         limit,
+                           GResource  *(*resource) (void),
+                           const char   *resource_path,
+                           GError      **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  char *text = NULL;
+
+  if (path == NULL)
+    {
+      g_autoptr(GBytes) bytes = g_resources_lookup_data (resource_path, G_RESOURCE_LOOKUP_FLAGS_NONE, NULL);
+
+      if (bytes == NULL)
+        {
+          /* The library registers its resources when it is loaded. */
+          g_resources_register (resource ());
+          bytes = g_resources_lookup_data (resource_path, G_RESOURCE_LOOKUP_FLAGS_NONE, NULL);
+        }
+      g_assert (bytes != NULL);
+      return g_strndup (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
+    }
+  if (!_smarthost_read_file_limited (path, SMARTHOST_READ_TEXT, limit, &text, NULL, NULL, &local_error))
+    {
+      g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID, "%s: %s", setting, local_error->message);
+      return NULL;
+    }
+  return text;
+}

@@ -299,34 +299,15 @@ MeSchema *
 me_schema_load (const char  *path,
                 GError     **error)
 {
-  MeSchema *schema = g_new0 (MeSchema, 1);
-  g_autofree char *text = NULL;
+  g_autofree char *text = _smarthost_read_data_file ("schema-file", path, SCHEMA_LIMIT,
+                                                     _smarthost_mailenable_get_resource, SCHEMA_RESOURCE, error);
+  MeSchema *schema;
 
+  if (text == NULL)
+    return NULL;
+  schema = g_new0 (MeSchema, 1);
   schema->sources = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   schema->entries = g_ptr_array_new_with_free_func (entry_free);
-  if (path == NULL)
-    {
-      g_autoptr(GBytes) bytes = g_resources_lookup_data (SCHEMA_RESOURCE, G_RESOURCE_LOOKUP_FLAGS_NONE, NULL);
-
-      if (bytes == NULL)
-        {
-          g_resources_register (_smarthost_mailenable_get_resource ());
-          bytes = g_resources_lookup_data (SCHEMA_RESOURCE, G_RESOURCE_LOOKUP_FLAGS_NONE, NULL);
-        }
-      g_assert (bytes != NULL);
-      text = g_strndup (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
-    }
-  else
-    {
-      g_autoptr(GError) local_error = NULL;
-
-      if (!_smarthost_read_file_limited (path, SMARTHOST_READ_TEXT, SCHEMA_LIMIT, &text, NULL, NULL, &local_error))
-        {
-          g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID, "schema-file: %s", local_error->message);
-          me_schema_free (schema);
-          return NULL;
-        }
-    }
   if (!parse_schema (schema, text, error))
     {
       me_schema_free (schema);

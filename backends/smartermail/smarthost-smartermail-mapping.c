@@ -281,29 +281,10 @@ sm_mapping_load (const char  *path,
   mapping->fields = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, entry_free);
   mapping->values = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, entry_free);
 
-  if (path == NULL)
-    {
-      g_autoptr(GBytes) bytes = g_resources_lookup_data (MAPPING_RESOURCE, G_RESOURCE_LOOKUP_FLAGS_NONE, NULL);
-
-      if (bytes == NULL)
-        {
-          /* The library registers its resources when it is loaded. */
-          g_resources_register (_smarthost_smartermail_get_resource ());
-          bytes = g_resources_lookup_data (MAPPING_RESOURCE, G_RESOURCE_LOOKUP_FLAGS_NONE, NULL);
-        }
-      g_assert (bytes != NULL);
-      text = g_strndup (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
-    }
-  else
-    {
-      g_autoptr(GError) local_error = NULL;
-
-      if (!_smarthost_read_file_limited (path, SMARTHOST_READ_TEXT, MAPPING_LIMIT, &text, NULL, NULL, &local_error))
-        {
-          g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID, "mapping-file: %s", local_error->message);
-          return NULL;
-        }
-    }
+  text = _smarthost_read_data_file ("mapping-file", path, MAPPING_LIMIT, _smarthost_smartermail_get_resource,
+                                    MAPPING_RESOURCE, error);
+  if (text == NULL)
+    return NULL;
   if (!parse_mapping (mapping, text, error))
     return NULL;
   return g_steal_pointer (&mapping);

@@ -516,7 +516,8 @@ smarthost_mailenable_backend_build_change (SmarthostBackend  *backend,
   edits = edits_for (r, relay);
   service = me_schema_get_service (r->schema);
   before = smarthost_change_get_operations (change)->len;
-  if (!me_store_add_operations (r->store, change, edits, name_of (r, "smarthost-password"), service, dir, error))
+  if (!me_store_add_operations (r->store, change, r->values, edits, name_of (r, "smarthost-password"), service, dir,
+                                error))
     return FALSE;
   if (smarthost_change_get_operations (change)->len == before)
     return TRUE;

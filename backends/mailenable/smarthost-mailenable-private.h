@@ -207,12 +207,14 @@ gboolean    me_store_is_live           (MeStore           *store);
 GPtrArray  *me_store_read              (MeStore           *store,
                                         GError           **error);
 /* Adds to @change what makes the key hold @edits (MeRegValue, a deleted
- * one for a value removed) over what me_store_read() returned last: value
- * operations for the live registry, the patch and its undo patch for an
- * export. @secret: the name of the value holding a password; @service:
- * what must restart to take the change up (for the notes). */
+ * one for a value removed) over @current, what me_store_read() returned
+ * last: value operations for the live registry, the patch and its undo
+ * patch for an export. @secret: the name of the value holding a password
+ * (masked in previews); @service: what must restart to take the change up
+ * (for the notes). */
 gboolean    me_store_add_operations    (MeStore           *store,
                                         SmarthostChange   *change,
+                                        GPtrArray         *current,
                                         GPtrArray         *edits,
                                         const char        *secret,
                                         const char        *service,

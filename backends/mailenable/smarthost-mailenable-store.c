@@ -45,12 +45,10 @@ struct _MeStore
   char *base_sha256;
   gboolean output_exists;
   gboolean output_foreign;
-  char *output_text;    /* the patch now, as UTF-8 with LF (the preview's old text) */
-  char *output_masked;
+  MeRegFile *output_file;   /* the patch there now, when it is ours (made from this export or not) */
   gboolean undo_exists;
   gboolean undo_foreign;
-  char *undo_text;
-  char *undo_masked;
+  MeRegFile *undo_file;
   char *foreign_why;
 };
 
@@ -60,10 +58,8 @@ clear_read (MeStore *store)
   g_clear_pointer (&store->key_path, g_free);
   g_clear_pointer (&store->base, g_ptr_array_unref);
   g_clear_pointer (&store->base_sha256, g_free);
-  g_clear_pointer (&store->output_text, _smarthost_secret_free);
-  g_clear_pointer (&store->output_masked, g_free);
-  g_clear_pointer (&store->undo_text, _smarthost_secret_free);
-  g_clear_pointer (&store->undo_masked, g_free);
+  g_clear_pointer (&store->output_file, me_reg_file_free);
+  g_clear_pointer (&store->undo_file, me_reg_file_free);
   g_clear_pointer (&store->foreign_why, g_free);
   store->output_exists = store->output_foreign = FALSE;
   store->undo_exists = store->undo_foreign = FALSE;
@@ -226,21 +222,19 @@ marker_sha256 (MeRegFile  *file,
 }
 
 /* Reads a patch this library may have written at @path: *exists, and
- * *foreign (with why) when it is there and not one of ours for the
- * export now read. Returns the parsed file when it is ours. */
+ * *foreign (with why) when it is there and not one of ours. Returns the
+ * parsed file when it is ours, with *current when it was made from the
+ * export now read (a stale one is replaced by the next change). */
 static MeRegFile *
 read_patch (MeStore     *store,
             const char  *path,
             const char  *marker,
             gboolean    *exists,
             gboolean    *foreign,
-            char       **text,
-            char       **masked_text,
-            const char  *secret)
+            gboolean    *current)
 {
   g_autoptr(GError) error = NULL;
   g_autofree char *shown = _smarthost_quote_path (path);
-  const char * const masked[] = { secret, NULL };
   MeRegFile *file;
   g_autofree char *sha = NULL;
 
@@ -264,30 +258,20 @@ read_patch (MeStore     *store,
       me_reg_file_free (file);
       return NULL;
     }
-  *text = text_of (file, NULL);
-  *masked_text = text_of (file, masked);
-  if (!g_str_equal (sha, store->base_sha256))
-    {
-      /* Made from another export: stale, replaced by the next change. */
-      me_reg_file_free (file);
-      return NULL;
-    }
+  *current = g_str_equal (sha, store->base_sha256);
   return file;
 }
 
 static GPtrArray *
-read_export (MeStore     *store,
-             const char  *secret,
-             GError     **error)
+read_export (MeStore  *store,
+             GError  **error)
 {
   g_autofree char *shown = _smarthost_quote_path (store->reg_file);
   g_autofree char *data = NULL;
   gsize length = 0;
   g_autoptr(GError) local = NULL;
   g_autoptr(MeRegFile) file = NULL;
-  g_autoptr(MeRegFile) patch = NULL;
-  g_autoptr(MeRegFile) undo = NULL;
-  g_autofree char *undo_text = NULL, *undo_masked = NULL;
+  gboolean current = FALSE, undo_current = FALSE;
   GPtrArray *values;
   MeRegKey *key;
 
@@ -295,6 +279,9 @@ read_export (MeStore     *store,
   if (!_smarthost_read_file_limited (store->reg_file, 0, ME_REG_FILE_LIMIT, &data, &length, NULL, &local))
     return g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID, "reg-file: %s", local->message), NULL;
   file = me_reg_file_parse (data, length, &local);
+  store->base_sha256 = g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *) data, length);
+  /* An export may hold the smart host's password. */
+  memset (data, 0, length);
   if (file == NULL)
     return g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID, "reg-file: %s: %s", shown,
                         local->message), NULL;
@@ -308,7 +295,6 @@ read_export (MeStore     *store,
                           ((MeRegValue *) g_ptr_array_index (key->values, i))->line), NULL;
 
   store->key_path = g_strdup (key->path);
-  store->base_sha256 = g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *) data, length);
   store->base = values_new ();
   for (guint i = 0; i < key->values->len; i++)
     g_ptr_array_add (store->base, me_reg_value_copy (g_ptr_array_index (key->values, i)));
@@ -318,13 +304,13 @@ read_export (MeStore     *store,
     g_ptr_array_add (values, me_reg_value_copy (g_ptr_array_index (store->base, i)));
   if (store->output == NULL)
     return values;
-  patch = read_patch (store, store->output, PATCH_MARKER, &store->output_exists, &store->output_foreign,
-                      &store->output_text, &store->output_masked, secret);
-  undo = read_patch (store, store->undo, UNDO_MARKER, &store->undo_exists, &store->undo_foreign,
-                     &store->undo_text, &store->undo_masked, secret);
-  if (patch != NULL && patch->keys->len > 0)
+  store->output_file = read_patch (store, store->output, PATCH_MARKER, &store->output_exists,
+                                   &store->output_foreign, &current);
+  store->undo_file = read_patch (store, store->undo, UNDO_MARKER, &store->undo_exists, &store->undo_foreign,
+                                 &undo_current);
+  if (current && store->output_file->keys->len > 0)
     {
-      MeRegKey *k = g_ptr_array_index (patch->keys, patch->keys->len - 1);
+      MeRegKey *k = g_ptr_array_index (store->output_file->keys, store->output_file->keys->len - 1);
 
       for (guint i = 0; i < k->values->len; i++)
         put_value (values, g_ptr_array_index (k->values, i));
@@ -341,29 +327,38 @@ holds (GPtrArray  *values,
   return v != NULL && !v->deleted;
 }
 
+/* Replaces (or creates) the patch or undo patch at @path, whose file is
+ * @old now (NULL: none), by @file. Texts that may hold the password are
+ * wiped once the operation has its copies. */
 static gboolean
 add_file (SmarthostChange  *change,
           const char       *path,
           gboolean          exists,
-          const char       *old_text,
-          const char       *old_masked,
+          MeRegFile        *old,
           MeRegFile        *file,
           const char       *secret,
           gboolean          secret_inside)
 {
   const char * const masked[] = { secret, NULL };
-  g_autofree char *text = text_of (file, NULL);
-  g_autofree char *masked_text = text_of (file, masked);
-  SmarthostOperation *op;
+  char *text = text_of (file, NULL);
+  char *old_text = old ? text_of (old, NULL) : NULL;
+  gboolean changed = !exists || g_strcmp0 (old_text, text) != 0;
 
-  if (exists && g_strcmp0 (old_text, text) == 0)
-    return FALSE;
-  op = smarthost_file_operation_new (path, exists ? old_text : NULL, text, secret_inside ? 0600 : 0644);
-  _smarthost_file_operation_set_windows_text (SMARTHOST_FILE_OPERATION (op), TRUE);
-  smarthost_file_operation_set_masked (SMARTHOST_FILE_OPERATION (op), exists ? old_masked : NULL, masked_text);
-  smarthost_change_add_operation (change, op);
-  g_object_unref (op);
-  return TRUE;
+  if (changed)
+    {
+      g_autofree char *masked_text = text_of (file, masked);
+      g_autofree char *old_masked = old ? text_of (old, masked) : NULL;
+      SmarthostOperation *op = smarthost_file_operation_new (path, exists ? old_text : NULL, text,
+                                                             secret_inside ? 0600 : 0644);
+
+      _smarthost_file_operation_set_windows_text (SMARTHOST_FILE_OPERATION (op), TRUE);
+      smarthost_file_operation_set_masked (SMARTHOST_FILE_OPERATION (op), exists ? old_masked : NULL, masked_text);
+      smarthost_change_add_operation (change, op);
+      g_object_unref (op);
+    }
+  _smarthost_secret_free (text);
+  _smarthost_secret_free (old_text);
+  return changed;
 }
 
 static gboolean
@@ -428,9 +423,9 @@ add_patch (MeStore          *store,
            FALSE;
   if (pk->values->len == 0 && !store->output_exists && !store->undo_exists)
     return TRUE;
-  wrote |= add_file (change, store->output, store->output_exists, store->output_text, store->output_masked, patch,
-                     secret, holds (pk->values, secret));
-  wrote |= add_file (change, store->undo, store->undo_exists, store->undo_text, store->undo_masked, undo, secret,
+  wrote |= add_file (change, store->output, store->output_exists, store->output_file, patch, secret,
+                     holds (pk->values, secret));
+  wrote |= add_file (change, store->undo, store->undo_exists, store->undo_file, undo, secret,
                      holds (uk->values, secret));
   if (wrote)
     {
@@ -504,29 +499,24 @@ GPtrArray *
 me_store_read (MeStore  *store,
                GError  **error)
 {
-  return store->live ? read_live (store, error) : read_export (store, NULL, error);
+  return store->live ? read_live (store, error) : read_export (store, error);
 }
 
 gboolean
 me_store_add_operations (MeStore          *store,
                          SmarthostChange  *change,
+                         GPtrArray        *current,
                          GPtrArray        *edits,
                          const char       *secret,
                          const char       *service,
                          const char       *state_directory,
                          GError          **error)
 {
-  g_autoptr(GPtrArray) current = NULL;
-
-  if (!store->live && store->output == NULL)
+  if (store->live)
+    return add_values (change, current, edits, secret, state_directory);
+  if (store->output == NULL)
     return g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
                         "output: a change to an export needs the path of the .reg patch to write (setting "
                         "output)"), FALSE;
-  /* Read again, with the password masked in what previews show. */
-  current = store->live ? read_live (store, error) : read_export (store, secret, error);
-  if (current == NULL)
-    return FALSE;
-  if (store->live)
-    return add_values (change, current, edits, secret, state_directory);
   return add_patch (store, change, current, edits, secret, service, error);
 }

@@ -450,9 +450,12 @@ relay_of_gateway (SmMapping  *m,
 
 /* The round-robin gateway that is the server-wide smarthost: the enabled
  * one; NULL without an error when there is none. */
-static json_t *
+/* The server-wide smarthost's gateway into *@found (NULL for none);
+ * FALSE, with @error, when which one it is cannot be told. */
+static gboolean
 server_gateway (SmMapping  *m,
                 SmRead     *r,
+                json_t    **out,
                 GError    **error)
 {
   g_autoptr(GString) ids = g_string_new (NULL);
@@ -476,9 +479,10 @@ server_gateway (SmMapping  *m,
       g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_CONFLICT,
                    "SmarterMail has %u enabled round-robin gateways (%s): the library does not guess which "
                    "is the server-wide smarthost; disable or delete all but one", n, ids->str);
-      return NULL;
+      return FALSE;
     }
-  return found;
+  *out = found;
+  return TRUE;
 }
 
 /* The relay of a domain's gateway; NULL without an error for none (or a
@@ -504,13 +508,12 @@ state_of (SmMapping  *m,
 {
   g_autoptr(SmarthostState) state = smarthost_state_new ();
   g_autoptr(GError) local_error = NULL;
-  json_t *server;
+  json_t *server = NULL;
   GHashTableIter iter;
   gpointer key;
 
   smarthost_state_set_backend_name (state, "smartermail");
-  server = server_gateway (m, r, error);
-  if (server == NULL && error && *error)
+  if (!server_gateway (m, r, &server, error))
     return NULL;
   if (server != NULL)
     {
@@ -555,11 +558,10 @@ smarthost_smartermail_backend_get_server (SmarthostBackend  *backend,
 {
   SmarthostSmarterMailBackend *self = SMARTHOST_SMARTERMAIL_BACKEND (backend);
   g_autoptr(SmRead) r = read_server (self, FALSE, NULL, cancellable, error);
-  json_t *g;
+  json_t *g = NULL;
 
-  if (r == NULL)
+  if (r == NULL || !server_gateway (sm_client_get_mapping (self->client), r, &g, error))
     return NULL;
-  g = server_gateway (sm_client_get_mapping (self->client), r, error);
   return g ? relay_of_gateway (sm_client_get_mapping (self->client), g, error) : NULL;
 }
 
@@ -1002,7 +1004,7 @@ smarthost_smartermail_backend_build_change (SmarthostBackend  *backend,
   g_autoptr(SmarthostState) desired = NULL;
   SmarthostRelay *want_server;
   g_autoptr(SmarthostRelay) cur_server = NULL;
-  json_t *server_g;
+  json_t *server_g = NULL;
   g_auto(GStrv) names = NULL;
   SmMapping *m;
   GPtrArray *lists[5];
@@ -1093,8 +1095,7 @@ smarthost_smartermail_backend_build_change (SmarthostBackend  *backend,
   plan.deletes = g_ptr_array_new_with_free_func (g_object_unref);
 
   /* The server-wide smarthost: the round-robin gateway. */
-  server_g = server_gateway (m, r, error);
-  if (server_g == NULL && error && *error)
+  if (!server_gateway (m, r, &server_g, error))
     return FALSE;
   if (server_g != NULL && (cur_server = relay_of_gateway (m, server_g, error)) == NULL)
     return FALSE;
@@ -1155,14 +1156,9 @@ smarthost_smartermail_backend_build_change (SmarthostBackend  *backend,
       g_autofree char *masked_new = NULL;
       g_autofree char *masked_old = NULL;
       g_autofree char *new_text = sm_verifiers_to_text (new_verifiers, &masked_new);
-      g_autofree char *old_text = NULL;
 
       if (verifiers_text != NULL)
-        {
-          g_autoptr(GHashTable) old = sm_verifiers_read (dir, &old_text, NULL);
-          g_free (old_text);
-          old_text = old ? sm_verifiers_to_text (old, &masked_old) : NULL;
-        }
+        masked_old = sm_verifiers_mask_text (verifiers_text);
       if (g_strcmp0 (verifiers_text, new_text) != 0)
         {
           SmarthostOperation *file = smarthost_file_operation_new (path, verifiers_text, new_text, 0600);
@@ -1233,7 +1229,7 @@ smarthost_smartermail_backend_get_state_directory (SmarthostBackend  *backend,
       if (url == NULL)
         return NULL;
       if (g_uri_get_port (uri) > 0)
-        name = g_strdup_printf ("smartermail-%s:%d", g_uri_get_host (uri), g_uri_get_port (uri));
+        name = g_strdup_printf ("smartermail-%s-%d", g_uri_get_host (uri), g_uri_get_port (uri));
       else
         name = g_strdup_printf ("smartermail-%s", g_uri_get_host (uri));
       dir = smarthost_backend_get_default_state_directory (name);
@@ -1712,7 +1708,9 @@ smarthost_smartermail_backend_class_init (SmarthostSmarterMailBackendClass *klas
    *
    * Where commits keep their lock and journal; %NULL for
    * [func@Backend.get_default_state_directory] of `smartermail-HOST`
-   * (with `:PORT` when the URL names one).
+   * (with `-PORT` when the URL names one; characters a file name cannot
+   * hold on every platform, such as the colons of an IPv6 address, become
+   * `_`).
    */
   properties[PROP_STATE_DIRECTORY] = g_param_spec_string ("state-directory", NULL, NULL, NULL, construct);
 

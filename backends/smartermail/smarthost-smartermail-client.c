@@ -326,9 +326,13 @@ exchange (SmClient      *client,
   gboolean timed_out;
   gulong handler = 0;
   gboolean ok = FALSE;
+  gboolean commit_deadline = FALSE;
 
   if (client->deadline != 0 && client->deadline < deadline)
-    deadline = client->deadline;
+    {
+      deadline = client->deadline;
+      commit_deadline = TRUE;
+    }
   if (g_get_monotonic_time () >= deadline)
     {
       if (body)
@@ -348,6 +352,9 @@ exchange (SmClient      *client,
   uri = g_uri_build (G_URI_FLAGS_ENCODED_PATH, g_uri_get_scheme (client->base), NULL, g_uri_get_host (client->base),
                      g_uri_get_port (client->base), full_path, NULL, NULL);
   msg = soup_message_new_from_uri (method, uri);
+  /* A redirect would carry the token (and what the request holds) to
+   * wherever the server says, past the URL's checks: never followed. */
+  soup_message_add_flags (msg, SOUP_MESSAGE_NO_REDIRECT);
   if (client->insecure)
     g_signal_connect (msg, "accept-certificate", G_CALLBACK (accept_any_certificate), NULL);
   soup_message_headers_append (soup_message_get_request_headers (msg), "Accept", "application/json");
@@ -407,9 +414,15 @@ exchange (SmClient      *client,
         }
       if (timed_out)
         {
-          g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
-                       "%s %s: no complete reply from %s within %u seconds (the timeout setting)",
-                       method, path, client->url, client->timeout);
+          if (commit_deadline)
+            g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
+                         "%s %s: no complete reply from %s before the commit's time ran out (10 times the "
+                         "timeout setting, %u seconds, for all its requests)", method, path, client->url,
+                         client->timeout);
+          else
+            g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
+                         "%s %s: no complete reply from %s within %u seconds (the timeout setting)",
+                         method, path, client->url, client->timeout);
           return FALSE;
         }
       if (local_error->domain == SMARTHOST_ERROR)
@@ -438,6 +451,14 @@ exchange (SmClient      *client,
     }
 
   *status = soup_message_get_status (msg);
+  if (SOUP_STATUS_IS_REDIRECTION (*status))
+    {
+      g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
+                   "%s %s: the server redirects (HTTP %u), and redirects are not followed, since the login and "
+                   "its token would go along: give the URL the server answers at (setting url)",
+                   method, path, *status);
+      return FALSE;
+    }
   *reply_length = data->len;
   g_byte_array_append (data, (const guint8 *) "", 1);
   *reply = (char *) g_byte_array_free (g_steal_pointer (&data), FALSE);

@@ -131,6 +131,7 @@ GHashTable *sm_verifiers_read          (const char  *directory,
                                         GError     **error);
 char       *sm_verifiers_to_text       (GHashTable  *table,
                                         char       **masked);
+char       *sm_verifiers_mask_text     (const char  *text);
 
 /* --- the client ------------------------------------------------------------ */
 

@@ -630,6 +630,17 @@ request_finish (SmarthostOperation *op)
     }
 }
 
+/* Whether a member of a gateway may hold a password: a name with
+ * "password" in it and a non-empty string. No journal record has one. */
+static gboolean
+is_password_member (const char *name,
+                    json_t     *member)
+{
+  g_autofree char *lower = g_ascii_strdown (name, -1);
+
+  return strstr (lower, "password") != NULL && json_is_string (member) && json_string_length (member) > 0;
+}
+
 static char **
 request_to_record (SmarthostOperation *op)
 {
@@ -649,10 +660,17 @@ request_to_record (SmarthostOperation *op)
       {
         g_autoptr(json_t) old = sm_json_copy (self->old_gateway);
         g_autofree char *text = NULL;
+        const char *name;
+        json_t *member;
+        void *next;
 
-        /* Never a password, even if a server sent one. */
+        /* Never a password, even if a server sent one, under any name
+         * load_record refuses. */
         if (m != NULL)
           sm_json_remove (old, sm_mapping_field (m, "gateway-password"));
+        json_object_foreach_safe (old, next, name, member)
+          if (is_password_member (name, member))
+            json_object_del (old, name);
         text = sm_json_to_string (old, NULL);
         g_strv_builder_add (b, self->id);
         g_strv_builder_add (b, text);
@@ -700,11 +718,8 @@ has_password_member (json_t *object)
   json_t *member;
 
   json_object_foreach (object, name, member)
-    {
-      g_autofree char *lower = g_ascii_strdown (name, -1);
-      if (strstr (lower, "password") != NULL && json_is_string (member) && json_string_length (member) > 0)
-        return TRUE;
-    }
+    if (is_password_member (name, member))
+      return TRUE;
   return FALSE;
 }
 

@@ -172,3 +172,26 @@ sm_verifiers_to_text (GHashTable  *table,
   *masked = g_string_free (shown, FALSE);
   return g_string_free (out, FALSE);
 }
+
+/* @text (the file as it is) with its verifiers hidden, for a preview; a
+ * line the library did not write is shown as it is. */
+char *
+sm_verifiers_mask_text (const char *text)
+{
+  g_auto(GStrv) lines = g_strsplit (text, "\n", 0);
+  GString *shown = g_string_new (NULL);
+
+  for (guint i = 0; lines[i]; i++)
+    {
+      const char *tab = strchr (lines[i], '\t');
+
+      if (tab != NULL && strchr (tab + 1, '\t') == NULL)
+        g_string_append_printf (shown, "%.*s\t(a verifier of its password, not the password)",
+                                (int) (tab - lines[i]), lines[i]);
+      else
+        g_string_append (shown, lines[i]);
+      if (lines[i + 1] != NULL)
+        g_string_append_c (shown, '\n');
+    }
+  return g_string_free (shown, FALSE);
+}

@@ -314,7 +314,14 @@ write_new_file (SmarthostFileOperationPrivate  *priv,
   if (priv->windows_text)
     {
       GByteArray *bytes = _smarthost_windows_text_encode (priv->new_contents);
-      gboolean written = _smarthost_write_all (fd, (const char *) bytes->data, bytes->len);
+      gboolean written;
+
+      if (bytes == NULL)
+        {
+          errno = EILSEQ;
+          return fail_fd (error, fd, "cannot write (not UTF-8):", tmp);
+        }
+      written = _smarthost_write_all (fd, (const char *) bytes->data, bytes->len);
 
       /* It may hold a password, as the text does. */
       memset (bytes->data, 0, bytes->len);
@@ -868,19 +875,24 @@ smarthost_file_operation_get_outputs (SmarthostFileOperation *self)
 }
 
 /* What Windows tools write and read best: UTF-16LE with a byte-order mark,
- * CRLF line ends (each LF of @text becomes CRLF). @text is valid UTF-8. */
+ * CRLF line ends (each LF of @text becomes CRLF). NULL when @text is not
+ * valid UTF-8. */
 GByteArray *
 _smarthost_windows_text_encode (const char *text)
 {
   static const guint8 bom[] = { 0xff, 0xfe };
   glong n = 0;
   g_autofree gunichar2 *units = g_utf8_to_utf16 (text, -1, NULL, &n, NULL);
+  GByteArray *out;
+
+  if (units == NULL)
+    return NULL;
   /* Sized once (at most two units per unit), so that no copy of a
    * password is left behind by a reallocation. */
-  GByteArray *out = g_byte_array_sized_new (2 + 4 * (guint) n);
+  out = g_byte_array_sized_new (2 + 4 * (guint) n);
 
   g_byte_array_append (out, bom, sizeof bom);
-  for (glong i = 0; units != NULL && i < n; i++)
+  for (glong i = 0; i < n; i++)
     {
       guint8 pair[4];
       guint len = 0;
@@ -894,8 +906,7 @@ _smarthost_windows_text_encode (const char *text)
       pair[len++] = units[i] >> 8;
       g_byte_array_append (out, pair, len);
     }
-  if (units != NULL)
-    memset (units, 0, n * sizeof (gunichar2));
+  memset (units, 0, n * sizeof (gunichar2));
   return out;
 }
 

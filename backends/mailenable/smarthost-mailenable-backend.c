@@ -55,6 +55,9 @@
   "MailEnable has no smart host per sender domain: its per-domain \"smart host\" (Act as Smart Host) " \
   "routes mail addressed TO a domain, by recipient, not mail sent from it. Only the server-wide smart host " \
   "can be set"
+#define REASON_CA_FILE "MailEnable has no CA file for its smart host"
+#define REASON_MX \
+  "MailEnable's smart host is one server address; looking up MX records for it is not a documented setting"
 #define REASON_TLS \
   "MailEnable cannot require TLS toward its smart host: its Outbound TLS tries STARTTLS and falls back to " \
   "plain text when the relay does not offer it, and it has no implicit TLS. Security none means exactly that " \
@@ -678,12 +681,9 @@ smarthost_mailenable_backend_validate_relay (SmarthostBackend  *backend,
   if (smarthost_relay_get_security (relay) != SMARTHOST_SECURITY_NONE)
     return g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_NOT_SUPPORTED, "security: " REASON_TLS), FALSE;
   if (smarthost_relay_get_ca_file (relay) != NULL)
-    return g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_NOT_SUPPORTED,
-                        "ca-file: MailEnable has no CA file for its smart host"), FALSE;
+    return g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_NOT_SUPPORTED, "ca-file: " REASON_CA_FILE), FALSE;
   if (smarthost_relay_get_mx_lookup (relay))
-    return g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_NOT_SUPPORTED,
-                        "mx-lookup: MailEnable's smart host is one server address; looking up MX records for "
-                        "it is not a documented setting"), FALSE;
+    return g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_NOT_SUPPORTED, "mx-lookup: " REASON_MX), FALSE;
   return TRUE;
 }
 
@@ -706,12 +706,13 @@ smarthost_mailenable_backend_get_state_directory (SmarthostBackend  *backend,
     return g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
                         "state-directory: must be an absolute path"), NULL;
   dir = g_canonicalize_filename (self->state_directory, NULL);
-  if (output != NULL && !(g_str_has_prefix (output, dir) && G_IS_DIR_SEPARATOR (output[strlen (dir)])))
+  if (output != NULL && !(g_str_has_prefix (output, dir) &&
+                          (G_IS_DIR_SEPARATOR (output[strlen (dir)]) || G_IS_DIR_SEPARATOR (dir[strlen (dir) - 1]))))
     return g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
                         "state-directory: must hold the output (%s), whose commits it journals: an interrupted "
                         "commit is undone only for files inside it; leave it unset to use the output's "
                         "directory", output), NULL;
-  return g_strdup (self->state_directory);
+  return g_steal_pointer (&dir);
 }
 
 static GPtrArray *
@@ -829,28 +830,17 @@ smarthost_mailenable_backend_schema_check (SmarthostMailEnableBackend  *self,
                                            GCancellable                *cancellable,
                                            GError                     **error)
 {
+  g_autoptr(SmarthostMailEnableBackend) other = NULL;
   g_autoptr(MeRead) r = NULL;
   g_autoptr(GPtrArray) findings = g_ptr_array_new_with_free_func (g_object_unref);
   GPtrArray *entries;
 
   g_return_val_if_fail (SMARTHOST_IS_MAILENABLE_BACKEND (self), NULL);
-  if (export_path != NULL)
-    {
-      g_autoptr(SmarthostMailEnableBackend) other =
-        g_object_new (SMARTHOST_TYPE_MAILENABLE_BACKEND, "reg-file", export_path, "schema-file", self->schema_file,
-                      NULL);
-
-      r = read_key (other, error);
-    }
-  else
-    {
-      /* The key as it is, without a patch laid over it. */
-      g_autoptr(SmarthostMailEnableBackend) other =
-        g_object_new (SMARTHOST_TYPE_MAILENABLE_BACKEND, "reg-file", self->reg_file, "schema-file", self->schema_file,
-                      NULL);
-
-      r = read_key (other, error);
-    }
+  /* The key as it is (the export given, the backend's own, or the live
+   * registry), without a patch laid over it. */
+  other = g_object_new (SMARTHOST_TYPE_MAILENABLE_BACKEND, "reg-file", export_path ? export_path : self->reg_file,
+                        "schema-file", self->schema_file, NULL);
+  r = read_key (other, error);
   if (r == NULL)
     return NULL;
 
@@ -1015,11 +1005,8 @@ smarthost_mailenable_backend_class_init (SmarthostMailEnableBackendClass *klass)
   _smarthost_backend_set_unsupported_reason (G_TYPE_FROM_CLASS (klass), SMARTHOST_CAPABILITY_STARTTLS, REASON_TLS);
   _smarthost_backend_set_unsupported_reason (G_TYPE_FROM_CLASS (klass), SMARTHOST_CAPABILITY_IMPLICIT_TLS,
                                              REASON_TLS);
-  _smarthost_backend_set_unsupported_reason (G_TYPE_FROM_CLASS (klass), SMARTHOST_CAPABILITY_CA_FILE,
-                                             "its smart host has no CA file of its own");
-  _smarthost_backend_set_unsupported_reason (G_TYPE_FROM_CLASS (klass), SMARTHOST_CAPABILITY_MX_LOOKUP,
-                                             "its smart host is one server address; an MX lookup for it is no "
-                                             "documented setting");
+  _smarthost_backend_set_unsupported_reason (G_TYPE_FROM_CLASS (klass), SMARTHOST_CAPABILITY_CA_FILE, REASON_CA_FILE);
+  _smarthost_backend_set_unsupported_reason (G_TYPE_FROM_CLASS (klass), SMARTHOST_CAPABILITY_MX_LOOKUP, REASON_MX);
 
   object_class->finalize = smarthost_mailenable_backend_finalize;
   object_class->get_property = smarthost_mailenable_backend_get_property;

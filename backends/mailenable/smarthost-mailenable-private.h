@@ -180,13 +180,10 @@ typedef struct {
 MeSchema            *me_schema_load            (const char  *path,
                                                 GError     **error);
 void                 me_schema_free            (MeSchema    *schema);
-const char          *me_schema_get_key_path    (MeSchema    *schema);
 const char          *me_schema_get_service     (MeSchema    *schema);
 const MeSchemaEntry *me_schema_get_entry       (MeSchema    *schema,
                                                 const char  *key);
 GPtrArray           *me_schema_get_entries     (MeSchema    *schema);
-const char          *me_schema_get_source_text (MeSchema    *schema,
-                                                const char  *source);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MeSchema, me_schema_free)
 
 /* --- the stores (smarthost-mailenable-store.c) --------------------------------- */

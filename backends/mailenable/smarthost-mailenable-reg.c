@@ -35,6 +35,7 @@
 #include "smarthost-error.h"
 #include "smarthost-files-private.h"
 #include "smarthost-mailenable-private.h"
+#include "smarthost-operation-private.h"
 #include "smarthost-platform-private.h"
 #include "smarthost-util-private.h"
 
@@ -915,15 +916,10 @@ me_reg_file_to_text (MeRegFile          *file,
 GBytes *
 me_reg_file_to_bytes (MeRegFile *file)
 {
-  g_autofree char *text = me_reg_file_to_text (file, NULL, TRUE);
-  g_autoptr(GBytes) utf16 = me_reg_utf16le_new (text, -1);
-  gsize len;
-  const guint8 *units = g_bytes_get_data (utf16, &len);
-  guint8 *bytes = g_malloc (len);
+  g_autofree char *text = me_reg_file_to_text (file, NULL, FALSE);
+  /* What the backend's file operations write (the core's encoder). */
+  GByteArray *bytes = _smarthost_windows_text_encode (text);
 
-  /* The byte-order mark, then the text without utf8_to_utf16le()'s NUL. */
-  bytes[0] = 0xff;
-  bytes[1] = 0xfe;
-  memcpy (bytes + 2, units, len - 2);
-  return g_bytes_new_take (bytes, len);
+  g_return_val_if_fail (bytes != NULL, NULL);
+  return g_byte_array_free_to_bytes (bytes);
 }

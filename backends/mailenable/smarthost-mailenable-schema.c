@@ -35,10 +35,7 @@ const char * const me_schema_neighbour_keys[] = {
 
 struct _MeSchema
 {
-  char *key_path;
-  char *key_source;
   char *service;
-  char *service_source;
   GHashTable *sources;     /* id → text */
   GPtrArray *entries;      /* MeSchemaEntry: the values, then the neighbours */
 };
@@ -59,10 +56,7 @@ me_schema_free (MeSchema *schema)
 {
   if (schema == NULL)
     return;
-  g_free (schema->key_path);
-  g_free (schema->key_source);
   g_free (schema->service);
-  g_free (schema->service_source);
   g_clear_pointer (&schema->sources, g_hash_table_unref);
   g_clear_pointer (&schema->entries, g_ptr_array_unref);
   g_free (schema);
@@ -90,20 +84,19 @@ invalid (GError    **error,
   return FALSE;
 }
 
-/* A registry value name or key path: printable, no control characters, 1
- * to 255 bytes (a key path: no leading, trailing or doubled backslash). */
+/* A registry value's or a service's name: printable, no control
+ * characters or backslash, 1 to 255 bytes. */
 static gboolean
-text_is_valid (const char *text,
-               gboolean    is_path)
+text_is_valid (const char *text)
 {
   gsize n = strlen (text);
 
   if (n == 0 || n > 255 || !g_utf8_validate (text, -1, NULL))
     return FALSE;
   for (const char *p = text; *p; p++)
-    if ((guchar) *p < ' ' || *p == 0x7f || (!is_path && *p == '\\'))
+    if ((guchar) *p < ' ' || *p == 0x7f || *p == '\\')
       return FALSE;
-  return !is_path || (text[0] != '\\' && text[n - 1] != '\\' && strstr (text, "\\\\") == NULL);
+  return TRUE;
 }
 
 static const char *
@@ -202,7 +195,7 @@ load_entries (MeSchema            *schema,
        * host). */
       if (name == NULL && !(g_str_equal (key, "smarthost-port") && json_is_null (json_object_get (value, "name"))))
         return invalid (error, where, "\"name\" must be a string");
-      if (name != NULL && !text_is_valid (name, FALSE))
+      if (name != NULL && !text_is_valid (name))
         return invalid (error, where, "\"name\" must be 1 to 255 printable characters without a backslash");
       if (type == NULL || (!g_str_equal (type, "REG_SZ") && !g_str_equal (type, "REG_DWORD")))
         return invalid (error, where, "\"type\" must be \"REG_SZ\" or \"REG_DWORD\"");
@@ -263,27 +256,26 @@ parse_schema (MeSchema    *schema,
   node = json_object_get (root, "key");
   if (node == NULL || !check_members (node, "key", key_members, error))
     return node == NULL ? invalid (error, "key", "is missing") : FALSE;
+  /* The one key the library writes (and its journal records may name):
+   * stated here for its source, not to be moved. */
   s = get_string (node, "path");
-  if (s == NULL || !text_is_valid (s, TRUE) || g_ascii_strncasecmp (s, "SOFTWARE\\", 9) != 0)
-    return invalid (error, "key.path", "must be a key under SOFTWARE, such as "
-                                       "\"SOFTWARE\\\\Mail Enable\\\\Mail Enable\\\\Connectors\\\\SMTP\"");
+  if (s == NULL || g_ascii_strcasecmp (s, ME_CONNECTOR_SUBKEY) != 0)
+    return invalid (error, "key.path", "must be \"%s\": MailEnable's SMTP connector, the one key the library "
+                                       "writes", "SOFTWARE\\\\Mail Enable\\\\Mail Enable\\\\Connectors\\\\SMTP");
   if (g_strcmp0 (get_string (node, "view"), "32-bit") != 0)
     return invalid (error, "key.view", "must be \"32-bit\" (MailEnable is a 32-bit program)");
   if (!check_source (schema, "key", get_string (node, "source"), error))
     return FALSE;
-  schema->key_path = g_strdup (s);
-  schema->key_source = g_strdup (get_string (node, "source"));
 
   node = json_object_get (root, "service");
   if (node == NULL || !check_members (node, "service", service_members, error))
     return node == NULL ? invalid (error, "service", "is missing") : FALSE;
   s = get_string (node, "name");
-  if (s == NULL || !text_is_valid (s, FALSE) || strlen (s) > 80 || strpbrk (s, " /") != NULL)
+  if (s == NULL || !text_is_valid (s) || strlen (s) > 80 || strpbrk (s, " /") != NULL)
     return invalid (error, "service.name", "must be a service name, such as \"MESMTPCS\"");
   if (!check_source (schema, "service", get_string (node, "source"), error))
     return FALSE;
   schema->service = g_strdup (s);
-  schema->service_source = g_strdup (get_string (node, "source"));
 
   return load_entries (schema, root, "values", me_schema_value_keys, FALSE, error) &&
          load_entries (schema, root, "neighbours", me_schema_neighbour_keys, TRUE, error);
@@ -317,12 +309,6 @@ me_schema_load (const char  *path,
 }
 
 const char *
-me_schema_get_key_path (MeSchema *schema)
-{
-  return schema->key_path;
-}
-
-const char *
 me_schema_get_service (MeSchema *schema)
 {
   return schema->service;
@@ -348,12 +334,4 @@ GPtrArray *
 me_schema_get_entries (MeSchema *schema)
 {
   return schema->entries;
-}
-
-/* The text of a source, or NULL ("unconfirmed"). */
-const char *
-me_schema_get_source_text (MeSchema   *schema,
-                           const char *source)
-{
-  return source ? g_hash_table_lookup (schema->sources, source) : NULL;
 }

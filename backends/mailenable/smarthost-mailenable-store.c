@@ -137,6 +137,31 @@ find_value (GPtrArray  *values,
   return NULL;
 }
 
+/* @values by name (casefolded, as the registry compares names), so that
+ * comparing two keys takes time in proportion to their sizes. */
+static GHashTable *
+index_values (GPtrArray *values)
+{
+  GHashTable *index = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+
+  for (guint i = 0; i < values->len; i++)
+    {
+      MeRegValue *v = g_ptr_array_index (values, i);
+
+      g_hash_table_replace (index, g_utf8_casefold (v->name, -1), v);
+    }
+  return index;
+}
+
+static MeRegValue *
+lookup_value (GHashTable *index,
+              const char *name)
+{
+  g_autofree char *folded = g_utf8_casefold (name, -1);
+
+  return g_hash_table_lookup (index, folded);
+}
+
 /* Sets (or, deleted, removes) @value in @values. */
 static void
 put_value (GPtrArray        *values,
@@ -377,6 +402,8 @@ add_patch (MeStore          *store,
   g_autofree char *output_name = g_path_get_basename (store->output);
   g_autofree char *undo_name = g_path_get_basename (store->undo);
   g_autoptr(GPtrArray) names = g_ptr_array_new ();
+  g_autoptr(GHashTable) base_index = NULL;
+  g_autoptr(GHashTable) desired_index = NULL;
   MeRegKey *pk, *uk;
   gboolean wrote = FALSE;
 
@@ -384,13 +411,15 @@ add_patch (MeStore          *store,
     g_ptr_array_add (desired, me_reg_value_copy (g_ptr_array_index (current, i)));
   for (guint i = 0; i < edits->len; i++)
     put_value (desired, g_ptr_array_index (edits, i));
+  base_index = index_values (store->base);
+  desired_index = index_values (desired);
 
   /* Every value that differs from the export, in the export's order, then
    * the new ones in the order they are set. */
   for (guint i = 0; i < store->base->len; i++)
     g_ptr_array_add (names, ((MeRegValue *) g_ptr_array_index (store->base, i))->name);
   for (guint i = 0; i < desired->len; i++)
-    if (find_value (store->base, ((MeRegValue *) g_ptr_array_index (desired, i))->name) == NULL)
+    if (lookup_value (base_index, ((MeRegValue *) g_ptr_array_index (desired, i))->name) == NULL)
       g_ptr_array_add (names, ((MeRegValue *) g_ptr_array_index (desired, i))->name);
 
   g_ptr_array_add (patch->comments,
@@ -408,8 +437,8 @@ add_patch (MeStore          *store,
   for (guint i = 0; i < names->len; i++)
     {
       const char *name = g_ptr_array_index (names, i);
-      MeRegValue *b = find_value (store->base, name);
-      MeRegValue *d = find_value (desired, name);
+      MeRegValue *b = lookup_value (base_index, name);
+      MeRegValue *d = lookup_value (desired_index, name);
 
       if ((b == NULL && d == NULL) || (b != NULL && d != NULL && me_reg_value_equal (b, d)))
         continue;

@@ -57,9 +57,10 @@ me_reg_value_new (const char *name,
                   guint32     type,
                   GBytes     *data)
 {
-  MeRegValue *value = g_new0 (MeRegValue, 1);
+  MeRegValue *value;
 
   g_return_val_if_fail (name != NULL, NULL);
+  value = g_new0 (MeRegValue, 1);
   value->name = g_strdup (name);
   value->type = type;
   value->data = data != NULL ? g_bytes_ref (data) : g_bytes_new (NULL, 0);

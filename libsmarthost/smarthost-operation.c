@@ -536,9 +536,16 @@ _smarthost_nearest_existing (const char *path)
   char *dir = g_strdup (path);
   struct stat st;
 
-  while (_smarthost_lstat (dir, &st) != 0 && errno == ENOENT && !g_str_equal (dir, "/"))
+  while (_smarthost_lstat (dir, &st) != 0 && errno == ENOENT)
     {
       char *parent = g_path_get_dirname (dir);
+
+      /* A root ("/", "Z:\\", a share) has no parent: it is its own. */
+      if (g_str_equal (parent, dir))
+        {
+          g_free (parent);
+          break;
+        }
       g_free (dir);
       dir = parent;
     }

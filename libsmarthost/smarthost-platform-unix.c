@@ -208,20 +208,6 @@ user_name (uid_t uid)
 
 /* --- trusted directories --------------------------------------------- */
 
-static gboolean
-writable_by_others (const struct stat *st)
-{
-  /* The root group is root's; any other group with write access is
-   * someone else. */
-  return (st->st_mode & S_IWOTH) != 0 || ((st->st_mode & S_IWGRP) != 0 && st->st_gid != 0);
-}
-
-static gboolean
-owned_by_us (const struct stat *st)
-{
-  return st->st_uid == geteuid () || st->st_uid == 0;
-}
-
 /* Every component of @path as given (not resolved) that is a symbolic
  * link must be one only the running user or root can change: owned by one
  * of them, in a directory no one else may write (or a sticky one). The
@@ -250,8 +236,8 @@ check_given_path (const char  *path,
         {
           g_autofree char *dir = g_path_get_dirname (prefix);
 
-          if (!owned_by_us (&st) || lstat (dir, &parent) != 0 ||
-              (writable_by_others (&parent) && !(parent.st_mode & S_ISVTX)))
+          if (!_smarthost_stat_is_ours (&st) || lstat (dir, &parent) != 0 ||
+              (_smarthost_stat_others_may_write (&parent) && !(parent.st_mode & S_ISVTX)))
             {
               g_autofree char *owner = user_name (st.st_uid);
               g_autofree char *shown_link = _smarthost_quote_path (prefix);
@@ -259,7 +245,7 @@ check_given_path (const char  *path,
                            "%s %s is reached through the symbolic link %s, which %s%s could point "
                            "elsewhere at any time. Use the directory it points to, or make the link "
                            "root's, in a directory only root may write",
-                           what, shown, shown_link, owned_by_us (&st) ? "anyone who may write its directory" : owner,
+                           what, shown, shown_link, _smarthost_stat_is_ours (&st) ? "anyone who may write its directory" : owner,
                            "");
               return FALSE;
             }
@@ -315,16 +301,16 @@ _smarthost_check_trusted_directory (const char  *path,
       g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED, "%s %s is not a directory", what, shown);
       return FALSE;
     }
-  if (!owned_by_us (&st) || writable_by_others (&st))
+  if (!_smarthost_stat_is_ours (&st) || _smarthost_stat_others_may_write (&st))
     {
       g_autofree char *owner = user_name (st.st_uid);
       g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_FAILED,
                    "%s %s is %s%s%s, so another user could plant or swap files in it. Make it root's and writable by root alone (chown root:root %s; "
                    "chmod go-w %s), or use another directory",
                    what, shown,
-                   !owned_by_us (&st) ? "owned by " : "",
-                   !owned_by_us (&st) ? owner : "",
-                   writable_by_others (&st) ? (!owned_by_us (&st) ? " and writable by others" : "writable by others")
+                   !_smarthost_stat_is_ours (&st) ? "owned by " : "",
+                   !_smarthost_stat_is_ours (&st) ? owner : "",
+                   _smarthost_stat_others_may_write (&st) ? (!_smarthost_stat_is_ours (&st) ? " and writable by others" : "writable by others")
                                             : "",
                    shown_real, shown_real);
       return FALSE;
@@ -339,7 +325,7 @@ _smarthost_check_trusted_directory (const char  *path,
 
       if (lstat (above, &st) != 0)
         continue;
-      if (!owned_by_us (&st) || (writable_by_others (&st) && !(st.st_mode & S_ISVTX)))
+      if (!_smarthost_stat_is_ours (&st) || (_smarthost_stat_others_may_write (&st) && !(st.st_mode & S_ISVTX)))
         {
           g_autofree char *owner = user_name (st.st_uid);
           g_autofree char *shown_above = _smarthost_quote_path (above);
@@ -347,8 +333,8 @@ _smarthost_check_trusted_directory (const char  *path,
                        "%s %s lies in %s, which is %s%s, so another user could replace what is in it. "
                        "Make %s root's and writable by root alone, or use another "
                        "directory",
-                       what, shown, shown_above, !owned_by_us (&st) ? "owned by " : "writable by others",
-                       !owned_by_us (&st) ? owner : "", shown_above);
+                       what, shown, shown_above, !_smarthost_stat_is_ours (&st) ? "owned by " : "writable by others",
+                       !_smarthost_stat_is_ours (&st) ? owner : "", shown_above);
           return FALSE;
         }
       if (*real == '\0')

@@ -411,8 +411,8 @@ is_trusted_owner (PSID owner)
 
 /* The rights over a directory that let someone plant, swap or remove files
  * in it, or take it over. */
-#define UNTRUSTED_RIGHTS (FILE_ADD_FILE | FILE_ADD_SUBDIRECTORY | FILE_DELETE_CHILD | WRITE_DAC | WRITE_OWNER | \
-                          GENERIC_WRITE | GENERIC_ALL)
+#define UNTRUSTED_RIGHTS (FILE_ADD_FILE | FILE_ADD_SUBDIRECTORY | FILE_DELETE_CHILD | DELETE | WRITE_DAC | \
+                          WRITE_OWNER | GENERIC_WRITE | GENERIC_ALL)
 
 /* The name of the first of Everyone, Authenticated Users and Users to whom
  * an ACE of @dacl that applies to the directory itself allows one of those

@@ -766,6 +766,42 @@ cmd_import (SmarthostBackend *backend)
   return EXIT_OK;
 }
 
+/* Findings as JSON ({"findings": [...]}) with --json, else one by one:
+ * for doctor each with its fix, a blank line between; @compact (for
+ * schema-check) one line each, with the fix of those that are not mere
+ * information. */
+static void
+print_findings (GPtrArray *findings,
+                gboolean   compact)
+{
+  if (opt.json)
+    {
+      g_autoptr(json_t) root = json_object ();
+      json_t *list = json_array ();
+
+      json_object_set_new (root, "findings", list);
+      for (guint i = 0; i < findings->len; i++)
+        json_array_append_new (list, library_json (smarthost_finding_to_json (g_ptr_array_index (findings, i))));
+      print_json (root);
+      return;
+    }
+  for (guint i = 0; i < findings->len; i++)
+    {
+      SmarthostFinding *f = g_ptr_array_index (findings, i);
+      SmarthostSeverity severity = smarthost_finding_get_severity (f);
+      g_autofree char *message = terminal_safe (smarthost_finding_get_message (f), FALSE, MAX_MESSAGE);
+      const char *fix_text = smarthost_finding_get_fix (f);
+
+      g_print ("%s%s [%s]: %s\n", i && !compact ? "\n" : "", smarthost_severity_to_string (severity),
+               smarthost_finding_get_code (f), message);
+      if (!compact || (fix_text != NULL && *fix_text != '\0' && severity != SMARTHOST_SEVERITY_INFO))
+        {
+          g_autofree char *fix = terminal_safe (fix_text, FALSE, MAX_MESSAGE);
+          g_print ("  fix: %s\n", fix);
+        }
+    }
+}
+
 static int
 cmd_doctor (SmarthostBackend *backend)
 {
@@ -779,28 +815,10 @@ cmd_doctor (SmarthostBackend *backend)
     if (smarthost_finding_get_severity (g_ptr_array_index (findings, i)) == SMARTHOST_SEVERITY_ERROR)
       any_error = TRUE;
 
-  if (opt.json)
-    {
-      g_autoptr(json_t) root = json_object ();
-      json_t *list = json_array ();
-
-      json_object_set_new (root, "findings", list);
-      for (guint i = 0; i < findings->len; i++)
-        json_array_append_new (list, library_json (smarthost_finding_to_json (g_ptr_array_index (findings, i))));
-      print_json (root);
-    }
-  else if (findings->len == 0)
+  if (!opt.json && findings->len == 0)
     g_print ("No problems found.\n");
   else
-    for (guint i = 0; i < findings->len; i++)
-      {
-        SmarthostFinding *f = g_ptr_array_index (findings, i);
-        g_autofree char *message = terminal_safe (smarthost_finding_get_message (f), FALSE, MAX_MESSAGE);
-        g_autofree char *fix = terminal_safe (smarthost_finding_get_fix (f), FALSE, MAX_MESSAGE);
-        g_print ("%s%s [%s]: %s\n  fix: %s\n", i ? "\n" : "",
-                 smarthost_severity_to_string (smarthost_finding_get_severity (f)),
-                 smarthost_finding_get_code (f), message, fix);
-      }
+    print_findings (findings, FALSE);
   return any_error ? EXIT_FAILED : EXIT_OK;
 }
 
@@ -830,32 +848,7 @@ cmd_schema_check (SmarthostBackend *backend,
     if (smarthost_finding_get_severity (g_ptr_array_index (findings, i)) != SMARTHOST_SEVERITY_INFO)
       missing = TRUE;
 
-  if (opt.json)
-    {
-      g_autoptr(json_t) root = json_object ();
-      json_t *list = json_array ();
-
-      json_object_set_new (root, "findings", list);
-      for (guint i = 0; i < findings->len; i++)
-        json_array_append_new (list, library_json (smarthost_finding_to_json (g_ptr_array_index (findings, i))));
-      print_json (root);
-    }
-  else
-    for (guint i = 0; i < findings->len; i++)
-      {
-        SmarthostFinding *f = g_ptr_array_index (findings, i);
-        g_autofree char *message = terminal_safe (smarthost_finding_get_message (f), FALSE, MAX_MESSAGE);
-        const char *fix_text = smarthost_finding_get_fix (f);
-
-        g_print ("%s [%s]: %s\n", smarthost_severity_to_string (smarthost_finding_get_severity (f)),
-                 smarthost_finding_get_code (f), message);
-        if (fix_text != NULL && *fix_text != '\0' &&
-            smarthost_finding_get_severity (f) != SMARTHOST_SEVERITY_INFO)
-          {
-            g_autofree char *fix = terminal_safe (fix_text, FALSE, MAX_MESSAGE);
-            g_print ("  fix: %s\n", fix);
-          }
-      }
+  print_findings (findings, TRUE);
   return missing ? EXIT_FAILED : EXIT_OK;
 }
 
@@ -918,7 +911,11 @@ read_secret_setting (const char  *key,
         return g_set_error (error, SMARTHOST_ERROR, SMARTHOST_ERROR_INVALID,
                             "%s: the environment variable %s is %s", key, where,
                             env ? "empty" : "not set"), NULL;
-      return g_strdup (env);
+      value = g_strdup (env);
+      /* Read once: the programs the library runs (postconf, postmap,
+       * sc) do not inherit it. */
+      g_unsetenv (where);
+      return value;
     }
   if (g_str_equal (where, "-"))
     {

@@ -30,6 +30,9 @@ cleanup() {
   done
   wine sc delete "$name" </dev/null >/dev/null 2>&1
   wine reg delete 'HKLM\SOFTWARE\libsmarthost-test' /f </dev/null >/dev/null 2>&1
+  # The connector key the smarthostctl case makes (it removes it itself,
+  # unless it failed halfway).
+  wine reg delete 'HKLM\SOFTWARE\Mail Enable' /reg:32 /f </dev/null >/dev/null 2>&1
 }
 trap cleanup EXIT
 

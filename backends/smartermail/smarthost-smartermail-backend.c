@@ -684,12 +684,6 @@ note_verifier (GHashTable     *table,
     }
 }
 
-static void
-wipe_key (gpointer data)
-{
-  _smarthost_secret_free (data);
-}
-
 static const char *
 encryption_of (SmMapping      *m,
                SmarthostRelay *relay)
@@ -798,8 +792,8 @@ build_domains (SmarthostSmarterMailBackend  *self,
                GError                      **error)
 {
   /* key of a relay → the gateway id, or the create operation, its domains use */
-  g_autoptr(GHashTable) targets = g_hash_table_new_full (g_str_hash, g_str_equal, wipe_key, g_object_unref);
-  g_autoptr(GHashTable) target_ids = g_hash_table_new_full (g_str_hash, g_str_equal, wipe_key, g_free);
+  g_autoptr(GHashTable) targets = g_hash_table_new_full (g_str_hash, g_str_equal, (GDestroyNotify) _smarthost_secret_free, g_object_unref);
+  g_autoptr(GHashTable) target_ids = g_hash_table_new_full (g_str_hash, g_str_equal, (GDestroyNotify) _smarthost_secret_free, g_free);
   g_autoptr(GHashTable) changed = g_hash_table_new (g_str_hash, g_str_equal);   /* domain → desired relay or NULL */
   g_autoptr(GHashTable) handled = g_hash_table_new (g_str_hash, g_str_equal);
   g_autoptr(GHashTable) users = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,

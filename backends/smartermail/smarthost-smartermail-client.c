@@ -144,17 +144,9 @@ struct _SmClient
   Watchdog watchdog;       /* bounds each request in time */
 };
 
-static void
-wipe_free (char *text)
-{
-  if (text != NULL)
-    _smarthost_secure_zero (text, strlen (text));
-  g_free (text);
-}
-
 /* A reply's text, which may hold tokens or a password: wiped when freed. */
 typedef char SmSecretText;
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (SmSecretText, wipe_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SmSecretText, _smarthost_secret_free)
 
 SmClient *
 sm_client_new (const char  *url,
@@ -228,9 +220,9 @@ sm_client_free (SmClient *client)
   g_uri_unref (client->base);
   g_free (client->url);
   g_free (client->admin);
-  wipe_free (client->admin_password);
-  wipe_free (client->access_token);
-  wipe_free (client->refresh_token);
+  _smarthost_secret_free (client->admin_password);
+  _smarthost_secret_free (client->access_token);
+  _smarthost_secret_free (client->refresh_token);
   sm_mapping_unref (client->mapping);
   g_mutex_clear (&client->lock);
   g_free (client);
@@ -529,11 +521,11 @@ take_tokens (SmClient *client,
       !sm_json_get_string (reply, "reply", sm_mapping_field (m, "refresh-token"), TRUE, &refresh, NULL) ||
       !sm_json_get_string (reply, "reply", sm_mapping_field (m, "access-expiration"), TRUE, &expires, NULL))
     return FALSE;
-  wipe_free (client->access_token);
+  _smarthost_secret_free (client->access_token);
   client->access_token = g_steal_pointer (&access);
   if (refresh != NULL)
     {
-      wipe_free (client->refresh_token);
+      _smarthost_secret_free (client->refresh_token);
       client->refresh_token = g_steal_pointer (&refresh);
     }
   client->access_expires = 0;
@@ -551,7 +543,7 @@ take_tokens (SmClient *client,
 static void
 forget_tokens (SmClient *client)
 {
-  g_clear_pointer (&client->access_token, wipe_free);
+  g_clear_pointer (&client->access_token, _smarthost_secret_free);
   client->access_expires = 0;
 }
 
@@ -672,7 +664,7 @@ call_locked (SmClient      *client,
     {
       char *request = body ? sm_json_to_string (body, NULL) : NULL;
 
-      g_clear_pointer (&text, wipe_free);
+      g_clear_pointer (&text, _smarthost_secret_free);
       if (!exchange (client, method, path, request, TRUE, &status, &text, &length, cancellable, error))
         return NULL;
       if (status != 401 || attempt > 0)

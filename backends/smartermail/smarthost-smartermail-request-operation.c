@@ -253,29 +253,6 @@ request_describe (SmarthostOperation *op,
 }
 
 static gboolean
-request_check (SmarthostOperation  *op,
-               GError             **error)
-{
-  return TRUE;
-}
-
-static gboolean
-request_prepare (SmarthostOperation  *op,
-                 GCancellable        *cancellable,
-                 GError             **error)
-{
-  return TRUE;
-}
-
-static gboolean
-request_wait_prepared (SmarthostOperation  *op,
-                       GCancellable        *cancellable,
-                       GError             **error)
-{
-  return TRUE;
-}
-
-static gboolean
 request_apply (SmarthostOperation  *op,
                GCancellable        *cancellable,
                GError             **error)
@@ -804,9 +781,6 @@ smarthost_smartermail_request_operation_class_init (SmarthostSmarterMailRequestO
   object_class->finalize = request_finalize;
   op_class->kind = "smartermail-request";
   op_class->describe = request_describe;
-  op_class->check = request_check;
-  op_class->prepare = request_prepare;
-  op_class->wait_prepared = request_wait_prepared;
   op_class->apply = request_apply;
   op_class->undo = request_undo;
   op_class->finish = request_finish;
